@@ -2,7 +2,7 @@
 // Small, checked file helpers shared by agent, collector and stewardctl.
 
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,7 +14,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // Writes `data` to `path` atomically (temp file + fsync + rename) with the
 // given permission bits, so a crash never leaves a half-written file.
-absl::Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, int mode = 0644);
 
 // Creates the directory and its parents (mode applies to created ones).
 absl::Status MakeDirs(const std::string& path, int mode = 0755);

@@ -1,0 +1,85 @@
+// steward-agent: enrolls with a collector once, then reports this host's
+// inventory and metrics over one long-lived stream. See AgentUsage().
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "agent/facts/host_facts.h"
+#include "agent/session/agent_config.h"
+#include "agent/session/agent_runner.h"
+#include "agent/session/identity.h"
+#include "agent/session/reports.h"
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+using namespace steward::agent;
+
+int main(int argc, char** argv) {
+  bool help = false;
+  auto config = ParseAgentConfig(std::vector<std::string>(argv + 1, argv + argc), &help);
+  if (help) {
+    std::fputs(AgentUsage().c_str(), stdout);
+    return 0;
+  }
+  if (!config.ok()) {
+    std::fprintf(stderr, "error: %s\n\n%s", std::string(config.status().message()).c_str(), AgentUsage().c_str());
+    return 2;
+  }
+  if (auto s = steward::SetupLogging(config->log_level, "agent"); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  // SIGTERM/SIGINT are taken by a dedicated thread; all others inherit the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  auto ca_pem = steward::ReadFile(config->ca_file);
+  if (!ca_pem.ok()) {
+    spdlog::error("cannot read the collector CA: {}", ca_pem.status().message());
+    return 1;
+  }
+  auto identity = LoadIdentity(config->state_dir);
+  if (!identity.ok() && absl::IsNotFound(identity.status())) {
+    if (config->enroll_token.empty()) {
+      spdlog::error("not enrolled yet ({} holds no identity): pass --enroll-token (from 'stewardctl token create')",
+                    config->state_dir);
+      return 1;
+    }
+    FactsPaths paths;
+    paths.os_release = config->os_release;
+    paths.proc_root = config->proc_root;
+    ParseReport report;
+    auto facts = FactsToProto(CollectHostFacts(paths, &report));
+    identity = EnrollAgent(config->collector, *ca_pem, config->enroll_token, config->state_dir, facts,
+                           absl::Seconds(30));
+    if (!identity.ok()) {
+      spdlog::error("{}", identity.status().message());
+      return 1;
+    }
+    spdlog::info("enrolled as agent {}; identity stored in {}", identity->agent_id, config->state_dir);
+  } else if (!identity.ok()) {
+    spdlog::error("cannot load identity: {}", identity.status().message());
+    return 1;
+  } else if (!config->enroll_token.empty()) {
+    spdlog::info("already enrolled as agent {}; --enroll-token ignored", identity->agent_id);
+  }
+
+  AgentRunner runner(*config, *ca_pem, *identity);
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    spdlog::info("received signal {}, stopping", sig);
+    runner.Stop();
+  });
+  runner.Run();
+  // Run returned because of Stop(); the signal thread has finished.
+  signals.join();
+  spdlog::info("stopped");
+  return 0;
+}

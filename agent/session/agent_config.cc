@@ -1,0 +1,98 @@
+#include "agent/session/agent_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/cli_args.h"
+#include "common/duration.h"
+#include "common/kv_config.h"
+#include "common/status_macros.h"
+
+namespace steward::agent {
+namespace {
+
+struct Raw {
+  std::string config, collector, ca_file, enroll_token, state_dir, interval, dpkg_status, os_release,
+      proc_root, log_level;
+};
+
+ArgParser MakeParser(Raw* r, bool* help) {
+  ArgParser p;
+  p.Flag("config", &r->config, "config file with the settings below as 'key = value' (flags win)")
+      .Flag("collector", &r->collector, "collector address HOST:PORT")
+      .Flag("ca-file", &r->ca_file, "collector CA certificate (the collector's DATA_DIR/ca.pem)")
+      .Flag("enroll-token", &r->enroll_token, "enrollment token (first start only)")
+      .Flag("state-dir", &r->state_dir, "where the agent keeps its identity")
+      .Flag("interval", &r->interval, "collection interval (default 10s)")
+      .Flag("dpkg-status", &r->dpkg_status, "dpkg status database (default /var/lib/dpkg/status)")
+      .Flag("os-release", &r->os_release, "os-release file (default /etc/os-release)")
+      .Flag("proc-root", &r->proc_root, "procfs mount (default /proc)")
+      .Flag("log-level", &r->log_level, "trace|debug|info|warn|error (default info)")
+      .Bool("help", help, "show this help");
+  return p;
+}
+
+}  // namespace
+
+std::string AgentUsage() {
+  Raw r;
+  bool help;
+  return absl::StrCat(
+      "usage: steward-agent --collector HOST:PORT --ca-file CA.pem --state-dir DIR\n"
+      "                     [--enroll-token TOKEN] [--interval 10s] [--config FILE]\n"
+      "Reports this host's software inventory and metrics to a Steward collector.\n"
+      "The first start needs --enroll-token; later starts reuse the identity in --state-dir.\n\n",
+      MakeParser(&r, &help).Usage());
+}
+
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help) {
+  Raw r;
+  *help = false;
+  ArgParser parser = MakeParser(&r, help);
+  RETURN_IF_ERROR(parser.Parse(args, nullptr));
+  if (*help) return AgentConfig{};
+
+  if (!r.config.empty()) {
+    ASSIGN_OR_RETURN(KvConfig file, KvConfig::Load(r.config));
+    std::vector<std::string> unknown = file.UnknownKeys(
+        {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
+         "proc_root", "log_level"});
+    if (!unknown.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(r.config, ": unknown setting(s): ", absl::StrJoin(unknown, ", ")));
+    }
+    auto fill = [&](const char* flag, const char* key, std::string* out) {
+      if (!parser.WasSet(flag) && file.Has(key)) *out = file.Get(key);
+    };
+    fill("collector", "collector", &r.collector);
+    fill("ca-file", "ca_file", &r.ca_file);
+    fill("enroll-token", "enroll_token", &r.enroll_token);
+    fill("state-dir", "state_dir", &r.state_dir);
+    fill("interval", "interval", &r.interval);
+    fill("dpkg-status", "dpkg_status", &r.dpkg_status);
+    fill("os-release", "os_release", &r.os_release);
+    fill("proc-root", "proc_root", &r.proc_root);
+    fill("log-level", "log_level", &r.log_level);
+  }
+
+  AgentConfig cfg;
+  if (r.collector.empty()) return absl::InvalidArgumentError("--collector HOST:PORT is required");
+  if (r.ca_file.empty()) return absl::InvalidArgumentError("--ca-file is required (the collector's DATA_DIR/ca.pem)");
+  if (r.state_dir.empty()) return absl::InvalidArgumentError("--state-dir is required");
+  cfg.collector = r.collector;
+  cfg.ca_file = r.ca_file;
+  cfg.enroll_token = r.enroll_token;
+  cfg.state_dir = r.state_dir;
+  if (!r.interval.empty()) {
+    ASSIGN_OR_RETURN(cfg.interval, ParseHumanDuration(r.interval));
+    if (cfg.interval < absl::Seconds(1)) {
+      return absl::InvalidArgumentError(absl::StrCat("--interval ", r.interval, " is below the minimum of 1s"));
+    }
+  }
+  if (!r.dpkg_status.empty()) cfg.dpkg_status = r.dpkg_status;
+  if (!r.os_release.empty()) cfg.os_release = r.os_release;
+  if (!r.proc_root.empty()) cfg.proc_root = r.proc_root;
+  if (!r.log_level.empty()) cfg.log_level = r.log_level;
+  return cfg;
+}
+
+}  // namespace steward::agent

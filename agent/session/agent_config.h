@@ -1,0 +1,33 @@
+#pragma once
+// The agent's settings: flags, optionally a config file (`--config FILE`,
+// key = value lines, see common/kv_config.h); flags win over the file.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace steward::agent {
+
+struct AgentConfig {
+  std::string collector;       // HOST:PORT of the collector
+  std::string ca_file;         // collector CA certificate (PEM)
+  std::string enroll_token;    // needed only until the agent is enrolled
+  std::string state_dir;       // identity (key, certificate, id)
+  absl::Duration interval = absl::Seconds(10);
+  std::string dpkg_status = "/var/lib/dpkg/status";
+  std::string os_release = "/etc/os-release";
+  std::string proc_root = "/proc";
+  std::string log_level = "info";
+  size_t outbox_max_bytes = 64 << 20;
+};
+
+// Parses argv (without argv[0]). Returns the config, or an error naming the
+// bad flag, file line or missing setting. `*help` is set for --help.
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help);
+
+// Usage text for --help.
+std::string AgentUsage();
+
+}  // namespace steward::agent

@@ -1,0 +1,214 @@
+#include "agent/session/agent_runner.h"
+
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "agent/facts/host_facts.h"
+#include "agent/inventory/dpkg_status.h"
+#include "agent/metrics/host_metrics.h"
+#include "agent/parse_report.h"
+#include "agent/session/reports.h"
+#include "common/grpc/status_convert.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::agent {
+namespace {
+
+void LogReport(const ParseReport& report, std::string_view what) {
+  if (report.total_warnings() == 0) return;
+  size_t shown = 0;
+  for (const auto& w : report.warnings) {
+    if (shown++ == 5) break;
+    spdlog::warn("{}: {}", what, w);
+  }
+  if (report.total_warnings() > 5) {
+    spdlog::warn("{}: {} more warnings not shown", what, report.total_warnings() - 5);
+  }
+}
+
+}  // namespace
+
+AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity identity)
+    : config_(std::move(config)),
+      ca_pem_(std::move(ca_pem)),
+      identity_(std::move(identity)),
+      stub_(v1::AgentService::NewStub(MakeCollectorChannel(config_.collector, ca_pem_, &identity_))),
+      outbox_(config_.outbox_max_bytes),
+      sampler_(config_.proc_root),
+      backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()) {}
+
+AgentRunner::~AgentRunner() { Stop(); }
+
+void AgentRunner::Run() {
+  std::thread collector([this] { CollectLoop(); });
+  SessionLoop();
+  collector.join();
+}
+
+void AgentRunner::Stop() {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  stopping_ = true;
+  outbox_.Stop();
+  if (current_) current_->TryCancel();
+}
+
+bool AgentRunner::SleepUnlessStopped(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), d);
+  return !stopping_;
+}
+
+void AgentRunner::CollectLoop() {
+  absl::Time next = absl::Now();
+  do {
+    CollectInventory(resync_requested_.exchange(false));
+    CollectMetrics();
+    next += config_.interval;
+    absl::Time now = absl::Now();
+    if (next < now) next = now;  // fell behind (suspend, slow disk): skip, don't burst
+  } while (SleepUnlessStopped(next - absl::Now()));
+}
+
+void AgentRunner::CollectInventory(bool force) {
+  struct stat st;
+  if (::stat(config_.dpkg_status.c_str(), &st) != 0) {
+    if (dpkg_size_ != -2) spdlog::info("no dpkg database at {}; dpkg inventory skipped", config_.dpkg_status);
+    dpkg_size_ = -2;
+  } else {
+    int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+    if (!force && mtime_ns == dpkg_mtime_ns_ && st.st_size == dpkg_size_) return;
+    dpkg_mtime_ns_ = mtime_ns;
+    dpkg_size_ = st.st_size;
+  }
+  ParseReport report;
+  std::vector<Package> packages;
+  if (dpkg_size_ >= 0) {
+    absl::Time t0 = absl::Now();
+    auto read = ReadDpkgStatus(config_.dpkg_status, &report);
+    if (!read.ok()) {
+      spdlog::warn("inventory: {}", read.status().message());
+      dpkg_size_ = -1;  // try again next interval
+      return;
+    }
+    packages = std::move(*read);
+    spdlog::debug("dpkg scan: {} packages in {}", packages.size(), absl::FormatDuration(absl::Now() - t0));
+  }
+  LogReport(report, "dpkg status");
+  FactsPaths paths;
+  paths.os_release = config_.os_release;
+  paths.proc_root = config_.proc_root;
+  ParseReport facts_report;
+  HostFacts facts = CollectHostFacts(paths, &facts_report);
+  LogReport(facts_report, "host facts");
+
+  v1::Envelope env;
+  *env.mutable_inventory_snapshot() = BuildInventorySnapshot(packages, facts, report.total_warnings());
+  {
+    absl::MutexLock lock(&digest_mu_);
+    if (!force && env.inventory_snapshot().digest() == last_digest_) return;
+    last_digest_ = env.inventory_snapshot().digest();
+  }
+  spdlog::info("inventory: {} packages, digest {}", packages.size(), last_digest_.substr(0, 12));
+  env.set_created_ms(absl::ToUnixMillis(absl::Now()));
+  outbox_.Push(std::move(env));
+}
+
+void AgentRunner::CollectMetrics() {
+  ParseReport report;
+  auto samples = sampler_.Collect(&report);
+  LogReport(report, "host metrics");
+  if (!samples.ok()) {
+    spdlog::warn("metrics: {}", samples.status().message());
+    return;
+  }
+  int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  v1::Envelope env;
+  env.set_created_ms(now_ms);
+  *env.mutable_metric_batch() = BuildMetricBatch(*samples, now_ms);
+  outbox_.Push(std::move(env));
+}
+
+void AgentRunner::SessionLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    absl::Status st = RunSession();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    absl::Duration wait = backoff_.Next();
+    spdlog::warn("session with {} ended: {}; reconnecting in {}", config_.collector, st.ToString(),
+                 absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(100))));
+    if (!SleepUnlessStopped(wait)) return;
+  }
+}
+
+absl::Status AgentRunner::RunSession() {
+  grpc::ClientContext ctx;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    current_ = &ctx;
+  }
+  auto stream = stub_->Connect(&ctx);
+
+  v1::AgentMessage hello;
+  hello.mutable_hello()->set_agent_version(kAgentVersion);
+  hello.mutable_hello()->add_capabilities("inventory.snapshot");
+  hello.mutable_hello()->add_capabilities("metrics.v1");
+  hello.mutable_hello()->set_last_acked_seq(outbox_.last_acked());
+  hello.mutable_hello()->set_inventory_digest(outbox_.acked_inventory_digest());
+  v1::CollectorMessage in;
+  bool welcomed = stream->Write(hello) && stream->Read(&in) && in.has_welcome();
+
+  std::atomic<bool> reader_done{false};
+  std::thread reader;
+  if (welcomed) {
+    outbox_.OnWelcome(in.welcome().last_applied_seq());
+    backoff_.Reset();
+    spdlog::info("connected to {} as agent {} (collector has applied up to seq {})", config_.collector,
+                 in.welcome().agent_id(), in.welcome().last_applied_seq());
+    reader = std::thread([&] {
+      v1::CollectorMessage msg;
+      while (stream->Read(&msg)) {
+        if (msg.has_ack()) {
+          outbox_.Ack(msg.ack().seq());
+        } else if (msg.has_resync()) {
+          spdlog::info("collector asks for an inventory resync: {}", msg.resync().reason());
+          resync_requested_ = true;
+        }
+      }
+      reader_done = true;
+    });
+    while (!reader_done) {
+      auto env = outbox_.NextToSend(absl::Milliseconds(500));
+      if (!env) {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) break;
+        continue;
+      }
+      v1::AgentMessage msg;
+      *msg.mutable_envelope() = std::move(*env);
+      if (!stream->Write(msg)) break;
+    }
+  }
+  ctx.TryCancel();
+  if (reader.joinable()) reader.join();
+  grpc::Status st = stream->Finish();
+  {
+    absl::MutexLock lock(&mu_);
+    current_ = nullptr;
+  }
+  if (!st.ok()) return FromGrpcStatus(st);
+  return welcomed ? absl::UnavailableError("stream closed by the collector")
+                  : absl::UnavailableError("no Welcome from the collector");
+}
+
+}  // namespace steward::agent

@@ -1,0 +1,65 @@
+#pragma once
+// The running agent: a collection thread (metrics every interval, inventory
+// when the package database changes or the collector asks for a resync)
+// feeding the Outbox, and a session thread that keeps one Connect stream to
+// the collector, reconnecting with exponential backoff and jitter.
+// Run() blocks until Stop(), which may be called from any thread.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/metrics/host_metrics.h"
+#include "agent/session/agent_config.h"
+#include "agent/session/backoff.h"
+#include "agent/session/identity.h"
+#include "agent/session/outbox.h"
+#include "grpcpp/client_context.h"
+#include "steward/v1/agent.grpc.pb.h"
+
+namespace steward::agent {
+
+class AgentRunner {
+ public:
+  AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity identity);
+  ~AgentRunner();
+
+  void Run();
+  void Stop();
+
+ private:
+  void CollectLoop();
+  void SessionLoop();
+  // One stream from Hello to its end; returns why it ended.
+  absl::Status RunSession();
+  void CollectInventory(bool force);
+  void CollectMetrics();
+  // Sleeps up to `d`; returns false if Stop() was called meanwhile.
+  bool SleepUnlessStopped(absl::Duration d);
+
+  const AgentConfig config_;
+  const std::string ca_pem_;
+  const AgentIdentity identity_;
+  std::unique_ptr<v1::AgentService::Stub> stub_;
+  Outbox outbox_;
+  HostMetricsSampler sampler_;  // collection thread only
+  Backoff backoff_;
+
+  std::atomic<bool> resync_requested_{false};
+  // Inventory state, touched by the collection thread only.
+  int64_t dpkg_mtime_ns_ = -1;
+  int64_t dpkg_size_ = -1;
+  // Digest of the last snapshot queued (a new scan with the same digest is
+  // not sent again).
+  absl::Mutex digest_mu_;
+  std::string last_digest_ ABSL_GUARDED_BY(digest_mu_);
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* current_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+}  // namespace steward::agent

@@ -1,0 +1,77 @@
+#include "agent/session/reports.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto.h"
+
+namespace steward::agent {
+
+v1::HostFacts FactsToProto(const HostFacts& f) {
+  v1::HostFacts p;
+  p.set_hostname(f.hostname);
+  p.set_os_id(f.os_id);
+  p.set_os_name(f.os_name);
+  p.set_os_version(f.os_version);
+  p.set_kernel(f.kernel);
+  p.set_arch(f.arch);
+  p.set_cpu_model(f.cpu_model);
+  p.set_cpu_count(static_cast<uint32_t>(std::max(0, f.cpu_count)));
+  p.set_memory_total_bytes(f.memory_total_bytes);
+  p.set_boot_time_unix(f.boot_time_unix);
+  return p;
+}
+
+std::string InventoryDigest(const google::protobuf::RepeatedPtrField<v1::SoftwareItem>& items) {
+  std::vector<const v1::SoftwareItem*> sorted;
+  sorted.reserve(items.size());
+  for (const auto& i : items) sorted.push_back(&i);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->source(), a->name(), a->arch()) < std::tie(b->source(), b->name(), b->arch());
+  });
+  std::string text;
+  for (const auto* i : sorted) {
+    absl::StrAppend(&text, i->source(), std::string(1, '\0'), i->name(), std::string(1, '\0'), i->arch(),
+                    std::string(1, '\0'), i->version(), "\n");
+  }
+  return Sha256Hex(text);
+}
+
+v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& packages,
+                                             const HostFacts& facts, size_t skipped_records) {
+  v1::InventorySnapshot snap;
+  *snap.mutable_facts() = FactsToProto(facts);
+  for (const auto& p : packages) {
+    v1::SoftwareItem* item = snap.add_items();
+    item->set_source(p.source);
+    item->set_name(p.name);
+    item->set_version(p.version);
+    item->set_arch(p.arch);
+    item->set_vendor(p.maintainer);
+    item->set_size_bytes(p.installed_size_kb * 1024);
+    item->set_status(p.status);
+  }
+  snap.set_digest(InventoryDigest(snap.items()));
+  snap.set_skipped_records(static_cast<uint32_t>(skipped_records));
+  return snap;
+}
+
+v1::MetricBatch BuildMetricBatch(const std::vector<MetricSample>& samples, int64_t time_ms) {
+  v1::MetricBatch batch;
+  for (const auto& s : samples) {
+    v1::Series* series = batch.add_series();
+    series->set_name(s.name);
+    series->set_counter(s.counter);
+    for (const auto& [k, v] : s.labels) {
+      v1::Label* l = series->add_labels();
+      l->set_name(k);
+      l->set_value(v);
+    }
+    v1::Point* p = series->add_points();
+    p->set_time_ms(time_ms);
+    p->set_value(s.value);
+  }
+  return batch;
+}
+
+}  // namespace steward::agent

@@ -1,0 +1,28 @@
+#pragma once
+// Turns what the agent's collectors read into protocol messages.
+
+#include <string>
+#include <vector>
+
+#include "agent/facts/host_facts.h"
+#include "agent/inventory/dpkg_status.h"
+#include "agent/metrics/host_metrics.h"
+#include "steward/v1/agent.pb.h"
+
+namespace steward::agent {
+
+v1::HostFacts FactsToProto(const HostFacts& facts);
+
+// Snapshot of `packages` with its digest (see InventoryDigest).
+v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& packages,
+                                             const HostFacts& facts, size_t skipped_records);
+
+// Hex SHA-256 over the items sorted by (source, name, arch), each as
+// "source\0name\0arch\0version\n": the same set gives the same digest on
+// agent and collector, whatever the order.
+std::string InventoryDigest(const google::protobuf::RepeatedPtrField<v1::SoftwareItem>& items);
+
+// One point per sample at `time_ms`.
+v1::MetricBatch BuildMetricBatch(const std::vector<MetricSample>& samples, int64_t time_ms);
+
+}  // namespace steward::agent

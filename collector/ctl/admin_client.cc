@@ -1,0 +1,64 @@
+#include "collector/ctl/admin_client.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/kv_config.h"
+#include "common/status_macros.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace steward::ctl {
+namespace {
+
+absl::StatusOr<std::string> LoadPem(const KvConfig& cfg, const std::string& path, const std::string& name) {
+  std::string data_key = name + "_data", file_key = name + "_file";
+  if (cfg.Has(data_key)) {
+    std::string pem;
+    if (!absl::Base64Unescape(cfg.Get(data_key), &pem) || pem.find("-----BEGIN") == std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", data_key, " is not base64 of a PEM block"));
+    }
+    return pem;
+  }
+  if (cfg.Has(file_key)) {
+    std::string file = cfg.Get(file_key);
+    if (!file.empty() && file[0] != '/') {
+      size_t slash = path.rfind('/');
+      file = absl::StrCat(slash == std::string::npos ? "." : path.substr(0, slash), "/", file);
+    }
+    return ReadFile(file);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(path, ": missing ", data_key, " or ", file_key));
+}
+
+}  // namespace
+
+absl::StatusOr<AdminCredential> LoadAdminCredential(const std::string& path) {
+  auto cfg = KvConfig::Load(path);
+  if (!cfg.ok()) {
+    if (absl::IsNotFound(cfg.status())) {
+      return absl::NotFoundError(absl::StrCat(
+          "admin config ", path, " does not exist; the collector writes DATA_DIR/admin.conf on start"));
+    }
+    return cfg.status();
+  }
+  AdminCredential cred;
+  cred.collector = cfg->Get("collector");
+  if (cred.collector.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": missing 'collector = HOST:PORT'"));
+  ASSIGN_OR_RETURN(cred.ca_pem, LoadPem(*cfg, path, "ca"));
+  ASSIGN_OR_RETURN(cred.cert_pem, LoadPem(*cfg, path, "cert"));
+  ASSIGN_OR_RETURN(cred.key_pem, LoadPem(*cfg, path, "key"));
+  return cred;
+}
+
+std::unique_ptr<v1::AdminService::Stub> MakeAdminStub(const AdminCredential& cred) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = cred.ca_pem;
+  ssl.pem_cert_chain = cred.cert_pem;
+  ssl.pem_private_key = cred.key_pem;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  return v1::AdminService::NewStub(grpc::CreateCustomChannel(cred.collector, grpc::SslCredentials(ssl), args));
+}
+
+}  // namespace steward::ctl

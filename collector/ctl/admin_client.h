@@ -1,0 +1,27 @@
+#pragma once
+// stewardctl's connection to the collector: reads admin.conf (written by the
+// collector; key = value lines) and opens a mutual-TLS channel with the
+// admin certificate it carries.
+//
+// admin.conf keys: collector (HOST:PORT), and for each of ca, cert, key
+// either `<name>_data` (base64 of the PEM) or `<name>_file` (a path,
+// relative to admin.conf's directory).
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "steward/v1/admin.grpc.pb.h"
+
+namespace steward::ctl {
+
+struct AdminCredential {
+  std::string collector;
+  std::string ca_pem, cert_pem, key_pem;
+};
+
+absl::StatusOr<AdminCredential> LoadAdminCredential(const std::string& path);
+
+std::unique_ptr<v1::AdminService::Stub> MakeAdminStub(const AdminCredential& cred);
+
+}  // namespace steward::ctl

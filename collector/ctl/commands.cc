@@ -1,0 +1,365 @@
+#include "collector/ctl/commands.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <ostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "collector/ctl/admin_client.h"
+#include "collector/ctl/table.h"
+#include "common/cli_args.h"
+#include "common/duration.h"
+#include "common/grpc/status_convert.h"
+#include "common/json_writer.h"
+#include "common/status_macros.h"
+
+namespace steward::ctl {
+namespace {
+
+constexpr char kUsage[] = R"(usage: stewardctl [--config FILE] [--json] COMMAND [flags]
+
+Commands:
+  token create [--ttl 1h] [--uses N] [--label k=v]...   create an enrollment token (printed alone)
+  hosts                                                 list enrolled hosts
+  software [--host ID] [--name NAME]                    list installed software
+  metrics --host ID --list                              list the metric names a host reports
+  metrics --host ID --metric NAME [--since 15m] [--label k=v]...
+                                                        samples of one metric
+
+Global flags:
+  --config FILE   admin credential (default: $STEWARD_CONFIG); the collector writes DATA_DIR/admin.conf
+  --json          JSON output for scripts
+  --timeout 30s   how long to wait for the collector
+)";
+
+struct Flags {
+  std::string config, ttl = "1h", uses = "1", host, name, metric, since = "15m", timeout = "30s";
+  std::vector<std::string> labels;
+  bool json = false, list = false, help = false;
+};
+
+// A command's failure, already worded for the user.
+struct Failure {
+  int code;
+  std::string message;
+};
+
+std::string Hint(const absl::Status& st, const std::string& collector) {
+  switch (st.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return absl::StrCat("cannot reach the collector at ", collector, " (", st.message(),
+                          "); is steward-collector running? check 'collector' in the admin config");
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return absl::StrCat("the collector refused the admin credential: ", st.message(),
+                          "; use the admin.conf of this collector's data directory");
+    default:
+      return std::string(st.message());
+  }
+}
+
+absl::StatusOr<std::vector<v1::Label>> ParseLabels(const std::vector<std::string>& raw) {
+  std::vector<v1::Label> out;
+  for (const auto& l : raw) {
+    size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--label '", l, "' must look like key=value"));
+    }
+    v1::Label label;
+    label.set_name(l.substr(0, eq));
+    label.set_value(l.substr(eq + 1));
+    out.push_back(std::move(label));
+  }
+  return out;
+}
+
+std::string LabelsText(const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
+  std::vector<std::string> parts;
+  for (const auto& l : labels) parts.push_back(absl::StrCat(l.name(), "=", l.value()));
+  return parts.empty() ? "-" : absl::StrJoin(parts, ",");
+}
+
+void LabelsJson(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
+  w.BeginObject();
+  for (const auto& l : labels) w.Key(l.name()).String(l.value());
+  w.EndObject();
+}
+
+// Values for people: up to 6 significant digits, no exponent for everyday sizes.
+std::string FormatValue(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, (v != 0 && (std::fabs(v) >= 1e15 || std::fabs(v) < 1e-4)) ? "%.6g" : "%.6f", v);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos && s.find('e') == std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  return s;
+}
+
+std::string HumanAge(int64_t ms, absl::Time now) {
+  if (ms <= 0) return "never";
+  absl::Duration age = now - absl::FromUnixMillis(ms);
+  if (age < absl::Seconds(1)) return "now";
+  return absl::StrCat(absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))), " ago");
+}
+
+class Ctl {
+ public:
+  Ctl(const Flags& f, std::ostream& out) : f_(f), out_(out) {}
+
+  absl::Status Connect() {
+    ASSIGN_OR_RETURN(cred_, LoadAdminCredential(f_.config));
+    ASSIGN_OR_RETURN(timeout_, ParseHumanDuration(f_.timeout));
+    stub_ = MakeAdminStub(cred_);
+    return absl::OkStatus();
+  }
+  const std::string& collector() const { return cred_.collector; }
+
+  template <typename Req, typename Resp, typename Method>
+  absl::Status Call(Method method, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    ctx.set_wait_for_ready(false);
+    return FromGrpcStatus(((*stub_).*method)(&ctx, req, resp));
+  }
+
+  absl::Status TokenCreate() {
+    v1::CreateEnrollmentTokenRequest req;
+    ASSIGN_OR_RETURN(absl::Duration ttl, ParseHumanDuration(f_.ttl));
+    if (ttl < absl::Seconds(1)) return absl::InvalidArgumentError("--ttl must be at least 1s");
+    req.set_ttl_seconds(absl::ToInt64Seconds(ttl));
+    int uses = 0;
+    if (!absl::SimpleAtoi(f_.uses, &uses) || uses < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--uses '", f_.uses, "' must be a whole number >= 1"));
+    }
+    req.set_max_uses(static_cast<uint32_t>(uses));
+    ASSIGN_OR_RETURN(auto labels, ParseLabels(f_.labels));
+    for (auto& l : labels) *req.add_labels() = std::move(l);
+    v1::CreateEnrollmentTokenResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::CreateEnrollmentToken, req, &resp));
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginObject()
+          .Key("token").String(resp.token())
+          .Key("token_id").String(resp.token_id())
+          .Key("expires").String(FormatRfc3339(absl::FromUnixSeconds(resp.expires_unix())))
+          .EndObject();
+      out_ << w.str() << "\n";
+    } else {
+      out_ << resp.token() << "\n";  // alone, so `$(stewardctl token create)` works
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Hosts() {
+    v1::ListHostsResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &resp));
+    absl::Time now = absl::Now();
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginArray();
+      for (const auto& h : resp.hosts()) {
+        const auto& fa = h.facts();
+        w.BeginObject()
+            .Key("agent_id").String(h.agent_id())
+            .Key("hostname").String(fa.hostname())
+            .Key("os").String(fa.os_name())
+            .Key("os_id").String(fa.os_id())
+            .Key("os_version").String(fa.os_version())
+            .Key("kernel").String(fa.kernel())
+            .Key("arch").String(fa.arch())
+            .Key("agent_version").String(h.agent_version())
+            .Key("last_seen").String(h.last_seen_ms() > 0 ? FormatRfc3339(absl::FromUnixMillis(h.last_seen_ms())) : "")
+            .Key("connected").Bool(h.connected())
+            .Key("enrolled").String(FormatRfc3339(absl::FromUnixMillis(h.enrolled_ms())))
+            .Key("software_count").Uint(h.software_count())
+            .Key("labels");
+        LabelsJson(w, h.labels());
+        w.EndObject();
+      }
+      w.EndArray();
+      out_ << w.str() << "\n";
+      return absl::OkStatus();
+    }
+    Table t({"AGENT ID", "HOSTNAME", "OS", "AGENT", "LAST SEEN", "CONNECTED", "PACKAGES", "LABELS"});
+    for (const auto& h : resp.hosts()) {
+      t.AddRow({h.agent_id(), h.facts().hostname(), h.facts().os_name(), h.agent_version(),
+                HumanAge(h.last_seen_ms(), now), h.connected() ? "yes" : "no", absl::StrCat(h.software_count()),
+                LabelsText(h.labels())});
+    }
+    out_ << t.Render();
+    if (t.size() == 0) out_ << "(no hosts enrolled yet: create a token with 'stewardctl token create')\n";
+    return absl::OkStatus();
+  }
+
+  absl::Status Software() {
+    v1::ListSoftwareRequest req;
+    req.set_agent_id(f_.host);
+    req.set_name(f_.name);
+    v1::ListSoftwareResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListSoftware, req, &resp));
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginArray();
+      for (const auto& hs : resp.items()) {
+        const auto& i = hs.item();
+        w.BeginObject()
+            .Key("agent_id").String(hs.agent_id())
+            .Key("hostname").String(hs.hostname())
+            .Key("source").String(i.source())
+            .Key("name").String(i.name())
+            .Key("version").String(i.version())
+            .Key("arch").String(i.arch())
+            .Key("vendor").String(i.vendor())
+            .Key("size_bytes").Uint(i.size_bytes())
+            .EndObject();
+      }
+      w.EndArray();
+      out_ << w.str() << "\n";
+      return absl::OkStatus();
+    }
+    Table t({"HOSTNAME", "AGENT ID", "SOURCE", "NAME", "VERSION", "ARCH"});
+    for (const auto& hs : resp.items()) {
+      const auto& i = hs.item();
+      t.AddRow({hs.hostname(), hs.agent_id(), i.source(), i.name(), i.version(), i.arch()});
+    }
+    out_ << t.Render();
+    if (t.size() == 0) out_ << "(no software matches)\n";
+    return absl::OkStatus();
+  }
+
+  absl::Status Metrics() {
+    if (f_.host.empty()) return absl::InvalidArgumentError("metrics needs --host ID (see 'stewardctl hosts')");
+    if (f_.list) {
+      v1::ListMetricNamesRequest req;
+      req.set_agent_id(f_.host);
+      v1::ListMetricNamesResponse resp;
+      RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListMetricNames, req, &resp));
+      if (f_.json) {
+        JsonWriter w;
+        w.BeginArray();
+        for (const auto& n : resp.names()) w.String(n);
+        w.EndArray();
+        out_ << w.str() << "\n";
+      } else {
+        for (const auto& n : resp.names()) out_ << n << "\n";
+      }
+      return absl::OkStatus();
+    }
+    if (f_.metric.empty()) {
+      return absl::InvalidArgumentError("metrics needs --metric NAME, or --list to see the names");
+    }
+    ASSIGN_OR_RETURN(absl::Duration since, ParseHumanDuration(f_.since));
+    v1::QueryMetricsRequest req;
+    req.set_agent_id(f_.host);
+    req.set_metric(f_.metric);
+    absl::Time now = absl::Now();
+    req.set_start_ms(absl::ToUnixMillis(now - since));
+    req.set_end_ms(absl::ToUnixMillis(now));
+    ASSIGN_OR_RETURN(auto labels, ParseLabels(f_.labels));
+    for (auto& l : labels) *req.add_match() = std::move(l);
+    v1::QueryMetricsResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::QueryMetrics, req, &resp));
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginArray();
+      for (const auto& s : resp.series()) {
+        w.BeginObject().Key("labels");
+        LabelsJson(w, s.labels());
+        w.Key("counter").Bool(s.counter()).Key("points").BeginArray();
+        for (const auto& p : s.points()) {
+          w.BeginArray(true).Double(static_cast<double>(p.time_ms()) / 1000.0).Double(p.value()).EndArray();
+        }
+        w.EndArray().EndObject();
+      }
+      w.EndArray();
+      out_ << w.str() << "\n";
+      return absl::OkStatus();
+    }
+    Table t({"METRIC", "LABELS", "POINTS", "LAST SAMPLE", "VALUE", "RATE/S"});
+    for (const auto& s : resp.series()) {
+      if (s.points().empty()) continue;
+      const auto& last = s.points(s.points_size() - 1);
+      std::string rate = "-";
+      if (s.counter() && s.points_size() >= 2) {
+        const auto& prev = s.points(s.points_size() - 2);
+        double dt = static_cast<double>(last.time_ms() - prev.time_ms()) / 1000.0;
+        if (dt > 0 && last.value() >= prev.value()) rate = FormatValue((last.value() - prev.value()) / dt);
+      }
+      t.AddRow({s.name(), LabelsText(s.labels()), absl::StrCat(s.points_size()),
+                HumanAge(last.time_ms(), now), FormatValue(last.value()), rate});
+    }
+    out_ << t.Render();
+    if (t.size() == 0) out_ << "(no samples of " << f_.metric << " in the last " << f_.since << ")\n";
+    return absl::OkStatus();
+  }
+
+ private:
+  const Flags& f_;
+  std::ostream& out_;
+  AdminCredential cred_;
+  absl::Duration timeout_;
+  std::unique_ptr<v1::AdminService::Stub> stub_;
+};
+
+}  // namespace
+
+int RunStewardctl(const std::vector<std::string>& args, const std::string& env_config, std::ostream& out,
+                  std::ostream& err) {
+  Flags f;
+  ArgParser p;
+  p.Flag("config", &f.config, "admin credential file")
+      .Bool("json", &f.json, "JSON output")
+      .Flag("timeout", &f.timeout, "RPC timeout")
+      .Flag("ttl", &f.ttl, "token lifetime")
+      .Flag("uses", &f.uses, "token uses")
+      .Repeated("label", &f.labels, "label k=v")
+      .Flag("host", &f.host, "agent id")
+      .Flag("name", &f.name, "package name")
+      .Flag("metric", &f.metric, "metric name")
+      .Flag("since", &f.since, "how far back")
+      .Bool("list", &f.list, "list metric names")
+      .Bool("help", &f.help, "help");
+  std::vector<std::string> words;
+  if (absl::Status st = p.Parse(args, &words); !st.ok()) {
+    err << "error: " << st.message() << "\n\n" << kUsage;
+    return 2;
+  }
+  if (f.help || words.empty() || words[0] == "help") {
+    (f.help || (!words.empty() && words[0] == "help") ? out : err) << kUsage;
+    return f.help || !words.empty() ? 0 : 2;
+  }
+  if (f.config.empty()) f.config = env_config;
+  if (f.config.empty()) {
+    err << "error: no admin credential: pass --config DATA_DIR/admin.conf or set STEWARD_CONFIG\n";
+    return 2;
+  }
+  std::string cmd = absl::StrJoin(words, " ");
+  Ctl ctl(f, out);
+  absl::Status st;
+  if (cmd != "token create" && cmd != "hosts" && cmd != "software" && cmd != "metrics") {
+    err << "error: unknown command '" << cmd << "'\n\n" << kUsage;
+    return 2;
+  }
+  st = ctl.Connect();
+  if (st.ok()) {
+    if (cmd == "token create") st = ctl.TokenCreate();
+    else if (cmd == "hosts") st = ctl.Hosts();
+    else if (cmd == "software") st = ctl.Software();
+    else st = ctl.Metrics();
+  }
+  if (!st.ok()) {
+    err << "error: " << Hint(st, ctl.collector()) << "\n";
+    return st.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
+
+}  // namespace steward::ctl

@@ -1,0 +1,69 @@
+// steward-collector: receives agent sessions, stores them in RocksDB and
+// answers stewardctl. Usage: steward-collector --data-dir DIR --listen HOST:PORT
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "collector/service/collector_server.h"
+#include "common/cli_args.h"
+#include "common/logging.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+constexpr char kUsage[] =
+    "usage: steward-collector --data-dir DIR [--listen HOST:PORT] [flags]\n"
+    "Runs the Steward collector. On first start in an empty DIR it creates its CA\n"
+    "(DIR/ca.pem, for agents' --ca-file) and DIR/admin.conf (for stewardctl --config).\n\n";
+}
+
+int main(int argc, char** argv) {
+  steward::collector::CollectorOptions opts;
+  std::string log_level = "info", workers = "4";
+  bool help = false;
+  steward::ArgParser args;
+  args.Flag("data-dir", &opts.data_dir, "directory for the database, CA and admin.conf")
+      .Flag("listen", &opts.listen, "address to listen on (default 127.0.0.1:7443; port 0 = any free port)")
+      .Repeated("server-name", &opts.server_names, "extra DNS name or IP for the server certificate")
+      .Flag("workers", &workers, "worker threads for storage and signing (default 4)")
+      .Flag("log-level", &log_level, "trace|debug|info|warn|error (default info)")
+      .Bool("help", &help, "show this help");
+  absl::Status st = args.Parse(std::vector<std::string>(argv + 1, argv + argc), nullptr);
+  if (!st.ok() || help) {
+    std::fprintf(help ? stdout : stderr, "%s%s%s%s", st.ok() ? "" : "error: ",
+                 st.ok() ? "" : std::string(st.message()).c_str(), st.ok() ? "" : "\n\n", kUsage);
+    std::fputs(args.Usage().c_str(), help ? stdout : stderr);
+    return help ? 0 : 2;
+  }
+  if (auto s = steward::SetupLogging(log_level, "collector"); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (opts.data_dir.empty()) {
+    std::fprintf(stderr, "error: --data-dir is required\n\n%s", kUsage);
+    return 2;
+  }
+  opts.worker_threads = std::max(1, std::atoi(workers.c_str()));
+
+  // Signals are taken synchronously by this thread; every other thread
+  // (gRPC's, RocksDB's, workers) inherits the blocked mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  auto server = steward::collector::CollectorServer::Start(opts);
+  if (!server.ok()) {
+    spdlog::error("cannot start: {}", server.status().message());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("received signal {}, shutting down", sig);
+  (*server)->Shutdown();
+  server->reset();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,58 @@
+#pragma once
+// The collector's own certificate authority and credentials, kept in the
+// data directory:
+//
+//   <data-dir>/ca.pem            CA certificate (give it to agents: --ca-file)
+//   <data-dir>/pki/ca.key        CA private key (0600)
+//   <data-dir>/pki/server.{crt,key}  TLS server certificate, re-issued at
+//                                each start for the current host names
+//   <data-dir>/pki/admin.{crt,key}   admin client credential
+//   <data-dir>/admin.conf        stewardctl credential file (0600), written
+//                                once the listen address is known
+//
+// Created on first start in an empty data directory. Thread-safe after
+// LoadOrCreate (all members are immutable; signing uses only const state).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/tls/pki.h"
+
+namespace steward::collector {
+
+class CollectorPki {
+ public:
+  // Loads the CA from `data_dir` or creates it, then issues a fresh server
+  // certificate valid for localhost, this host's name, 127.0.0.1, ::1 and
+  // every name or address in `extra_names`.
+  static absl::StatusOr<std::unique_ptr<CollectorPki>> LoadOrCreate(
+      const std::string& data_dir, const std::vector<std::string>& extra_names);
+
+  const std::string& ca_pem() const { return ca_.cert_pem; }
+  const KeyAndCert& server() const { return server_; }
+
+  // Signs an agent's CSR; the certificate's CN is "agent/<agent_id>".
+  absl::StatusOr<std::string> SignAgentCsr(const std::string& csr_pem,
+                                           const std::string& agent_id) const;
+
+  // Writes <data-dir>/admin.conf (0600) pointing stewardctl at `address`,
+  // with the admin certificate (created on first use) embedded.
+  absl::Status WriteAdminConfig(const std::string& address) const;
+
+  static constexpr absl::Duration kAgentCertValidity = absl::Hours(24 * 365);
+
+ private:
+  CollectorPki() = default;
+  std::string data_dir_;
+  KeyAndCert ca_;
+  KeyAndCert server_;
+};
+
+// CN prefixes that tell agents and admins apart in peer certificates.
+inline constexpr char kAgentCnPrefix[] = "agent/";
+inline constexpr char kAdminCnPrefix[] = "admin/";
+
+}  // namespace steward::collector

@@ -1,0 +1,145 @@
+#include "collector/service/admin_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "collector/service/peer_identity.h"
+#include "collector/service/session_registry.h"
+#include "collector/service/work_queue.h"
+#include "collector/storage/store.h"
+#include "common/crypto.h"
+#include "common/grpc/status_convert.h"
+#include "common/status_macros.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::collector {
+
+template <typename Fn>
+grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* ctx, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto admin = AdminFromPeer(*ctx);
+  if (!admin.ok()) {
+    reactor->Finish(ToGrpcStatus(admin.status()));
+    return reactor;
+  }
+  if (!deps_.work->TrySubmit([reactor, fn = std::move(fn)] { reactor->Finish(ToGrpcStatus(fn())); })) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector is overloaded; retry"));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateEnrollmentToken(
+    grpc::CallbackServerContext* ctx, const v1::CreateEnrollmentTokenRequest* req,
+    v1::CreateEnrollmentTokenResponse* resp) {
+  return Run(ctx, [=, this] { return DoCreateToken(*req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::ListHosts(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListHostsRequest*,
+                                                      v1::ListHostsResponse* resp) {
+  return Run(ctx, [=, this] { return DoListHosts(resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::ListSoftware(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListSoftwareRequest* req,
+                                                         v1::ListSoftwareResponse* resp) {
+  return Run(ctx, [=, this] { return DoListSoftware(*req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::ListMetricNames(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListMetricNamesRequest* req,
+                                                            v1::ListMetricNamesResponse* resp) {
+  return Run(ctx, [=, this] { return DoListMetricNames(*req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerContext* ctx,
+                                                         const v1::QueryMetricsRequest* req,
+                                                         v1::QueryMetricsResponse* resp) {
+  return Run(ctx, [=, this] { return DoQueryMetrics(*req, resp); });
+}
+
+absl::Status AdminServiceImpl::DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
+                                             v1::CreateEnrollmentTokenResponse* resp) {
+  if (req.ttl_seconds() < 0) return absl::InvalidArgumentError("ttl_seconds must not be negative");
+  for (const auto& l : req.labels()) {
+    if (l.name().empty() || l.name().find_first_of("=\0", 0, 2) != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid label name '", l.name(), "'"));
+    }
+  }
+  int64_t now = absl::ToUnixSeconds(deps_.now());
+  internal::TokenRecord token;
+  token.set_token_id(RandomHex(8));
+  std::string secret = RandomHex(32);
+  token.set_secret_sha256(Sha256Hex(secret));
+  token.set_created_unix(now);
+  token.set_expires_unix(now + (req.ttl_seconds() > 0 ? req.ttl_seconds() : 3600));
+  token.set_max_uses(req.max_uses() > 0 ? req.max_uses() : 1);
+  *token.mutable_labels() = req.labels();
+  RETURN_IF_ERROR(deps_.store->PutToken(token));
+  resp->set_token(absl::StrCat(token.token_id(), ".", secret));
+  resp->set_expires_unix(token.expires_unix());
+  resp->set_token_id(token.token_id());
+  spdlog::info("created enrollment token {} ({} use(s), expires {})", token.token_id(),
+               token.max_uses(), token.expires_unix());
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoListHosts(v1::ListHostsResponse* resp) {
+  ASSIGN_OR_RETURN(auto agents, deps_.store->ListAgents());
+  for (auto& rec : agents) {
+    v1::Host* h = resp->add_hosts();
+    h->set_agent_id(rec.agent_id());
+    *h->mutable_facts() = rec.facts();
+    h->set_agent_version(rec.agent_version());
+    h->set_last_seen_ms(rec.last_seen_ms());
+    h->set_connected(deps_.sessions->IsConnected(rec.agent_id()));
+    *h->mutable_labels() = rec.labels();
+    h->set_enrolled_ms(rec.enrolled_ms());
+    h->set_software_count(rec.software_count());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoListSoftware(const v1::ListSoftwareRequest& req,
+                                              v1::ListSoftwareResponse* resp) {
+  std::vector<internal::AgentRecord> agents;
+  if (!req.agent_id().empty()) {
+    ASSIGN_OR_RETURN(auto rec, deps_.store->GetAgent(req.agent_id()));
+    agents.push_back(std::move(rec));
+  } else {
+    ASSIGN_OR_RETURN(agents, deps_.store->ListAgents());
+  }
+  for (const auto& rec : agents) {
+    ASSIGN_OR_RETURN(auto items, deps_.store->ListSoftware(rec.agent_id()));
+    for (auto& item : items) {
+      if (!req.name().empty() && item.name() != req.name()) continue;
+      v1::HostSoftware* hs = resp->add_items();
+      hs->set_agent_id(rec.agent_id());
+      hs->set_hostname(rec.facts().hostname());
+      *hs->mutable_item() = std::move(item);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoListMetricNames(const v1::ListMetricNamesRequest& req,
+                                                 v1::ListMetricNamesResponse* resp) {
+  if (req.agent_id().empty()) return absl::InvalidArgumentError("agent_id is required");
+  RETURN_IF_ERROR(deps_.store->GetAgent(req.agent_id()).status());
+  ASSIGN_OR_RETURN(auto names, deps_.store->ListMetricNames(req.agent_id()));
+  for (auto& n : names) resp->add_names(std::move(n));
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoQueryMetrics(const v1::QueryMetricsRequest& req,
+                                              v1::QueryMetricsResponse* resp) {
+  if (req.agent_id().empty()) return absl::InvalidArgumentError("agent_id is required");
+  if (req.metric().empty()) return absl::InvalidArgumentError("metric is required");
+  RETURN_IF_ERROR(deps_.store->GetAgent(req.agent_id()).status());
+  int64_t end = req.end_ms() > 0 ? req.end_ms() : absl::ToUnixMillis(deps_.now());
+  if (req.start_ms() > end) return absl::InvalidArgumentError("start is after end");
+  std::vector<v1::Label> match(req.match().begin(), req.match().end());
+  ASSIGN_OR_RETURN(auto series, deps_.store->QuerySamples(req.agent_id(), req.metric(), match,
+                                                          req.start_ms(), end, kMaxQueryPoints));
+  for (auto& s : series) *resp->add_series() = std::move(s);
+  return absl::OkStatus();
+}
+
+}  // namespace steward::collector

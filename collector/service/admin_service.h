@@ -1,0 +1,51 @@
+#pragma once
+// AdminService on the gRPC callback API: the one implementation of every ops
+// query. Each call is authenticated by the admin client certificate, then
+// runs on the WorkQueue.
+
+#include "absl/status/status.h"
+#include "collector/service/service_deps.h"
+#include "steward/v1/admin.grpc.pb.h"
+
+namespace steward::collector {
+
+class AdminServiceImpl final : public v1::AdminService::CallbackService {
+ public:
+  explicit AdminServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+
+  grpc::ServerUnaryReactor* CreateEnrollmentToken(grpc::CallbackServerContext* ctx,
+                                                  const v1::CreateEnrollmentTokenRequest* req,
+                                                  v1::CreateEnrollmentTokenResponse* resp) override;
+  grpc::ServerUnaryReactor* ListHosts(grpc::CallbackServerContext* ctx, const v1::ListHostsRequest* req,
+                                      v1::ListHostsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListSoftware(grpc::CallbackServerContext* ctx,
+                                         const v1::ListSoftwareRequest* req,
+                                         v1::ListSoftwareResponse* resp) override;
+  grpc::ServerUnaryReactor* ListMetricNames(grpc::CallbackServerContext* ctx,
+                                            const v1::ListMetricNamesRequest* req,
+                                            v1::ListMetricNamesResponse* resp) override;
+  grpc::ServerUnaryReactor* QueryMetrics(grpc::CallbackServerContext* ctx,
+                                         const v1::QueryMetricsRequest* req,
+                                         v1::QueryMetricsResponse* resp) override;
+
+  // Most points one QueryMetrics answer may carry.
+  static constexpr size_t kMaxQueryPoints = 500000;
+
+ private:
+  // Authenticates the caller, then runs `fn` on the WorkQueue and finishes
+  // the call with its status.
+  template <typename Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Fn fn);
+
+  absl::Status DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
+                             v1::CreateEnrollmentTokenResponse* resp);
+  absl::Status DoListHosts(v1::ListHostsResponse* resp);
+  absl::Status DoListSoftware(const v1::ListSoftwareRequest& req, v1::ListSoftwareResponse* resp);
+  absl::Status DoListMetricNames(const v1::ListMetricNamesRequest& req,
+                                 v1::ListMetricNamesResponse* resp);
+  absl::Status DoQueryMetrics(const v1::QueryMetricsRequest& req, v1::QueryMetricsResponse* resp);
+
+  ServiceDeps deps_;
+};
+
+}  // namespace steward::collector

@@ -1,0 +1,78 @@
+#include "collector/service/agent_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "collector/pki/collector_pki.h"
+#include "collector/service/peer_identity.h"
+#include "collector/service/session_reactor.h"
+#include "collector/service/work_queue.h"
+#include "collector/storage/store.h"
+#include "common/crypto.h"
+#include "common/grpc/status_convert.h"
+#include "common/status_macros.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::collector {
+namespace {
+
+// Ends a Connect call at once with an error (bad or missing credentials).
+class RejectedSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+ public:
+  explicit RejectedSession(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+absl::Status DoEnroll(const ServiceDeps& deps, const v1::EnrollRequest& req, v1::EnrollResponse* resp) {
+  std::vector<std::string> parts = absl::StrSplit(req.token(), '.');
+  if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+    return absl::UnauthenticatedError(
+        "enrollment token is malformed (expected the exact text 'stewardctl token create' printed)");
+  }
+  if (req.csr_pem().empty()) return absl::InvalidArgumentError("csr_pem is empty");
+  std::string agent_id = RandomHex(8);
+  ASSIGN_OR_RETURN(std::string cert_pem, deps.pki->SignAgentCsr(req.csr_pem(), agent_id));
+  ASSIGN_OR_RETURN(CertInfo info, InspectCert(cert_pem));
+
+  int64_t now_ms = absl::ToUnixMillis(deps.now());
+  internal::AgentRecord rec;
+  rec.set_agent_id(agent_id);
+  *rec.mutable_facts() = req.facts();
+  rec.set_agent_version(req.agent_version());
+  rec.set_enrolled_ms(now_ms);
+  rec.set_last_seen_ms(now_ms);
+  rec.set_cert_serial(info.serial_hex);
+  RETURN_IF_ERROR(deps.store->EnrollWithToken(parts[0], parts[1], now_ms / 1000, rec));
+  ASSIGN_OR_RETURN(rec, deps.store->GetAgent(agent_id));
+
+  resp->set_agent_id(agent_id);
+  resp->set_cert_pem(cert_pem);
+  resp->set_ca_pem(deps.pki->ca_pem());
+  *resp->mutable_labels() = rec.labels();
+  spdlog::info("enrolled agent {} (host '{}', token {})", agent_id, req.facts().hostname(), parts[0]);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Enroll(grpc::CallbackServerContext* ctx,
+                                                   const v1::EnrollRequest* req,
+                                                   v1::EnrollResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  bool queued = deps_.work->TrySubmit([this, req, resp, reactor] {
+    absl::Status s = DoEnroll(deps_, *req, resp);
+    if (!s.ok()) spdlog::warn("enrollment refused: {}", s.ToString());
+    reactor->Finish(ToGrpcStatus(s));
+  });
+  if (!queued) reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector is overloaded; retry"));
+  return reactor;
+}
+
+grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* AgentServiceImpl::Connect(
+    grpc::CallbackServerContext* ctx) {
+  auto agent_id = AgentIdFromPeer(*ctx);
+  if (!agent_id.ok()) return new RejectedSession(agent_id.status());
+  return new SessionReactor(deps_, *agent_id);
+}
+
+}  // namespace steward::collector

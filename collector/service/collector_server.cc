@@ -1,0 +1,107 @@
+#include "collector/service/collector_server.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "collector/pki/collector_pki.h"
+#include "collector/service/admin_service.h"
+#include "collector/service/agent_service.h"
+#include "collector/service/session_registry.h"
+#include "collector/service/work_queue.h"
+#include "collector/storage/store.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::collector {
+
+absl::Status SplitHostPort(const std::string& address, std::string* host, int* port) {
+  size_t colon = address.rfind(':');
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid address '", address, "': expected HOST:PORT, e.g. 127.0.0.1:7443 or [::1]:7443"));
+  };
+  if (colon == std::string::npos || colon == 0) return bad();
+  *host = address.substr(0, colon);
+  if (host->front() == '[') {
+    if (host->back() != ']') return bad();
+    *host = host->substr(1, host->size() - 2);
+  } else if (host->find(':') != std::string::npos) {
+    return bad();  // bare IPv6 needs brackets
+  }
+  if (!absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 || *port > 65535) return bad();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const CollectorOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("--data-dir is required");
+  std::string host;
+  int port = 0;
+  RETURN_IF_ERROR(SplitHostPort(options.listen, &host, &port));
+
+  std::unique_ptr<CollectorServer> server(new CollectorServer());
+  RETURN_IF_ERROR(MakeDirs(options.data_dir, 0700));
+  std::vector<std::string> names = options.server_names;
+  names.push_back(host);
+  ASSIGN_OR_RETURN(server->pki_, CollectorPki::LoadOrCreate(options.data_dir, names));
+  ASSIGN_OR_RETURN(server->store_, Store::Open(options.data_dir + "/db"));
+  server->work_ = std::make_unique<WorkQueue>(options.worker_threads, options.max_queued_work);
+  server->sessions_ = std::make_unique<SessionRegistry>();
+
+  ServiceDeps deps;
+  deps.store = server->store_.get();
+  deps.pki = server->pki_.get();
+  deps.work = server->work_.get();
+  deps.sessions = server->sessions_.get();
+  server->agent_service_ = std::make_unique<AgentServiceImpl>(deps);
+  server->admin_service_ = std::make_unique<AdminServiceImpl>(deps);
+
+  // Client certificates are requested and verified when present; Enroll is
+  // the one call made without one, every other handler demands it.
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = server->pki_->ca_pem();
+  ssl.pem_key_cert_pairs.push_back({server->pki_->server().key_pem, server->pki_->server().cert_pem});
+
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(options.listen, grpc::SslServerCredentials(ssl), &bound_port);
+  builder.SetMaxReceiveMessageSize(options.max_receive_bytes);
+  // Keepalive: notice dead agents (NAT drops, power loss) within minutes.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.RegisterService(server->agent_service_.get());
+  builder.RegisterService(server->admin_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || bound_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
+                                               " (address in use, or not an address of this host?)"));
+  }
+  std::string dial_host = (host.empty() || host == "0.0.0.0") ? "127.0.0.1" : host == "::" ? "::1" : host;
+  server->address_ = dial_host.find(':') != std::string::npos
+                         ? absl::StrCat("[", dial_host, "]:", bound_port)
+                         : absl::StrCat(dial_host, ":", bound_port);
+  RETURN_IF_ERROR(server->pki_->WriteAdminConfig(server->address_));
+  spdlog::info("collector listening on {} (data in {})", server->address_, options.data_dir);
+  return server;
+}
+
+void CollectorServer::Shutdown() {
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+void CollectorServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+CollectorServer::~CollectorServer() {
+  Shutdown();
+  server_.reset();
+  work_.reset();  // drain before the store goes
+}
+
+}  // namespace steward::collector

@@ -1,0 +1,63 @@
+#pragma once
+// Wires the collector together: storage, PKI, work queue, the two gRPC
+// services on one TLS port. Start() returns once the port is bound and
+// admin.conf is written; Shutdown() stops accepting, ends open streams and
+// drains queued work. Thread-safe for Shutdown from another thread.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace steward::collector {
+
+class Store;
+class CollectorPki;
+class WorkQueue;
+class SessionRegistry;
+class AgentServiceImpl;
+class AdminServiceImpl;
+
+struct CollectorOptions {
+  std::string data_dir;
+  // HOST:PORT; port 0 picks a free port (the chosen one is in address()).
+  std::string listen = "127.0.0.1:7443";
+  // Extra DNS names / IPs for the server certificate.
+  std::vector<std::string> server_names;
+  int worker_threads = 4;
+  size_t max_queued_work = 10000;
+  // Largest message accepted from a client, bytes.
+  int max_receive_bytes = 32 << 20;
+};
+
+class CollectorServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<CollectorServer>> Start(const CollectorOptions& options);
+  ~CollectorServer();
+
+  // The address clients should dial ("127.0.0.1:7443"), written to admin.conf.
+  const std::string& address() const { return address_; }
+  void Shutdown();
+  void Wait();
+
+ private:
+  CollectorServer() = default;
+  std::string address_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<CollectorPki> pki_;
+  std::unique_ptr<WorkQueue> work_;
+  std::unique_ptr<SessionRegistry> sessions_;
+  std::unique_ptr<AgentServiceImpl> agent_service_;
+  std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// Splits "host:port" / "[v6]:port"; errors name the input.
+absl::Status SplitHostPort(const std::string& address, std::string* host, int* port);
+
+}  // namespace steward::collector

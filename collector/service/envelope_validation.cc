@@ -1,0 +1,89 @@
+#include "collector/service/envelope_validation.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace steward::collector {
+namespace {
+
+bool ValidMetricName(absl::string_view s, bool allow_colon) {
+  if (s.empty() || s.size() > kMaxNameBytes) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool ok = absl::ascii_isalpha(c) || c == '_' || (allow_colon && c == ':') ||
+              (i > 0 && absl::ascii_isdigit(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool CleanText(absl::string_view s, size_t max) {
+  return s.size() <= max && s.find('\0') == absl::string_view::npos && s.find('\x1f') == absl::string_view::npos;
+}
+
+absl::Status ValidateSeries(const v1::Series& s, int index) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("metric batch series ", index, " ('",
+                                                   s.name().substr(0, 64), "'): ", why));
+  };
+  if (!ValidMetricName(s.name(), true)) return bad("metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*");
+  if (s.labels_size() > kMaxLabelsPerSeries) return bad(absl::StrCat("more than ", kMaxLabelsPerSeries, " labels"));
+  for (int i = 0; i < s.labels_size(); ++i) {
+    const auto& l = s.labels(i);
+    if (!ValidMetricName(l.name(), false)) return bad(absl::StrCat("label name '", l.name().substr(0, 64), "' is invalid"));
+    if (!CleanText(l.value(), kMaxValueBytes)) return bad(absl::StrCat("label '", l.name(), "' value has a NUL/0x1f byte or is too long"));
+    if (i > 0 && !(s.labels(i - 1).name() < l.name())) return bad("labels must be sorted by name and unique");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateEnvelope(const v1::Envelope& env) {
+  if (env.seq() == 0) return absl::InvalidArgumentError("envelope seq must be >= 1");
+  switch (env.payload_case()) {
+    case v1::Envelope::kInventorySnapshot: {
+      const auto& snap = env.inventory_snapshot();
+      if (snap.items_size() > kMaxInventoryItems) {
+        return absl::InvalidArgumentError(absl::StrCat("inventory snapshot has ", snap.items_size(),
+                                                       " items; the limit is ", kMaxInventoryItems));
+      }
+      for (int i = 0; i < snap.items_size(); ++i) {
+        const auto& item = snap.items(i);
+        if (item.source().empty() || item.name().empty() || !CleanText(item.source(), kMaxNameBytes) ||
+            !CleanText(item.name(), kMaxNameBytes) || !CleanText(item.arch(), kMaxNameBytes) ||
+            item.version().size() > kMaxValueBytes) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "inventory item ", i, " ('", item.name().substr(0, 64),
+              "'): source and name must be non-empty, and source, name and arch free of NUL/0x1f and at most ",
+              kMaxNameBytes, " bytes"));
+        }
+      }
+      return absl::OkStatus();
+    }
+    case v1::Envelope::kMetricBatch: {
+      const auto& batch = env.metric_batch();
+      if (batch.series_size() > kMaxSeriesPerBatch) {
+        return absl::InvalidArgumentError(absl::StrCat("metric batch has ", batch.series_size(),
+                                                       " series; the limit is ", kMaxSeriesPerBatch));
+      }
+      int points = 0;
+      for (int i = 0; i < batch.series_size(); ++i) {
+        if (auto s = ValidateSeries(batch.series(i), i); !s.ok()) return s;
+        points += batch.series(i).points_size();
+      }
+      if (points > kMaxPointsPerBatch) {
+        return absl::InvalidArgumentError(absl::StrCat("metric batch has ", points,
+                                                       " points; the limit is ", kMaxPointsPerBatch));
+      }
+      return absl::OkStatus();
+    }
+    case v1::Envelope::kHeartbeat:
+      return absl::OkStatus();
+    case v1::Envelope::PAYLOAD_NOT_SET:
+      return absl::InvalidArgumentError("envelope has no payload (unknown payload from a newer agent?)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace steward::collector

@@ -1,0 +1,21 @@
+#pragma once
+// Checks an agent's envelope before anything is stored: limits, names and
+// labels. Errors are INVALID_ARGUMENT with a message naming the item and the
+// rule, which the session returns to the agent as the stream's status.
+
+#include "absl/status/status.h"
+#include "steward/v1/agent.pb.h"
+
+namespace steward::collector {
+
+// Documented limits (docs/protocol.md).
+inline constexpr int kMaxInventoryItems = 200000;
+inline constexpr int kMaxSeriesPerBatch = 20000;
+inline constexpr int kMaxPointsPerBatch = 200000;
+inline constexpr int kMaxLabelsPerSeries = 32;
+inline constexpr size_t kMaxNameBytes = 256;
+inline constexpr size_t kMaxValueBytes = 4096;
+
+absl::Status ValidateEnvelope(const v1::Envelope& envelope);
+
+}  // namespace steward::collector

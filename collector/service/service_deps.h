@@ -1,0 +1,26 @@
+#pragma once
+// What the collector's gRPC services share. Owned by CollectorServer; every
+// pointer outlives the services. All pointees are thread-safe.
+
+#include <functional>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace steward::collector {
+
+class Store;
+class CollectorPki;
+class WorkQueue;
+class SessionRegistry;
+
+struct ServiceDeps {
+  Store* store = nullptr;
+  CollectorPki* pki = nullptr;
+  WorkQueue* work = nullptr;
+  SessionRegistry* sessions = nullptr;
+  // Injectable clock (tests move time without sleeping).
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+}  // namespace steward::collector

@@ -1,0 +1,138 @@
+#include "collector/service/session_reactor.h"
+
+#include "collector/service/envelope_validation.h"
+#include "collector/service/session_registry.h"
+#include "collector/service/work_queue.h"
+#include "collector/storage/store.h"
+#include "common/grpc/status_convert.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::collector {
+
+SessionReactor::SessionReactor(ServiceDeps deps, std::string agent_id)
+    : deps_(std::move(deps)), agent_id_(std::move(agent_id)) {
+  deps_.sessions->Opened(agent_id_);
+  spdlog::info("agent {} connected", agent_id_);
+  StartRead(&in_);
+}
+
+void SessionReactor::OnReadDone(bool ok) {
+  if (!ok) {  // the agent closed its side, or the stream broke
+    FinishOnce(absl::OkStatus());
+    return;
+  }
+  if (!deps_.work->TrySubmit([this] { Process(); })) {
+    FinishOnce(absl::UnavailableError("collector is overloaded; retry with backoff"));
+  }
+}
+
+void SessionReactor::Process() {
+  absl::Status status;
+  switch (in_.kind_case()) {
+    case v1::AgentMessage::kHello:
+      status = HandleHello(in_.hello());
+      break;
+    case v1::AgentMessage::kEnvelope:
+      status = got_hello_ ? HandleEnvelope(in_.envelope())
+                          : absl::FailedPreconditionError("the first message of a stream must be Hello");
+      break;
+    case v1::AgentMessage::KIND_NOT_SET:
+      status = absl::InvalidArgumentError("empty AgentMessage");
+      break;
+  }
+  if (!status.ok()) {
+    spdlog::warn("agent {}: closing session: {}", agent_id_, status.ToString());
+    FinishOnce(status);
+    return;
+  }
+  StartRead(&in_);  // last action: after it this reactor may already be gone
+}
+
+absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
+  if (got_hello_) return absl::FailedPreconditionError("Hello sent twice on one stream");
+  int64_t now_ms = absl::ToUnixMillis(deps_.now());
+  if (auto s = deps_.store->TouchAgent(agent_id_, hello.agent_version(), now_ms); !s.ok()) {
+    if (absl::IsNotFound(s)) {
+      return absl::PermissionDeniedError("this agent is not registered here; enroll it again");
+    }
+    return s;
+  }
+  auto rec = deps_.store->GetAgent(agent_id_);
+  if (!rec.ok()) return rec.status();
+  got_hello_ = true;
+  v1::CollectorMessage welcome;
+  welcome.mutable_welcome()->set_agent_id(agent_id_);
+  welcome.mutable_welcome()->set_last_applied_seq(rec->last_applied_seq());
+  Send(std::move(welcome));
+  if (!hello.inventory_digest().empty() && hello.inventory_digest() != rec->inventory_digest()) {
+    v1::CollectorMessage resync;
+    resync.mutable_resync()->set_reason("stored inventory digest differs from the agent's");
+    Send(std::move(resync));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
+  if (auto s = ValidateEnvelope(env); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("envelope ", env.seq(), ": ", s.message()));
+  }
+  auto outcome = deps_.store->ApplyEnvelope(agent_id_, env, absl::ToUnixMillis(deps_.now()));
+  if (!outcome.ok()) {
+    // Not acked, so the agent keeps it and resends after reconnecting.
+    spdlog::error("agent {}: cannot apply envelope {}: {}", agent_id_, env.seq(),
+                  outcome.status().ToString());
+    return absl::UnavailableError("collector storage error; the envelope will be resent");
+  }
+  if (*outcome == ApplyOutcome::kDuplicate) {
+    spdlog::debug("agent {}: envelope {} already applied, skipped", agent_id_, env.seq());
+  }
+  v1::CollectorMessage ack;
+  ack.mutable_ack()->set_seq(env.seq());
+  Send(std::move(ack));
+  return absl::OkStatus();
+}
+
+void SessionReactor::Send(v1::CollectorMessage msg) {
+  absl::MutexLock lock(&mu_);
+  if (finished_) return;
+  out_.push_back(std::move(msg));
+  if (!writing_) {
+    writing_ = true;
+    StartWrite(&out_.front());
+  }
+}
+
+void SessionReactor::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  out_.pop_front();
+  if (!ok) out_.clear();  // stream broken: the read side will notice and finish
+  if (!out_.empty()) {
+    StartWrite(&out_.front());
+    return;
+  }
+  writing_ = false;
+  if (finish_requested_ && !finished_) {
+    finished_ = true;
+    Finish(ToGrpcStatus(finish_status_));
+  }
+}
+
+void SessionReactor::FinishOnce(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (finished_ || finish_requested_) return;
+  finish_requested_ = true;
+  finish_status_ = status;
+  if (!writing_) {
+    finished_ = true;
+    Finish(ToGrpcStatus(status));
+  }
+}
+
+void SessionReactor::OnDone() {
+  deps_.sessions->Closed(agent_id_);
+  spdlog::info("agent {} disconnected", agent_id_);
+  delete this;
+}
+
+}  // namespace steward::collector

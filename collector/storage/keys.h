@@ -1,0 +1,34 @@
+#pragma once
+// Key encodings of the collector's column families (see store.h). Parts are
+// separated by \0, which ids, names and label keys never contain (the agent
+// service rejects input that does).
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "steward/v1/types.pb.h"
+
+namespace steward::collector::keys {
+
+inline constexpr char kSep = '\0';
+
+std::string InventoryPrefix(absl::string_view agent_id);
+std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& item);
+
+// "name=value" pairs joined by \x1f, in the (sorted) label order.
+std::string LabelKey(const google::protobuf::RepeatedPtrField<v1::Label>& labels);
+std::string MetricPrefix(absl::string_view agent_id, absl::string_view metric);
+std::string SeriesKey(absl::string_view agent_id, absl::string_view metric, absl::string_view label_key);
+std::string SampleKey(absl::string_view series_key, int64_t time_ms);
+// Splits the time off a sample key; false if the key is malformed.
+bool DecodeSampleTime(absl::string_view sample_key, int64_t* time_ms);
+
+// The smallest key greater than every key with `prefix`.
+std::string PrefixEnd(std::string prefix);
+
+// True if `s` contains a \0 (not allowed in any key part).
+bool HasNul(absl::string_view s);
+
+}  // namespace steward::collector::keys

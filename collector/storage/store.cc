@@ -1,0 +1,278 @@
+#include "collector/storage/store.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "collector/storage/keys.h"
+#include "common/crypto.h"
+#include "common/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+#include "common/log_format.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::collector {
+namespace {
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsIOError() || s.IsCorruption()) return absl::DataLossError(msg);
+  return absl::InternalError(msg);
+}
+
+template <typename Msg>
+absl::Status ParseRecord(const std::string& bytes, absl::string_view what, Msg* msg) {
+  if (!msg->ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat("stored ", what, " record does not parse"));
+  }
+  return absl::OkStatus();
+}
+
+rocksdb::WriteOptions SyncWrite() {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  return w;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.IncreaseParallelism(2);
+  options.keep_log_file_num = 5;
+  options.max_total_wal_size = 64 << 20;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples"}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  rocksdb::DB* raw = nullptr;
+  std::unique_ptr<Store> store(new Store());
+  RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, dir, cfs, &store->handles_, &raw),
+                            absl::StrCat("cannot open RocksDB at ", dir)));
+  store->db_.reset(raw);
+  store->agents_ = store->handles_[1];
+  store->tokens_ = store->handles_[2];
+  store->inventory_ = store->handles_[3];
+  store->series_ = store->handles_[4];
+  store->samples_ = store->handles_[5];
+  return store;
+}
+
+Store::~Store() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+absl::Status Store::PutToken(const internal::TokenRecord& token) {
+  return FromRocks(db_->Put(SyncWrite(), tokens_, token.token_id(), token.SerializeAsString()),
+                   "cannot store token");
+}
+
+absl::Status Store::EnrollWithToken(const std::string& token_id, const std::string& secret,
+                                    int64_t now_unix, internal::AgentRecord agent) {
+  absl::MutexLock lock(&write_mu_);
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), tokens_, token_id, &bytes);
+  if (s.IsNotFound()) return absl::UnauthenticatedError("enrollment token is not known");
+  RETURN_IF_ERROR(FromRocks(s, "cannot read token"));
+  internal::TokenRecord token;
+  RETURN_IF_ERROR(ParseRecord(bytes, "token", &token));
+  if (!SecretEquals(Sha256Hex(secret), token.secret_sha256())) {
+    return absl::UnauthenticatedError("enrollment token is not known");
+  }
+  if (now_unix >= token.expires_unix()) {
+    return absl::UnauthenticatedError(
+        "enrollment token has expired; create a new one with 'stewardctl token create'");
+  }
+  if (token.used() >= token.max_uses()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "enrollment token is used up (", token.max_uses(),
+        " use(s)); create a new one with 'stewardctl token create --uses N'"));
+  }
+  token.set_used(token.used() + 1);
+  *agent.mutable_labels() = token.labels();
+  agent.set_token_id(token_id);
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Put(tokens_, token_id, token.SerializeAsString()), "batch"));
+  RETURN_IF_ERROR(FromRocks(batch.Put(agents_, agent.agent_id(), agent.SerializeAsString()), "batch"));
+  return FromRocks(db_->Write(SyncWrite(), &batch), "cannot record enrollment");
+}
+
+absl::StatusOr<internal::AgentRecord> Store::GetAgent(const std::string& agent_id) {
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), agents_, agent_id, &bytes);
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("no agent with id '", agent_id, "'"));
+  RETURN_IF_ERROR(FromRocks(s, "cannot read agent"));
+  internal::AgentRecord rec;
+  RETURN_IF_ERROR(ParseRecord(bytes, "agent", &rec));
+  return rec;
+}
+
+absl::StatusOr<internal::AgentRecord> Store::GetAgentLocked(const std::string& agent_id) {
+  return GetAgent(agent_id);
+}
+
+absl::StatusOr<std::vector<internal::AgentRecord>> Store::ListAgents() {
+  std::vector<internal::AgentRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), agents_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    internal::AgentRecord rec;
+    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "agent", &rec));
+    out.push_back(std::move(rec));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot list agents"));
+  return out;
+}
+
+absl::Status Store::TouchAgent(const std::string& agent_id, const std::string& agent_version,
+                               int64_t now_ms) {
+  absl::MutexLock lock(&write_mu_);
+  ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgentLocked(agent_id));
+  rec.set_agent_version(agent_version);
+  rec.set_last_seen_ms(now_ms);
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), agents_, agent_id, rec.SerializeAsString()),
+                   "cannot update agent");
+}
+
+absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
+                                                  const v1::Envelope& env, int64_t now_ms) {
+  absl::MutexLock lock(&write_mu_);
+  ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgentLocked(agent_id));
+  if (env.seq() <= rec.last_applied_seq()) return ApplyOutcome::kDuplicate;
+  if (env.seq() != rec.last_applied_seq() + 1) {
+    spdlog::warn("agent {}: sequence jumps from {} to {} (envelopes lost on the agent side)",
+                 agent_id, rec.last_applied_seq(), env.seq());
+  }
+  rocksdb::WriteBatch batch;
+  switch (env.payload_case()) {
+    case v1::Envelope::kInventorySnapshot: {
+      const auto& snap = env.inventory_snapshot();
+      std::string prefix = keys::InventoryPrefix(agent_id);
+      RETURN_IF_ERROR(FromRocks(batch.DeleteRange(inventory_, prefix, keys::PrefixEnd(prefix)), "batch"));
+      for (const auto& item : snap.items()) {
+        RETURN_IF_ERROR(FromRocks(
+            batch.Put(inventory_, keys::InventoryKey(agent_id, item), item.SerializeAsString()), "batch"));
+      }
+      *rec.mutable_facts() = snap.facts();
+      rec.set_inventory_digest(snap.digest());
+      rec.set_software_count(static_cast<uint32_t>(snap.items_size()));
+      break;
+    }
+    case v1::Envelope::kMetricBatch: {
+      for (const auto& series : env.metric_batch().series()) {
+        std::string label_key = keys::LabelKey(series.labels());
+        std::string series_key = keys::SeriesKey(agent_id, series.name(), label_key);
+        internal::SeriesRecord sr;
+        sr.set_metric(series.name());
+        *sr.mutable_labels() = series.labels();
+        sr.set_counter(series.counter());
+        // Rewriting the same small series record each batch is cheaper than a read to check.
+        RETURN_IF_ERROR(FromRocks(batch.Put(series_, series_key, sr.SerializeAsString()), "batch"));
+        for (const auto& p : series.points()) {
+          char value[8];
+          double v = p.value();
+          std::memcpy(value, &v, sizeof value);
+          RETURN_IF_ERROR(FromRocks(batch.Put(samples_, keys::SampleKey(series_key, p.time_ms()),
+                                              rocksdb::Slice(value, sizeof value)),
+                                    "batch"));
+        }
+      }
+      break;
+    }
+    case v1::Envelope::kHeartbeat:
+    case v1::Envelope::PAYLOAD_NOT_SET:
+      break;
+  }
+  rec.set_last_applied_seq(env.seq());
+  rec.set_last_seen_ms(now_ms);
+  RETURN_IF_ERROR(FromRocks(batch.Put(agents_, agent_id, rec.SerializeAsString()), "batch"));
+  RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), "cannot apply envelope"));
+  return ApplyOutcome::kApplied;
+}
+
+absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::string& agent_id) {
+  std::vector<v1::SoftwareItem> out;
+  std::string prefix = keys::InventoryPrefix(agent_id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inventory_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    v1::SoftwareItem item;
+    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "inventory", &item));
+    out.push_back(std::move(item));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot read inventory"));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> Store::ListMetricNames(const std::string& agent_id) {
+  std::vector<std::string> out;
+  std::string prefix = keys::InventoryPrefix(agent_id);  // agent id + separator
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), series_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    internal::SeriesRecord sr;
+    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "series", &sr));
+    if (out.empty() || out.back() != sr.metric()) out.push_back(sr.metric());
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot read series"));
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Series>> Store::QuerySamples(const std::string& agent_id,
+                                                            const std::string& metric,
+                                                            const std::vector<v1::Label>& match,
+                                                            int64_t start_ms, int64_t end_ms,
+                                                            size_t max_points) {
+  std::vector<v1::Series> out;
+  size_t points = 0;
+  std::string prefix = keys::MetricPrefix(agent_id, metric);
+  std::unique_ptr<rocksdb::Iterator> series_it(db_->NewIterator(rocksdb::ReadOptions(), series_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), samples_));
+  for (series_it->Seek(prefix); series_it->Valid() && series_it->key().starts_with(prefix);
+       series_it->Next()) {
+    internal::SeriesRecord sr;
+    RETURN_IF_ERROR(ParseRecord(series_it->value().ToString(), "series", &sr));
+    bool matches = true;
+    for (const auto& want : match) {
+      bool found = false;
+      for (const auto& l : sr.labels()) found |= (l.name() == want.name() && l.value() == want.value());
+      matches &= found;
+    }
+    if (!matches) continue;
+    v1::Series series;
+    series.set_name(sr.metric());
+    *series.mutable_labels() = sr.labels();
+    series.set_counter(sr.counter());
+    std::string series_key = series_it->key().ToString();
+    std::string end_key = keys::SampleKey(series_key, end_ms);
+    for (it->Seek(keys::SampleKey(series_key, start_ms)); it->Valid() && it->key().compare(end_key) <= 0;
+         it->Next()) {
+      int64_t t;
+      if (!keys::DecodeSampleTime(absl::string_view(it->key().data(), it->key().size()), &t) ||
+          it->value().size() != sizeof(double)) {
+        return absl::DataLossError(absl::StrCat("malformed sample record under metric ", metric));
+      }
+      if (++points > max_points) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "query would return more than ", max_points, " points; narrow it with --since"));
+      }
+      double v;
+      std::memcpy(&v, it->value().data(), sizeof v);
+      auto* p = series.add_points();
+      p->set_time_ms(t);
+      p->set_value(v);
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "cannot read samples"));
+    out.push_back(std::move(series));
+  }
+  RETURN_IF_ERROR(FromRocks(series_it->status(), "cannot read series"));
+  return out;
+}
+
+}  // namespace steward::collector

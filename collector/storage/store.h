@@ -1,0 +1,95 @@
+#pragma once
+// The collector's storage: one RocksDB with a column family per kind of
+// record (see ARCHITECTURE.md, "Collector storage"):
+//
+//   agents     agent id                                  -> AgentRecord
+//   tokens     token id                                  -> TokenRecord
+//   inventory  agent id \0 source \0 name \0 arch         -> SoftwareItem
+//   series     agent id \0 metric \0 label-key            -> SeriesRecord
+//   samples    agent id \0 metric \0 label-key \0 ts(BE8) -> value (8 bytes)
+//
+// `samples` is the simple per-sample layout of the foundation; the chunked
+// time-series engine replaces it.
+//
+// Thread-safe. Writes that read-modify-write an agent or token record are
+// serialised by one mutex; every envelope's effects and the agent's new
+// last-applied sequence go into one synced WriteBatch, so an ack means the
+// data is on disk and a resent envelope is skipped, not applied twice.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "steward/internal/records.pb.h"
+#include "steward/v1/agent.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace steward::collector {
+
+// What ApplyEnvelope did with an envelope.
+enum class ApplyOutcome { kApplied, kDuplicate };
+
+class Store {
+ public:
+  // Opens (creating if needed) the database under `dir`.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- tokens ---
+  absl::Status PutToken(const internal::TokenRecord& token);
+  // Checks `token_id`/`secret` and, when valid, atomically counts one use
+  // and creates `agent`. UNAUTHENTICATED with the reason otherwise.
+  absl::Status EnrollWithToken(const std::string& token_id, const std::string& secret,
+                               int64_t now_unix, internal::AgentRecord agent);
+
+  // --- agents ---
+  absl::StatusOr<internal::AgentRecord> GetAgent(const std::string& agent_id);
+  absl::StatusOr<std::vector<internal::AgentRecord>> ListAgents();
+  // Records a Hello: agent version and last-seen time.
+  absl::Status TouchAgent(const std::string& agent_id, const std::string& agent_version,
+                          int64_t now_ms);
+
+  // --- envelopes ---
+  // Applies one envelope and advances the agent's last-applied sequence in
+  // one synced write. Envelopes at or below that sequence are duplicates.
+  absl::StatusOr<ApplyOutcome> ApplyEnvelope(const std::string& agent_id,
+                                             const v1::Envelope& envelope, int64_t now_ms);
+
+  // --- queries ---
+  absl::StatusOr<std::vector<v1::SoftwareItem>> ListSoftware(const std::string& agent_id);
+  absl::StatusOr<std::vector<std::string>> ListMetricNames(const std::string& agent_id);
+  // Series of `metric` on `agent_id` with points in [start_ms, end_ms],
+  // restricted to series carrying every label in `match`.
+  absl::StatusOr<std::vector<v1::Series>> QuerySamples(const std::string& agent_id,
+                                                       const std::string& metric,
+                                                       const std::vector<v1::Label>& match,
+                                                       int64_t start_ms, int64_t end_ms,
+                                                       size_t max_points);
+
+ private:
+  Store() = default;
+  absl::StatusOr<internal::AgentRecord> GetAgentLocked(const std::string& agent_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* agents_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tokens_ = nullptr;
+  rocksdb::ColumnFamilyHandle* inventory_ = nullptr;
+  rocksdb::ColumnFamilyHandle* series_ = nullptr;
+  rocksdb::ColumnFamilyHandle* samples_ = nullptr;
+  absl::Mutex write_mu_;
+};
+
+}  // namespace steward::collector
