@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Configures and builds Steward into build/ (shared by the quick start and
+# the tests). Extra arguments are passed to `cmake --build` (e.g. --target X).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${STEWARD_BUILD_DIR:-$ROOT/build}"
+JOBS="${STEWARD_JOBS:-$(nproc)}"
+if [ ! -f "$BUILD/build.ninja" ]; then
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_BUILD_TESTS=ON >/dev/null
+fi
+cmake --build "$BUILD" -j "$JOBS" "$@"

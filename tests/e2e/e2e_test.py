@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""End-to-end test of the foundation path: a real collector and a real agent
+as processes on loopback, checked through `stewardctl --json`.
+
+Binaries come from the environment (set by ctest): STEWARD_COLLECTOR,
+STEWARD_AGENT, STEWARDCTL. Everything lives in a temporary directory that is
+removed afterwards; processes are stopped with SIGTERM (and must exit 0).
+"""
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+COLLECTOR = os.environ.get("STEWARD_COLLECTOR", "")
+AGENT = os.environ.get("STEWARD_AGENT", "")
+CTL = os.environ.get("STEWARDCTL", "")
+
+
+def wait_for(what, fn, timeout=30.0, interval=0.2):
+    """Polls fn() until it returns a truthy value; fails the test on timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - keep polling, report the last error
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last result: {last!r}")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def installed_packages():
+    """(name, version, arch) of every installed package, as dpkg-query sees it."""
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${db:Status-Status}\t${Package}\t${Version}\t${Architecture}\n"],
+        check=True, capture_output=True, text=True).stdout
+    pkgs = set()
+    for line in out.splitlines():
+        state, name, version, arch = line.split("\t")
+        if state == "installed":
+            pkgs.add((name, version, arch))
+    return pkgs
+
+
+class Proc:
+    """A background process with its log in a file."""
+
+    def __init__(self, argv, log_path):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self, timeout=10):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+                raise AssertionError(f"{self.argv[0]} did not exit within {timeout}s of SIGTERM")
+        self.log.close()
+        return self.p.returncode
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class EndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for b in (COLLECTOR, AGENT, CTL):
+            if not b or not os.access(b, os.X_OK):
+                raise RuntimeError("STEWARD_COLLECTOR, STEWARD_AGENT and STEWARDCTL must name the built binaries")
+        cls.tmp = tempfile.mkdtemp(prefix="steward-e2e-")
+        cls.data = os.path.join(cls.tmp, "data")
+        cls.state = os.path.join(cls.tmp, "agent")
+        cls.admin = os.path.join(cls.data, "admin.conf")
+        cls.procs = []
+        cls.collector = cls.start_collector()
+        token = cls.ctl_ok("token", "create", "--ttl", "10m", "--uses", "1", "--label", "env=e2e").strip()
+        cls.token = token
+        cls.agent = cls.start_agent("--enroll-token", token)
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in cls.procs:
+            try:
+                p.stop()
+            except AssertionError:
+                pass
+        if os.environ.get("STEWARD_E2E_KEEP"):
+            print(f"kept {cls.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # --- helpers ---------------------------------------------------------
+    @classmethod
+    def start_collector(cls, listen="127.0.0.1:0"):
+        if os.path.exists(cls.admin):
+            os.unlink(cls.admin)
+        p = Proc([COLLECTOR, "--data-dir", cls.data, "--listen", listen],
+                 os.path.join(cls.tmp, "collector.log"))
+        cls.procs.append(p)
+        wait_for("admin.conf", lambda: os.path.exists(cls.admin) or p.p.poll() is not None, 30)
+        if p.p.poll() is not None:
+            raise AssertionError("collector exited at start:\n" + p.output())
+        with open(cls.admin) as f:
+            cls.address = re.search(r"^collector = (\S+)$", f.read(), re.M).group(1)
+        return p
+
+    @classmethod
+    def start_agent(cls, *extra, state=None):
+        p = Proc([AGENT, "--collector", cls.address, "--ca-file", os.path.join(cls.data, "ca.pem"),
+                  "--state-dir", state or cls.state, "--interval", "1s", *extra],
+                 os.path.join(cls.tmp, f"agent-{len(cls.procs)}.log"))
+        cls.procs.append(p)
+        return p
+
+    @classmethod
+    def ctl(cls, *args, env_config=False):
+        argv = [CTL] + ([] if env_config else ["--config", cls.admin]) + list(args)
+        env = dict(os.environ)
+        env.pop("STEWARD_CONFIG", None)
+        if env_config:
+            env["STEWARD_CONFIG"] = cls.admin
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+
+    @classmethod
+    def ctl_ok(cls, *args, **kw):
+        r = cls.ctl(*args, **kw)
+        if r.returncode != 0:
+            raise AssertionError(f"stewardctl {' '.join(args)} exited {r.returncode}: {r.stderr}")
+        return r.stdout
+
+    def ctl_json(self, *args, **kw):
+        return json.loads(self.ctl_ok(*args, "--json", **kw))
+
+    def host(self):
+        hosts = self.ctl_json("hosts")
+        self.assertEqual(len(hosts), 1, hosts)
+        return hosts[0]
+
+    def connected_host(self):
+        return wait_for("the agent to be connected", lambda: [h for h in self.ctl_json("hosts") if h["connected"]])[0]
+
+    # --- tests (run in name order) ------------------------------------------
+    def test_01_collector_created_its_files(self):
+        self.assertEqual(os.stat(self.admin).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.join(self.data, "pki", "ca.key")).st_mode & 0o777, 0o600)
+        with open(os.path.join(self.data, "ca.pem")) as f:
+            self.assertIn("BEGIN CERTIFICATE", f.read())
+        self.assertTrue(os.path.isdir(os.path.join(self.data, "db")))
+        self.assertRegex(self.token, r"^[0-9a-f]{16}\.[0-9a-f]{64}$")
+
+    def test_02_host_appears_with_facts(self):
+        h = self.connected_host()
+        self.assertRegex(h["agent_id"], r"^[0-9a-f]{16}$")
+        self.assertEqual(h["hostname"], socket.gethostname())
+        pretty = re.search(r'^PRETTY_NAME="?([^"\n]*)"?$', read("/etc/os-release"), re.M)
+        if pretty:
+            self.assertEqual(h["os"], pretty.group(1))
+        self.assertEqual(h["agent_version"], "0.1.0")
+        self.assertEqual(h["kernel"], os.uname().release)
+        self.assertEqual(h["labels"], {"env": "e2e"})
+        seen = datetime.datetime.strptime(h["last_seen"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+        self.assertLess(abs((datetime.datetime.now(datetime.timezone.utc) - seen).total_seconds()), 120)
+        with open(os.path.join(self.state, "agent.id")) as f:
+            self.assertEqual(f.read().strip(), h["agent_id"])
+        self.assertEqual(os.stat(os.path.join(self.state, "agent.key")).st_mode & 0o777, 0o600)
+
+    def test_03_software_equals_dpkg_query(self):
+        h = self.connected_host()
+        items = wait_for("the inventory", lambda: self.ctl_json("software", "--host", h["agent_id"]))
+        expected = installed_packages()
+        self.assertGreater(len(expected), 10)
+        got = {(i["name"], i["version"], i["arch"]) for i in items}
+        self.assertEqual(len(got), len(items), "duplicate items in the inventory")
+        self.assertEqual(got - expected, set(), "reported but not installed")
+        self.assertEqual(expected - got, set(), "installed but not reported")
+        for i in items:
+            self.assertEqual(i["source"], "dpkg")
+            self.assertEqual(i["agent_id"], h["agent_id"])
+            self.assertEqual(i["hostname"], socket.gethostname())
+        # --name filters, and the table form lists the same package.
+        name, version, _ = sorted(expected)[0]
+        only = self.ctl_json("software", "--name", name)
+        self.assertTrue(only and all(i["name"] == name for i in only), only)
+        self.assertIn(version, self.ctl_ok("software", "--host", h["agent_id"], "--name", name))
+        self.assertEqual(self.host()["software_count"], len(expected))
+
+    def test_04_metrics_arrive(self):
+        h = self.connected_host()
+        names = wait_for("metric names", lambda: self.ctl_json("metrics", "--host", h["agent_id"], "--list"))
+        for want in ("host_load1", "host_cpu_seconds_total", "host_memory_total_bytes",
+                     "host_memory_available_bytes", "host_network_receive_bytes_total", "host_uptime_seconds"):
+            self.assertIn(want, names)
+        mem = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_memory_total_bytes", "--since", "5m")
+        self.assertEqual(len(mem), 1)
+        memtotal_kb = int(re.search(r"^MemTotal:\s+(\d+) kB", read("/proc/meminfo"), re.M).group(1))
+        self.assertEqual(mem[0]["points"][-1][1], memtotal_kb * 1024)
+        # Several samples a second apart (interval 1s), times ascending and recent.
+        cpu = wait_for("3 cpu samples", lambda: [
+            s for s in self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total")
+            if len(s["points"]) >= 3])
+        modes = {s["labels"]["mode"] for s in self.ctl_json(
+            "metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total")}
+        self.assertTrue({"user", "system", "idle"} <= modes, modes)
+        pts = cpu[0]["points"]
+        self.assertEqual(pts, sorted(pts))
+        self.assertLess(abs(time.time() - pts[-1][0]), 60)
+        self.assertGreaterEqual(pts[-1][1], pts[0][1], "a counter went backwards")
+        # Label matching narrows to one series.
+        idle = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total",
+                             "--label", "mode=idle")
+        self.assertEqual([s["labels"] for s in idle], [{"mode": "idle"}])
+
+    def test_05_env_config_and_errors(self):
+        self.assertEqual(len(self.ctl_json("hosts", env_config=True)), 1)
+        r = self.ctl("metrics", "--host", "nosuchagent", "--metric", "host_load1")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("nosuchagent", r.stderr)
+        r = subprocess.run([CTL, "--config", os.path.join(self.tmp, "missing.conf"), "hosts"],
+                           capture_output=True, text=True)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("missing.conf", r.stderr)
+        r = self.ctl("metrics")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--host", r.stderr)
+        # The token allowed one use: a second enrollment is refused with a reason.
+        other = self.start_agent("--enroll-token", self.token, state=os.path.join(self.tmp, "agent2"))
+        other.p.wait(30)
+        self.assertNotEqual(other.p.returncode, 0)
+        self.assertIn("used up", other.output())
+
+    def test_06_agent_restart_keeps_identity(self):
+        before = self.connected_host()
+        self.assertEqual(self.agent.stop(), 0, self.agent.output())
+        wait_for("the collector to see the agent gone", lambda: not self.host()["connected"])
+        type(self).agent = self.start_agent()  # no token: the stored identity is used
+        after = self.connected_host()
+        self.assertEqual(after["agent_id"], before["agent_id"])
+        self.assertEqual(len(self.ctl_json("hosts")), 1)
+
+    def test_07_collector_restart_keeps_data_and_agent_reconnects(self):
+        h = self.connected_host()
+        count = self.host()["software_count"]
+        address = self.address
+        self.assertEqual(self.collector.stop(), 0, self.collector.output())
+        time.sleep(1.5)  # the agent notices and starts backing off
+        type(self).collector = self.start_collector(listen=address)
+        self.assertEqual(self.address, address)
+        # The same agent process reconnects by itself (backoff with jitter).
+        after = wait_for("the agent to reconnect", lambda: [x for x in self.ctl_json("hosts") if x["connected"]], 60)[0]
+        self.assertEqual(after["agent_id"], h["agent_id"])
+        self.assertEqual(after["software_count"], count)
+        self.assertIn("reconnecting in", self.agent.output())
+        # Metrics keep flowing after the reconnect.
+        t0 = time.time()
+        wait_for("a sample after the reconnect", lambda: any(
+            p[0] > t0 for s in self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_load1")
+            for p in s["points"]), 30)
+
+
+if __name__ == "__main__":
+    unittest.main()
