@@ -5,7 +5,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${STEWARD_BUILD_DIR:-$ROOT/build}"
 JOBS="${STEWARD_JOBS:-$(nproc)}"
-if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_BUILD_TESTS=ON >/dev/null
-fi
+# Re-running configure is cheap and keeps the cache right for this checkout.
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_BUILD_TESTS=ON >/dev/null
 cmake --build "$BUILD" -j "$JOBS" "$@"

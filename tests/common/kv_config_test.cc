@@ -89,7 +89,7 @@ TEST(KvConfig, UnterminatedQuoteNamesFileAndLine) {
 }
 
 TEST(KvConfig, NulByteNamesFileAndLine) {
-  ExpectError(std::string("a = 1\nb = x\0y\n", 13), "2", "NUL byte");
+  ExpectError(std::string("a = 1\nb = x\0y\n", 14), "2", "NUL byte");
 }
 
 TEST(KvConfig, UnknownKeysListsEveryUnknownEntry) {
@@ -118,7 +118,7 @@ TEST(KvConfig, RenderThenParseRoundTrips) {
   EXPECT_EQ(cfg->entries(), entries);
 }
 
-// BUG: common/kv_config.cc:103 (Render) writes values verbatim, but Parse
+// BUG: common/kv_config.cc:93 (Render) writes values verbatim, but Parse
 // strips surrounding whitespace and one pair of surrounding quotes, so such
 // values do not survive a Render/Parse round trip (Render should quote them).
 TEST(KvConfig, DISABLED_RenderThenParseKeepsPaddedAndQuotedValues) {
