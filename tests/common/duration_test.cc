@@ -65,7 +65,7 @@ TEST(ParseHumanDuration, RejectsGarbage) {
   ExpectInvalid("abc", "");
   ExpectInvalid("5x", "");
   ExpectInvalid("1.5.3s", "");
-  ExpectInvalid("5", "");        // a bare number other than 0 has no unit
+  ExpectInvalid("5", "");  // a bare number other than 0 has no unit
   ExpectInvalid("s", "");
   ExpectInvalid("d", "day");
   ExpectInvalid("1.5d", "day");  // days must be whole

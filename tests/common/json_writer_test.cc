@@ -116,11 +116,26 @@ TEST(JsonWriter, PrettyPrintsNestedDocumentExactly) {
   JsonWriter w;
   w.BeginArray();
   w.BeginObject()
-      .Key("name").String("web-1")
-      .Key("labels").BeginObject().Key("env").String("prod").Key("role").String("db").EndObject()
-      .Key("empty_obj").BeginObject().EndObject()
-      .Key("empty_arr").BeginArray().EndArray()
-      .Key("sizes").BeginArray().Int(1).Uint(2).EndArray()
+      .Key("name")
+      .String("web-1")
+      .Key("labels")
+      .BeginObject()
+      .Key("env")
+      .String("prod")
+      .Key("role")
+      .String("db")
+      .EndObject()
+      .Key("empty_obj")
+      .BeginObject()
+      .EndObject()
+      .Key("empty_arr")
+      .BeginArray()
+      .EndArray()
+      .Key("sizes")
+      .BeginArray()
+      .Int(1)
+      .Uint(2)
+      .EndArray()
       .EndObject();
   w.BeginObject().Key("name").String("web-2").EndObject();
   w.EndArray();
@@ -166,14 +181,32 @@ TEST(JsonWriter, DISABLED_KeepsCompactArraysOnOneLineWhenPretty) {
 
 TEST(JsonWriter, CompactModeHasNoWhitespace) {
   JsonWriter w(0);
-  w.BeginObject().Key("a").BeginArray().Int(1).Int(2).EndArray().Key("b").BeginObject().EndObject().EndObject();
+  w.BeginObject()
+      .Key("a")
+      .BeginArray()
+      .Int(1)
+      .Int(2)
+      .EndArray()
+      .Key("b")
+      .BeginObject()
+      .EndObject()
+      .EndObject();
   EXPECT_EQ(w.str(), R"({"a":[1,2],"b":{}})");
 }
 
 // BUG: common/json_writer.cc:55, see DISABLED_KeepsCompactArraysOnOneLineWhenPretty.
 TEST(JsonWriter, DISABLED_CompactArrayStaysOnOneLineWithNestedValues) {
   JsonWriter w(4);
-  w.BeginArray(true).Int(1).BeginObject().Key("k").String("v").EndObject().BeginArray().Int(2).EndArray().EndArray();
+  w.BeginArray(true)
+      .Int(1)
+      .BeginObject()
+      .Key("k")
+      .String("v")
+      .EndObject()
+      .BeginArray()
+      .Int(2)
+      .EndArray()
+      .EndArray();
   EXPECT_EQ(w.str(), R"([1, {"k": "v"}, [2]])");
 }
 

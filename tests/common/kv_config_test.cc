@@ -40,7 +40,8 @@ TEST(KvConfig, ParsesKeysValuesCommentsAndBlankLines) {
 }
 
 TEST(KvConfig, QuotedValuesKeepInnerWhitespace) {
-  auto cfg = KvConfig::Parse("a = \"  spaced  \"\nb = \"\"\nc = \"say \"hi\"\"\nd = plain\"\n", "q");
+  auto cfg =
+      KvConfig::Parse("a = \"  spaced  \"\nb = \"\"\nc = \"say \"hi\"\"\nd = plain\"\n", "q");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_EQ(cfg->Get("a"), "  spaced  ");
   EXPECT_EQ(cfg->Get("b"), "");
@@ -49,7 +50,8 @@ TEST(KvConfig, QuotedValuesKeepInnerWhitespace) {
 }
 
 TEST(KvConfig, RepeatedKeysKeepOrderAndLastWins) {
-  auto cfg = KvConfig::Parse("label = env=prod\nother = 1\nlabel = role=db\nlabel = env=dev\n", "r");
+  auto cfg =
+      KvConfig::Parse("label = env=prod\nother = 1\nlabel = role=db\nlabel = env=dev\n", "r");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_EQ(cfg->GetAll("label"), (std::vector<std::string>{"env=prod", "role=db", "env=dev"}));
   EXPECT_EQ(cfg->Get("label"), "env=dev");
@@ -62,7 +64,8 @@ TEST(KvConfig, HandlesCrlfLineEndings) {
   EXPECT_EQ(cfg->entries(), (Entries{{"a", "1"}, {"b", "2"}}));
 }
 
-void ExpectError(absl::string_view text, const std::string& want_line, const std::string& want_part) {
+void ExpectError(absl::string_view text, const std::string& want_line,
+                 const std::string& want_part) {
   auto cfg = KvConfig::Parse(text, "/etc/steward/agent.conf");
   ASSERT_FALSE(cfg.ok()) << "parsed: " << text;
   EXPECT_EQ(cfg.status().code(), absl::StatusCode::kInvalidArgument);
@@ -93,7 +96,8 @@ TEST(KvConfig, NulByteNamesFileAndLine) {
 }
 
 TEST(KvConfig, UnknownKeysListsEveryUnknownEntry) {
-  auto cfg = KvConfig::Parse("collector = a\ncolector = b\nstate_dir = c\nextra = d\ncolector = e\n", "u");
+  auto cfg =
+      KvConfig::Parse("collector = a\ncolector = b\nstate_dir = c\nextra = d\ncolector = e\n", "u");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_EQ(cfg->UnknownKeys({"collector", "state_dir"}),
             (std::vector<std::string>{"colector", "extra", "colector"}));
@@ -111,8 +115,11 @@ TEST(KvConfig, RenderWritesHeaderAndEntries) {
 }
 
 TEST(KvConfig, RenderThenParseRoundTrips) {
-  Entries entries = {{"collector", "[::1]:7443"}, {"label", "env=prod"}, {"label", "a=b=c"},
-                     {"key_data", "LS0tLS1CRUdJTg=="}, {"empty", ""}};
+  Entries entries = {{"collector", "[::1]:7443"},
+                     {"label", "env=prod"},
+                     {"label", "a=b=c"},
+                     {"key_data", "LS0tLS1CRUdJTg=="},
+                     {"empty", ""}};
   auto cfg = KvConfig::Parse(KvConfig::Render(entries, "header"), "rendered");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_EQ(cfg->entries(), entries);

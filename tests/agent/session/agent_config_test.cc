@@ -1,0 +1,199 @@
+#include "agent/session/agent_config.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/agent/scratch_dir.h"
+
+namespace steward::agent {
+namespace {
+
+using Args = std::vector<std::string>;
+
+const Args kRequired = {"--collector",         "10.0.0.5:7443", "--ca-file",
+                        "/etc/steward/ca.pem", "--state-dir",   "/var/lib/steward-agent"};
+
+Args With(Args extra) {
+  Args a = kRequired;
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+absl::Status ParseError(const Args& args) {
+  bool help = false;
+  auto cfg = ParseAgentConfig(args, &help);
+  EXPECT_FALSE(cfg.ok()) << "accepted";
+  return cfg.ok() ? absl::OkStatus() : cfg.status();
+}
+
+TEST(ParseAgentConfig, RequiredFlagsAndDefaults) {
+  bool help = true;
+  auto cfg = ParseAgentConfig(kRequired, &help);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_FALSE(help);
+  EXPECT_EQ(cfg->collector, "10.0.0.5:7443");
+  EXPECT_EQ(cfg->ca_file, "/etc/steward/ca.pem");
+  EXPECT_EQ(cfg->state_dir, "/var/lib/steward-agent");
+  EXPECT_EQ(cfg->enroll_token, "");
+  EXPECT_EQ(cfg->interval, absl::Seconds(10));
+  EXPECT_EQ(cfg->dpkg_status, "/var/lib/dpkg/status");
+  EXPECT_EQ(cfg->os_release, "/etc/os-release");
+  EXPECT_EQ(cfg->proc_root, "/proc");
+  EXPECT_EQ(cfg->log_level, "info");
+}
+
+TEST(ParseAgentConfig, ReadsEveryFlag) {
+  bool help = false;
+  auto cfg = ParseAgentConfig(
+      With({"--enroll-token=abc.def", "--interval", "1m30s", "--dpkg-status", "/tmp/status",
+            "--os-release", "/tmp/os-release", "--proc-root=/tmp/proc", "--log-level", "debug"}),
+      &help);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->enroll_token, "abc.def");
+  EXPECT_EQ(cfg->interval, absl::Seconds(90));
+  EXPECT_EQ(cfg->dpkg_status, "/tmp/status");
+  EXPECT_EQ(cfg->os_release, "/tmp/os-release");
+  EXPECT_EQ(cfg->proc_root, "/tmp/proc");
+  EXPECT_EQ(cfg->log_level, "debug");
+}
+
+TEST(ParseAgentConfig, HelpNeedsNothingElse) {
+  bool help = false;
+  auto cfg = ParseAgentConfig({"--help"}, &help);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(help);
+  std::string usage = AgentUsage();
+  EXPECT_TRUE(absl::StartsWith(usage, "usage: steward-agent")) << usage;
+  for (const char* flag :
+       {"--collector", "--ca-file", "--state-dir", "--enroll-token", "--interval", "--config"}) {
+    EXPECT_TRUE(absl::StrContains(usage, flag)) << flag;
+  }
+}
+
+TEST(ParseAgentConfig, MissingRequiredFlagsAreNamed) {
+  EXPECT_TRUE(absl::StrContains(ParseError({"--ca-file", "c", "--state-dir", "s"}).message(),
+                                "--collector"));
+  EXPECT_TRUE(absl::StrContains(ParseError({"--collector", "h:1", "--state-dir", "s"}).message(),
+                                "--ca-file"));
+  EXPECT_TRUE(absl::StrContains(ParseError({"--collector", "h:1", "--ca-file", "c"}).message(),
+                                "--state-dir"));
+  EXPECT_TRUE(absl::StrContains(ParseError({}).message(), "required"));
+  // An empty value is as good as missing.
+  EXPECT_TRUE(absl::StrContains(ParseError(With({"--collector="})).message(), "--collector"));
+}
+
+TEST(ParseAgentConfig, UnknownFlagAndStrayWordsAreErrors) {
+  absl::Status s = ParseError(With({"--colector", "x"}));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "--colector")) << s;
+  s = ParseError(With({"stray"}));
+  EXPECT_TRUE(absl::StrContains(s.message(), "'stray'")) << s;
+  s = ParseError(With({"--interval"}));
+  EXPECT_TRUE(absl::StrContains(s.message(), "--interval needs a value")) << s;
+}
+
+TEST(ParseAgentConfig, IntervalBelowOneSecondOrInvalidIsAnError) {
+  for (const char* bad : {"500ms", "0s", "999ms"}) {
+    absl::Status s = ParseError(With({"--interval", bad}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(s.message(), bad)) << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), "minimum of 1s")) << s;
+  }
+  absl::Status s = ParseError(With({"--interval", "often"}));
+  EXPECT_TRUE(absl::StrContains(s.message(), "invalid duration 'often'")) << s;
+  s = ParseError(With({"--interval", "-10s"}));
+  EXPECT_TRUE(absl::StrContains(s.message(), "negative")) << s;
+  bool help = false;
+  auto ok = ParseAgentConfig(With({"--interval", "1s"}), &help);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->interval, absl::Seconds(1));
+}
+
+TEST(ParseAgentConfig, ReadsConfigFile) {
+  testing::ScratchDir dir;
+  std::string path = dir.Write("agent.conf",
+                               "# steward agent\n"
+                               "collector = collector.internal:7443\n"
+                               "ca_file = /etc/steward/ca.pem\n"
+                               "state_dir = /var/lib/steward\n"
+                               "enroll_token = tok.secret\n"
+                               "interval = 1d\n"
+                               "dpkg_status = /srv/status\n"
+                               "os_release = /srv/os-release\n"
+                               "proc_root = /srv/proc\n"
+                               "log_level = warn\n");
+  bool help = false;
+  auto cfg = ParseAgentConfig({"--config", path}, &help);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->collector, "collector.internal:7443");
+  EXPECT_EQ(cfg->ca_file, "/etc/steward/ca.pem");
+  EXPECT_EQ(cfg->state_dir, "/var/lib/steward");
+  EXPECT_EQ(cfg->enroll_token, "tok.secret");
+  EXPECT_EQ(cfg->interval, absl::Hours(24));
+  EXPECT_EQ(cfg->dpkg_status, "/srv/status");
+  EXPECT_EQ(cfg->os_release, "/srv/os-release");
+  EXPECT_EQ(cfg->proc_root, "/srv/proc");
+  EXPECT_EQ(cfg->log_level, "warn");
+}
+
+TEST(ParseAgentConfig, FlagsWinOverConfigFile) {
+  testing::ScratchDir dir;
+  std::string path = dir.Write("agent.conf",
+                               "collector = from-file:1\n"
+                               "ca_file = /file/ca.pem\n"
+                               "state_dir = /file/state\n"
+                               "interval = 5m\n"
+                               "log_level = error\n");
+  bool help = false;
+  auto cfg =
+      ParseAgentConfig({"--collector", "from-flag:2", "--config", path, "--interval=20s"}, &help);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->collector, "from-flag:2");
+  EXPECT_EQ(cfg->interval, absl::Seconds(20));
+  EXPECT_EQ(cfg->ca_file, "/file/ca.pem");
+  EXPECT_EQ(cfg->state_dir, "/file/state");
+  EXPECT_EQ(cfg->log_level, "error");
+  // A flag set to empty still wins (and then the setting is missing).
+  absl::Status s = ParseError({"--config", path, "--collector="});
+  EXPECT_TRUE(absl::StrContains(s.message(), "--collector")) << s;
+}
+
+TEST(ParseAgentConfig, ConfigFileUnknownKeyIsAnErrorNamingFileAndKeys) {
+  testing::ScratchDir dir;
+  std::string path = dir.Write("agent.conf",
+                               "collector = h:1\n"
+                               "ca-file = /x\n"
+                               "state_dir = /s\n"
+                               "intervall = 5s\n");
+  absl::Status s = ParseError({"--config", path});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), path)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "unknown setting(s): ca-file, intervall")) << s;
+}
+
+TEST(ParseAgentConfig, ConfigFileSyntaxErrorNamesLine) {
+  testing::ScratchDir dir;
+  std::string path = dir.Write("agent.conf", "collector = h:1\n\ncollector h:2\n");
+  absl::Status s = ParseError(With({"--config", path}));
+  EXPECT_TRUE(absl::StrContains(s.message(), path + " line 3")) << s;
+}
+
+TEST(ParseAgentConfig, ConfigFileIntervalIsValidated) {
+  testing::ScratchDir dir;
+  std::string path = dir.Write("agent.conf", "interval = 100ms\n");
+  absl::Status s = ParseError(With({"--config", path}));
+  EXPECT_TRUE(absl::StrContains(s.message(), "minimum of 1s")) << s;
+}
+
+TEST(ParseAgentConfig, MissingConfigFileIsNotFoundNamingIt) {
+  absl::Status s = ParseError(With({"--config", "/nonexistent-steward/agent.conf"}));
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(s.message(), "/nonexistent-steward/agent.conf")) << s;
+}
+
+}  // namespace
+}  // namespace steward::agent

@@ -1,0 +1,174 @@
+#include "agent/session/reports.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/crypto.h"
+#include "gtest/gtest.h"
+
+namespace steward::agent {
+namespace {
+
+using Items = google::protobuf::RepeatedPtrField<v1::SoftwareItem>;
+
+v1::SoftwareItem Item(const std::string& source, const std::string& name, const std::string& arch,
+                      const std::string& version) {
+  v1::SoftwareItem i;
+  i.set_source(source);
+  i.set_name(name);
+  i.set_arch(arch);
+  i.set_version(version);
+  return i;
+}
+
+Items MakeItems(const std::vector<v1::SoftwareItem>& v) {
+  Items out;
+  for (const auto& i : v) *out.Add() = i;
+  return out;
+}
+
+TEST(InventoryDigest, MatchesTheDocumentedEncoding) {
+  using namespace std::string_literals;
+  EXPECT_EQ(InventoryDigest(Items()), Sha256Hex(""));
+  EXPECT_EQ(InventoryDigest(MakeItems({Item("dpkg", "bash", "amd64", "5.2-1")})),
+            Sha256Hex("dpkg\0bash\0amd64\0005.2-1\n"s));
+  // Sorted by (source, name, arch); the vendor and other fields do not count.
+  auto b = Item("dpkg", "b", "all", "1");
+  b.set_vendor("someone");
+  b.set_size_bytes(4096);
+  EXPECT_EQ(InventoryDigest(
+                MakeItems({b, Item("dpkg", "a", "amd64", "2"), Item("dpkg", "a", "all", "3")})),
+            Sha256Hex("dpkg\0a\0all\0003\ndpkg\0a\0amd64\0002\ndpkg\0b\0all\0001\n"s));
+}
+
+TEST(InventoryDigest, IsIndependentOfOrder) {
+  std::vector<v1::SoftwareItem> items = {
+      Item("dpkg", "openssl", "amd64", "3.0.11"), Item("dpkg", "zlib1g", "amd64", "1:1.2.13"),
+      Item("dpkg", "libc6", "i386", "2.36"), Item("dpkg", "libc6", "amd64", "2.36"),
+      Item("rpm", "bash", "x86_64", "5.1")};
+  std::string want = InventoryDigest(MakeItems(items));
+  EXPECT_EQ(want.size(), 64u);
+  std::sort(items.begin(), items.end(),
+            [](const auto& a, const auto& b) { return a.name() < b.name(); });
+  int permutations = 0;
+  do {
+    EXPECT_EQ(InventoryDigest(MakeItems(items)), want);
+    ++permutations;
+  } while (std::next_permutation(items.begin(), items.end(),
+                                 [](const auto& a, const auto& b) {
+                                   return a.ShortDebugString() < b.ShortDebugString();
+                                 }) &&
+           permutations < 200);
+  EXPECT_GT(permutations, 1);
+}
+
+TEST(InventoryDigest, ChangesWithVersionArchNameSourceAndMembership) {
+  std::vector<v1::SoftwareItem> base = {Item("dpkg", "openssl", "amd64", "3.0.11"),
+                                        Item("dpkg", "curl", "amd64", "7.88")};
+  std::string d = InventoryDigest(MakeItems(base));
+  auto changed = [&](auto mutate) {
+    auto copy = base;
+    mutate(copy);
+    return InventoryDigest(MakeItems(copy));
+  };
+  EXPECT_NE(changed([](auto& v) { v[0].set_version("3.0.12"); }), d);
+  EXPECT_NE(changed([](auto& v) { v[0].set_arch("arm64"); }), d);
+  EXPECT_NE(changed([](auto& v) { v[0].set_name("openssl3"); }), d);
+  EXPECT_NE(changed([](auto& v) { v[0].set_source("rpm"); }), d);
+  EXPECT_NE(changed([](auto& v) { v.pop_back(); }), d);
+  EXPECT_NE(changed([](auto& v) { v.push_back(v[0]); }), d);
+  EXPECT_EQ(changed([](auto& v) { v[0].set_status("deinstall ok installed"); }), d);
+  // Moving characters between fields changes the digest (fields are delimited).
+  EXPECT_NE(InventoryDigest(MakeItems({Item("dpkg", "ab", "c", "1")})),
+            InventoryDigest(MakeItems({Item("dpkg", "a", "bc", "1")})));
+}
+
+TEST(BuildInventorySnapshot, CopiesPackagesFactsAndDigest) {
+  std::vector<Package> packages = {
+      {"dpkg", "zlib1g", "1:1.2.13.dfsg-1", "amd64", "Mark Brown <broonie@debian.org>", 168,
+       "install ok installed"},
+      {"dpkg", "base-files", "12.4+deb12u5", "amd64", "Santiago Vila", 0, "hold ok installed"},
+  };
+  HostFacts facts;
+  facts.hostname = "web-1";
+  facts.os_id = "debian";
+  facts.os_name = "Debian GNU/Linux 12 (bookworm)";
+  facts.os_version = "12";
+  facts.kernel = "6.1.0-18-amd64";
+  facts.arch = "x86_64";
+  facts.cpu_model = "Intel(R) Xeon(R)";
+  facts.cpu_count = 8;
+  facts.memory_total_bytes = 16ull << 30;
+  facts.boot_time_unix = 1700000000;
+  v1::InventorySnapshot snap = BuildInventorySnapshot(packages, facts, 3);
+
+  ASSERT_EQ(snap.items_size(), 2);
+  const auto& z = snap.items(0);
+  EXPECT_EQ(z.source(), "dpkg");
+  EXPECT_EQ(z.name(), "zlib1g");
+  EXPECT_EQ(z.version(), "1:1.2.13.dfsg-1");
+  EXPECT_EQ(z.arch(), "amd64");
+  EXPECT_EQ(z.vendor(), "Mark Brown <broonie@debian.org>");
+  EXPECT_EQ(z.size_bytes(), 168u * 1024u);
+  EXPECT_EQ(z.status(), "install ok installed");
+  EXPECT_EQ(snap.items(1).name(), "base-files");
+  EXPECT_EQ(snap.items(1).size_bytes(), 0u);
+  EXPECT_EQ(snap.skipped_records(), 3u);
+  EXPECT_EQ(snap.digest(), InventoryDigest(snap.items()));
+
+  const auto& f = snap.facts();
+  EXPECT_EQ(f.hostname(), "web-1");
+  EXPECT_EQ(f.os_id(), "debian");
+  EXPECT_EQ(f.os_name(), "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(f.os_version(), "12");
+  EXPECT_EQ(f.kernel(), "6.1.0-18-amd64");
+  EXPECT_EQ(f.arch(), "x86_64");
+  EXPECT_EQ(f.cpu_model(), "Intel(R) Xeon(R)");
+  EXPECT_EQ(f.cpu_count(), 8u);
+  EXPECT_EQ(f.memory_total_bytes(), 16ull << 30);
+  EXPECT_EQ(f.boot_time_unix(), 1700000000);
+}
+
+TEST(FactsToProto, ClampsNegativeCpuCount) {
+  HostFacts facts;
+  facts.cpu_count = -1;
+  EXPECT_EQ(FactsToProto(facts).cpu_count(), 0u);
+}
+
+TEST(BuildMetricBatch, OneSeriesWithOnePointPerSample) {
+  std::vector<MetricSample> samples = {
+      {"host_cpu_seconds_total", {{"cpu", "0"}, {"mode", "user"}}, 1234.5, true},
+      {"host_load1", {}, 0.25, false},
+      {"host_filesystem_avail_bytes", {{"device", "/dev/sda1"}, {"mount", "/"}}, 1e12, false},
+  };
+  v1::MetricBatch batch = BuildMetricBatch(samples, 1700000000123);
+  ASSERT_EQ(batch.series_size(), 3);
+
+  const auto& cpu = batch.series(0);
+  EXPECT_EQ(cpu.name(), "host_cpu_seconds_total");
+  EXPECT_TRUE(cpu.counter());
+  ASSERT_EQ(cpu.labels_size(), 2);
+  EXPECT_EQ(cpu.labels(0).name(), "cpu");
+  EXPECT_EQ(cpu.labels(0).value(), "0");
+  EXPECT_EQ(cpu.labels(1).name(), "mode");
+  EXPECT_EQ(cpu.labels(1).value(), "user");
+  ASSERT_EQ(cpu.points_size(), 1);
+  EXPECT_EQ(cpu.points(0).time_ms(), 1700000000123);
+  EXPECT_EQ(cpu.points(0).value(), 1234.5);
+
+  const auto& load = batch.series(1);
+  EXPECT_EQ(load.name(), "host_load1");
+  EXPECT_FALSE(load.counter());
+  EXPECT_EQ(load.labels_size(), 0);
+  ASSERT_EQ(load.points_size(), 1);
+  EXPECT_EQ(load.points(0).value(), 0.25);
+
+  EXPECT_EQ(batch.series(2).labels(1).value(), "/");
+  EXPECT_EQ(batch.series(2).points(0).value(), 1e12);
+
+  EXPECT_EQ(BuildMetricBatch({}, 1).series_size(), 0);
+}
+
+}  // namespace
+}  // namespace steward::agent

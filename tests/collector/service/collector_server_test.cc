@@ -1,0 +1,620 @@
+// In-process tests of the collector's gRPC surface: a real CollectorServer
+// on 127.0.0.1:0 in a temporary data directory, real TLS, a real agent
+// enrollment and real Connect streams from a synchronous client.
+
+#include "collector/service/collector_server.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/session/identity.h"
+#include "collector/ctl/admin_client.h"
+#include "common/file_util.h"
+#include "common/grpc/status_convert.h"
+#include "common/tls/pki.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "steward/v1/admin.grpc.pb.h"
+#include "steward/v1/agent.grpc.pb.h"
+#include "tests/collector/temp_dir.h"
+
+namespace steward::collector {
+namespace {
+
+using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>;
+
+int FileMode(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return st.st_mode & 07777;
+}
+
+void SetDeadline(grpc::ClientContext* ctx, absl::Duration d = absl::Seconds(10)) {
+  ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d));
+}
+
+v1::AgentMessage HelloMessage(const std::string& digest = "") {
+  v1::AgentMessage m;
+  m.mutable_hello()->set_agent_version("test-1.0");
+  m.mutable_hello()->add_capabilities("metrics.v1");
+  m.mutable_hello()->set_inventory_digest(digest);
+  return m;
+}
+
+v1::AgentMessage MetricEnvelope(uint64_t seq, const std::string& metric,
+                                const std::vector<int64_t>& times) {
+  v1::AgentMessage m;
+  v1::Envelope* env = m.mutable_envelope();
+  env->set_seq(seq);
+  env->set_created_ms(times.empty() ? 0 : times.back());
+  v1::Series* s = env->mutable_metric_batch()->add_series();
+  s->set_name(metric);
+  auto* l = s->add_labels();
+  l->set_name("cpu");
+  l->set_value("0");
+  for (int64_t t : times) {
+    auto* p = s->add_points();
+    p->set_time_ms(t);
+    p->set_value(static_cast<double>(t % 1000) / 4);
+  }
+  return m;
+}
+
+// One collector for the whole suite (starting one costs key generation);
+// every test enrolls its own agents, so tests do not see each other's data.
+class CollectorServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    CollectorOptions opts;
+    opts.data_dir = dir_->path() + "/data";
+    opts.listen = "127.0.0.1:0";
+    opts.worker_threads = 2;
+    auto server = CollectorServer::Start(opts);
+    if (!server.ok()) {
+      start_error_ = new std::string(server.status().ToString());
+      return;
+    }
+    server_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+    delete start_error_;
+    start_error_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(start_error_, nullptr) << *start_error_;
+    auto cred = ctl::LoadAdminCredential(DataDir() + "/admin.conf");
+    ASSERT_TRUE(cred.ok()) << cred.status();
+    admin_cred_ = *cred;
+    admin_ = ctl::MakeAdminStub(admin_cred_);
+  }
+
+  static std::string DataDir() { return dir_->path() + "/data"; }
+  static std::string CaPem() { return ReadFile(DataDir() + "/ca.pem").value(); }
+
+  v1::CreateEnrollmentTokenResponse CreateToken(uint32_t uses = 1,
+                                                std::vector<v1::Label> labels = {}) {
+    v1::CreateEnrollmentTokenRequest req;
+    req.set_ttl_seconds(600);
+    req.set_max_uses(uses);
+    for (auto& l : labels) *req.add_labels() = l;
+    v1::CreateEnrollmentTokenResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    grpc::Status st = admin_->CreateEnrollmentToken(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  absl::StatusOr<agent::AgentIdentity> Enroll(const std::string& token, const std::string& name) {
+    v1::HostFacts facts;
+    facts.set_hostname(name);
+    facts.set_os_id("debian");
+    return agent::EnrollAgent(server_->address(), CaPem(), token, dir_->path() + "/state-" + name,
+                              facts, absl::Seconds(10));
+  }
+
+  agent::AgentIdentity EnrollNew(const std::string& name) {
+    auto id = Enroll(CreateToken().token(), name);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : agent::AgentIdentity{};
+  }
+
+  std::unique_ptr<v1::AgentService::Stub> AgentStub(const agent::AgentIdentity* id) {
+    return v1::AgentService::NewStub(agent::MakeCollectorChannel(server_->address(), CaPem(), id));
+  }
+
+  absl::StatusOr<v1::QueryMetricsResponse> QueryMetrics(const std::string& agent_id,
+                                                        const std::string& metric, int64_t start_ms,
+                                                        int64_t end_ms) {
+    v1::QueryMetricsRequest req;
+    req.set_agent_id(agent_id);
+    req.set_metric(metric);
+    req.set_start_ms(start_ms);
+    req.set_end_ms(end_ms);
+    v1::QueryMetricsResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    grpc::Status st = admin_->QueryMetrics(&ctx, req, &resp);
+    if (!st.ok()) return FromGrpcStatus(st);
+    return resp;
+  }
+
+  absl::StatusOr<v1::ListHostsResponse> ListHosts() {
+    v1::ListHostsResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    grpc::Status st = admin_->ListHosts(&ctx, v1::ListHostsRequest(), &resp);
+    if (!st.ok()) return FromGrpcStatus(st);
+    return resp;
+  }
+
+  // Reads until the server ends the stream and returns its status.
+  static grpc::Status DrainAndFinish(Stream* stream) {
+    v1::CollectorMessage ignored;
+    while (stream->Read(&ignored)) {
+    }
+    return stream->Finish();
+  }
+
+  static testing::TempDir* dir_;
+  static CollectorServer* server_;
+  static std::string* start_error_;
+  ctl::AdminCredential admin_cred_;
+  std::unique_ptr<v1::AdminService::Stub> admin_;
+};
+
+testing::TempDir* CollectorServerTest::dir_ = nullptr;
+CollectorServer* CollectorServerTest::server_ = nullptr;
+std::string* CollectorServerTest::start_error_ = nullptr;
+
+TEST_F(CollectorServerTest, StartWritesDataDirectoryWithPrivateModes) {
+  EXPECT_TRUE(absl::StartsWith(server_->address(), "127.0.0.1:")) << server_->address();
+  EXPECT_NE(server_->address(), "127.0.0.1:0");
+  EXPECT_EQ(FileMode(DataDir()), 0700);
+  EXPECT_EQ(FileMode(DataDir() + "/pki"), 0700);
+  EXPECT_EQ(FileMode(DataDir() + "/admin.conf"), 0600);
+  EXPECT_EQ(FileMode(DataDir() + "/pki/ca.key"), 0600);
+  EXPECT_EQ(FileMode(DataDir() + "/pki/server.key"), 0600);
+  EXPECT_EQ(FileMode(DataDir() + "/pki/admin.key"), 0600);
+  EXPECT_TRUE(FileExists(DataDir() + "/db"));
+
+  std::string ca = CaPem();
+  EXPECT_TRUE(absl::StrContains(ca, "-----BEGIN CERTIFICATE-----"));
+  auto info = InspectCert(ca);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_TRUE(info->is_ca);
+
+  // admin.conf names this server and carries the CA and an admin/ certificate.
+  EXPECT_EQ(admin_cred_.collector, server_->address());
+  EXPECT_EQ(admin_cred_.ca_pem, ca);
+  EXPECT_TRUE(VerifyCertIssuedBy(ca, admin_cred_.cert_pem).ok());
+  EXPECT_TRUE(CheckKeyMatchesCert(admin_cred_.key_pem, admin_cred_.cert_pem).ok());
+  auto admin_info = InspectCert(admin_cred_.cert_pem);
+  ASSERT_TRUE(admin_info.ok());
+  EXPECT_TRUE(absl::StartsWith(admin_info->common_name, "admin/")) << admin_info->common_name;
+}
+
+TEST_F(CollectorServerTest, EnrollIssuesAgentCertificateAndStoresIdentity) {
+  v1::Label label;
+  label.set_name("env");
+  label.set_value("prod");
+  auto token = CreateToken(1, {label});
+  EXPECT_TRUE(absl::StartsWith(token.token(), token.token_id() + ".")) << token.token();
+  EXPECT_GT(token.expires_unix(), absl::ToUnixSeconds(absl::Now()) + 500);
+
+  auto id = Enroll("  " + token.token() + "\n", "web-1");  // pasted with whitespace
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_FALSE(id->agent_id.empty());
+  auto info = InspectCert(id->cert_pem);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->common_name, "agent/" + id->agent_id);
+  EXPECT_FALSE(info->is_ca);
+  EXPECT_TRUE(VerifyCertIssuedBy(CaPem(), id->cert_pem).ok());
+
+  std::string state = dir_->path() + "/state-web-1";
+  EXPECT_EQ(FileMode(state + "/agent.key"), 0600);
+  auto loaded = agent::LoadIdentity(state);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->agent_id, id->agent_id);
+  EXPECT_EQ(loaded->cert_pem, id->cert_pem);
+
+  // The host is listed with its enrollment facts and the token's labels.
+  auto hosts = ListHosts();
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  const v1::Host* host = nullptr;
+  for (const auto& h : hosts->hosts()) {
+    if (h.agent_id() == id->agent_id) host = &h;
+  }
+  ASSERT_NE(host, nullptr);
+  EXPECT_EQ(host->facts().hostname(), "web-1");
+  ASSERT_EQ(host->labels_size(), 1);
+  EXPECT_EQ(host->labels(0).name(), "env");
+  EXPECT_EQ(host->labels(0).value(), "prod");
+  EXPECT_FALSE(host->connected());
+
+  // The single-use token is spent.
+  auto again = Enroll(token.token(), "web-2");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(absl::StrContains(again.status().message(), "used up")) << again.status();
+}
+
+TEST_F(CollectorServerTest, EnrollWithWrongTokenIsUnauthenticated) {
+  auto token = CreateToken();
+  std::string wrong_secret = token.token_id() + ".00000000";
+  for (const std::string& bad :
+       {wrong_secret, std::string("deadbeef.cafe"), std::string("no-dot-here"), std::string(""),
+        std::string("a.b.c"), std::string(".x")}) {
+    auto id = Enroll(bad, "intruder");
+    ASSERT_FALSE(id.ok()) << "'" << bad << "' enrolled";
+    EXPECT_EQ(id.status().code(), absl::StatusCode::kUnauthenticated) << bad << ": " << id.status();
+    EXPECT_TRUE(absl::StrContains(id.status().message(), server_->address())) << id.status();
+    EXPECT_FALSE(FileExists(dir_->path() + "/state-intruder/agent.id"));
+  }
+  // The real token still works: failed attempts did not use it up.
+  EXPECT_TRUE(Enroll(token.token(), "legit").ok());
+}
+
+TEST_F(CollectorServerTest, ConnectHelloEnvelopeAckAndIdempotentResend) {
+  agent::AgentIdentity id = EnrollNew("stream-1");
+  ASSERT_FALSE(id.agent_id.empty());
+  int64_t now = absl::ToUnixMillis(absl::Now());
+  std::vector<int64_t> times = {now - 3000, now - 2000, now - 1000};
+  {
+    auto stub = AgentStub(&id);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+    ASSERT_TRUE(stream->Write(HelloMessage()));
+    v1::CollectorMessage msg;
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_welcome()) << msg.ShortDebugString();
+    EXPECT_EQ(msg.welcome().agent_id(), id.agent_id);
+    EXPECT_EQ(msg.welcome().last_applied_seq(), 0u);
+
+    // While the stream is open the host shows as connected.
+    auto hosts = ListHosts();
+    ASSERT_TRUE(hosts.ok()) << hosts.status();
+    bool connected = false;
+    for (const auto& h : hosts->hosts()) {
+      if (h.agent_id() == id.agent_id) {
+        connected = h.connected();
+        EXPECT_EQ(h.agent_version(), "test-1.0");
+      }
+    }
+    EXPECT_TRUE(connected);
+
+    ASSERT_TRUE(stream->Write(MetricEnvelope(1, "host_load1", times)));
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_ack()) << msg.ShortDebugString();
+    EXPECT_EQ(msg.ack().seq(), 1u);
+
+    // A resend of seq 1 (the agent did not see the ack) is acked again...
+    ASSERT_TRUE(stream->Write(MetricEnvelope(1, "host_load1", {now - 500})));
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_ack()) << msg.ShortDebugString();
+    EXPECT_EQ(msg.ack().seq(), 1u);
+
+    ASSERT_TRUE(stream->WritesDone());
+    grpc::Status st = DrainAndFinish(stream.get());
+    EXPECT_TRUE(st.ok()) << st.error_code() << ": " << st.error_message();
+  }
+  // ...but not applied twice.
+  auto q = QueryMetrics(id.agent_id, "host_load1", now - 60000, now + 60000);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->series_size(), 1);
+  const auto& s = q->series(0);
+  ASSERT_EQ(s.points_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(s.points(i).time_ms(), times[static_cast<size_t>(i)]);
+    EXPECT_EQ(s.points(i).value(), static_cast<double>(times[static_cast<size_t>(i)] % 1000) / 4);
+  }
+  ASSERT_EQ(s.labels_size(), 1);
+  EXPECT_EQ(s.labels(0).name(), "cpu");
+
+  // A new stream is welcomed with the applied sequence.
+  auto stub = AgentStub(&id);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(HelloMessage()));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  EXPECT_EQ(msg.welcome().last_applied_seq(), 1u);
+  stream->WritesDone();
+  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+}
+
+TEST_F(CollectorServerTest, HelloWithStaleInventoryDigestGetsResyncRequest) {
+  agent::AgentIdentity id = EnrollNew("resync-1");
+  auto stub = AgentStub(&id);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(HelloMessage("abc123")));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  ASSERT_TRUE(stream->Read(&msg));
+  EXPECT_TRUE(msg.has_resync()) << msg.ShortDebugString();
+  stream->WritesDone();
+  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+}
+
+TEST_F(CollectorServerTest, ConnectWithoutClientCertificateIsUnauthenticated) {
+  auto stub = AgentStub(nullptr);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  stream->Write(HelloMessage());  // may or may not get through before the refusal
+  grpc::Status st = DrainAndFinish(stream.get());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "client certificate")) << st.error_message();
+}
+
+TEST_F(CollectorServerTest, ConnectWithAdminCertificateIsPermissionDenied) {
+  agent::AgentIdentity admin_as_agent{"admin", admin_cred_.key_pem, admin_cred_.cert_pem};
+  auto stub = AgentStub(&admin_as_agent);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  stream->Write(HelloMessage());
+  grpc::Status st = DrainAndFinish(stream.get());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+}
+
+TEST_F(CollectorServerTest, AdminCallWithAgentCertificateIsPermissionDenied) {
+  agent::AgentIdentity id = EnrollNew("sneaky");
+  ctl::AdminCredential as_agent{server_->address(), CaPem(), id.cert_pem, id.key_pem};
+  auto stub = ctl::MakeAdminStub(as_agent);
+  v1::ListHostsResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  grpc::Status st = stub->ListHosts(&ctx, v1::ListHostsRequest(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "admin")) << st.error_message();
+  EXPECT_EQ(resp.hosts_size(), 0);
+
+  v1::CreateEnrollmentTokenResponse token;
+  grpc::ClientContext ctx2;
+  SetDeadline(&ctx2);
+  st = stub->CreateEnrollmentToken(&ctx2, v1::CreateEnrollmentTokenRequest(), &token);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_TRUE(token.token().empty());
+}
+
+TEST_F(CollectorServerTest, AdminCallWithoutClientCertificateIsUnauthenticated) {
+  ctl::AdminCredential anonymous{server_->address(), CaPem(), "", ""};
+  auto stub = ctl::MakeAdminStub(anonymous);
+  v1::ListHostsResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  grpc::Status st = stub->ListHosts(&ctx, v1::ListHostsRequest(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+}
+
+TEST_F(CollectorServerTest, EnvelopeBeforeHelloIsFailedPrecondition) {
+  agent::AgentIdentity id = EnrollNew("eager");
+  auto stub = AgentStub(&id);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(MetricEnvelope(1, "host_load1", {1000})));
+  grpc::Status st = DrainAndFinish(stream.get());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "Hello")) << st.error_message();
+  // Nothing was applied.
+  auto q = QueryMetrics(id.agent_id, "host_load1", 0, 10000);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->series_size(), 0);
+}
+
+TEST_F(CollectorServerTest, SecondHelloIsFailedPrecondition) {
+  agent::AgentIdentity id = EnrollNew("chatty");
+  auto stub = AgentStub(&id);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(HelloMessage()));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  stream->Write(HelloMessage());
+  grpc::Status st = DrainAndFinish(stream.get());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+}
+
+TEST_F(CollectorServerTest, InvalidEnvelopeIsInvalidArgumentNamingTheItem) {
+  agent::AgentIdentity id = EnrollNew("sloppy");
+  auto stub = AgentStub(&id);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(HelloMessage()));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  ASSERT_TRUE(stream->Write(MetricEnvelope(1, "1bad", {1000})));
+  grpc::Status st = DrainAndFinish(stream.get());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "envelope 1")) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), "'1bad'")) << st.error_message();
+
+  // The refused envelope was not applied: a new stream still starts at 0.
+  grpc::ClientContext ctx2;
+  SetDeadline(&ctx2);
+  stream = stub->Connect(&ctx2);
+  ASSERT_TRUE(stream->Write(HelloMessage()));
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  EXPECT_EQ(msg.welcome().last_applied_seq(), 0u);
+  stream->WritesDone();
+  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+}
+
+TEST_F(CollectorServerTest, AdminQueriesValidateTheirInput) {
+  auto no_agent = QueryMetrics("", "m", 0, 1);
+  EXPECT_EQ(no_agent.status().code(), absl::StatusCode::kInvalidArgument);
+  agent::AgentIdentity id = EnrollNew("query-target");
+  auto no_metric = QueryMetrics(id.agent_id, "", 0, 1);
+  EXPECT_EQ(no_metric.status().code(), absl::StatusCode::kInvalidArgument);
+  auto reversed = QueryMetrics(id.agent_id, "m", 100, 1);
+  EXPECT_EQ(reversed.status().code(), absl::StatusCode::kInvalidArgument);
+  auto unknown = QueryMetrics("no-such-agent", "m", 0, 1);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(unknown.status().message(), "no-such-agent"));
+
+  v1::CreateEnrollmentTokenRequest req;
+  req.set_ttl_seconds(-1);
+  v1::CreateEnrollmentTokenResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  EXPECT_EQ(admin_->CreateEnrollmentToken(&ctx, req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(CollectorServerStart, RejectsMissingDataDirAndBadListenAddress) {
+  CollectorOptions no_dir;
+  no_dir.listen = "127.0.0.1:0";
+  auto s = CollectorServer::Start(no_dir);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "data-dir"));
+
+  testing::TempDir dir;
+  CollectorOptions bad_listen;
+  bad_listen.data_dir = dir.path() + "/data";
+  bad_listen.listen = "127.0.0.1";
+  s = CollectorServer::Start(bad_listen);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "'127.0.0.1'")) << s.status();
+}
+
+TEST(CollectorServerStart, RestartKeepsCaAndAppliedData) {
+  testing::TempDir dir;
+  CollectorOptions opts;
+  opts.data_dir = dir.path() + "/data";
+  opts.listen = "127.0.0.1:0";
+  opts.worker_threads = 1;
+  std::string ca_before, agent_id;
+  agent::AgentIdentity id;
+  {
+    auto server = CollectorServer::Start(opts);
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto cred = ctl::LoadAdminCredential(opts.data_dir + "/admin.conf");
+    ASSERT_TRUE(cred.ok()) << cred.status();
+    auto admin = ctl::MakeAdminStub(*cred);
+    v1::CreateEnrollmentTokenResponse token;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    ASSERT_TRUE(
+        admin->CreateEnrollmentToken(&ctx, v1::CreateEnrollmentTokenRequest(), &token).ok());
+    ca_before = ReadFile(opts.data_dir + "/ca.pem").value();
+    auto enrolled = agent::EnrollAgent((*server)->address(), ca_before, token.token(),
+                                       dir.path() + "/state", v1::HostFacts(), absl::Seconds(10));
+    ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+    id = *enrolled;
+    auto stub = v1::AgentService::NewStub(
+        agent::MakeCollectorChannel((*server)->address(), ca_before, &id));
+    grpc::ClientContext sctx;
+    SetDeadline(&sctx);
+    auto stream = stub->Connect(&sctx);
+    ASSERT_TRUE(stream->Write(HelloMessage()));
+    v1::CollectorMessage msg;
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(stream->Write(MetricEnvelope(1, "m", {5})));
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_ack());
+    stream->WritesDone();
+    while (stream->Read(&msg)) {
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  auto server = CollectorServer::Start(opts);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(ReadFile(opts.data_dir + "/ca.pem").value(), ca_before);
+  auto cred = ctl::LoadAdminCredential(opts.data_dir + "/admin.conf");
+  ASSERT_TRUE(cred.ok());
+  EXPECT_EQ(cred->collector, (*server)->address());
+  // The agent's old certificate still works and the applied sequence survived.
+  auto stub =
+      v1::AgentService::NewStub(agent::MakeCollectorChannel((*server)->address(), ca_before, &id));
+  grpc::ClientContext sctx;
+  SetDeadline(&sctx);
+  auto stream = stub->Connect(&sctx);
+  ASSERT_TRUE(stream->Write(HelloMessage()));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome()) << msg.ShortDebugString();
+  EXPECT_EQ(msg.welcome().last_applied_seq(), 1u);
+  stream->WritesDone();
+  while (stream->Read(&msg)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+// --- SplitHostPort ---
+
+TEST(SplitHostPort, SplitsHostAndPort) {
+  std::string host;
+  int port = -1;
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:7443", &host, &port).ok());
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 7443);
+  ASSERT_TRUE(SplitHostPort("collector.example.org:0", &host, &port).ok());
+  EXPECT_EQ(host, "collector.example.org");
+  EXPECT_EQ(port, 0);
+  ASSERT_TRUE(SplitHostPort("[::1]:65535", &host, &port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 65535);
+  ASSERT_TRUE(SplitHostPort("[2001:db8::5]:443", &host, &port).ok());
+  EXPECT_EQ(host, "2001:db8::5");
+  EXPECT_EQ(port, 443);
+}
+
+TEST(SplitHostPort, RejectsMalformedAddressesNamingThem) {
+  for (const std::string& bad :
+       {"", "localhost", ":7443", "host:", "host:port", "host:-1", "host:65536", "host:99999999999",
+        "::1:7443", "[::1:7443", "::1]:7443", "host:7443x"}) {
+    std::string host;
+    int port = 0;
+    absl::Status s = SplitHostPort(bad, &host, &port);
+    EXPECT_FALSE(s.ok()) << "'" << bad << "' accepted as " << host << " port " << port;
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StrContains(s.message(), "'" + bad + "'")) << s;
+  }
+}
+
+// BUG: collector/service/collector_server.cc:35 parses the port with
+// absl::SimpleAtoi, which skips surrounding whitespace and accepts a sign, so
+// "127.0.0.1: 7443" and "host:+7443" pass validation and the mistake only
+// shows later as a bind failure ("address in use, or not an address of this
+// host?"). The port should be digits only.
+TEST(SplitHostPort, DISABLED_RejectsPortsWithSpacesOrSigns) {
+  for (const std::string& bad : {"host: 7443", "host:7443 ", "host:+7443"}) {
+    std::string host;
+    int port = 0;
+    absl::Status s = SplitHostPort(bad, &host, &port);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
+        << "'" << bad << "' accepted, port " << port;
+  }
+}
+
+}  // namespace
+}  // namespace steward::collector

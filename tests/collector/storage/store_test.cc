@@ -1,0 +1,564 @@
+#include "collector/storage/store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "common/crypto.h"
+#include "gtest/gtest.h"
+#include "tests/collector/temp_dir.h"
+
+namespace steward::collector {
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000;  // Unix seconds
+
+v1::Label MakeLabel(const std::string& name, const std::string& value) {
+  v1::Label l;
+  l.set_name(name);
+  l.set_value(value);
+  return l;
+}
+
+internal::TokenRecord MakeToken(const std::string& id, const std::string& secret,
+                                int64_t expires_unix, uint32_t max_uses) {
+  internal::TokenRecord t;
+  t.set_token_id(id);
+  t.set_secret_sha256(Sha256Hex(secret));
+  t.set_created_unix(kNow - 10);
+  t.set_expires_unix(expires_unix);
+  t.set_max_uses(max_uses);
+  return t;
+}
+
+internal::AgentRecord MakeAgent(const std::string& id) {
+  internal::AgentRecord a;
+  a.set_agent_id(id);
+  a.mutable_facts()->set_hostname("host-" + id);
+  a.set_enrolled_ms(kNow * 1000);
+  return a;
+}
+
+v1::SoftwareItem Item(const std::string& name, const std::string& version,
+                      const std::string& arch = "amd64") {
+  v1::SoftwareItem i;
+  i.set_source("dpkg");
+  i.set_name(name);
+  i.set_version(version);
+  i.set_arch(arch);
+  return i;
+}
+
+v1::Envelope Snapshot(uint64_t seq, const std::vector<v1::SoftwareItem>& items,
+                      const std::string& digest) {
+  v1::Envelope env;
+  env.set_seq(seq);
+  auto* snap = env.mutable_inventory_snapshot();
+  snap->mutable_facts()->set_hostname("snap-host");
+  for (const auto& i : items) *snap->add_items() = i;
+  snap->set_digest(digest);
+  return env;
+}
+
+struct SeriesSpec {
+  std::string name;
+  std::vector<v1::Label> labels;
+  std::vector<std::pair<int64_t, double>> points;
+  bool counter = false;
+};
+
+v1::Envelope Metrics(uint64_t seq, const std::vector<SeriesSpec>& specs) {
+  v1::Envelope env;
+  env.set_seq(seq);
+  auto* batch = env.mutable_metric_batch();
+  for (const auto& spec : specs) {
+    auto* s = batch->add_series();
+    s->set_name(spec.name);
+    s->set_counter(spec.counter);
+    for (const auto& l : spec.labels) *s->add_labels() = l;
+    for (const auto& [t, v] : spec.points) {
+      auto* p = s->add_points();
+      p->set_time_ms(t);
+      p->set_value(v);
+    }
+  }
+  return env;
+}
+
+std::vector<std::pair<int64_t, double>> Points(const v1::Series& s) {
+  std::vector<std::pair<int64_t, double>> out;
+  for (const auto& p : s.points()) out.emplace_back(p.time_ms(), p.value());
+  return out;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen() {
+    store_.reset();
+    auto s = Store::Open(dir_.path() + "/db");
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+
+  void Enroll(const std::string& agent_id) {
+    std::string token_id = "tok-" + agent_id;
+    ASSERT_TRUE(store_->PutToken(MakeToken(token_id, "secret", kNow + 3600, 1)).ok());
+    ASSERT_TRUE(store_->EnrollWithToken(token_id, "secret", kNow, MakeAgent(agent_id)).ok());
+  }
+
+  ApplyOutcome Apply(const std::string& agent_id, const v1::Envelope& env) {
+    auto r = store_->ApplyEnvelope(agent_id, env, kNow * 1000);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : ApplyOutcome::kDuplicate;
+  }
+
+  std::vector<v1::Series> Query(const std::string& agent, const std::string& metric,
+                                const std::vector<v1::Label>& match, int64_t start, int64_t end,
+                                size_t max_points = 1000) {
+    auto r = store_->QuerySamples(agent, metric, match, start, end, max_points);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : std::vector<v1::Series>{};
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+// --- enrollment tokens ---
+
+TEST_F(StoreTest, EnrollWithValidTokenCreatesAgentWithTokenLabels) {
+  auto token = MakeToken("t1", "s3cret", kNow + 60, 1);
+  *token.add_labels() = MakeLabel("env", "prod");
+  *token.add_labels() = MakeLabel("role", "db");
+  ASSERT_TRUE(store_->PutToken(token).ok());
+  auto agent = MakeAgent("agent-1");
+  *agent.add_labels() = MakeLabel("ignored", "by-token");  // token labels replace these
+  ASSERT_TRUE(store_->EnrollWithToken("t1", "s3cret", kNow, agent).ok());
+
+  auto rec = store_->GetAgent("agent-1");
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_EQ(rec->token_id(), "t1");
+  EXPECT_EQ(rec->facts().hostname(), "host-agent-1");
+  ASSERT_EQ(rec->labels_size(), 2);
+  EXPECT_EQ(rec->labels(0).name(), "env");
+  EXPECT_EQ(rec->labels(0).value(), "prod");
+  EXPECT_EQ(rec->labels(1).name(), "role");
+  EXPECT_EQ(rec->labels(1).value(), "db");
+  EXPECT_EQ(rec->last_applied_seq(), 0u);
+}
+
+absl::Status EnrollStatus(Store& store, const std::string& id, const std::string& secret,
+                          int64_t now, const std::string& agent_id) {
+  return store.EnrollWithToken(id, secret, now, MakeAgent(agent_id));
+}
+
+TEST_F(StoreTest, EnrollRefusesUnknownWrongExpiredAndUsedUpTokensDistinctly) {
+  ASSERT_TRUE(store_->PutToken(MakeToken("good", "s", kNow + 60, 1)).ok());
+  ASSERT_TRUE(store_->PutToken(MakeToken("old", "s", kNow, 5)).ok());
+
+  absl::Status unknown = EnrollStatus(*store_, "nope", "s", kNow, "x1");
+  absl::Status wrong = EnrollStatus(*store_, "good", "S", kNow, "x2");
+  absl::Status expired = EnrollStatus(*store_, "old", "s", kNow, "x3");  // expiry is exclusive
+  ASSERT_TRUE(EnrollStatus(*store_, "good", "s", kNow, "x4").ok());
+  absl::Status used_up = EnrollStatus(*store_, "good", "s", kNow, "x5");
+
+  for (const auto* s : {&unknown, &wrong, &expired, &used_up}) {
+    EXPECT_EQ(s->code(), absl::StatusCode::kUnauthenticated) << *s;
+  }
+  EXPECT_TRUE(absl::StrContains(unknown.message(), "not known")) << unknown;
+  // A wrong secret reads like an unknown token on purpose (docs/security.md
+  // names only unknown, expired and used up): no oracle for valid token ids.
+  EXPECT_EQ(wrong.message(), unknown.message());
+  EXPECT_TRUE(absl::StrContains(expired.message(), "expired")) << expired;
+  EXPECT_TRUE(absl::StrContains(used_up.message(), "used up")) << used_up;
+  EXPECT_NE(expired.message(), unknown.message());
+  EXPECT_NE(used_up.message(), unknown.message());
+  EXPECT_NE(used_up.message(), expired.message());
+
+  // No refused attempt created an agent.
+  for (const char* id : {"x1", "x2", "x3", "x5"}) {
+    EXPECT_EQ(store_->GetAgent(id).status().code(), absl::StatusCode::kNotFound) << id;
+  }
+  EXPECT_TRUE(store_->GetAgent("x4").ok());
+}
+
+TEST_F(StoreTest, EnrollHonoursMaxUsesExactly) {
+  ASSERT_TRUE(store_->PutToken(MakeToken("t3", "s", kNow + 60, 3)).ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(EnrollStatus(*store_, "t3", "s", kNow, "agent" + std::to_string(i)).ok()) << i;
+  }
+  absl::Status fourth = EnrollStatus(*store_, "t3", "s", kNow, "agent3");
+  EXPECT_EQ(fourth.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(absl::StrContains(fourth.message(), "(3 use(s))")) << fourth;
+  // A refused attempt does not count as a use, and the count survives reopening.
+  Reopen();
+  EXPECT_EQ(EnrollStatus(*store_, "t3", "s", kNow, "agent4").code(),
+            absl::StatusCode::kUnauthenticated);
+  auto agents = store_->ListAgents();
+  ASSERT_TRUE(agents.ok());
+  EXPECT_EQ(agents->size(), 3u);
+}
+
+TEST_F(StoreTest, EnrollJustBeforeExpiryWorks) {
+  ASSERT_TRUE(store_->PutToken(MakeToken("t", "s", kNow + 1, 1)).ok());
+  EXPECT_TRUE(EnrollStatus(*store_, "t", "s", kNow, "a").ok());
+}
+
+TEST_F(StoreTest, GetUnknownAgentIsNotFoundNamingIt) {
+  auto r = store_->GetAgent("ghost");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "'ghost'"));
+}
+
+TEST_F(StoreTest, TouchAgentRecordsVersionAndTime) {
+  Enroll("a1");
+  ASSERT_TRUE(store_->TouchAgent("a1", "9.9.9", 12345).ok());
+  auto rec = store_->GetAgent("a1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->agent_version(), "9.9.9");
+  EXPECT_EQ(rec->last_seen_ms(), 12345);
+  EXPECT_EQ(store_->TouchAgent("ghost", "1", 1).code(), absl::StatusCode::kNotFound);
+}
+
+// --- envelopes ---
+
+TEST_F(StoreTest, ApplyEnvelopeForUnknownAgentFails) {
+  auto r = store_->ApplyEnvelope("ghost", Snapshot(1, {}, "d"), 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, InventorySnapshotReplacesPreviousInventoryEntirely) {
+  Enroll("a1");
+  EXPECT_EQ(
+      Apply("a1",
+            Snapshot(1, {Item("bash", "5.1"), Item("curl", "7.88"), Item("zlib", "1.2")}, "d1")),
+      ApplyOutcome::kApplied);
+  auto first = store_->ListSoftware("a1");
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 3u);
+
+  EXPECT_EQ(Apply("a1", Snapshot(2, {Item("curl", "8.0"), Item("vim", "9.0", "arm64")}, "d2")),
+            ApplyOutcome::kApplied);
+  auto second = store_->ListSoftware("a1");
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 2u);
+  EXPECT_EQ((*second)[0].name(), "curl");
+  EXPECT_EQ((*second)[0].version(), "8.0");
+  EXPECT_EQ((*second)[1].name(), "vim");
+  EXPECT_EQ((*second)[1].arch(), "arm64");
+
+  auto rec = store_->GetAgent("a1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->inventory_digest(), "d2");
+  EXPECT_EQ(rec->software_count(), 2u);
+  EXPECT_EQ(rec->facts().hostname(), "snap-host");
+  EXPECT_EQ(rec->last_applied_seq(), 2u);
+
+  EXPECT_EQ(Apply("a1", Snapshot(3, {}, "empty")), ApplyOutcome::kApplied);
+  EXPECT_TRUE(store_->ListSoftware("a1")->empty());
+}
+
+TEST_F(StoreTest, DuplicateEnvelopeChangesNothing) {
+  Enroll("a1");
+  ASSERT_EQ(Apply("a1", Snapshot(1, {Item("bash", "5.1")}, "d1")), ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", Metrics(2, {{"host_load1", {}, {{1000, 0.5}}}})), ApplyOutcome::kApplied);
+
+  // Same seqs again, different content: skipped.
+  EXPECT_EQ(Apply("a1", Snapshot(1, {Item("evil", "1")}, "dx")), ApplyOutcome::kDuplicate);
+  EXPECT_EQ(Apply("a1", Metrics(2, {{"host_load1", {}, {{1000, 9.0}, {2000, 9.0}}}})),
+            ApplyOutcome::kDuplicate);
+  EXPECT_EQ(Apply("a1", Metrics(1, {{"other", {}, {{1000, 1}}}})), ApplyOutcome::kDuplicate);
+
+  auto sw = store_->ListSoftware("a1");
+  ASSERT_TRUE(sw.ok());
+  ASSERT_EQ(sw->size(), 1u);
+  EXPECT_EQ((*sw)[0].name(), "bash");
+  auto series = Query("a1", "host_load1", {}, 0, 10'000);
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(Points(series[0]), (std::vector<std::pair<int64_t, double>>{{1000, 0.5}}));
+  EXPECT_EQ(store_->ListMetricNames("a1").value(), std::vector<std::string>{"host_load1"});
+  auto rec = store_->GetAgent("a1");
+  EXPECT_EQ(rec->last_applied_seq(), 2u);
+  EXPECT_EQ(rec->inventory_digest(), "d1");
+}
+
+TEST_F(StoreTest, SequenceGapIsAppliedAndAdvances) {
+  Enroll("a1");
+  EXPECT_EQ(Apply("a1", Metrics(5, {{"m", {}, {{1, 1}}}})), ApplyOutcome::kApplied);
+  EXPECT_EQ(store_->GetAgent("a1")->last_applied_seq(), 5u);
+  EXPECT_EQ(Apply("a1", Metrics(4, {{"m", {}, {{2, 2}}}})), ApplyOutcome::kDuplicate);
+  EXPECT_EQ(Apply("a1", Metrics(6, {{"m", {}, {{3, 3}}}})), ApplyOutcome::kApplied);
+}
+
+TEST_F(StoreTest, HeartbeatAdvancesSequenceAndLastSeen) {
+  Enroll("a1");
+  v1::Envelope hb;
+  hb.set_seq(1);
+  hb.mutable_heartbeat();
+  ASSERT_TRUE(store_->ApplyEnvelope("a1", hb, 777).ok());
+  auto rec = store_->GetAgent("a1");
+  EXPECT_EQ(rec->last_applied_seq(), 1u);
+  EXPECT_EQ(rec->last_seen_ms(), 777);
+}
+
+TEST_F(StoreTest, LastAppliedSeqPersistsAcrossReopen) {
+  Enroll("a1");
+  ASSERT_EQ(Apply("a1", Snapshot(1, {Item("bash", "5.1")}, "d1")), ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", Metrics(2, {{"m", {}, {{10, 1.5}}}})), ApplyOutcome::kApplied);
+  Reopen();
+  auto rec = store_->GetAgent("a1");
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_EQ(rec->last_applied_seq(), 2u);
+  EXPECT_EQ(Apply("a1", Metrics(2, {{"m", {}, {{10, 99}}}})), ApplyOutcome::kDuplicate);
+  auto series = Query("a1", "m", {}, 0, 100);
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_EQ(Points(series[0]), (std::vector<std::pair<int64_t, double>>{{10, 1.5}}));
+  EXPECT_EQ(store_->ListSoftware("a1")->size(), 1u);
+}
+
+TEST_F(StoreTest, OpenFailsOnAFileNamingThePath) {
+  std::string path = dir_.path() + "/not-a-dir";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  auto s = Store::Open(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.status().message(), path)) << s.status();
+}
+
+// --- metric queries ---
+
+TEST_F(StoreTest, QueryReturnsExactPointsInTimeOrderWithinInclusiveRange) {
+  Enroll("a1");
+  // Points arrive out of order, across two batches, with negative times.
+  ASSERT_EQ(Apply("a1", Metrics(1, {{"temp", {}, {{50, 5.0}, {-20, -2.0}, {0, 0.25}}}})),
+            ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", Metrics(2, {{"temp", {}, {{-100, -10.0}, {100, 1e300}, {-1, -0.1}}}})),
+            ApplyOutcome::kApplied);
+
+  using P = std::vector<std::pair<int64_t, double>>;
+  auto all = Query("a1", "temp", {}, std::numeric_limits<int64_t>::min(),
+                   std::numeric_limits<int64_t>::max());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].name(), "temp");
+  EXPECT_EQ(Points(all[0]),
+            (P{{-100, -10.0}, {-20, -2.0}, {-1, -0.1}, {0, 0.25}, {50, 5.0}, {100, 1e300}}));
+
+  // Both ends inclusive.
+  auto mid = Query("a1", "temp", {}, -20, 50);
+  ASSERT_EQ(mid.size(), 1u);
+  EXPECT_EQ(Points(mid[0]), (P{{-20, -2.0}, {-1, -0.1}, {0, 0.25}, {50, 5.0}}));
+  // Just inside the boundaries excludes them.
+  auto inner = Query("a1", "temp", {}, -19, 49);
+  ASSERT_EQ(inner.size(), 1u);
+  EXPECT_EQ(Points(inner[0]), (P{{-1, -0.1}, {0, 0.25}}));
+  // A single instant.
+  auto one = Query("a1", "temp", {}, 0, 0);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(Points(one[0]), (P{{0, 0.25}}));
+  // An empty range still lists the series, with no points.
+  auto none = Query("a1", "temp", {}, 1, 49);
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].points_size(), 0);
+  // start > end gives nothing.
+  auto reversed = Query("a1", "temp", {}, 50, -20);
+  ASSERT_EQ(reversed.size(), 1u);
+  EXPECT_EQ(reversed[0].points_size(), 0);
+}
+
+TEST_F(StoreTest, QueryKeepsSpecialValuesBitExact) {
+  Enroll("a1");
+  ASSERT_EQ(Apply("a1", Metrics(1, {{"v",
+                                     {},
+                                     {{1, -0.0},
+                                      {2, std::numeric_limits<double>::infinity()},
+                                      {3, std::nan("")},
+                                      {4, 5e-324}}}})),
+            ApplyOutcome::kApplied);
+  auto s = Query("a1", "v", {}, 0, 10);
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].points_size(), 4);
+  EXPECT_TRUE(std::signbit(s[0].points(0).value()));
+  EXPECT_EQ(s[0].points(1).value(), std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(s[0].points(2).value()));
+  EXPECT_EQ(s[0].points(3).value(), 5e-324);
+}
+
+TEST_F(StoreTest, RewrittenPointOverwritesValue) {
+  Enroll("a1");
+  ASSERT_EQ(Apply("a1", Metrics(1, {{"m", {}, {{10, 1}}}})), ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", Metrics(2, {{"m", {}, {{10, 2}}}})), ApplyOutcome::kApplied);
+  auto s = Query("a1", "m", {}, 0, 100);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(Points(s[0]), (std::vector<std::pair<int64_t, double>>{{10, 2}}));
+}
+
+TEST_F(StoreTest, QueryMatchesEveryRequestedLabel) {
+  Enroll("a1");
+  ASSERT_EQ(
+      Apply(
+          "a1",
+          Metrics(1,
+                  {
+                      {"cpu", {MakeLabel("cpu", "0"), MakeLabel("mode", "user")}, {{1, 1}}, true},
+                      {"cpu", {MakeLabel("cpu", "0"), MakeLabel("mode", "system")}, {{1, 2}}, true},
+                      {"cpu", {MakeLabel("cpu", "1"), MakeLabel("mode", "user")}, {{1, 3}}, true},
+                      {"cpu", {MakeLabel("cpu", "10"), MakeLabel("mode", "user")}, {{1, 4}}, true},
+                      {"cpu", {}, {{1, 5}}, true},
+                      {"cpu_other", {MakeLabel("cpu", "0")}, {{1, 6}}},
+                  })),
+      ApplyOutcome::kApplied);
+  auto values = [](const std::vector<v1::Series>& series) {
+    std::vector<double> out;
+    for (const auto& s : series) {
+      EXPECT_EQ(s.name(), "cpu");
+      EXPECT_TRUE(s.counter());
+      for (const auto& p : s.points()) out.push_back(p.value());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(values(Query("a1", "cpu", {}, 0, 10)), (std::vector<double>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(values(Query("a1", "cpu", {MakeLabel("cpu", "1")}, 0, 10)), (std::vector<double>{3}));
+  EXPECT_EQ(values(Query("a1", "cpu", {MakeLabel("cpu", "0")}, 0, 10)),
+            (std::vector<double>{1, 2}));
+  EXPECT_EQ(values(Query("a1", "cpu", {MakeLabel("mode", "user")}, 0, 10)),
+            (std::vector<double>{1, 3, 4}));
+  EXPECT_EQ(values(Query("a1", "cpu", {MakeLabel("mode", "user"), MakeLabel("cpu", "0")}, 0, 10)),
+            (std::vector<double>{1}));
+  EXPECT_TRUE(Query("a1", "cpu", {MakeLabel("mode", "idle")}, 0, 10).empty());
+  EXPECT_TRUE(Query("a1", "cpu", {MakeLabel("cpu", "")}, 0, 10).empty());
+  // Series carry their labels back.
+  auto one = Query("a1", "cpu", {MakeLabel("cpu", "10")}, 0, 10);
+  ASSERT_EQ(one.size(), 1u);
+  ASSERT_EQ(one[0].labels_size(), 2);
+  EXPECT_EQ(one[0].labels(0).name(), "cpu");
+  EXPECT_EQ(one[0].labels(0).value(), "10");
+  EXPECT_EQ(one[0].labels(1).value(), "user");
+  // Unknown metric: no series.
+  EXPECT_TRUE(Query("a1", "cp", {}, 0, 10).empty());
+}
+
+TEST_F(StoreTest, LabelValuePrefixesDoNotMixSamples) {
+  Enroll("a1");
+  // "cpu=1" is a prefix of "cpu=10": the sample ranges must not overlap.
+  ASSERT_EQ(Apply("a1", Metrics(1, {{"m", {MakeLabel("cpu", "1")}, {{5, 1}, {6, 1}}},
+                                    {"m", {MakeLabel("cpu", "10")}, {{5, 10}, {7, 10}}},
+                                    {"m", {}, {{5, 0}}}})),
+            ApplyOutcome::kApplied);
+  auto all = Query("a1", "m", {}, std::numeric_limits<int64_t>::min(),
+                   std::numeric_limits<int64_t>::max());
+  ASSERT_EQ(all.size(), 3u);
+  for (const auto& s : all) {
+    double want = s.labels().empty() ? 0 : s.labels(0).value() == "1" ? 1 : 10;
+    for (const auto& p : s.points()) EXPECT_EQ(p.value(), want) << s.ShortDebugString();
+  }
+  int total = 0;
+  for (const auto& s : all) total += s.points_size();
+  EXPECT_EQ(total, 5);
+}
+
+TEST_F(StoreTest, QueryOverMaxPointsIsResourceExhausted) {
+  Enroll("a1");
+  ASSERT_EQ(Apply("a1", Metrics(1, {{"m", {MakeLabel("k", "a")}, {{1, 1}, {2, 2}, {3, 3}}},
+                                    {"m", {MakeLabel("k", "b")}, {{1, 1}, {2, 2}}}})),
+            ApplyOutcome::kApplied);
+  // Exactly the limit is fine (across series).
+  auto exact = store_->QuerySamples("a1", "m", {}, 0, 10, 5);
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  // One over is not.
+  auto over = store_->QuerySamples("a1", "m", {}, 0, 10, 4);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(absl::StrContains(over.status().message(), "4 points")) << over.status();
+  // Narrowing the range or labels brings it under.
+  EXPECT_TRUE(store_->QuerySamples("a1", "m", {}, 2, 10, 4).ok());
+  EXPECT_TRUE(store_->QuerySamples("a1", "m", {MakeLabel("k", "a")}, 0, 10, 3).ok());
+}
+
+// --- isolation between agents whose ids share a prefix ---
+
+TEST_F(StoreTest, ListMetricNamesIsSortedUniqueAndPerAgent) {
+  Enroll("a1");
+  Enroll("a10");
+  Enroll("a");
+  ASSERT_EQ(Apply("a1", Metrics(1, {{"zeta", {}, {{1, 1}}},
+                                    {"cpu_total", {MakeLabel("cpu", "0")}, {{1, 1}}},
+                                    {"cpu", {MakeLabel("cpu", "1")}, {{1, 1}}},
+                                    {"cpu", {MakeLabel("cpu", "0")}, {{1, 1}}},
+                                    {"cpu", {}, {{1, 1}}},
+                                    {"Alpha", {}, {{1, 1}}}})),
+            ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", Metrics(2, {{"cpu", {MakeLabel("cpu", "2")}, {{2, 1}}}})),
+            ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a10", Metrics(1, {{"only_a10", {}, {{1, 1}}}, {"cpu", {}, {{1, 1}}}})),
+            ApplyOutcome::kApplied);
+
+  EXPECT_EQ(store_->ListMetricNames("a1").value(),
+            (std::vector<std::string>{"Alpha", "cpu", "cpu_total", "zeta"}));
+  EXPECT_EQ(store_->ListMetricNames("a10").value(), (std::vector<std::string>{"cpu", "only_a10"}));
+  EXPECT_TRUE(store_->ListMetricNames("a").value().empty());
+  EXPECT_TRUE(store_->ListMetricNames("ghost").value().empty());
+  // Queries do not leak either.
+  auto cpu_a1 = Query("a1", "cpu", {}, 0, 10);
+  EXPECT_EQ(cpu_a1.size(), 4u);
+  auto only = Query("a1", "only_a10", {}, 0, 10);
+  EXPECT_TRUE(only.empty());
+  auto cpu_a10 = Query("a10", "cpu", {}, 0, 10);
+  ASSERT_EQ(cpu_a10.size(), 1u);
+  EXPECT_EQ(cpu_a10[0].labels_size(), 0);
+}
+
+TEST_F(StoreTest, ListSoftwareIsPerAgentAndSnapshotsDoNotTouchOtherAgents) {
+  Enroll("a1");
+  Enroll("a10");
+  Enroll("a");
+  ASSERT_EQ(Apply("a1", Snapshot(1, {Item("one", "1")}, "d")), ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a10", Snapshot(1, {Item("ten", "10"), Item("ten2", "10")}, "d")),
+            ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a", Snapshot(1, {Item("bare", "0")}, "d")), ApplyOutcome::kApplied);
+
+  auto names = [&](const std::string& agent) {
+    std::vector<std::string> out;
+    auto items = store_->ListSoftware(agent);
+    EXPECT_TRUE(items.ok()) << items.status();
+    if (items.ok()) {
+      for (const auto& i : *items) out.push_back(i.name());
+    }
+    return out;
+  };
+  EXPECT_EQ(names("a1"), std::vector<std::string>{"one"});
+  EXPECT_EQ(names("a10"), (std::vector<std::string>{"ten", "ten2"}));
+  EXPECT_EQ(names("a"), std::vector<std::string>{"bare"});
+
+  // Replacing a1's inventory (range delete) leaves a10 and a alone.
+  ASSERT_EQ(Apply("a1", Snapshot(2, {}, "e")), ApplyOutcome::kApplied);
+  EXPECT_TRUE(names("a1").empty());
+  EXPECT_EQ(names("a10"), (std::vector<std::string>{"ten", "ten2"}));
+  EXPECT_EQ(names("a"), std::vector<std::string>{"bare"});
+  EXPECT_TRUE(names("ghost").empty());
+}
+
+TEST_F(StoreTest, ListAgentsReturnsEveryEnrolledAgent) {
+  Enroll("b");
+  Enroll("a");
+  auto agents = store_->ListAgents();
+  ASSERT_TRUE(agents.ok());
+  ASSERT_EQ(agents->size(), 2u);
+  EXPECT_EQ((*agents)[0].agent_id(), "a");
+  EXPECT_EQ((*agents)[1].agent_id(), "b");
+}
+
+}  // namespace
+}  // namespace steward::collector
