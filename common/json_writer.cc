@@ -50,7 +50,7 @@ JsonWriter& JsonWriter::BeginArray(bool compact) {
 }
 
 JsonWriter& JsonWriter::EndArray() {
-  bool had = !stack_.empty() && stack_.back().count > 0;
+  bool had = !stack_.empty() && stack_.back().count > 0 && !stack_.back().compact;
   stack_.pop_back();
   if (had) Newline();
   out_.push_back(']');
@@ -91,7 +91,7 @@ JsonWriter& JsonWriter::Double(double value) {
   }
   char buf[32];
   // %.17g round-trips every double; trim to the shortest that round-trips.
-  for (int precision = 6; precision <= 17; ++precision) {
+  for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof buf, "%.*g", precision, value);
     if (std::strtod(buf, nullptr) == value) break;
   }
@@ -137,11 +137,19 @@ std::string JsonWriter::Quote(absl::string_view s) {
       ++i;
       continue;
     }
-    // Validate one UTF-8 sequence; copy it or emit U+FFFD.
-    int len = (c >= 0xF0 && c <= 0xF4) ? 4 : (c >= 0xE0) ? 3 : (c >= 0xC2 && c <= 0xDF) ? 2 : 0;
+    // Validate one UTF-8 sequence (RFC 3629 table 3-7: no overlongs, no
+    // surrogates, nothing above U+10FFFF); copy it or emit U+FFFD.
+    int len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
     bool ok = len > 0 && i + len <= s.size();
     for (int k = 1; ok && k < len; ++k) {
       ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+          (c == 0xF4 && c1 > 0x8F)) {
+        ok = false;
+      }
     }
     if (ok) {
       out.append(s.data() + i, static_cast<size_t>(len));

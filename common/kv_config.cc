@@ -84,13 +84,21 @@ std::vector<std::string> KvConfig::UnknownKeys(const std::vector<absl::string_vi
   return out;
 }
 
-std::string KvConfig::Render(const std::vector<std::pair<std::string, std::string>>& entries,
-                             absl::string_view header_comment) {
+absl::StatusOr<std::string> KvConfig::Render(const std::vector<std::pair<std::string, std::string>>& entries,
+                                             absl::string_view header_comment) {
   std::string out;
   for (absl::string_view line : absl::StrSplit(header_comment, '\n')) {
     if (!line.empty()) absl::StrAppend(&out, "# ", line, "\n");
   }
-  for (const auto& [k, v] : entries) absl::StrAppend(&out, k, " = ", v, "\n");
+  for (const auto& [k, v] : entries) {
+    if (!ValidKey(k)) return absl::InvalidArgumentError(absl::StrCat("cannot write key '", k, "'"));
+    if (v.find_first_of(std::string("\n\r\0", 3)) != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("value of '", k, "' has a line break or NUL byte"));
+    }
+    bool quote = !v.empty() && (absl::ascii_isspace(static_cast<unsigned char>(v.front())) ||
+                                absl::ascii_isspace(static_cast<unsigned char>(v.back())) || v.front() == '"');
+    absl::StrAppend(&out, k, " = ", quote ? absl::StrCat("\"", v, "\"") : v, "\n");
+  }
   return out;
 }
 

@@ -35,7 +35,10 @@ class KvConfig {
   std::vector<std::string> UnknownKeys(const std::vector<absl::string_view>& known) const;
 
   // Renders entries back to the file format (used to write admin.conf).
-  static std::string Render(const std::vector<std::pair<std::string, std::string>>& entries,
+  // Values with surrounding blanks or quotes are quoted so Parse gives them
+  // back unchanged; a key that Parse would refuse, or a value with a line
+  // break or NUL (the format has no escapes), is an InvalidArgument error.
+  static absl::StatusOr<std::string> Render(const std::vector<std::pair<std::string, std::string>>& entries,
                             absl::string_view header_comment);
 
  private:

@@ -34,10 +34,18 @@ void Outbox::OnWelcome(uint64_t last_applied) {
   if (!synced_) {
     synced_ = true;
     uint64_t seq = last_applied;
-    for (auto& env : queue_) env.set_seq(++seq);
+    for (auto& env : queue_) {
+      // A larger seq can take more varint bytes: keep bytes_ exact.
+      bytes_ -= env.ByteSizeLong();
+      env.set_seq(++seq);
+      bytes_ += env.ByteSizeLong();
+    }
     next_seq_ = seq + 1;
   } else {
     while (!queue_.empty() && queue_.front().seq() <= last_applied) {
+      if (queue_.front().has_inventory_snapshot()) {
+        acked_digest_ = queue_.front().inventory_snapshot().digest();
+      }
       bytes_ -= queue_.front().ByteSizeLong();
       queue_.pop_front();
     }

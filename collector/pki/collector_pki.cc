@@ -82,13 +82,13 @@ absl::Status CollectorPki::WriteAdminConfig(const std::string& address) const {
                                             absl::Hours(24 * 365)));
     RETURN_IF_ERROR(SavePair(admin, key_path, cert_path));
   }
-  std::string text = KvConfig::Render(
+  ASSIGN_OR_RETURN(std::string text, KvConfig::Render(
       {{"collector", address},
        {"ca_data", absl::Base64Escape(ca_.cert_pem)},
        {"cert_data", absl::Base64Escape(admin.cert_pem)},
        {"key_data", absl::Base64Escape(admin.key_pem)}},
       "Steward admin credential for stewardctl (--config or STEWARD_CONFIG).\n"
-      "It holds an admin private key: keep it mode 0600 and share it with no one.");
+      "It holds an admin private key: keep it mode 0600 and share it with no one."));
   return WriteFileAtomic(data_dir_ + "/admin.conf", text, 0600);
 }
 

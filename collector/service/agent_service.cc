@@ -30,11 +30,12 @@ absl::Status DoEnroll(const ServiceDeps& deps, const v1::EnrollRequest& req, v1:
         "enrollment token is malformed (expected the exact text 'stewardctl token create' printed)");
   }
   if (req.csr_pem().empty()) return absl::InvalidArgumentError("csr_pem is empty");
+  int64_t now_ms = absl::ToUnixMillis(deps.now());
+  RETURN_IF_ERROR(deps.store->CheckToken(parts[0], parts[1], now_ms / 1000));
   std::string agent_id = RandomHex(8);
   ASSIGN_OR_RETURN(std::string cert_pem, deps.pki->SignAgentCsr(req.csr_pem(), agent_id));
   ASSIGN_OR_RETURN(CertInfo info, InspectCert(cert_pem));
 
-  int64_t now_ms = absl::ToUnixMillis(deps.now());
   internal::AgentRecord rec;
   rec.set_agent_id(agent_id);
   *rec.mutable_facts() = req.facts();

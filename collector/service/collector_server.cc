@@ -32,7 +32,12 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
   } else if (host->find(':') != std::string::npos) {
     return bad();  // bare IPv6 needs brackets
   }
-  if (!absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 || *port > 65535) return bad();
+  std::string port_text = address.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      !absl::SimpleAtoi(port_text, port) || *port > 65535) {
+    return bad();
+  }
   return absl::OkStatus();
 }
 

@@ -76,9 +76,8 @@ absl::Status Store::PutToken(const internal::TokenRecord& token) {
                    "cannot store token");
 }
 
-absl::Status Store::EnrollWithToken(const std::string& token_id, const std::string& secret,
-                                    int64_t now_unix, internal::AgentRecord agent) {
-  absl::MutexLock lock(&write_mu_);
+absl::StatusOr<internal::TokenRecord> Store::ReadValidToken(const std::string& token_id,
+                                                            const std::string& secret, int64_t now_unix) {
   std::string bytes;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), tokens_, token_id, &bytes);
   if (s.IsNotFound()) return absl::UnauthenticatedError("enrollment token is not known");
@@ -97,6 +96,17 @@ absl::Status Store::EnrollWithToken(const std::string& token_id, const std::stri
         "enrollment token is used up (", token.max_uses(),
         " use(s)); create a new one with 'stewardctl token create --uses N'"));
   }
+  return token;
+}
+
+absl::Status Store::CheckToken(const std::string& token_id, const std::string& secret, int64_t now_unix) {
+  return ReadValidToken(token_id, secret, now_unix).status();
+}
+
+absl::Status Store::EnrollWithToken(const std::string& token_id, const std::string& secret,
+                                    int64_t now_unix, internal::AgentRecord agent) {
+  absl::MutexLock lock(&write_mu_);
+  ASSIGN_OR_RETURN(internal::TokenRecord token, ReadValidToken(token_id, secret, now_unix));
   token.set_used(token.used() + 1);
   *agent.mutable_labels() = token.labels();
   agent.set_token_id(token_id);

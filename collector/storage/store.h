@@ -48,6 +48,9 @@ class Store {
 
   // --- tokens ---
   absl::Status PutToken(const internal::TokenRecord& token);
+  // Read-only check of a token (same refusals as EnrollWithToken), so costly
+  // work such as signing is done only for a plausible caller.
+  absl::Status CheckToken(const std::string& token_id, const std::string& secret, int64_t now_unix);
   // Checks `token_id`/`secret` and, when valid, atomically counts one use
   // and creates `agent`. UNAUTHENTICATED with the reason otherwise.
   absl::Status EnrollWithToken(const std::string& token_id, const std::string& secret,
@@ -81,6 +84,9 @@ class Store {
   Store() = default;
   absl::StatusOr<internal::AgentRecord> GetAgentLocked(const std::string& agent_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Reads the token and checks secret, expiry and uses.
+  absl::StatusOr<internal::TokenRecord> ReadValidToken(const std::string& token_id, const std::string& secret,
+                                                       int64_t now_unix);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

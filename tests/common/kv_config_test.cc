@@ -105,9 +105,10 @@ TEST(KvConfig, UnknownKeysListsEveryUnknownEntry) {
 }
 
 TEST(KvConfig, RenderWritesHeaderAndEntries) {
-  std::string text = KvConfig::Render({{"collector", "127.0.0.1:1"}, {"ca_data", "QUJD"}},
-                                      "Steward admin credential.\nKeep it secret.");
-  EXPECT_EQ(text,
+  auto text = KvConfig::Render({{"collector", "127.0.0.1:1"}, {"ca_data", "QUJD"}},
+                               "Steward admin credential.\nKeep it secret.");
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text,
             "# Steward admin credential.\n"
             "# Keep it secret.\n"
             "collector = 127.0.0.1:1\n"
@@ -120,19 +121,28 @@ TEST(KvConfig, RenderThenParseRoundTrips) {
                      {"label", "a=b=c"},
                      {"key_data", "LS0tLS1CRUdJTg=="},
                      {"empty", ""}};
-  auto cfg = KvConfig::Parse(KvConfig::Render(entries, "header"), "rendered");
+  auto text = KvConfig::Render(entries, "header");
+  ASSERT_TRUE(text.ok()) << text.status();
+  auto cfg = KvConfig::Parse(*text, "rendered");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_EQ(cfg->entries(), entries);
 }
 
-// BUG: common/kv_config.cc:93 (Render) writes values verbatim, but Parse
-// strips surrounding whitespace and one pair of surrounding quotes, so such
-// values do not survive a Render/Parse round trip (Render should quote them).
-TEST(KvConfig, DISABLED_RenderThenParseKeepsPaddedAndQuotedValues) {
+TEST(KvConfig, RenderThenParseKeepsPaddedAndQuotedValues) {
   Entries entries = {{"a", "  padded  "}, {"b", "\"quoted\""}};
-  auto cfg = KvConfig::Parse(KvConfig::Render(entries, ""), "rendered");
+  auto text = KvConfig::Render(entries, "");
+  ASSERT_TRUE(text.ok()) << text.status();
+  auto cfg = KvConfig::Parse(*text, "rendered");
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   EXPECT_EQ(cfg->entries(), entries);
+}
+
+TEST(KvConfig, RenderRefusesWhatParseCouldNotReadBack) {
+  EXPECT_FALSE(KvConfig::Render({{"a", "two\nlines"}}, "").ok());
+  EXPECT_FALSE(KvConfig::Render({{"a", std::string("nul\0byte", 8)}}, "").ok());
+  auto bad_key = KvConfig::Render({{"Bad Key", "v"}}, "");
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_TRUE(absl::StrContains(bad_key.status().message(), "Bad Key"));
 }
 
 TEST(KvConfig, LoadNamesMissingFile) {
