@@ -98,7 +98,7 @@ step "hosts"
 step "software inventory of this machine (agent $AGENT_ID)"
 TOTAL="$("$CTL" software --host "$AGENT_ID" | tail -n +2 | wc -l)"
 echo "$TOTAL packages reported; a few of them:"
-"$CTL" software --host "$AGENT_ID" | awk 'NR==1 || /  (bash|coreutils|libc6|openssl|libssl3|systemd|python3|gcc|cmake|dpkg)  /'
+"$CTL" software --host "$AGENT_ID" | awk 'NR==1 || $4 ~ /^(bash|coreutils|libc6|openssl|libssl3|systemd|python3|gcc|cmake)$/'
 
 step "current metrics"
 for m in host_load1 host_memory_available_bytes host_cpu_seconds_total; do

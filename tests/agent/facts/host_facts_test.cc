@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/agent/scratch_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
 namespace {
@@ -35,7 +35,7 @@ constexpr char kStat[] =
 constexpr char kMeminfo[] = "MemTotal:       24682416 kB\nMemFree:        24503880 kB\n";
 
 TEST(HostFacts, CollectsFromFakeRoot) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   FactsPaths paths;
   paths.os_release = dir.Write("etc/os-release",
                                "ID=debian\nNAME=\"Debian GNU/Linux\"\n"
@@ -65,7 +65,7 @@ TEST(HostFacts, CollectsFromFakeRoot) {
 }
 
 TEST(HostFacts, FallsBackToUsrLibOsReleaseAndName) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   FactsPaths paths;
   paths.os_release = dir.path() + "/etc/os-release";  // Missing.
   paths.os_release_fallback = dir.Write("usr/lib/os-release", "ID=alpine\nNAME=\"Alpine\"\n");
@@ -83,7 +83,7 @@ TEST(HostFacts, FallsBackToUsrLibOsReleaseAndName) {
 }
 
 TEST(HostFacts, MissingAndBrokenFilesAreBestEffort) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   FactsPaths paths;
   paths.os_release = dir.path() + "/none";
   paths.os_release_fallback = dir.path() + "/none2";

@@ -1,11 +1,15 @@
 #include "agent/facts/os_release.h"
 
+#include <unistd.h>
+
 #include <map>
+#include <optional>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/agent/scratch_dir.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
 namespace {
@@ -77,15 +81,14 @@ TEST(OsReleaseParser, DecodesQuotesEscapesAndComments) {
 }
 
 TEST(OsReleaseParser, AgreesWithShellOnQuoting) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   std::string path = dir.Write("os-release", kQuoting);
   OsRelease os = ParseOsRelease(kQuoting, path, nullptr);
   for (const auto& [key, value] : os.fields) {
-    bool ok = false;
-    std::string shell =
-        testing::RunCommand("sh -c '. \"$0\" && printf %s \"$" + key + "\"' '" + path + "'", &ok);
-    ASSERT_TRUE(ok) << key;
-    EXPECT_EQ(value, shell) << key;
+    std::optional<testing::ProcessResult> shell =
+        testing::RunShell("sh -c '. \"$0\" && printf %s \"$" + key + "\"' '" + path + "'");
+    ASSERT_TRUE(shell.has_value() && shell->exit_code == 0) << key;
+    EXPECT_EQ(value, shell->out) << key;
   }
 }
 
@@ -145,7 +148,7 @@ TEST(OsReleaseParser, HugeValueIsKept) {
 }
 
 TEST(OsReleaseReader, MissingFileIsNotFound) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   EXPECT_EQ(ReadOsRelease(dir.path() + "/os-release", nullptr).status().code(),
             absl::StatusCode::kNotFound);
 }
@@ -162,11 +165,10 @@ TEST(OsReleaseReader, RealFileAgreesWithShell) {
   EXPECT_FALSE(os->id.empty());
   ASSERT_FALSE(os->fields.empty());
   for (const auto& [key, value] : os->fields) {
-    bool ok = false;
-    std::string shell =
-        testing::RunCommand("sh -c '. \"$0\" && printf %s \"$" + key + "\"' '" + path + "'", &ok);
-    ASSERT_TRUE(ok) << key;
-    EXPECT_EQ(value, shell) << key;
+    std::optional<testing::ProcessResult> shell =
+        testing::RunShell("sh -c '. \"$0\" && printf %s \"$" + key + "\"' '" + path + "'");
+    ASSERT_TRUE(shell.has_value() && shell->exit_code == 0) << key;
+    EXPECT_EQ(value, shell->out) << key;
   }
 }
 

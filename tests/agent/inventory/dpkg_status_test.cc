@@ -1,6 +1,9 @@
 #include "agent/inventory/dpkg_status.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -9,7 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/agent/scratch_dir.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
 namespace {
@@ -302,13 +306,13 @@ TEST(DpkgStatusParser, WarningsAreBounded) {
 }
 
 TEST(DpkgStatusReader, MissingFileIsNotFound) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   absl::StatusOr<std::vector<Package>> got = ReadDpkgStatus(dir.path() + "/nope", nullptr);
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
 }
 
 TEST(DpkgStatusReader, WarningsNameTheFile) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   std::string path = dir.Write("status", "Package: x\nStatus: install ok installed\n");
   ParseReport report;
   absl::StatusOr<std::vector<Package>> got = ReadDpkgStatus(path, &report);
@@ -321,12 +325,11 @@ TEST(DpkgStatusReader, WarningsNameTheFile) {
 // The real database of this machine against dpkg's own reading of it.
 TEST(DpkgStatusReader, RealStatusMatchesDpkgQuery) {
   if (::access(kDpkgStatusPath, R_OK) != 0) GTEST_SKIP() << "no " << kDpkgStatusPath;
-  bool ok = false;
-  std::string query = testing::RunCommand(
+  std::optional<testing::ProcessResult> r = testing::RunShell(
       "dpkg-query -W -f='${db:Status-Status}\\t${Package}\\t${Version}\\t${Architecture}\\n' "
-      "2>/dev/null",
-      &ok);
-  if (!ok) GTEST_SKIP() << "dpkg-query unavailable";
+      "2>/dev/null");
+  if (!r.has_value() || r->exit_code != 0) GTEST_SKIP() << "dpkg-query unavailable";
+  const std::string& query = r->out;
   using Key = std::tuple<std::string, std::string, std::string>;
   std::set<Key> want;
   for (absl::string_view line : absl::StrSplit(query, '\n', absl::SkipEmpty())) {

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/agent/scratch_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
 namespace {
@@ -46,7 +46,7 @@ MetricSample C(std::string name, double value,
 
 // Writes a complete fake /proc; `fs_dir` is mounted twice as ext4 (same
 // device) and once as tmpfs, so dedupe and type filtering show.
-void WriteFakeProc(testing::ScratchDir& dir, const std::string& fs_dir) {
+void WriteFakeProc(testing::TempDir& dir, const std::string& fs_dir) {
   dir.Write("proc/stat",
             "cpu  100 200 300 400 500 600 700 800 0 0\n"
             "cpu0 50 100 150 200 250 300 350 400 0 0\n"
@@ -74,7 +74,7 @@ void WriteFakeProc(testing::ScratchDir& dir, const std::string& fs_dir) {
 }
 
 TEST(HostMetricsSampler, CollectsExactValuesFromFakeProc) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   WriteFakeProc(dir, dir.path());
   HostMetricsSampler sampler(dir.path() + "/proc");
   ParseReport report;
@@ -141,7 +141,7 @@ TEST(HostMetricsSampler, CollectsExactValuesFromFakeProc) {
 }
 
 TEST(HostMetricsSampler, LabelsAreSortedByKey) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   WriteFakeProc(dir, dir.path());
   absl::StatusOr<std::vector<MetricSample>> got =
       HostMetricsSampler(dir.path() + "/proc").Collect(nullptr);
@@ -155,7 +155,7 @@ TEST(HostMetricsSampler, LabelsAreSortedByKey) {
 }
 
 TEST(HostMetricsSampler, PartialProcStillReportsWhatItCan) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   dir.Write("proc/loadavg", "1.00 2.00 3.00 1/10 5\n");
   dir.Write("proc/meminfo", "MemTotal: 10 kB\nMemFree: lots\n");
   dir.Write("proc/uptime", "garbage\n");
@@ -177,7 +177,7 @@ TEST(HostMetricsSampler, PartialProcStillReportsWhatItCan) {
 }
 
 TEST(HostMetricsSampler, FailsOnlyWhenNothingIsReadable) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   ParseReport report;
   absl::StatusOr<std::vector<MetricSample>> got =
       HostMetricsSampler(dir.path() + "/missing").Collect(&report);

@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/agent/scratch_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
 namespace {
@@ -114,7 +114,7 @@ TEST(ParseAgentConfig, IntervalBelowOneSecondOrInvalidIsAnError) {
 }
 
 TEST(ParseAgentConfig, ReadsConfigFile) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   std::string path = dir.Write("agent.conf",
                                "# steward agent\n"
                                "collector = collector.internal:7443\n"
@@ -141,7 +141,7 @@ TEST(ParseAgentConfig, ReadsConfigFile) {
 }
 
 TEST(ParseAgentConfig, FlagsWinOverConfigFile) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   std::string path = dir.Write("agent.conf",
                                "collector = from-file:1\n"
                                "ca_file = /file/ca.pem\n"
@@ -163,7 +163,7 @@ TEST(ParseAgentConfig, FlagsWinOverConfigFile) {
 }
 
 TEST(ParseAgentConfig, ConfigFileUnknownKeyIsAnErrorNamingFileAndKeys) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   std::string path = dir.Write("agent.conf",
                                "collector = h:1\n"
                                "ca-file = /x\n"
@@ -176,14 +176,14 @@ TEST(ParseAgentConfig, ConfigFileUnknownKeyIsAnErrorNamingFileAndKeys) {
 }
 
 TEST(ParseAgentConfig, ConfigFileSyntaxErrorNamesLine) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   std::string path = dir.Write("agent.conf", "collector = h:1\n\ncollector h:2\n");
   absl::Status s = ParseError(With({"--config", path}));
   EXPECT_TRUE(absl::StrContains(s.message(), path + " line 3")) << s;
 }
 
 TEST(ParseAgentConfig, ConfigFileIntervalIsValidated) {
-  testing::ScratchDir dir;
+  testing::TempDir dir;
   std::string path = dir.Write("agent.conf", "interval = 100ms\n");
   absl::Status s = ParseError(With({"--config", path}));
   EXPECT_TRUE(absl::StrContains(s.message(), "minimum of 1s")) << s;

@@ -18,12 +18,12 @@
 #include "common/file_util.h"
 #include "common/tls/pki.h"
 #include "gtest/gtest.h"
-#include "tests/collector/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::ctl {
 namespace {
 
-using collector::testing::TempDir;
+using steward::testing::TempDir;
 
 struct CtlResult {
   int code;

@@ -24,7 +24,7 @@
 #include "gtest/gtest.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/agent.grpc.pb.h"
-#include "tests/collector/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
 namespace {

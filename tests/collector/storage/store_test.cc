@@ -13,7 +13,7 @@
 #include "absl/strings/match.h"
 #include "common/crypto.h"
 #include "gtest/gtest.h"
-#include "tests/collector/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
 namespace {

@@ -1,20 +1,12 @@
 #include "common/tls/pki.h"
 
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,78 +18,22 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::RunProcess;
 using ::testing::StartsWith;
+using testing::StderrMode;
+using testing::TempDir;
 
 constexpr absl::Duration kDay = absl::Hours(24);
 
 // ------------------------------------------------------------ test helpers
-
-// Runs argv[0] from PATH without a shell; returns the exit code (-1 if it did
-// not exit normally) and stdout+stderr, or nullopt if it could not start.
-std::optional<std::pair<int, std::string>> RunProcess(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return std::nullopt;
-  }
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return std::nullopt;
-  }
-  return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
-}
-
-// A temporary directory removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pki_test.XXXXXX").string();
-    path_ = mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  // Writes `contents` to `name` inside the directory; returns the full path.
-  std::string Write(const std::string& name, const std::string& contents) const {
-    std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << contents;
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Parsed certificate for assertions that need OpenSSL directly.
 struct X509Deleter {
@@ -574,8 +510,8 @@ TEST_F(PkiTest, BadArgumentsAreInvalidArgument) {
 class PkiOpensslCliTest : public PkiTest {
  protected:
   void SetUp() override {
-    auto r = RunProcess({"openssl", "version"});
-    if (!r.has_value() || r->first != 0) GTEST_SKIP() << "openssl binary not found in PATH";
+    auto r = RunProcess({"openssl", "version"}, StderrMode::kMerge);
+    if (!r.has_value() || r->exit_code != 0) GTEST_SKIP() << "openssl binary not found in PATH";
     ASSERT_FALSE(dir_.path().empty()) << "mkdtemp failed";
   }
   TempDir dir_;
@@ -587,26 +523,30 @@ TEST_F(PkiOpensslCliTest, VerifiesIssuedCertificates) {
   std::string client = dir_.Write("client.pem", client_->cert_pem);
   std::string other = dir_.Write("other-ca.pem", other_ca_->cert_pem);
 
-  auto r = RunProcess({"openssl", "verify", "-CAfile", ca, "-purpose", "sslserver", server});
+  auto r = RunProcess({"openssl", "verify", "-CAfile", ca, "-purpose", "sslserver", server},
+                      StderrMode::kMerge);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->first, 0) << r->second;
-  EXPECT_THAT(r->second, HasSubstr(": OK"));
-  r = RunProcess({"openssl", "verify", "-CAfile", ca, "-purpose", "sslclient", client});
-  EXPECT_EQ(r->first, 0) << r->second;
-  r = RunProcess({"openssl", "verify", "-CAfile", ca, "-purpose", "sslserver", client});
-  EXPECT_NE(r->first, 0) << r->second;  // clientAuth only
-  r = RunProcess({"openssl", "verify", "-CAfile", other, server});
-  EXPECT_NE(r->first, 0) << r->second;
-  r = RunProcess({"openssl", "verify", "-x509_strict", "-CAfile", ca, ca});
-  EXPECT_EQ(r->first, 0) << r->second;
+  EXPECT_EQ(r->exit_code, 0) << r->out;
+  EXPECT_THAT(r->out, HasSubstr(": OK"));
+  r = RunProcess({"openssl", "verify", "-CAfile", ca, "-purpose", "sslclient", client},
+                 StderrMode::kMerge);
+  EXPECT_EQ(r->exit_code, 0) << r->out;
+  r = RunProcess({"openssl", "verify", "-CAfile", ca, "-purpose", "sslserver", client},
+                 StderrMode::kMerge);
+  EXPECT_NE(r->exit_code, 0) << r->out;  // clientAuth only
+  r = RunProcess({"openssl", "verify", "-CAfile", other, server}, StderrMode::kMerge);
+  EXPECT_NE(r->exit_code, 0) << r->out;
+  r = RunProcess({"openssl", "verify", "-x509_strict", "-CAfile", ca, ca}, StderrMode::kMerge);
+  EXPECT_EQ(r->exit_code, 0) << r->out;
 }
 
 TEST_F(PkiOpensslCliTest, TextDumpShowsExtensions) {
   auto r = RunProcess(
-      {"openssl", "x509", "-noout", "-text", "-in", dir_.Write("server.pem", server_->cert_pem)});
+      {"openssl", "x509", "-noout", "-text", "-in", dir_.Write("server.pem", server_->cert_pem)},
+      StderrMode::kMerge);
   ASSERT_TRUE(r.has_value());
-  ASSERT_EQ(r->first, 0) << r->second;
-  const std::string& text = r->second;
+  ASSERT_EQ(r->exit_code, 0) << r->out;
+  const std::string& text = r->out;
   EXPECT_THAT(text, HasSubstr("Version: 3 (0x2)"));
   EXPECT_THAT(text, HasSubstr("ecdsa-with-SHA256"));
   EXPECT_THAT(text, HasSubstr("NIST CURVE: P-256"));
@@ -618,43 +558,47 @@ TEST_F(PkiOpensslCliTest, TextDumpShowsExtensions) {
   EXPECT_THAT(text, HasSubstr("CA:FALSE"));
   EXPECT_THAT(text, HasSubstr("X509v3 Authority Key Identifier"));
 
-  r = RunProcess(
-      {"openssl", "x509", "-noout", "-text", "-in", dir_.Write("ca.pem", ca_->cert_pem)});
-  ASSERT_EQ(r->first, 0) << r->second;
-  EXPECT_THAT(r->second, HasSubstr("CA:TRUE"));
-  EXPECT_THAT(r->second, HasSubstr("Certificate Sign, CRL Sign"));
-  EXPECT_THAT(r->second, HasSubstr("X509v3 Subject Key Identifier"));
+  r = RunProcess({"openssl", "x509", "-noout", "-text", "-in", dir_.Write("ca.pem", ca_->cert_pem)},
+                 StderrMode::kMerge);
+  ASSERT_EQ(r->exit_code, 0) << r->out;
+  EXPECT_THAT(r->out, HasSubstr("CA:TRUE"));
+  EXPECT_THAT(r->out, HasSubstr("Certificate Sign, CRL Sign"));
+  EXPECT_THAT(r->out, HasSubstr("X509v3 Subject Key Identifier"));
 
   // The fingerprint agrees with InspectCert.
   r = RunProcess(
-      {"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", dir_.path() + "/server.pem"});
-  ASSERT_EQ(r->first, 0) << r->second;
+      {"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", dir_.path() + "/server.pem"},
+      StderrMode::kMerge);
+  ASSERT_EQ(r->exit_code, 0) << r->out;
   auto info = InspectCert(server_->cert_pem);
   ASSERT_TRUE(info.ok());
-  std::string cli = r->second.substr(r->second.find('=') + 1);
+  std::string cli = r->out.substr(r->out.find('=') + 1);
   cli = absl::AsciiStrToLower(absl::StrReplaceAll(cli, {{":", ""}, {"\n", ""}}));
   EXPECT_EQ(cli, info->sha256_fingerprint_hex);
-  r = RunProcess({"openssl", "x509", "-noout", "-serial", "-in", dir_.path() + "/server.pem"});
-  EXPECT_EQ(absl::AsciiStrToLower(r->second), absl::StrCat("serial=", info->serial_hex, "\n"));
+  r = RunProcess({"openssl", "x509", "-noout", "-serial", "-in", dir_.path() + "/server.pem"},
+                 StderrMode::kMerge);
+  EXPECT_EQ(absl::AsciiStrToLower(r->out), absl::StrCat("serial=", info->serial_hex, "\n"));
 }
 
 TEST_F(PkiOpensslCliTest, KeysAndCsrsInteroperate) {
   std::string key = dir_.Write("key.pem", server_->key_pem);
-  auto r = RunProcess({"openssl", "pkey", "-in", key, "-noout", "-check"});
+  auto r = RunProcess({"openssl", "pkey", "-in", key, "-noout", "-check"}, StderrMode::kMerge);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->first, 0) << r->second;
+  EXPECT_EQ(r->exit_code, 0) << r->out;
 
   // Our CSR verifies with openssl.
   auto csr = CreateCsrPem(server_->key_pem, "agent-cli");
   ASSERT_TRUE(csr.ok());
-  r = RunProcess({"openssl", "req", "-verify", "-noout", "-in", dir_.Write("our.csr", *csr)});
-  EXPECT_EQ(r->first, 0) << r->second;
+  r = RunProcess({"openssl", "req", "-verify", "-noout", "-in", dir_.Write("our.csr", *csr)},
+                 StderrMode::kMerge);
+  EXPECT_EQ(r->exit_code, 0) << r->out;
 
   // An openssl-made CSR is signed by us, with our CN, not the requested one.
   std::string cli_csr = dir_.path() + "/cli.csr";
   r = RunProcess({"openssl", "req", "-new", "-key", key, "-subj", "/CN=requested/O=Evil", "-addext",
-                  "basicConstraints=critical,CA:TRUE", "-out", cli_csr});
-  ASSERT_EQ(r->first, 0) << r->second;
+                  "basicConstraints=critical,CA:TRUE", "-out", cli_csr},
+                 StderrMode::kMerge);
+  ASSERT_EQ(r->exit_code, 0) << r->out;
   std::ifstream in(cli_csr);
   std::string csr_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto cert = SignCsr(*ca_, csr_text, "agent-7", kDay);
@@ -663,11 +607,13 @@ TEST_F(PkiOpensslCliTest, KeysAndCsrsInteroperate) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->common_name, "agent-7");
   EXPECT_FALSE(info->is_ca);
-  r = RunProcess({"openssl", "x509", "-noout", "-subject", "-in", dir_.Write("agent.pem", *cert)});
-  EXPECT_EQ(r->second, "subject=CN = agent-7\n");
+  r = RunProcess({"openssl", "x509", "-noout", "-subject", "-in", dir_.Write("agent.pem", *cert)},
+                 StderrMode::kMerge);
+  EXPECT_EQ(r->out, "subject=CN = agent-7\n");
   r = RunProcess({"openssl", "verify", "-CAfile", dir_.Write("ca.pem", ca_->cert_pem), "-purpose",
-                  "sslclient", dir_.path() + "/agent.pem"});
-  EXPECT_EQ(r->first, 0) << r->second;
+                  "sslclient", dir_.path() + "/agent.pem"},
+                 StderrMode::kMerge);
+  EXPECT_EQ(r->exit_code, 0) << r->out;
 }
 
 }  // namespace

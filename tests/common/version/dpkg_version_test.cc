@@ -1,10 +1,5 @@
 #include "common/version/dpkg_version.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <optional>
 #include <random>
@@ -14,59 +9,19 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
+#include "tests/testing/subprocess.h"
 
 namespace steward {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::RunProcess;
+using testing::StderrMode;
 
-// Result of a child process: its exit code (-1 if it did not exit normally)
-// and what it wrote to stdout.
-struct ProcessResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs argv[0] from PATH without a shell; stderr goes to /dev/null (dpkg
-// warns there about versions that do not start with a digit).
-std::optional<ProcessResult> Run(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    return std::nullopt;
-  }
-  ProcessResult result;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) result.out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return std::nullopt;
-  }
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
-}
-
+// dpkg and dpkg-query run with stderr discarded: dpkg warns there about
+// versions that do not start with a digit.
 bool HaveDpkg() {
-  auto r = Run({"dpkg", "--version"});
+  auto r = RunProcess({"dpkg", "--version"}, StderrMode::kDiscard);
   return r.has_value() && r->exit_code == 0;
 }
 
@@ -74,7 +29,7 @@ bool HaveDpkg() {
 // (exit code 2 when it rejects a version).
 std::optional<bool> DpkgSays(const std::string& a, const char* op, const std::string& b) {
   // "--" so versions starting with '-' are not taken for options.
-  auto r = Run({"dpkg", "--compare-versions", "--", a, op, b});
+  auto r = RunProcess({"dpkg", "--compare-versions", "--", a, op, b}, StderrMode::kDiscard);
   if (!r.has_value() || (r->exit_code != 0 && r->exit_code != 1)) return std::nullopt;
   return r->exit_code == 0;
 }
@@ -267,7 +222,7 @@ TEST(CompareDpkgVersionStrings, InvalidStringsSortAfterValidOnesBytewise) {
 
 // Installed package versions, or empty if dpkg-query is unavailable.
 std::vector<std::string> InstalledVersions() {
-  auto r = Run({"dpkg-query", "-W", "-f=${Version}\n"});
+  auto r = RunProcess({"dpkg-query", "-W", "-f=${Version}\n"}, StderrMode::kDiscard);
   std::vector<std::string> out;
   if (!r.has_value() || r->exit_code != 0) return out;
   for (absl::string_view line : absl::StrSplit(r->out, '\n', absl::SkipEmpty())) {
