@@ -38,11 +38,13 @@ AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity i
       stub_(v1::AgentService::NewStub(MakeCollectorChannel(config_.collector, ca_pem_, &identity_))),
       outbox_(config_.outbox_max_bytes),
       sampler_(config_.proc_root),
+      inventory_(config_.state_dir + "/inventory.base"),
       backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()) {}
 
 AgentRunner::~AgentRunner() { Stop(); }
 
 void AgentRunner::Run() {
+  inventory_.Load();
   std::thread collector([this] { CollectLoop(); });
   SessionLoop();
   collector.join();
@@ -105,16 +107,17 @@ void AgentRunner::CollectInventory(bool force) {
   HostFacts facts = CollectHostFacts(paths, &facts_report);
   LogReport(facts_report, "host facts");
 
-  v1::Envelope env;
-  *env.mutable_inventory_snapshot() = BuildInventorySnapshot(packages, facts, report.total_warnings());
-  {
-    absl::MutexLock lock(&digest_mu_);
-    if (!force && env.inventory_snapshot().digest() == last_digest_) return;
-    last_digest_ = env.inventory_snapshot().digest();
+  v1::InventorySnapshot scan = BuildInventorySnapshot(packages, facts, report.total_warnings());
+  std::vector<v1::SoftwareItem> items(std::make_move_iterator(scan.mutable_items()->begin()),
+                                      std::make_move_iterator(scan.mutable_items()->end()));
+  auto env = inventory_.Report(std::move(items), scan.facts(), force, report.total_warnings());
+  if (!env) return;
+  if (env->has_inventory_snapshot()) {
+    spdlog::info("inventory: {} packages, digest {}", packages.size(), env->inventory_snapshot().digest().substr(0, 12));
   }
-  spdlog::info("inventory: {} packages, digest {}", packages.size(), last_digest_.substr(0, 12));
-  env.set_created_ms(absl::ToUnixMillis(absl::Now()));
-  outbox_.Push(std::move(env));
+  env->set_created_ms(absl::ToUnixMillis(absl::Now()));
+  outbox_.Push(std::move(*env));
+  if (auto s = inventory_.Commit(); !s.ok()) spdlog::warn("cannot persist the inventory base: {}", s);
 }
 
 void AgentRunner::CollectMetrics() {

@@ -16,6 +16,7 @@
 #include "agent/session/agent_config.h"
 #include "agent/session/backoff.h"
 #include "agent/session/identity.h"
+#include "agent/session/inventory_reporter.h"
 #include "agent/session/outbox.h"
 #include "grpcpp/client_context.h"
 #include "steward/v1/agent.grpc.pb.h"
@@ -52,10 +53,7 @@ class AgentRunner {
   // Inventory state, touched by the collection thread only.
   int64_t dpkg_mtime_ns_ = -1;
   int64_t dpkg_size_ = -1;
-  // Digest of the last snapshot queued (a new scan with the same digest is
-  // not sent again).
-  absl::Mutex digest_mu_;
-  std::string last_digest_ ABSL_GUARDED_BY(digest_mu_);
+  InventoryReporter inventory_;  // collection thread only
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -29,6 +29,11 @@ void Outbox::DropOldestMetricsLocked() {
   }
 }
 
+void Outbox::NoteAckedInventoryLocked(const v1::Envelope& env) {
+  if (env.has_inventory_snapshot()) acked_digest_ = env.inventory_snapshot().digest();
+  if (env.has_inventory_delta()) acked_digest_ = env.inventory_delta().digest();
+}
+
 void Outbox::OnWelcome(uint64_t last_applied) {
   absl::MutexLock lock(&mu_);
   if (!synced_) {
@@ -43,9 +48,7 @@ void Outbox::OnWelcome(uint64_t last_applied) {
     next_seq_ = seq + 1;
   } else {
     while (!queue_.empty() && queue_.front().seq() <= last_applied) {
-      if (queue_.front().has_inventory_snapshot()) {
-        acked_digest_ = queue_.front().inventory_snapshot().digest();
-      }
+      NoteAckedInventoryLocked(queue_.front());
       bytes_ -= queue_.front().ByteSizeLong();
       queue_.pop_front();
     }
@@ -58,9 +61,7 @@ void Outbox::OnWelcome(uint64_t last_applied) {
 void Outbox::Ack(uint64_t seq) {
   absl::MutexLock lock(&mu_);
   while (!queue_.empty() && queue_.front().seq() <= seq) {
-    if (queue_.front().has_inventory_snapshot()) {
-      acked_digest_ = queue_.front().inventory_snapshot().digest();
-    }
+    NoteAckedInventoryLocked(queue_.front());
     bytes_ -= queue_.front().ByteSizeLong();
     queue_.pop_front();
     if (sent_ > 0) --sent_;

@@ -46,6 +46,7 @@ class Outbox {
 
  private:
   void DropOldestMetricsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteAckedInventoryLocked(const v1::Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t max_bytes_;
   mutable absl::Mutex mu_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/crypto.h"
+#include "common/inventory/inventory_diff.h"
 
 namespace steward::agent {
 
@@ -20,21 +20,6 @@ v1::HostFacts FactsToProto(const HostFacts& f) {
   p.set_memory_total_bytes(f.memory_total_bytes);
   p.set_boot_time_unix(f.boot_time_unix);
   return p;
-}
-
-std::string InventoryDigest(const google::protobuf::RepeatedPtrField<v1::SoftwareItem>& items) {
-  std::vector<const v1::SoftwareItem*> sorted;
-  sorted.reserve(items.size());
-  for (const auto& i : items) sorted.push_back(&i);
-  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-    return std::tie(a->source(), a->name(), a->arch()) < std::tie(b->source(), b->name(), b->arch());
-  });
-  std::string text;
-  for (const auto* i : sorted) {
-    absl::StrAppend(&text, i->source(), std::string(1, '\0'), i->name(), std::string(1, '\0'), i->arch(),
-                    std::string(1, '\0'), i->version(), "\n");
-  }
-  return Sha256Hex(text);
 }
 
 v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& packages,

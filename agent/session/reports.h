@@ -13,14 +13,9 @@ namespace steward::agent {
 
 v1::HostFacts FactsToProto(const HostFacts& facts);
 
-// Snapshot of `packages` with its digest (see InventoryDigest).
+// Snapshot of `packages` with its digest (see common/inventory/inventory_diff.h).
 v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& packages,
                                              const HostFacts& facts, size_t skipped_records);
-
-// Hex SHA-256 over the items sorted by (source, name, arch), each as
-// "source\0name\0arch\0version\n": the same set gives the same digest on
-// agent and collector, whatever the order.
-std::string InventoryDigest(const google::protobuf::RepeatedPtrField<v1::SoftwareItem>& items);
 
 // One point per sample at `time_ms`.
 v1::MetricBatch BuildMetricBatch(const std::vector<MetricSample>& samples, int64_t time_ms);

@@ -15,6 +15,7 @@
 #include "common/cli_args.h"
 #include "common/duration.h"
 #include "common/grpc/status_convert.h"
+#include "common/inventory/inventory_diff.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
 
@@ -27,6 +28,7 @@ Commands:
   token create [--ttl 1h] [--uses N] [--label k=v]...   create an enrollment token (printed alone)
   hosts                                                 list enrolled hosts
   software [--host ID] [--name NAME]                    list installed software
+  changes [--host ID] [--since 24h]                     inventory changes (added, removed, upgraded, ...)
   metrics --host ID --list                              list the metric names a host reports
   metrics --host ID --metric NAME [--since 15m] [--label k=v]...
                                                         samples of one metric
@@ -38,7 +40,8 @@ Global flags:
 )";
 
 struct Flags {
-  std::string config, ttl = "1h", uses = "1", host, name, metric, since = "15m", timeout = "30s";
+  std::string config, ttl = "1h", uses = "1", host, name, metric, since, timeout = "30s";
+  std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels;
   bool json = false, list = false, help = false;
 };
@@ -235,6 +238,48 @@ class Ctl {
     return absl::OkStatus();
   }
 
+  absl::Status Changes() {
+    ASSIGN_OR_RETURN(absl::Duration since, ParseHumanDuration(f_.since_changes));
+    v1::ListChangesRequest req;
+    req.set_agent_id(f_.host);
+    req.set_since_ms(absl::ToUnixMillis(absl::Now() - since));
+    v1::ListChangesResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListChanges, req, &resp));
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginArray();
+      for (const auto& hc : resp.changes()) {
+        const auto& c = hc.change();
+        w.BeginObject()
+            .Key("agent_id").String(hc.agent_id())
+            .Key("hostname").String(hc.hostname())
+            .Key("time").String(FormatRfc3339(absl::FromUnixMillis(c.time_ms())))
+            .Key("source").String(c.source())
+            .Key("name").String(c.name())
+            .Key("arch").String(c.arch())
+            .Key("change").String(ChangeKindName(c.kind()))
+            .Key("old_version").String(c.old_version())
+            .Key("new_version").String(c.new_version());
+        if (!c.location().empty()) w.Key("location").String(c.location());
+        w.EndObject();
+      }
+      w.EndArray();
+      out_ << w.str() << "\n";
+      return absl::OkStatus();
+    }
+    Table t({"TIME", "HOSTNAME", "SOURCE", "NAME", "CHANGE", "OLD VERSION", "NEW VERSION"});
+    for (const auto& hc : resp.changes()) {
+      const auto& c = hc.change();
+      t.AddRow({FormatRfc3339(absl::FromUnixMillis(c.time_ms())), hc.hostname(), c.source(), c.name(),
+                ChangeKindName(c.kind()), c.old_version().empty() ? "-" : c.old_version(),
+                c.new_version().empty() ? "-" : c.new_version()});
+    }
+    out_ << t.Render();
+    if (t.size() == 0) out_ << "(no changes in the last " << f_.since_changes << ")\n";
+    if (resp.truncated()) out_ << "(older changes were cut off; narrow with --since or --host)\n";
+    return absl::OkStatus();
+  }
+
   absl::Status Metrics() {
     if (f_.host.empty()) return absl::InvalidArgumentError("metrics needs --host ID (see 'stewardctl hosts')");
     if (f_.list) {
@@ -344,7 +389,9 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   std::string cmd = absl::StrJoin(words, " ");
   Ctl ctl(f, out);
   absl::Status st;
-  if (cmd != "token create" && cmd != "hosts" && cmd != "software" && cmd != "metrics") {
+  f.since_changes = f.since.empty() ? "24h" : f.since;
+  if (f.since.empty()) f.since = "15m";
+  if (cmd != "token create" && cmd != "hosts" && cmd != "software" && cmd != "metrics" && cmd != "changes") {
     err << "error: unknown command '" << cmd << "'\n\n" << kUsage;
     return 2;
   }
@@ -353,6 +400,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     if (cmd == "token create") st = ctl.TokenCreate();
     else if (cmd == "hosts") st = ctl.Hosts();
     else if (cmd == "software") st = ctl.Software();
+    else if (cmd == "changes") st = ctl.Changes();
     else st = ctl.Metrics();
   }
   if (!st.ok()) {

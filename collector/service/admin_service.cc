@@ -55,6 +55,46 @@ grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerCon
   return Run(ctx, [=, this] { return DoQueryMetrics(*req, resp); });
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::ListChanges(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListChangesRequest* req,
+                                                        v1::ListChangesResponse* resp) {
+  return Run(ctx, [=, this] { return DoListChanges(*req, resp); });
+}
+
+absl::Status AdminServiceImpl::DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp) {
+  size_t limit = req.limit() > 0 ? req.limit() : 100000;
+  std::vector<internal::AgentRecord> agents;
+  if (!req.agent_id().empty()) {
+    ASSIGN_OR_RETURN(auto rec, deps_.store->GetAgent(req.agent_id()));
+    agents.push_back(std::move(rec));
+  } else {
+    ASSIGN_OR_RETURN(agents, deps_.store->ListAgents());
+  }
+  std::vector<v1::HostChange> all;
+  bool truncated = false;
+  for (const auto& rec : agents) {
+    bool cut = false;
+    ASSIGN_OR_RETURN(auto changes, deps_.store->ListChanges(rec.agent_id(), req.since_ms(), limit, &cut));
+    truncated |= cut;
+    for (auto& c : changes) {
+      v1::HostChange hc;
+      hc.set_agent_id(rec.agent_id());
+      hc.set_hostname(rec.facts().hostname());
+      *hc.mutable_change() = std::move(c);
+      all.push_back(std::move(hc));
+    }
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.change().time_ms() < b.change().time_ms(); });
+  if (all.size() > limit) {
+    all.erase(all.begin(), all.end() - static_cast<long>(limit));
+    truncated = true;
+  }
+  for (auto& hc : all) *resp->add_changes() = std::move(hc);
+  resp->set_truncated(truncated);
+  return absl::OkStatus();
+}
+
 absl::Status AdminServiceImpl::DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
                                              v1::CreateEnrollmentTokenResponse* resp) {
   if (req.ttl_seconds() < 0) return absl::InvalidArgumentError("ttl_seconds must not be negative");

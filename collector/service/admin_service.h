@@ -28,6 +28,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                          const v1::QueryMetricsRequest* req,
                                          v1::QueryMetricsResponse* resp) override;
 
+  grpc::ServerUnaryReactor* ListChanges(grpc::CallbackServerContext* ctx, const v1::ListChangesRequest* req,
+                                        v1::ListChangesResponse* resp) override;
+
   // Most points one QueryMetrics answer may carry.
   static constexpr size_t kMaxQueryPoints = 500000;
 
@@ -43,6 +46,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::Status DoListSoftware(const v1::ListSoftwareRequest& req, v1::ListSoftwareResponse* resp);
   absl::Status DoListMetricNames(const v1::ListMetricNamesRequest& req,
                                  v1::ListMetricNamesResponse* resp);
+  absl::Status DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp);
   absl::Status DoQueryMetrics(const v1::QueryMetricsRequest& req, v1::QueryMetricsResponse* resp);
 
   ServiceDeps deps_;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace steward::collector {
 namespace {
@@ -37,6 +38,22 @@ absl::Status ValidateSeries(const v1::Series& s, int index) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateItems(const google::protobuf::RepeatedPtrField<v1::SoftwareItem>& items,
+                           absl::string_view what) {
+  for (int i = 0; i < items.size(); ++i) {
+    const auto& item = items.Get(i);
+    if (item.source().empty() || item.name().empty() || !CleanText(item.source(), kMaxNameBytes) ||
+        !CleanText(item.name(), kMaxNameBytes) || !CleanText(item.arch(), kMaxNameBytes) ||
+        !CleanText(item.location(), kMaxValueBytes) || item.version().size() > kMaxValueBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " ", i, " ('", item.name().substr(0, 64),
+          "'): source and name must be non-empty, and source, name, arch and location free of NUL/0x1f bytes "
+          "(names at most ", kMaxNameBytes, " bytes)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateEnvelope(const v1::Envelope& env) {
@@ -48,18 +65,17 @@ absl::Status ValidateEnvelope(const v1::Envelope& env) {
         return absl::InvalidArgumentError(absl::StrCat("inventory snapshot has ", snap.items_size(),
                                                        " items; the limit is ", kMaxInventoryItems));
       }
-      for (int i = 0; i < snap.items_size(); ++i) {
-        const auto& item = snap.items(i);
-        if (item.source().empty() || item.name().empty() || !CleanText(item.source(), kMaxNameBytes) ||
-            !CleanText(item.name(), kMaxNameBytes) || !CleanText(item.arch(), kMaxNameBytes) ||
-            item.version().size() > kMaxValueBytes) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "inventory item ", i, " ('", item.name().substr(0, 64),
-              "'): source and name must be non-empty, and source, name and arch free of NUL/0x1f and at most ",
-              kMaxNameBytes, " bytes"));
-        }
+      return ValidateItems(snap.items(), "inventory item");
+    }
+    case v1::Envelope::kInventoryDelta: {
+      const auto& d = env.inventory_delta();
+      if (d.added_size() + d.removed_size() + d.changed_size() > kMaxInventoryItems) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("inventory delta has more than ", kMaxInventoryItems, " items"));
       }
-      return absl::OkStatus();
+      RETURN_IF_ERROR(ValidateItems(d.added(), "inventory delta added item"));
+      RETURN_IF_ERROR(ValidateItems(d.removed(), "inventory delta removed item"));
+      return ValidateItems(d.changed(), "inventory delta changed item");
     }
     case v1::Envelope::kMetricBatch: {
       const auto& batch = env.metric_batch();

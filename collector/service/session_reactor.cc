@@ -1,5 +1,6 @@
 #include "collector/service/session_reactor.h"
 
+#include "absl/strings/str_cat.h"
 #include "collector/service/envelope_validation.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
@@ -90,6 +91,12 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
   v1::CollectorMessage ack;
   ack.mutable_ack()->set_seq(env.seq());
   Send(std::move(ack));
+  if (*outcome == ApplyOutcome::kResyncNeeded) {
+    v1::CollectorMessage resync;
+    resync.mutable_resync()->set_reason(
+        absl::StrCat("inventory delta ", env.seq(), " does not match the collector's inventory"));
+    Send(std::move(resync));
+  }
   return absl::OkStatus();
 }
 

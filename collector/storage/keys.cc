@@ -10,7 +10,21 @@ std::string InventoryPrefix(absl::string_view agent_id) {
 
 std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& item) {
   absl::string_view sep(&kSep, 1);
-  return absl::StrCat(agent_id, sep, item.source(), sep, item.name(), sep, item.arch());
+  return absl::StrCat(agent_id, sep, item.source(), sep, item.name(), sep, item.arch(), sep, item.location());
+}
+
+namespace {
+void AppendBigEndian(std::string* out, uint64_t v, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+}  // namespace
+
+std::string ChangeKey(absl::string_view agent_id, int64_t time_ms, uint64_t seq, uint32_t index) {
+  std::string out = InventoryPrefix(agent_id);
+  AppendBigEndian(&out, static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63), 8);
+  AppendBigEndian(&out, seq, 8);
+  AppendBigEndian(&out, index, 4);
+  return out;
 }
 
 std::string LabelKey(const google::protobuf::RepeatedPtrField<v1::Label>& labels) {

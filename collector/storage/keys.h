@@ -16,6 +16,8 @@ inline constexpr char kSep = '\0';
 
 std::string InventoryPrefix(absl::string_view agent_id);
 std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& item);
+// agent id \0 time (BE8, sign-flipped) seq (BE8) index (BE4): time order per host.
+std::string ChangeKey(absl::string_view agent_id, int64_t time_ms, uint64_t seq, uint32_t index);
 
 // "name=value" pairs joined by \x1f, in the (sorted) label order.
 std::string LabelKey(const google::protobuf::RepeatedPtrField<v1::Label>& labels);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/storage/keys.h"
+#include "collector/storage/store_internal.h"
 #include "common/crypto.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
@@ -13,31 +14,9 @@
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
-namespace {
-
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string msg = absl::StrCat(what, ": ", s.ToString());
-  if (s.IsNotFound()) return absl::NotFoundError(msg);
-  if (s.IsIOError() || s.IsCorruption()) return absl::DataLossError(msg);
-  return absl::InternalError(msg);
-}
-
-template <typename Msg>
-absl::Status ParseRecord(const std::string& bytes, absl::string_view what, Msg* msg) {
-  if (!msg->ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("stored ", what, " record does not parse"));
-  }
-  return absl::OkStatus();
-}
-
-rocksdb::WriteOptions SyncWrite() {
-  rocksdb::WriteOptions w;
-  w.sync = true;
-  return w;
-}
-
-}  // namespace
+using internal_store::FromRocks;
+using internal_store::ParseRecord;
+using internal_store::SyncWrite;
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   rocksdb::Options options;
@@ -48,7 +27,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   options.max_total_wal_size = 64 << 20;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples"}) {
+  for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -61,6 +40,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->inventory_ = store->handles_[3];
   store->series_ = store->handles_[4];
   store->samples_ = store->handles_[5];
+  store->inventory_log_ = store->handles_[6];
   return store;
 }
 
@@ -162,18 +142,14 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
                  agent_id, rec.last_applied_seq(), env.seq());
   }
   rocksdb::WriteBatch batch;
+  ApplyOutcome outcome = ApplyOutcome::kApplied;
   switch (env.payload_case()) {
     case v1::Envelope::kInventorySnapshot: {
-      const auto& snap = env.inventory_snapshot();
-      std::string prefix = keys::InventoryPrefix(agent_id);
-      RETURN_IF_ERROR(FromRocks(batch.DeleteRange(inventory_, prefix, keys::PrefixEnd(prefix)), "batch"));
-      for (const auto& item : snap.items()) {
-        RETURN_IF_ERROR(FromRocks(
-            batch.Put(inventory_, keys::InventoryKey(agent_id, item), item.SerializeAsString()), "batch"));
-      }
-      *rec.mutable_facts() = snap.facts();
-      rec.set_inventory_digest(snap.digest());
-      rec.set_software_count(static_cast<uint32_t>(snap.items_size()));
+      ASSIGN_OR_RETURN(outcome, ApplySnapshot(agent_id, env, &rec, &batch));
+      break;
+    }
+    case v1::Envelope::kInventoryDelta: {
+      ASSIGN_OR_RETURN(outcome, ApplyDelta(agent_id, env, &rec, &batch));
       break;
     }
     case v1::Envelope::kMetricBatch: {
@@ -205,7 +181,7 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
   rec.set_last_seen_ms(now_ms);
   RETURN_IF_ERROR(FromRocks(batch.Put(agents_, agent_id, rec.SerializeAsString()), "batch"));
   RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), "cannot apply envelope"));
-  return ApplyOutcome::kApplied;
+  return outcome;
 }
 
 absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::string& agent_id) {

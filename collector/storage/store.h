@@ -4,7 +4,8 @@
 //
 //   agents     agent id                                  -> AgentRecord
 //   tokens     token id                                  -> TokenRecord
-//   inventory  agent id \0 source \0 name \0 arch         -> SoftwareItem
+//   inventory  agent id \0 source \0 name \0 arch \0 location -> SoftwareItem
+//   inventory_log  agent id \0 time(BE8) seq(BE8) index(BE4) -> InventoryChange
 //   series     agent id \0 metric \0 label-key            -> SeriesRecord
 //   samples    agent id \0 metric \0 label-key \0 ts(BE8) -> value (8 bytes)
 //
@@ -31,12 +32,16 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace steward::collector {
 
 // What ApplyEnvelope did with an envelope.
-enum class ApplyOutcome { kApplied, kDuplicate };
+// kResyncNeeded: an inventory delta did not match the stored inventory; it
+// was recorded as processed (its seq advanced) but nothing else changed, and
+// the agent must send a full snapshot.
+enum class ApplyOutcome { kApplied, kDuplicate, kResyncNeeded };
 
 class Store {
  public:
@@ -72,6 +77,10 @@ class Store {
   // --- queries ---
   absl::StatusOr<std::vector<v1::SoftwareItem>> ListSoftware(const std::string& agent_id);
   absl::StatusOr<std::vector<std::string>> ListMetricNames(const std::string& agent_id);
+  // Inventory changes of one agent at or after `since_ms`, oldest first; at
+  // most `limit` (the newest), with *truncated set when more existed.
+  absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
+                                                              size_t limit, bool* truncated);
   // Series of `metric` on `agent_id` with points in [start_ms, end_ms],
   // restricted to series carrying every label in `match`.
   absl::StatusOr<std::vector<v1::Series>> QuerySamples(const std::string& agent_id,
@@ -84,6 +93,15 @@ class Store {
   Store() = default;
   absl::StatusOr<internal::AgentRecord> GetAgentLocked(const std::string& agent_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Adds the inventory part of an envelope to `batch`; see store_inventory.cc.
+  absl::StatusOr<ApplyOutcome> ApplySnapshot(const std::string& agent_id, const v1::Envelope& env,
+                                             internal::AgentRecord* rec, rocksdb::WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::StatusOr<ApplyOutcome> ApplyDelta(const std::string& agent_id, const v1::Envelope& env,
+                                          internal::AgentRecord* rec, rocksdb::WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status LogChanges(const std::string& agent_id, const v1::Envelope& env,
+                          const std::vector<v1::InventoryChange>& changes, rocksdb::WriteBatch* batch);
   // Reads the token and checks secret, expiry and uses.
   absl::StatusOr<internal::TokenRecord> ReadValidToken(const std::string& token_id, const std::string& secret,
                                                        int64_t now_unix);
@@ -95,6 +113,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* inventory_ = nullptr;
   rocksdb::ColumnFamilyHandle* series_ = nullptr;
   rocksdb::ColumnFamilyHandle* samples_ = nullptr;
+  rocksdb::ColumnFamilyHandle* inventory_log_ = nullptr;
   absl::Mutex write_mu_;
 };
 
