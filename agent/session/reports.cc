@@ -32,9 +32,11 @@ v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& package
     item->set_name(p.name);
     item->set_version(p.version);
     item->set_arch(p.arch);
-    item->set_vendor(p.maintainer);
-    item->set_size_bytes(p.installed_size_kb * 1024);
+    item->set_vendor(p.vendor);
+    item->set_size_bytes(p.size_bytes);
     item->set_status(p.status);
+    item->set_install_time_unix(p.install_time_unix);
+    item->set_location(p.location);
   }
   snap.set_digest(InventoryDigest(snap.items()));
   snap.set_skipped_records(static_cast<uint32_t>(skipped_records));

@@ -2,156 +2,55 @@
 """End-to-end test of the foundation path: a real collector and a real agent
 as processes on loopback, checked through `stewardctl --json`.
 
-Binaries come from the environment (set by ctest): STEWARD_COLLECTOR,
-STEWARD_AGENT, STEWARDCTL. Everything lives in a temporary directory that is
-removed afterwards; processes are stopped with SIGTERM (and must exit 0).
+Everything lives in a temporary directory that is removed afterwards;
+processes are stopped with SIGTERM (and must exit 0). See steward_e2e.py.
 """
 import datetime
-import json
 import os
 import re
-import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
 
-COLLECTOR = os.environ.get("STEWARD_COLLECTOR", "")
-AGENT = os.environ.get("STEWARD_AGENT", "")
-CTL = os.environ.get("STEWARDCTL", "")
-
-
-def wait_for(what, fn, timeout=30.0, interval=0.2):
-    """Polls fn() until it returns a truthy value; fails the test on timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - keep polling, report the last error
-            last = e
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last result: {last!r}")
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def installed_packages():
-    """(name, version, arch) of every installed package, as dpkg-query sees it."""
-    out = subprocess.run(
-        ["dpkg-query", "-W", "-f=${db:Status-Status}\t${Package}\t${Version}\t${Architecture}\n"],
-        check=True, capture_output=True, text=True).stdout
-    pkgs = set()
-    for line in out.splitlines():
-        state, name, version, arch = line.split("\t")
-        if state == "installed":
-            pkgs.add((name, version, arch))
-    return pkgs
-
-
-class Proc:
-    """A background process with its log in a file."""
-
-    def __init__(self, argv, log_path):
-        self.argv = argv
-        self.log_path = log_path
-        self.log = open(log_path, "ab")
-        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self, timeout=10):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-                raise AssertionError(f"{self.argv[0]} did not exit within {timeout}s of SIGTERM")
-        self.log.close()
-        return self.p.returncode
-
-    def output(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
+from steward_e2e import CTL, Cluster, installed_packages, read, wait_for
 
 
 class EndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        for b in (COLLECTOR, AGENT, CTL):
-            if not b or not os.access(b, os.X_OK):
-                raise RuntimeError("STEWARD_COLLECTOR, STEWARD_AGENT and STEWARDCTL must name the built binaries")
-        cls.tmp = tempfile.mkdtemp(prefix="steward-e2e-")
-        cls.data = os.path.join(cls.tmp, "data")
+        cls.c = Cluster()
+        cls.tmp, cls.data, cls.admin = cls.c.tmp, cls.c.data, cls.c.admin
         cls.state = os.path.join(cls.tmp, "agent")
-        cls.admin = os.path.join(cls.data, "admin.conf")
-        cls.procs = []
         cls.collector = cls.start_collector()
-        token = cls.ctl_ok("token", "create", "--ttl", "10m", "--uses", "1", "--label", "env=e2e").strip()
-        cls.token = token
-        cls.agent = cls.start_agent("--enroll-token", token)
+        cls.token = cls.c.ctl_ok("token", "create", "--ttl", "10m", "--uses", "1", "--label", "env=e2e").strip()
+        cls.agent = cls.start_agent("--enroll-token", cls.token)
 
     @classmethod
     def tearDownClass(cls):
-        for p in cls.procs:
-            try:
-                p.stop()
-            except AssertionError:
-                pass
-        if os.environ.get("STEWARD_E2E_KEEP"):
-            print(f"kept {cls.tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.c.close()
 
     # --- helpers ---------------------------------------------------------
     @classmethod
     def start_collector(cls, listen="127.0.0.1:0"):
-        if os.path.exists(cls.admin):
-            os.unlink(cls.admin)
-        p = Proc([COLLECTOR, "--data-dir", cls.data, "--listen", listen],
-                 os.path.join(cls.tmp, "collector.log"))
-        cls.procs.append(p)
-        wait_for("admin.conf", lambda: os.path.exists(cls.admin) or p.p.poll() is not None, 30)
-        if p.p.poll() is not None:
-            raise AssertionError("collector exited at start:\n" + p.output())
-        with open(cls.admin) as f:
-            cls.address = re.search(r"^collector = (\S+)$", f.read(), re.M).group(1)
+        p = cls.c.start_collector(listen)
+        cls.address = cls.c.address
         return p
 
     @classmethod
     def start_agent(cls, *extra, state=None):
-        p = Proc([AGENT, "--collector", cls.address, "--ca-file", os.path.join(cls.data, "ca.pem"),
-                  "--state-dir", state or cls.state, "--interval", "1s", *extra],
-                 os.path.join(cls.tmp, f"agent-{len(cls.procs)}.log"))
-        cls.procs.append(p)
-        return p
+        return cls.c.start_agent(state or cls.state, *extra)
 
     @classmethod
-    def ctl(cls, *args, env_config=False):
-        argv = [CTL] + ([] if env_config else ["--config", cls.admin]) + list(args)
-        env = dict(os.environ)
-        env.pop("STEWARD_CONFIG", None)
-        if env_config:
-            env["STEWARD_CONFIG"] = cls.admin
-        return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    def ctl(cls, *args, **kw):
+        return cls.c.ctl(*args, **kw)
 
     @classmethod
     def ctl_ok(cls, *args, **kw):
-        r = cls.ctl(*args, **kw)
-        if r.returncode != 0:
-            raise AssertionError(f"stewardctl {' '.join(args)} exited {r.returncode}: {r.stderr}")
-        return r.stdout
+        return cls.c.ctl_ok(*args, **kw)
 
     def ctl_json(self, *args, **kw):
-        return json.loads(self.ctl_ok(*args, "--json", **kw))
+        return self.c.ctl_json(*args, **kw)
 
     def host(self):
         hosts = self.ctl_json("hosts")
