@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +30,12 @@ Commands:
   hosts                                                 list enrolled hosts
   software [--host ID] [--name NAME]                    list installed software
   changes [--host ID] [--since 24h]                     inventory changes (added, removed, upgraded, ...)
+  health [--host ID]                                    application check states (ok, degraded, down)
+  checks list                                           checks the collector pushes to agents
+  checks set NAME --type T --param k=v... [--label k=v]...
+                                                        push a check (process|systemd|tcp|http) to the
+                                                        agents carrying all the labels (none: all agents)
+  checks rm NAME                                        stop pushing a check
   metrics --host ID --list                              list the metric names a host reports
   metrics --host ID --metric NAME [--since 15m] [--label k=v]...
                                                         samples of one metric
@@ -42,7 +49,9 @@ Global flags:
 struct Flags {
   std::string config, ttl = "1h", uses = "1", host, name, metric, since, timeout = "30s";
   std::string since_changes;  // --since with the changes default (24h)
-  std::vector<std::string> labels;
+  std::vector<std::string> labels, params;
+  std::string type;
+  std::vector<std::string> args;  // positional words after the command
   bool json = false, list = false, help = false;
 };
 
@@ -104,6 +113,15 @@ std::string FormatValue(double v) {
     if (s.back() == '.') s.pop_back();
   }
   return s;
+}
+
+const char* StatusName(v1::CheckState::Status s) {
+  switch (s) {
+    case v1::CheckState::OK: return "ok";
+    case v1::CheckState::DEGRADED: return "degraded";
+    case v1::CheckState::DOWN: return "down";
+    default: return "unknown";
+  }
 }
 
 std::string HumanAge(int64_t ms, absl::Time now) {
@@ -280,6 +298,118 @@ class Ctl {
     return absl::OkStatus();
   }
 
+  absl::Status Health() {
+    v1::ListHealthRequest req;
+    req.set_agent_id(f_.host);
+    v1::ListHealthResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListHealth, req, &resp));
+    absl::Time now = absl::Now();
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginArray();
+      for (const auto& hc : resp.checks()) {
+        const auto& s = hc.state();
+        w.BeginObject()
+            .Key("agent_id").String(hc.agent_id())
+            .Key("hostname").String(hc.hostname())
+            .Key("check").String(s.name())
+            .Key("type").String(s.type())
+            .Key("status").String(StatusName(s.status()))
+            .Key("reason").String(s.reason())
+            .Key("since").String(FormatRfc3339(absl::FromUnixMillis(s.since_ms())))
+            .Key("checked").String(FormatRfc3339(absl::FromUnixMillis(s.time_ms())))
+            .Key("origin").String(s.origin())
+            .EndObject();
+      }
+      w.EndArray();
+      out_ << w.str() << "\n";
+      return absl::OkStatus();
+    }
+    Table t({"HOSTNAME", "CHECK", "TYPE", "STATUS", "SINCE", "CHECKED", "REASON"});
+    for (const auto& hc : resp.checks()) {
+      const auto& s = hc.state();
+      t.AddRow({hc.hostname(), s.name(), s.type(), StatusName(s.status()), HumanAge(s.since_ms(), now),
+                HumanAge(s.time_ms(), now), s.reason().empty() ? "-" : s.reason()});
+    }
+    out_ << t.Render();
+    if (t.size() == 0) out_ << "(no checks reported; configure check.NAME.* in the agent config or 'stewardctl checks set')\n";
+    return absl::OkStatus();
+  }
+
+  absl::Status ChecksList() {
+    v1::ListChecksResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListChecks, v1::ListChecksRequest(), &resp));
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginArray();
+      for (const auto& c : resp.checks()) {
+        w.BeginObject().Key("name").String(c.spec().name()).Key("type").String(c.spec().type()).Key("params");
+        w.BeginObject();
+        for (const auto& [k, v] : std::map<std::string, std::string>(c.spec().params().begin(), c.spec().params().end())) {
+          w.Key(k).String(v);
+        }
+        w.EndObject().Key("selector");
+        LabelsJson(w, c.selector());
+        w.EndObject();
+      }
+      w.EndArray();
+      out_ << w.str() << "\n";
+      return absl::OkStatus();
+    }
+    Table t({"NAME", "TYPE", "PARAMS", "SELECTOR"});
+    for (const auto& c : resp.checks()) {
+      std::vector<std::string> params;
+      for (const auto& [k, v] : std::map<std::string, std::string>(c.spec().params().begin(), c.spec().params().end())) {
+        params.push_back(absl::StrCat(k, "=", v));
+      }
+      t.AddRow({c.spec().name(), c.spec().type(), absl::StrJoin(params, " "),
+                c.selector().empty() ? "(all agents)" : LabelsText(c.selector())});
+    }
+    out_ << t.Render();
+    if (t.size() == 0) out_ << "(no pushed checks)\n";
+    return absl::OkStatus();
+  }
+
+  absl::Status ChecksSet() {
+    if (f_.args.size() != 1) return absl::InvalidArgumentError("checks set needs exactly one NAME");
+    if (f_.type.empty()) return absl::InvalidArgumentError("checks set needs --type process|systemd|tcp|http");
+    v1::PutCheckRequest req;
+    auto* spec = req.mutable_check()->mutable_spec();
+    spec->set_name(f_.args[0]);
+    spec->set_type(f_.type);
+    for (const auto& p : f_.params) {
+      size_t eq = p.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return absl::InvalidArgumentError(absl::StrCat("--param '", p, "' must look like key=value"));
+      }
+      (*spec->mutable_params())[p.substr(0, eq)] = p.substr(eq + 1);
+    }
+    ASSIGN_OR_RETURN(auto labels, ParseLabels(f_.labels));
+    for (auto& l : labels) *req.mutable_check()->add_selector() = std::move(l);
+    v1::PutCheckResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::PutCheck, req, &resp));
+    if (f_.json) {
+      JsonWriter w;
+      w.BeginObject().Key("name").String(spec->name()).Key("pushed_to").Uint(resp.pushed_to()).EndObject();
+      out_ << w.str() << "\n";
+    } else {
+      out_ << "check '" << spec->name() << "' stored; pushed to " << resp.pushed_to()
+           << " connected agent session(s); others get it when they connect\n";
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ChecksRm() {
+    if (f_.args.size() != 1) return absl::InvalidArgumentError("checks rm needs exactly one NAME");
+    v1::DeleteCheckRequest req;
+    req.set_name(f_.args[0]);
+    v1::DeleteCheckResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::DeleteCheck, req, &resp));
+    if (!f_.json) out_ << "check '" << req.name() << "' removed\n";
+    else out_ << "{}\n";
+    return absl::OkStatus();
+  }
+
   absl::Status Metrics() {
     if (f_.host.empty()) return absl::InvalidArgumentError("metrics needs --host ID (see 'stewardctl hosts')");
     if (f_.list) {
@@ -371,6 +501,8 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("metric", &f.metric, "metric name")
       .Flag("since", &f.since, "how far back")
       .Bool("list", &f.list, "list metric names")
+      .Flag("type", &f.type, "check type")
+      .Repeated("param", &f.params, "check param k=v")
       .Bool("help", &f.help, "help");
   std::vector<std::string> words;
   if (absl::Status st = p.Parse(args, &words); !st.ok()) {
@@ -386,21 +518,36 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     err << "error: no admin credential: pass --config DATA_DIR/admin.conf or set STEWARD_CONFIG\n";
     return 2;
   }
-  std::string cmd = absl::StrJoin(words, " ");
+  // "token create", "checks set NAME": the command is one or two words, the rest are arguments.
+  std::string cmd = words[0];
+  if ((cmd == "token" || cmd == "checks") && words.size() > 1) cmd += " " + words[1];
+  f.args.assign(words.begin() + static_cast<long>(std::min<size_t>(words.size(), cmd.find(' ') == std::string::npos ? 1 : 2)),
+                words.end());
   Ctl ctl(f, out);
   absl::Status st;
   f.since_changes = f.since.empty() ? "24h" : f.since;
   if (f.since.empty()) f.since = "15m";
-  if (cmd != "token create" && cmd != "hosts" && cmd != "software" && cmd != "metrics" && cmd != "changes") {
-    err << "error: unknown command '" << cmd << "'\n\n" << kUsage;
+  static const std::set<std::string> kCommands = {"token create", "hosts", "software", "metrics", "changes",
+                                                  "health", "checks list", "checks set", "checks rm"};
+  if (!kCommands.contains(cmd)) {
+    err << "error: unknown command '" << absl::StrJoin(words, " ") << "'\n\n" << kUsage;
     return 2;
   }
+  if (!f.args.empty() && cmd != "checks set" && cmd != "checks rm") {
+    err << "error: unexpected argument '" << f.args[0] << "' after '" << cmd << "'\n";
+    return 2;
+  }
+
   st = ctl.Connect();
   if (st.ok()) {
     if (cmd == "token create") st = ctl.TokenCreate();
     else if (cmd == "hosts") st = ctl.Hosts();
     else if (cmd == "software") st = ctl.Software();
     else if (cmd == "changes") st = ctl.Changes();
+    else if (cmd == "health") st = ctl.Health();
+    else if (cmd == "checks list") st = ctl.ChecksList();
+    else if (cmd == "checks set") st = ctl.ChecksSet();
+    else if (cmd == "checks rm") st = ctl.ChecksRm();
     else st = ctl.Metrics();
   }
   if (!st.ok()) {

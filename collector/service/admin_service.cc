@@ -8,6 +8,8 @@
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
 #include "common/crypto.h"
+#include "common/health/check_spec.h"
+#include "common/log_format.h"
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
 #include "common/log_format.h"
@@ -59,6 +61,76 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListChanges(grpc::CallbackServerCont
                                                         const v1::ListChangesRequest* req,
                                                         v1::ListChangesResponse* resp) {
   return Run(ctx, [=, this] { return DoListChanges(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListHealth(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListHealthRequest* req,
+                                                       v1::ListHealthResponse* resp) {
+  return Run(ctx, [=, this] { return DoListHealth(*req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::PutCheck(grpc::CallbackServerContext* ctx, const v1::PutCheckRequest* req,
+                                                     v1::PutCheckResponse* resp) {
+  return Run(ctx, [=, this] { return DoPutCheck(*req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::ListChecks(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListChecksRequest*, v1::ListChecksResponse* resp) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto checks, deps_.store->ListChecks());
+    for (auto& c : checks) *resp->add_checks() = std::move(c);
+    return absl::OkStatus();
+  });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteCheck(grpc::CallbackServerContext* ctx,
+                                                        const v1::DeleteCheckRequest* req, v1::DeleteCheckResponse*) {
+  return Run(ctx, [=, this] { return DoDeleteCheck(*req); });
+}
+
+absl::Status AdminServiceImpl::DoListHealth(const v1::ListHealthRequest& req, v1::ListHealthResponse* resp) {
+  std::vector<internal::AgentRecord> agents;
+  if (!req.agent_id().empty()) {
+    ASSIGN_OR_RETURN(auto rec, deps_.store->GetAgent(req.agent_id()));
+    agents.push_back(std::move(rec));
+  } else {
+    ASSIGN_OR_RETURN(agents, deps_.store->ListAgents());
+  }
+  for (const auto& rec : agents) {
+    ASSIGN_OR_RETURN(auto states, deps_.store->ListHealth(rec.agent_id()));
+    for (auto& s : states) {
+      v1::HostCheck* hc = resp->add_checks();
+      hc->set_agent_id(rec.agent_id());
+      hc->set_hostname(rec.facts().hostname());
+      *hc->mutable_state() = std::move(s);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> AdminServiceImpl::PushSettingsToSessions() {
+  ASSIGN_OR_RETURN(auto checks, deps_.store->ListChecks());
+  uint32_t pushed = 0;
+  deps_.sessions->ForEach([&](const std::string&, const std::vector<v1::Label>& labels, SettingsSink* sink) {
+    sink->PushSettings(SettingsFor(checks, labels));
+    ++pushed;
+  });
+  return pushed;
+}
+
+absl::Status AdminServiceImpl::DoPutCheck(const v1::PutCheckRequest& req, v1::PutCheckResponse* resp) {
+  RETURN_IF_ERROR(ValidateCheckSpec(req.check().spec()));
+  for (const auto& l : req.check().selector()) {
+    if (l.name().empty()) return absl::InvalidArgumentError("selector label names must not be empty");
+  }
+  RETURN_IF_ERROR(deps_.store->PutCheck(req.check()));
+  ASSIGN_OR_RETURN(uint32_t pushed, PushSettingsToSessions());
+  resp->set_pushed_to(pushed);
+  spdlog::info("check '{}' ({}) stored; pushed to {} session(s)", req.check().spec().name(),
+               req.check().spec().type(), pushed);
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoDeleteCheck(const v1::DeleteCheckRequest& req) {
+  RETURN_IF_ERROR(deps_.store->DeleteCheck(req.name()));
+  return PushSettingsToSessions().status();
 }
 
 absl::Status AdminServiceImpl::DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp) {

@@ -31,6 +31,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* ListChanges(grpc::CallbackServerContext* ctx, const v1::ListChangesRequest* req,
                                         v1::ListChangesResponse* resp) override;
 
+  grpc::ServerUnaryReactor* ListHealth(grpc::CallbackServerContext* ctx, const v1::ListHealthRequest* req,
+                                       v1::ListHealthResponse* resp) override;
+  grpc::ServerUnaryReactor* PutCheck(grpc::CallbackServerContext* ctx, const v1::PutCheckRequest* req,
+                                     v1::PutCheckResponse* resp) override;
+  grpc::ServerUnaryReactor* ListChecks(grpc::CallbackServerContext* ctx, const v1::ListChecksRequest* req,
+                                       v1::ListChecksResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteCheck(grpc::CallbackServerContext* ctx, const v1::DeleteCheckRequest* req,
+                                        v1::DeleteCheckResponse* resp) override;
+
   // Most points one QueryMetrics answer may carry.
   static constexpr size_t kMaxQueryPoints = 500000;
 
@@ -46,6 +55,11 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::Status DoListSoftware(const v1::ListSoftwareRequest& req, v1::ListSoftwareResponse* resp);
   absl::Status DoListMetricNames(const v1::ListMetricNamesRequest& req,
                                  v1::ListMetricNamesResponse* resp);
+  absl::Status DoListHealth(const v1::ListHealthRequest& req, v1::ListHealthResponse* resp);
+  absl::Status DoPutCheck(const v1::PutCheckRequest& req, v1::PutCheckResponse* resp);
+  absl::Status DoDeleteCheck(const v1::DeleteCheckRequest& req);
+  // Sends every open session the pushed checks that now apply to it.
+  absl::StatusOr<uint32_t> PushSettingsToSessions();
   absl::Status DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp);
   absl::Status DoQueryMetrics(const v1::QueryMetricsRequest& req, v1::QueryMetricsResponse* resp);
 

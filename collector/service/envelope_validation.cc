@@ -94,6 +94,22 @@ absl::Status ValidateEnvelope(const v1::Envelope& env) {
       }
       return absl::OkStatus();
     }
+    case v1::Envelope::kHealthReport: {
+      const auto& checks = env.health_report().checks();
+      if (checks.size() > kMaxChecks) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("health report has ", checks.size(), " checks; the limit is ", kMaxChecks));
+      }
+      for (int i = 0; i < checks.size(); ++i) {
+        const auto& c = checks.Get(i);
+        if (c.name().empty() || !CleanText(c.name(), kMaxNameBytes) || c.reason().size() > kMaxValueBytes) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "health report check ", i, ": name must be non-empty, free of NUL/0x1f and at most ", kMaxNameBytes,
+              " bytes; reason at most ", kMaxValueBytes, " bytes"));
+        }
+      }
+      return absl::OkStatus();
+    }
     case v1::Envelope::kHeartbeat:
       return absl::OkStatus();
     case v1::Envelope::PAYLOAD_NOT_SET:

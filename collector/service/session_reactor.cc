@@ -13,8 +13,6 @@ namespace steward::collector {
 
 SessionReactor::SessionReactor(ServiceDeps deps, std::string agent_id)
     : deps_(std::move(deps)), agent_id_(std::move(agent_id)) {
-  deps_.sessions->Opened(agent_id_);
-  spdlog::info("agent {} connected", agent_id_);
   StartRead(&in_);
 }
 
@@ -66,6 +64,14 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   welcome.mutable_welcome()->set_agent_id(agent_id_);
   welcome.mutable_welcome()->set_last_applied_seq(rec->last_applied_seq());
   Send(std::move(welcome));
+  std::vector<v1::Label> labels(rec->labels().begin(), rec->labels().end());
+  auto checks = deps_.store->ListChecks();
+  if (!checks.ok()) return checks.status();
+  PushSettings(SettingsFor(*checks, labels));
+  deps_.sessions->Opened(agent_id_, this, std::move(labels));
+  registered_ = true;
+  spdlog::info("agent {} connected (agent {}, applied up to seq {})", agent_id_, hello.agent_version(),
+               rec->last_applied_seq());
   if (!hello.inventory_digest().empty() && hello.inventory_digest() != rec->inventory_digest()) {
     v1::CollectorMessage resync;
     resync.mutable_resync()->set_reason("stored inventory digest differs from the agent's");
@@ -136,8 +142,14 @@ void SessionReactor::FinishOnce(const absl::Status& status) {
   }
 }
 
+void SessionReactor::PushSettings(const v1::AgentSettings& settings) {
+  v1::CollectorMessage msg;
+  *msg.mutable_settings() = settings;
+  Send(std::move(msg));
+}
+
 void SessionReactor::OnDone() {
-  deps_.sessions->Closed(agent_id_);
+  if (registered_) deps_.sessions->Closed(agent_id_, this);
   spdlog::info("agent {} disconnected", agent_id_);
   delete this;
 }

@@ -8,6 +8,7 @@
 // Lifetime: gRPC owns the reactor until OnDone, which deletes it. Finish is
 // called exactly once, and never while a write is in flight.
 
+#include <atomic>
 #include <deque>
 #include <string>
 
@@ -15,13 +16,17 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/service/service_deps.h"
+#include "collector/service/session_registry.h"
 #include "steward/v1/agent.grpc.pb.h"
 
 namespace steward::collector {
 
-class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>,
+                             public SettingsSink {
  public:
   SessionReactor(ServiceDeps deps, std::string agent_id);
+
+  void PushSettings(const v1::AgentSettings& settings) override;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -40,6 +45,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   const std::string agent_id_;
   v1::AgentMessage in_;  // only touched between OnReadDone and the next StartRead
   bool got_hello_ = false;
+  std::atomic<bool> registered_{false};
 
   absl::Mutex mu_;
   std::deque<v1::CollectorMessage> out_ ABSL_GUARDED_BY(mu_);

@@ -1,26 +1,55 @@
 #pragma once
-// Which agents have an open Connect stream on this collector right now.
-// Thread-safe.
+// Which agents have an open Connect stream on this collector right now, and
+// a way to push settings to them. Thread-safe. A session registers after its
+// Hello and unregisters in OnDone before it is deleted, so a pointer in the
+// registry is always alive while the registry's lock is held.
 
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "steward/v1/admin.pb.h"
+#include "steward/v1/agent.pb.h"
 
 namespace steward::collector {
 
+// A session that can receive pushed settings.
+class SettingsSink {
+ public:
+  virtual ~SettingsSink() = default;
+  // Queues `settings` for the agent; must not block.
+  virtual void PushSettings(const v1::AgentSettings& settings) = 0;
+};
+
 class SessionRegistry {
  public:
-  void Opened(const std::string& agent_id);
-  void Closed(const std::string& agent_id);
+  void Opened(const std::string& agent_id, SettingsSink* sink, std::vector<v1::Label> labels);
+  void Closed(const std::string& agent_id, SettingsSink* sink);
   bool IsConnected(const std::string& agent_id) const;
   size_t ConnectedCount() const;
+  // Calls fn(agent_id, labels, sink) for every open session, under the lock.
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, entries] : open_) {
+      for (const auto& e : entries) fn(id, e.labels, e.sink);
+    }
+  }
 
  private:
+  struct Entry {
+    SettingsSink* sink;
+    std::vector<v1::Label> labels;
+  };
   mutable absl::Mutex mu_;
   // Open streams per agent (a reconnect may overlap the old stream briefly).
-  absl::flat_hash_map<std::string, int> open_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::vector<Entry>> open_ ABSL_GUARDED_BY(mu_);
 };
+
+// The pushed checks that apply to an agent with `labels`: those whose
+// selector labels are all among the agent's.
+v1::AgentSettings SettingsFor(const std::vector<v1::CheckAssignment>& checks, const std::vector<v1::Label>& labels);
 
 }  // namespace steward::collector

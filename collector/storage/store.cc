@@ -27,7 +27,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   options.max_total_wal_size = 64 << 20;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log"}) {
+  for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -41,6 +41,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->series_ = store->handles_[4];
   store->samples_ = store->handles_[5];
   store->inventory_log_ = store->handles_[6];
+  store->health_ = store->handles_[7];
+  store->checks_ = store->handles_[8];
   return store;
 }
 
@@ -173,6 +175,14 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
       }
       break;
     }
+    case v1::Envelope::kHealthReport: {
+      std::string prefix = keys::InventoryPrefix(agent_id);
+      RETURN_IF_ERROR(FromRocks(batch.DeleteRange(health_, prefix, keys::PrefixEnd(prefix)), "batch"));
+      for (const auto& c : env.health_report().checks()) {
+        RETURN_IF_ERROR(FromRocks(batch.Put(health_, prefix + c.name(), c.SerializeAsString()), "batch"));
+      }
+      break;
+    }
     case v1::Envelope::kHeartbeat:
     case v1::Envelope::PAYLOAD_NOT_SET:
       break;
@@ -259,6 +269,44 @@ absl::StatusOr<std::vector<v1::Series>> Store::QuerySamples(const std::string& a
   }
   RETURN_IF_ERROR(FromRocks(series_it->status(), "cannot read series"));
   return out;
+}
+
+absl::StatusOr<std::vector<v1::CheckState>> Store::ListHealth(const std::string& agent_id) {
+  std::vector<v1::CheckState> out;
+  std::string prefix = keys::InventoryPrefix(agent_id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), health_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    v1::CheckState c;
+    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "check state", &c));
+    out.push_back(std::move(c));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot read check states"));
+  return out;
+}
+
+absl::Status Store::PutCheck(const v1::CheckAssignment& check) {
+  return FromRocks(db_->Put(SyncWrite(), checks_, check.spec().name(), check.SerializeAsString()),
+                   "cannot store check");
+}
+
+absl::StatusOr<std::vector<v1::CheckAssignment>> Store::ListChecks() {
+  std::vector<v1::CheckAssignment> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), checks_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::CheckAssignment c;
+    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "check", &c));
+    out.push_back(std::move(c));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot list checks"));
+  return out;
+}
+
+absl::Status Store::DeleteCheck(const std::string& name) {
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), checks_, name, &bytes);
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("no pushed check named '", name, "'"));
+  RETURN_IF_ERROR(FromRocks(s, "cannot read check"));
+  return FromRocks(db_->Delete(SyncWrite(), checks_, name), "cannot delete check");
 }
 
 }  // namespace steward::collector

@@ -6,6 +6,8 @@
 //   tokens     token id                                  -> TokenRecord
 //   inventory  agent id \0 source \0 name \0 arch \0 location -> SoftwareItem
 //   inventory_log  agent id \0 time(BE8) seq(BE8) index(BE4) -> InventoryChange
+//   health     agent id \0 check name                    -> CheckState (latest report)
+//   checks     check name                                -> CheckAssignment (pushed checks)
 //   series     agent id \0 metric \0 label-key            -> SeriesRecord
 //   samples    agent id \0 metric \0 label-key \0 ts(BE8) -> value (8 bytes)
 //
@@ -27,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "steward/internal/records.pb.h"
+#include "steward/v1/admin.pb.h"
 #include "steward/v1/agent.pb.h"
 
 namespace rocksdb {
@@ -77,6 +80,14 @@ class Store {
   // --- queries ---
   absl::StatusOr<std::vector<v1::SoftwareItem>> ListSoftware(const std::string& agent_id);
   absl::StatusOr<std::vector<std::string>> ListMetricNames(const std::string& agent_id);
+  // Latest check states of one agent, by check name.
+  absl::StatusOr<std::vector<v1::CheckState>> ListHealth(const std::string& agent_id);
+  // Pushed checks.
+  absl::Status PutCheck(const v1::CheckAssignment& check);
+  absl::StatusOr<std::vector<v1::CheckAssignment>> ListChecks();
+  // NotFound when there is no such check.
+  absl::Status DeleteCheck(const std::string& name);
+
   // Inventory changes of one agent at or after `since_ms`, oldest first; at
   // most `limit` (the newest), with *truncated set when more existed.
   absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
@@ -114,6 +125,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* series_ = nullptr;
   rocksdb::ColumnFamilyHandle* samples_ = nullptr;
   rocksdb::ColumnFamilyHandle* inventory_log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* health_ = nullptr;
+  rocksdb::ColumnFamilyHandle* checks_ = nullptr;
   absl::Mutex write_mu_;
 };
 
