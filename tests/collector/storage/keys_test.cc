@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace steward::collector::keys {
@@ -135,7 +136,17 @@ TEST(Keys, InventoryKeyHasAllParts) {
   item.set_name("openssl");
   item.set_arch("amd64");
   item.set_version("3.0");
-  EXPECT_EQ(InventoryKey("a1", item), std::string("a1\0dpkg\0openssl\0amd64", 21));
+  EXPECT_EQ(InventoryKey("a1", item), std::string("a1\0dpkg\0openssl\0amd64\0", 22));
+  item.set_location("/usr/lib/node_modules");
+  EXPECT_EQ(InventoryKey("a1", item), std::string("a1\0dpkg\0openssl\0amd64\0/usr/lib/node_modules", 43));
+}
+
+TEST(Keys, ChangeKeysSortByTimeThenSeqThenIndex) {
+  EXPECT_LT(ChangeKey("a1", -5, 9, 9), ChangeKey("a1", 3, 0, 0));
+  EXPECT_LT(ChangeKey("a1", 3, 1, 9), ChangeKey("a1", 3, 2, 0));
+  EXPECT_LT(ChangeKey("a1", 3, 2, 0), ChangeKey("a1", 3, 2, 1));
+  EXPECT_TRUE(absl::StartsWith(ChangeKey("a1", 3, 2, 1), InventoryPrefix("a1")));
+  EXPECT_FALSE(absl::StartsWith(ChangeKey("a10", 3, 2, 1), InventoryPrefix("a1")));
 }
 
 TEST(Keys, HasNulFindsEmbeddedNul) {

@@ -11,7 +11,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/crypto.h"
+#include "common/inventory/inventory_diff.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 
@@ -260,7 +262,8 @@ TEST_F(StoreTest, InventorySnapshotReplacesPreviousInventoryEntirely) {
 
   auto rec = store_->GetAgent("a1");
   ASSERT_TRUE(rec.ok());
-  EXPECT_EQ(rec->inventory_digest(), "d2");
+  // The collector computes the digest from what it stores.
+  EXPECT_EQ(rec->inventory_digest(), InventoryDigest(std::vector<v1::SoftwareItem>{Item("curl", "8.0"), Item("vim", "9.0", "arm64")}));
   EXPECT_EQ(rec->software_count(), 2u);
   EXPECT_EQ(rec->facts().hostname(), "snap-host");
   EXPECT_EQ(rec->last_applied_seq(), 2u);
@@ -290,7 +293,7 @@ TEST_F(StoreTest, DuplicateEnvelopeChangesNothing) {
   EXPECT_EQ(store_->ListMetricNames("a1").value(), std::vector<std::string>{"host_load1"});
   auto rec = store_->GetAgent("a1");
   EXPECT_EQ(rec->last_applied_seq(), 2u);
-  EXPECT_EQ(rec->inventory_digest(), "d1");
+  EXPECT_EQ(rec->inventory_digest(), InventoryDigest(std::vector<v1::SoftwareItem>{Item("bash", "5.1")}));
 }
 
 TEST_F(StoreTest, SequenceGapIsAppliedAndAdvances) {
@@ -558,6 +561,145 @@ TEST_F(StoreTest, ListAgentsReturnsEveryEnrolledAgent) {
   ASSERT_EQ(agents->size(), 2u);
   EXPECT_EQ((*agents)[0].agent_id(), "a");
   EXPECT_EQ((*agents)[1].agent_id(), "b");
+}
+
+
+// --- inventory deltas and the change log ---
+
+v1::Envelope Delta(uint64_t seq, const std::vector<v1::SoftwareItem>& base, const std::vector<v1::SoftwareItem>& after,
+                   int64_t created_ms) {
+  v1::Envelope env;
+  env.set_seq(seq);
+  env.set_created_ms(created_ms);
+  auto diff = DiffInventories(base, after);
+  auto* d = env.mutable_inventory_delta();
+  d->set_base_digest(InventoryDigest(base));
+  d->set_digest(InventoryDigest(after));
+  for (const auto& i : diff.added) *d->add_added() = i;
+  for (const auto& i : diff.removed) *d->add_removed() = i;
+  for (const auto& i : diff.changed) *d->add_changed() = i;
+  return env;
+}
+
+std::vector<std::string> ChangeLines(Store* store, const std::string& agent, int64_t since_ms = 0) {
+  bool truncated = false;
+  auto changes = store->ListChanges(agent, since_ms, 1000, &truncated);
+  EXPECT_TRUE(changes.ok()) << changes.status();
+  std::vector<std::string> out;
+  for (const auto& c : *changes) {
+    out.push_back(absl::StrCat(c.time_ms(), " ", c.name(), " ", ChangeKindName(c.kind()), " ", c.old_version(), ">",
+                               c.new_version()));
+  }
+  return out;
+}
+
+TEST_F(StoreTest, FirstSnapshotIsABaselineLaterOnesAreLoggedAsChanges) {
+  Enroll("a1");
+  std::vector<v1::SoftwareItem> v1_items = {Item("bash", "5.1"), Item("curl", "7.88")};
+  auto first = Snapshot(1, v1_items, "");
+  first.set_created_ms(1000);
+  ASSERT_EQ(Apply("a1", first), ApplyOutcome::kApplied);
+  EXPECT_TRUE(ChangeLines(store_.get(), "a1").empty());
+  auto second = Snapshot(2, {Item("bash", "5.2"), Item("vim", "9.0")}, "");
+  second.set_created_ms(2000);
+  ASSERT_EQ(Apply("a1", second), ApplyOutcome::kApplied);
+  EXPECT_EQ(ChangeLines(store_.get(), "a1"),
+            (std::vector<std::string>{"2000 vim added >9.0", "2000 curl removed 7.88>", "2000 bash upgraded 5.1>5.2"}));
+}
+
+TEST_F(StoreTest, DeltaAppliesAndLogsWhenItsBaseMatches) {
+  Enroll("a1");
+  std::vector<v1::SoftwareItem> base = {Item("bash", "5.1"), Item("openssl", "3.0.13-1")};
+  ASSERT_EQ(Apply("a1", Snapshot(1, base, "")), ApplyOutcome::kApplied);
+  std::vector<v1::SoftwareItem> after = {Item("bash", "5.1"), Item("openssl", "3.0.11-1"), Item("jq", "1.6")};
+  ASSERT_EQ(Apply("a1", Delta(2, base, after, 5000)), ApplyOutcome::kApplied);
+  auto sw = store_->ListSoftware("a1");
+  ASSERT_TRUE(sw.ok());
+  EXPECT_EQ(InventoryDigest(*sw), InventoryDigest(after));
+  EXPECT_EQ(store_->GetAgent("a1")->software_count(), 3u);
+  EXPECT_EQ(ChangeLines(store_.get(), "a1"),
+            (std::vector<std::string>{"5000 jq added >1.6", "5000 openssl downgraded 3.0.13-1>3.0.11-1"}));
+  // --since filters by change time; a resent delta is a duplicate and logs nothing.
+  EXPECT_TRUE(ChangeLines(store_.get(), "a1", 5001).empty());
+  EXPECT_EQ(Apply("a1", Delta(2, base, after, 5000)), ApplyOutcome::kDuplicate);
+  EXPECT_EQ(ChangeLines(store_.get(), "a1").size(), 2u);
+  // Survives a restart.
+  Reopen();
+  EXPECT_EQ(ChangeLines(store_.get(), "a1").size(), 2u);
+}
+
+TEST_F(StoreTest, DeltaOnAStaleBaseAsksForAResyncAndChangesNothing) {
+  Enroll("a1");
+  std::vector<v1::SoftwareItem> stored = {Item("bash", "5.1")};
+  ASSERT_EQ(Apply("a1", Snapshot(1, stored, "")), ApplyOutcome::kApplied);
+  std::vector<v1::SoftwareItem> other_base = {Item("bash", "5.0")};
+  EXPECT_EQ(Apply("a1", Delta(2, other_base, {Item("bash", "5.0"), Item("jq", "1.6")}, 1)),
+            ApplyOutcome::kResyncNeeded);
+  // A delta whose result digest lies is refused too.
+  auto lying = Delta(3, stored, {Item("bash", "5.1"), Item("jq", "1.6")}, 1);
+  lying.mutable_inventory_delta()->set_digest("0000");
+  EXPECT_EQ(Apply("a1", lying), ApplyOutcome::kResyncNeeded);
+  auto sw = store_->ListSoftware("a1");
+  ASSERT_TRUE(sw.ok());
+  EXPECT_EQ(InventoryDigest(*sw), InventoryDigest(stored));
+  EXPECT_TRUE(ChangeLines(store_.get(), "a1").empty());
+  // The seq still advanced: the agent does not resend it.
+  EXPECT_EQ(store_->GetAgent("a1")->last_applied_seq(), 3u);
+}
+
+TEST_F(StoreTest, ChangeLogsOfAgentsWithPrefixIdsStayApart) {
+  Enroll("a1");
+  Enroll("a10");
+  for (const char* id : {"a1", "a10"}) {
+    ASSERT_EQ(Apply(id, Snapshot(1, {}, "")), ApplyOutcome::kApplied);
+    ASSERT_EQ(Apply(id, Delta(2, {}, {Item(std::string("pkg-") + id, "1")}, 10)), ApplyOutcome::kApplied);
+  }
+  EXPECT_EQ(ChangeLines(store_.get(), "a1"), std::vector<std::string>{"10 pkg-a1 added >1"});
+  EXPECT_EQ(ChangeLines(store_.get(), "a10"), std::vector<std::string>{"10 pkg-a10 added >1"});
+}
+
+// --- health and pushed checks ---
+
+TEST_F(StoreTest, HealthReportReplacesPreviousStates) {
+  Enroll("a1");
+  auto report = [](uint64_t seq, std::vector<std::pair<std::string, v1::CheckState::Status>> checks) {
+    v1::Envelope env;
+    env.set_seq(seq);
+    for (const auto& [name, status] : checks) {
+      auto* c = env.mutable_health_report()->add_checks();
+      c->set_name(name);
+      c->set_status(status);
+    }
+    return env;
+  };
+  ASSERT_EQ(Apply("a1", report(1, {{"web", v1::CheckState::OK}, {"db", v1::CheckState::DOWN}})), ApplyOutcome::kApplied);
+  auto h = store_->ListHealth("a1");
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].name(), "db");
+  EXPECT_EQ((*h)[0].status(), v1::CheckState::DOWN);
+  ASSERT_EQ(Apply("a1", report(2, {{"web", v1::CheckState::DEGRADED}})), ApplyOutcome::kApplied);
+  h = store_->ListHealth("a1");
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].status(), v1::CheckState::DEGRADED);
+}
+
+TEST_F(StoreTest, PushedChecksPutListDelete) {
+  v1::CheckAssignment c;
+  c.mutable_spec()->set_name("web");
+  c.mutable_spec()->set_type("http");
+  (*c.mutable_spec()->mutable_params())["url"] = "http://127.0.0.1:8080/";
+  *c.add_selector() = MakeLabel("env", "prod");
+  ASSERT_TRUE(store_->PutCheck(c).ok());
+  Reopen();
+  auto list = store_->ListChecks();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].spec().params().at("url"), "http://127.0.0.1:8080/");
+  EXPECT_EQ((*list)[0].selector(0).value(), "prod");
+  EXPECT_TRUE(store_->DeleteCheck("web").ok());
+  EXPECT_EQ(store_->DeleteCheck("web").code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListChecks()->empty());
 }
 
 }  // namespace
