@@ -1,17 +1,24 @@
 #include "agent/metrics/host_metrics.h"
 
+#include <cstring>
+
+#include <dirent.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "agent/metrics/procfs.h"
 #include "common/file_util.h"
@@ -89,6 +96,12 @@ absl::StatusOr<std::vector<MetricSample>> HostMetricsSampler::Collect(ParseRepor
     if (st.procs_running.has_value()) {
       sink.Gauge("host_processes_running", static_cast<double>(*st.procs_running));
     }
+    if (st.procs_blocked.has_value()) {
+      sink.Gauge("host_processes_blocked", static_cast<double>(*st.procs_blocked));
+    }
+    if (st.processes.has_value()) {
+      sink.Counter("host_forks_total", static_cast<double>(*st.processes));
+    }
     if (st.boot_time.has_value()) {
       sink.Gauge("host_boot_time_seconds", static_cast<double>(*st.boot_time));
     }
@@ -99,7 +112,33 @@ absl::StatusOr<std::vector<MetricSample>> HostMetricsSampler::Collect(ParseRepor
       sink.Gauge("host_load1", l->load1);
       sink.Gauge("host_load5", l->load5);
       sink.Gauge("host_load15", l->load15);
-      sink.Gauge("host_threads_total", static_cast<double>(l->total));
+      sink.Gauge("host_threads", static_cast<double>(l->total));
+    }
+  }
+
+  // Processes: one numeric directory per process.
+  if (DIR* d = ::opendir(proc_root_.c_str())) {
+    uint64_t n = 0;
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+          std::all_of(e->d_name, e->d_name + std::strlen(e->d_name), [](char c) { return c >= '0' && c <= '9'; })) {
+        ++n;
+      }
+    }
+    ::closedir(d);
+    sink.Gauge("host_processes", static_cast<double>(n));
+  }
+
+  // Open file handles: "allocated  unused  max" (the kernel's whole-system view).
+  if (auto f = read("sys/fs/file-nr")) {
+    std::vector<absl::string_view> parts = absl::StrSplit(f->second, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+    uint64_t allocated = 0, unused = 0, max = 0;
+    if (parts.size() == 3 && absl::SimpleAtoi(parts[0], &allocated) && absl::SimpleAtoi(parts[1], &unused) &&
+        absl::SimpleAtoi(parts[2], &max)) {
+      sink.Gauge("host_open_fds", static_cast<double>(allocated >= unused ? allocated - unused : 0));
+      sink.Gauge("host_max_fds", static_cast<double>(max));
+    } else {
+      AddLineWarning(report, f->first, 1, absl::StrCat("expected 3 numbers, found ", QuoteInput(f->second)));
     }
   }
 

@@ -127,7 +127,8 @@ ProcStat ParseProcStat(absl::string_view text, absl::string_view origin, ParseRe
     const bool is_btime = key == "btime";
     const bool is_processes = key == "processes";
     const bool is_running = key == "procs_running";
-    if (!is_btime && !is_processes && !is_running) continue;  // intr, ctxt, ...
+    const bool is_blocked = key == "procs_blocked";
+    if (!is_btime && !is_processes && !is_running && !is_blocked) continue;  // intr, ctxt, ...
     bool ok = f.size() == 2;
     if (ok && is_btime) {
       int64_t v = 0;
@@ -136,7 +137,7 @@ ProcStat ParseProcStat(absl::string_view text, absl::string_view origin, ParseRe
     } else if (ok) {
       uint64_t v = 0;
       ok = ParseUnsigned(f[1], &v);
-      if (ok) (is_processes ? out.processes : out.procs_running) = v;
+      if (ok) (is_processes ? out.processes : is_running ? out.procs_running : out.procs_blocked) = v;
     }
     if (!ok) {
       AddLineWarning(report, origin, cur.line_no(),

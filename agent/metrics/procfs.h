@@ -39,6 +39,7 @@ struct ProcStat {
   std::optional<int64_t> boot_time;   // btime, seconds since the epoch.
   std::optional<uint64_t> processes;  // Forks since boot.
   std::optional<uint64_t> procs_running;
+  std::optional<uint64_t> procs_blocked;
 };
 
 // Parses /proc/stat. CPU lines need at least the eight columns user..steal.

@@ -58,6 +58,9 @@ void WriteFakeProc(testing::TempDir& dir, const std::string& fs_dir) {
             "SwapTotal:        300 kB\nSwapFree:         100 kB\nHugePages_Total:       0\n");
   dir.Write("proc/loadavg", "0.50 0.25 0.125 4/321 999\n");
   dir.Write("proc/uptime", "12345.5 999.25\n");
+  dir.Write("proc/sys/fs/file-nr", "1024\t24\t9223372036854775807\n");
+  dir.Write("proc/1/stat", "1 (init) S 0\n");
+  dir.Write("proc/4242/stat", "4242 (sshd) S 1\n");
   dir.Write("proc/net/dev",
             "Inter-|   Receive                                                |  Transmit\n"
             " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets "
@@ -114,7 +117,12 @@ TEST(HostMetricsSampler, CollectsExactValuesFromFakeProc) {
       G("host_load1", 0.5),
       G("host_load5", 0.25),
       G("host_load15", 0.125),
-      G("host_threads_total", 321),
+      G("host_threads", 321),
+      G("host_processes_blocked", 0),
+      C("host_forks_total", 1234),
+      G("host_processes", 2),
+      G("host_open_fds", 1024 - 24),
+      G("host_max_fds", 9223372036854775807.0),
       G("host_memory_total_bytes", 1000 * 1024),
       G("host_memory_available_bytes", 600 * 1024),
       G("host_memory_free_bytes", 200 * 1024),
@@ -148,9 +156,9 @@ TEST(HostMetricsSampler, LabelsAreSortedByKey) {
   ASSERT_TRUE(got.ok());
   for (const MetricSample& s : *got) {
     EXPECT_TRUE(std::is_sorted(s.labels.begin(), s.labels.end())) << Key(s);
-    // host_threads_total is the one gauge named *_total (a count, not a total).
+    // Counters, and only counters, end in _total.
     const bool total_suffix = s.name.size() > 6 && s.name.substr(s.name.size() - 6) == "_total";
-    EXPECT_EQ(s.counter, total_suffix && s.name != "host_threads_total") << s.name;
+    EXPECT_EQ(s.counter, total_suffix) << s.name;
   }
 }
 
@@ -164,10 +172,12 @@ TEST(HostMetricsSampler, PartialProcStillReportsWhatItCan) {
       HostMetricsSampler(dir.path() + "/proc").Collect(&report);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(*got, ElementsAre(G("host_load1", 1), G("host_load5", 2), G("host_load15", 3),
-                                G("host_threads_total", 10), G("host_memory_total_bytes", 10240)));
+                                G("host_threads", 10), G("host_processes", 0),
+                                G("host_memory_total_bytes", 10240)));
   const std::string p = dir.path() + "/proc";
   EXPECT_THAT(report.warnings,
               ElementsAre("cannot open " + p + "/stat: No such file or directory",
+                          "cannot open " + p + "/sys/fs/file-nr: No such file or directory",
                           p + "/meminfo line 2: 'MemFree' value is not a number with an optional "
                               "unit ('MemFree: lots'); skipped",
                           "cannot open " + p + "/mounts: No such file or directory",
@@ -182,7 +192,7 @@ TEST(HostMetricsSampler, FailsOnlyWhenNothingIsReadable) {
   absl::StatusOr<std::vector<MetricSample>> got =
       HostMetricsSampler(dir.path() + "/missing").Collect(&report);
   EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable) << got.status();
-  EXPECT_EQ(report.warnings.size(), 7u);
+  EXPECT_EQ(report.warnings.size(), 8u);
 }
 
 TEST(HostMetricsSampler, RealProc) {
