@@ -9,6 +9,7 @@
 #include "agent/session/agent_config.h"
 #include "agent/session/agent_runner.h"
 #include "agent/session/identity.h"
+#include "agent/session/outbox.h"
 #include "agent/session/reports.h"
 #include "common/file_util.h"
 #include "common/logging.h"
@@ -70,7 +71,14 @@ int main(int argc, char** argv) {
     spdlog::info("already enrolled as agent {}; --enroll-token ignored", identity->agent_id);
   }
 
-  AgentRunner runner(*config, *ca_pem, *identity);
+  steward::OutboxLogOptions outbox_options;
+  outbox_options.max_bytes = config->outbox_max_bytes;
+  auto outbox = Outbox::Open(config->state_dir + "/outbox", outbox_options);
+  if (!outbox.ok()) {
+    spdlog::error("cannot open the outbox: {}", outbox.status().message());
+    return 1;
+  }
+  AgentRunner runner(*config, *ca_pem, *identity, std::move(*outbox));
   std::thread signals([&] {
     int sig = 0;
     sigwait(&sigs, &sig);

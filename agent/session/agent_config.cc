@@ -1,5 +1,6 @@
 #include "agent/session/agent_config.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/cli_args.h"
@@ -12,7 +13,7 @@ namespace {
 
 struct Raw {
   std::string config, collector, ca_file, enroll_token, state_dir, interval, dpkg_status, os_release,
-      proc_root, log_level;
+      proc_root, log_level, outbox_max_mb;
 };
 
 ArgParser MakeParser(Raw* r, bool* help) {
@@ -27,6 +28,7 @@ ArgParser MakeParser(Raw* r, bool* help) {
       .Flag("os-release", &r->os_release, "os-release file (default /etc/os-release)")
       .Flag("proc-root", &r->proc_root, "procfs mount (default /proc)")
       .Flag("log-level", &r->log_level, "trace|debug|info|warn|error (default info)")
+      .Flag("outbox-max-mb", &r->outbox_max_mb, "bound of the on-disk outbox in MiB (default 64)")
       .Bool("help", help, "show this help");
   return p;
 }
@@ -55,7 +57,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     ASSIGN_OR_RETURN(KvConfig file, KvConfig::Load(r.config));
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
-         "proc_root", "log_level"});
+         "proc_root", "log_level", "outbox_max_mb"});
     if (!unknown.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(r.config, ": unknown setting(s): ", absl::StrJoin(unknown, ", ")));
@@ -72,6 +74,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     fill("os-release", "os_release", &r.os_release);
     fill("proc-root", "proc_root", &r.proc_root);
     fill("log-level", "log_level", &r.log_level);
+    fill("outbox-max-mb", "outbox_max_mb", &r.outbox_max_mb);
   }
 
   AgentConfig cfg;
@@ -92,6 +95,14 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   if (!r.os_release.empty()) cfg.os_release = r.os_release;
   if (!r.proc_root.empty()) cfg.proc_root = r.proc_root;
   if (!r.log_level.empty()) cfg.log_level = r.log_level;
+  if (!r.outbox_max_mb.empty()) {
+    uint64_t mb = 0;
+    if (!absl::SimpleAtoi(r.outbox_max_mb, &mb) || mb < 1 || mb > 1 << 20) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--outbox-max-mb '", r.outbox_max_mb, "' must be a whole number of MiB from 1 to 1048576"));
+    }
+    cfg.outbox_max_bytes = static_cast<size_t>(mb) << 20;
+  }
   return cfg;
 }
 

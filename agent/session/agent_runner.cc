@@ -31,12 +31,13 @@ void LogReport(const ParseReport& report, std::string_view what) {
 
 }  // namespace
 
-AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity identity)
+AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity identity,
+                         std::unique_ptr<Outbox> outbox)
     : config_(std::move(config)),
       ca_pem_(std::move(ca_pem)),
       identity_(std::move(identity)),
       stub_(v1::AgentService::NewStub(MakeCollectorChannel(config_.collector, ca_pem_, &identity_))),
-      outbox_(config_.outbox_max_bytes),
+      outbox_(std::move(outbox)),
       sampler_(config_.proc_root),
       inventory_(config_.state_dir + "/inventory.base"),
       backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()) {}
@@ -54,7 +55,7 @@ void AgentRunner::Stop() {
   absl::MutexLock lock(&mu_);
   if (stopping_) return;
   stopping_ = true;
-  outbox_.Stop();
+  outbox_->Stop();
   if (current_) current_->TryCancel();
 }
 
@@ -116,7 +117,11 @@ void AgentRunner::CollectInventory(bool force) {
     spdlog::info("inventory: {} packages, digest {}", packages.size(), env->inventory_snapshot().digest().substr(0, 12));
   }
   env->set_created_ms(absl::ToUnixMillis(absl::Now()));
-  outbox_.Push(std::move(*env));
+  if (auto s = outbox_->Push(*env); !s.ok()) {
+    // Not queued: keep the old base so the next scan reports this change again.
+    spdlog::error("cannot queue the inventory report: {}", s);
+    return;
+  }
   if (auto s = inventory_.Commit(); !s.ok()) spdlog::warn("cannot persist the inventory base: {}", s);
 }
 
@@ -129,10 +134,14 @@ void AgentRunner::CollectMetrics() {
     return;
   }
   int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  // The agent's own delivery state travels with the host metrics.
+  samples->push_back({"agent_outbox_dropped_batches_total", {}, static_cast<double>(outbox_->dropped_batches()), true});
+  samples->push_back({"agent_outbox_pending_envelopes", {}, static_cast<double>(outbox_->pending()), false});
+  samples->push_back({"agent_outbox_pending_bytes", {}, static_cast<double>(outbox_->pending_bytes()), false});
   v1::Envelope env;
   env.set_created_ms(now_ms);
   *env.mutable_metric_batch() = BuildMetricBatch(*samples, now_ms);
-  outbox_.Push(std::move(env));
+  if (auto s = outbox_->Push(env); !s.ok()) spdlog::error("cannot queue a metric batch: {}", s);
 }
 
 void AgentRunner::SessionLoop() {
@@ -166,15 +175,15 @@ absl::Status AgentRunner::RunSession() {
   hello.mutable_hello()->set_agent_version(kAgentVersion);
   hello.mutable_hello()->add_capabilities("inventory.snapshot");
   hello.mutable_hello()->add_capabilities("metrics.v1");
-  hello.mutable_hello()->set_last_acked_seq(outbox_.last_acked());
-  hello.mutable_hello()->set_inventory_digest(outbox_.acked_inventory_digest());
+  hello.mutable_hello()->set_last_acked_seq(outbox_->last_acked());
+  hello.mutable_hello()->set_inventory_digest(outbox_->acked_inventory_digest());
   v1::CollectorMessage in;
   bool welcomed = stream->Write(hello) && stream->Read(&in) && in.has_welcome();
 
   std::atomic<bool> reader_done{false};
   std::thread reader;
   if (welcomed) {
-    outbox_.OnWelcome(in.welcome().last_applied_seq());
+    outbox_->OnWelcome(in.welcome().last_applied_seq());
     backoff_.Reset();
     spdlog::info("connected to {} as agent {} (collector has applied up to seq {})", config_.collector,
                  in.welcome().agent_id(), in.welcome().last_applied_seq());
@@ -182,7 +191,7 @@ absl::Status AgentRunner::RunSession() {
       v1::CollectorMessage msg;
       while (stream->Read(&msg)) {
         if (msg.has_ack()) {
-          outbox_.Ack(msg.ack().seq());
+          outbox_->Ack(msg.ack().seq());
         } else if (msg.has_resync()) {
           spdlog::info("collector asks for an inventory resync: {}", msg.resync().reason());
           resync_requested_ = true;
@@ -191,7 +200,7 @@ absl::Status AgentRunner::RunSession() {
       reader_done = true;
     });
     while (!reader_done) {
-      auto env = outbox_.NextToSend(absl::Milliseconds(500));
+      auto env = outbox_->NextToSend(absl::Milliseconds(500));
       if (!env) {
         absl::MutexLock lock(&mu_);
         if (stopping_) break;

@@ -25,7 +25,7 @@ namespace steward::agent {
 
 class AgentRunner {
  public:
-  AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity identity);
+  AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity identity, std::unique_ptr<Outbox> outbox);
   ~AgentRunner();
 
   void Run();
@@ -45,7 +45,7 @@ class AgentRunner {
   const std::string ca_pem_;
   const AgentIdentity identity_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
-  Outbox outbox_;
+  std::unique_ptr<Outbox> outbox_;
   HostMetricsSampler sampler_;  // collection thread only
   Backoff backoff_;
 

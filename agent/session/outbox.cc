@@ -1,82 +1,143 @@
 #include "agent/session/outbox.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/log_format.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::agent {
+namespace {
 
-void Outbox::Push(v1::Envelope env) {
-  absl::MutexLock lock(&mu_);
-  env.set_seq(next_seq_++);
-  bytes_ += env.ByteSizeLong();
-  queue_.push_back(std::move(env));
-  if (bytes_ > max_bytes_) DropOldestMetricsLocked();
+OutboxRecordKind KindOf(const v1::Envelope& env) {
+  switch (env.payload_case()) {
+    case v1::Envelope::kInventorySnapshot:
+    case v1::Envelope::kInventoryDelta:
+      return OutboxRecordKind::kInventory;
+    case v1::Envelope::kMetricBatch:
+      return OutboxRecordKind::kMetrics;
+    case v1::Envelope::kHealthReport:
+      return OutboxRecordKind::kHealth;
+    default:
+      return OutboxRecordKind::kOther;
+  }
 }
 
-void Outbox::DropOldestMetricsLocked() {
-  // Only unsent entries may go: a sent one may already be applied.
-  for (size_t i = sent_; i < queue_.size() && bytes_ > max_bytes_;) {
-    if (queue_[i].payload_case() == v1::Envelope::kMetricBatch) {
-      bytes_ -= queue_[i].ByteSizeLong();
-      queue_.erase(queue_.begin() + static_cast<long>(i));
-      ++dropped_;
-    } else {
-      ++i;
+std::string DigestAfter(const v1::Envelope& env) {
+  if (env.has_inventory_snapshot()) return env.inventory_snapshot().digest();
+  if (env.has_inventory_delta()) return env.inventory_delta().digest();
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const std::string& dir, const OutboxLogOptions& options) {
+  OutboxOpenReport report;
+  ASSIGN_OR_RETURN(std::unique_ptr<OutboxLog> log, OutboxLog::Open(dir, options, &report));
+  for (const auto& w : report.warnings) spdlog::warn("outbox: {}", w);
+  if (report.torn_tail_bytes > 0 || report.corrupt_records > 0) {
+    spdlog::warn("outbox: recovered {} records; discarded a torn tail of {} bytes and {} damaged records",
+                 report.records_recovered, report.torn_tail_bytes, report.corrupt_records);
+  }
+  std::string offset_path = dir + ".seq_offset";  // beside the log: the log owns its directory
+  uint64_t offset = 0;
+  if (auto text = ReadFile(offset_path); text.ok()) {
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &offset)) {
+      return absl::DataLossError(absl::StrCat(offset_path, " is corrupt ('", absl::StripAsciiWhitespace(*text),
+                                              "'); remove it and the agent renumbers after the collector"));
     }
+  } else if (!absl::IsNotFound(text.status())) {
+    return text.status();
   }
-  if (bytes_ > max_bytes_) {
-    spdlog::warn("outbox holds {} bytes, over its {} byte bound, with nothing droppable", bytes_, max_bytes_);
+  std::unique_ptr<Outbox> box(new Outbox(std::move(log), std::move(offset_path), offset));
+  // Rebuild the digests of pending inventory records (few, small to parse).
+  absl::MutexLock lock(&box->mu_);
+  for (const auto& meta : box->log_->Pending()) {
+    if (meta.kind != OutboxRecordKind::kInventory) continue;
+    auto bytes = box->log_->Read(meta.id);
+    v1::Envelope env;
+    if (bytes.ok() && env.ParseFromString(*bytes)) box->inventory_digests_[meta.id] = DigestAfter(env);
   }
+  spdlog::info("outbox: {} pending envelopes ({} bytes), {} metric batches dropped for space so far",
+               box->log_->live_records(), box->log_->live_bytes(), box->log_->dropped_records());
+  return box;
 }
 
-void Outbox::NoteAckedInventoryLocked(const v1::Envelope& env) {
-  if (env.has_inventory_snapshot()) acked_digest_ = env.inventory_snapshot().digest();
-  if (env.has_inventory_delta()) acked_digest_ = env.inventory_delta().digest();
+Outbox::Outbox(std::unique_ptr<OutboxLog> log, std::string offset_path, uint64_t offset)
+    : log_(std::move(log)), offset_path_(std::move(offset_path)), seq_offset_(offset) {}
+
+absl::Status Outbox::Push(const v1::Envelope& env) {
+  v1::Envelope stored = env;
+  stored.clear_seq();
+  ASSIGN_OR_RETURN(uint64_t id, log_->Append(KindOf(env), stored.SerializeAsString()));
+  absl::MutexLock lock(&mu_);
+  if (KindOf(env) == OutboxRecordKind::kInventory) inventory_digests_[id] = DigestAfter(env);
+  ++pushes_;
+  return absl::OkStatus();
 }
 
 void Outbox::OnWelcome(uint64_t last_applied) {
   absl::MutexLock lock(&mu_);
-  if (!synced_) {
-    synced_ = true;
-    uint64_t seq = last_applied;
-    for (auto& env : queue_) {
-      // A larger seq can take more varint bytes: keep bytes_ exact.
-      bytes_ -= env.ByteSizeLong();
-      env.set_seq(++seq);
-      bytes_ += env.ByteSizeLong();
+  uint64_t last_id = log_->next_id() - 1;
+  if (last_applied > last_id + seq_offset_) {
+    // The collector has applied more than this agent ever numbered: number
+    // what is pending right after it.
+    seq_offset_ = last_applied - log_->acked_up_to();
+    if (auto s = WriteFileAtomic(offset_path_, absl::StrCat(seq_offset_, "\n"), 0600); !s.ok()) {
+      spdlog::error("outbox: cannot persist the sequence offset: {}", s);
     }
-    next_seq_ = seq + 1;
-  } else {
-    while (!queue_.empty() && queue_.front().seq() <= last_applied) {
-      NoteAckedInventoryLocked(queue_.front());
-      bytes_ -= queue_.front().ByteSizeLong();
-      queue_.pop_front();
-    }
-    if (next_seq_ <= last_applied) next_seq_ = last_applied + 1;
+    spdlog::warn("collector has applied up to seq {}, beyond this agent's {}: renumbering after it", last_applied,
+                 last_id);
+  } else if (last_applied > seq_offset_) {
+    if (auto s = log_->AckUpTo(last_applied - seq_offset_); !s.ok()) spdlog::error("outbox: {}", s);
   }
-  last_acked_ = last_applied;
-  sent_ = 0;
+  NoteAckedLocked();
+  cursor_id_ = log_->acked_up_to();
+  in_session_ = true;
 }
 
 void Outbox::Ack(uint64_t seq) {
   absl::MutexLock lock(&mu_);
-  while (!queue_.empty() && queue_.front().seq() <= seq) {
-    NoteAckedInventoryLocked(queue_.front());
-    bytes_ -= queue_.front().ByteSizeLong();
-    queue_.pop_front();
-    if (sent_ > 0) --sent_;
+  if (seq <= seq_offset_) return;
+  uint64_t id = std::min(seq - seq_offset_, log_->next_id() - 1);
+  if (auto s = log_->AckUpTo(id); !s.ok()) spdlog::error("outbox: {}", s);
+  NoteAckedLocked();
+}
+
+void Outbox::NoteAckedLocked() {
+  uint64_t acked = log_->acked_up_to();
+  while (!inventory_digests_.empty() && inventory_digests_.begin()->first <= acked) {
+    acked_digest_ = inventory_digests_.begin()->second;
+    inventory_digests_.erase(inventory_digests_.begin());
   }
-  if (seq > last_acked_) last_acked_ = seq;
 }
 
 std::optional<v1::Envelope> Outbox::NextToSend(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mu_);
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopped_ || (synced_ && sent_ < queue_.size());
-  };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
-  if (stopped_ || !synced_ || sent_ >= queue_.size()) return std::nullopt;
-  return queue_[sent_++];
+  while (true) {
+    if (stopped_) return std::nullopt;
+    if (in_session_) {
+      std::optional<OutboxRecordMeta> next = log_->NextAfter(cursor_id_);
+      if (next) {
+        cursor_id_ = next->id;
+        auto bytes = log_->Read(next->id);
+        v1::Envelope env;
+        if (!bytes.ok() || !env.ParseFromString(*bytes)) {
+          // Dropped for space meanwhile (NotFound), or damaged on disk: skip it.
+          if (!bytes.ok() && !absl::IsNotFound(bytes.status())) spdlog::error("outbox: {}", bytes.status());
+          continue;
+        }
+        env.set_seq(next->id + seq_offset_);
+        return env;
+      }
+    }
+    uint64_t seen = pushes_;
+    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopped_ || pushes_ != seen; };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&changed), deadline)) return std::nullopt;
+  }
 }
 
 void Outbox::Stop() {
@@ -84,24 +145,14 @@ void Outbox::Stop() {
   stopped_ = true;
 }
 
-uint64_t Outbox::dropped_batches() const {
+uint64_t Outbox::last_acked() const {
   absl::MutexLock lock(&mu_);
-  return dropped_;
-}
-
-size_t Outbox::pending() const {
-  absl::MutexLock lock(&mu_);
-  return queue_.size();
+  return log_->acked_up_to() + seq_offset_;
 }
 
 std::string Outbox::acked_inventory_digest() const {
   absl::MutexLock lock(&mu_);
   return acked_digest_;
-}
-
-uint64_t Outbox::last_acked() const {
-  absl::MutexLock lock(&mu_);
-  return last_acked_;
 }
 
 }  // namespace steward::agent

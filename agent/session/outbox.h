@@ -1,63 +1,71 @@
 #pragma once
-// Envelopes waiting for the collector's ack, in sequence order. Bounded by
-// bytes: when full, the oldest metric batches are dropped (and counted);
-// inventory snapshots are never dropped. In memory for now: the durable
-// on-disk outbox is its own piece of work (see docs/protocol.md).
+// The agent's outbox: every envelope is appended to a durable on-disk log
+// (common/outbox/outbox_log.h) before it is sent and leaves it only when the
+// collector acks it. Bounded: when full, the oldest metric and health
+// batches are dropped first (counted, persisted); inventory never is.
 //
-// Sequence numbers: the agent cannot know the collector's last applied
-// sequence before its first Welcome, so envelopes queued before it are
-// renumbered then, starting after that sequence. Thread-safe.
+// Sequence numbers on the wire are record ids plus a persisted offset. The
+// offset moves only when the collector reports having applied more than this
+// agent ever numbered (its outbox was wiped or restored), so new envelopes
+// are never mistaken for duplicates.
+//
+// Payloads stay on disk; memory holds only the log's small index.
+// Thread-safe.
 
 #include <cstdint>
-#include <deque>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/outbox/outbox_log.h"
 #include "steward/v1/agent.pb.h"
 
 namespace steward::agent {
 
 class Outbox {
  public:
-  explicit Outbox(size_t max_bytes) : max_bytes_(max_bytes) {}
+  // Opens (creating) the outbox in `dir`, recovering what a crash left.
+  static absl::StatusOr<std::unique_ptr<Outbox>> Open(const std::string& dir, const OutboxLogOptions& options);
 
-  // Queues a payload (its seq is assigned here).
-  void Push(v1::Envelope env);
+  // Appends a payload durably; its seq is assigned when it is sent.
+  absl::Status Push(const v1::Envelope& env);
   // A session started and the collector has applied up to `last_applied`:
-  // drops what it has, renumbers on the first Welcome of this process, and
-  // marks everything left as unsent.
+  // drops what it has and rewinds so everything else is sent again.
   void OnWelcome(uint64_t last_applied);
-  // Drops envelopes up to and including `seq`.
+  // Drops envelopes up to and including wire seq `seq`.
   void Ack(uint64_t seq);
-  // The next unsent envelope, waiting up to `timeout`; nullopt on timeout or
-  // after Stop().
+  // The next unsent envelope (with its seq), waiting up to `timeout`;
+  // nullopt on timeout, before the first OnWelcome, or after Stop().
   std::optional<v1::Envelope> NextToSend(absl::Duration timeout);
   void Stop();
 
-  uint64_t dropped_batches() const;
-  size_t pending() const;
+  uint64_t dropped_batches() const { return log_->dropped_records(); }
+  size_t pending() const { return log_->live_records(); }
+  size_t pending_bytes() const { return log_->live_bytes(); }
   uint64_t last_acked() const;
-  // Digest of the newest inventory snapshot the collector has acked (empty
-  // if none in this process): what the collector should hold.
+  // Digest of the newest inventory state the collector has acked (empty if
+  // unknown): what the collector should hold.
   std::string acked_inventory_digest() const;
 
  private:
-  void DropOldestMetricsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void NoteAckedInventoryLocked(const v1::Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Outbox(std::unique_ptr<OutboxLog> log, std::string offset_path, uint64_t offset);
+  void NoteAckedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const size_t max_bytes_;
+  std::unique_ptr<OutboxLog> log_;
+  const std::string offset_path_;
   mutable absl::Mutex mu_;
-  std::deque<v1::Envelope> queue_ ABSL_GUARDED_BY(mu_);
-  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  size_t sent_ ABSL_GUARDED_BY(mu_) = 0;  // queue_[0, sent_) are on the wire
-  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
-  uint64_t last_acked_ ABSL_GUARDED_BY(mu_) = 0;
-  bool synced_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t seq_offset_ ABSL_GUARDED_BY(mu_);
+  uint64_t cursor_id_ ABSL_GUARDED_BY(mu_) = 0;  // last record id sent in this session
+  bool in_session_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t pushes_ ABSL_GUARDED_BY(mu_) = 0;  // wakes NextToSend
+  // Pending inventory records: id -> digest of the state they lead to.
+  std::map<uint64_t, std::string> inventory_digests_ ABSL_GUARDED_BY(mu_);
   std::string acked_digest_ ABSL_GUARDED_BY(mu_);
 };
 

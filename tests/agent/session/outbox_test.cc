@@ -1,276 +1,168 @@
 #include "agent/session/outbox.h"
 
-#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
+#include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
 namespace {
 
-// A metric batch whose one series is named `tag`, so tests can tell
-// envelopes apart after renumbering.
-v1::Envelope Metric(const std::string& tag) {
+v1::Envelope MetricEnv(double value, int series = 1) {
   v1::Envelope env;
-  env.set_created_ms(1);
-  env.mutable_metric_batch()->add_series()->set_name(tag);
+  for (int i = 0; i < series; ++i) {
+    auto* s = env.mutable_metric_batch()->add_series();
+    s->set_name("host_load1");
+    auto* p = s->add_points();
+    p->set_time_ms(1000 + i);
+    p->set_value(value);
+  }
   return env;
 }
 
-v1::Envelope Snapshot(const std::string& digest, int items = 0) {
+v1::Envelope SnapshotEnv(const std::string& digest) {
   v1::Envelope env;
-  auto* snap = env.mutable_inventory_snapshot();
-  snap->set_digest(digest);
-  for (int i = 0; i < items; ++i) snap->add_items()->set_name("package-" + std::to_string(i));
+  env.mutable_inventory_snapshot()->set_digest(digest);
   return env;
 }
 
-std::string Tag(const v1::Envelope& env) {
-  if (env.has_metric_batch()) return env.metric_batch().series(0).name();
-  if (env.has_inventory_snapshot()) return "snap:" + env.inventory_snapshot().digest();
-  return "?";
+class OutboxTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Outbox> Open(size_t max_bytes = 64 << 20) {
+    OutboxLogOptions opts;
+    opts.max_bytes = max_bytes;
+    opts.segment_bytes = 4096;
+    auto box = Outbox::Open(dir_.path() + "/outbox", opts);
+    EXPECT_TRUE(box.ok()) << box.status();
+    return box.ok() ? std::move(*box) : nullptr;
+  }
+  // Drains what NextToSend gives right now: (seq, value or digest).
+  static std::vector<std::pair<uint64_t, std::string>> Drain(Outbox& box) {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    while (auto env = box.NextToSend(absl::Milliseconds(10))) {
+      out.emplace_back(env->seq(), env->has_metric_batch()
+                                       ? std::to_string(static_cast<int>(env->metric_batch().series(0).points(0).value()))
+                                       : env->inventory_snapshot().digest());
+    }
+    return out;
+  }
+  using Sent = std::vector<std::pair<uint64_t, std::string>>;
+  testing::TempDir dir_;
+};
+
+TEST_F(OutboxTest, SendsNothingBeforeTheFirstWelcome) {
+  auto box = Open();
+  ASSERT_TRUE(box->Push(MetricEnv(1)).ok());
+  EXPECT_FALSE(box->NextToSend(absl::Milliseconds(20)).has_value());
+  box->OnWelcome(0);
+  EXPECT_EQ(Drain(*box), (Sent{{1, "1"}}));
 }
 
-// Size of `env` once it carries sequence number `seq`.
-size_t SizeAt(v1::Envelope env, uint64_t seq) {
-  env.set_seq(seq);
-  return env.ByteSizeLong();
+TEST_F(OutboxTest, KeepsEverythingUnackedAcrossRestartsAndResendsIt) {
+  {
+    auto box = Open();
+    for (int i = 1; i <= 3; ++i) ASSERT_TRUE(box->Push(MetricEnv(i)).ok());
+    box->OnWelcome(0);
+    EXPECT_EQ(Drain(*box), (Sent{{1, "1"}, {2, "2"}, {3, "3"}}));
+    box->Ack(1);
+    EXPECT_EQ(box->pending(), 2u);
+  }
+  auto box = Open();  // a restart: what was not acked is still there
+  EXPECT_EQ(box->pending(), 2u);
+  EXPECT_EQ(box->last_acked(), 1u);
+  ASSERT_TRUE(box->Push(MetricEnv(4)).ok());
+  box->OnWelcome(2);  // the collector applied 2, but its ack was lost
+  EXPECT_EQ(Drain(*box), (Sent{{3, "3"}, {4, "4"}}));
+  EXPECT_EQ(box->pending(), 2u);
+  // A reconnect rewinds to the first unacked envelope.
+  box->OnWelcome(3);
+  EXPECT_EQ(Drain(*box), (Sent{{4, "4"}}));
 }
 
-// Sends everything currently sendable; returns (seq, tag) pairs.
-std::vector<std::pair<uint64_t, std::string>> SendAll(Outbox& box) {
-  std::vector<std::pair<uint64_t, std::string>> out;
-  while (auto env = box.NextToSend(absl::ZeroDuration())) out.emplace_back(env->seq(), Tag(*env));
-  return out;
+TEST_F(OutboxTest, NumbersAfterACollectorThatIsAhead) {
+  {
+    auto box = Open();
+    ASSERT_TRUE(box->Push(MetricEnv(1)).ok());
+    ASSERT_TRUE(box->Push(MetricEnv(2)).ok());
+    box->OnWelcome(500);  // e.g. the agent's outbox was wiped, the collector kept seq 500
+    EXPECT_EQ(Drain(*box), (Sent{{501, "1"}, {502, "2"}}));
+    box->Ack(501);
+  }
+  auto box = Open();  // the offset is persisted
+  EXPECT_EQ(box->last_acked(), 501u);
+  ASSERT_TRUE(box->Push(MetricEnv(3)).ok());
+  box->OnWelcome(501);
+  EXPECT_EQ(Drain(*box), (Sent{{502, "2"}, {503, "3"}}));
 }
 
-using Sent = std::vector<std::pair<uint64_t, std::string>>;
-
-TEST(Outbox, NothingIsSentBeforeTheFirstWelcome) {
-  Outbox box(1 << 20);
-  box.Push(Metric("a"));
-  box.Push(Metric("b"));
-  EXPECT_EQ(box.pending(), 2u);
-  EXPECT_FALSE(box.NextToSend(absl::ZeroDuration()).has_value());
-  EXPECT_FALSE(box.NextToSend(absl::Milliseconds(5)).has_value());
+TEST_F(OutboxTest, WhenFullDropsOldestMetricsButNeverInventory) {
+  auto box = Open(16 << 10);
+  ASSERT_TRUE(box->Push(SnapshotEnv("first")).ok());
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(box->Push(MetricEnv(i, 20)).ok());
+  ASSERT_TRUE(box->Push(SnapshotEnv("second")).ok());
+  EXPECT_GT(box->dropped_batches(), 0u);
+  EXPECT_LE(box->pending_bytes(), 16u << 10);
+  box->OnWelcome(0);
+  auto sent = Drain(*box);
+  std::vector<std::string> digests;
+  int last_metric = -1;
+  for (const auto& [seq, what] : sent) {
+    if (what == "first" || what == "second") {
+      digests.push_back(what);
+    } else {
+      EXPECT_GT(std::stoi(what), last_metric) << "order kept";
+      last_metric = std::stoi(what);
+    }
+  }
+  EXPECT_EQ(digests, (std::vector<std::string>{"first", "second"}));
+  EXPECT_EQ(last_metric, 59) << "the newest metrics survive";
+  // Seqs are ascending (gaps where batches were dropped).
+  for (size_t i = 1; i < sent.size(); ++i) EXPECT_GT(sent[i].first, sent[i - 1].first);
 }
 
-TEST(Outbox, AssignsConsecutiveSequenceNumbers) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
-  box.Push(Metric("a"));
-  box.Push(Snapshot("d"));
-  box.Push(Metric("c"));
-  EXPECT_EQ(SendAll(box), (Sent{{1, "a"}, {2, "snap:d"}, {3, "c"}}));
+TEST_F(OutboxTest, AckedInventoryDigestFollowsAcksAndSurvivesRestart) {
+  {
+    auto box = Open();
+    ASSERT_TRUE(box->Push(SnapshotEnv("d1")).ok());
+    ASSERT_TRUE(box->Push(MetricEnv(1)).ok());
+    ASSERT_TRUE(box->Push(SnapshotEnv("d2")).ok());
+    box->OnWelcome(0);
+    EXPECT_EQ(box->acked_inventory_digest(), "");
+    box->Ack(2);
+    EXPECT_EQ(box->acked_inventory_digest(), "d1");
+  }
+  auto box = Open();
+  box->OnWelcome(3);
+  EXPECT_EQ(box->acked_inventory_digest(), "d2");
+  EXPECT_EQ(box->pending(), 0u);
 }
 
-TEST(Outbox, FirstWelcomeRenumbersQueuedEnvelopesAfterCollectorSequence) {
-  Outbox box(1 << 20);
-  box.Push(Metric("a"));
-  box.Push(Metric("b"));
-  box.OnWelcome(41);  // the collector applied 41 envelopes of an earlier life of this agent
-  EXPECT_EQ(box.last_acked(), 41u);
-  box.Push(Metric("c"));
-  EXPECT_EQ(SendAll(box), (Sent{{42, "a"}, {43, "b"}, {44, "c"}}));
-  EXPECT_EQ(box.pending(), 3u);  // sent is not acked
-}
-
-TEST(Outbox, FirstWelcomeWithZeroKeepsNumbering) {
-  Outbox box(1 << 20);
-  box.Push(Metric("a"));
-  box.OnWelcome(0);
-  box.Push(Metric("b"));
-  EXPECT_EQ(SendAll(box), (Sent{{1, "a"}, {2, "b"}}));
-}
-
-TEST(Outbox, LaterWelcomeDropsAppliedAndResendsTheRestFromTheStart) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
-  for (const char* t : {"a", "b", "c", "d"}) box.Push(Metric(t));
-  EXPECT_EQ(SendAll(box).size(), 4u);
-  EXPECT_FALSE(box.NextToSend(absl::ZeroDuration()).has_value());  // all on the wire
-
-  // Reconnect: the collector applied up to 2 but its acks were lost.
-  box.OnWelcome(2);
-  EXPECT_EQ(box.pending(), 2u);
-  EXPECT_EQ(box.last_acked(), 2u);
-  EXPECT_EQ(SendAll(box), (Sent{{3, "c"}, {4, "d"}}));
-
-  // Reconnect again with nothing new applied: everything unacked again.
-  box.OnWelcome(2);
-  EXPECT_EQ(SendAll(box), (Sent{{3, "c"}, {4, "d"}}));
-  // No renumbering on later welcomes: new envelopes continue the sequence.
-  box.Push(Metric("e"));
-  EXPECT_EQ(SendAll(box), (Sent{{5, "e"}}));
-}
-
-TEST(Outbox, LaterWelcomeAheadOfTheAgentMovesTheSequenceOn) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
-  box.Push(Metric("a"));
-  box.OnWelcome(100);  // e.g. a restored collector database
-  EXPECT_EQ(box.pending(), 0u);
-  box.Push(Metric("b"));
-  EXPECT_EQ(SendAll(box), (Sent{{101, "b"}}));
-}
-
-TEST(Outbox, AckDropsUpToAndIncludingSeq) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
-  for (const char* t : {"a", "b", "c"}) box.Push(Metric(t));
-  ASSERT_EQ(SendAll(box).size(), 3u);
-  box.Ack(2);
-  EXPECT_EQ(box.pending(), 1u);
-  EXPECT_EQ(box.last_acked(), 2u);
-  // An older (reordered) ack changes nothing.
-  box.Ack(1);
-  EXPECT_EQ(box.pending(), 1u);
-  EXPECT_EQ(box.last_acked(), 2u);
-  // Acking does not make anything resendable.
-  EXPECT_FALSE(box.NextToSend(absl::ZeroDuration()).has_value());
-  box.Push(Metric("d"));
-  EXPECT_EQ(SendAll(box), (Sent{{4, "d"}}));
-  box.Ack(4);
-  EXPECT_EQ(box.pending(), 0u);
-  EXPECT_EQ(box.last_acked(), 4u);
-}
-
-TEST(Outbox, AckOfPartOfTheSentWindowKeepsTheRestInFlight) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
-  for (const char* t : {"a", "b", "c"}) box.Push(Metric(t));
-  ASSERT_EQ(box.NextToSend(absl::ZeroDuration())->seq(), 1u);
-  ASSERT_EQ(box.NextToSend(absl::ZeroDuration())->seq(), 2u);
-  box.Ack(1);
-  // 2 is still on the wire; 3 is next.
-  EXPECT_EQ(SendAll(box), (Sent{{3, "c"}}));
-}
-
-TEST(Outbox, WhenFullDropsOldestUnsentMetricBatchesFirstAndCountsThem) {
-  size_t one = SizeAt(Metric("a"), 1);
-  ASSERT_EQ(SizeAt(Metric("b"), 9), one);
-  Outbox box(3 * one);
-  for (const char* t : {"a", "b", "c"}) box.Push(Metric(t));
-  EXPECT_EQ(box.dropped_batches(), 0u);  // exactly at the bound is fine
-  box.Push(Metric("d"));
-  EXPECT_EQ(box.dropped_batches(), 1u);
-  EXPECT_EQ(box.pending(), 3u);
-  box.Push(Metric("e"));
-  EXPECT_EQ(box.dropped_batches(), 2u);
-  box.OnWelcome(0);
-  EXPECT_EQ(SendAll(box), (Sent{{1, "c"}, {2, "d"}, {3, "e"}}));
-}
-
-TEST(Outbox, NeverDropsSnapshotsButDropsMetricsAroundThem) {
-  const size_t m = SizeAt(Metric("m1"), 1), snap = SizeAt(Snapshot("s1", 3), 1);
-  ASSERT_GT(snap, 2 * m);
-  Outbox box(snap + 2 * m);
-  box.Push(Metric("m1"));
-  box.Push(Snapshot("s1", 3));
-  box.Push(Metric("m2"));  // exactly at the bound
-  EXPECT_EQ(box.dropped_batches(), 0u);
-  box.Push(Metric("m3"));  // over: m1, the oldest metric (before the snapshot), goes
-  EXPECT_EQ(box.dropped_batches(), 1u);
-  EXPECT_EQ(box.pending(), 3u);
-  box.Push(Snapshot("s2", 3));  // over: every metric goes, both snapshots stay
-  EXPECT_EQ(box.dropped_batches(), 3u);
-  box.Push(Snapshot("s3", 3));  // still over, nothing droppable: kept anyway
-  EXPECT_EQ(box.dropped_batches(), 3u);
-  EXPECT_EQ(box.pending(), 3u);
-  box.Push(Metric("m4"));  // nothing older to drop but itself
-  EXPECT_EQ(box.dropped_batches(), 4u);
-  box.OnWelcome(0);
-  EXPECT_EQ(SendAll(box), (Sent{{1, "snap:s1"}, {2, "snap:s2"}, {3, "snap:s3"}}));
-}
-
-TEST(Outbox, NeverDropsEnvelopesAlreadyOnTheWire) {
-  size_t one = SizeAt(Metric("a"), 1);
-  Outbox box(2 * one);
-  box.OnWelcome(0);
-  box.Push(Metric("a"));
-  box.Push(Metric("b"));
-  ASSERT_EQ(SendAll(box).size(), 2u);  // both sent, not acked
-  box.Push(Metric("c"));               // over the bound: only c is unsent
-  EXPECT_EQ(box.dropped_batches(), 1u);
-  EXPECT_EQ(box.pending(), 2u);
-  // After a reconnect the unacked ones are resent.
-  box.OnWelcome(0);
-  EXPECT_EQ(SendAll(box), (Sent{{1, "a"}, {2, "b"}}));
-}
-
-TEST(Outbox, RenumberingDoesNotCorruptTheByteBound) {
-  Outbox box(1 << 20);
-  for (int i = 0; i < 50; ++i) box.Push(Metric("m"));
-  box.OnWelcome(100000);
-  ASSERT_EQ(SendAll(box).size(), 50u);
-  box.Ack(100050);
-  ASSERT_EQ(box.pending(), 0u);
-  box.Push(Metric("after"));
-  EXPECT_EQ(box.dropped_batches(), 0u);
-  EXPECT_EQ(box.pending(), 1u);
-  EXPECT_EQ(SendAll(box), (Sent{{100051, "after"}}));
-}
-
-TEST(Outbox, AckedInventoryDigestIsTheNewestAckedSnapshot) {
-  Outbox box(1 << 20);
-  EXPECT_EQ(box.acked_inventory_digest(), "");
-  box.OnWelcome(0);
-  box.Push(Snapshot("d1"));
-  box.Push(Metric("m"));
-  box.Push(Snapshot("d2"));
-  box.Push(Metric("n"));
-  ASSERT_EQ(SendAll(box).size(), 4u);
-  EXPECT_EQ(box.acked_inventory_digest(), "");  // sent is not acked
-  box.Ack(2);
-  EXPECT_EQ(box.acked_inventory_digest(), "d1");
-  box.Ack(4);
-  EXPECT_EQ(box.acked_inventory_digest(), "d2");
-  box.Push(Snapshot("d3"));
-  EXPECT_EQ(box.acked_inventory_digest(), "d2");
-}
-
-TEST(Outbox, NextToSendTimesOutWhenEmpty) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
-  absl::Time start = absl::Now();
-  EXPECT_FALSE(box.NextToSend(absl::Milliseconds(50)).has_value());
-  EXPECT_GE(absl::Now() - start, absl::Milliseconds(45));
-}
-
-TEST(Outbox, NextToSendWakesUpForAPushFromAnotherThread) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
+TEST_F(OutboxTest, NextToSendWakesOnPushAndStopsOnStop) {
+  auto box = Open();
+  box->OnWelcome(0);
   std::thread pusher([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    box.Push(Metric("late"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(box->Push(MetricEnv(7)).ok());
   });
-  absl::Time start = absl::Now();
-  auto env = box.NextToSend(absl::Seconds(10));
+  auto env = box->NextToSend(absl::Seconds(10));
   pusher.join();
   ASSERT_TRUE(env.has_value());
-  EXPECT_EQ(Tag(*env), "late");
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(env->seq(), 1u);
+  box->Stop();
+  ASSERT_TRUE(box->Push(MetricEnv(8)).ok());
+  EXPECT_FALSE(box->NextToSend(absl::Seconds(1)).has_value());
 }
 
-TEST(Outbox, StopWakesAWaitingSenderAndEndsSending) {
-  Outbox box(1 << 20);
-  box.OnWelcome(0);
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    box.Stop();
-  });
-  absl::Time start = absl::Now();
-  EXPECT_FALSE(box.NextToSend(absl::Seconds(10)).has_value());
-  stopper.join();
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  // After Stop nothing is handed out, even with work queued.
-  box.Push(Metric("x"));
-  EXPECT_FALSE(box.NextToSend(absl::Seconds(1)).has_value());
-  EXPECT_EQ(box.pending(), 1u);
+TEST_F(OutboxTest, CorruptOffsetFileIsAClearError) {
+  { Open(); }
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/outbox.seq_offset", "banana\n").ok());
+  OutboxLogOptions opts;
+  auto box = Outbox::Open(dir_.path() + "/outbox", opts);
+  ASSERT_FALSE(box.ok());
+  EXPECT_NE(box.status().message().find("seq_offset"), std::string::npos) << box.status();
 }
 
 }  // namespace
