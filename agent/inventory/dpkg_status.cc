@@ -1,6 +1,7 @@
 #include "agent/inventory/dpkg_status.h"
 
 #include <charconv>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -111,7 +112,7 @@ void FinishStanza(const Stanza& st, absl::string_view origin, ParseReport* repor
   p.name = std::string(name);
   p.version = std::string(st.version->value);
   if (st.arch.has_value()) p.arch = std::string(st.arch->value);
-  if (st.maintainer.has_value()) p.maintainer = std::string(st.maintainer->value);
+  if (st.maintainer.has_value()) p.vendor = std::string(st.maintainer->value);
   p.status = std::string(st.status->value);
   if (st.installed_size.has_value()) {
     absl::string_view v = st.installed_size->value;
@@ -122,7 +123,8 @@ void FinishStanza(const Stanza& st, absl::string_view origin, ParseReport* repor
                      absl::StrCat("Installed-Size ", QuoteInput(v), " of package ",
                                   QuoteInput(name), " is not a number of kB, using 0"));
     } else {
-      p.installed_size_kb = kb;
+      constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+      p.size_bytes = kb > kMax / 1024 ? kMax : kb * 1024;
     }
   }
   out->push_back(std::move(p));

@@ -8,28 +8,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "agent/inventory/package.h"
 #include "agent/parse_report.h"
 
 namespace steward::agent {
 
 inline constexpr char kDpkgStatusPath[] = "/var/lib/dpkg/status";
 
-// One installed package as the inventory reports it. Plain value type.
-// Invariant (for packages returned by the parser): `name` and `version` are
-// non-empty and `status`'s third word is "installed".
-struct Package {
-  std::string source;              // Where the record came from: "dpkg".
-  std::string name;                // Package:
-  std::string version;             // Version: full string, with epoch/revision.
-  std::string arch;                // Architecture: (may be empty on old records).
-  std::string maintainer;          // Maintainer:
-  uint64_t installed_size_kb = 0;  // Installed-Size: (0 when absent or invalid).
-  std::string status;              // The Status: line, e.g. "install ok installed".
-
-  friend bool operator==(const Package&, const Package&) = default;
-};
-
 // Parses the text of a dpkg status database and returns the packages whose
+// (source "dpkg", vendor = Maintainer:, size_bytes = Installed-Size: * 1024,
+// saturating; install_time_unix left 0)
 // package state (the third word of Status:) is "installed", in file order;
 // so "hold ok installed" and "deinstall ok installed" count and
 // "deinstall ok config-files" does not.

@@ -1,12 +1,10 @@
 #include "agent/session/agent_runner.h"
 
-#include <sys/stat.h>
-
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "agent/facts/host_facts.h"
-#include "agent/inventory/dpkg_status.h"
+#include "agent/inventory/sources.h"
 #include "agent/metrics/host_metrics.h"
 #include "agent/parse_report.h"
 #include "agent/session/reports.h"
@@ -46,6 +44,9 @@ AgentRunner::~AgentRunner() { Stop(); }
 
 void AgentRunner::Run() {
   inventory_.Load();
+  InventoryOptions options;
+  options.dpkg_status = config_.dpkg_status;
+  scanner_ = std::make_unique<InventoryScanner>(MakeInventorySources(options));
   std::thread collector([this] { CollectLoop(); });
   SessionLoop();
   collector.join();
@@ -77,30 +78,20 @@ void AgentRunner::CollectLoop() {
 }
 
 void AgentRunner::CollectInventory(bool force) {
-  struct stat st;
-  if (::stat(config_.dpkg_status.c_str(), &st) != 0) {
-    if (dpkg_size_ != -2) spdlog::info("no dpkg database at {}; dpkg inventory skipped", config_.dpkg_status);
-    dpkg_size_ = -2;
-  } else {
-    int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-    if (!force && mtime_ns == dpkg_mtime_ns_ && st.st_size == dpkg_size_) return;
-    dpkg_mtime_ns_ = mtime_ns;
-    dpkg_size_ = st.st_size;
-  }
+  // Host facts change rarely (kernel after a reboot, memory): look every 30 cycles.
+  bool facts_due = force || cycles_++ % 30 == 0;
   ParseReport report;
-  std::vector<Package> packages;
-  if (dpkg_size_ >= 0) {
-    absl::Time t0 = absl::Now();
-    auto read = ReadDpkgStatus(config_.dpkg_status, &report);
-    if (!read.ok()) {
-      spdlog::warn("inventory: {}", read.status().message());
-      dpkg_size_ = -1;  // try again next interval
-      return;
+  std::optional<std::vector<Package>> packages = scanner_->ScanIfChanged(force, &report);
+  LogReport(report, "inventory");
+  if (packages) {
+    for (const auto& st : scanner_->last_stats()) {
+      if (!st.scanned) continue;
+      if (!st.status.ok()) spdlog::warn("inventory source {}: {}", st.name, st.status);
+      spdlog::debug("inventory source {}: {} items in {}", st.name, st.items, absl::FormatDuration(st.scan_time));
     }
-    packages = std::move(*read);
-    spdlog::debug("dpkg scan: {} packages in {}", packages.size(), absl::FormatDuration(absl::Now() - t0));
+  } else if (!facts_due) {
+    return;  // nothing changed: the cheap fingerprint check is all this cycle costs
   }
-  LogReport(report, "dpkg status");
   FactsPaths paths;
   paths.os_release = config_.os_release;
   paths.proc_root = config_.proc_root;
@@ -108,13 +99,19 @@ void AgentRunner::CollectInventory(bool force) {
   HostFacts facts = CollectHostFacts(paths, &facts_report);
   LogReport(facts_report, "host facts");
 
-  v1::InventorySnapshot scan = BuildInventorySnapshot(packages, facts, report.total_warnings());
-  std::vector<v1::SoftwareItem> items(std::make_move_iterator(scan.mutable_items()->begin()),
-                                      std::make_move_iterator(scan.mutable_items()->end()));
-  auto env = inventory_.Report(std::move(items), scan.facts(), force, report.total_warnings());
+  std::optional<v1::Envelope> env;
+  if (packages) {
+    v1::InventorySnapshot scan = BuildInventorySnapshot(*packages, facts, report.total_warnings());
+    std::vector<v1::SoftwareItem> items(std::make_move_iterator(scan.mutable_items()->begin()),
+                                        std::make_move_iterator(scan.mutable_items()->end()));
+    env = inventory_.Report(std::move(items), scan.facts(), force, report.total_warnings());
+  } else {
+    env = inventory_.ReportFacts(FactsToProto(facts));
+  }
   if (!env) return;
   if (env->has_inventory_snapshot()) {
-    spdlog::info("inventory: {} packages, digest {}", packages.size(), env->inventory_snapshot().digest().substr(0, 12));
+    spdlog::info("inventory: {} items, digest {}", env->inventory_snapshot().items_size(),
+                 env->inventory_snapshot().digest().substr(0, 12));
   }
   env->set_created_ms(absl::ToUnixMillis(absl::Now()));
   if (auto s = outbox_->Push(*env); !s.ok()) {

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/inventory/inventory_scanner.h"
 #include "agent/metrics/host_metrics.h"
 #include "agent/session/agent_config.h"
 #include "agent/session/backoff.h"
@@ -51,8 +52,8 @@ class AgentRunner {
 
   std::atomic<bool> resync_requested_{false};
   // Inventory state, touched by the collection thread only.
-  int64_t dpkg_mtime_ns_ = -1;
-  int64_t dpkg_size_ = -1;
+  std::unique_ptr<InventoryScanner> scanner_;  // collection thread only
+  uint64_t cycles_ = 0;
   InventoryReporter inventory_;  // collection thread only
 
   absl::Mutex mu_;

@@ -59,6 +59,20 @@ std::optional<v1::Envelope> InventoryReporter::Report(std::vector<v1::SoftwareIt
   return env;
 }
 
+std::optional<v1::Envelope> InventoryReporter::ReportFacts(const v1::HostFacts& facts) {
+  if (!have_base_ || google::protobuf::util::MessageDifferencer::Equals(base_.facts(), facts)) return std::nullopt;
+  v1::Envelope env;
+  auto* d = env.mutable_inventory_delta();
+  d->set_base_digest(base_.digest());
+  d->set_digest(base_.digest());
+  *d->mutable_facts() = facts;
+  pending_ = base_;
+  *pending_.mutable_facts() = facts;
+  has_pending_ = true;
+  spdlog::info("host facts changed");
+  return env;
+}
+
 absl::Status InventoryReporter::Commit() {
   if (!has_pending_) return absl::OkStatus();
   base_ = std::move(pending_);

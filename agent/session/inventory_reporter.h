@@ -33,6 +33,10 @@ class InventoryReporter {
   std::optional<v1::Envelope> Report(std::vector<v1::SoftwareItem> items, const v1::HostFacts& facts,
                                      bool force_snapshot, size_t skipped_records);
 
+  // A facts-only delta when `facts` differ from the base's (items as in the
+  // base); nullopt when they do not, or when there is no base yet.
+  std::optional<v1::Envelope> ReportFacts(const v1::HostFacts& facts);
+
   // Makes the state of the last Report the base (call once it is queued).
   absl::Status Commit();
 

@@ -6,7 +6,9 @@ Everything lives in a temporary directory that is removed afterwards;
 processes are stopped with SIGTERM (and must exit 0). See steward_e2e.py.
 """
 import datetime
+import json
 import os
+import shutil
 import re
 import socket
 import subprocess
@@ -88,14 +90,15 @@ class EndToEnd(unittest.TestCase):
     def test_03_software_equals_dpkg_query(self):
         h = self.connected_host()
         items = wait_for("the inventory", lambda: self.ctl_json("software", "--host", h["agent_id"]))
+        dpkg_items = [i for i in items if i["source"] == "dpkg"]
         expected = installed_packages()
         self.assertGreater(len(expected), 10)
-        got = {(i["name"], i["version"], i["arch"]) for i in items}
-        self.assertEqual(len(got), len(items), "duplicate items in the inventory")
+        got = {(i["name"], i["version"], i["arch"]) for i in dpkg_items}
+        self.assertEqual(len(got), len(dpkg_items), "duplicate dpkg items in the inventory")
         self.assertEqual(got - expected, set(), "reported but not installed")
         self.assertEqual(expected - got, set(), "installed but not reported")
         for i in items:
-            self.assertEqual(i["source"], "dpkg")
+            self.assertIn(i["source"], ("dpkg", "rpm", "pip", "npm", "snap", "flatpak"))
             self.assertEqual(i["agent_id"], h["agent_id"])
             self.assertEqual(i["hostname"], socket.gethostname())
         # --name filters, and the table form lists the same package.
@@ -103,7 +106,17 @@ class EndToEnd(unittest.TestCase):
         only = self.ctl_json("software", "--name", name)
         self.assertTrue(only and all(i["name"] == name for i in only), only)
         self.assertIn(version, self.ctl_ok("software", "--host", h["agent_id"], "--name", name))
-        self.assertEqual(self.host()["software_count"], len(expected))
+        self.assertEqual(self.host()["software_count"], len(items))
+
+    def test_03b_npm_globals_match_npm_ls(self):
+        if not shutil.which("npm"):
+            self.skipTest("npm is not installed on this machine")
+        listed = json.loads(subprocess.run(["npm", "ls", "-g", "--json", "--depth=0"], capture_output=True,
+                                           text=True, timeout=120).stdout or "{}").get("dependencies", {})
+        h = self.connected_host()
+        got = {(i["name"], i["version"]) for i in self.ctl_json("software", "--host", h["agent_id"])
+               if i["source"] == "npm"}
+        self.assertEqual(got, {(n, d["version"]) for n, d in listed.items()})
 
     def test_04_metrics_arrive(self):
         h = self.connected_host()

@@ -73,11 +73,17 @@ Architecture: amd64
 Version: 1.0
 )";
 
-Package Pkg(std::string name, std::string version, std::string arch, std::string maintainer,
+Package Pkg(std::string name, std::string version, std::string arch, std::string vendor,
             uint64_t size_kb, std::string status) {
-  return Package{"dpkg",           std::move(name),       std::move(version),
-                 std::move(arch),  std::move(maintainer), size_kb,
-                 std::move(status)};
+  Package p;
+  p.source = "dpkg";
+  p.name = std::move(name);
+  p.version = std::move(version);
+  p.arch = std::move(arch);
+  p.vendor = std::move(vendor);
+  p.size_bytes = size_kb * 1024;
+  p.status = std::move(status);
+  return p;
 }
 
 TEST(DpkgStatusParser, ParsesCapturedStanzas) {
@@ -238,9 +244,9 @@ TEST(DpkgStatusParser, InvalidInstalledSizeKeepsPackageWithZero) {
       "Installed-Size: 18446744073709551615\n",
       "st", &report);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0].installed_size_kb, 0u);
-  EXPECT_EQ(got[1].installed_size_kb, 0u);
-  EXPECT_EQ(got[2].installed_size_kb, 18446744073709551615ull);
+  EXPECT_EQ(got[0].size_bytes, 0u);
+  EXPECT_EQ(got[1].size_bytes, 0u);
+  EXPECT_EQ(got[2].size_bytes, 18446744073709551615ull);  // Saturates.
   EXPECT_THAT(report.warnings,
               ElementsAre("st line 4: Installed-Size '99999999999999999999999' of package 'huge' "
                           "is not a number of kB, using 0",
@@ -347,7 +353,7 @@ TEST(DpkgStatusReader, RealStatusMatchesDpkgQuery) {
   std::set<Key> have;
   for (const Package& p : *got) {
     EXPECT_EQ(p.source, "dpkg");
-    EXPECT_FALSE(p.maintainer.empty()) << p.name;
+    EXPECT_FALSE(p.vendor.empty()) << p.name;
     have.emplace(p.name, p.version, p.arch);
   }
   EXPECT_EQ(have.size(), got->size()) << "duplicate packages";

@@ -1,0 +1,23 @@
+#pragma once
+// Running a package manager's query tool, for the sources that have no
+// reliable file format to read (rpm's database).
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace steward::agent {
+
+// Runs argv[0] (an absolute path; no PATH search, no shell) with `argv`,
+// stdin and stderr on /dev/null, environment LC_ALL=C and a fixed PATH, and
+// returns what it wrote to stdout. Errors: the tool could not be started,
+// exited non-zero or by a signal, ran longer than `timeout` (it is then
+// killed), or wrote more than `max_output` bytes (killed too). Safe to call
+// from several threads; inherited descriptors are closed in the child.
+absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::Duration timeout,
+                                    size_t max_output = 256 << 20);
+
+}  // namespace steward::agent
