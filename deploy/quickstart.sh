@@ -120,6 +120,8 @@ Use stewardctl:
   $CTL software --host $AGENT_ID --name openssl
   $CTL metrics --host $AGENT_ID --list
   $CTL metrics --host $AGENT_ID --metric host_load1 --since 15m --json
+  $CTL changes --since 24h                                  # what was installed, upgraded, removed
+  $CTL checks set ssh --type tcp --param address=127.0.0.1:22 && $CTL health
   $CTL token create --ttl 1h --uses 10 --label env=prod     # enroll more machines
 
 Stop both:  $ROOT/deploy/quickstart.sh stop
