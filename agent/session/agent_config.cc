@@ -1,9 +1,12 @@
 #include "agent/session/agent_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/cli_args.h"
+#include "common/health/check_spec.h"
 #include "common/duration.h"
 #include "common/kv_config.h"
 #include "common/status_macros.h"
@@ -49,6 +52,7 @@ std::string AgentUsage() {
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help) {
   Raw r;
   *help = false;
+  std::vector<v1::CheckSpec> checks;
   ArgParser parser = MakeParser(&r, help);
   RETURN_IF_ERROR(parser.Parse(args, nullptr));
   if (*help) return AgentConfig{};
@@ -58,6 +62,9 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
          "proc_root", "log_level", "outbox_max_mb"});
+    unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
+                  unknown.end());
+    ASSIGN_OR_RETURN(checks, ChecksFromConfig(file, r.config));
     if (!unknown.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(r.config, ": unknown setting(s): ", absl::StrJoin(unknown, ", ")));
@@ -81,6 +88,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   if (r.collector.empty()) return absl::InvalidArgumentError("--collector HOST:PORT is required");
   if (r.ca_file.empty()) return absl::InvalidArgumentError("--ca-file is required (the collector's DATA_DIR/ca.pem)");
   if (r.state_dir.empty()) return absl::InvalidArgumentError("--state-dir is required");
+  cfg.checks = std::move(checks);
   cfg.collector = r.collector;
   cfg.ca_file = r.ca_file;
   cfg.enroll_token = r.enroll_token;

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "steward/v1/types.pb.h"
 
 namespace steward::agent {
 
@@ -21,6 +22,8 @@ struct AgentConfig {
   std::string proc_root = "/proc";
   std::string log_level = "info";
   size_t outbox_max_bytes = 64 << 20;
+  // Application checks from the config file (check.NAME.PARAM = VALUE).
+  std::vector<v1::CheckSpec> checks;
 };
 
 // Parses argv (without argv[0]). Returns the config, or an error naming the

@@ -38,6 +38,7 @@ AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity i
       outbox_(std::move(outbox)),
       sampler_(config_.proc_root),
       inventory_(config_.state_dir + "/inventory.base"),
+      health_(CheckEnv()),
       backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()) {}
 
 AgentRunner::~AgentRunner() { Stop(); }
@@ -47,6 +48,7 @@ void AgentRunner::Run() {
   InventoryOptions options;
   options.dpkg_status = config_.dpkg_status;
   scanner_ = std::make_unique<InventoryScanner>(MakeInventorySources(options));
+  if (auto s = health_.SetChecks(config_.checks, {}); !s.ok()) spdlog::error("checks: {}", s);
   std::thread collector([this] { CollectLoop(); });
   SessionLoop();
   collector.join();
@@ -130,6 +132,9 @@ void AgentRunner::CollectMetrics() {
     spdlog::warn("metrics: {}", samples.status().message());
     return;
   }
+  std::vector<MetricSample> check_metrics = RunChecks();
+  samples->insert(samples->end(), std::make_move_iterator(check_metrics.begin()),
+                  std::make_move_iterator(check_metrics.end()));
   int64_t now_ms = absl::ToUnixMillis(absl::Now());
   // The agent's own delivery state travels with the host metrics.
   samples->push_back({"agent_outbox_dropped_batches_total", {}, static_cast<double>(outbox_->dropped_batches()), true});
@@ -139,6 +144,40 @@ void AgentRunner::CollectMetrics() {
   env.set_created_ms(now_ms);
   *env.mutable_metric_batch() = BuildMetricBatch(*samples, now_ms);
   if (auto s = outbox_->Push(env); !s.ok()) spdlog::error("cannot queue a metric batch: {}", s);
+}
+
+std::vector<MetricSample> AgentRunner::RunChecks() {
+  std::optional<std::vector<v1::CheckSpec>> pushed;
+  {
+    absl::MutexLock lock(&pushed_mu_);
+    pushed.swap(pushed_checks_);
+  }
+  if (pushed) {
+    if (auto s = health_.SetChecks(config_.checks, std::move(*pushed)); !s.ok()) spdlog::error("checks: {}", s);
+    for (const auto& e : health_.last_errors()) spdlog::warn("pushed check skipped: {}", e);
+    spdlog::info("checks updated from the collector");
+  }
+  RunResult result = health_.RunAll(absl::Now());
+  // Send when a state changed, and every 6 cycles to refresh the times.
+  v1::HealthReport comparable = result.report;
+  for (auto& c : *comparable.mutable_checks()) c.clear_time_ms();
+  std::string key = comparable.SerializeAsString();
+  if (key != last_health_ || ++health_cycles_ % 6 == 0) {
+    for (const auto& c : result.report.checks()) {
+      if (c.status() != v1::CheckState::OK && key != last_health_) {
+        spdlog::warn("check {} is {}: {}", c.name(), v1::CheckState::Status_Name(c.status()), c.reason());
+      }
+    }
+    v1::Envelope env;
+    env.set_created_ms(absl::ToUnixMillis(absl::Now()));
+    *env.mutable_health_report() = std::move(result.report);
+    if (auto s = outbox_->Push(env); !s.ok()) {
+      spdlog::error("cannot queue the health report: {}", s);
+    } else {
+      last_health_ = std::move(key);
+    }
+  }
+  return std::move(result.metrics);
 }
 
 void AgentRunner::SessionLoop() {
@@ -189,6 +228,9 @@ absl::Status AgentRunner::RunSession() {
       while (stream->Read(&msg)) {
         if (msg.has_ack()) {
           outbox_->Ack(msg.ack().seq());
+        } else if (msg.has_settings()) {
+          absl::MutexLock lock(&pushed_mu_);
+          pushed_checks_.emplace(msg.settings().checks().begin(), msg.settings().checks().end());
         } else if (msg.has_resync()) {
           spdlog::info("collector asks for an inventory resync: {}", msg.resync().reason());
           resync_requested_ = true;

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/health/health_runner.h"
 #include "agent/inventory/inventory_scanner.h"
 #include "agent/metrics/host_metrics.h"
 #include "agent/session/agent_config.h"
@@ -39,6 +40,9 @@ class AgentRunner {
   absl::Status RunSession();
   void CollectInventory(bool force);
   void CollectMetrics();
+  // Runs the application checks; returns their metrics and queues a health
+  // report when a state changed (or every 6 cycles, to refresh "checked").
+  std::vector<MetricSample> RunChecks();
   // Sleeps up to `d`; returns false if Stop() was called meanwhile.
   bool SleepUnlessStopped(absl::Duration d);
 
@@ -54,6 +58,13 @@ class AgentRunner {
   // Inventory state, touched by the collection thread only.
   std::unique_ptr<InventoryScanner> scanner_;  // collection thread only
   uint64_t cycles_ = 0;
+  HealthRunner health_;  // collection thread only
+  std::string last_health_;  // serialized states (sans times) of the last report
+  uint64_t health_cycles_ = 0;
+
+  // Checks pushed by the collector (session thread writes, collection thread applies).
+  absl::Mutex pushed_mu_;
+  std::optional<std::vector<v1::CheckSpec>> pushed_checks_ ABSL_GUARDED_BY(pushed_mu_);
   InventoryReporter inventory_;  // collection thread only
 
   absl::Mutex mu_;

@@ -4,6 +4,7 @@
 // runs on the WorkQueue.
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "collector/service/service_deps.h"
 #include "steward/v1/admin.grpc.pb.h"
 
