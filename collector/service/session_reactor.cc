@@ -60,16 +60,19 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   auto rec = deps_.store->GetAgent(agent_id_);
   if (!rec.ok()) return rec.status();
   got_hello_ = true;
+  std::vector<v1::Label> labels(rec->labels().begin(), rec->labels().end());
+  auto checks = deps_.store->ListChecks();
+  if (!checks.ok()) return checks.status();
+  // Registered before the Welcome goes out: once the agent has its Welcome,
+  // the host shows as connected and receives pushed settings.
+  deps_.sessions->Opened(agent_id_, this, labels);
+  registered_ = true;
+  // Order on the stream: Welcome, Settings, then a ResyncRequest if needed.
   v1::CollectorMessage welcome;
   welcome.mutable_welcome()->set_agent_id(agent_id_);
   welcome.mutable_welcome()->set_last_applied_seq(rec->last_applied_seq());
   Send(std::move(welcome));
-  std::vector<v1::Label> labels(rec->labels().begin(), rec->labels().end());
-  auto checks = deps_.store->ListChecks();
-  if (!checks.ok()) return checks.status();
   PushSettings(SettingsFor(*checks, labels));
-  deps_.sessions->Opened(agent_id_, this, std::move(labels));
-  registered_ = true;
   spdlog::info("agent {} connected (agent {}, applied up to seq {})", agent_id_, hello.agent_version(),
                rec->last_applied_seq());
   if (!hello.inventory_digest().empty() && hello.inventory_digest() != rec->inventory_digest()) {

@@ -285,6 +285,10 @@ TEST_F(CollectorServerTest, ConnectHelloEnvelopeAckAndIdempotentResend) {
     ASSERT_TRUE(msg.has_welcome()) << msg.ShortDebugString();
     EXPECT_EQ(msg.welcome().agent_id(), id.agent_id);
     EXPECT_EQ(msg.welcome().last_applied_seq(), 0u);
+    // Then the pushed settings (no checks assigned here).
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_settings()) << msg.ShortDebugString();
+    EXPECT_EQ(msg.settings().checks_size(), 0);
 
     // While the stream is open the host shows as connected.
     auto hosts = ListHosts();
@@ -350,6 +354,8 @@ TEST_F(CollectorServerTest, HelloWithStaleInventoryDigestGetsResyncRequest) {
   v1::CollectorMessage msg;
   ASSERT_TRUE(stream->Read(&msg));
   ASSERT_TRUE(msg.has_welcome());
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_settings()) << msg.ShortDebugString();
   ASSERT_TRUE(stream->Read(&msg));
   EXPECT_TRUE(msg.has_resync()) << msg.ShortDebugString();
   stream->WritesDone();
@@ -537,7 +543,9 @@ TEST(CollectorServerStart, RestartKeepsCaAndAppliedData) {
     auto stream = stub->Connect(&sctx);
     ASSERT_TRUE(stream->Write(HelloMessage()));
     v1::CollectorMessage msg;
-    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(stream->Read(&msg));  // Welcome
+    ASSERT_TRUE(stream->Read(&msg));  // Settings
+    ASSERT_TRUE(msg.has_settings()) << msg.ShortDebugString();
     ASSERT_TRUE(stream->Write(MetricEnvelope(1, "m", {5})));
     ASSERT_TRUE(stream->Read(&msg));
     ASSERT_TRUE(msg.has_ack());
