@@ -98,6 +98,7 @@ HostFacts CollectHostFacts(const FactsPaths& paths, ParseReport* report) {
     AddWarning(report, std::string(text.status().message()));
   }
 
+  facts.hardware = CollectHardwareFacts(paths.sys_root, paths.read_interfaces, report);
   return facts;
 }
 

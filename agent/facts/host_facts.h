@@ -6,6 +6,7 @@
 #include <string>
 
 #include "agent/facts/os_release.h"
+#include "agent/facts/hardware_facts.h"
 #include "agent/parse_report.h"
 
 namespace steward::agent {
@@ -23,6 +24,7 @@ struct HostFacts {
   int cpu_count = 0;                // Online CPUs: "cpuN" lines in /proc/stat.
   uint64_t memory_total_bytes = 0;  // MemTotal from /proc/meminfo.
   int64_t boot_time_unix = 0;       // btime from /proc/stat.
+  HardwareFacts hardware;           // DMI, disks, network interfaces.
 
   friend bool operator==(const HostFacts&, const HostFacts&) = default;
 };
@@ -34,6 +36,8 @@ struct FactsPaths {
   // Read when `os_release` does not exist (os-release(5)); empty disables.
   std::string os_release_fallback = kOsReleaseFallbackPath;
   std::string proc_root = "/proc";
+  std::string sys_root = "/sys";
+  bool read_interfaces = true;  // getifaddrs (the real host only)
 };
 
 // Gathers host facts, best effort: never fails; whatever cannot be read or

@@ -19,6 +19,23 @@ v1::HostFacts FactsToProto(const HostFacts& f) {
   p.set_cpu_count(static_cast<uint32_t>(std::max(0, f.cpu_count)));
   p.set_memory_total_bytes(f.memory_total_bytes);
   p.set_boot_time_unix(f.boot_time_unix);
+  p.set_dmi_vendor(f.hardware.dmi_vendor);
+  p.set_dmi_model(f.hardware.dmi_model);
+  p.set_dmi_serial(f.hardware.dmi_serial);
+  for (const auto& d : f.hardware.disks) {
+    v1::Disk* disk = p.add_disks();
+    disk->set_name(d.name);
+    disk->set_model(d.model);
+    disk->set_size_bytes(d.size_bytes);
+    disk->set_rotational(d.rotational);
+  }
+  for (const auto& n : f.hardware.interfaces) {
+    v1::NetworkInterface* nic = p.add_interfaces();
+    nic->set_name(n.name);
+    nic->set_mac(n.mac);
+    for (const auto& a : n.addresses) nic->add_addresses(a);
+    nic->set_up(n.up);
+  }
   return p;
 }
 

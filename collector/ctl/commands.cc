@@ -201,7 +201,26 @@ class Ctl {
             .Key("connected").Bool(h.connected())
             .Key("enrolled").String(FormatRfc3339(absl::FromUnixMillis(h.enrolled_ms())))
             .Key("software_count").Uint(h.software_count())
-            .Key("labels");
+            .Key("cpu_model").String(fa.cpu_model())
+            .Key("cpu_count").Uint(fa.cpu_count())
+            .Key("memory_total_bytes").Uint(fa.memory_total_bytes())
+            .Key("boot_time").String(fa.boot_time_unix() > 0 ? FormatRfc3339(absl::FromUnixSeconds(fa.boot_time_unix())) : "")
+            .Key("dmi_vendor").String(fa.dmi_vendor())
+            .Key("dmi_model").String(fa.dmi_model())
+            .Key("dmi_serial").String(fa.dmi_serial())
+            .Key("disks").BeginArray();
+        for (const auto& d : fa.disks()) {
+          w.BeginObject().Key("name").String(d.name()).Key("model").String(d.model())
+              .Key("size_bytes").Uint(d.size_bytes()).Key("rotational").Bool(d.rotational()).EndObject();
+        }
+        w.EndArray().Key("interfaces").BeginArray();
+        for (const auto& n : fa.interfaces()) {
+          w.BeginObject().Key("name").String(n.name()).Key("mac").String(n.mac()).Key("up").Bool(n.up());
+          w.Key("addresses").BeginArray(true);
+          for (const auto& a : n.addresses()) w.String(a);
+          w.EndArray().EndObject();
+        }
+        w.EndArray().Key("labels");
         LabelsJson(w, h.labels());
         w.EndObject();
       }

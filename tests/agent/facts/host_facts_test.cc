@@ -1,5 +1,7 @@
 #include "agent/facts/host_facts.h"
 
+#include <algorithm>
+
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -42,6 +44,8 @@ TEST(HostFacts, CollectsFromFakeRoot) {
                                "PRETTY_NAME=\"Debian 12\"\nVERSION_ID=\"12\"\n");
   paths.os_release_fallback = dir.path() + "/usr/lib/os-release";
   paths.proc_root = dir.path() + "/proc";
+  paths.sys_root = dir.path() + "/sys";
+  paths.read_interfaces = false;
   dir.Write("proc/cpuinfo", kCpuinfo);
   dir.Write("proc/stat", kStat);
   dir.Write("proc/meminfo", kMeminfo);
@@ -62,6 +66,43 @@ TEST(HostFacts, CollectsFromFakeRoot) {
   want.boot_time_unix = 1795417752;
   EXPECT_EQ(facts, want);
   EXPECT_THAT(report.warnings, IsEmpty());
+}
+
+TEST(HardwareFacts, ReadsDmiAndDisksFromSysAndSkipsPseudoDisks) {
+  testing::TempDir dir;
+  dir.Write("sys/class/dmi/id/sys_vendor", "QEMU\n");
+  dir.Write("sys/class/dmi/id/product_name", "Standard PC (Q35 + ICH9, 2009)\n");
+  dir.Write("sys/block/vda/size", "104857600\n");
+  dir.Write("sys/block/vda/queue/rotational", "0\n");
+  dir.Write("sys/block/sda/size", "1953525168\n");
+  dir.Write("sys/block/sda/queue/rotational", "1\n");
+  dir.Write("sys/block/sda/device/model", "WDC WD10EZEX-00B  \n");
+  dir.Write("sys/block/loop0/size", "8\n");
+  dir.Write("sys/block/zram0/size", "8\n");
+  dir.Write("sys/block/sdb/size", "lots\n");
+  ParseReport report;
+  HardwareFacts hw = CollectHardwareFacts(dir.path() + "/sys", false, &report);
+  EXPECT_EQ(hw.dmi_vendor, "QEMU");
+  EXPECT_EQ(hw.dmi_model, "Standard PC (Q35 + ICH9, 2009)");
+  EXPECT_EQ(hw.dmi_serial, "") << "not readable here: empty, not an error";
+  ASSERT_EQ(hw.disks.size(), 3u);
+  EXPECT_EQ(hw.disks[0], (BlockDevice{"sda", "WDC WD10EZEX-00B", 1953525168ull * 512, true}));
+  EXPECT_EQ(hw.disks[1], (BlockDevice{"sdb", "", 0, false}));
+  EXPECT_EQ(hw.disks[2], (BlockDevice{"vda", "", 104857600ull * 512, false}));
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("sdb/size line 1: not a sector count: 'lots'"), std::string::npos)
+      << report.warnings[0];
+  EXPECT_TRUE(hw.interfaces.empty());
+}
+
+TEST(HardwareFacts, RealInterfacesIncludeLoopback) {
+  ParseReport report;
+  HardwareFacts hw = CollectHardwareFacts("/sys", true, &report);
+  auto lo = std::find_if(hw.interfaces.begin(), hw.interfaces.end(), [](const auto& n) { return n.name == "lo"; });
+  ASSERT_NE(lo, hw.interfaces.end());
+  EXPECT_TRUE(lo->up);
+  EXPECT_EQ(lo->mac, "") << "loopback has no hardware address";
+  EXPECT_THAT(lo->addresses, ::testing::Contains("127.0.0.1/8"));
 }
 
 TEST(HostFacts, FallsBackToUsrLibOsReleaseAndName) {
@@ -88,6 +129,8 @@ TEST(HostFacts, MissingAndBrokenFilesAreBestEffort) {
   paths.os_release = dir.path() + "/none";
   paths.os_release_fallback = dir.path() + "/none2";
   paths.proc_root = dir.path() + "/proc";
+  paths.sys_root = dir.path() + "/sys";
+  paths.read_interfaces = false;
   dir.Write("proc/stat", "cpu0 1 2\nbtime soon\n");
   ParseReport report;
   HostFacts facts = CollectHostFacts(paths, &report);
