@@ -34,7 +34,6 @@ AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity i
     : config_(std::move(config)),
       ca_pem_(std::move(ca_pem)),
       identity_(std::move(identity)),
-      stub_(v1::AgentService::NewStub(MakeCollectorChannel(config_.collector, ca_pem_, &identity_))),
       outbox_(std::move(outbox)),
       sampler_(config_.proc_root),
       inventory_(config_.state_dir + "/inventory.base"),
@@ -205,7 +204,10 @@ absl::Status AgentRunner::RunSession() {
     if (stopping_) return absl::CancelledError("stopping");
     current_ = &ctx;
   }
-  auto stream = stub_->Connect(&ctx);
+  // A fresh channel per attempt: gRPC's own reconnect backoff (up to two
+  // minutes) must not stretch the agent's jittered backoff after an outage.
+  auto stub = v1::AgentService::NewStub(MakeCollectorChannel(config_.collector, ca_pem_, &identity_));
+  auto stream = stub->Connect(&ctx);
 
   v1::AgentMessage hello;
   hello.mutable_hello()->set_agent_version(kAgentVersion);

@@ -49,7 +49,6 @@ class AgentRunner {
   const AgentConfig config_;
   const std::string ca_pem_;
   const AgentIdentity identity_;
-  std::unique_ptr<v1::AgentService::Stub> stub_;
   std::unique_ptr<Outbox> outbox_;
   HostMetricsSampler sampler_;  // collection thread only
   Backoff backoff_;

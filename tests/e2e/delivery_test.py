@@ -60,7 +60,7 @@ class Delivery(unittest.TestCase):
         self.collector = self.c.start_collector(listen=address)
         first = self.points()[0]
         t_end = time.time()
-        wait_for("the backlog to arrive", lambda: self.points()[-1] >= t_end, 40)
+        wait_for("the backlog to arrive", lambda: self.points()[-1] >= t_end, 90)
         self.assert_no_gap_no_duplicate(self.points(), first, t_end)
 
     def test_collector_killed_during_ingest(self):
@@ -73,7 +73,7 @@ class Delivery(unittest.TestCase):
             self.collector = self.c.start_collector(listen=address)
         first = self.points()[0]
         t_end = time.time()
-        wait_for("everything to arrive", lambda: self.points()[-1] >= t_end, 40)
+        wait_for("everything to arrive", lambda: self.points()[-1] >= t_end, 90)
         self.assert_no_gap_no_duplicate(self.points(), first, t_end)
 
     def test_agent_killed_with_a_backlog(self):
@@ -90,7 +90,7 @@ class Delivery(unittest.TestCase):
         time.sleep(4)  # some cycles after the restart too
         first = self.points()[0]
         t_end = time.time()
-        wait_for("the backlog to arrive", lambda: self.points()[-1] >= t_end, 40)
+        wait_for("the backlog to arrive", lambda: self.points()[-1] >= t_end, 90)
         times = self.points()
         # Before the kill: complete. After the restart: complete. Between: the agent was dead.
         self.assert_no_gap_no_duplicate(times, first, killed_at - 1.0)
