@@ -17,6 +17,12 @@
 
 namespace steward::collector {
 
+absl::StatusOr<std::vector<internal::AgentRecord>> AdminServiceImpl::SelectAgents(const std::string& agent_id) {
+  if (agent_id.empty()) return deps_.store->ListAgents();
+  ASSIGN_OR_RETURN(auto rec, deps_.store->GetAgent(agent_id));
+  return std::vector<internal::AgentRecord>{std::move(rec)};
+}
+
 template <typename Fn>
 grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* ctx, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
@@ -86,13 +92,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteCheck(grpc::CallbackServerCont
 }
 
 absl::Status AdminServiceImpl::DoListHealth(const v1::ListHealthRequest& req, v1::ListHealthResponse* resp) {
-  std::vector<internal::AgentRecord> agents;
-  if (!req.agent_id().empty()) {
-    ASSIGN_OR_RETURN(auto rec, deps_.store->GetAgent(req.agent_id()));
-    agents.push_back(std::move(rec));
-  } else {
-    ASSIGN_OR_RETURN(agents, deps_.store->ListAgents());
-  }
+  ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
   for (const auto& rec : agents) {
     ASSIGN_OR_RETURN(auto states, deps_.store->ListHealth(rec.agent_id()));
     for (auto& s : states) {
@@ -135,13 +135,7 @@ absl::Status AdminServiceImpl::DoDeleteCheck(const v1::DeleteCheckRequest& req) 
 
 absl::Status AdminServiceImpl::DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp) {
   size_t limit = req.limit() > 0 ? req.limit() : 100000;
-  std::vector<internal::AgentRecord> agents;
-  if (!req.agent_id().empty()) {
-    ASSIGN_OR_RETURN(auto rec, deps_.store->GetAgent(req.agent_id()));
-    agents.push_back(std::move(rec));
-  } else {
-    ASSIGN_OR_RETURN(agents, deps_.store->ListAgents());
-  }
+  ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
   std::vector<v1::HostChange> all;
   bool truncated = false;
   for (const auto& rec : agents) {
@@ -211,13 +205,7 @@ absl::Status AdminServiceImpl::DoListHosts(v1::ListHostsResponse* resp) {
 
 absl::Status AdminServiceImpl::DoListSoftware(const v1::ListSoftwareRequest& req,
                                               v1::ListSoftwareResponse* resp) {
-  std::vector<internal::AgentRecord> agents;
-  if (!req.agent_id().empty()) {
-    ASSIGN_OR_RETURN(auto rec, deps_.store->GetAgent(req.agent_id()));
-    agents.push_back(std::move(rec));
-  } else {
-    ASSIGN_OR_RETURN(agents, deps_.store->ListAgents());
-  }
+  ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
   for (const auto& rec : agents) {
     ASSIGN_OR_RETURN(auto items, deps_.store->ListSoftware(rec.agent_id()));
     for (auto& item : items) {

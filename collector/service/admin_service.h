@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "collector/service/service_deps.h"
+#include "steward/internal/records.pb.h"
 #include "steward/v1/admin.grpc.pb.h"
 
 namespace steward::collector {
@@ -50,6 +51,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   template <typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Fn fn);
 
+  // One agent (NOT_FOUND if unknown) or, for an empty id, all of them.
+  absl::StatusOr<std::vector<internal::AgentRecord>> SelectAgents(const std::string& agent_id);
   absl::Status DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
                              v1::CreateEnrollmentTokenResponse* resp);
   absl::Status DoListHosts(v1::ListHostsResponse* resp);
