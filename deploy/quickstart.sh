@@ -97,7 +97,8 @@ step "hosts"
 
 step "software inventory of this machine (agent $AGENT_ID)"
 TOTAL="$("$CTL" software --host "$AGENT_ID" | tail -n +2 | wc -l)"
-echo "$TOTAL packages reported; a few of them:"
+BY_SOURCE="$("$CTL" software --host "$AGENT_ID" | awk 'NR>1 {c[$3]++} END {for (s in c) printf "%s%s %d", (n++ ? ", " : ""), s, c[s]}')"
+echo "$TOTAL software items reported ($BY_SOURCE); a few of them:"
 "$CTL" software --host "$AGENT_ID" | awk 'NR==1 || $4 ~ /^(bash|coreutils|libc6|openssl|libssl3|systemd|python3|gcc|cmake)$/'
 
 step "current metrics"
