@@ -1,5 +1,7 @@
 #include "agent/session/agent_runner.h"
 
+#include <malloc.h>
+
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -72,6 +74,9 @@ void AgentRunner::CollectLoop() {
   do {
     CollectInventory(resync_requested_.exchange(false));
     CollectMetrics();
+    // A scan reads and parses megabytes of package databases and then frees
+    // them; give the freed pages back instead of keeping them in the arena.
+    ::malloc_trim(0);
     next += config_.interval;
     absl::Time now = absl::Now();
     if (next < now) next = now;  // fell behind (suspend, slow disk): skip, don't burst
