@@ -38,9 +38,9 @@ AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity i
       identity_(std::move(identity)),
       outbox_(std::move(outbox)),
       sampler_(config_.proc_root),
-      inventory_(config_.state_dir + "/inventory.base"),
+      backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()),
       health_(CheckEnv()),
-      backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()) {}
+      inventory_(config_.state_dir + "/inventory.base") {}
 
 AgentRunner::~AgentRunner() { Stop(); }
 
