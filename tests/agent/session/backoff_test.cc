@@ -29,8 +29,9 @@ TEST(Backoff, IsCappedAtMax) {
       absl::Duration got = b.Next();
       EXPECT_LE(got, absl::Seconds(30));
       EXPECT_GT(got, absl::ZeroDuration());
-      if (n >= 9)
+      if (n >= 9) {
         EXPECT_GE(got, absl::Seconds(15)) << n;  // 100ms * 2^9 > 30 s: capped, jitter [15, 30]
+      }
     }
   }
 }

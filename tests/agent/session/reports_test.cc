@@ -10,24 +10,6 @@
 namespace steward::agent {
 namespace {
 
-using Items = google::protobuf::RepeatedPtrField<v1::SoftwareItem>;
-
-v1::SoftwareItem Item(const std::string& source, const std::string& name, const std::string& arch,
-                      const std::string& version) {
-  v1::SoftwareItem i;
-  i.set_source(source);
-  i.set_name(name);
-  i.set_arch(arch);
-  i.set_version(version);
-  return i;
-}
-
-Items MakeItems(const std::vector<v1::SoftwareItem>& v) {
-  Items out;
-  for (const auto& i : v) *out.Add() = i;
-  return out;
-}
-
 TEST(BuildInventorySnapshot, CopiesPackagesFactsAndDigest) {
   std::vector<Package> packages = {
       {"dpkg", "zlib1g", "1:1.2.13.dfsg-1", "amd64", "Mark Brown <broonie@debian.org>", 168 * 1024,

@@ -597,7 +597,7 @@ TEST(SplitHostPort, SplitsHostAndPort) {
 }
 
 TEST(SplitHostPort, RejectsMalformedAddressesNamingThem) {
-  for (const std::string& bad :
+  for (std::string bad :
        {"", "localhost", ":7443", "host:", "host:port", "host:-1", "host:65536", "host:99999999999",
         "::1:7443", "[::1:7443", "::1]:7443", "host:7443x"}) {
     std::string host;
@@ -610,7 +610,7 @@ TEST(SplitHostPort, RejectsMalformedAddressesNamingThem) {
 }
 
 TEST(SplitHostPort, RejectsPortsWithSpacesOrSigns) {
-  for (const std::string& bad : {"host: 7443", "host:7443 ", "host:+7443"}) {
+  for (std::string bad : {"host: 7443", "host:7443 ", "host:+7443"}) {
     std::string host;
     int port = 0;
     absl::Status s = SplitHostPort(bad, &host, &port);
