@@ -4,7 +4,7 @@
 
 namespace steward::collector::keys {
 
-std::string InventoryPrefix(absl::string_view agent_id) {
+std::string AgentPrefix(absl::string_view agent_id) {
   return absl::StrCat(agent_id, absl::string_view(&kSep, 1));
 }
 
@@ -20,7 +20,7 @@ void AppendBigEndian(std::string* out, uint64_t v, int bytes) {
 }  // namespace
 
 std::string ChangeKey(absl::string_view agent_id, int64_t time_ms, uint64_t seq, uint32_t index) {
-  std::string out = InventoryPrefix(agent_id);
+  std::string out = AgentPrefix(agent_id);
   AppendBigEndian(&out, static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63), 8);
   AppendBigEndian(&out, seq, 8);
   AppendBigEndian(&out, index, 4);

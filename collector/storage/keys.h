@@ -14,7 +14,9 @@ namespace steward::collector::keys {
 
 inline constexpr char kSep = '\0';
 
-std::string InventoryPrefix(absl::string_view agent_id);
+// "agent id \0": the prefix of every per-agent key (inventory, series,
+// health, change log), so one agent's keys never match another's.
+std::string AgentPrefix(absl::string_view agent_id);
 std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& item);
 // agent id \0 time (BE8, sign-flipped) seq (BE8) index (BE4): time order per host.
 std::string ChangeKey(absl::string_view agent_id, int64_t time_ms, uint64_t seq, uint32_t index);

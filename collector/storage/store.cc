@@ -108,10 +108,6 @@ absl::StatusOr<internal::AgentRecord> Store::GetAgent(const std::string& agent_i
   return rec;
 }
 
-absl::StatusOr<internal::AgentRecord> Store::GetAgentLocked(const std::string& agent_id) {
-  return GetAgent(agent_id);
-}
-
 absl::StatusOr<std::vector<internal::AgentRecord>> Store::ListAgents() {
   std::vector<internal::AgentRecord> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), agents_));
@@ -127,7 +123,7 @@ absl::StatusOr<std::vector<internal::AgentRecord>> Store::ListAgents() {
 absl::Status Store::TouchAgent(const std::string& agent_id, const std::string& agent_version,
                                int64_t now_ms) {
   absl::MutexLock lock(&write_mu_);
-  ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgentLocked(agent_id));
+  ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
   rec.set_agent_version(agent_version);
   rec.set_last_seen_ms(now_ms);
   return FromRocks(db_->Put(rocksdb::WriteOptions(), agents_, agent_id, rec.SerializeAsString()),
@@ -137,7 +133,7 @@ absl::Status Store::TouchAgent(const std::string& agent_id, const std::string& a
 absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
                                                   const v1::Envelope& env, int64_t now_ms) {
   absl::MutexLock lock(&write_mu_);
-  ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgentLocked(agent_id));
+  ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
   if (env.seq() <= rec.last_applied_seq()) return ApplyOutcome::kDuplicate;
   if (env.seq() != rec.last_applied_seq() + 1) {
     spdlog::warn("agent {}: sequence jumps from {} to {} (envelopes lost on the agent side)",
@@ -176,7 +172,7 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
       break;
     }
     case v1::Envelope::kHealthReport: {
-      std::string prefix = keys::InventoryPrefix(agent_id);
+      std::string prefix = keys::AgentPrefix(agent_id);
       RETURN_IF_ERROR(FromRocks(batch.DeleteRange(health_, prefix, keys::PrefixEnd(prefix)), "batch"));
       for (const auto& c : env.health_report().checks()) {
         RETURN_IF_ERROR(FromRocks(batch.Put(health_, prefix + c.name(), c.SerializeAsString()), "batch"));
@@ -196,7 +192,7 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
 
 absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::string& agent_id) {
   std::vector<v1::SoftwareItem> out;
-  std::string prefix = keys::InventoryPrefix(agent_id);
+  std::string prefix = keys::AgentPrefix(agent_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inventory_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     v1::SoftwareItem item;
@@ -209,7 +205,7 @@ absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::str
 
 absl::StatusOr<std::vector<std::string>> Store::ListMetricNames(const std::string& agent_id) {
   std::vector<std::string> out;
-  std::string prefix = keys::InventoryPrefix(agent_id);  // agent id + separator
+  std::string prefix = keys::AgentPrefix(agent_id);  // agent id + separator
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), series_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     internal::SeriesRecord sr;
@@ -273,7 +269,7 @@ absl::StatusOr<std::vector<v1::Series>> Store::QuerySamples(const std::string& a
 
 absl::StatusOr<std::vector<v1::CheckState>> Store::ListHealth(const std::string& agent_id) {
   std::vector<v1::CheckState> out;
-  std::string prefix = keys::InventoryPrefix(agent_id);
+  std::string prefix = keys::AgentPrefix(agent_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), health_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     v1::CheckState c;

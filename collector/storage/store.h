@@ -102,8 +102,6 @@ class Store {
 
  private:
   Store() = default;
-  absl::StatusOr<internal::AgentRecord> GetAgentLocked(const std::string& agent_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Adds the inventory part of an envelope to `batch`; see store_inventory.cc.
   absl::StatusOr<ApplyOutcome> ApplySnapshot(const std::string& agent_id, const v1::Envelope& env,
                                              internal::AgentRecord* rec, rocksdb::WriteBatch* batch)

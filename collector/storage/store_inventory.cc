@@ -123,7 +123,7 @@ absl::StatusOr<std::vector<v1::InventoryChange>> Store::ListChanges(const std::s
                                                                    size_t limit, bool* truncated) {
   std::vector<v1::InventoryChange> out;
   *truncated = false;
-  std::string prefix = keys::InventoryPrefix(agent_id);
+  std::string prefix = keys::AgentPrefix(agent_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inventory_log_));
   for (it->Seek(keys::ChangeKey(agent_id, since_ms, 0, 0)); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {

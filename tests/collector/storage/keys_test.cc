@@ -111,7 +111,7 @@ TEST(PrefixEnd, IsGreaterThanEveryKeyWithThePrefix) {
 }
 
 TEST(Keys, AgentPrefixesDoNotOverlapWhenOneIdPrefixesAnother) {
-  std::string a1 = InventoryPrefix("a1"), a10 = InventoryPrefix("a10");
+  std::string a1 = AgentPrefix("a1"), a10 = AgentPrefix("a10");
   EXPECT_NE(a10.compare(0, a1.size(), a1), 0);
   EXPECT_LT(SeriesKey("a1", "zzz", "zzz"), PrefixEnd(a1));
   EXPECT_GE(SeriesKey("a10", "a", ""), PrefixEnd(a1));
@@ -145,8 +145,8 @@ TEST(Keys, ChangeKeysSortByTimeThenSeqThenIndex) {
   EXPECT_LT(ChangeKey("a1", -5, 9, 9), ChangeKey("a1", 3, 0, 0));
   EXPECT_LT(ChangeKey("a1", 3, 1, 9), ChangeKey("a1", 3, 2, 0));
   EXPECT_LT(ChangeKey("a1", 3, 2, 0), ChangeKey("a1", 3, 2, 1));
-  EXPECT_TRUE(absl::StartsWith(ChangeKey("a1", 3, 2, 1), InventoryPrefix("a1")));
-  EXPECT_FALSE(absl::StartsWith(ChangeKey("a10", 3, 2, 1), InventoryPrefix("a1")));
+  EXPECT_TRUE(absl::StartsWith(ChangeKey("a1", 3, 2, 1), AgentPrefix("a1")));
+  EXPECT_FALSE(absl::StartsWith(ChangeKey("a10", 3, 2, 1), AgentPrefix("a1")));
 }
 
 TEST(Keys, HasNulFindsEmbeddedNul) {
