@@ -16,6 +16,8 @@
 
 namespace steward::agent {
 
+class CoredumpStore;
+
 // The result of one run of one check. Plain value type.
 // `reason` says why the check is DEGRADED or DOWN and is empty when OK.
 // `metrics` are the type's own samples, labelled {check=<name>}; the
@@ -30,6 +32,9 @@ struct CheckOutcome {
 struct CheckEnv {
   // procfs mount, for process checks.
   std::string proc_root = "/proc";
+  // systemd-coredump's store, shared by all checks (crash signals of
+  // process and systemd checks). Null means no core dumps are looked for.
+  std::shared_ptr<CoredumpStore> coredumps;
   // `systemctl show UNIT -p ...` output for systemd checks. The default
   // (RunSystemctlShow) runs systemctl when systemd is PID 1 and otherwise
   // fails with FailedPrecondition("systemd is not running"). An empty

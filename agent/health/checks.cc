@@ -1,6 +1,7 @@
 // The registration list of check types: one line per type.
 #include "absl/strings/str_cat.h"
 #include "agent/health/check.h"
+#include "agent/health/coredumps.h"
 #include "agent/health/http_check.h"
 #include "agent/health/process_check.h"
 #include "agent/health/systemctl_show.h"
@@ -30,7 +31,8 @@ constexpr CheckType kCheckTypes[] = {
 
 Check::~Check() = default;
 
-CheckEnv::CheckEnv() : systemctl_show(&RunSystemctlShow) {}
+CheckEnv::CheckEnv()
+    : coredumps(std::make_shared<CoredumpStore>()), systemctl_show(&RunSystemctlShow) {}
 
 std::vector<std::pair<std::string, std::string>> CheckLabels(const std::string& check_name) {
   return {{"check", check_name}};

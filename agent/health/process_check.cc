@@ -42,6 +42,9 @@ std::optional<PidStat> ParsePidStat(absl::string_view text) {
   return st;
 }
 
+// Most process names a cmdline or pidfile check remembers for core dumps.
+constexpr size_t kMaxComms = 16;
+
 bool IsDead(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
 
 const char* MatchWord(ProcessCheck::Match m) {
@@ -59,13 +62,22 @@ const char* MatchWord(ProcessCheck::Match m) {
 }  // namespace
 
 ProcessCheck::ProcessCheck(std::string check_name, Match match, std::string pattern,
-                           int64_t min_count, std::string proc_root, absl::Duration restart_window)
+                           int64_t min_count, std::string proc_root, absl::Duration restart_window,
+                           std::shared_ptr<CoredumpStore> coredumps, std::string coredump_comm)
     : check_name_(std::move(check_name)),
       match_(match),
       pattern_(std::move(pattern)),
       min_count_(min_count),
       proc_root_(std::move(proc_root)),
-      restart_window_(restart_window) {
+      restart_window_(restart_window),
+      dumps_(std::move(coredumps), absl::Now()) {
+  if (!coredump_comm.empty()) {
+    dump_comms_.insert(CommOf(coredump_comm));
+    fixed_dump_comm_ = true;
+  } else if (match_ == Match::kName) {
+    dump_comms_.insert(CommOf(pattern_));
+    fixed_dump_comm_ = true;
+  }
   long ticks = sysconf(_SC_CLK_TCK);
   ticks_per_second_ = ticks > 0 ? static_cast<double>(ticks) : 100.0;
   long page = sysconf(_SC_PAGESIZE);
@@ -133,6 +145,12 @@ CheckOutcome ProcessCheck::Run(absl::Time now) {
       std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
       if (cmdline->find(pattern_) == std::string::npos) continue;
     }
+    if (!fixed_dump_comm_ && dump_comms_.size() < kMaxComms) {
+      // The name its core dumps will carry if this process crashes.
+      if (auto comm = ReadFile(base + "comm"); comm.ok()) {
+        dump_comms_.insert(std::string(absl::StripTrailingAsciiWhitespace(*comm)));
+      }
+    }
     ++count;
     matched.insert(pid);
     cpu_seconds += static_cast<double>(st->utime + st->stime) / ticks_per_second_;
@@ -158,11 +176,20 @@ CheckOutcome ProcessCheck::Run(absl::Time now) {
   last_pids_ = std::move(matched);
   while (!exits_.empty() && exits_.front() < now - restart_window_) exits_.pop_front();
 
-  if (count >= min_count_ && !exits_.empty()) {
+  const std::vector<CoredumpRecord> dumps = dumps_.Recent(dump_comms_, now, restart_window_);
+  std::string crashes;
+  if (!exits_.empty()) {
+    crashes = absl::StrCat(exits_.size(), exits_.size() == 1 ? " process" : " processes",
+                           " exited in the last ", absl::FormatDuration(restart_window_),
+                           " (crash or restart loop?)");
+  }
+  if (!dumps.empty()) {
+    absl::StrAppend(&crashes, crashes.empty() ? "" : "; ", "'", dumps.back().comm, "' ",
+                    DescribeRecentDumps(dumps, restart_window_));
+  }
+  if (count >= min_count_ && !crashes.empty()) {
     out.status = v1::CheckState::DEGRADED;
-    out.reason = absl::StrCat("running, but ", exits_.size(), exits_.size() == 1 ? " process" : " processes",
-                              " exited in the last ", absl::FormatDuration(restart_window_),
-                              " (crash or restart loop?)");
+    out.reason = absl::StrCat("running, but ", crashes);
   } else if (count >= min_count_) {
     out.status = v1::CheckState::OK;
   } else {
@@ -176,12 +203,14 @@ CheckOutcome ProcessCheck::Run(absl::Time now) {
           absl::StrCat(count, count == 1 ? " process matches " : " processes match ",
                        MatchWord(match_), " '", pattern_, "', expected at least ", min_count_);
     }
+    if (!dumps.empty()) absl::StrAppend(&out.reason, "; it ", DescribeRecentDumps(dumps, restart_window_));
   }
   auto labels = CheckLabels(check_name_);
   out.metrics.push_back({"app_process_count", labels, static_cast<double>(count), false});
   out.metrics.push_back({"app_process_cpu_seconds_total", labels, cpu_seconds, true});
   out.metrics.push_back({"app_process_rss_bytes", labels, rss_bytes, false});
   out.metrics.push_back({"app_process_exits_total", labels, static_cast<double>(exits_total_), true});
+  out.metrics.push_back({"app_coredumps_total", labels, static_cast<double>(dumps_.total()), true});
   return out;
 }
 
@@ -201,8 +230,12 @@ absl::StatusOr<std::unique_ptr<Check>> MakeProcessCheck(const v1::CheckSpec& spe
   }
   int64_t min_count = 1;
   if (auto it = p.find("min_count"); it != p.end()) (void)absl::SimpleAtoi(it->second, &min_count);
-  return std::make_unique<ProcessCheck>(spec.name(), match, std::move(pattern), min_count, env.proc_root,
-                                        CheckDurationParam(spec, "restart_window", kDefaultRestartWindow));
+  std::string coredump_comm;
+  if (auto it = p.find("coredump_comm"); it != p.end()) coredump_comm = it->second;
+  return std::make_unique<ProcessCheck>(
+      spec.name(), match, std::move(pattern), min_count, env.proc_root,
+      CheckDurationParam(spec, "restart_window", kDefaultRestartWindow), env.coredumps,
+      std::move(coredump_comm));
 }
 
 }  // namespace steward::agent

@@ -6,7 +6,12 @@
 //
 // Metrics {check}: app_process_count, app_process_cpu_seconds_total
 // (counter: utime+stime of the matching processes), app_process_rss_bytes
-// (resident pages from statm times the page size).
+// (resident pages from statm times the page size), app_process_exits_total,
+// app_coredumps_total (counter: core dumps of the process since the check
+// started, from systemd-coredump's store).
+//
+// Crash signals make a running process DEGRADED: matched processes that
+// exited, and core dumps of the process, within restart_window.
 
 #include <memory>
 #include <deque>
@@ -15,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/health/check.h"
+#include "agent/health/coredumps.h"
 
 namespace steward::agent {
 
@@ -24,8 +30,13 @@ class ProcessCheck : public Check {
  public:
   enum class Match { kName, kCmdline, kPidfile };
 
+  // `coredump_comm` names the process whose dumps count; when empty, the
+  // pattern for Match::kName and the names of the matched processes
+  // otherwise. A null `coredumps` store disables the dump signal.
   ProcessCheck(std::string check_name, Match match, std::string pattern, int64_t min_count,
-               std::string proc_root, absl::Duration restart_window = absl::Minutes(10));
+               std::string proc_root, absl::Duration restart_window = absl::Minutes(10),
+               std::shared_ptr<CoredumpStore> coredumps = nullptr,
+               std::string coredump_comm = "");
   CheckOutcome Run(absl::Time now) override;
 
  private:
@@ -43,6 +54,10 @@ class ProcessCheck : public Check {
   std::set<std::string> last_pids_;
   std::deque<absl::Time> exits_;
   uint64_t exits_total_ = 0;
+  // Process names whose core dumps count (bounded, see kMaxComms).
+  std::set<std::string> dump_comms_;
+  bool fixed_dump_comm_ = false;
+  CoredumpTracker dumps_;
 };
 
 // Registered in checks.cc; `spec` is validated.

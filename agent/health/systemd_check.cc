@@ -23,12 +23,20 @@ std::string MainExit(const SystemdUnitState& st) {
 
 SystemdCheck::SystemdCheck(
     std::string check_name, std::string unit, absl::Duration restart_window,
-    std::function<absl::StatusOr<std::string>(const std::string&)> systemctl_show)
+    std::function<absl::StatusOr<std::string>(const std::string&)> systemctl_show,
+    std::shared_ptr<CoredumpStore> coredumps, std::string coredump_comm)
     : check_name_(std::move(check_name)),
       unit_(std::move(unit)),
       restart_window_(restart_window),
-      systemctl_show_(std::move(systemctl_show)) {
+      systemctl_show_(std::move(systemctl_show)),
+      dumps_(std::move(coredumps), absl::Now()) {
   if (!systemctl_show_) systemctl_show_ = &RunSystemctlShow;
+  if (coredump_comm.empty()) {
+    // "nginx.service" -> "nginx": right for most daemons; the param covers
+    // the rest (ssh.service runs sshd).
+    coredump_comm = unit_.substr(0, unit_.rfind('.'));
+  }
+  dump_comms_.insert(CommOf(coredump_comm));
 }
 
 uint64_t SystemdCheck::RestartsInWindow(absl::Time now, uint64_t n_restarts) {
@@ -63,6 +71,10 @@ CheckOutcome SystemdCheck::Run(absl::Time now) {
   }
   const bool active = st.active_state == "active";
   out.metrics.push_back({"app_unit_active", labels, active ? 1.0 : 0.0, false});
+  const std::vector<CoredumpRecord> dumps = dumps_.Recent(dump_comms_, now, restart_window_);
+  out.metrics.push_back({"app_coredumps_total", labels, static_cast<double>(dumps_.total()), true});
+  const std::string dumped =
+      dumps.empty() ? "" : absl::StrCat("'", dumps.back().comm, "' ", DescribeRecentDumps(dumps, restart_window_));
 
   const std::string state =
       st.sub_state.empty() ? st.active_state : absl::StrCat(st.active_state, "/", st.sub_state);
@@ -78,11 +90,15 @@ CheckOutcome SystemdCheck::Run(absl::Time now) {
     }
     out.reason = absl::StrCat(st.active_state == "failed" ? "unit failed" : "unit inactive",
                               detail.empty() ? "" : ": ", detail);
-  } else if (restarts > 0) {
+    if (!dumped.empty()) absl::StrAppend(&out.reason, "; ", dumped);
+  } else if (restarts > 0 || !dumped.empty()) {
     out.status = v1::CheckState::DEGRADED;
-    out.reason =
-        absl::StrCat("restarted ", restarts, restarts == 1 ? " time" : " times", " in the last ",
-                     absl::FormatDuration(restart_window_), " (", state, ")");
+    if (restarts > 0) {
+      out.reason =
+          absl::StrCat("restarted ", restarts, restarts == 1 ? " time" : " times", " in the last ",
+                       absl::FormatDuration(restart_window_), " (", state, ")");
+    }
+    if (!dumped.empty()) absl::StrAppend(&out.reason, out.reason.empty() ? "" : "; ", dumped);
   } else if (st.active_state == "activating" || st.active_state == "reloading" ||
              st.active_state == "deactivating") {
     out.status = v1::CheckState::DEGRADED;
@@ -100,9 +116,14 @@ CheckOutcome SystemdCheck::Run(absl::Time now) {
 
 absl::StatusOr<std::unique_ptr<Check>> MakeSystemdCheck(const v1::CheckSpec& spec,
                                                         const CheckEnv& env) {
+  std::string coredump_comm;
+  if (auto it = spec.params().find("coredump_comm"); it != spec.params().end()) {
+    coredump_comm = it->second;
+  }
   return std::make_unique<SystemdCheck>(
       spec.name(), spec.params().at("unit"),
-      CheckDurationParam(spec, "restart_window", kDefaultRestartWindow), env.systemctl_show);
+      CheckDurationParam(spec, "restart_window", kDefaultRestartWindow), env.systemctl_show,
+      env.coredumps, std::move(coredump_comm));
 }
 
 }  // namespace steward::agent

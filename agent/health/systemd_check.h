@@ -1,23 +1,27 @@
 #pragma once
 // The "systemd" check: the state of one unit from `systemctl show`.
 //   OK        ActiveState=active and no restart within restart_window
-//   DEGRADED  activating / reloading / deactivating, or NRestarts went up
+//   DEGRADED  activating / reloading / deactivating, NRestarts went up
 //             within restart_window (a restart loop: "restarted 3 times in
-//             the last 10m")
+//             the last 10m"), or the unit's program dumped core within it
+//             (systemd-coredump; the program is coredump_comm, by default
+//             the unit name without its suffix)
 //   DOWN      failed / inactive ("unit failed: result exit-code, status 1"),
 //             unit not found, systemctl unusable, or systemd not running
 //             ("systemd is not running on this host")
 // Metrics {check}: app_unit_restarts_total (counter, NRestarts),
-// app_unit_active (1 when active, else 0).
+// app_unit_active (1 when active, else 0), app_coredumps_total (counter).
 
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "absl/status/statusor.h"
 #include "agent/health/check.h"
+#include "agent/health/coredumps.h"
 
 namespace steward::agent {
 
@@ -25,8 +29,10 @@ namespace steward::agent {
 // Thread safety: one Run() at a time (see Check).
 class SystemdCheck : public Check {
  public:
+  // A null `coredumps` store disables the core dump signal.
   SystemdCheck(std::string check_name, std::string unit, absl::Duration restart_window,
-               std::function<absl::StatusOr<std::string>(const std::string&)> systemctl_show);
+               std::function<absl::StatusOr<std::string>(const std::string&)> systemctl_show,
+               std::shared_ptr<CoredumpStore> coredumps = nullptr, std::string coredump_comm = "");
   CheckOutcome Run(absl::Time now) override;
 
  private:
@@ -40,6 +46,8 @@ class SystemdCheck : public Check {
   std::function<absl::StatusOr<std::string>(const std::string&)> systemctl_show_;
   // (time, NRestarts) in ascending time; none older than the window.
   std::deque<std::pair<absl::Time, uint64_t>> restarts_seen_;
+  std::set<std::string> dump_comms_;  // One name.
+  CoredumpTracker dumps_;
 };
 
 // Registered in checks.cc; `spec` is validated.

@@ -16,7 +16,7 @@ namespace {
 
 struct Raw {
   std::string config, collector, ca_file, enroll_token, state_dir, interval, dpkg_status, os_release,
-      proc_root, log_level, outbox_max_mb;
+      proc_root, log_level, outbox_max_mb, coredump_dir;
 };
 
 ArgParser MakeParser(Raw* r, bool* help) {
@@ -30,6 +30,8 @@ ArgParser MakeParser(Raw* r, bool* help) {
       .Flag("dpkg-status", &r->dpkg_status, "dpkg status database (default /var/lib/dpkg/status)")
       .Flag("os-release", &r->os_release, "os-release file (default /etc/os-release)")
       .Flag("proc-root", &r->proc_root, "procfs mount (default /proc)")
+      .Flag("coredump-dir", &r->coredump_dir,
+            "systemd-coredump store, read for crash signals (default /var/lib/systemd/coredump)")
       .Flag("log-level", &r->log_level, "trace|debug|info|warn|error (default info)")
       .Flag("outbox-max-mb", &r->outbox_max_mb, "bound of the on-disk outbox in MiB (default 64)")
       .Bool("help", help, "show this help");
@@ -61,7 +63,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     ASSIGN_OR_RETURN(KvConfig file, KvConfig::Load(r.config));
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
-         "proc_root", "log_level", "outbox_max_mb"});
+         "proc_root", "log_level", "outbox_max_mb", "coredump_dir"});
     unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
                   unknown.end());
     ASSIGN_OR_RETURN(checks, ChecksFromConfig(file, r.config));
@@ -80,6 +82,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     fill("dpkg-status", "dpkg_status", &r.dpkg_status);
     fill("os-release", "os_release", &r.os_release);
     fill("proc-root", "proc_root", &r.proc_root);
+    fill("coredump-dir", "coredump_dir", &r.coredump_dir);
     fill("log-level", "log_level", &r.log_level);
     fill("outbox-max-mb", "outbox_max_mb", &r.outbox_max_mb);
   }
@@ -102,6 +105,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   if (!r.dpkg_status.empty()) cfg.dpkg_status = r.dpkg_status;
   if (!r.os_release.empty()) cfg.os_release = r.os_release;
   if (!r.proc_root.empty()) cfg.proc_root = r.proc_root;
+  if (!r.coredump_dir.empty()) cfg.coredump_dir = r.coredump_dir;
   if (!r.log_level.empty()) cfg.log_level = r.log_level;
   if (!r.outbox_max_mb.empty()) {
     uint64_t mb = 0;

@@ -20,6 +20,8 @@ struct AgentConfig {
   std::string dpkg_status = "/var/lib/dpkg/status";
   std::string os_release = "/etc/os-release";
   std::string proc_root = "/proc";
+  // systemd-coredump's store, read for the checks' crash signals.
+  std::string coredump_dir = "/var/lib/systemd/coredump";
   std::string log_level = "info";
   size_t outbox_max_bytes = 64 << 20;
   // Application checks from the config file (check.NAME.PARAM = VALUE).

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/facts/host_facts.h"
+#include "agent/health/coredumps.h"
 #include "agent/inventory/sources.h"
 #include "agent/metrics/host_metrics.h"
 #include "agent/parse_report.h"
@@ -29,6 +30,14 @@ void LogReport(const ParseReport& report, std::string_view what) {
   }
 }
 
+// Where the checks look: the configured procfs and core dump store.
+CheckEnv MakeCheckEnv(const AgentConfig& config) {
+  CheckEnv env;
+  env.proc_root = config.proc_root;
+  env.coredumps = std::make_shared<CoredumpStore>(config.coredump_dir);
+  return env;
+}
+
 }  // namespace
 
 AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity identity,
@@ -39,7 +48,7 @@ AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity i
       outbox_(std::move(outbox)),
       sampler_(config_.proc_root),
       backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()),
-      health_(CheckEnv()),
+      health_(MakeCheckEnv(config_)),
       inventory_(config_.state_dir + "/inventory.base") {}
 
 AgentRunner::~AgentRunner() { Stop(); }

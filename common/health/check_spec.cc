@@ -27,8 +27,9 @@ struct TypeParams {
 
 const std::map<absl::string_view, TypeParams>& KnownTypes() {
   static const auto* types = new std::map<absl::string_view, TypeParams>{
-      {"process", {{}, {"name", "cmdline", "pidfile"}, {"min_count", "restart_window"}}},
-      {"systemd", {{"unit"}, {}, {"restart_window"}}},
+      {"process",
+       {{}, {"name", "cmdline", "pidfile"}, {"min_count", "restart_window", "coredump_comm"}}},
+      {"systemd", {{"unit"}, {}, {"restart_window", "coredump_comm"}}},
       {"tcp", {{"address"}, {}, {"timeout", "slow"}}},
       {"http", {{"url"}, {}, {"expect_status", "timeout", "slow", "ca_file", "insecure"}}},
   };
@@ -160,6 +161,16 @@ absl::Status ValidateParam(absl::string_view type, absl::string_view param,
     if (!absl::SimpleAtoi(value, &status) || status < 100 || status > 599) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid HTTP status '", absl::CHexEscape(value), "' (100..599)"));
+    }
+    return absl::OkStatus();
+  }
+  if (param == "coredump_comm") {
+    // A process name as the kernel keeps it: what /proc/PID/comm shows.
+    if (value.empty() || value.size() > 15 || HasControlOrSpace(value) ||
+        value.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid process name '", absl::CHexEscape(value),
+                       "' (1 to 15 bytes, no '/', spaces or control bytes)"));
     }
     return absl::OkStatus();
   }

@@ -8,8 +8,13 @@
 //   check.web.slow = 500ms
 //
 // Parameters per type (see types.proto, CheckSpec):
-//   process: exactly one of name | cmdline | pidfile; min_count (default 1)
-//   systemd: unit; restart_window (default 10m)
+//   process: exactly one of name | cmdline | pidfile; min_count (default 1);
+//            restart_window (default 10m); coredump_comm
+//   systemd: unit; restart_window (default 10m); coredump_comm
+// coredump_comm names the process whose core dumps (systemd-coredump) count
+// as crashes of the check; by default the process name of a process check
+// (or the names of the processes it matched) and the unit name without its
+// suffix for a systemd check.
 //   tcp:     address (HOST:PORT, IPv6 in brackets); timeout (default 3s); slow
 //   http:    url; expect_status (default 200); timeout (default 3s); slow;
 //            ca_file; insecure (true|false)

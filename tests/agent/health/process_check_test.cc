@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "agent/health/coredumps.h"
+#include "common/duration.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -115,6 +117,54 @@ TEST(ProcessCheck, ExitsWithinTheWindowAreDegradedThenAgeOut) {
   out = (*check)->Run(t0 + absl::Minutes(11));
   EXPECT_EQ(out.status, v1::CheckState::OK) << out.reason;
   EXPECT_THAT(Metric(out.metrics, "app_process_exits_total", "svc"), Optional(1.0)) << "a counter never goes back";
+}
+
+// A core dump (systemd-coredump's file) of the matched program while it
+// runs: a crash that a supervisor or a worker pool hid.
+TEST(ProcessCheck, CoreDumpOfTheProgramIsDegraded) {
+  steward::testing::TempDir dir;
+  SleepChild child;
+  CheckEnv env;
+  env.coredumps = std::make_shared<CoredumpStore>(dir.path());
+  auto check = MakeCheck(Spec("sleeper", "process", {{"cmdline", child.cmdline()}}), env);
+  ASSERT_TRUE(check.ok()) << check.status();
+  const absl::Time t0 = absl::Now();
+  CheckOutcome out = (*check)->Run(t0);
+  EXPECT_EQ(out.status, v1::CheckState::OK);
+  EXPECT_THAT(Metric(out.metrics, "app_coredumps_total", "sleeper"), Optional(0.0));
+
+  // The cmdline check learnt the matched process's name ("sleep").
+  const absl::Time crash = t0 + absl::Seconds(1);
+  ASSERT_TRUE(WriteFileAtomic(absl::StrCat(dir.path(), "/core.sleep.1000.0c1f3d0bd0cd4b6a9e7e1e4b4f0a9b2c.",
+                                           child.pid() + 1, ".", absl::ToUnixMicros(crash), ".zst"),
+                              "core")
+                  .ok());
+  out = (*check)->Run(t0 + absl::Seconds(2));
+  EXPECT_EQ(out.status, v1::CheckState::DEGRADED);
+  EXPECT_EQ(out.reason, absl::StrCat("running, but 'sleep' dumped core 1 time in the last 10m "
+                                     "(latest: pid ", child.pid() + 1, " at ", FormatRfc3339(crash), ")"));
+  EXPECT_THAT(Metric(out.metrics, "app_coredumps_total", "sleeper"), Optional(1.0));
+  // Out of the window: OK again; the counter stays.
+  out = (*check)->Run(t0 + absl::Minutes(11));
+  EXPECT_EQ(out.status, v1::CheckState::OK) << out.reason;
+  EXPECT_THAT(Metric(out.metrics, "app_coredumps_total", "sleeper"), Optional(1.0));
+}
+
+TEST(ProcessCheck, DownWithARecentDumpSaysSo) {
+  steward::testing::TempDir dir;
+  CheckEnv env;
+  env.coredumps = std::make_shared<CoredumpStore>(dir.path());
+  const absl::Time t0 = absl::Now();
+  ASSERT_TRUE(WriteFileAtomic(absl::StrCat(dir.path(), "/core.no-such-proc.0.0c1f3d0bd0cd4b6a9e7e1e4b4f0a9b2c.31.",
+                                           absl::ToUnixMicros(t0 - absl::Seconds(5))),
+                              "core")
+                  .ok());
+  auto check = MakeCheck(Spec("gone", "process", {{"name", "no-such-proc"}}), env);
+  ASSERT_TRUE(check.ok());
+  CheckOutcome out = (*check)->Run(t0);
+  EXPECT_EQ(out.status, v1::CheckState::DOWN);
+  EXPECT_THAT(out.reason, HasSubstr("no process matches name 'no-such-proc'; it dumped core 1 time "
+                                    "in the last 10m (latest: pid 31 at "));
 }
 
 TEST(ProcessCheck, MinCountAboveTheMatchesIsDown) {

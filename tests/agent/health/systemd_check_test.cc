@@ -5,11 +5,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/health/coredumps.h"
 #include "agent/health/systemctl_show.h"
+#include "common/duration.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/health/check_test_util.h"
+#include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
 namespace {
@@ -60,8 +63,10 @@ struct ScriptedSystemctl {
   std::vector<std::string> units;
 };
 
-CheckEnv ScriptedEnv(std::shared_ptr<ScriptedSystemctl> script) {
+CheckEnv ScriptedEnv(std::shared_ptr<ScriptedSystemctl> script,
+                     std::shared_ptr<CoredumpStore> coredumps = nullptr) {
   CheckEnv env;
+  env.coredumps = std::move(coredumps);
   env.systemctl_show = [script](const std::string& unit) -> absl::StatusOr<std::string> {
     script->units.push_back(unit);
     size_t i = std::min(script->next++, script->outputs.size() - 1);
@@ -129,7 +134,8 @@ TEST(SystemdCheck, ActiveRunningIsOk) {
   EXPECT_THAT(Metric(out.metrics, "app_unit_active", "nginx"), Optional(1.0));
   EXPECT_THAT(Metric(out.metrics, "app_unit_restarts_total", "nginx"), Optional(0.0));
   for (const MetricSample& s : out.metrics) {
-    EXPECT_EQ(s.counter, s.name == "app_unit_restarts_total") << s.name;
+    EXPECT_EQ(s.counter, s.name == "app_unit_restarts_total" || s.name == "app_coredumps_total")
+        << s.name;
   }
 }
 
@@ -207,6 +213,64 @@ TEST(SystemdCheck, CounterResetIsNotARestart) {
   auto check = MakeScripted(script);
   EXPECT_EQ(check->Run(kT0).status, v1::CheckState::OK);
   EXPECT_EQ(check->Run(kT0 + absl::Seconds(30)).status, v1::CheckState::OK);
+}
+
+// systemd-coredump's file for a dump of `comm` at `t`.
+void WriteDump(const std::string& dir, const std::string& comm, int pid, absl::Time t) {
+  ASSERT_TRUE(WriteFileAtomic(absl::StrCat(dir, "/core.", comm, ".0.0c1f3d0bd0cd4b6a9e7e1e4b4f0a9b2c.",
+                                           pid, ".", absl::ToUnixMicros(t), ".zst"),
+                              "core")
+                  .ok());
+}
+
+TEST(SystemdCheck, CoreDumpOfTheUnitsProgramIsDegraded) {
+  steward::testing::TempDir dir;
+  auto script = std::make_shared<ScriptedSystemctl>();
+  script->outputs = {ActiveAfterRestarts(0)};
+  auto store = std::make_shared<CoredumpStore>(dir.path());
+  auto check = MakeCheck(Spec("nginx", "systemd", {{"unit", "nginx.service"}}), ScriptedEnv(script, store));
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ((*check)->Run(kT0).status, v1::CheckState::OK);
+
+  // A worker crashed and was replaced by the master: the unit stays active,
+  // NRestarts does not move, only the dump tells.
+  WriteDump(dir.path(), "nginx", 4242, kT0 + absl::Seconds(5));
+  WriteDump(dir.path(), "other", 4243, kT0 + absl::Seconds(5));
+  CheckOutcome out = (*check)->Run(kT0 + absl::Seconds(10));
+  EXPECT_EQ(out.status, v1::CheckState::DEGRADED);
+  EXPECT_EQ(out.reason, "'nginx' dumped core 1 time in the last 10m (latest: pid 4242 at " +
+                            FormatRfc3339(kT0 + absl::Seconds(5)) + ")");
+  EXPECT_THAT(Metric(out.metrics, "app_coredumps_total", "nginx"), Optional(1.0));
+  EXPECT_EQ((*check)->Run(kT0 + absl::Minutes(11)).status, v1::CheckState::OK);
+
+  // Failed with a dump: DOWN, and the reason says so.
+  script->outputs = {"LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=core-dump\n"
+                     "ExecMainCode=3\nExecMainStatus=11\nNRestarts=0\n"};
+  script->next = 0;
+  WriteDump(dir.path(), "nginx", 4300, kT0 + absl::Minutes(12));
+  out = (*check)->Run(kT0 + absl::Minutes(12) + absl::Seconds(1));
+  EXPECT_EQ(out.status, v1::CheckState::DOWN);
+  EXPECT_THAT(out.reason, HasSubstr("unit failed: result core-dump, signal 11 (core dumped); "
+                                    "'nginx' dumped core 1 time"));
+  EXPECT_THAT(Metric(out.metrics, "app_coredumps_total", "nginx"), Optional(2.0));
+}
+
+TEST(SystemdCheck, CoredumpCommNamesTheProgram) {
+  steward::testing::TempDir dir;
+  auto script = std::make_shared<ScriptedSystemctl>();
+  script->outputs = {ActiveAfterRestarts(0)};
+  auto store = std::make_shared<CoredumpStore>(dir.path());
+  // ssh.service runs sshd: without the param, sshd's dumps would not count.
+  auto plain = MakeCheck(Spec("ssh", "systemd", {{"unit", "ssh.service"}}), ScriptedEnv(script, store));
+  auto named = MakeCheck(Spec("ssh", "systemd", {{"unit", "ssh.service"}, {"coredump_comm", "sshd"}}),
+                         ScriptedEnv(script, store));
+  ASSERT_TRUE(plain.ok() && named.ok());
+  WriteDump(dir.path(), "sshd", 77, kT0);
+  EXPECT_EQ((*plain)->Run(kT0 + absl::Seconds(1)).status, v1::CheckState::OK);
+  EXPECT_EQ((*named)->Run(kT0 + absl::Seconds(1)).status, v1::CheckState::DEGRADED);
+  EXPECT_FALSE(MakeCheck(Spec("ssh", "systemd", {{"unit", "ssh.service"}, {"coredump_comm", "a/b"}}),
+                         CheckEnv())
+                   .ok());
 }
 
 TEST(SystemdCheck, GarbageOutputIsDownNotACrash) {
