@@ -35,10 +35,17 @@ class Health(unittest.TestCase):
         cls.crashy = subprocess.Popen(
             ["bash", "-c", f"while true; do {sys.executable} -c 'import time,sys; time.sleep(0.7); sys.exit(3)' "
                            f"{cls.marker}; done"], start_new_session=True)
+        cls.sleeper_arg = f"3600.{os.getpid()}"
+        cls.sleeper = subprocess.Popen(["sleep", cls.sleeper_arg])
+        cls.coredumps = os.path.join(cls.c.tmp, "coredump")
+        os.mkdir(cls.coredumps)
         wait_for("the web server", lambda: socket.create_connection(("127.0.0.1", cls.port), 1).close() or True)
         conf = os.path.join(cls.c.tmp, "agent.conf")
         with open(conf, "w") as f:
             f.write(f"""# checks of the e2e services
+coredump_dir = {cls.coredumps}
+check.sleeper.type = process
+check.sleeper.cmdline = sleep {cls.sleeper_arg}
 check.web.type = http
 check.web.url = http://127.0.0.1:{cls.port}/
 check.web.timeout = 2s
@@ -56,7 +63,7 @@ check.crashy.cmdline = {cls.marker}
 
     @classmethod
     def tearDownClass(cls):
-        for p in (cls.web,):
+        for p in (cls.web, cls.sleeper):
             if p.poll() is None:
                 p.terminate()
                 p.wait()
@@ -120,6 +127,21 @@ check.crashy.cmdline = {cls.marker}
         web = self.wait_state("web", "down", "refused")
         self.assertEqual(web["type"], "http")
         self.wait_state("webproc", "down", "no process matches")
+
+    def test_4_core_dump_while_running(self):
+        """A crash that left the service running (a worker pool, a supervisor
+        faster than the interval): only systemd-coredump's file tells."""
+        self.wait_state("sleeper", "ok")
+        usec = int(time.time() * 1e6)
+        # The name systemd-coredump gives it: core.COMM.UID.BOOT_ID.PID.USEC.zst
+        name = f"core.sleep.{os.getuid()}.0c1f3d0bd0cd4b6a9e7e1e4b4f0a9b2c.{self.sleeper.pid}.{usec}.zst"
+        with open(os.path.join(self.coredumps, name), "wb") as f:
+            f.write(b"\x7fELF")
+        s = self.wait_state("sleeper", "degraded", "'sleep' dumped core 1 time in the last 10m")
+        self.assertIn(f"pid {self.sleeper.pid}", s["reason"])
+        wait_for("app_coredumps_total to count it", lambda: self.c.ctl_json(
+            "metrics", "--host", self.id, "--metric", "app_coredumps_total",
+            "--label", "check=sleeper")[0]["points"][-1][1] == 1, 30)
 
 
 if __name__ == "__main__":
