@@ -150,6 +150,9 @@ void AgentRunner::CollectMetrics() {
                   std::make_move_iterator(check_metrics.end()));
   int64_t now_ms = absl::ToUnixMillis(absl::Now());
   // The agent's own delivery state travels with the host metrics.
+  // Numbers the batches: at the collector, consecutive values prove that no
+  // batch was lost or doubled (the counter restarts with the agent process).
+  samples->push_back({"agent_metric_batches_total", {}, static_cast<double>(++metric_batches_), true});
   samples->push_back({"agent_outbox_dropped_batches_total", {}, static_cast<double>(outbox_->dropped_batches()), true});
   samples->push_back({"agent_outbox_pending_envelopes", {}, static_cast<double>(outbox_->pending()), false});
   samples->push_back({"agent_outbox_pending_bytes", {}, static_cast<double>(outbox_->pending_bytes()), false});

@@ -60,6 +60,7 @@ class AgentRunner {
   HealthRunner health_;  // collection thread only
   std::string last_health_;  // serialized states (sans times) of the last report
   uint64_t health_cycles_ = 0;
+  uint64_t metric_batches_ = 0;  // collection thread only
 
   // Checks pushed by the collector (session thread writes, collection thread applies).
   absl::Mutex pushed_mu_;
