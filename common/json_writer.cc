@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 
 namespace steward {
 
@@ -137,22 +138,10 @@ std::string JsonWriter::Quote(absl::string_view s) {
       ++i;
       continue;
     }
-    // Validate one UTF-8 sequence (RFC 3629 table 3-7: no overlongs, no
-    // surrogates, nothing above U+10FFFF); copy it or emit U+FFFD.
-    int len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (int k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok) {
-      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
-          (c == 0xF4 && c1 > 0x8F)) {
-        ok = false;
-      }
-    }
-    if (ok) {
-      out.append(s.data() + i, static_cast<size_t>(len));
+    // One well-formed UTF-8 sequence is copied; anything else becomes U+FFFD.
+    size_t len = Utf8SequenceLength(s, i);
+    if (len > 0) {
+      out.append(s.data() + i, len);
       i += len;
     } else {
       out.append("\xEF\xBF\xBD");

@@ -40,11 +40,11 @@ inline constexpr char kSystemctlShowProperties[] =
     "LoadState,ActiveState,SubState,NRestarts,ExecMainStatus,ExecMainCode,Result,"
     "ActiveEnterTimestampMonotonic";
 
-// Runs `systemctl show -p <kSystemctlShowProperties> -- UNIT` without a shell
-// (stdin and stderr on /dev/null, stdout read up to 64 KiB, killed after
-// 5 s) when /proc/1/comm is "systemd"; FailedPrecondition("systemd is not
-// running") otherwise. Unavailable when systemctl cannot be started, exits
-// non-zero or times out. Thread-safe.
+// Runs `systemctl show -p <kSystemctlShowProperties> -- UNIT` through
+// RunSystemctl (agent/exec/systemctl.h: no shell, killed after 5 s, at most
+// 64 KiB of output) when /proc/1/comm is "systemd"; FailedPrecondition
+// ("systemd is not running") otherwise. Other errors when systemctl is
+// missing, exits non-zero or times out. Thread-safe.
 absl::StatusOr<std::string> RunSystemctlShow(const std::string& unit);
 
 }  // namespace steward::agent

@@ -55,6 +55,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   Raw r;
   *help = false;
   std::vector<v1::CheckSpec> checks;
+  std::string services_enabled, services_systemctl;
   ArgParser parser = MakeParser(&r, help);
   RETURN_IF_ERROR(parser.Parse(args, nullptr));
   if (*help) return AgentConfig{};
@@ -63,7 +64,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     ASSIGN_OR_RETURN(KvConfig file, KvConfig::Load(r.config));
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
-         "proc_root", "log_level", "outbox_max_mb", "coredump_dir"});
+         "proc_root", "log_level", "outbox_max_mb", "coredump_dir", "services.enabled",
+         "services.systemctl"});
     unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
                   unknown.end());
     ASSIGN_OR_RETURN(checks, ChecksFromConfig(file, r.config));
@@ -85,6 +87,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     fill("coredump-dir", "coredump_dir", &r.coredump_dir);
     fill("log-level", "log_level", &r.log_level);
     fill("outbox-max-mb", "outbox_max_mb", &r.outbox_max_mb);
+    if (file.Has("services.enabled")) services_enabled = file.Get("services.enabled");
+    if (file.Has("services.systemctl")) services_systemctl = file.Get("services.systemctl");
   }
 
   AgentConfig cfg;
@@ -118,6 +122,17 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     }
     cfg.outbox_max_bytes = static_cast<size_t>(mb) << 20;
   }
+  if (services_enabled == "false") {
+    cfg.services_enabled = false;
+  } else if (!services_enabled.empty() && services_enabled != "true") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(r.config, ": services.enabled = '", services_enabled, "' must be true or false"));
+  }
+  if (!services_systemctl.empty() && services_systemctl[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(r.config, ": services.systemctl = '", services_systemctl,
+                                                   "' must be an absolute path"));
+  }
+  cfg.services_systemctl = services_systemctl;
   return cfg;
 }
 

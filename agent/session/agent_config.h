@@ -24,6 +24,10 @@ struct AgentConfig {
   std::string coredump_dir = "/var/lib/systemd/coredump";
   std::string log_level = "info";
   size_t outbox_max_bytes = 64 << 20;
+  // Services inventory (config file: services.enabled, services.systemctl).
+  bool services_enabled = true;
+  // systemctl to run; empty: systemctl from PATH, only when systemd is PID 1.
+  std::string services_systemctl;
   // Application checks from the config file (check.NAME.PARAM = VALUE).
   std::vector<v1::CheckSpec> checks;
 };

@@ -49,7 +49,12 @@ AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity i
       sampler_(config_.proc_root),
       backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()),
       health_(MakeCheckEnv(config_)),
-      inventory_(config_.state_dir + "/inventory.base") {}
+      inventory_(config_.state_dir + "/inventory.base") {
+  if (config_.services_enabled) {
+    services_ = std::make_unique<ServiceInventory>(
+        HostServicesEnv(config_.services_systemctl, config_.proc_root));
+  }
+}
 
 AgentRunner::~AgentRunner() { Stop(); }
 
@@ -82,6 +87,7 @@ void AgentRunner::CollectLoop() {
   absl::Time next = absl::Now();
   do {
     CollectInventory(resync_requested_.exchange(false));
+    CollectServices();
     CollectMetrics();
     // A scan reads and parses megabytes of package databases and then frees
     // them; give the freed pages back instead of keeping them in the arena.
@@ -135,6 +141,25 @@ void AgentRunner::CollectInventory(bool force) {
     return;
   }
   if (auto s = inventory_.Commit(); !s.ok()) spdlog::warn("cannot persist the inventory base: {}", s);
+}
+
+void AgentRunner::CollectServices() {
+  if (!services_) return;
+  ParseReport report;
+  std::optional<v1::ServiceReport> services = services_->Collect(services_resend_.exchange(false), &report);
+  LogReport(report, "services");
+  if (!services) return;
+  spdlog::info("services: {} units{}, digest {}", services->units_size(),
+               services->systemd_present() ? "" : " (systemd is not running)", services->digest().substr(0, 12));
+  v1::Envelope env;
+  env.set_created_ms(absl::ToUnixMillis(absl::Now()));
+  *env.mutable_service_report() = std::move(*services);
+  if (auto s = outbox_->Push(env); !s.ok()) {
+    // Not queued: no Commit, so the next cycle reports it again.
+    spdlog::error("cannot queue the service report: {}", s);
+    return;
+  }
+  services_->Commit();
 }
 
 void AgentRunner::CollectMetrics() {
@@ -230,6 +255,7 @@ absl::Status AgentRunner::RunSession() {
   hello.mutable_hello()->set_agent_version(kAgentVersion);
   hello.mutable_hello()->add_capabilities("inventory.snapshot");
   hello.mutable_hello()->add_capabilities("metrics.v1");
+  hello.mutable_hello()->add_capabilities("services.v1");
   hello.mutable_hello()->set_last_acked_seq(outbox_->last_acked());
   hello.mutable_hello()->set_inventory_digest(outbox_->acked_inventory_digest());
   v1::CollectorMessage in;
@@ -239,6 +265,7 @@ absl::Status AgentRunner::RunSession() {
   std::thread reader;
   if (welcomed) {
     outbox_->OnWelcome(in.welcome().last_applied_seq());
+    services_resend_ = true;  // the collector may have lost its copy (restored data, new collector)
     backoff_.Reset();
     spdlog::info("connected to {} as agent {} (collector has applied up to seq {})", config_.collector,
                  in.welcome().agent_id(), in.welcome().last_applied_seq());

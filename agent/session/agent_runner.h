@@ -1,6 +1,7 @@
 #pragma once
 // The running agent: a collection thread (metrics every interval, inventory
-// when the package database changes or the collector asks for a resync)
+// when the package database changes or the collector asks for a resync,
+// systemd units when they change)
 // feeding the Outbox, and a session thread that keeps one Connect stream to
 // the collector, reconnecting with exponential backoff and jitter.
 // Run() blocks until Stop(), which may be called from any thread.
@@ -15,6 +16,7 @@
 #include "agent/health/health_runner.h"
 #include "agent/inventory/inventory_scanner.h"
 #include "agent/metrics/host_metrics.h"
+#include "agent/services/service_inventory.h"
 #include "agent/session/agent_config.h"
 #include "agent/session/backoff.h"
 #include "agent/session/identity.h"
@@ -40,6 +42,8 @@ class AgentRunner {
   absl::Status RunSession();
   void CollectInventory(bool force);
   void CollectMetrics();
+  // Queues a service report when the units changed (or a session started).
+  void CollectServices();
   // Runs the application checks; returns their metrics and queues a health
   // report when a state changed (or every 6 cycles, to refresh "checked").
   std::vector<MetricSample> RunChecks();
@@ -66,6 +70,10 @@ class AgentRunner {
   absl::Mutex pushed_mu_;
   std::optional<std::vector<v1::CheckSpec>> pushed_checks_ ABSL_GUARDED_BY(pushed_mu_);
   InventoryReporter inventory_;  // collection thread only
+  // Null when services.enabled = false. Collection thread only.
+  std::unique_ptr<ServiceInventory> services_;
+  // Set by the session thread on each Welcome: resend the service report.
+  std::atomic<bool> services_resend_{false};
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -20,6 +20,11 @@ OutboxRecordKind KindOf(const v1::Envelope& env) {
       return OutboxRecordKind::kMetrics;
     case v1::Envelope::kHealthReport:
       return OutboxRecordKind::kHealth;
+    // A service report is sent only when the units changed, so dropping one
+    // would leave the collector with a stale list until the next change:
+    // like the inventory, it is never dropped (kOther is not droppable).
+    case v1::Envelope::kServiceReport:
+      return OutboxRecordKind::kOther;
     default:
       return OutboxRecordKind::kOther;
   }

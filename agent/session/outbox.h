@@ -2,7 +2,8 @@
 // The agent's outbox: every envelope is appended to a durable on-disk log
 // (common/outbox/outbox_log.h) before it is sent and leaves it only when the
 // collector acks it. Bounded: when full, the oldest metric and health
-// batches are dropped first (counted, persisted); inventory never is.
+// batches are dropped first (counted, persisted); inventory and service
+// reports never are.
 //
 // Sequence numbers on the wire are record ids plus a persisted offset. The
 // offset moves only when the collector reports having applied more than this

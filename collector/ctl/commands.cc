@@ -7,11 +7,13 @@
 #include <set>
 #include <ostream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "collector/ctl/admin_client.h"
+#include "collector/ctl/services_view.h"
 #include "collector/ctl/table.h"
 #include "common/cli_args.h"
 #include "common/duration.h"
@@ -31,6 +33,7 @@ Commands:
   software [--host ID] [--name NAME]                    list installed software
   changes [--host ID] [--since 24h]                     inventory changes (added, removed, upgraded, ...)
   health [--host ID]                                    application check states (ok, degraded, down)
+  services [--host ID] [--state failed] [--name PART]   systemd units with their load/active/sub states
   checks list                                           checks the collector pushes to agents
   checks set NAME --type T --param k=v... [--label k=v]...
                                                         push a check (process|systemd|tcp|http) to the
@@ -47,7 +50,7 @@ Global flags:
 )";
 
 struct Flags {
-  std::string config, ttl = "1h", uses = "1", host, name, metric, since, timeout = "30s";
+  std::string config, ttl = "1h", uses = "1", host, name, metric, since, timeout = "30s", state;
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
   std::string type;
@@ -71,6 +74,12 @@ std::string Hint(const absl::Status& st, const std::string& collector) {
     case absl::StatusCode::kPermissionDenied:
       return absl::StrCat("the collector refused the admin credential: ", st.message(),
                           "; use the admin.conf of this collector's data directory");
+    case absl::StatusCode::kNotFound:
+      // An unknown --host: say where the ids are.
+      if (absl::StartsWith(st.message(), "no agent with id")) {
+        return absl::StrCat(st.message(), "; 'stewardctl hosts' lists the agent ids");
+      }
+      return std::string(st.message());
     default:
       return std::string(st.message());
   }
@@ -355,6 +364,18 @@ class Ctl {
     return absl::OkStatus();
   }
 
+  absl::Status Services() {
+    RETURN_IF_ERROR(CheckActiveStateFilter(f_.state));
+    v1::ListServicesRequest req;
+    req.set_agent_id(f_.host);
+    req.set_active_state(f_.state);
+    req.set_name_contains(f_.name);
+    v1::ListServicesResponse resp;
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListServices, req, &resp));
+    PrintServices(resp, f_.json, out_);
+    return absl::OkStatus();
+  }
+
   absl::Status ChecksList() {
     v1::ListChecksResponse resp;
     RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListChecks, v1::ListChecksRequest(), &resp));
@@ -516,7 +537,8 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("uses", &f.uses, "token uses")
       .Repeated("label", &f.labels, "label k=v")
       .Flag("host", &f.host, "agent id")
-      .Flag("name", &f.name, "package name")
+      .Flag("name", &f.name, "package name (software), part of a unit name (services)")
+      .Flag("state", &f.state, "unit active state (services)")
       .Flag("metric", &f.metric, "metric name")
       .Flag("since", &f.since, "how far back")
       .Bool("list", &f.list, "list metric names")
@@ -547,7 +569,8 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   f.since_changes = f.since.empty() ? "24h" : f.since;
   if (f.since.empty()) f.since = "15m";
   static const std::set<std::string> kCommands = {"token create", "hosts", "software", "metrics", "changes",
-                                                  "health", "checks list", "checks set", "checks rm"};
+                                                  "health", "services", "checks list", "checks set",
+                                                  "checks rm"};
   if (!kCommands.contains(cmd)) {
     err << "error: unknown command '" << absl::StrJoin(words, " ") << "'\n\n" << kUsage;
     return 2;
@@ -564,6 +587,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     else if (cmd == "software") st = ctl.Software();
     else if (cmd == "changes") st = ctl.Changes();
     else if (cmd == "health") st = ctl.Health();
+    else if (cmd == "services") st = ctl.Services();
     else if (cmd == "checks list") st = ctl.ChecksList();
     else if (cmd == "checks set") st = ctl.ChecksSet();
     else if (cmd == "checks rm") st = ctl.ChecksRm();

@@ -74,6 +74,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListHealth(grpc::CallbackServerConte
                                                        v1::ListHealthResponse* resp) {
   return Run(ctx, [=, this] { return DoListHealth(*req, resp); });
 }
+grpc::ServerUnaryReactor* AdminServiceImpl::ListServices(grpc::CallbackServerContext* ctx,
+                                                         const v1::ListServicesRequest* req,
+                                                         v1::ListServicesResponse* resp) {
+  return Run(ctx, [=, this] { return DoListServices(*req, resp); });
+}
 grpc::ServerUnaryReactor* AdminServiceImpl::PutCheck(grpc::CallbackServerContext* ctx, const v1::PutCheckRequest* req,
                                                      v1::PutCheckResponse* resp) {
   return Run(ctx, [=, this] { return DoPutCheck(*req, resp); });
@@ -100,6 +105,31 @@ absl::Status AdminServiceImpl::DoListHealth(const v1::ListHealthRequest& req, v1
       hc->set_agent_id(rec.agent_id());
       hc->set_hostname(rec.facts().hostname());
       *hc->mutable_state() = std::move(s);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoListServices(const v1::ListServicesRequest& req, v1::ListServicesResponse* resp) {
+  ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
+  for (const auto& rec : agents) {
+    if (rec.services_reported_ms() == 0) {
+      resp->add_hosts_not_reporting(rec.agent_id());
+      continue;
+    }
+    if (!rec.systemd_present()) {
+      resp->add_hosts_without_systemd(rec.agent_id());
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto units, deps_.store->ListServices(rec.agent_id()));
+    for (auto& u : units) {
+      if (!req.active_state().empty() && u.active_state() != req.active_state()) continue;
+      if (!req.name_contains().empty() && u.name().find(req.name_contains()) == std::string::npos) continue;
+      v1::HostService* hs = resp->add_services();
+      hs->set_agent_id(rec.agent_id());
+      hs->set_hostname(rec.facts().hostname());
+      hs->set_reported_ms(rec.services_reported_ms());
+      *hs->mutable_unit() = std::move(u);
     }
   }
   return absl::OkStatus();

@@ -35,6 +35,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
   grpc::ServerUnaryReactor* ListHealth(grpc::CallbackServerContext* ctx, const v1::ListHealthRequest* req,
                                        v1::ListHealthResponse* resp) override;
+  grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx, const v1::ListServicesRequest* req,
+                                         v1::ListServicesResponse* resp) override;
   grpc::ServerUnaryReactor* PutCheck(grpc::CallbackServerContext* ctx, const v1::PutCheckRequest* req,
                                      v1::PutCheckResponse* resp) override;
   grpc::ServerUnaryReactor* ListChecks(grpc::CallbackServerContext* ctx, const v1::ListChecksRequest* req,
@@ -60,6 +62,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::Status DoListMetricNames(const v1::ListMetricNamesRequest& req,
                                  v1::ListMetricNamesResponse* resp);
   absl::Status DoListHealth(const v1::ListHealthRequest& req, v1::ListHealthResponse* resp);
+  absl::Status DoListServices(const v1::ListServicesRequest& req, v1::ListServicesResponse* resp);
   absl::Status DoPutCheck(const v1::PutCheckRequest& req, v1::PutCheckResponse* resp);
   absl::Status DoDeleteCheck(const v1::DeleteCheckRequest& req);
   // Sends every open session the pushed checks that now apply to it.

@@ -1,6 +1,7 @@
 #include "collector/service/envelope_validation.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -50,6 +51,37 @@ absl::Status ValidateItems(const google::protobuf::RepeatedPtrField<v1::Software
           "'): source and name must be non-empty, and source, name, arch and location free of NUL/0x1f bytes "
           "(names at most ", kMaxNameBytes, " bytes)"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateServiceReport(const v1::ServiceReport& report) {
+  if (report.units_size() > kMaxServiceUnits) {
+    return absl::InvalidArgumentError(absl::StrCat("service report has ", report.units_size(),
+                                                   " units; the limit is ", kMaxServiceUnits));
+  }
+  if (!report.systemd_present() && report.units_size() > 0) {
+    return absl::InvalidArgumentError("service report lists units but says systemd is not running");
+  }
+  for (int i = 0; i < report.units_size(); ++i) {
+    const auto& u = report.units(i);
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("service report unit ", i, " ('", absl::CHexEscape(u.name().substr(0, 64)), "'): ", why));
+    };
+    if (u.name().empty() || !CleanText(u.name(), kMaxNameBytes)) {
+      return bad(absl::StrCat("name must be non-empty, free of NUL/0x1f bytes and at most ", kMaxNameBytes,
+                              " bytes"));
+    }
+    for (const std::string* state : {&u.load_state(), &u.active_state(), &u.sub_state(), &u.unit_file_state()}) {
+      if (!CleanText(*state, kMaxStateBytes)) {
+        return bad(absl::StrCat("states must be free of NUL/0x1f bytes and at most ", kMaxStateBytes, " bytes"));
+      }
+    }
+    if (u.description().size() > kMaxValueBytes) {
+      return bad(absl::StrCat("description is longer than ", kMaxValueBytes, " bytes"));
+    }
+    if (i > 0 && !(report.units(i - 1).name() < u.name())) return bad("units must be sorted by name and unique");
   }
   return absl::OkStatus();
 }
@@ -110,6 +142,8 @@ absl::Status ValidateEnvelope(const v1::Envelope& env) {
       }
       return absl::OkStatus();
     }
+    case v1::Envelope::kServiceReport:
+      return ValidateServiceReport(env.service_report());
     case v1::Envelope::kHeartbeat:
       return absl::OkStatus();
     case v1::Envelope::PAYLOAD_NOT_SET:

@@ -14,6 +14,8 @@ inline constexpr int kMaxSeriesPerBatch = 20000;
 inline constexpr int kMaxPointsPerBatch = 200000;
 inline constexpr int kMaxLabelsPerSeries = 32;
 inline constexpr int kMaxChecks = 1000;
+inline constexpr int kMaxServiceUnits = 20000;
+inline constexpr size_t kMaxStateBytes = 64;
 inline constexpr size_t kMaxNameBytes = 256;
 inline constexpr size_t kMaxValueBytes = 4096;
 

@@ -27,7 +27,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   options.max_total_wal_size = 64 << 20;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks"}) {
+  for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
+                           "services"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -43,6 +44,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->inventory_log_ = store->handles_[6];
   store->health_ = store->handles_[7];
   store->checks_ = store->handles_[8];
+  store->services_ = store->handles_[9];
   return store;
 }
 
@@ -179,6 +181,9 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
       }
       break;
     }
+    case v1::Envelope::kServiceReport:
+      RETURN_IF_ERROR(ApplyServiceReport(agent_id, env.service_report(), now_ms, &rec, &batch));
+      break;
     case v1::Envelope::kHeartbeat:
     case v1::Envelope::PAYLOAD_NOT_SET:
       break;
@@ -190,17 +195,27 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
   return outcome;
 }
 
-absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::string& agent_id) {
-  std::vector<v1::SoftwareItem> out;
+template <typename Msg>
+absl::StatusOr<std::vector<Msg>> Store::ListAgentRecords(rocksdb::ColumnFamilyHandle* cf, const std::string& agent_id,
+                                                         absl::string_view what) {
+  std::vector<Msg> out;
   std::string prefix = keys::AgentPrefix(agent_id);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inventory_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    v1::SoftwareItem item;
-    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "inventory", &item));
-    out.push_back(std::move(item));
+    Msg msg;
+    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), what, &msg));
+    out.push_back(std::move(msg));
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "cannot read inventory"));
+  RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("cannot read ", what, " records")));
   return out;
+}
+
+absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::string& agent_id) {
+  return ListAgentRecords<v1::SoftwareItem>(inventory_, agent_id, "inventory");
+}
+
+absl::StatusOr<std::vector<v1::ServiceUnit>> Store::ListServices(const std::string& agent_id) {
+  return ListAgentRecords<v1::ServiceUnit>(services_, agent_id, "service unit");
 }
 
 absl::StatusOr<std::vector<std::string>> Store::ListMetricNames(const std::string& agent_id) {
@@ -268,16 +283,7 @@ absl::StatusOr<std::vector<v1::Series>> Store::QuerySamples(const std::string& a
 }
 
 absl::StatusOr<std::vector<v1::CheckState>> Store::ListHealth(const std::string& agent_id) {
-  std::vector<v1::CheckState> out;
-  std::string prefix = keys::AgentPrefix(agent_id);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), health_));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    v1::CheckState c;
-    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "check state", &c));
-    out.push_back(std::move(c));
-  }
-  RETURN_IF_ERROR(FromRocks(it->status(), "cannot read check states"));
-  return out;
+  return ListAgentRecords<v1::CheckState>(health_, agent_id, "check state");
 }
 
 absl::Status Store::PutCheck(const v1::CheckAssignment& check) {

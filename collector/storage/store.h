@@ -7,6 +7,7 @@
 //   inventory  agent id \0 source \0 name \0 arch \0 location -> SoftwareItem
 //   inventory_log  agent id \0 time(BE8) seq(BE8) index(BE4) -> InventoryChange
 //   health     agent id \0 check name                    -> CheckState (latest report)
+//   services   agent id \0 unit name                     -> ServiceUnit (latest report)
 //   checks     check name                                -> CheckAssignment (pushed checks)
 //   series     agent id \0 metric \0 label-key            -> SeriesRecord
 //   samples    agent id \0 metric \0 label-key \0 ts(BE8) -> value (8 bytes)
@@ -82,6 +83,9 @@ class Store {
   absl::StatusOr<std::vector<std::string>> ListMetricNames(const std::string& agent_id);
   // Latest check states of one agent, by check name.
   absl::StatusOr<std::vector<v1::CheckState>> ListHealth(const std::string& agent_id);
+  // Units of one agent's latest service report, by unit name (see
+  // store_services.cc); whether systemd runs there is in its AgentRecord.
+  absl::StatusOr<std::vector<v1::ServiceUnit>> ListServices(const std::string& agent_id);
   // Pushed checks.
   absl::Status PutCheck(const v1::CheckAssignment& check);
   absl::StatusOr<std::vector<v1::CheckAssignment>> ListChecks();
@@ -109,6 +113,14 @@ class Store {
   absl::StatusOr<ApplyOutcome> ApplyDelta(const std::string& agent_id, const v1::Envelope& env,
                                           internal::AgentRecord* rec, rocksdb::WriteBatch* batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Replaces the agent's stored units with the report's; see store_services.cc.
+  absl::Status ApplyServiceReport(const std::string& agent_id, const v1::ServiceReport& report, int64_t now_ms,
+                                  internal::AgentRecord* rec, rocksdb::WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Every value under the agent's prefix in `cf`, parsed as Msg, in key order.
+  template <typename Msg>
+  absl::StatusOr<std::vector<Msg>> ListAgentRecords(rocksdb::ColumnFamilyHandle* cf, const std::string& agent_id,
+                                                    absl::string_view what);
   absl::Status LogChanges(const std::string& agent_id, const v1::Envelope& env,
                           const std::vector<v1::InventoryChange>& changes, rocksdb::WriteBatch* batch);
   // Reads the token and checks secret, expiry and uses.
@@ -125,6 +137,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* inventory_log_ = nullptr;
   rocksdb::ColumnFamilyHandle* health_ = nullptr;
   rocksdb::ColumnFamilyHandle* checks_ = nullptr;
+  rocksdb::ColumnFamilyHandle* services_ = nullptr;
   absl::Mutex write_mu_;
 };
 

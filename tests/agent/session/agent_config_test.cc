@@ -44,6 +44,8 @@ TEST(ParseAgentConfig, RequiredFlagsAndDefaults) {
   EXPECT_EQ(cfg->os_release, "/etc/os-release");
   EXPECT_EQ(cfg->proc_root, "/proc");
   EXPECT_EQ(cfg->log_level, "info");
+  EXPECT_TRUE(cfg->services_enabled);
+  EXPECT_EQ(cfg->services_systemctl, "");
 }
 
 TEST(ParseAgentConfig, ReadsEveryFlag) {
@@ -138,6 +140,34 @@ TEST(ParseAgentConfig, ReadsConfigFile) {
   EXPECT_EQ(cfg->os_release, "/srv/os-release");
   EXPECT_EQ(cfg->proc_root, "/srv/proc");
   EXPECT_EQ(cfg->log_level, "warn");
+}
+
+TEST(ParseAgentConfig, ReadsServicesKeys) {
+  testing::TempDir dir;
+  auto parse = [&](const std::string& lines) {
+    std::string path = dir.Write("agent.conf", "collector = c:1\nca_file = /ca\nstate_dir = /s\n" + lines);
+    bool help = false;
+    return ParseAgentConfig({"--config", path}, &help);
+  };
+  auto cfg = parse("services.enabled = false\nservices.systemctl = /opt/bin/fake-systemctl\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_FALSE(cfg->services_enabled);
+  EXPECT_EQ(cfg->services_systemctl, "/opt/bin/fake-systemctl");
+  cfg = parse("services.enabled = true\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_TRUE(cfg->services_enabled);
+
+  cfg = parse("services.enabled = yes\n");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_TRUE(absl::StrContains(cfg.status().message(), "services.enabled = 'yes' must be true or false"))
+      << cfg.status();
+  cfg = parse("services.systemctl = systemctl\n");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_TRUE(absl::StrContains(cfg.status().message(), "services.systemctl = 'systemctl' must be an absolute path"))
+      << cfg.status();
+  cfg = parse("services.bogus = 1\n");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_TRUE(absl::StrContains(cfg.status().message(), "unknown setting(s): services.bogus")) << cfg.status();
 }
 
 TEST(ParseAgentConfig, FlagsWinOverConfigFile) {

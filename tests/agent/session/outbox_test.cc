@@ -43,9 +43,11 @@ class OutboxTest : public ::testing::Test {
   static std::vector<std::pair<uint64_t, std::string>> Drain(Outbox& box) {
     std::vector<std::pair<uint64_t, std::string>> out;
     while (auto env = box.NextToSend(absl::Milliseconds(10))) {
-      out.emplace_back(env->seq(), env->has_metric_batch()
-                                       ? std::to_string(static_cast<int>(env->metric_batch().series(0).points(0).value()))
-                                       : env->inventory_snapshot().digest());
+      out.emplace_back(env->seq(),
+                       env->has_metric_batch()
+                           ? std::to_string(static_cast<int>(env->metric_batch().series(0).points(0).value()))
+                       : env->has_service_report() ? "services:" + env->service_report().digest()
+                                                   : env->inventory_snapshot().digest());
     }
     return out;
   }
@@ -121,6 +123,26 @@ TEST_F(OutboxTest, WhenFullDropsOldestMetricsButNeverInventory) {
   EXPECT_EQ(last_metric, 59) << "the newest metrics survive";
   // Seqs are ascending (gaps where batches were dropped).
   for (size_t i = 1; i < sent.size(); ++i) EXPECT_GT(sent[i].first, sent[i - 1].first);
+}
+
+TEST_F(OutboxTest, WhenFullNeverDropsServiceReports) {
+  auto box = Open(16 << 10);
+  auto services = [](const std::string& digest) {
+    v1::Envelope env;
+    env.mutable_service_report()->set_systemd_present(true);
+    env.mutable_service_report()->set_digest(digest);
+    return env;
+  };
+  ASSERT_TRUE(box->Push(services("s1")).ok());
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(box->Push(MetricEnv(i, 20)).ok());
+  ASSERT_TRUE(box->Push(services("s2")).ok());
+  EXPECT_GT(box->dropped_batches(), 0u);
+  box->OnWelcome(0);
+  std::vector<std::string> reports;
+  for (const auto& [seq, what] : Drain(*box)) {
+    if (what.rfind("services:", 0) == 0) reports.push_back(what);
+  }
+  EXPECT_EQ(reports, (std::vector<std::string>{"services:s1", "services:s2"}));
 }
 
 TEST_F(OutboxTest, AckedInventoryDigestFollowsAcksAndSurvivesRestart) {

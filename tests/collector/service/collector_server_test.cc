@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "absl/time/time.h"
 #include "agent/session/identity.h"
 #include "collector/ctl/admin_client.h"
+#include "collector/ctl/commands.h"
 #include "common/file_util.h"
 #include "common/grpc/status_convert.h"
 #include "common/tls/pki.h"
@@ -492,6 +494,107 @@ TEST_F(CollectorServerTest, AdminQueriesValidateTheirInput) {
   SetDeadline(&ctx);
   EXPECT_EQ(admin_->CreateEnrollmentToken(&ctx, req, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// --- services inventory: report through a session, ListServices, stewardctl ---
+
+v1::AgentMessage ServiceEnvelope(uint64_t seq, bool systemd, std::vector<std::vector<std::string>> units) {
+  v1::AgentMessage m;
+  m.mutable_envelope()->set_seq(seq);
+  auto* r = m.mutable_envelope()->mutable_service_report();
+  r->set_systemd_present(systemd);
+  for (const auto& u : units) {  // name, active, sub, description
+    auto* p = r->add_units();
+    p->set_name(u[0]);
+    p->set_load_state("loaded");
+    p->set_active_state(u[1]);
+    p->set_sub_state(u[2]);
+    p->set_description(u[3]);
+    p->set_unit_file_state("enabled");
+  }
+  return m;
+}
+
+TEST_F(CollectorServerTest, ServiceReportsAreListedFilteredAndShownByStewardctl) {
+  agent::AgentIdentity web = EnrollNew("svc-web");
+  agent::AgentIdentity box = EnrollNew("svc-container");
+  agent::AgentIdentity old = EnrollNew("svc-old");
+  auto send = [&](const agent::AgentIdentity& id, const v1::AgentMessage& env) {
+    auto stub = AgentStub(&id);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+    ASSERT_TRUE(stream->Write(HelloMessage()));
+    v1::CollectorMessage msg;
+    ASSERT_TRUE(stream->Read(&msg) && msg.has_welcome());
+    ASSERT_TRUE(stream->Write(env));
+    do {
+      ASSERT_TRUE(stream->Read(&msg));
+    } while (!msg.has_ack());
+    EXPECT_EQ(msg.ack().seq(), env.envelope().seq());
+    stream->WritesDone();
+    EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  };
+  send(web, ServiceEnvelope(1, true,
+                            {{"cron.service", "active", "running", "Regular background program processing daemon"},
+                             {"nginx-exporter.timer", "active", "waiting", "Scrape nginx"},
+                             {"nginx.service", "failed", "failed", "A high performance web server"}}));
+  send(box, ServiceEnvelope(1, false, {}));
+
+  auto list = [&](const std::string& host, const std::string& state, const std::string& part) {
+    v1::ListServicesRequest req;
+    req.set_agent_id(host);
+    req.set_active_state(state);
+    req.set_name_contains(part);
+    v1::ListServicesResponse resp;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    grpc::Status st = admin_->ListServices(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    std::vector<std::string> out;
+    for (const auto& hs : resp.services()) {
+      out.push_back(hs.hostname() + " " + hs.unit().name() + " " + hs.unit().active_state());
+    }
+    for (const auto& h : resp.hosts_without_systemd()) out.push_back("no-systemd " + h);
+    for (const auto& h : resp.hosts_not_reporting()) out.push_back("not-reporting " + h);
+    return out;
+  };
+  EXPECT_EQ(list(web.agent_id, "", ""),
+            (std::vector<std::string>{"svc-web cron.service active", "svc-web nginx-exporter.timer active",
+                                      "svc-web nginx.service failed"}));
+  EXPECT_EQ(list(web.agent_id, "failed", ""), std::vector<std::string>{"svc-web nginx.service failed"});
+  EXPECT_EQ(list(web.agent_id, "", "nginx"),
+            (std::vector<std::string>{"svc-web nginx-exporter.timer active", "svc-web nginx.service failed"}));
+  EXPECT_EQ(list(box.agent_id, "", ""), std::vector<std::string>{"no-systemd " + box.agent_id});
+  EXPECT_EQ(list(old.agent_id, "", ""), std::vector<std::string>{"not-reporting " + old.agent_id});
+
+  v1::ListServicesRequest unknown;
+  unknown.set_agent_id("no-such-agent");
+  v1::ListServicesResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  EXPECT_EQ(admin_->ListServices(&ctx, unknown, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  auto ctl = [&](std::vector<std::string> args, int want_code) {
+    args.insert(args.begin(), {"--config", DataDir() + "/admin.conf"});
+    std::ostringstream out, err;
+    EXPECT_EQ(ctl::RunStewardctl(args, "", out, err), want_code) << err.str();
+    return want_code == 0 ? out.str() : err.str();
+  };
+  EXPECT_EQ(ctl({"services", "--host", web.agent_id, "--state", "failed"}, 0),
+            "HOST     UNIT           LOAD    ACTIVE  SUB     ENABLED  DESCRIPTION\n"
+            "svc-web  nginx.service  loaded  failed  failed  enabled  A high performance web server\n");
+  std::string json = ctl({"services", "--host", web.agent_id, "--name", "cron", "--json"}, 0);
+  EXPECT_TRUE(absl::StrContains(json, "\"unit\": \"cron.service\"")) << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"active_state\": \"active\"")) << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"sub_state\": \"running\"")) << json;
+  EXPECT_FALSE(absl::StrContains(json, "nginx")) << json;
+  EXPECT_EQ(ctl({"services", "--host", box.agent_id}, 0),
+            "HOST  UNIT  LOAD  ACTIVE  SUB  ENABLED  DESCRIPTION\n(no units match)\n(1 host(s) without systemd: " +
+                box.agent_id + ")\n");
+  EXPECT_TRUE(absl::StrContains(ctl({"services", "--state", "broken"}, 2),
+                                "--state 'broken' is not a systemd active state; use one of active, reloading"));
+  EXPECT_TRUE(absl::StrContains(ctl({"services", "--host", "no-such-agent"}, 1), "no agent with id 'no-such-agent'"));
 }
 
 TEST(CollectorServerStart, RejectsMissingDataDirAndBadListenAddress) {

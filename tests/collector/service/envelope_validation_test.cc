@@ -241,5 +241,60 @@ TEST(ValidateEnvelope, RejectsTooManyInventoryItems) {
   ExpectInvalid(env, {"200001 items", "limit is 200000"});
 }
 
+// --- service reports ---
+
+v1::Envelope ServiceEnvelope(std::initializer_list<std::string> names) {
+  v1::Envelope env;
+  env.set_seq(3);
+  auto* r = env.mutable_service_report();
+  r->set_systemd_present(true);
+  for (const auto& n : names) {
+    auto* u = r->add_units();
+    u->set_name(n);
+    u->set_load_state("loaded");
+    u->set_active_state("active");
+    u->set_sub_state("running");
+  }
+  return env;
+}
+
+TEST(ValidateServiceReport, AcceptsARealisticReport) {
+  v1::Envelope env = ServiceEnvelope({"-.mount", "nginx.service", "systemd-fsck@dev-disk-by\\x2duuid.service"});
+  env.mutable_service_report()->mutable_units(1)->set_description("A high performance web server");
+  EXPECT_TRUE(ValidateEnvelope(env).ok()) << ValidateEnvelope(env);
+  v1::Envelope absent;
+  absent.set_seq(1);
+  absent.mutable_service_report()->set_systemd_present(false);
+  EXPECT_TRUE(ValidateEnvelope(absent).ok());
+}
+
+TEST(ValidateServiceReport, RefusesBadUnitsNamingThem) {
+  ExpectInvalid(ServiceEnvelope({"a.service", ""}), {"service report unit 1", "name must be non-empty"});
+  ExpectInvalid(ServiceEnvelope({std::string("nul\0.service", 12)}), {"unit 0", "NUL/0x1f"});
+  ExpectInvalid(ServiceEnvelope({std::string(300, 'n')}), {"at most 256 bytes"});
+  ExpectInvalid(ServiceEnvelope({"b.service", "a.service"}), {"unit 1 ('a.service')", "sorted by name and unique"});
+  ExpectInvalid(ServiceEnvelope({"a.service", "a.service"}), {"sorted by name and unique"});
+
+  v1::Envelope state = ServiceEnvelope({"a.service"});
+  state.mutable_service_report()->mutable_units(0)->set_sub_state(std::string(65, 's'));
+  ExpectInvalid(state, {"unit 0 ('a.service')", "states", "at most 64 bytes"});
+
+  v1::Envelope desc = ServiceEnvelope({"a.service"});
+  desc.mutable_service_report()->mutable_units(0)->set_description(std::string(kMaxValueBytes + 1, 'd'));
+  ExpectInvalid(desc, {"description is longer than 4096 bytes"});
+
+  v1::Envelope contradiction = ServiceEnvelope({"a.service"});
+  contradiction.mutable_service_report()->set_systemd_present(false);
+  ExpectInvalid(contradiction, {"lists units but says systemd is not running"});
+}
+
+TEST(ValidateServiceReport, RefusesTooManyUnits) {
+  v1::Envelope env = ServiceEnvelope({});
+  for (int i = 0; i <= kMaxServiceUnits; ++i) {
+    env.mutable_service_report()->add_units()->set_name(absl::StrCat("u", 100000 + i, ".service"));
+  }
+  ExpectInvalid(env, {"service report has 20001 units; the limit is 20000"});
+}
+
 }  // namespace
 }  // namespace steward::collector

@@ -702,5 +702,71 @@ TEST_F(StoreTest, PushedChecksPutListDelete) {
   EXPECT_TRUE(store_->ListChecks()->empty());
 }
 
+
+// --- services ---
+
+v1::Envelope ServiceReport(uint64_t seq, bool systemd,
+                           std::vector<std::pair<std::string, std::string>> units_and_states) {
+  v1::Envelope env;
+  env.set_seq(seq);
+  auto* r = env.mutable_service_report();
+  r->set_systemd_present(systemd);
+  for (const auto& [name, active] : units_and_states) {
+    auto* u = r->add_units();
+    u->set_name(name);
+    u->set_load_state("loaded");
+    u->set_active_state(active);
+    u->set_sub_state(active == "active" ? "running" : "dead");
+    u->set_description("unit " + name);
+  }
+  return env;
+}
+
+std::vector<std::string> UnitLines(Store* store, const std::string& agent) {
+  auto units = store->ListServices(agent);
+  EXPECT_TRUE(units.ok()) << units.status();
+  std::vector<std::string> out;
+  if (!units.ok()) return out;
+  for (const auto& u : *units) out.push_back(u.name() + " " + u.active_state() + "/" + u.sub_state());
+  return out;
+}
+
+TEST_F(StoreTest, ServiceReportReplacesTheAgentsUnitsOnly) {
+  Enroll("a1");
+  Enroll("a10");
+  ASSERT_EQ(Apply("a1", ServiceReport(1, true, {{"nginx.service", "active"}, {"cron.service", "active"}})),
+            ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a10", ServiceReport(1, true, {{"ssh.service", "active"}})), ApplyOutcome::kApplied);
+  EXPECT_EQ(UnitLines(store_.get(), "a1"),
+            (std::vector<std::string>{"cron.service active/running", "nginx.service active/running"}));
+
+  // The next report replaces the list: nginx failed, cron is gone.
+  ASSERT_EQ(Apply("a1", ServiceReport(2, true, {{"nginx.service", "failed"}})), ApplyOutcome::kApplied);
+  Reopen();
+  EXPECT_EQ(UnitLines(store_.get(), "a1"), std::vector<std::string>{"nginx.service failed/dead"});
+  EXPECT_EQ(UnitLines(store_.get(), "a10"), std::vector<std::string>{"ssh.service active/running"});
+  auto rec = store_->GetAgent("a1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_TRUE(rec->systemd_present());
+  EXPECT_EQ(rec->services_reported_ms(), kNow * 1000);
+  EXPECT_EQ(rec->last_applied_seq(), 2u);
+
+  // A resent (duplicate) report changes nothing.
+  EXPECT_EQ(Apply("a1", ServiceReport(2, true, {{"evil.service", "active"}})), ApplyOutcome::kDuplicate);
+  EXPECT_EQ(UnitLines(store_.get(), "a1"), std::vector<std::string>{"nginx.service failed/dead"});
+}
+
+TEST_F(StoreTest, ServiceReportWithoutSystemdClearsUnits) {
+  Enroll("a1");
+  auto rec = store_->GetAgent("a1");
+  EXPECT_EQ(rec->services_reported_ms(), 0);
+  ASSERT_EQ(Apply("a1", ServiceReport(1, true, {{"nginx.service", "active"}})), ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", ServiceReport(2, false, {})), ApplyOutcome::kApplied);
+  EXPECT_TRUE(UnitLines(store_.get(), "a1").empty());
+  rec = store_->GetAgent("a1");
+  EXPECT_FALSE(rec->systemd_present());
+  EXPECT_GT(rec->services_reported_ms(), 0);
+}
+
 }  // namespace
 }  // namespace steward::collector

@@ -1,6 +1,7 @@
 #pragma once
-// Running a package manager's query tool, for the sources that have no
-// reliable file format to read (rpm's database).
+// Running a host tool and reading what it prints, for what has no reliable
+// file format to read: rpm's database, systemd's unit states. The one place
+// where the agent starts other programs.
 
 #include <cstddef>
 #include <string>
@@ -10,6 +11,9 @@
 #include "absl/time/time.h"
 
 namespace steward::agent {
+
+// The PATH a tool runs with (and where FindTool looks).
+inline constexpr char kToolPath[] = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Runs argv[0] (an absolute path; no PATH search, no shell) with `argv`,
 // stdin and stderr on /dev/null, environment LC_ALL=C and a fixed PATH, and

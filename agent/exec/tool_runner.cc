@@ -1,4 +1,4 @@
-#include "agent/inventory/tool_runner.h"
+#include "agent/exec/tool_runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +38,8 @@ absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   char env_lc[] = "LC_ALL=C";
-  char env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {env_lc, env_path, nullptr};
+  std::string env_path = absl::StrCat("PATH=", kToolPath);
+  char* envp[] = {env_lc, env_path.data(), nullptr};
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
