@@ -55,7 +55,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   Raw r;
   *help = false;
   std::vector<v1::CheckSpec> checks;
-  std::string services_enabled, services_systemctl;
+  std::string services_enabled, services_systemctl, services_interval;
   ArgParser parser = MakeParser(&r, help);
   RETURN_IF_ERROR(parser.Parse(args, nullptr));
   if (*help) return AgentConfig{};
@@ -65,7 +65,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
          "proc_root", "log_level", "outbox_max_mb", "coredump_dir", "services.enabled",
-         "services.systemctl"});
+         "services.systemctl", "services.interval"});
     unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
                   unknown.end());
     ASSIGN_OR_RETURN(checks, ChecksFromConfig(file, r.config));
@@ -89,6 +89,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     fill("outbox-max-mb", "outbox_max_mb", &r.outbox_max_mb);
     if (file.Has("services.enabled")) services_enabled = file.Get("services.enabled");
     if (file.Has("services.systemctl")) services_systemctl = file.Get("services.systemctl");
+    if (file.Has("services.interval")) services_interval = file.Get("services.interval");
   }
 
   AgentConfig cfg;
@@ -133,6 +134,14 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
                                                    "' must be an absolute path"));
   }
   cfg.services_systemctl = services_systemctl;
+  if (!services_interval.empty()) {
+    auto d = ParseHumanDuration(services_interval);
+    if (!d.ok() || *d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(r.config, ": services.interval = '", services_interval,
+                                                     "' must be a duration above 0 (e.g. 1m)"));
+    }
+    cfg.services_interval = *d;
+  }
   return cfg;
 }
 

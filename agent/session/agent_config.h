@@ -28,6 +28,10 @@ struct AgentConfig {
   bool services_enabled = true;
   // systemctl to run; empty: systemctl from PATH, only when systemd is PID 1.
   std::string services_systemctl;
+  // How often systemctl is asked (services.interval): each run starts a
+  // process, so this is longer than the collection interval. A new session
+  // always gets a fresh report.
+  absl::Duration services_interval = absl::Minutes(1);
   // Application checks from the config file (check.NAME.PARAM = VALUE).
   std::vector<v1::CheckSpec> checks;
 };

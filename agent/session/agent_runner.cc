@@ -91,7 +91,9 @@ void AgentRunner::CollectLoop() {
     CollectMetrics();
     // A scan reads and parses megabytes of package databases and then frees
     // them; give the freed pages back instead of keeping them in the arena.
-    ::malloc_trim(0);
+    // Only then: trimming walks the heap, which an idle cycle need not pay.
+    if (scanned_) ::malloc_trim(0);
+    scanned_ = false;
     next += config_.interval;
     absl::Time now = absl::Now();
     if (next < now) next = now;  // fell behind (suspend, slow disk): skip, don't burst
@@ -103,6 +105,7 @@ void AgentRunner::CollectInventory(bool force) {
   bool facts_due = force || cycles_++ % 30 == 0;
   ParseReport report;
   std::optional<std::vector<Package>> packages = scanner_->ScanIfChanged(force, &report);
+  scanned_ = scanned_ || packages.has_value() || facts_due;
   LogReport(report, "inventory");
   if (packages) {
     for (const auto& st : scanner_->last_stats()) {
@@ -145,8 +148,12 @@ void AgentRunner::CollectInventory(bool force) {
 
 void AgentRunner::CollectServices() {
   if (!services_) return;
+  const bool force = services_resend_.exchange(false);
+  const absl::Time now = absl::Now();
+  if (!force && now < next_services_) return;
+  next_services_ = now + config_.services_interval;
   ParseReport report;
-  std::optional<v1::ServiceReport> services = services_->Collect(services_resend_.exchange(false), &report);
+  std::optional<v1::ServiceReport> services = services_->Collect(force, &report);
   LogReport(report, "services");
   if (!services) return;
   spdlog::info("services: {} units{}, digest {}", services->units_size(),
@@ -283,9 +290,12 @@ absl::Status AgentRunner::RunSession() {
         }
       }
       reader_done = true;
+      outbox_->WakeSender();
     });
     while (!reader_done) {
-      auto env = outbox_->NextToSend(absl::Milliseconds(500));
+      // Woken by a new envelope, the reader's end (WakeSender) or Stop(): no
+      // polling, so an idle session costs no wakeups.
+      auto env = outbox_->NextToSend(absl::InfiniteDuration());
       if (!env) {
         absl::MutexLock lock(&mu_);
         if (stopping_) break;

@@ -65,6 +65,8 @@ class AgentRunner {
   std::string last_health_;  // serialized states (sans times) of the last report
   uint64_t health_cycles_ = 0;
   uint64_t metric_batches_ = 0;  // collection thread only
+  bool scanned_ = false;  // this cycle parsed package databases or facts; collection thread only
+  absl::Time next_services_ = absl::InfinitePast();  // collection thread only
 
   // Checks pushed by the collector (session thread writes, collection thread applies).
   absl::Mutex pushed_mu_;

@@ -101,6 +101,7 @@ void Outbox::OnWelcome(uint64_t last_applied) {
   NoteAckedLocked();
   cursor_id_ = log_->acked_up_to();
   in_session_ = true;
+  wake_sender_ = false;  // meant for the previous session's sender
 }
 
 void Outbox::Ack(uint64_t seq) {
@@ -124,6 +125,10 @@ std::optional<v1::Envelope> Outbox::NextToSend(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   while (true) {
     if (stopped_) return std::nullopt;
+    if (wake_sender_) {
+      wake_sender_ = false;
+      return std::nullopt;
+    }
     if (in_session_) {
       std::optional<OutboxRecordMeta> next = log_->NextAfter(cursor_id_);
       if (next) {
@@ -140,9 +145,16 @@ std::optional<v1::Envelope> Outbox::NextToSend(absl::Duration timeout) {
       }
     }
     uint64_t seen = pushes_;
-    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopped_ || pushes_ != seen; };
+    auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return stopped_ || wake_sender_ || pushes_ != seen;
+    };
     if (!mu_.AwaitWithDeadline(absl::Condition(&changed), deadline)) return std::nullopt;
   }
+}
+
+void Outbox::WakeSender() {
+  absl::MutexLock lock(&mu_);
+  wake_sender_ = true;
 }
 
 void Outbox::Stop() {

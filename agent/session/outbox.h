@@ -41,8 +41,12 @@ class Outbox {
   // Drops envelopes up to and including wire seq `seq`.
   void Ack(uint64_t seq);
   // The next unsent envelope (with its seq), waiting up to `timeout`;
-  // nullopt on timeout, before the first OnWelcome, or after Stop().
+  // nullopt on timeout, before the first OnWelcome, after Stop(), or when
+  // WakeSender() was called (once per call).
   std::optional<v1::Envelope> NextToSend(absl::Duration timeout);
+  // Makes a waiting (or the next) NextToSend return nullopt now: the
+  // session ended and its sender must stop waiting for envelopes.
+  void WakeSender();
   void Stop();
 
   uint64_t dropped_batches() const { return log_->dropped_records(); }
@@ -65,6 +69,7 @@ class Outbox {
   bool in_session_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t pushes_ ABSL_GUARDED_BY(mu_) = 0;  // wakes NextToSend
+  bool wake_sender_ ABSL_GUARDED_BY(mu_) = false;
   // Pending inventory records: id -> digest of the state they lead to.
   std::map<uint64_t, std::string> inventory_digests_ ABSL_GUARDED_BY(mu_);
   std::string acked_digest_ ABSL_GUARDED_BY(mu_);

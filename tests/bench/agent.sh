@@ -305,6 +305,10 @@ cpu_ticks() {  # cpu_ticks PID [with_children]: utime+stime (+cutime+cstime) in 
     echo $(( f[11] + f[12] ))
   fi
 }
+cpu_ns() {  # cpu_ns PID: nanoseconds on CPU of PID's live threads (schedstat, exact).
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'
+}
+threads() { ls /proc/"$1"/task 2>/dev/null | sort | tr '\n' ' '; }
 status_kb() {  # status_kb PID FIELD: VmRSS / RssAnon in kB, 0 when gone.
   local status
   status="$(cat "/proc/$1/status" 2>/dev/null)" || { echo 0; return; }
@@ -325,8 +329,10 @@ tree_kb() {
 HZ="$(getconf CLK_TCK)"
 secs() { awk -v t="$1" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }'; }
 
-declare -A CPU0 TCPU0 CPU_START
+declare -A CPU0 TCPU0 CPU_START NS0 TIDS0
 for s in "${SYSTEMS[@]}"; do
+  NS0[$s]=$(cpu_ns "${PID[$s]}")
+  TIDS0[$s]=$(threads "${PID[$s]}")
   CPU0[$s]=$(cpu_ticks "${PID[$s]}")
   TCPU0[$s]=$(tree_cpu_ticks "${PID[$s]}")
 done
@@ -360,7 +366,15 @@ for s in "${SYSTEMS[@]}"; do
   ANON[$s]=$(status_kb "$p" RssAnon)
   TRSS[$s]=$(tree_kb "$p" VmRSS)
   TANON[$s]=$(tree_kb "$p" RssAnon)
-  CPU[$s]=$(secs $(( $(cpu_ticks "$p") - CPU0[$s] )))
+  # Exact when every thread lived through the window (schedstat of a thread
+  # that exited is gone); otherwise the tick count of the whole process.
+  ns1=$(cpu_ns "$p")
+  if [ "$(threads "$p")" = "${TIDS0[$s]}" ]; then
+    CPU[$s]=$(awk -v a="$ns1" -v b="${NS0[$s]}" 'BEGIN { printf "%.3f", (a - b) / 1e9 }')
+  else
+    CPU[$s]=$(secs $(( $(cpu_ticks "$p") - CPU0[$s] )))
+    echo "note: $s started or ended threads during the window; its cpu_s is from clock ticks (10 ms steps)"
+  fi
   TCPU[$s]=$(secs $(( $(tree_cpu_ticks "$p") - TCPU0[$s] )))
   CPU_START[$s]=$(secs "${CPU0[$s]}")
 done
@@ -392,7 +406,8 @@ for s in "${SYSTEMS[@]}"; do
   printf '%-22s %10s %10s %8s %12s %13s %10s %14s\n' "$s" "${RSS[$s]}" "${ANON[$s]}" "${CPU[$s]}" "${TRSS[$s]}" "${TANON[$s]}" "${TCPU[$s]}" "${CPU_START[$s]}"
 done
 echo
-echo "cpu_s: CPU (user+system) of the main process during the ${DURATION}s window; tree_*: with all its descendants"
+echo "cpu_s: CPU (user+system) of the main process during the ${DURATION}s window, summed from its threads'"
+echo "schedstat (ns); tree_*: with all its descendants (clock ticks)"
 echo "(zabbix_agentd: $NPROCS_ZBX processes); cpu_s_startup: CPU the main process used before the window (start, enrollment, first cycle)."
 echo "steward-agent is the $VARIANT build ($(agent_bin "$VARIANT"))."
 echo "node_exporter: $ROUNDS scrapes, $SCRAPED_BYTES bytes ($(( SCRAPED_BYTES / ROUNDS )) per scrape)."

@@ -46,7 +46,7 @@ esac
         os.chmod(fake, 0o755)
         conf = os.path.join(cls.c.tmp, "agent.conf")
         with open(conf, "w") as f:
-            f.write(f"services.enabled = true\nservices.systemctl = {fake}\n")
+            f.write(f"services.enabled = true\nservices.systemctl = {fake}\nservices.interval = 1s\n")
         cls.c.start_collector()
         token = cls.c.ctl_ok("token", "create").strip()
         cls.agent = cls.c.start_agent(os.path.join(cls.c.tmp, "agent"), "--enroll-token", token, "--config", conf)

@@ -46,6 +46,7 @@ TEST(ParseAgentConfig, RequiredFlagsAndDefaults) {
   EXPECT_EQ(cfg->log_level, "info");
   EXPECT_TRUE(cfg->services_enabled);
   EXPECT_EQ(cfg->services_systemctl, "");
+  EXPECT_EQ(cfg->services_interval, absl::Minutes(1));
 }
 
 TEST(ParseAgentConfig, ReadsEveryFlag) {
@@ -165,6 +166,14 @@ TEST(ParseAgentConfig, ReadsServicesKeys) {
   ASSERT_FALSE(cfg.ok());
   EXPECT_TRUE(absl::StrContains(cfg.status().message(), "services.systemctl = 'systemctl' must be an absolute path"))
       << cfg.status();
+  cfg = parse("services.interval = 5m\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->services_interval, absl::Minutes(5));
+  for (const char* bad : {"services.interval = 0s\n", "services.interval = soon\n"}) {
+    cfg = parse(bad);
+    ASSERT_FALSE(cfg.ok()) << bad;
+    EXPECT_TRUE(absl::StrContains(cfg.status().message(), "must be a duration above 0")) << cfg.status();
+  }
   cfg = parse("services.bogus = 1\n");
   ASSERT_FALSE(cfg.ok());
   EXPECT_TRUE(absl::StrContains(cfg.status().message(), "unknown setting(s): services.bogus")) << cfg.status();

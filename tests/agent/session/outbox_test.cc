@@ -178,6 +178,32 @@ TEST_F(OutboxTest, NextToSendWakesOnPushAndStopsOnStop) {
   EXPECT_FALSE(box->NextToSend(absl::Seconds(1)).has_value());
 }
 
+// The session's sender waits without a timeout; the end of the session
+// (the reader thread) wakes it, once, and nothing is lost by that.
+TEST_F(OutboxTest, WakeSenderEndsOneWaitWithoutLosingAnything) {
+  auto box = Open();
+  box->OnWelcome(0);
+  std::thread reader_end([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    box->WakeSender();
+  });
+  absl::Time start = absl::Now();
+  EXPECT_FALSE(box->NextToSend(absl::InfiniteDuration()).has_value());
+  reader_end.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_TRUE(box->Push(MetricEnv(1)).ok());
+  // One wake is consumed once: the envelope comes next.
+  auto env = box->NextToSend(absl::Seconds(1));
+  ASSERT_TRUE(env.has_value());
+  EXPECT_EQ(env->seq(), 1u);
+  // A wake left over from an ended session does not reach the next one.
+  box->WakeSender();
+  box->OnWelcome(0);
+  env = box->NextToSend(absl::Seconds(1));
+  ASSERT_TRUE(env.has_value());
+  EXPECT_EQ(env->seq(), 1u) << "resent after the new Welcome";
+}
+
 TEST_F(OutboxTest, CorruptOffsetFileIsAClearError) {
   { Open(); }
   ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/outbox.seq_offset", "banana\n").ok());
