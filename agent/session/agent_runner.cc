@@ -185,6 +185,7 @@ void AgentRunner::CollectMetrics() {
   // Numbers the batches: at the collector, consecutive values prove that no
   // batch was lost or doubled (the counter restarts with the agent process).
   samples->push_back({"agent_metric_batches_total", {}, static_cast<double>(++metric_batches_), true});
+  samples->push_back({"agent_envelopes_rejected_total", {}, static_cast<double>(rejected_envelopes_.load()), true});
   samples->push_back({"agent_outbox_dropped_batches_total", {}, static_cast<double>(outbox_->dropped_batches()), true});
   samples->push_back({"agent_outbox_pending_envelopes", {}, static_cast<double>(outbox_->pending()), false});
   samples->push_back({"agent_outbox_pending_bytes", {}, static_cast<double>(outbox_->pending_bytes()), false});
@@ -280,6 +281,12 @@ absl::Status AgentRunner::RunSession() {
       v1::CollectorMessage msg;
       while (stream->Read(&msg)) {
         if (msg.has_ack()) {
+          if (!msg.ack().rejected().empty()) {
+            ++rejected_envelopes_;
+            spdlog::error("the collector refused envelope {} and will never apply it: {} (dropped; is the "
+                          "collector older than this agent?)",
+                          msg.ack().seq(), msg.ack().rejected());
+          }
           outbox_->Ack(msg.ack().seq());
         } else if (msg.has_settings()) {
           absl::MutexLock lock(&pushed_mu_);

@@ -58,6 +58,8 @@ class AgentRunner {
   Backoff backoff_;
 
   std::atomic<bool> resync_requested_{false};
+  // Envelopes the collector acked as refused (session thread counts).
+  std::atomic<uint64_t> rejected_envelopes_{0};
   // Inventory state, touched by the collection thread only.
   std::unique_ptr<InventoryScanner> scanner_;  // collection thread only
   uint64_t cycles_ = 0;

@@ -84,10 +84,24 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
 }
 
 absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
+  std::string rejected;
   if (auto s = ValidateEnvelope(env); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("envelope ", env.seq(), ": ", s.message()));
+    if (env.seq() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("envelope without a seq: ", s.message()));
+    }
+    // Refused, but acked: closing the session instead would make the agent
+    // resend it forever, and nothing queued behind it would ever arrive.
+    rejected = std::string(s.message());
+    spdlog::warn("agent {}: envelope {} refused: {}", agent_id_, env.seq(), rejected);
   }
-  auto outcome = deps_.store->ApplyEnvelope(agent_id_, env, absl::ToUnixMillis(deps_.now()));
+  v1::Envelope seq_only;
+  if (!rejected.empty()) {
+    // Only its sequence number is recorded, so a resend is skipped.
+    seq_only.set_seq(env.seq());
+    seq_only.set_created_ms(env.created_ms());
+  }
+  auto outcome = deps_.store->ApplyEnvelope(agent_id_, rejected.empty() ? env : seq_only,
+                                            absl::ToUnixMillis(deps_.now()));
   if (!outcome.ok()) {
     // Not acked, so the agent keeps it and resends after reconnecting.
     spdlog::error("agent {}: cannot apply envelope {}: {}", agent_id_, env.seq(),
@@ -99,6 +113,7 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
   }
   v1::CollectorMessage ack;
   ack.mutable_ack()->set_seq(env.seq());
+  if (!rejected.empty()) ack.mutable_ack()->set_rejected(std::move(rejected));
   Send(std::move(ack));
   if (*outcome == ApplyOutcome::kResyncNeeded) {
     v1::CollectorMessage resync;

@@ -447,7 +447,10 @@ TEST_F(CollectorServerTest, SecondHelloIsFailedPrecondition) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
 }
 
-TEST_F(CollectorServerTest, InvalidEnvelopeIsInvalidArgumentNamingTheItem) {
+// A refused envelope is acked with the reason instead of closing the
+// session: otherwise the agent would resend it forever and nothing queued
+// behind it would arrive (a newer agent's payload, a malformed batch).
+TEST_F(CollectorServerTest, InvalidEnvelopeIsAckedAsRejectedNamingTheItem) {
   agent::AgentIdentity id = EnrollNew("sloppy");
   auto stub = AgentStub(&id);
   grpc::ClientContext ctx;
@@ -458,21 +461,39 @@ TEST_F(CollectorServerTest, InvalidEnvelopeIsInvalidArgumentNamingTheItem) {
   ASSERT_TRUE(stream->Read(&msg));
   ASSERT_TRUE(msg.has_welcome());
   ASSERT_TRUE(stream->Write(MetricEnvelope(1, "1bad", {1000})));
-  grpc::Status st = DrainAndFinish(stream.get());
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
-  EXPECT_TRUE(absl::StrContains(st.error_message(), "envelope 1")) << st.error_message();
-  EXPECT_TRUE(absl::StrContains(st.error_message(), "'1bad'")) << st.error_message();
+  v1::AgentMessage unknown;  // A payload this collector does not know.
+  unknown.mutable_envelope()->set_seq(2);
+  unknown.mutable_envelope()->set_created_ms(1000);
+  ASSERT_TRUE(stream->Write(unknown));
+  ASSERT_TRUE(stream->Write(MetricEnvelope(3, "good_metric", {2000})));
+  std::vector<v1::Ack> acks;
+  while (acks.size() < 3 && stream->Read(&msg)) {
+    if (msg.has_ack()) acks.push_back(msg.ack());
+  }
+  ASSERT_EQ(acks.size(), 3u);
+  EXPECT_EQ(acks[0].seq(), 1u);
+  EXPECT_TRUE(absl::StrContains(acks[0].rejected(), "'1bad'")) << acks[0].rejected();
+  EXPECT_EQ(acks[1].seq(), 2u);
+  EXPECT_TRUE(absl::StrContains(acks[1].rejected(), "no payload")) << acks[1].rejected();
+  EXPECT_EQ(acks[2].seq(), 3u);
+  EXPECT_EQ(acks[2].rejected(), "");
+  stream->WritesDone();
+  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
 
-  // The refused envelope was not applied: a new stream still starts at 0.
+  // The refused ones are recorded as done (a resend is skipped), not stored.
   grpc::ClientContext ctx2;
   SetDeadline(&ctx2);
   stream = stub->Connect(&ctx2);
   ASSERT_TRUE(stream->Write(HelloMessage()));
   ASSERT_TRUE(stream->Read(&msg));
   ASSERT_TRUE(msg.has_welcome());
-  EXPECT_EQ(msg.welcome().last_applied_seq(), 0u);
+  EXPECT_EQ(msg.welcome().last_applied_seq(), 3u);
   stream->WritesDone();
   EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  auto good = QueryMetrics(id.agent_id, "good_metric", 0, 10000);
+  ASSERT_TRUE(good.ok()) << good.status();
+  ASSERT_EQ(good->series_size(), 1);
+  EXPECT_EQ(good->series(0).points_size(), 1);
 }
 
 TEST_F(CollectorServerTest, AdminQueriesValidateTheirInput) {
