@@ -127,7 +127,8 @@ ChunkEncoder::ScaledPlan ChunkEncoder::PlanScaled() {
 void ChunkEncoder::PlanIntegers(bool dod, int decimals, ScaledPlan* best) {
   const size_t n = ints_.size();
   const size_t first = dod ? 2 : 1;
-  size_t header_bits = 8 * (2 + static_cast<size_t>(VarintLength(ZigZag(ints_[0]))));
+  size_t header_bits =
+      8 * (2 + static_cast<size_t>(VarintLength(ZigZag(static_cast<uint64_t>(ints_[0])))));
   if (dod && n > 1)
     header_bits += 8 * static_cast<size_t>(VarintLength(ZigZag(IntElement(ints_, 1, false))));
   uint64_t all = 0;
@@ -174,7 +175,10 @@ void ChunkEncoder::WriteChunk(const ScaledPlan& plan, std::string* out) {
   w.WriteBits(kChunkFormatVersion, 8);
   w.WriteBits(static_cast<uint8_t>(enc), 8);
   w.WriteVarint(n);
-  if (n == 0) return w.Finish();
+  if (n == 0) {
+    w.Finish();
+    return;
+  }
   w.WriteVarint(ZigZag(static_cast<uint64_t>(times_[0])));
   XorState xor_state;
   uint64_t int_delta = 0;  // scaled: k[i-1] - k[i-2]

@@ -15,18 +15,18 @@
 namespace steward::collector::tsdb {
 namespace {
 
-using testing::Encode;
-using testing::MakeTimes;
-using testing::MakeValues;
-using testing::TimeKind;
-using testing::ValueKind;
-using testing::Zip;
+using chunk_test::Encode;
+using chunk_test::MakeTimes;
+using chunk_test::MakeValues;
+using chunk_test::TimeKind;
+using chunk_test::ValueKind;
+using chunk_test::Zip;
 
 // One valid chunk of each value encoding, and a few odd ones.
 std::vector<std::string> ValidChunks() {
   std::mt19937_64 rng(11);
   std::vector<std::string> chunks;
-  for (int kind = 0; kind < testing::kValueKinds; ++kind) {
+  for (int kind = 0; kind < chunk_test::kValueKinds; ++kind) {
     chunks.push_back(Encode(Zip(MakeTimes(rng, TimeKind::kRegularWithJitter, 120),
                                 MakeValues(rng, static_cast<ValueKind>(kind), 120))));
   }
@@ -55,7 +55,7 @@ bool DecodeIsErrorOrValid(const std::string& bytes) {
   absl::StatusOr<std::vector<Sample>> again = DecodeChunk(Encode(*decoded));
   EXPECT_TRUE(again.ok()) << again.status();
   if (again.ok()) {
-    EXPECT_TRUE(testing::SameSamples(*decoded, *again));
+    EXPECT_TRUE(chunk_test::SameSamples(*decoded, *again));
   }
   return true;
 }

@@ -17,15 +17,15 @@
 namespace steward::collector::tsdb {
 namespace {
 
-using testing::AdversarialValues;
-using testing::Bits;
-using testing::Encode;
-using testing::ExpectRoundTrip;
-using testing::MakeTimes;
-using testing::MakeValues;
-using testing::TimeKind;
-using testing::ValueKind;
-using testing::Zip;
+using chunk_test::AdversarialValues;
+using chunk_test::Bits;
+using chunk_test::Encode;
+using chunk_test::ExpectRoundTrip;
+using chunk_test::MakeTimes;
+using chunk_test::MakeValues;
+using chunk_test::TimeKind;
+using chunk_test::ValueKind;
+using chunk_test::Zip;
 
 constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
@@ -33,8 +33,9 @@ constexpr int64_t kMaxTime = std::numeric_limits<int64_t>::max();
 TEST(ChunkRoundTrip, RandomChunksOfEveryValueAndTimeKind) {
   std::mt19937_64 rng(20240601);
   for (int round = 0; round < 3000; ++round) {
-    auto value_kind = static_cast<ValueKind>(round % testing::kValueKinds);
-    auto time_kind = static_cast<TimeKind>((round / testing::kValueKinds) % testing::kTimeKinds);
+    auto value_kind = static_cast<ValueKind>(round % chunk_test::kValueKinds);
+    auto time_kind =
+        static_cast<TimeKind>((round / chunk_test::kValueKinds) % chunk_test::kTimeKinds);
     int n = 1 + static_cast<int>(rng() % 300);
     std::vector<Sample> samples = Zip(MakeTimes(rng, time_kind, n), MakeValues(rng, value_kind, n));
     SCOPED_TRACE(::testing::Message()
@@ -125,7 +126,7 @@ TEST(ChunkEncoder, RefusesOutOfOrderAndDuplicateTimesAndStaysUsable) {
   ASSERT_TRUE(encoder.Append(2000, 3.0).ok());
   absl::StatusOr<std::vector<Sample>> decoded = DecodeChunk(encoder.Finish());
   ASSERT_TRUE(decoded.ok());
-  EXPECT_TRUE(testing::SameSamples({{1000, 1.0}, {2000, 3.0}}, *decoded));
+  EXPECT_TRUE(chunk_test::SameSamples({{1000, 1.0}, {2000, 3.0}}, *decoded));
   // Finish() left it empty: a new chunk may start anywhere in time.
   EXPECT_EQ(encoder.count(), 0);
   ASSERT_TRUE(encoder.Append(5, 1.0).ok());
@@ -133,7 +134,7 @@ TEST(ChunkEncoder, RefusesOutOfOrderAndDuplicateTimesAndStaysUsable) {
 
 TEST(ChunkEncoder, SizeEstimateIsAnUpperBoundAndExactForGorilla) {
   std::mt19937_64 rng(99);
-  for (int kind = 0; kind < testing::kValueKinds; ++kind) {
+  for (int kind = 0; kind < chunk_test::kValueKinds; ++kind) {
     std::vector<Sample> samples = Zip(MakeTimes(rng, TimeKind::kIrregular, 120),
                                       MakeValues(rng, static_cast<ValueKind>(kind), 120));
     ChunkEncoder gorilla(ValuePolicy::kGorillaOnly), smallest;

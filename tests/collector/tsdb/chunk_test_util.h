@@ -15,7 +15,7 @@
 #include "collector/tsdb/chunk_iterator.h"
 #include "gtest/gtest.h"
 
-namespace steward::collector::tsdb::testing {
+namespace steward::collector::tsdb::chunk_test {
 
 inline uint64_t Bits(double v) { return std::bit_cast<uint64_t>(v); }
 
@@ -228,4 +228,4 @@ inline ValueEncoding ExpectRoundTrip(const std::vector<Sample>& samples,
   return it->encoding();
 }
 
-}  // namespace steward::collector::tsdb::testing
+}  // namespace steward::collector::tsdb::chunk_test
