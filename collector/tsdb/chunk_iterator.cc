@@ -1,0 +1,195 @@
+#include "collector/tsdb/chunk_iterator.h"
+
+#include <bit>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace steward::collector::tsdb {
+namespace {
+
+absl::Status HeaderError(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("chunk: header: ", what));
+}
+
+}  // namespace
+
+absl::StatusOr<ChunkIterator> ChunkIterator::Open(absl::string_view bytes) {
+  ChunkIterator it(bytes);
+  RETURN_IF_ERROR(it.ParseHeader(bytes.size()));
+  return it;
+}
+
+absl::Status ChunkIterator::ParseHeader(size_t total_bytes) {
+  uint64_t version, encoding, count, v;
+  if (!reader_.ReadBits(8, &version) || !reader_.ReadBits(8, &encoding)) {
+    return HeaderError(absl::StrCat("truncated (", total_bytes, " bytes)"));
+  }
+  if (version != kChunkFormatVersion) {
+    return HeaderError(absl::StrCat("unknown format version ", version));
+  }
+  if (encoding > kMaxValueEncoding) {
+    return HeaderError(absl::StrCat("unknown value encoding ", encoding));
+  }
+  encoding_ = static_cast<ValueEncoding>(encoding);
+  if (!reader_.ReadVarint(&count)) return HeaderError("truncated in the sample count");
+  if (count > static_cast<uint64_t>(kMaxChunkSamples)) {
+    return HeaderError(
+        absl::StrCat("claims ", count, " samples, more than the limit of ", kMaxChunkSamples));
+  }
+  count_ = static_cast<int>(count);
+  if (count_ == 0) return absl::OkStatus();
+  if (!reader_.ReadVarint(&v)) return HeaderError("truncated in the first timestamp");
+  first_time_ = static_cast<int64_t>(UnZigZag(v));
+  if (IsScaled(encoding_)) {
+    if (!reader_.ReadBits(8, &v)) return HeaderError("truncated in the decimals");
+    if (v > kMaxDecimals) return HeaderError(absl::StrCat("decimals ", v, " > ", kMaxDecimals));
+    decimals_ = static_cast<int>(v);
+    if (!reader_.ReadVarint(&v)) return HeaderError("truncated in the first value");
+    int_ = UnZigZag(v);
+    if (IsDod(encoding_) && count_ > 1) {
+      if (!reader_.ReadVarint(&v)) return HeaderError("truncated in the first value delta");
+      int_delta_ = UnZigZag(v);
+    }
+    if (!reader_.ReadBits(8, &v)) return HeaderError("truncated in the shift");
+    if (v > 63) return HeaderError(absl::StrCat("shift ", v, " > 63"));
+    shift_ = static_cast<int>(v);
+    if (IsPacked(encoding_)) {
+      if (!reader_.ReadBits(8, &v)) return HeaderError("truncated in the width");
+      if (v > 64) return HeaderError(absl::StrCat("width ", v, " > 64"));
+      width_ = static_cast<int>(v);
+    }
+  }
+  // Every sample after the first takes at least one bit (its timestamp).
+  if (static_cast<uint64_t>(count_ - 1) > reader_.bits_remaining()) {
+    return HeaderError(absl::StrCat("claims ", count_, " samples but only ",
+                                    reader_.bits_remaining() / 8, " bytes follow"));
+  }
+  return absl::OkStatus();
+}
+
+bool ChunkIterator::Fail(absl::string_view what) {
+  status_ =
+      absl::DataLossError(absl::StrCat("chunk: ", what, " in sample ", next_ + 1, " of ", count_));
+  next_ = count_ + 1;
+  return false;
+}
+
+bool ChunkIterator::Next() {
+  if (next_ > count_) return false;
+  if (next_ == count_) {
+    status_ = CheckEnd();
+    ++next_;
+    return false;
+  }
+  if (next_ == 0) {
+    sample_.time_ms = first_time_;
+  } else {
+    uint64_t dod;
+    if (!ReadTimeDod(&dod)) return Fail("truncated");
+    time_delta_ += dod;
+    int64_t t = static_cast<int64_t>(static_cast<uint64_t>(sample_.time_ms) + time_delta_);
+    if (t <= sample_.time_ms) return Fail("time does not increase");
+    sample_.time_ms = t;
+  }
+  if (!ReadValue()) return false;
+  ++next_;
+  return true;
+}
+
+bool ChunkIterator::ReadTimeDod(uint64_t* dod) {
+  bool bit;
+  if (!reader_.ReadBit(&bit)) return false;
+  if (!bit) {
+    *dod = 0;
+    return true;
+  }
+  // One more '1' per bucket; the last bucket has no terminating '0'.
+  constexpr int kBuckets = sizeof(kDodBuckets) / sizeof(kDodBuckets[0]);
+  int bucket = 0;
+  while (bucket < kBuckets - 1) {
+    if (!reader_.ReadBit(&bit)) return false;
+    if (!bit) break;
+    ++bucket;
+  }
+  int bits = kDodBuckets[bucket].payload_bits;
+  uint64_t payload;
+  if (!reader_.ReadBits(bits, &payload)) return false;
+  *dod = static_cast<uint64_t>(SignExtend(payload, bits));
+  return true;
+}
+
+bool ChunkIterator::ReadValue() {
+  if (IsScaled(encoding_)) return ReadScaled();
+  return ReadXor();
+}
+
+bool ChunkIterator::ReadXor() {
+  bool bit;
+  if (!reader_.ReadBit(&bit)) return Fail("truncated");
+  if (bit) {
+    if (!reader_.ReadBit(&bit)) return Fail("truncated");
+    if (bit) {
+      uint64_t lead, meaningful;
+      if (!reader_.ReadBits(5, &lead) || !reader_.ReadBits(6, &meaningful)) {
+        return Fail("truncated");
+      }
+      if (meaningful == 0) meaningful = 64;
+      if (lead + meaningful > 64) return Fail("XOR window past 64 bits");
+      xor_lead_ = static_cast<int>(lead);
+      xor_trail_ = static_cast<int>(64 - lead - meaningful);
+    } else if (xor_lead_ < 0) {
+      return Fail("XOR window reused before any was set");
+    }
+    uint64_t x;
+    if (!reader_.ReadBits(64 - xor_lead_ - xor_trail_, &x)) return Fail("truncated");
+    xor_prev_ ^= x << xor_trail_;
+  }
+  sample_.value = std::bit_cast<double>(xor_prev_);
+  return true;
+}
+
+bool ChunkIterator::ReadScaled() {
+  // Stream elements start at sample 1 (delta kinds) or 2 (dod kinds).
+  if (next_ > 0 && !(IsDod(encoding_) && next_ == 1)) {
+    uint64_t z;
+    if (IsPacked(encoding_)) {
+      if (!reader_.ReadBits(width_, &z)) return Fail("truncated");
+    } else if (!reader_.ReadVarint(&z)) {
+      return Fail(reader_.bits_remaining() < 8 ? "truncated" : "truncated or malformed varint");
+    }
+    uint64_t element = UnZigZag(z) << shift_;
+    if (IsDod(encoding_)) {
+      int_delta_ += element;
+    } else {
+      int_delta_ = element;
+    }
+  }
+  if (next_ > 0) int_ += int_delta_;
+  sample_.value = ScaledValue(static_cast<int64_t>(int_), decimals_);
+  return true;
+}
+
+absl::Status ChunkIterator::CheckEnd() {
+  size_t left = reader_.bits_remaining();
+  if (left >= 8) {
+    return absl::DataLossError(
+        absl::StrCat("chunk: ", left / 8, " bytes after the last of ", count_, " samples"));
+  }
+  uint64_t padding;
+  if (!reader_.ReadBits(static_cast<int>(left), &padding) || padding != 0) {
+    return absl::DataLossError("chunk: padding bits after the last sample are not zero");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Sample>> DecodeChunk(absl::string_view bytes) {
+  ASSIGN_OR_RETURN(ChunkIterator it, ChunkIterator::Open(bytes));
+  std::vector<Sample> samples;
+  samples.reserve(static_cast<size_t>(it.count()));
+  while (it.Next()) samples.push_back(it.sample());
+  RETURN_IF_ERROR(it.status());
+  return samples;
+}
+
+}  // namespace steward::collector::tsdb
