@@ -1,0 +1,87 @@
+#pragma once
+// The seam between the TSDB's storage (TsdbStore: label index, head chunks,
+// WAL, persisted chunks, rollups) and its query engine: the engine reads
+// series through this interface only, so it is tested against a small
+// in-memory implementation and brute-force results, and runs unchanged on
+// the RocksDB store.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "collector/tsdb/sample.h"
+
+namespace steward::collector::tsdb {
+
+// A series' labels, sorted by name, names unique. The metric name is not a
+// label (SeriesRef::metric). The collector adds `agent` (the agent id) to
+// every series an agent sends.
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// One label matcher. A series without the label is matched as if its value
+// were "" (Prometheus semantics: `team!="x"` matches series without `team`,
+// `team=""` matches only those). Regular expressions (RE2 syntax) are fully
+// anchored: `cpu=~"cpu[0-3]"` does not match "cpu10".
+struct LabelMatcher {
+  enum class Op { kEq, kNe, kRe, kNotRe };
+  std::string name;
+  Op op = Op::kEq;
+  std::string value;
+};
+
+// A series found by Select. Plain value type.
+struct SeriesRef {
+  uint64_t id = 0;     // Stable for the life of the store.
+  std::string metric;  // The metric name.
+  Labels labels;
+  bool counter = false;  // Monotonic counter (rate/increase apply).
+};
+
+// Aggregates of the samples of one series in [start_ms, start_ms + width),
+// as rollups keep them. `last` is the value at `last_ms`, the latest sample
+// of the bucket. count > 0 for every bucket returned.
+struct RollupBucket {
+  int64_t start_ms = 0;
+  double min = 0;
+  double max = 0;
+  double sum = 0;
+  uint64_t count = 0;
+  double last = 0;
+  int64_t last_ms = 0;
+};
+
+// Read access to stored series. Implementations say their thread-safety;
+// the query engine calls one method at a time per query.
+class SeriesSource {
+ public:
+  virtual ~SeriesSource() = default;
+
+  // Series of `metric` that satisfy every matcher, in id order. An invalid
+  // regular expression is InvalidArgument naming it.
+  virtual absl::StatusOr<std::vector<SeriesRef>> Select(
+      absl::string_view metric, const std::vector<LabelMatcher>& matchers) = 0;
+
+  // Appends to `out` the samples of series `id` with start_ms <= time_ms <=
+  // end_ms, ascending by time, no duplicates. Unknown ids append nothing.
+  virtual absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
+                                   std::vector<Sample>* out) = 0;
+
+  // Rollup resolutions this source keeps, in milliseconds (e.g. 60000,
+  // 300000, 3600000), ascending; empty when it keeps none.
+  virtual std::vector<int64_t> RollupResolutions() const { return {}; }
+
+  // Appends to `out` the rollup buckets of series `id` at `resolution_ms`
+  // (one of RollupResolutions()) whose start is in [start_ms, end_ms],
+  // ascending, buckets without samples omitted. Buckets are aligned to
+  // multiples of the resolution since the Unix epoch.
+  virtual absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms,
+                                   int64_t end_ms, std::vector<RollupBucket>* out) {
+    return absl::UnimplementedError("this series source keeps no rollups");
+  }
+};
+
+}  // namespace steward::collector::tsdb
