@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# TSDB benchmark: TSBS-like devops data (tests/bench/devops_data.h) ingested
+# into each system under test on 127.0.0.1, then bytes per sample on disk
+# after a forced merge, peak RSS, and the latency of TSBS's devops queries.
+#   tests/bench/run tsdb [--hosts 1000] [--steps 500] [--clients 2] [--runs 20] [--keep]
+# Systems: VictoriaMetrics (Debian package victoria-metrics, /write with
+# Influx line protocol). Steward's side (the same data through the agents'
+# gRPC path into the collector's TSDB) comes with the engine being wired into
+# the collector (issue 4); until then the script says so.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD="${STEWARD_BUILD_DIR:-$ROOT/build}"
+export STEWARD_JOBS="${STEWARD_JOBS:-2}"
+
+HOSTS=1000
+STEPS=500
+CLIENTS=2
+RUNS=20
+KEEP=0
+BUILD_STEP=1
+
+usage() {
+  cat <<EOT
+usage: tests/bench/run tsdb [--hosts N] [--steps S] [--clients C] [--runs R] [--no-build] [--keep]
+
+Generates N hosts x S steps of devops data (20 fields per host, 10 s apart;
+default 1000 x 500 = 10 M samples), ingests it with C parallel clients
+(default 2), forces a merge, and runs each TSBS devops query R times
+(default 20) with seeded random hosts and windows. Prints one RESULT line per
+system: ingest_samples_per_s, bytes_per_sample, index_bytes_per_sample,
+peak_rss_mb, q_<query>_p50_ms, q_<query>_p99_ms.
+EOT
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --hosts) HOSTS="${2:?}"; shift 2 ;;
+    --steps) STEPS="${2:?}"; shift 2 ;;
+    --clients) CLIENTS="${2:?}"; shift 2 ;;
+    --runs) RUNS="${2:?}"; shift 2 ;;
+    --no-build) BUILD_STEP=0; shift ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "error: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for n in "$HOSTS" "$STEPS" "$CLIENTS" "$RUNS"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "error: '$n' is not a positive whole number" >&2; exit 2; }
+done
+
+# step, warn, need, free_port, wait_for
+source "$ROOT/tests/bench/lib.sh"
+
+need curl curl
+need python3 python3
+need victoria-metrics victoria-metrics
+if [ "$BUILD_STEP" = 1 ]; then
+  step "building tsdb_load"
+  "$ROOT/deploy/build.sh" --target tsdb_load >&2
+fi
+
+TMP="$(mktemp -d /tmp/steward-bench-tsdb.XXXXXX)"
+mkdir -p "$TMP/logs"
+STARTED=()
+cleanup() {
+  for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$KEEP" = 1 ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+INTERVAL_MS=10000
+# The data ends now (aligned to the interval), so no retention rejects it.
+NOW_MS=$(( $(date +%s) * 1000 ))
+START_MS=$(( NOW_MS / INTERVAL_MS * INTERVAL_MS - STEPS * INTERVAL_MS ))
+SAMPLES=$(( HOSTS * STEPS * 20 ))
+
+step "generating $HOSTS hosts x $STEPS steps ($SAMPLES samples) for $CLIENTS clients"
+"$BUILD/tests/bench/tsdb_load" --influx-dir "$TMP/influx" --hosts "$HOSTS" --steps "$STEPS" \
+  --start-ms "$START_MS" --interval-ms "$INTERVAL_MS" --clients "$CLIENTS" >&2
+
+# ------------------------------------------------------------ VictoriaMetrics
+VM_PORT="$(free_port)"
+VM_URL="http://127.0.0.1:$VM_PORT"
+step "starting victoria-metrics on 127.0.0.1:$VM_PORT (data in $TMP/vm)"
+victoria-metrics -storageDataPath="$TMP/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
+  -retentionPeriod=100y -search.latencyOffset=0s -search.disableCache \
+  >"$TMP/logs/victoria-metrics.log" 2>&1 </dev/null &
+VM_PID=$!
+STARTED+=("$VM_PID")
+wait_for 30 "$VM_PID" victoria-metrics curl -sf "$VM_URL/health"
+
+step "ingesting into victoria-metrics with $CLIENTS clients"
+for c in $(seq 0 $(( CLIENTS - 1 ))); do
+  # One curl per client, one request per file, on one kept-alive connection.
+  first=1
+  for f in "$TMP/influx/client-$c"/*.lp; do
+    [ "$first" = 1 ] || echo next
+    first=0
+    printf 'url = "%s/write"\ndata-binary = "@%s"\noutput = /dev/null\n' "$VM_URL" "$f"
+  done >"$TMP/influx/client-$c.curl"
+done
+T0=$(date +%s.%N)
+pids=()
+for c in $(seq 0 $(( CLIENTS - 1 ))); do
+  curl -sSf -K "$TMP/influx/client-$c.curl" >"$TMP/logs/vm-client-$c.log" 2>&1 &
+  pids+=("$!")
+done
+for p in "${pids[@]}"; do wait "$p" || { echo "error: an ingest client failed:" >&2; cat "$TMP"/logs/vm-client-*.log >&2; exit 1; }; done
+T1=$(date +%s.%N)
+VM_INGEST=$(awk -v s="$SAMPLES" -v a="$T0" -v b="$T1" 'BEGIN { printf "%.0f", s / (b - a) }')
+
+step "flushing and merging"
+curl -sf "$VM_URL/internal/force_flush" >/dev/null
+for month in $(python3 -c "
+import datetime
+a = datetime.datetime.utcfromtimestamp($START_MS / 1000); b = datetime.datetime.utcfromtimestamp($NOW_MS / 1000)
+ms = {a.strftime('%Y_%m'), b.strftime('%Y_%m')}
+print(' '.join(sorted(ms)))"); do
+  curl -sf "$VM_URL/internal/force_merge?partition_prefix=$month" >/dev/null
+done
+# Wait until no merge runs any more (and at least a few seconds).
+sleep 3
+for i in $(seq 300); do
+  active=$(curl -sf "$VM_URL/metrics" | awk '/^vm_active_merges/ { s += $2 } END { print s + 0 }')
+  [ "$active" = 0 ] && break
+  sleep 1
+done
+VM_DATA=$(du -sb "$TMP/vm/data" | cut -f1)
+VM_INDEX=$(du -sb "$TMP/vm/indexdb" | cut -f1)
+VM_STORED=$(curl -sf "$VM_URL/api/v1/series" --data-urlencode 'match[]={__name__=~"cpu_.*|mem_.*"}' \
+  --data-urlencode "start=$(( START_MS / 1000 ))" --data-urlencode "end=$(( NOW_MS / 1000 + 60 ))" \
+  | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')
+[ "$VM_STORED" = $(( HOSTS * 20 )) ] || warn "victoria-metrics holds $VM_STORED series, expected $(( HOSTS * 20 ))"
+
+step "running the TSBS devops queries ($RUNS runs each)"
+VM_QUERIES=$(python3 "$ROOT/tests/bench/tsdb_queries.py" victoriametrics "$VM_URL" \
+  --hosts "$HOSTS" --start-ms "$START_MS" --end-ms "$(( START_MS + STEPS * INTERVAL_MS ))" --runs "$RUNS")
+VM_RSS=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$VM_PID/status")
+
+# ------------------------------------------------------------ report
+echo
+echo "# tests/bench/run tsdb --hosts $HOSTS --steps $STEPS --clients $CLIENTS --runs $RUNS on $(hostname), $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores"
+echo "RESULT system=victoriametrics ingest_samples_per_s=$VM_INGEST" \
+  "bytes_per_sample=$(awk -v b="$VM_DATA" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
+  "index_bytes_per_sample=$(awk -v b="$VM_INDEX" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
+  "peak_rss_mb=$VM_RSS $VM_QUERIES"
+echo "steward: not measured yet: the TSDB engine (collector/tsdb/) is not yet wired into the collector (issue 4)."
+echo "victoria-metrics $(dpkg-query -W -f='${Version}' victoria-metrics): $SAMPLES samples, data $VM_DATA bytes, index $VM_INDEX bytes after force_merge."
