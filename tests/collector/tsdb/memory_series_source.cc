@@ -42,6 +42,14 @@ uint64_t MemorySeriesSource::Add(std::string metric, Labels labels, bool counter
 
 absl::StatusOr<std::vector<SeriesRef>> MemorySeriesSource::Select(
     absl::string_view metric, const std::vector<LabelMatcher>& matchers) {
+  // Every regular expression is checked, even when no series would use it.
+  for (const LabelMatcher& m : matchers) {
+    if (m.op != LabelMatcher::Op::kRe && m.op != LabelMatcher::Op::kNotRe) continue;
+    if (!RE2(m.value, RE2::Quiet).ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("matcher ", m.name, ": bad regular expression '", m.value, "'"));
+    }
+  }
   std::vector<SeriesRef> out;
   for (const Stored& s : series_) {
     if (s.ref.metric != metric) continue;
@@ -57,15 +65,10 @@ absl::StatusOr<std::vector<SeriesRef>> MemorySeriesSource::Select(
           match = value != m.value;
           break;
         case LabelMatcher::Op::kRe:
-        case LabelMatcher::Op::kNotRe: {
-          RE2 re(m.value, RE2::Quiet);
-          if (!re.ok()) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("matcher ", m.name, ": bad regular expression '", m.value, "'"));
-          }
-          match = RE2::FullMatch(value, re) == (m.op == LabelMatcher::Op::kRe);
+        case LabelMatcher::Op::kNotRe:
+          match =
+              RE2::FullMatch(value, RE2(m.value, RE2::Quiet)) == (m.op == LabelMatcher::Op::kRe);
           break;
-        }
       }
       all = all && match;
     }
