@@ -22,7 +22,8 @@
 // Buckets. step_ms > 0: bucket b covers [b, b + step_ms) with b a multiple
 // of step_ms since the Unix epoch (floor division, also for negative
 // times), intersected with the range; a point's time is b, which may be
-// before start_ms for the first bucket. step_ms == 0: one bucket, the whole
+// before start_ms for the first bucket (and is clamped to INT64_MIN in the
+// one case where b would be below it). step_ms == 0: one bucket, the whole
 // range, whose time is start_ms. Buckets without a value are omitted (no
 // NaN or zero filling). A grid of more than max_buckets buckets over the
 // range is InvalidArgument naming step_ms.

@@ -16,19 +16,9 @@ namespace steward::collector::tsdb {
 namespace {
 
 using query_test::Describe;
+using query_test::MakeRequest;
 using query_test::MemorySeriesSource;
 using ::testing::HasSubstr;
-
-QueryRequest Request(const std::string& metric, Aggregation agg, int64_t start_ms, int64_t end_ms,
-                     int64_t step_ms) {
-  QueryRequest r;
-  r.metric = metric;
-  r.agg = agg;
-  r.start_ms = start_ms;
-  r.end_ms = end_ms;
-  r.step_ms = step_ms;
-  return r;
-}
 
 // The points of the only group of a result, as (time, value) pairs.
 std::vector<std::pair<int64_t, double>> OnlyGroup(const absl::StatusOr<QueryResult>& result) {
@@ -52,23 +42,23 @@ class QuerySemantics : public ::testing::Test {
 TEST_F(QuerySemantics, IncreaseAndRateCountADropAsAReset) {
   source_.Add("requests", {{"host", "a"}}, true, {{0, 10}, {1000, 15}, {2000, 3}, {3000, 8}});
   // Bucket 0: 10 -> 15. Bucket 2000: 15 -> 3 (reset: +3), 3 -> 8 (+5).
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("requests", Aggregation::kIncrease, 0, 3999, 2000))),
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kIncrease, 0, 3999, 2000))),
             (Points{{0, 5}, {2000, 8}}));
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("requests", Aggregation::kRate, 0, 3999, 2000))),
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kRate, 0, 3999, 2000))),
             (Points{{0, 2.5}, {2000, 4}}));
   // The first sample in the range has no predecessor: nothing before the
   // range is read.
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("requests", Aggregation::kIncrease, 1000, 3999, 0))),
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kIncrease, 1000, 3999, 0))),
             (Points{{1000, 8}}));
   // Whole range of 4 s: rate = 13 / 4.
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("requests", Aggregation::kRate, 0, 3999, 0))),
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kRate, 0, 3999, 0))),
             (Points{{0, 13.0 / 4}}));
 }
 
 TEST_F(QuerySemantics, RateIsSummedOverTheGroupsSeries) {
   source_.Add("requests", {{"host", "a"}}, true, {{0, 0}, {1000, 4}});
   source_.Add("requests", {{"host", "b"}}, true, {{500, 100}, {1500, 106}});
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("requests", Aggregation::kIncrease, 0, 1999, 2000))),
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kIncrease, 0, 1999, 2000))),
             (Points{{0, 10}}));
 }
 
@@ -77,7 +67,7 @@ TEST_F(QuerySemantics, QuantilesInterpolateLinearlyBetweenClosestRanks) {
   for (int i = 10; i >= 1; --i) samples.push_back({i, static_cast<double>(i)});
   source_.Add("latency", {}, false, samples);
   auto value = [&](Aggregation agg) {
-    Points points = OnlyGroup(engine_.Run(Request("latency", agg, 0, 100, 0)));
+    Points points = OnlyGroup(engine_.Run(MakeRequest("latency", agg, 0, 100, 0)));
     return points.empty() ? -1 : points[0].second;
   };
   EXPECT_DOUBLE_EQ(value(Aggregation::kP50), 5.5);
@@ -87,10 +77,10 @@ TEST_F(QuerySemantics, QuantilesInterpolateLinearlyBetweenClosestRanks) {
 
 TEST_F(QuerySemantics, BucketsAreFlooredBelowZero) {
   source_.Add("temp", {}, false, {{-1000, 1}, {-1, 2}, {0, 4}, {999, 8}});
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("temp", Aggregation::kSum, -1000, 999, 1000))),
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kSum, -1000, 999, 1000))),
             (Points{{-1000, 3}, {0, 12}}));
   // The first bucket's time is its aligned start, before the range's start.
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("temp", Aggregation::kSum, -1, 999, 1000))),
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kSum, -1, 999, 1000))),
             (Points{{-1000, 2}, {0, 12}}));
 }
 
@@ -98,7 +88,7 @@ TEST_F(QuerySemantics, SeriesWithoutAGroupLabelGroupTogether) {
   source_.Add("mem", {{"host", "a"}, {"team", "x"}}, false, {{0, 1}});
   source_.Add("mem", {{"host", "b"}}, false, {{0, 2}});
   source_.Add("mem", {{"host", "c"}}, false, {{0, 4}});
-  QueryRequest r = Request("mem", Aggregation::kSum, 0, 10, 0);
+  QueryRequest r = MakeRequest("mem", Aggregation::kSum, 0, 10, 0);
   r.group_by = {"team", "team"};
   absl::StatusOr<QueryResult> result = engine_.Run(r);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -108,13 +98,14 @@ TEST_F(QuerySemantics, SeriesWithoutAGroupLabelGroupTogether) {
 TEST_F(QuerySemantics, LastTakesTheGreatestValueOnATimeTie) {
   source_.Add("mem", {{"host", "a"}}, false, {{0, 7}, {5, 1}});
   source_.Add("mem", {{"host", "b"}}, false, {{5, 3}});
-  EXPECT_EQ(OnlyGroup(engine_.Run(Request("mem", Aggregation::kLast, 0, 10, 0))), (Points{{0, 3}}));
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("mem", Aggregation::kLast, 0, 10, 0))),
+            (Points{{0, 3}}));
 }
 
 TEST_F(QuerySemantics, TopKBreaksTiesByLabels) {
   for (const char* host : {"d", "b", "c", "a"})
     source_.Add("mem", {{"host", host}}, false, {{0, 1}});
-  QueryRequest r = Request("mem", Aggregation::kMax, 0, 10, 0);
+  QueryRequest r = MakeRequest("mem", Aggregation::kMax, 0, 10, 0);
   r.by_series = true;
   r.top_k = 2;
   absl::StatusOr<QueryResult> result = engine_.Run(r);
@@ -126,7 +117,7 @@ TEST(QueryLimits, TooManySeriesIsResourceExhausted) {
   MemorySeriesSource source;
   for (int i = 0; i < 3; ++i) source.Add("cpu", {{"host", std::to_string(i)}}, false, {{0, 1}});
   QueryEngine engine(&source);
-  QueryRequest r = Request("cpu", Aggregation::kMax, 0, 10, 0);
+  QueryRequest r = MakeRequest("cpu", Aggregation::kMax, 0, 10, 0);
   r.max_series = 2;
   absl::StatusOr<QueryResult> result = engine.Run(r);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
@@ -143,13 +134,13 @@ TEST(QueryLimits, TooManyPointsIsResourceExhausted) {
   for (int i = 0; i < 100; ++i) samples.push_back({i, 1.0 * i});
   for (int i = 0; i < 3; ++i) source.Add("cpu", {{"host", std::to_string(i)}}, false, samples);
   QueryEngine engine(&source);
-  QueryRequest raw = Request("cpu", Aggregation::kNone, 0, 99, 0);
+  QueryRequest raw = MakeRequest("cpu", Aggregation::kNone, 0, 99, 0);
   raw.max_points = 250;
   absl::StatusOr<QueryResult> result = engine.Run(raw);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("above the limit of 250"));
   // top_k counts the points it keeps: 2 series × 100 points.
-  QueryRequest top = Request("cpu", Aggregation::kMax, 0, 99, 1);
+  QueryRequest top = MakeRequest("cpu", Aggregation::kMax, 0, 99, 1);
   top.by_series = true;
   top.top_k = 2;
   top.max_points = 200;
@@ -169,7 +160,7 @@ TEST(QueryValidation, MalformedRequestsNameTheField) {
   };
   std::vector<Case> cases;
   auto add = [&](std::string field, auto change) {
-    QueryRequest r = Request("gauge", Aggregation::kAvg, 0, 1000, 10);
+    QueryRequest r = MakeRequest("gauge", Aggregation::kAvg, 0, 1000, 10);
     change(r);
     cases.push_back({std::move(field), r});
   };
@@ -216,7 +207,7 @@ TEST(QueryValidation, AggregationNamesRoundTrip) {
 TEST(QueryValidation, SourceErrorsPassThrough) {
   MemorySeriesSource source;
   QueryEngine engine(&source);
-  QueryRequest r = Request("gauge", Aggregation::kMax, 0, 10, 0);
+  QueryRequest r = MakeRequest("gauge", Aggregation::kMax, 0, 10, 0);
   r.matchers = {{"host", LabelMatcher::Op::kRe, "(unclosed"}};
   absl::StatusOr<QueryResult> result = engine.Run(r);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);

@@ -32,6 +32,17 @@ bool SameValue(double a, double b, Aggregation agg) {
 
 }  // namespace
 
+QueryRequest MakeRequest(const std::string& metric, Aggregation agg, int64_t start_ms,
+                         int64_t end_ms, int64_t step_ms) {
+  QueryRequest r;
+  r.metric = metric;
+  r.agg = agg;
+  r.start_ms = start_ms;
+  r.end_ms = end_ms;
+  r.step_ms = step_ms;
+  return r;
+}
+
 std::string Describe(const QueryResult& result) {
   std::string out;
   for (const ResultGroup& g : result.groups) {

@@ -46,13 +46,7 @@ void FillDevops(MemorySeriesSource& source) {
 }
 
 QueryRequest Devops(Aggregation agg, int64_t start_ms, int64_t end_ms, int64_t step_ms) {
-  QueryRequest r;
-  r.metric = kMetric;
-  r.agg = agg;
-  r.start_ms = start_ms;
-  r.end_ms = end_ms;
-  r.step_ms = step_ms;
-  return r;
+  return query_test::MakeRequest(kMetric, agg, start_ms, end_ms, step_ms);
 }
 
 LabelMatcher Host(int h) {
