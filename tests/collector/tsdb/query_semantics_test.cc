@@ -3,6 +3,7 @@
 // validation and the limits.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,26 @@ TEST_F(QuerySemantics, BucketsAreFlooredBelowZero) {
   // The first bucket's time is its aligned start, before the range's start.
   EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kSum, -1, 999, 1000))),
             (Points{{-1000, 2}, {0, 12}}));
+}
+
+TEST_F(QuerySemantics, TimesAtTheEndsOfInt64) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  source_.Add("temp", {}, false, {{kMin, 1}, {0, 4}, {kMax, 2}});
+  source_.set_rollup_resolutions({1000});
+  // Rollups in the middle, raw samples at both edges, no overflow.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kCount, kMin, kMax, 0))),
+            (Points{{kMin, 3}}));
+  EXPECT_GT(source_.rollup_reads(), 0);
+  // The bucket of kMin starts below it (at -3 * 2^62) and is reported at kMin.
+  const int64_t step = 3 * (int64_t{1} << 61);
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kSum, kMin, kMax, step))),
+            (Points{{kMin, 1}, {0, 4}, {step, 2}}));
+  // A step of 1 over the whole int64 range has too many buckets, and says so.
+  absl::StatusOr<QueryResult> result =
+      engine_.Run(MakeRequest("temp", Aggregation::kSum, kMin, kMax, 1));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("18446744073709551615 buckets"));
 }
 
 TEST_F(QuerySemantics, SeriesWithoutAGroupLabelGroupTogether) {
