@@ -1,0 +1,211 @@
+#include "collector/tsdb/query/group_evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "collector/tsdb/query/bucket_accumulator.h"
+#include "common/status_macros.h"
+
+namespace steward::collector::tsdb {
+namespace {
+
+using SeriesList = std::vector<const SeriesRef*>;
+
+// The coarsest rollup plan that serves `request`, if any.
+std::optional<RollupPlan> ChooseRollups(const SeriesSource& source, const QueryRequest& request,
+                                        const BucketGrid& grid) {
+  if (!IsMergeable(request.agg) || request.filter.has_value() || request.last_point) {
+    return std::nullopt;
+  }
+  std::vector<int64_t> resolutions = source.RollupResolutions();
+  for (auto r = resolutions.rbegin(); r != resolutions.rend(); ++r) {
+    if (*r <= 0 || (request.step_ms > 0 && request.step_ms % *r != 0)) continue;
+    if (std::optional<RollupPlan> plan = PlanRollups(grid, *r)) return plan;
+  }
+  return std::nullopt;
+}
+
+// Points from per-bucket values, ascending by bucket time.
+template <typename Map, typename ValueFn>
+std::vector<Point> ToPoints(const Map& buckets, ValueFn value) {
+  std::vector<Point> points;
+  points.reserve(buckets.size());
+  for (const auto& [time_ms, state] : buckets) points.push_back({time_ms, value(state)});
+  return points;
+}
+
+// Whether sample (t, v) is later than (best_t, best_v) under "latest, then
+// greatest value" (query.h's rule for last and last_point).
+bool IsLater(int64_t t, double v, int64_t best_t, double best_v) {
+  return t > best_t || (t == best_t && v > best_v);
+}
+
+}  // namespace
+
+GroupEvaluator::GroupEvaluator(SeriesSource* source, const QueryRequest& request)
+    : source_(source),
+      request_(request),
+      grid_(request.start_ms, request.end_ms, request.step_ms),
+      plan_(ChooseRollups(*source, request, grid_)) {}
+
+absl::Status GroupEvaluator::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms) {
+  samples_.clear();
+  RETURN_IF_ERROR(source_->ReadSamples(id, start_ms, end_ms, &samples_));
+  if (request_.filter.has_value()) {
+    const ValueFilter& filter = *request_.filter;
+    std::erase_if(samples_, [&filter](const Sample& s) { return !filter.Accepts(s.value); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GroupEvaluator::ReadRollups(uint64_t id) {
+  rollups_.clear();
+  RETURN_IF_ERROR(source_->ReadRollups(id, plan_->resolution_ms, plan_->rollup_first_ms,
+                                       plan_->rollup_last_ms, &rollups_));
+  for (const RollupBucket& bucket : rollups_) {
+    if (bucket.start_ms < plan_->rollup_first_ms || bucket.start_ms > plan_->rollup_last_ms ||
+        bucket.start_ms % plan_->resolution_ms != 0) {
+      return absl::InternalError(absl::StrCat("series ", id, ": the source returned a ",
+                                              plan_->resolution_ms, " ms rollup bucket at ",
+                                              bucket.start_ms, ", outside what was asked"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GroupPoints> GroupEvaluator::Evaluate(const SeriesList& series) {
+  if (request_.last_point) return EvaluateLastPoint(series);
+  switch (request_.agg) {
+    case Aggregation::kNone:
+      return EvaluateRaw(series);
+    case Aggregation::kP50:
+    case Aggregation::kP90:
+    case Aggregation::kP99:
+      return EvaluateQuantile(series);
+    case Aggregation::kRate:
+    case Aggregation::kIncrease:
+      return EvaluateCounter(series);
+    default:
+      return EvaluateMergeable(series);
+  }
+}
+
+absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateMergeable(const SeriesList& series) {
+  std::map<int64_t, BucketAccumulator> buckets;
+  auto add_samples = [&] {
+    for (const Sample& s : samples_) buckets[grid_.BucketTime(s.time_ms)].Add(s);
+  };
+  for (const SeriesRef* ref : series) {
+    if (!plan_.has_value()) {
+      RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
+      add_samples();
+      continue;
+    }
+    for (const auto& span : {plan_->raw_head, plan_->raw_tail}) {
+      if (!span.has_value()) continue;
+      RETURN_IF_ERROR(ReadSamples(ref->id, span->start_ms, span->end_ms));
+      add_samples();
+    }
+    RETURN_IF_ERROR(ReadRollups(ref->id));
+    for (const RollupBucket& b : rollups_) buckets[grid_.BucketTime(b.start_ms)].Add(b);
+  }
+  GroupPoints out;
+  out.points =
+      ToPoints(buckets, [this](const BucketAccumulator& a) { return a.Value(request_.agg); });
+  if (request_.top_k > 0 && !buckets.empty()) {
+    BucketAccumulator whole;
+    for (const auto& [time_ms, acc] : buckets) whole.Merge(acc);
+    out.rank = whole.Value(request_.agg);
+  }
+  return out;
+}
+
+absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateQuantile(const SeriesList& series) {
+  std::map<int64_t, std::vector<double>> buckets;
+  std::vector<double> all;
+  for (const SeriesRef* ref : series) {
+    RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
+    for (const Sample& s : samples_) buckets[grid_.BucketTime(s.time_ms)].push_back(s.value);
+    if (request_.top_k > 0) {
+      for (const Sample& s : samples_) all.push_back(s.value);
+    }
+  }
+  const double q = QuantileOf(request_.agg);
+  GroupPoints out;
+  out.points = ToPoints(buckets, [q](const std::vector<double>& values) {
+    std::vector<double> copy = values;
+    return Quantile(copy, q);
+  });
+  if (!all.empty()) out.rank = Quantile(all, q);
+  return out;
+}
+
+absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateCounter(const SeriesList& series) {
+  std::map<int64_t, double> group;  // bucket time -> increase summed over series
+  double total = 0;
+  for (const SeriesRef* ref : series) {
+    RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
+    std::map<int64_t, double> own;
+    for (size_t i = 1; i < samples_.size(); ++i) {
+      double prev = samples_[i - 1].value;
+      double cur = samples_[i].value;
+      // A drop is a reset: the counter restarted from 0 and reached `cur`.
+      own[grid_.BucketTime(samples_[i].time_ms)] += cur < prev ? cur : cur - prev;
+    }
+    for (const auto& [time_ms, increase] : own) {
+      group[time_ms] += increase;
+      total += increase;
+    }
+  }
+  GroupPoints out;
+  if (request_.agg == Aggregation::kIncrease) {
+    out.points = ToPoints(group, [](double increase) { return increase; });
+    out.rank = total;
+  } else {
+    const double seconds = grid_.BucketSeconds();
+    out.points = ToPoints(group, [seconds](double increase) { return increase / seconds; });
+    out.rank = total / BucketGrid(grid_.start_ms(), grid_.end_ms(), 0).BucketSeconds();
+  }
+  return out;
+}
+
+absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateRaw(const SeriesList& series) {
+  GroupPoints out;
+  for (const SeriesRef* ref : series) {
+    RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
+    for (const Sample& s : samples_) out.points.push_back({s.time_ms, s.value});
+  }
+  // One series per group unless the source has two series with one label
+  // set; keep the order by time then.
+  if (series.size() > 1) {
+    std::stable_sort(out.points.begin(), out.points.end(),
+                     [](const Point& a, const Point& b) { return a.time_ms < b.time_ms; });
+  }
+  return out;
+}
+
+absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateLastPoint(const SeriesList& series) {
+  std::optional<Point> last;
+  for (const SeriesRef* ref : series) {
+    RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
+    if (samples_.empty()) continue;
+    const Sample& s = samples_.back();
+    if (!last.has_value() || IsLater(s.time_ms, s.value, last->time_ms, last->value)) {
+      last = Point{s.time_ms, s.value};
+    }
+  }
+  GroupPoints out;
+  if (last.has_value()) {
+    out.points.push_back(*last);
+    out.rank = last->value;
+  }
+  return out;
+}
+
+}  // namespace steward::collector::tsdb

@@ -1,0 +1,146 @@
+#include "collector/tsdb/query/query_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "collector/tsdb/query/group_evaluator.h"
+#include "collector/tsdb/query/query_validation.h"
+#include "common/status_macros.h"
+
+namespace steward::collector::tsdb {
+namespace {
+
+using GroupMap = std::map<Labels, std::vector<const SeriesRef*>>;
+
+// A group with its points, on its way into the result.
+struct EvaluatedGroup {
+  Labels labels;
+  GroupPoints points;
+};
+
+// `cpu{host="a",mode="idle"}`, for messages.
+std::string DescribeSeries(const SeriesRef& s) {
+  return absl::StrCat(s.metric, "{",
+                      absl::StrJoin(s.labels, ",",
+                                    [](std::string* out, const auto& label) {
+                                      absl::StrAppend(out, label.first, "=\"", label.second, "\"");
+                                    }),
+                      "}");
+}
+
+absl::Status CheckSelection(const QueryRequest& request, const std::vector<SeriesRef>& series) {
+  if (static_cast<int64_t>(series.size()) > request.max_series) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("query selects ", series.size(), " series, above the limit of ",
+                     request.max_series, "; narrow it with label matchers"));
+  }
+  if (request.agg != Aggregation::kRate && request.agg != Aggregation::kIncrease) {
+    return absl::OkStatus();
+  }
+  for (const SeriesRef& s : series) {
+    if (!s.counter) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("agg: ", AggregationName(request.agg), " applies to counters only, and ",
+                       DescribeSeries(s), " is not one; use a gauge aggregation or a matcher"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TooManyPoints(int64_t points, int64_t limit) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("query returns at least ", points, " points, above the limit of ", limit,
+                   "; use a larger step, a shorter range, fewer groups or top_k"));
+}
+
+// The group labels of `series` under the request's grouping.
+Labels GroupLabels(const QueryRequest& request, const std::vector<std::string>& names,
+                   const SeriesRef& series) {
+  if (request.by_series || request.last_point || request.agg == Aggregation::kNone) {
+    return series.labels;
+  }
+  Labels labels;
+  for (const std::string& name : names) {
+    auto it =
+        std::lower_bound(series.labels.begin(), series.labels.end(), name,
+                         [](const auto& label, const std::string& n) { return label.first < n; });
+    if (it != series.labels.end() && it->first == name) labels.push_back(*it);
+  }
+  return labels;
+}
+
+GroupMap GroupSeries(const QueryRequest& request, const std::vector<SeriesRef>& series) {
+  std::vector<std::string> names = request.group_by;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  GroupMap groups;
+  for (const SeriesRef& s : series) groups[GroupLabels(request, names, s)].push_back(&s);
+  return groups;
+}
+
+// Highest rank first, NaN last, ties by labels ascending.
+bool RanksBefore(const EvaluatedGroup& a, const EvaluatedGroup& b) {
+  double x = a.points.rank;
+  double y = b.points.rank;
+  if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
+  if (!std::isnan(x) && x != y) return x > y;
+  return a.labels < b.labels;
+}
+
+void KeepTop(std::vector<EvaluatedGroup>& groups, size_t k) {
+  if (groups.size() > k) {
+    std::partial_sort(groups.begin(), groups.begin() + static_cast<ptrdiff_t>(k), groups.end(),
+                      RanksBefore);
+    groups.resize(k);
+  } else {
+    std::sort(groups.begin(), groups.end(), RanksBefore);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
+  RETURN_IF_ERROR(ValidateQuery(request));
+  ASSIGN_OR_RETURN(std::vector<SeriesRef> series,
+                   source_->Select(request.metric, request.matchers));
+  RETURN_IF_ERROR(CheckSelection(request, series));
+
+  GroupEvaluator evaluator(source_, request);
+  const size_t k = static_cast<size_t>(request.top_k);
+  std::vector<EvaluatedGroup> kept;
+  int64_t points = 0;
+  for (auto& [labels, members] : GroupSeries(request, series)) {
+    ASSIGN_OR_RETURN(GroupPoints group, evaluator.Evaluate(members));
+    if (group.points.empty()) continue;
+    if (k == 0) {
+      // Groups come in label order and all are kept: fail as soon as the
+      // result is known to be too large.
+      points += static_cast<int64_t>(group.points.size());
+      if (points > request.max_points) return TooManyPoints(points, request.max_points);
+    }
+    kept.push_back({labels, std::move(group)});
+    if (k > 0 && kept.size() >= 2 * k) KeepTop(kept, k);
+  }
+  if (k > 0) {
+    KeepTop(kept, k);
+    for (const EvaluatedGroup& g : kept) points += static_cast<int64_t>(g.points.points.size());
+    if (points > request.max_points) return TooManyPoints(points, request.max_points);
+  }
+
+  QueryResult result;
+  result.groups.reserve(kept.size());
+  for (EvaluatedGroup& g : kept) {
+    result.groups.push_back({std::move(g.labels), std::move(g.points.points)});
+  }
+  return result;
+}
+
+}  // namespace steward::collector::tsdb

@@ -1,0 +1,239 @@
+// Small hand-made cases of query.h's rules (counter resets, quantile
+// interpolation, negative times, absent group labels, ties), request
+// validation and the limits.
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "collector/tsdb/query/query_engine.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/collector/tsdb/memory_series_source.h"
+#include "tests/collector/tsdb/query_test_util.h"
+
+namespace steward::collector::tsdb {
+namespace {
+
+using query_test::Describe;
+using query_test::MakeRequest;
+using query_test::MemorySeriesSource;
+using ::testing::HasSubstr;
+
+// The points of the only group of a result, as (time, value) pairs.
+std::vector<std::pair<int64_t, double>> OnlyGroup(const absl::StatusOr<QueryResult>& result) {
+  EXPECT_TRUE(result.ok()) << result.status();
+  if (!result.ok()) return {};
+  EXPECT_EQ(result->groups.size(), 1u) << Describe(*result);
+  if (result->groups.size() != 1) return {};
+  std::vector<std::pair<int64_t, double>> points;
+  for (const Point& p : result->groups[0].points) points.push_back({p.time_ms, p.value});
+  return points;
+}
+
+using Points = std::vector<std::pair<int64_t, double>>;
+
+class QuerySemantics : public ::testing::Test {
+ protected:
+  MemorySeriesSource source_;
+  QueryEngine engine_{&source_};
+};
+
+TEST_F(QuerySemantics, IncreaseAndRateCountADropAsAReset) {
+  source_.Add("requests", {{"host", "a"}}, true, {{0, 10}, {1000, 15}, {2000, 3}, {3000, 8}});
+  // Bucket 0: 10 -> 15. Bucket 2000: 15 -> 3 (reset: +3), 3 -> 8 (+5).
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kIncrease, 0, 3999, 2000))),
+            (Points{{0, 5}, {2000, 8}}));
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kRate, 0, 3999, 2000))),
+            (Points{{0, 2.5}, {2000, 4}}));
+  // The first sample in the range has no predecessor: nothing before the
+  // range is read.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kIncrease, 1000, 3999, 0))),
+            (Points{{1000, 8}}));
+  // Whole range of 4 s: rate = 13 / 4.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kRate, 0, 3999, 0))),
+            (Points{{0, 13.0 / 4}}));
+}
+
+TEST_F(QuerySemantics, RateIsSummedOverTheGroupsSeries) {
+  source_.Add("requests", {{"host", "a"}}, true, {{0, 0}, {1000, 4}});
+  source_.Add("requests", {{"host", "b"}}, true, {{500, 100}, {1500, 106}});
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kIncrease, 0, 1999, 2000))),
+            (Points{{0, 10}}));
+}
+
+TEST_F(QuerySemantics, QuantilesInterpolateLinearlyBetweenClosestRanks) {
+  std::vector<Sample> samples;
+  for (int i = 10; i >= 1; --i) samples.push_back({i, static_cast<double>(i)});
+  source_.Add("latency", {}, false, samples);
+  auto value = [&](Aggregation agg) {
+    Points points = OnlyGroup(engine_.Run(MakeRequest("latency", agg, 0, 100, 0)));
+    return points.empty() ? -1 : points[0].second;
+  };
+  EXPECT_DOUBLE_EQ(value(Aggregation::kP50), 5.5);
+  EXPECT_DOUBLE_EQ(value(Aggregation::kP90), 9.1);
+  EXPECT_DOUBLE_EQ(value(Aggregation::kP99), 9.91);
+}
+
+TEST_F(QuerySemantics, BucketsAreFlooredBelowZero) {
+  source_.Add("temp", {}, false, {{-1000, 1}, {-1, 2}, {0, 4}, {999, 8}});
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kSum, -1000, 999, 1000))),
+            (Points{{-1000, 3}, {0, 12}}));
+  // The first bucket's time is its aligned start, before the range's start.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kSum, -1, 999, 1000))),
+            (Points{{-1000, 2}, {0, 12}}));
+}
+
+TEST_F(QuerySemantics, TimesAtTheEndsOfInt64) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  source_.Add("temp", {}, false, {{kMin, 1}, {0, 4}, {kMax, 2}});
+  source_.set_rollup_resolutions({1000});
+  // Rollups in the middle, raw samples at both edges, no overflow.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kCount, kMin, kMax, 0))),
+            (Points{{kMin, 3}}));
+  EXPECT_GT(source_.rollup_reads(), 0);
+  // The bucket of kMin starts below it (at -3 * 2^62) and is reported at kMin.
+  const int64_t step = 3 * (int64_t{1} << 61);
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kSum, kMin, kMax, step))),
+            (Points{{kMin, 1}, {0, 4}, {step, 2}}));
+  // A step of 1 over the whole int64 range has too many buckets, and says so.
+  absl::StatusOr<QueryResult> result =
+      engine_.Run(MakeRequest("temp", Aggregation::kSum, kMin, kMax, 1));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("18446744073709551615 buckets"));
+}
+
+TEST_F(QuerySemantics, SeriesWithoutAGroupLabelGroupTogether) {
+  source_.Add("mem", {{"host", "a"}, {"team", "x"}}, false, {{0, 1}});
+  source_.Add("mem", {{"host", "b"}}, false, {{0, 2}});
+  source_.Add("mem", {{"host", "c"}}, false, {{0, 4}});
+  QueryRequest r = MakeRequest("mem", Aggregation::kSum, 0, 10, 0);
+  r.group_by = {"team", "team"};
+  absl::StatusOr<QueryResult> result = engine_.Run(r);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(Describe(*result), "{} [0:6]; {team=\"x\"} [0:1]");
+}
+
+TEST_F(QuerySemantics, LastTakesTheGreatestValueOnATimeTie) {
+  source_.Add("mem", {{"host", "a"}}, false, {{0, 7}, {5, 1}});
+  source_.Add("mem", {{"host", "b"}}, false, {{5, 3}});
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("mem", Aggregation::kLast, 0, 10, 0))),
+            (Points{{0, 3}}));
+}
+
+TEST_F(QuerySemantics, TopKBreaksTiesByLabels) {
+  for (const char* host : {"d", "b", "c", "a"})
+    source_.Add("mem", {{"host", host}}, false, {{0, 1}});
+  QueryRequest r = MakeRequest("mem", Aggregation::kMax, 0, 10, 0);
+  r.by_series = true;
+  r.top_k = 2;
+  absl::StatusOr<QueryResult> result = engine_.Run(r);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(Describe(*result), "{host=\"a\"} [0:1]; {host=\"b\"} [0:1]");
+}
+
+TEST(QueryLimits, TooManySeriesIsResourceExhausted) {
+  MemorySeriesSource source;
+  for (int i = 0; i < 3; ++i) source.Add("cpu", {{"host", std::to_string(i)}}, false, {{0, 1}});
+  QueryEngine engine(&source);
+  QueryRequest r = MakeRequest("cpu", Aggregation::kMax, 0, 10, 0);
+  r.max_series = 2;
+  absl::StatusOr<QueryResult> result = engine.Run(r);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result.status().message(),
+            "query selects 3 series, above the limit of 2; narrow it with label matchers");
+  EXPECT_EQ(source.sample_reads(), 0);  // refused before reading
+  r.max_series = 3;
+  EXPECT_TRUE(engine.Run(r).ok());
+}
+
+TEST(QueryLimits, TooManyPointsIsResourceExhausted) {
+  MemorySeriesSource source;
+  std::vector<Sample> samples;
+  for (int i = 0; i < 100; ++i) samples.push_back({i, 1.0 * i});
+  for (int i = 0; i < 3; ++i) source.Add("cpu", {{"host", std::to_string(i)}}, false, samples);
+  QueryEngine engine(&source);
+  QueryRequest raw = MakeRequest("cpu", Aggregation::kNone, 0, 99, 0);
+  raw.max_points = 250;
+  absl::StatusOr<QueryResult> result = engine.Run(raw);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("above the limit of 250"));
+  // top_k counts the points it keeps: 2 series × 100 points.
+  QueryRequest top = MakeRequest("cpu", Aggregation::kMax, 0, 99, 1);
+  top.by_series = true;
+  top.top_k = 2;
+  top.max_points = 200;
+  EXPECT_TRUE(engine.Run(top).ok());
+  top.max_points = 199;
+  EXPECT_EQ(engine.Run(top).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+// Each malformed request fails naming its field.
+TEST(QueryValidation, MalformedRequestsNameTheField) {
+  MemorySeriesSource source;
+  source.Add("gauge", {{"host", "a"}}, false, {{0, 1}});
+  QueryEngine engine(&source);
+  struct Case {
+    std::string field;
+    QueryRequest request;
+  };
+  std::vector<Case> cases;
+  auto add = [&](std::string field, auto change) {
+    QueryRequest r = MakeRequest("gauge", Aggregation::kAvg, 0, 1000, 10);
+    change(r);
+    cases.push_back({std::move(field), r});
+  };
+  add("metric", [](QueryRequest& r) { r.metric = ""; });
+  add("end_ms", [](QueryRequest& r) { r.end_ms = -1; });
+  add("step_ms", [](QueryRequest& r) { r.step_ms = -10; });
+  add("step_ms", [](QueryRequest& r) { r.step_ms = 1, r.end_ms = 20'000; });  // 20,001 buckets
+  add("agg", [](QueryRequest& r) { r.agg = static_cast<Aggregation>(99); });
+  add("agg", [](QueryRequest& r) { r.agg = Aggregation::kRate; });  // a gauge
+  add("filter", [](QueryRequest& r) {
+    r.agg = Aggregation::kIncrease;
+    r.filter = ValueFilter{};
+  });
+  add("step_ms", [](QueryRequest& r) { r.agg = Aggregation::kNone; });
+  add("top_k", [](QueryRequest& r) { r.agg = Aggregation::kNone, r.step_ms = 0, r.top_k = 1; });
+  add("agg", [](QueryRequest& r) { r.last_point = true; });
+  add("group_by", [](QueryRequest& r) { r.by_series = true, r.group_by = {"host"}; });
+  add("group_by", [](QueryRequest& r) { r.group_by = {""}; });
+  add("max_series", [](QueryRequest& r) { r.max_series = 0; });
+  add("max_points", [](QueryRequest& r) { r.max_points = -1; });
+  add("top_k", [](QueryRequest& r) { r.top_k = -1; });
+  for (const Case& c : cases) {
+    absl::StatusOr<QueryResult> result = engine.Run(c.request);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << Describe(c.request) << ": " << result.status();
+    EXPECT_THAT(std::string(result.status().message()), ::testing::StartsWith(c.field + ": "))
+        << Describe(c.request);
+  }
+}
+
+TEST(QueryValidation, AggregationNamesRoundTrip) {
+  for (int i = 0; i < 12; ++i) {
+    auto agg = static_cast<Aggregation>(i);
+    absl::StatusOr<Aggregation> parsed = ParseAggregation(AggregationName(agg));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(*parsed, agg);
+  }
+  absl::StatusOr<Aggregation> unknown = ParseAggregation("median");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("agg: unknown aggregation 'median'"));
+}
+
+TEST(QueryValidation, SourceErrorsPassThrough) {
+  MemorySeriesSource source;
+  QueryEngine engine(&source);
+  QueryRequest r = MakeRequest("gauge", Aggregation::kMax, 0, 10, 0);
+  r.matchers = {{"host", LabelMatcher::Op::kRe, "(unclosed"}};
+  absl::StatusOr<QueryResult> result = engine.Run(r);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("(unclosed"));
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb
