@@ -16,15 +16,32 @@ using internal::View;
 
 namespace {
 
-// Iterates the keys of one series (chunks or rollups): a prefix seek, which
-// the prefix bloom filter answers without reading files that lack the id.
-std::unique_ptr<rocksdb::Iterator> SeriesIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                                                  const rocksdb::Snapshot* snapshot) {
-  rocksdb::ReadOptions read;
-  read.prefix_same_as_start = true;
-  read.snapshot = snapshot;
-  return std::unique_ptr<rocksdb::Iterator>(db->NewIterator(read, cf));
-}
+// Iterates the keys of one series (chunks or rollups), bounded to the
+// series' id prefix. With auto_prefix_mode, RocksDB sees that the upper
+// bound is the prefix's immediate successor and uses the prefix bloom
+// filters, skipping files that lack the id; unlike prefix_same_as_start, it
+// keeps SeekForPrev exact (prefix-mode SeekForPrev lost chunks in the
+// round-trip test).
+class SeriesIterator {
+ public:
+  SeriesIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t id,
+                 const rocksdb::Snapshot* snapshot)
+      : lower_(keys::IdPrefix(id)), upper_(keys::IdPrefix(id + 1)) {
+    rocksdb::ReadOptions read;
+    read.auto_prefix_mode = true;
+    read.iterate_lower_bound = &lower_slice_;
+    // Ids start at 1 and never reach the maximum, so id + 1 does not wrap.
+    read.iterate_upper_bound = &upper_slice_;
+    read.snapshot = snapshot;
+    it_.reset(db->NewIterator(read, cf));
+  }
+  rocksdb::Iterator* operator->() { return it_.get(); }
+
+ private:
+  std::string lower_, upper_;
+  rocksdb::Slice lower_slice_{lower_}, upper_slice_{upper_};
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
 
 // Releases a snapshot on scope exit.
 class SnapshotReleaser {
@@ -42,7 +59,7 @@ class SnapshotReleaser {
 }  // namespace
 
 absl::Status TsdbStore::PersistedEnd(uint64_t id, bool* found, int64_t* end_ms) {
-  std::unique_ptr<rocksdb::Iterator> it = SeriesIterator(db_.get(), chunks_cf_, nullptr);
+  SeriesIterator it(db_.get(), chunks_cf_, id, nullptr);
   it->SeekForPrev(keys::ChunkKey(id, std::numeric_limits<int64_t>::max()));
   *found = false;
   if (it->Valid() && it->key().starts_with(keys::IdPrefix(id))) {
@@ -71,7 +88,7 @@ absl::Status TsdbStore::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_m
   std::vector<Sample> head = HeadSnapshot(id, &snapshot);
   SnapshotReleaser release(db_.get(), snapshot);
 
-  std::unique_ptr<rocksdb::Iterator> it = SeriesIterator(db_.get(), chunks_cf_, snapshot);
+  SeriesIterator it(db_.get(), chunks_cf_, id, snapshot);
   // The chunk starting at or before start_ms may reach into the range.
   it->SeekForPrev(keys::ChunkKey(id, start_ms));
   if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id))) it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
@@ -121,7 +138,7 @@ absl::Status TsdbStore::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t 
   SnapshotReleaser release(db_.get(), snapshot);
 
   std::vector<RollupBucket> buckets;
-  std::unique_ptr<rocksdb::Iterator> it = SeriesIterator(db_.get(), rollups_cf_, snapshot);
+  SeriesIterator it(db_.get(), rollups_cf_, id, snapshot);
   for (it->Seek(keys::RollupKey(id, resolution_ms, start_ms)); it->Valid(); it->Next()) {
     uint64_t key_id = 0;
     int64_t key_resolution = 0;
@@ -151,7 +168,7 @@ absl::StatusOr<size_t> TsdbStore::CountWalRecords() {
 }
 
 absl::StatusOr<size_t> TsdbStore::CountChunks(uint64_t id) {
-  std::unique_ptr<rocksdb::Iterator> it = SeriesIterator(db_.get(), chunks_cf_, nullptr);
+  SeriesIterator it(db_.get(), chunks_cf_, id, nullptr);
   std::string prefix = keys::IdPrefix(id);
   size_t n = 0;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
