@@ -22,7 +22,9 @@ using store_test::Oracle;
 using store_test::ReadAll;
 using store_test::SameSamples;
 
+// Test times are near the epoch: retention is off unless a test sets it.
 std::unique_ptr<TsdbStore> OpenStore(const std::string& dir, TsdbOptions options) {
+  if (options.retention_ms == TsdbOptions().retention_ms) options.retention_ms = 0;
   auto store = TsdbStore::Open(dir, std::move(options));
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? std::move(*store) : nullptr;
