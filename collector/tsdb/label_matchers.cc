@@ -8,8 +8,9 @@ namespace steward::collector::tsdb {
 namespace {
 
 absl::string_view LabelValue(const Labels& labels, const std::string& name) {
-  auto it = std::lower_bound(labels.begin(), labels.end(), name,
-                             [](const auto& label, const std::string& n) { return label.first < n; });
+  auto it =
+      std::lower_bound(labels.begin(), labels.end(), name,
+                       [](const auto& label, const std::string& n) { return label.first < n; });
   if (it == labels.end() || it->first != name) return "";
   return it->second;
 }
@@ -27,10 +28,9 @@ absl::StatusOr<CompiledMatchers> CompiledMatchers::Compile(
       options.set_log_errors(false);
       re = std::make_shared<const RE2>(m.value, options);
       if (!re->ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("label matcher ", m.name,
-                                                       m.op == LabelMatcher::Op::kRe ? "=~" : "!~",
-                                                       "\"", m.value, "\": invalid regular expression: ",
-                                                       re->error()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("label matcher ", m.name, m.op == LabelMatcher::Op::kRe ? "=~" : "!~",
+                         "\"", m.value, "\": invalid regular expression: ", re->error()));
       }
     }
     out.regexes_.push_back(std::move(re));

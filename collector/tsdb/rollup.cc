@@ -100,7 +100,8 @@ void MergeBucketLists(const std::vector<RollupBucket>& add, std::vector<RollupBu
 std::string EncodeRollupValue(const RollupBucket& b) {
   std::string out;
   out.reserve(48);
-  for (double d : {b.min, b.max, b.sum, b.last}) keys::PutFixed64BE(std::bit_cast<uint64_t>(d), &out);
+  for (double d : {b.min, b.max, b.sum, b.last})
+    keys::PutFixed64BE(std::bit_cast<uint64_t>(d), &out);
   keys::PutFixed64BE(b.count, &out);
   keys::PutFixed64BE(static_cast<uint64_t>(b.last_ms), &out);
   return out;

@@ -19,7 +19,9 @@ uint64_t DecodeFixed64BE(const char* p) {
   return v;
 }
 
-void PutTime(int64_t t, std::string* out) { PutFixed64BE(static_cast<uint64_t>(t) ^ kSignBit, out); }
+void PutTime(int64_t t, std::string* out) {
+  PutFixed64BE(static_cast<uint64_t>(t) ^ kSignBit, out);
+}
 
 int64_t DecodeTime(const char* p) { return static_cast<int64_t>(DecodeFixed64BE(p) ^ kSignBit); }
 

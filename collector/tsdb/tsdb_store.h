@@ -172,8 +172,8 @@ class TsdbStore : public SeriesSource {
 
   // tsdb_store_open.cc
   absl::Status OpenDb(const std::string& dir);
-  absl::Status LoadCounters();
-  absl::Status ReplayWal();
+  absl::Status LoadCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReplayWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // tsdb_store_index.cc: the series' id, from the cache, the index, or
   // `pending` (ids created by this batch); a new series' index entries go
@@ -200,7 +200,7 @@ class TsdbStore : public SeriesSource {
   int64_t Now() const;
 
   // tsdb_store_read.cc
-  // End time of the last persisted chunk of `id`, or nullopt-like false.
+  // End time of the last persisted chunk of `id`; *found false if none.
   absl::Status PersistedEnd(uint64_t id, bool* found, int64_t* end_ms);
   // Copies the head samples of `id` and takes a snapshot, consistently.
   std::vector<Sample> HeadSnapshot(uint64_t id, const rocksdb::Snapshot** snapshot);
@@ -221,6 +221,8 @@ class TsdbStore : public SeriesSource {
   // WAL records below this id are deleted.
   uint64_t wal_truncated_below_ ABSL_GUARDED_BY(mu_) = 1;
   // Series key (tsdb_keys.h) -> id, for every series resolved since Open.
+  // TODO: unbounded (one entry per series seen since Open, like heads_);
+  // an LRU bound falls back to the index lookup ResolveSeries already does.
   absl::flat_hash_map<std::string, uint64_t> ids_by_key_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Head> heads_ ABSL_GUARDED_BY(mu_);
   // (oldest WAL record id, series id) of every non-empty head.

@@ -33,8 +33,8 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), series_cf_, key, &stored);
   if (s.ok()) {
     if (stored.size() != 8) {
-      return absl::DataLossError(absl::StrCat("tsdb: series ", series.metric, ": id of ",
-                                              stored.size(), " bytes"));
+      return absl::DataLossError(
+          absl::StrCat("tsdb: series ", series.metric, ": id of ", stored.size(), " bytes"));
     }
     uint64_t id = keys::DecodeFixed64BE(stored.data());
     ids_by_key_.emplace(std::move(key), id);
@@ -48,9 +48,11 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
   };
   RETURN_IF_ERROR(put(series_cf_, key, keys::IdPrefix(ref.id)));
   RETURN_IF_ERROR(put(series_cf_, keys::SeriesRecordKey(ref.id), keys::EncodeSeriesRecord(ref)));
-  RETURN_IF_ERROR(put(postings_cf_, keys::PostingKey(keys::MetricPostingPrefix(ref.metric), ref.id), ""));
+  RETURN_IF_ERROR(
+      put(postings_cf_, keys::PostingKey(keys::MetricPostingPrefix(ref.metric), ref.id), ""));
   for (const auto& [name, value] : ref.labels) {
-    RETURN_IF_ERROR(put(postings_cf_, keys::PostingKey(keys::LabelPostingPrefix(name, value), ref.id), ""));
+    RETURN_IF_ERROR(
+        put(postings_cf_, keys::PostingKey(keys::LabelPostingPrefix(name, value), ref.id), ""));
   }
   pending->emplace(std::move(key), ref.id);
   return ref.id;
@@ -77,7 +79,8 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
     ASSIGN_OR_RETURN(std::vector<uint64_t> with,
                      ReadPostings(keys::LabelPostingPrefix(matchers[i].name, matchers[i].value)));
     std::vector<uint64_t> both;
-    std::set_intersection(ids.begin(), ids.end(), with.begin(), with.end(), std::back_inserter(both));
+    std::set_intersection(ids.begin(), ids.end(), with.begin(), with.end(),
+                          std::back_inserter(both));
     ids = std::move(both);
   }
 

@@ -18,7 +18,9 @@ inline absl::Status ToAbsl(const rocksdb::Status& s, absl::string_view what) {
   return absl::InternalError(msg);
 }
 
-inline absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+inline absl::string_view View(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
 inline rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 }  // namespace steward::collector::tsdb::internal

@@ -23,12 +23,13 @@ namespace {
 
 absl::Status CheckOptions(const TsdbOptions& o) {
   if (o.max_head_samples < 1 || o.max_head_samples > kMaxChunkSamples) {
-    return absl::InvalidArgumentError(absl::StrCat("tsdb: max_head_samples must be in [1, ",
-                                                   kMaxChunkSamples, "], not ",
-                                                   o.max_head_samples));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tsdb: max_head_samples must be in [1, ", kMaxChunkSamples, "], not ", o.max_head_samples));
   }
-  if (o.max_head_span_ms <= 0) return absl::InvalidArgumentError("tsdb: max_head_span_ms must be > 0");
-  if (o.max_head_age_ms <= 0) return absl::InvalidArgumentError("tsdb: max_head_age_ms must be > 0");
+  if (o.max_head_span_ms <= 0)
+    return absl::InvalidArgumentError("tsdb: max_head_span_ms must be > 0");
+  if (o.max_head_age_ms <= 0)
+    return absl::InvalidArgumentError("tsdb: max_head_age_ms must be > 0");
   return absl::OkStatus();
 }
 
@@ -133,7 +134,9 @@ absl::Status TsdbStore::ReplayWal() {
     // new samples, with each head's last time set from its persisted end.
     for (WalSeries& s : record) {
       ASSIGN_OR_RETURN(Head * head, HeadOf(s.id));
-      std::erase_if(s.samples, [head](const Sample& x) { return head->has_last && x.time_ms <= head->last_ms; });
+      std::erase_if(s.samples, [head](const Sample& x) {
+        return head->has_last && x.time_ms <= head->last_ms;
+      });
       samples += s.samples.size();
     }
     wal_times_[wal_id] = Now();

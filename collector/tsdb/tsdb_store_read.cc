@@ -46,7 +46,8 @@ class SeriesIterator {
 // Releases a snapshot on scope exit.
 class SnapshotReleaser {
  public:
-  SnapshotReleaser(rocksdb::DB* db, const rocksdb::Snapshot* snapshot) : db_(db), snapshot_(snapshot) {}
+  SnapshotReleaser(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
+      : db_(db), snapshot_(snapshot) {}
   ~SnapshotReleaser() { db_->ReleaseSnapshot(snapshot_); }
   SnapshotReleaser(const SnapshotReleaser&) = delete;
   SnapshotReleaser& operator=(const SnapshotReleaser&) = delete;
@@ -91,7 +92,8 @@ absl::Status TsdbStore::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_m
   SeriesIterator it(db_.get(), chunks_cf_, id, snapshot);
   // The chunk starting at or before start_ms may reach into the range.
   it->SeekForPrev(keys::ChunkKey(id, start_ms));
-  if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id))) it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
+  if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id)))
+    it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
   for (; it->Valid(); it->Next()) {
     uint64_t key_id = 0;
     int64_t chunk_start = 0, chunk_end = 0;
@@ -153,7 +155,9 @@ absl::Status TsdbStore::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t 
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read rollups"));
   // The head is not rolled up until it is persisted: add it here.
   std::vector<RollupBucket> from_head = BucketsOf(head, resolution_ms);
-  std::erase_if(from_head, [&](const RollupBucket& b) { return b.start_ms < start_ms || b.start_ms > end_ms; });
+  std::erase_if(from_head, [&](const RollupBucket& b) {
+    return b.start_ms < start_ms || b.start_ms > end_ms;
+  });
   MergeBucketLists(from_head, &buckets);
   out->insert(out->end(), buckets.begin(), buckets.end());
   return absl::OkStatus();

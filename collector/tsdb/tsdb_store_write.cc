@@ -135,26 +135,30 @@ absl::Status TsdbStore::PersistChunks(const std::vector<SealedChunk>& sealed) {
       absl::Status appended = encoder.Append(s.time_ms, s.value);
       // Heads hold strictly increasing times and at most kMaxChunkSamples.
       if (!appended.ok()) {
-        spdlog::critical("tsdb: head of series {} does not encode: {}", chunk.id, appended.ToString());
+        spdlog::critical("tsdb: head of series {} does not encode: {}", chunk.id,
+                         appended.ToString());
         std::abort();
       }
     }
     std::string value = keys::ChunkValue(chunk.samples.back().time_ms, encoder.Finish());
-    RETURN_IF_ERROR(ToAbsl(write.Put(chunks_cf_, keys::ChunkKey(chunk.id, chunk.samples.front().time_ms), value),
-                           "cannot build a write batch"));
+    RETURN_IF_ERROR(ToAbsl(
+        write.Put(chunks_cf_, keys::ChunkKey(chunk.id, chunk.samples.front().time_ms), value),
+        "cannot build a write batch"));
     if (!options_.rollups) continue;
     for (int64_t resolution : kRollupResolutionsMs) {
       for (const RollupBucket& b : BucketsOf(chunk.samples, resolution)) {
-        RETURN_IF_ERROR(ToAbsl(write.Merge(rollups_cf_, keys::RollupKey(chunk.id, resolution, b.start_ms),
-                                           EncodeRollupValue(b)),
-                               "cannot build a write batch"));
+        RETURN_IF_ERROR(
+            ToAbsl(write.Merge(rollups_cf_, keys::RollupKey(chunk.id, resolution, b.start_ms),
+                               EncodeRollupValue(b)),
+                   "cannot build a write batch"));
       }
     }
   }
   // Not synced: the WAL records stay until a later write deletes them, and
   // RocksDB's log keeps writes in order, so that deletion never outlives a
   // crash without this write.
-  absl::Status written = ToAbsl(db_->Write(rocksdb::WriteOptions(), &write), "cannot persist chunks");
+  absl::Status written =
+      ToAbsl(db_->Write(rocksdb::WriteOptions(), &write), "cannot persist chunks");
   if (!written.ok()) {
     // The samples left the heads but did not reach the disk; they are still
     // in the WAL, which must not be truncated now: refuse further writes.
@@ -200,8 +204,9 @@ absl::Status TsdbStore::TruncateWal() {
   uint64_t low = pins_.empty() ? next_wal_id_ : pins_.begin()->first;
   if (low <= wal_truncated_below_) return absl::OkStatus();
   rocksdb::WriteBatch write;
-  RETURN_IF_ERROR(ToAbsl(write.DeleteRange(wal_cf_, keys::WalKey(wal_truncated_below_), keys::WalKey(low)),
-                         "cannot build a write batch"));
+  RETURN_IF_ERROR(
+      ToAbsl(write.DeleteRange(wal_cf_, keys::WalKey(wal_truncated_below_), keys::WalKey(low)),
+             "cannot build a write batch"));
   RETURN_IF_ERROR(ToAbsl(db_->Write(rocksdb::WriteOptions(), &write), "cannot truncate the WAL"));
   wal_truncated_below_ = low;
   wal_times_.erase(wal_times_.begin(), wal_times_.lower_bound(low));

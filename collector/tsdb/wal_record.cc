@@ -21,7 +21,8 @@ std::string EncodeWalRecord(const std::vector<WalSeries>& series) {
   return out;
 }
 
-absl::StatusOr<std::vector<WalSeries>> DecodeWalRecord(uint64_t record_id, absl::string_view bytes) {
+absl::StatusOr<std::vector<WalSeries>> DecodeWalRecord(uint64_t record_id,
+                                                       absl::string_view bytes) {
   auto corrupt = [record_id](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("tsdb WAL record ", record_id, ": ", what));
   };

@@ -59,7 +59,8 @@ std::vector<IngestSeries> BatchOf(int b) {
 std::vector<Sample> ExpectedOf(int host, int batches) {
   std::vector<Sample> out;
   for (int b = 0; b < batches; ++b) {
-    for (int j = 0; j < kSamplesPerBatch; ++j) out.push_back({int64_t{b} * kSamplesPerBatch + j, ValueOf(b, host, j)});
+    for (int j = 0; j < kSamplesPerBatch; ++j)
+      out.push_back({int64_t{b} * kSamplesPerBatch + j, ValueOf(b, host, j)});
   }
   return out;
 }

@@ -61,7 +61,8 @@ TEST(TsdbIndex, SameLabelsInAnotherOrderAreOneSeries) {
 TEST(TsdbIndex, RejectsBadSeriesAndStoresNothingOfTheBatch) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  absl::Status s = store->Append({Series("cpu", {{"host", "a"}}), Series("cpu", {{"x", "1"}, {"x", "2"}})});
+  absl::Status s =
+      store->Append({Series("cpu", {{"host", "a"}}), Series("cpu", {{"x", "1"}, {"x", "2"}})});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("'x'"), std::string::npos) << s;
   EXPECT_EQ(store->Append({Series("", {})}).code(), absl::StatusCode::kInvalidArgument);

@@ -26,8 +26,8 @@ using store_test::SameSamples;
 constexpr int64_t kHour = 3600 * 1000;
 constexpr int64_t kDay = 24 * kHour;
 
-std::vector<RollupBucket> ReadBuckets(TsdbStore& store, uint64_t id, int64_t resolution, int64_t start,
-                                      int64_t end) {
+std::vector<RollupBucket> ReadBuckets(TsdbStore& store, uint64_t id, int64_t resolution,
+                                      int64_t start, int64_t end) {
   std::vector<RollupBucket> out;
   absl::Status s = store.ReadRollups(id, resolution, start, end, &out);
   EXPECT_TRUE(s.ok()) << s;
@@ -98,7 +98,8 @@ std::vector<RollupBucket> BruteForceBuckets(const std::vector<Sample>& samples, 
   return out;
 }
 
-void ExpectSameBuckets(const std::vector<RollupBucket>& got, const std::vector<RollupBucket>& want) {
+void ExpectSameBuckets(const std::vector<RollupBucket>& got,
+                       const std::vector<RollupBucket>& want) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     SCOPED_TRACE(i);
@@ -119,9 +120,11 @@ void CheckRollups(TsdbStore& store, const Oracle& oracle, std::mt19937_64& rng) 
       SCOPED_TRACE(key + " at " + std::to_string(resolution));
       ExpectSameBuckets(ReadBuckets(store, id, resolution, INT64_MIN, INT64_MAX),
                         BruteForceBuckets(samples, resolution, INT64_MIN, INT64_MAX));
-      int64_t a = samples[rng() % samples.size()].time_ms - static_cast<int64_t>(rng() % resolution);
+      int64_t a =
+          samples[rng() % samples.size()].time_ms - static_cast<int64_t>(rng() % resolution);
       int64_t b = a + static_cast<int64_t>(rng() % (20 * resolution));
-      ExpectSameBuckets(ReadBuckets(store, id, resolution, a, b), BruteForceBuckets(samples, resolution, a, b));
+      ExpectSameBuckets(ReadBuckets(store, id, resolution, a, b),
+                        BruteForceBuckets(samples, resolution, a, b));
     }
   }
 }
@@ -144,7 +147,8 @@ TEST(TsdbRollups, EqualBruteForceAcrossChunksHeadsReopenAndCompaction) {
       std::vector<Sample> samples;
       for (int i = 0; i < 5; ++i) {
         t[h] += 1 + static_cast<int64_t>(rng() % 90'000);
-        samples.push_back({t[h], static_cast<double>(static_cast<int64_t>(rng() % 20001) - 10000) / 100});
+        samples.push_back(
+            {t[h], static_cast<double>(static_cast<int64_t>(rng() % 20001) - 10000) / 100});
       }
       batch.push_back(HostSeries("h" + std::to_string(h), std::move(samples)));
     }
@@ -161,7 +165,8 @@ TEST(TsdbRollups, EqualBruteForceAcrossChunksHeadsReopenAndCompaction) {
   ASSERT_TRUE((*store)->CompactAll().ok());  // merge operands folded
   CheckRollups(**store, oracle, rng);
   std::vector<RollupBucket> none;
-  EXPECT_EQ((*store)->ReadRollups(1, 120'000, 0, 1, &none).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*store)->ReadRollups(1, 120'000, 0, 1, &none).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

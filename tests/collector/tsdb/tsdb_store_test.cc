@@ -1,13 +1,14 @@
 // TsdbStore ingest and reads: round trips across heads and persisted chunks
 // against a brute-force copy, drops, reopen, WAL truncation, head bounds.
 
+#include "collector/tsdb/tsdb_store.h"
+
 #include <cmath>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "collector/tsdb/tsdb_store.h"
 #include "gtest/gtest.h"
 #include "tests/collector/tsdb/tsdb_store_test_util.h"
 #include "tests/testing/temp_dir.h"
@@ -101,7 +102,8 @@ TEST(TsdbStore, RandomRoundTripAcrossHeadsChunksAndReopens) {
     EXPECT_EQ(store->dropped_samples(), dropped);
     EXPECT_GT(dropped, 0u);
     uint64_t chunks = 0;
-    for (int h = 0; h < 8; ++h) chunks += *store->CountChunks(IdOf(*store, "h" + std::to_string(h)));
+    for (int h = 0; h < 8; ++h)
+      chunks += *store->CountChunks(IdOf(*store, "h" + std::to_string(h)));
     EXPECT_GT(chunks, 8u) << "the data should span heads and persisted chunks";
 
     // Closed without a flush: the heads come back from the WAL.
@@ -129,16 +131,22 @@ TEST(TsdbStore, OutOfOrderAndDuplicateSamplesAreDroppedAndCounted) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path(), TsdbOptions());
   AppendStats stats;
-  ASSERT_TRUE(store->Append({HostSeries("a", {{10, 1}, {20, 2}, {20, 3}, {15, 4}, {30, 5}})}, &stats).ok());
+  ASSERT_TRUE(
+      store->Append({HostSeries("a", {{10, 1}, {20, 2}, {20, 3}, {15, 4}, {30, 5}})}, &stats).ok());
   EXPECT_EQ(stats.accepted, 3u);
   EXPECT_EQ(stats.dropped, 2u);
   // The same series twice in one batch: the second continues the first.
-  ASSERT_TRUE(store->Append({HostSeries("a", {{30, 6}, {40, 7}}), HostSeries("a", {{35, 8}, {50, 9}})}, &stats).ok());
+  ASSERT_TRUE(
+      store
+          ->Append({HostSeries("a", {{30, 6}, {40, 7}}), HostSeries("a", {{35, 8}, {50, 9}})},
+                   &stats)
+          .ok());
   EXPECT_EQ(stats.accepted, 2u);
   EXPECT_EQ(stats.dropped, 2u);
   EXPECT_EQ(store->dropped_samples(), 4u);
   uint64_t id = IdOf(*store, "a");
-  EXPECT_TRUE(SameSamples(ReadAll(*store, id, 0, 100), {{10, 1}, {20, 2}, {30, 5}, {40, 7}, {50, 9}}));
+  EXPECT_TRUE(
+      SameSamples(ReadAll(*store, id, 0, 100), {{10, 1}, {20, 2}, {30, 5}, {40, 7}, {50, 9}}));
 
   // After a flush and a reopen the persisted end still decides.
   ASSERT_TRUE(store->Flush().ok());
@@ -178,7 +186,8 @@ TEST(TsdbStore, HeadsAreCutBySpan) {
   TsdbOptions options;
   options.max_head_span_ms = 1000;
   auto store = OpenStore(dir.path(), options);
-  ASSERT_TRUE(store->Append({HostSeries("a", {{0, 1}, {500, 2}, {1000, 3}, {1001, 4}, {2002, 5}})}).ok());
+  ASSERT_TRUE(
+      store->Append({HostSeries("a", {{0, 1}, {500, 2}, {1000, 3}, {1001, 4}, {2002, 5}})}).ok());
   uint64_t id = IdOf(*store, "a");
   EXPECT_EQ(*store->CountChunks(id), 2u);  // [0, 1000] and [1001]; 2002 is in the head
   EXPECT_EQ(store->active_series(), 1u);
@@ -216,7 +225,8 @@ TEST(TsdbStore, HeadMemoryIsBounded) {
   size_t max_active = 0;
   for (int64_t t = 1; t <= 50; ++t) {
     std::vector<IngestSeries> batch;
-    for (int h = 0; h < 40; ++h) batch.push_back(HostSeries("h" + std::to_string(h), {{t * 1000, t * 0.5}}));
+    for (int h = 0; h < 40; ++h)
+      batch.push_back(HostSeries("h" + std::to_string(h), {{t * 1000, t * 0.5}}));
     ASSERT_TRUE(store->Append(batch).ok());
     oracle.Append(batch);
     EXPECT_LE(store->head_bytes(), options.max_head_bytes);

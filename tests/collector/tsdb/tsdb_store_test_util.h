@@ -35,7 +35,8 @@ class Oracle {
   uint64_t Append(const std::vector<IngestSeries>& batch) {
     uint64_t dropped = 0;
     for (const IngestSeries& s : batch) {
-      std::vector<Sample>& kept = series_[s.labels.empty() ? s.metric : s.metric + "/" + s.labels[0].second];
+      std::vector<Sample>& kept =
+          series_[s.labels.empty() ? s.metric : s.metric + "/" + s.labels[0].second];
       for (const Sample& x : s.samples) {
         if (!kept.empty() && x.time_ms <= kept.back().time_ms) {
           ++dropped;
@@ -87,13 +88,14 @@ inline ::testing::AssertionResult SameSamples(const std::vector<Sample>& got,
   for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
     if (got[i].time_ms != want[i].time_ms ||
         std::memcmp(&got[i].value, &want[i].value, sizeof(double)) != 0) {
-      return ::testing::AssertionFailure() << "sample " << i << ": got (" << got[i].time_ms << ", "
-                                           << got[i].value << "), want (" << want[i].time_ms
-                                           << ", " << want[i].value << ")";
+      return ::testing::AssertionFailure()
+             << "sample " << i << ": got (" << got[i].time_ms << ", " << got[i].value << "), want ("
+             << want[i].time_ms << ", " << want[i].value << ")";
     }
   }
   if (got.size() != want.size()) {
-    return ::testing::AssertionFailure() << "got " << got.size() << " samples, want " << want.size();
+    return ::testing::AssertionFailure()
+           << "got " << got.size() << " samples, want " << want.size();
   }
   return ::testing::AssertionSuccess();
 }
