@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev librocksdb-dev libspdlog-dev libssl-dev
+  libabsl-dev librocksdb-dev libre2-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
   python3 openssl dpkg
 )

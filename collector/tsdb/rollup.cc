@@ -1,0 +1,126 @@
+#include "collector/tsdb/rollup.h"
+
+#include <bit>
+#include <cmath>
+
+#include "collector/tsdb/tsdb_keys.h"
+
+namespace steward::collector::tsdb {
+namespace {
+
+// Combines operands into one bucket; a malformed operand fails the merge,
+// which RocksDB reports as corruption on read rather than hiding it.
+class RollupMergeOperator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* logger) const override {
+    RollupBucket into, from;
+    if (!DecodeRollupValue(absl::string_view(value.data(), value.size()), &from)) return false;
+    if (existing_value == nullptr) {
+      *new_value = value.ToString();
+      return true;
+    }
+    if (!DecodeRollupValue(absl::string_view(existing_value->data(), existing_value->size()),
+                           &into)) {
+      return false;
+    }
+    MergeBuckets(from, &into);
+    *new_value = EncodeRollupValue(into);
+    return true;
+  }
+  const char* Name() const override { return "steward.tsdb.RollupMergeOperator"; }
+};
+
+}  // namespace
+
+int64_t BucketStart(int64_t time_ms, int64_t resolution_ms) {
+  int64_t r = time_ms % resolution_ms;
+  if (r < 0) r += resolution_ms;
+  return time_ms - r;
+}
+
+void AddToBucket(const Sample& sample, RollupBucket* bucket) {
+  RollupBucket one;
+  one.start_ms = bucket->start_ms;
+  one.min = one.max = one.sum = one.last = sample.value;
+  one.count = 1;
+  one.last_ms = sample.time_ms;
+  MergeBuckets(one, bucket);
+}
+
+void MergeBuckets(const RollupBucket& from, RollupBucket* into) {
+  if (from.count == 0) return;
+  if (into->count == 0) {
+    int64_t start = into->start_ms;
+    *into = from;
+    into->start_ms = start;
+    return;
+  }
+  into->min = std::fmin(into->min, from.min);
+  into->max = std::fmax(into->max, from.max);
+  into->sum += from.sum;
+  into->count += from.count;
+  if (from.last_ms >= into->last_ms) {
+    into->last = from.last;
+    into->last_ms = from.last_ms;
+  }
+}
+
+std::vector<RollupBucket> BucketsOf(const std::vector<Sample>& samples, int64_t resolution_ms) {
+  std::vector<RollupBucket> out;
+  for (const Sample& s : samples) {
+    int64_t start = BucketStart(s.time_ms, resolution_ms);
+    if (out.empty() || out.back().start_ms != start) {
+      out.emplace_back();
+      out.back().start_ms = start;
+    }
+    AddToBucket(s, &out.back());
+  }
+  return out;
+}
+
+void MergeBucketLists(const std::vector<RollupBucket>& add, std::vector<RollupBucket>* into) {
+  std::vector<RollupBucket> merged;
+  merged.reserve(into->size() + add.size());
+  size_t i = 0, j = 0;
+  while (i < into->size() || j < add.size()) {
+    if (j == add.size() || (i < into->size() && (*into)[i].start_ms < add[j].start_ms)) {
+      merged.push_back((*into)[i++]);
+    } else if (i == into->size() || add[j].start_ms < (*into)[i].start_ms) {
+      merged.push_back(add[j++]);
+    } else {
+      merged.push_back((*into)[i++]);
+      MergeBuckets(add[j++], &merged.back());
+    }
+  }
+  *into = std::move(merged);
+}
+
+std::string EncodeRollupValue(const RollupBucket& b) {
+  std::string out;
+  out.reserve(48);
+  for (double d : {b.min, b.max, b.sum, b.last})
+    keys::PutFixed64BE(std::bit_cast<uint64_t>(d), &out);
+  keys::PutFixed64BE(b.count, &out);
+  keys::PutFixed64BE(static_cast<uint64_t>(b.last_ms), &out);
+  return out;
+}
+
+bool DecodeRollupValue(absl::string_view bytes, RollupBucket* b) {
+  if (bytes.size() != 48) return false;
+  const char* p = bytes.data();
+  b->min = std::bit_cast<double>(keys::DecodeFixed64BE(p));
+  b->max = std::bit_cast<double>(keys::DecodeFixed64BE(p + 8));
+  b->sum = std::bit_cast<double>(keys::DecodeFixed64BE(p + 16));
+  b->last = std::bit_cast<double>(keys::DecodeFixed64BE(p + 24));
+  b->count = keys::DecodeFixed64BE(p + 32);
+  b->last_ms = static_cast<int64_t>(keys::DecodeFixed64BE(p + 40));
+  return b->count > 0;
+}
+
+std::shared_ptr<rocksdb::MergeOperator> NewRollupMergeOperator() {
+  return std::make_shared<RollupMergeOperator>();
+}
+
+}  // namespace steward::collector::tsdb

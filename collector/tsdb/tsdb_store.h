@@ -1,0 +1,236 @@
+#pragma once
+// TsdbStore: the TSDB's storage on RocksDB (label index, WAL, head chunks in
+// memory, persisted chunks, rollups, retention), read through SeriesSource.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "collector/tsdb/sample.h"
+#include "collector/tsdb/series_source.h"
+#include "collector/tsdb/wal_record.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Snapshot;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace steward::collector::tsdb {
+
+// What Append takes: the samples of one series. Labels in any order; a label
+// with an empty value is the same as no label (and is not stored). The
+// counter flag is recorded when the series is created; later batches do not
+// change it.
+struct IngestSeries {
+  std::string metric;
+  Labels labels;
+  bool counter = false;
+  std::vector<Sample> samples;
+};
+
+// What one Append did with its samples.
+struct AppendStats {
+  uint64_t accepted = 0;
+  // Samples at or before the series' latest sample (out of order or
+  // duplicate times), which are dropped.
+  uint64_t dropped = 0;
+};
+
+struct TsdbOptions {
+  // A head chunk is persisted when it holds this many samples (at most
+  // kMaxChunkSamples) ...
+  int max_head_samples = 120;
+  // ... or when a new sample is more than this after the head's first one.
+  int64_t max_head_span_ms = 2 * 3600 * 1000;
+  // A head whose oldest WAL record was written longer ago than this (by
+  // now_ms) is persisted early, so idle series do not pin the WAL.
+  int64_t max_head_age_ms = 30 * 60 * 1000;
+  // Bound on head memory (head_bytes()); above it the heads pinning the
+  // oldest WAL records are persisted first until it holds again.
+  size_t max_head_bytes = size_t{256} << 20;
+  // Raw chunks whose last sample is older than now_ms() - retention_ms are
+  // dropped by compactions; <= 0 keeps them forever.
+  int64_t retention_ms = int64_t{15} * 24 * 3600 * 1000;
+  // Rollups (1 m, 5 m, 1 h) are written when heads are persisted and kept
+  // for rollup_retention_ms (<= 0: forever).
+  bool rollups = true;
+  int64_t rollup_retention_ms = int64_t{400} * 24 * 3600 * 1000;
+  // The clock of retention and head ageing; the system clock when empty.
+  // Must be thread-safe (compactions call it from RocksDB's threads).
+  std::function<int64_t()> now_ms;
+};
+
+// The TSDB storage on its own RocksDB (tsdb_keys.h has the layout):
+//  * Append resolves each series to an id (creating the index entries), and
+//    writes those entries with a WAL record of the accepted samples in one
+//    synced WriteBatch, so an Append that returned OK survives kill -9.
+//    Then the samples go to the series' head (in memory).
+//  * A full head (max_head_samples, max_head_span_ms) is encoded with
+//    ChunkEncoder and written to tsdb_chunks with its rollups (Merge
+//    operands). WAL records below the oldest one a live head still depends
+//    on are then deleted.
+//  * Open replays the WAL into heads, skipping samples at or before the end
+//    of each series' last persisted chunk.
+//  * Reads merge persisted chunks (read at a snapshot taken with the head
+//    copy, so a head persisted meanwhile is seen exactly once) and the head.
+//
+// Heads keep raw samples only, not a ChunkEncoder per series: the encoder
+// keeps every time and value itself until Finish(), so a resident encoder
+// would double head memory without saving work.
+//
+// Invariants (under mu_): a series' head samples are strictly increasing and
+// all after its persisted chunks; a series with head samples has exactly one
+// entry in pins_, (id of the oldest WAL record its head samples came from,
+// series id); every WAL record with an id >= the smallest pin is kept.
+//
+// Later, inside the collector's own RocksDB: Append will split into
+// PrepareAppend(batch, rocksdb::WriteBatch* out), which resolves ids and
+// adds the index and WAL writes to the caller's batch (next to the agent's
+// last applied seq) and returns a token holding the accepted samples, and
+// CommitAppend(token), called after the caller's synced write, which feeds
+// the heads. The WAL record id would come from the token, so nothing else
+// changes.
+//
+// Thread-safe: writes (Append, Flush, Maintain) serialize on one mutex;
+// reads take it only to copy a head.
+class TsdbStore : public SeriesSource {
+ public:
+  // Opens (creating if missing) the store in `dir` and replays its WAL.
+  static absl::StatusOr<std::unique_ptr<TsdbStore>> Open(const std::string& dir,
+                                                         TsdbOptions options);
+  // Closes without persisting heads: the WAL holds them for the next Open.
+  ~TsdbStore() override;
+  TsdbStore(const TsdbStore&) = delete;
+  TsdbStore& operator=(const TsdbStore&) = delete;
+
+  // Ingests a batch (see the class comment). InvalidArgument for a series
+  // with an empty metric name or an empty/duplicate label name (nothing of
+  // the batch is then stored). After a failed write of persisted chunks the
+  // store refuses further appends (the data is still in the WAL; reopen).
+  absl::Status Append(const std::vector<IngestSeries>& batch, AppendStats* stats = nullptr);
+
+  // Persists every head and truncates the WAL to nothing.
+  absl::Status Flush();
+  // Persists heads that are too old or over the memory bound and truncates
+  // the WAL. Append calls it; a caller may also call it on a timer, so that
+  // heads age out without new appends.
+  absl::Status Maintain();
+  // Compacts every column family (retention filters run); for tests and
+  // operators.
+  absl::Status CompactAll();
+
+  // Approximate bytes held by heads and the number of series with a head.
+  size_t head_bytes() const;
+  size_t active_series() const;
+  // Samples dropped by every Append since Open.
+  uint64_t dropped_samples() const { return dropped_samples_.load(); }
+  // Records currently in tsdb_wal (a scan; for tests and operators).
+  absl::StatusOr<size_t> CountWalRecords();
+  // Persisted chunks of series `id` (a scan; for tests and operators).
+  absl::StatusOr<size_t> CountChunks(uint64_t id);
+
+  // SeriesSource.
+  absl::StatusOr<std::vector<SeriesRef>> Select(absl::string_view metric,
+                                                const std::vector<LabelMatcher>& matchers) override;
+  absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
+                           std::vector<Sample>* out) override;
+  std::vector<int64_t> RollupResolutions() const override;
+  absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
+                           std::vector<RollupBucket>* out) override;
+
+ private:
+  // The in-memory state of one series touched since Open.
+  struct Head {
+    std::vector<Sample> samples;  // not yet persisted
+    // The latest accepted or persisted sample's time; has_last false when
+    // the series has no sample at all.
+    int64_t last_ms = std::numeric_limits<int64_t>::min();
+    bool has_last = false;
+    uint64_t wal_id = 0;  // oldest WAL record of `samples` (when not empty)
+  };
+  // A head taken off for persisting: its samples, in order.
+  struct SealedChunk {
+    uint64_t id = 0;
+    std::vector<Sample> samples;
+  };
+
+  TsdbStore() = default;
+
+  // tsdb_store_open.cc
+  absl::Status OpenDb(const std::string& dir);
+  absl::Status LoadCounters() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReplayWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // tsdb_store_index.cc: the series' id, from the cache, the index, or
+  // `pending` (ids created by this batch); a new series' index entries go
+  // to `batch` and its id to `pending`.
+  absl::StatusOr<uint64_t> ResolveSeries(const IngestSeries& series, rocksdb::WriteBatch* batch,
+                                         absl::flat_hash_map<std::string, uint64_t>* pending)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<uint64_t>> ReadPostings(const std::string& prefix);
+
+  // tsdb_store_write.cc
+  // The head of `id`, created with the series' persisted end if new.
+  absl::StatusOr<Head*> HeadOf(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds accepted samples to heads; full heads go to `sealed`.
+  void ApplyToHeads(uint64_t wal_id, const std::vector<WalSeries>& accepted,
+                    std::vector<SealedChunk>* sealed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes the head of `id` off (unpins it) into `sealed`.
+  void SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes sealed chunks and their rollups in one batch; a failure is sticky.
+  absl::Status PersistChunks(const std::vector<SealedChunk>& sealed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MaintainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status TruncateWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t Now() const;
+
+  // tsdb_store_read.cc
+  // End time of the last persisted chunk of `id`; *found false if none.
+  absl::Status PersistedEnd(uint64_t id, bool* found, int64_t* end_ms);
+  // Copies the head samples of `id` and takes a snapshot, consistently.
+  std::vector<Sample> HeadSnapshot(uint64_t id, const rocksdb::Snapshot** snapshot);
+
+  TsdbOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* series_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* postings_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* chunks_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* wal_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* rollups_cf_ = nullptr;
+
+  mutable absl::Mutex mu_;
+  absl::Status write_error_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_series_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_wal_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // WAL records below this id are deleted.
+  uint64_t wal_truncated_below_ ABSL_GUARDED_BY(mu_) = 1;
+  // Series key (tsdb_keys.h) -> id, for every series resolved since Open.
+  // TODO: unbounded (one entry per series seen since Open, like heads_);
+  // an LRU bound falls back to the index lookup ResolveSeries already does.
+  absl::flat_hash_map<std::string, uint64_t> ids_by_key_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Head> heads_ ABSL_GUARDED_BY(mu_);
+  // (oldest WAL record id, series id) of every non-empty head.
+  absl::btree_set<std::pair<uint64_t, uint64_t>> pins_ ABSL_GUARDED_BY(mu_);
+  // now_ms() when each live WAL record was written (or replayed).
+  absl::btree_map<uint64_t, int64_t> wal_times_ ABSL_GUARDED_BY(mu_);
+  size_t head_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> dropped_samples_{0};
+};
+
+}  // namespace steward::collector::tsdb

@@ -1,0 +1,109 @@
+// TsdbStore: the label index (series ids, postings) and Select.
+
+#include <algorithm>
+
+#include "collector/tsdb/label_matchers.h"
+#include "collector/tsdb/tsdb_keys.h"
+#include "collector/tsdb/tsdb_store.h"
+#include "collector/tsdb/tsdb_store_internal.h"
+#include "common/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace steward::collector::tsdb {
+using internal::ToAbsl;
+using internal::View;
+
+absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
+    const IngestSeries& series, rocksdb::WriteBatch* batch,
+    absl::flat_hash_map<std::string, uint64_t>* pending) {
+  if (series.metric.empty()) return absl::InvalidArgumentError("series with an empty metric name");
+  SeriesRef ref;
+  ref.metric = series.metric;
+  ref.counter = series.counter;
+  for (const auto& label : series.labels) {
+    if (!label.second.empty()) ref.labels.push_back(label);
+  }
+  RETURN_IF_ERROR(keys::CanonicalLabels(&ref.labels));
+  std::string key = keys::SeriesKey(ref.metric, ref.labels);
+  if (auto it = ids_by_key_.find(key); it != ids_by_key_.end()) return it->second;
+  if (auto it = pending->find(key); it != pending->end()) return it->second;
+
+  std::string stored;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), series_cf_, key, &stored);
+  if (s.ok()) {
+    if (stored.size() != 8) {
+      return absl::DataLossError(
+          absl::StrCat("tsdb: series ", series.metric, ": id of ", stored.size(), " bytes"));
+    }
+    uint64_t id = keys::DecodeFixed64BE(stored.data());
+    ids_by_key_.emplace(std::move(key), id);
+    return id;
+  }
+  if (!s.IsNotFound()) return ToAbsl(s, "cannot read the series index");
+
+  ref.id = next_series_id_ + pending->size();
+  auto put = [batch](rocksdb::ColumnFamilyHandle* cf, const std::string& k, const std::string& v) {
+    return ToAbsl(batch->Put(cf, k, v), "cannot build a write batch");
+  };
+  RETURN_IF_ERROR(put(series_cf_, key, keys::IdPrefix(ref.id)));
+  RETURN_IF_ERROR(put(series_cf_, keys::SeriesRecordKey(ref.id), keys::EncodeSeriesRecord(ref)));
+  RETURN_IF_ERROR(
+      put(postings_cf_, keys::PostingKey(keys::MetricPostingPrefix(ref.metric), ref.id), ""));
+  for (const auto& [name, value] : ref.labels) {
+    RETURN_IF_ERROR(
+        put(postings_cf_, keys::PostingKey(keys::LabelPostingPrefix(name, value), ref.id), ""));
+  }
+  pending->emplace(std::move(key), ref.id);
+  return ref.id;
+}
+
+// Ids of one posting list, ascending (the id is the key's last 8 bytes).
+absl::StatusOr<std::vector<uint64_t>> TsdbStore::ReadPostings(const std::string& prefix) {
+  std::vector<uint64_t> ids;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_cf_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != prefix.size() + 8) continue;  // a longer name/value sharing the prefix
+    ids.push_back(keys::DecodeFixed64BE(it->key().data() + prefix.size()));
+  }
+  RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read postings"));
+  return ids;
+}
+
+absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
+    absl::string_view metric, const std::vector<LabelMatcher>& matchers) {
+  ASSIGN_OR_RETURN(CompiledMatchers compiled, CompiledMatchers::Compile(matchers));
+  ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ReadPostings(keys::MetricPostingPrefix(metric)));
+  for (size_t i = 0; i < matchers.size() && !ids.empty(); ++i) {
+    if (!compiled.AnsweredByPostings(i)) continue;
+    ASSIGN_OR_RETURN(std::vector<uint64_t> with,
+                     ReadPostings(keys::LabelPostingPrefix(matchers[i].name, matchers[i].value)));
+    std::vector<uint64_t> both;
+    std::set_intersection(ids.begin(), ids.end(), with.begin(), with.end(),
+                          std::back_inserter(both));
+    ids = std::move(both);
+  }
+
+  // The other matchers need the labels: read the candidates' records.
+  std::vector<std::string> record_keys;
+  record_keys.reserve(ids.size());
+  for (uint64_t id : ids) record_keys.push_back(keys::SeriesRecordKey(id));
+  std::vector<rocksdb::Slice> slices(record_keys.begin(), record_keys.end());
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses = db_->MultiGet(
+      rocksdb::ReadOptions(), std::vector<rocksdb::ColumnFamilyHandle*>(ids.size(), series_cf_),
+      slices, &values);
+  std::vector<SeriesRef> out;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      return absl::DataLossError(absl::StrCat("tsdb: series ", ids[i], " is in the postings of '",
+                                              metric, "' but has no record"));
+    }
+    RETURN_IF_ERROR(ToAbsl(statuses[i], "cannot read series records"));
+    ASSIGN_OR_RETURN(SeriesRef ref, keys::DecodeSeriesRecord(ids[i], values[i]));
+    if (ref.metric == metric && compiled.Matches(ref.labels)) out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+}  // namespace steward::collector::tsdb

@@ -1,0 +1,234 @@
+// TsdbStore: ingest (Append), heads, persisting chunks, WAL truncation.
+
+#include "collector/tsdb/chunk_encoder.h"
+#include "collector/tsdb/rollup.h"
+#include "collector/tsdb/tsdb_keys.h"
+#include "collector/tsdb/tsdb_store.h"
+#include "collector/tsdb/tsdb_store_internal.h"
+#include "common/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::collector::tsdb {
+using internal::ToAbsl;
+
+namespace {
+// Bytes a head costs beyond its samples: the map entry, the vector header,
+// the pin (rough, but constant per head).
+constexpr size_t kHeadOverheadBytes = 96;
+}  // namespace
+
+int64_t TsdbStore::Now() const { return options_.now_ms(); }
+
+absl::StatusOr<TsdbStore::Head*> TsdbStore::HeadOf(uint64_t id) {
+  auto it = heads_.find(id);
+  if (it != heads_.end()) return &it->second;
+  Head head;
+  RETURN_IF_ERROR(PersistedEnd(id, &head.has_last, &head.last_ms));
+  return &heads_.emplace(id, std::move(head)).first->second;
+}
+
+absl::Status TsdbStore::Append(const std::vector<IngestSeries>& batch, AppendStats* stats) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(write_error_);
+  rocksdb::WriteBatch write;
+  absl::flat_hash_map<std::string, uint64_t> pending;
+  std::vector<WalSeries> accepted;
+  absl::flat_hash_map<uint64_t, size_t> slot_of;  // id -> index in `accepted`
+  AppendStats st;
+  for (const IngestSeries& series : batch) {
+    ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, &write, &pending));
+    auto [slot, is_new_slot] = slot_of.try_emplace(id, accepted.size());
+    if (is_new_slot) accepted.push_back(WalSeries{id, {}});
+    WalSeries& out = accepted[slot->second];
+    bool has_last = false;
+    int64_t last_ms = 0;
+    if (!out.samples.empty()) {
+      has_last = true;
+      last_ms = out.samples.back().time_ms;
+    } else if (id < next_series_id_) {  // not created by this batch
+      ASSIGN_OR_RETURN(Head * head, HeadOf(id));
+      has_last = head->has_last;
+      last_ms = head->last_ms;
+    }
+    for (const Sample& sample : series.samples) {
+      if (has_last && sample.time_ms <= last_ms) {
+        ++st.dropped;
+        continue;
+      }
+      out.samples.push_back(sample);
+      has_last = true;
+      last_ms = sample.time_ms;
+    }
+  }
+  std::erase_if(accepted, [](const WalSeries& s) { return s.samples.empty(); });
+  for (const WalSeries& s : accepted) st.accepted += s.samples.size();
+
+  uint64_t wal_id = next_wal_id_;
+  if (!accepted.empty()) {
+    RETURN_IF_ERROR(ToAbsl(write.Put(wal_cf_, keys::WalKey(wal_id), EncodeWalRecord(accepted)),
+                           "cannot build a write batch"));
+  }
+  if (write.Count() > 0) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    RETURN_IF_ERROR(ToAbsl(db_->Write(sync, &write), "cannot write the WAL record"));
+  }
+  // Durable: from here on the batch is accepted whatever happens next.
+  next_series_id_ += pending.size();
+  for (auto& [key, id] : pending) ids_by_key_.emplace(key, id);
+  dropped_samples_ += st.dropped;
+  if (stats != nullptr) *stats = st;
+  if (accepted.empty()) return absl::OkStatus();
+  ++next_wal_id_;
+  wal_times_[wal_id] = Now();
+  std::vector<SealedChunk> sealed;
+  ApplyToHeads(wal_id, accepted, &sealed);
+  RETURN_IF_ERROR(PersistChunks(sealed));
+  return MaintainLocked();
+}
+
+void TsdbStore::ApplyToHeads(uint64_t wal_id, const std::vector<WalSeries>& accepted,
+                             std::vector<SealedChunk>* sealed) {
+  const auto max_span = static_cast<uint64_t>(options_.max_head_span_ms);
+  for (const WalSeries& series : accepted) {
+    Head& head = heads_[series.id];
+    for (const Sample& sample : series.samples) {
+      // Times are strictly increasing, so the unsigned difference is exact.
+      if (!head.samples.empty() && static_cast<uint64_t>(sample.time_ms) -
+                                           static_cast<uint64_t>(head.samples.front().time_ms) >
+                                       max_span) {
+        SealHead(series.id, &head, sealed);
+      }
+      if (head.samples.empty()) {
+        head.wal_id = wal_id;
+        pins_.emplace(wal_id, series.id);
+        head_bytes_ += kHeadOverheadBytes;
+      }
+      size_t capacity = head.samples.capacity();
+      head.samples.push_back(sample);
+      head_bytes_ += (head.samples.capacity() - capacity) * sizeof(Sample);
+      head.last_ms = sample.time_ms;
+      head.has_last = true;
+      if (static_cast<int>(head.samples.size()) >= options_.max_head_samples) {
+        SealHead(series.id, &head, sealed);
+      }
+    }
+  }
+}
+
+void TsdbStore::SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed) {
+  if (head->samples.empty()) return;
+  pins_.erase({head->wal_id, id});
+  head_bytes_ -= kHeadOverheadBytes + head->samples.capacity() * sizeof(Sample);
+  sealed->push_back(SealedChunk{id, std::move(head->samples)});
+  head->samples = std::vector<Sample>();
+}
+
+absl::Status TsdbStore::PersistChunks(const std::vector<SealedChunk>& sealed) {
+  if (sealed.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch write;
+  ChunkEncoder encoder;
+  for (const SealedChunk& chunk : sealed) {
+    for (const Sample& s : chunk.samples) {
+      absl::Status appended = encoder.Append(s.time_ms, s.value);
+      // Heads hold strictly increasing times and at most kMaxChunkSamples.
+      if (!appended.ok()) {
+        spdlog::critical("tsdb: head of series {} does not encode: {}", chunk.id,
+                         appended.ToString());
+        std::abort();
+      }
+    }
+    std::string value = keys::ChunkValue(chunk.samples.back().time_ms, encoder.Finish());
+    RETURN_IF_ERROR(ToAbsl(
+        write.Put(chunks_cf_, keys::ChunkKey(chunk.id, chunk.samples.front().time_ms), value),
+        "cannot build a write batch"));
+    if (!options_.rollups) continue;
+    for (int64_t resolution : kRollupResolutionsMs) {
+      for (const RollupBucket& b : BucketsOf(chunk.samples, resolution)) {
+        RETURN_IF_ERROR(
+            ToAbsl(write.Merge(rollups_cf_, keys::RollupKey(chunk.id, resolution, b.start_ms),
+                               EncodeRollupValue(b)),
+                   "cannot build a write batch"));
+      }
+    }
+  }
+  // Not synced: the WAL records stay until a later write deletes them, and
+  // RocksDB's log keeps writes in order, so that deletion never outlives a
+  // crash without this write.
+  absl::Status written =
+      ToAbsl(db_->Write(rocksdb::WriteOptions(), &write), "cannot persist chunks");
+  if (!written.ok()) {
+    // The samples left the heads but did not reach the disk; they are still
+    // in the WAL, which must not be truncated now: refuse further writes.
+    spdlog::error("tsdb: {}; refusing writes until reopened", written.ToString());
+    write_error_ = written;
+  }
+  return written;
+}
+
+absl::Status TsdbStore::Maintain() {
+  absl::MutexLock lock(&mu_);
+  return MaintainLocked();
+}
+
+absl::Status TsdbStore::MaintainLocked() {
+  RETURN_IF_ERROR(write_error_);
+  const int64_t now = Now();
+  std::vector<SealedChunk> sealed;
+  while (!pins_.empty()) {
+    auto [wal_id, id] = *pins_.begin();
+    auto written = wal_times_.find(wal_id);
+    bool old = written == wal_times_.end() || now - written->second > options_.max_head_age_ms;
+    if (!old && head_bytes_ <= options_.max_head_bytes) break;
+    SealHead(id, &heads_[id], &sealed);
+  }
+  RETURN_IF_ERROR(PersistChunks(sealed));
+  return TruncateWal();
+}
+
+absl::Status TsdbStore::Flush() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(write_error_);
+  std::vector<SealedChunk> sealed;
+  while (!pins_.empty()) {
+    uint64_t id = pins_.begin()->second;
+    SealHead(id, &heads_[id], &sealed);
+  }
+  RETURN_IF_ERROR(PersistChunks(sealed));
+  return TruncateWal();
+}
+
+absl::Status TsdbStore::TruncateWal() {
+  uint64_t low = pins_.empty() ? next_wal_id_ : pins_.begin()->first;
+  if (low <= wal_truncated_below_) return absl::OkStatus();
+  rocksdb::WriteBatch write;
+  RETURN_IF_ERROR(
+      ToAbsl(write.DeleteRange(wal_cf_, keys::WalKey(wal_truncated_below_), keys::WalKey(low)),
+             "cannot build a write batch"));
+  RETURN_IF_ERROR(ToAbsl(db_->Write(rocksdb::WriteOptions(), &write), "cannot truncate the WAL"));
+  wal_truncated_below_ = low;
+  wal_times_.erase(wal_times_.begin(), wal_times_.lower_bound(low));
+  return absl::OkStatus();
+}
+
+absl::Status TsdbStore::CompactAll() {
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    RETURN_IF_ERROR(ToAbsl(db_->CompactRange(rocksdb::CompactRangeOptions(), cf, nullptr, nullptr),
+                           "cannot compact"));
+  }
+  return absl::OkStatus();
+}
+
+size_t TsdbStore::head_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return head_bytes_;
+}
+
+size_t TsdbStore::active_series() const {
+  absl::MutexLock lock(&mu_);
+  return pins_.size();
+}
+
+}  // namespace steward::collector::tsdb

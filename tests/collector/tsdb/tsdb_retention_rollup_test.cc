@@ -1,0 +1,173 @@
+// TsdbStore retention (compaction filters, controllable clock) and rollups
+// (against buckets computed by brute force from the raw samples).
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "collector/tsdb/tsdb_store.h"
+#include "gtest/gtest.h"
+#include "tests/collector/tsdb/tsdb_store_test_util.h"
+#include "tests/testing/temp_dir.h"
+
+namespace steward::collector::tsdb {
+namespace {
+
+using store_test::FakeClock;
+using store_test::HostSeries;
+using store_test::IdOf;
+using store_test::Oracle;
+using store_test::ReadAll;
+using store_test::SameSamples;
+
+constexpr int64_t kHour = 3600 * 1000;
+constexpr int64_t kDay = 24 * kHour;
+
+std::vector<RollupBucket> ReadBuckets(TsdbStore& store, uint64_t id, int64_t resolution,
+                                      int64_t start, int64_t end) {
+  std::vector<RollupBucket> out;
+  absl::Status s = store.ReadRollups(id, resolution, start, end, &out);
+  EXPECT_TRUE(s.ok()) << s;
+  return out;
+}
+
+TEST(TsdbRetention, CompactionDropsChunksAndRollupsPastTheirRetention) {
+  testing::TempDir dir;
+  FakeClock clock;
+  TsdbOptions options;
+  options.now_ms = clock.Fn();
+  options.max_head_samples = 10;
+  options.max_head_span_ms = 100 * kDay;
+  options.max_head_age_ms = 100 * kDay;
+  options.retention_ms = kDay;
+  options.rollup_retention_ms = 2 * kDay;
+  auto opened = TsdbStore::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  TsdbStore& store = **opened;
+  std::vector<Sample> hourly;
+  for (int64_t h = 0; h < 96; ++h) hourly.push_back({h * kHour, static_cast<double>(h)});
+  ASSERT_TRUE(store.Append({HostSeries("a", hourly)}).ok());
+  ASSERT_TRUE(store.Flush().ok());
+  uint64_t id = IdOf(store, "a");
+  EXPECT_EQ(*store.CountChunks(id), 10u);
+  clock.now_ms = 4 * kDay;
+  EXPECT_TRUE(SameSamples(ReadAll(store, id, INT64_MIN, INT64_MAX), hourly)) << "before compaction";
+
+  ASSERT_TRUE(store.CompactAll().ok());
+  // Cutoff 72 h: the chunks of hours 70-79, 80-89 and 90-95 end after it.
+  EXPECT_EQ(*store.CountChunks(id), 3u);
+  EXPECT_TRUE(SameSamples(ReadAll(store, id, INT64_MIN, INT64_MAX),
+                          std::vector<Sample>(hourly.begin() + 70, hourly.end())));
+  // Rollups: cutoff 48 h; a bucket goes when it ends before it.
+  std::vector<RollupBucket> hours = ReadBuckets(store, id, kHour, INT64_MIN, INT64_MAX);
+  ASSERT_FALSE(hours.empty());
+  EXPECT_EQ(hours.front().start_ms, 47 * kHour);
+  EXPECT_EQ(hours.size(), 96u - 47);
+  std::vector<RollupBucket> minutes = ReadBuckets(store, id, 60'000, INT64_MIN, INT64_MAX);
+  ASSERT_FALSE(minutes.empty());
+  EXPECT_EQ(minutes.front().start_ms, 48 * kHour);
+}
+
+// Buckets by brute force: every sample of the bucket, aggregated directly.
+std::vector<RollupBucket> BruteForceBuckets(const std::vector<Sample>& samples, int64_t resolution,
+                                            int64_t start, int64_t end) {
+  std::map<int64_t, std::vector<Sample>> by_bucket;
+  for (const Sample& s : samples) {
+    int64_t b = s.time_ms >= 0 ? s.time_ms / resolution * resolution
+                               : -((-s.time_ms + resolution - 1) / resolution) * resolution;
+    if (b >= start && b <= end) by_bucket[b].push_back(s);
+  }
+  std::vector<RollupBucket> out;
+  for (const auto& [b, in] : by_bucket) {
+    RollupBucket r;
+    r.start_ms = b;
+    r.count = in.size();
+    r.min = r.max = in[0].value;
+    for (const Sample& s : in) {
+      r.min = std::min(r.min, s.value);
+      r.max = std::max(r.max, s.value);
+      r.sum += s.value;
+    }
+    r.last = in.back().value;
+    r.last_ms = in.back().time_ms;
+    out.push_back(r);
+  }
+  return out;
+}
+
+void ExpectSameBuckets(const std::vector<RollupBucket>& got,
+                       const std::vector<RollupBucket>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got[i].start_ms, want[i].start_ms);
+    EXPECT_EQ(got[i].count, want[i].count);
+    EXPECT_EQ(got[i].min, want[i].min);
+    EXPECT_EQ(got[i].max, want[i].max);
+    EXPECT_NEAR(got[i].sum, want[i].sum, 1e-9 * std::max(1.0, std::abs(want[i].sum)));
+    EXPECT_EQ(got[i].last, want[i].last);
+    EXPECT_EQ(got[i].last_ms, want[i].last_ms);
+  }
+}
+
+void CheckRollups(TsdbStore& store, const Oracle& oracle, std::mt19937_64& rng) {
+  for (const auto& [key, samples] : oracle.series()) {
+    uint64_t id = IdOf(store, key.substr(2));
+    for (int64_t resolution : store.RollupResolutions()) {
+      SCOPED_TRACE(key + " at " + std::to_string(resolution));
+      ExpectSameBuckets(ReadBuckets(store, id, resolution, INT64_MIN, INT64_MAX),
+                        BruteForceBuckets(samples, resolution, INT64_MIN, INT64_MAX));
+      int64_t a =
+          samples[rng() % samples.size()].time_ms - static_cast<int64_t>(rng() % resolution);
+      int64_t b = a + static_cast<int64_t>(rng() % (20 * resolution));
+      ExpectSameBuckets(ReadBuckets(store, id, resolution, a, b),
+                        BruteForceBuckets(samples, resolution, a, b));
+    }
+  }
+}
+
+TEST(TsdbRollups, EqualBruteForceAcrossChunksHeadsReopenAndCompaction) {
+  testing::TempDir dir;
+  std::mt19937_64 rng(11);
+  TsdbOptions options;
+  options.retention_ms = 0;
+  options.rollup_retention_ms = 0;
+  options.max_head_samples = 17;  // buckets straddle chunks
+  auto store = TsdbStore::Open(dir.path(), options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->RollupResolutions(), (std::vector<int64_t>{60'000, 300'000, 3'600'000}));
+  Oracle oracle;
+  std::vector<int64_t> t(4, -2 * kHour - 123);  // negative times too
+  for (int b = 0; b < 60; ++b) {
+    std::vector<IngestSeries> batch;
+    for (size_t h = 0; h < t.size(); ++h) {
+      std::vector<Sample> samples;
+      for (int i = 0; i < 5; ++i) {
+        t[h] += 1 + static_cast<int64_t>(rng() % 90'000);
+        samples.push_back(
+            {t[h], static_cast<double>(static_cast<int64_t>(rng() % 20001) - 10000) / 100});
+      }
+      batch.push_back(HostSeries("h" + std::to_string(h), std::move(samples)));
+    }
+    ASSERT_TRUE((*store)->Append(batch).ok());
+    oracle.Append(batch);
+  }
+  ASSERT_GT((*store)->active_series(), 0u) << "some samples should still be in heads";
+  CheckRollups(**store, oracle, rng);
+  store->reset();  // without a flush: the WAL replay must not roll anything up twice
+  store = TsdbStore::Open(dir.path(), options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  CheckRollups(**store, oracle, rng);
+  ASSERT_TRUE((*store)->Flush().ok());
+  ASSERT_TRUE((*store)->CompactAll().ok());  // merge operands folded
+  CheckRollups(**store, oracle, rng);
+  std::vector<RollupBucket> none;
+  EXPECT_EQ((*store)->ReadRollups(1, 120'000, 0, 1, &none).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb

@@ -1,0 +1,242 @@
+// TsdbStore ingest and reads: round trips across heads and persisted chunks
+// against a brute-force copy, drops, reopen, WAL truncation, head bounds.
+
+#include "collector/tsdb/tsdb_store.h"
+
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/collector/tsdb/tsdb_store_test_util.h"
+#include "tests/testing/temp_dir.h"
+
+namespace steward::collector::tsdb {
+namespace {
+
+using store_test::FakeClock;
+using store_test::HostSeries;
+using store_test::IdOf;
+using store_test::Oracle;
+using store_test::ReadAll;
+using store_test::SameSamples;
+
+// Test times are near the epoch: retention is off unless a test sets it.
+std::unique_ptr<TsdbStore> OpenStore(const std::string& dir, TsdbOptions options) {
+  if (options.retention_ms == TsdbOptions().retention_ms) options.retention_ms = 0;
+  auto store = TsdbStore::Open(dir, std::move(options));
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+// Random batches: some hosts per batch, times mostly increasing with
+// jitter, some out of order or repeated; values with 2 decimals or raw.
+std::vector<IngestSeries> RandomBatch(std::mt19937_64& rng, std::vector<int64_t>& clock_of_host) {
+  std::vector<IngestSeries> batch;
+  for (size_t h = 0; h < clock_of_host.size(); ++h) {
+    if (rng() % 3 == 0) continue;
+    std::vector<Sample> samples;
+    int n = static_cast<int>(rng() % 12);
+    for (int i = 0; i < n; ++i) {
+      int64_t& t = clock_of_host[h];
+      switch (rng() % 10) {
+        case 0:
+          samples.push_back({t - static_cast<int64_t>(rng() % 50000), 1.5});  // out of order
+          break;
+        case 1:
+          samples.push_back({t, -2.0});  // duplicate time
+          break;
+        default:
+          t += 1 + static_cast<int64_t>(rng() % 20000);
+          double v = rng() % 2 ? static_cast<double>(static_cast<int64_t>(rng() % 100000)) / 100
+                               : std::ldexp(static_cast<double>(rng() % 1000000), -7);
+          samples.push_back({t, v});
+      }
+    }
+    batch.push_back(HostSeries("h" + std::to_string(h), std::move(samples)));
+  }
+  return batch;
+}
+
+// Every host's samples, whole and in random ranges, equal the oracle's.
+void CheckAgainstOracle(TsdbStore& store, const Oracle& oracle, std::mt19937_64& rng) {
+  for (const auto& [key, samples] : oracle.series()) {
+    std::string host = key.substr(2);
+    uint64_t id = IdOf(store, host);
+    ASSERT_NE(id, 0u) << host;
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, INT64_MIN, INT64_MAX), samples)) << host;
+    if (samples.empty()) continue;
+    for (int i = 0; i < 5; ++i) {
+      int64_t a = samples[rng() % samples.size()].time_ms + static_cast<int64_t>(rng() % 3) - 1;
+      int64_t b = samples[rng() % samples.size()].time_ms + static_cast<int64_t>(rng() % 3) - 1;
+      if (a > b) std::swap(a, b);
+      EXPECT_TRUE(SameSamples(ReadAll(store, id, a, b), oracle.Read(key, a, b)))
+          << host << " [" << a << ", " << b << "]";
+    }
+  }
+}
+
+TEST(TsdbStore, RandomRoundTripAcrossHeadsChunksAndReopens) {
+  for (uint64_t seed : {1, 2, 3}) {
+    SCOPED_TRACE(seed);
+    testing::TempDir dir;
+    std::mt19937_64 rng(seed);
+    TsdbOptions options;
+    options.max_head_samples = 5 + static_cast<int>(rng() % 30);
+    options.max_head_span_ms = 60'000 + static_cast<int64_t>(rng() % 200'000);
+    auto store = OpenStore(dir.path(), options);
+    Oracle oracle;
+    std::vector<int64_t> clock_of_host(8, -1'000'000);  // negative times too
+    uint64_t dropped = 0;
+    for (int b = 0; b < 80; ++b) {
+      std::vector<IngestSeries> batch = RandomBatch(rng, clock_of_host);
+      AppendStats stats;
+      ASSERT_TRUE(store->Append(batch, &stats).ok());
+      uint64_t want_dropped = oracle.Append(batch);
+      EXPECT_EQ(stats.dropped, want_dropped);
+      dropped += want_dropped;
+      if (b % 20 == 19) CheckAgainstOracle(*store, oracle, rng);
+    }
+    EXPECT_EQ(store->dropped_samples(), dropped);
+    EXPECT_GT(dropped, 0u);
+    uint64_t chunks = 0;
+    for (int h = 0; h < 8; ++h)
+      chunks += *store->CountChunks(IdOf(*store, "h" + std::to_string(h)));
+    EXPECT_GT(chunks, 8u) << "the data should span heads and persisted chunks";
+
+    // Closed without a flush: the heads come back from the WAL.
+    store.reset();
+    store = OpenStore(dir.path(), options);
+    CheckAgainstOracle(*store, oracle, rng);
+    std::vector<IngestSeries> batch = RandomBatch(rng, clock_of_host);
+    ASSERT_TRUE(store->Append(batch).ok());
+    oracle.Append(batch);
+    CheckAgainstOracle(*store, oracle, rng);
+
+    // Flushed: everything in chunks, the WAL empty, nothing in memory.
+    ASSERT_TRUE(store->Flush().ok());
+    EXPECT_EQ(*store->CountWalRecords(), 0u);
+    EXPECT_EQ(store->active_series(), 0u);
+    EXPECT_EQ(store->head_bytes(), 0u);
+    store.reset();
+    store = OpenStore(dir.path(), options);
+    EXPECT_EQ(store->active_series(), 0u);
+    CheckAgainstOracle(*store, oracle, rng);
+  }
+}
+
+TEST(TsdbStore, OutOfOrderAndDuplicateSamplesAreDroppedAndCounted) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path(), TsdbOptions());
+  AppendStats stats;
+  ASSERT_TRUE(
+      store->Append({HostSeries("a", {{10, 1}, {20, 2}, {20, 3}, {15, 4}, {30, 5}})}, &stats).ok());
+  EXPECT_EQ(stats.accepted, 3u);
+  EXPECT_EQ(stats.dropped, 2u);
+  // The same series twice in one batch: the second continues the first.
+  ASSERT_TRUE(
+      store
+          ->Append({HostSeries("a", {{30, 6}, {40, 7}}), HostSeries("a", {{35, 8}, {50, 9}})},
+                   &stats)
+          .ok());
+  EXPECT_EQ(stats.accepted, 2u);
+  EXPECT_EQ(stats.dropped, 2u);
+  EXPECT_EQ(store->dropped_samples(), 4u);
+  uint64_t id = IdOf(*store, "a");
+  EXPECT_TRUE(
+      SameSamples(ReadAll(*store, id, 0, 100), {{10, 1}, {20, 2}, {30, 5}, {40, 7}, {50, 9}}));
+
+  // After a flush and a reopen the persisted end still decides.
+  ASSERT_TRUE(store->Flush().ok());
+  store.reset();
+  store = OpenStore(dir.path(), TsdbOptions());
+  ASSERT_TRUE(store->Append({HostSeries("a", {{45, 10}, {50, 11}, {51, 12}})}, &stats).ok());
+  EXPECT_EQ(stats.accepted, 1u);
+  EXPECT_EQ(stats.dropped, 2u);
+  EXPECT_TRUE(SameSamples(ReadAll(*store, id, 0, 100),
+                          {{10, 1}, {20, 2}, {30, 5}, {40, 7}, {50, 9}, {51, 12}}));
+}
+
+TEST(TsdbStore, WalIsTruncatedOnceEveryHeadIsPersisted) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.max_head_samples = 4;
+  auto store = OpenStore(dir.path(), options);
+  // Four batches fill the heads of a and b exactly: the WAL empties.
+  for (int64_t t = 1; t <= 4; ++t) {
+    ASSERT_TRUE(store->Append({HostSeries("a", {{t, 1}}), HostSeries("b", {{t, 2}})}).ok());
+    EXPECT_EQ(*store->CountWalRecords(), t < 4 ? static_cast<size_t>(t) : 0u);
+  }
+  EXPECT_EQ(store->active_series(), 0u);
+  // c's head pins its record and every later one, even when a fills up.
+  ASSERT_TRUE(store->Append({HostSeries("c", {{1, 3}})}).ok());
+  for (int64_t t = 5; t <= 8; ++t) ASSERT_TRUE(store->Append({HostSeries("a", {{t, 1}})}).ok());
+  EXPECT_EQ(*store->CountWalRecords(), 5u);
+  EXPECT_EQ(store->active_series(), 1u);
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_EQ(*store->CountWalRecords(), 0u);
+  EXPECT_EQ(*store->CountChunks(IdOf(*store, "a")), 2u);
+  EXPECT_EQ(*store->CountChunks(IdOf(*store, "c")), 1u);
+}
+
+TEST(TsdbStore, HeadsAreCutBySpan) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.max_head_span_ms = 1000;
+  auto store = OpenStore(dir.path(), options);
+  ASSERT_TRUE(
+      store->Append({HostSeries("a", {{0, 1}, {500, 2}, {1000, 3}, {1001, 4}, {2002, 5}})}).ok());
+  uint64_t id = IdOf(*store, "a");
+  EXPECT_EQ(*store->CountChunks(id), 2u);  // [0, 1000] and [1001]; 2002 is in the head
+  EXPECT_EQ(store->active_series(), 1u);
+  EXPECT_EQ(ReadAll(*store, id, 0, 5000).size(), 5u);
+  EXPECT_EQ(ReadAll(*store, id, 999, 1001).size(), 2u);
+}
+
+TEST(TsdbStore, IdleHeadsAreFlushedAfterMaxAge) {
+  testing::TempDir dir;
+  FakeClock clock;
+  TsdbOptions options;
+  options.now_ms = clock.Fn();
+  options.max_head_age_ms = 30 * 60 * 1000;
+  auto store = OpenStore(dir.path(), options);
+  ASSERT_TRUE(store->Append({HostSeries("idle", {{1, 1}})}).ok());
+  clock.now_ms = 20 * 60 * 1000;
+  ASSERT_TRUE(store->Append({HostSeries("busy", {{2, 1}})}).ok());
+  clock.now_ms = 31 * 60 * 1000;
+  ASSERT_TRUE(store->Maintain().ok());
+  EXPECT_EQ(store->active_series(), 1u);  // only "busy" is left in memory
+  EXPECT_EQ(*store->CountChunks(IdOf(*store, "idle")), 1u);
+  EXPECT_EQ(*store->CountWalRecords(), 1u);
+  clock.now_ms = 51 * 60 * 1000;
+  ASSERT_TRUE(store->Maintain().ok());
+  EXPECT_EQ(store->active_series(), 0u);
+  EXPECT_EQ(*store->CountWalRecords(), 0u);
+}
+
+TEST(TsdbStore, HeadMemoryIsBounded) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.max_head_bytes = 2 << 10;  // about 18 one-sample heads
+  auto store = OpenStore(dir.path(), options);
+  Oracle oracle;
+  size_t max_active = 0;
+  for (int64_t t = 1; t <= 50; ++t) {
+    std::vector<IngestSeries> batch;
+    for (int h = 0; h < 40; ++h)
+      batch.push_back(HostSeries("h" + std::to_string(h), {{t * 1000, t * 0.5}}));
+    ASSERT_TRUE(store->Append(batch).ok());
+    oracle.Append(batch);
+    EXPECT_LE(store->head_bytes(), options.max_head_bytes);
+    max_active = std::max(max_active, store->active_series());
+  }
+  EXPECT_GT(store->head_bytes(), 0u);
+  EXPECT_LT(max_active, 40u);
+  std::mt19937_64 rng(7);
+  CheckAgainstOracle(*store, oracle, rng);
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb
