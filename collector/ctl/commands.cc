@@ -10,9 +10,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "collector/ctl/admin_client.h"
+#include "collector/ctl/metrics_view.h"
 #include "collector/ctl/services_view.h"
 #include "collector/ctl/table.h"
 #include "common/cli_args.h"
@@ -40,8 +42,12 @@ Commands:
                                                         agents carrying all the labels (none: all agents)
   checks rm NAME                                        stop pushing a check
   metrics --host ID --list                              list the metric names a host reports
-  metrics --host ID --metric NAME [--since 15m] [--label k=v]...
-                                                        samples of one metric
+  metrics [--host ID] --metric NAME [--since 15m] [--label k=v]... [--match 'k=~re']...
+          [--agg avg|min|max|sum|count|last|p50|p90|p99|rate|increase] [--step 5m]
+          [--by label,...] [--top K] [--filter '> 90'] [--last]
+                                                        samples of one metric, or aggregates per
+                                                        group and step (without --host: every host,
+                                                        label 'agent'); --match also takes != =~ !~
 
 Global flags:
   --config FILE   admin credential (default: $STEWARD_CONFIG); the collector writes DATA_DIR/admin.conf
@@ -51,11 +57,13 @@ Global flags:
 
 struct Flags {
   std::string config, ttl = "1h", uses = "1", host, name, metric, since, timeout = "30s", state;
+  std::string agg, step, by, top, filter;  // metrics queries
+  std::vector<std::string> matches;
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
   std::string type;
   std::vector<std::string> args;  // positional words after the command
-  bool json = false, list = false, help = false;
+  bool json = false, list = false, help = false, last = false;
 };
 
 // A command's failure, already worded for the user.
@@ -100,28 +108,10 @@ absl::StatusOr<std::vector<v1::Label>> ParseLabels(const std::vector<std::string
   return out;
 }
 
-std::string LabelsText(const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
-  std::vector<std::string> parts;
-  for (const auto& l : labels) parts.push_back(absl::StrCat(l.name(), "=", l.value()));
-  return parts.empty() ? "-" : absl::StrJoin(parts, ",");
-}
-
 void LabelsJson(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
   w.BeginObject();
   for (const auto& l : labels) w.Key(l.name()).String(l.value());
   w.EndObject();
-}
-
-// Values for people: up to 6 significant digits, no exponent for everyday sizes.
-std::string FormatValue(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, (v != 0 && (std::fabs(v) >= 1e15 || std::fabs(v) < 1e-4)) ? "%.6g" : "%.6f", v);
-  std::string s = buf;
-  if (s.find('.') != std::string::npos && s.find('e') == std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  return s;
 }
 
 const char* StatusName(v1::CheckState::Status s) {
@@ -131,13 +121,6 @@ const char* StatusName(v1::CheckState::Status s) {
     case v1::CheckState::DOWN: return "down";
     default: return "unknown";
   }
-}
-
-std::string HumanAge(int64_t ms, absl::Time now) {
-  if (ms <= 0) return "never";
-  absl::Duration age = now - absl::FromUnixMillis(ms);
-  if (age < absl::Seconds(1)) return "now";
-  return absl::StrCat(absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))), " ago");
 }
 
 class Ctl {
@@ -451,8 +434,10 @@ class Ctl {
   }
 
   absl::Status Metrics() {
-    if (f_.host.empty()) return absl::InvalidArgumentError("metrics needs --host ID (see 'stewardctl hosts')");
     if (f_.list) {
+      if (f_.host.empty()) {
+        return absl::InvalidArgumentError("metrics --list needs --host ID (see 'stewardctl hosts')");
+      }
       v1::ListMetricNamesRequest req;
       req.set_agent_id(f_.host);
       v1::ListMetricNamesResponse resp;
@@ -480,39 +465,28 @@ class Ctl {
     req.set_end_ms(absl::ToUnixMillis(now));
     ASSIGN_OR_RETURN(auto labels, ParseLabels(f_.labels));
     for (auto& l : labels) *req.add_match() = std::move(l);
+    for (const std::string& m : f_.matches) {
+      ASSIGN_OR_RETURN(*req.add_matchers(), ParseMatcher(m));
+    }
+    req.set_agg(f_.agg);
+    if (!f_.step.empty()) {
+      ASSIGN_OR_RETURN(absl::Duration step, ParseHumanDuration(f_.step));
+      req.set_step_ms(absl::ToInt64Milliseconds(step));
+    }
+    for (absl::string_view by : absl::StrSplit(f_.by, ',', absl::SkipEmpty())) req.add_group_by(std::string(by));
+    if (!f_.top.empty()) {
+      uint32_t top = 0;
+      if (!absl::SimpleAtoi(f_.top, &top) || top == 0) {
+        return absl::InvalidArgumentError(absl::StrCat("--top '", f_.top, "' must be a whole number above 0"));
+      }
+      req.set_top_k(top);
+    }
+    req.set_last_point(f_.last);
+    req.set_value_filter(f_.filter);
     v1::QueryMetricsResponse resp;
     RETURN_IF_ERROR(Call(&v1::AdminService::Stub::QueryMetrics, req, &resp));
-    if (f_.json) {
-      JsonWriter w;
-      w.BeginArray();
-      for (const auto& s : resp.series()) {
-        w.BeginObject().Key("labels");
-        LabelsJson(w, s.labels());
-        w.Key("counter").Bool(s.counter()).Key("points").BeginArray();
-        for (const auto& p : s.points()) {
-          w.BeginArray(true).Double(static_cast<double>(p.time_ms()) / 1000.0).Double(p.value()).EndArray();
-        }
-        w.EndArray().EndObject();
-      }
-      w.EndArray();
-      out_ << w.str() << "\n";
-      return absl::OkStatus();
-    }
-    Table t({"METRIC", "LABELS", "POINTS", "LAST SAMPLE", "VALUE", "RATE/S"});
-    for (const auto& s : resp.series()) {
-      if (s.points().empty()) continue;
-      const auto& last = s.points(s.points_size() - 1);
-      std::string rate = "-";
-      if (s.counter() && s.points_size() >= 2) {
-        const auto& prev = s.points(s.points_size() - 2);
-        double dt = static_cast<double>(last.time_ms() - prev.time_ms()) / 1000.0;
-        if (dt > 0 && last.value() >= prev.value()) rate = FormatValue((last.value() - prev.value()) / dt);
-      }
-      t.AddRow({s.name(), LabelsText(s.labels()), absl::StrCat(s.points_size()),
-                HumanAge(last.time_ms(), now), FormatValue(last.value()), rate});
-    }
-    out_ << t.Render();
-    if (t.size() == 0) out_ << "(no samples of " << f_.metric << " in the last " << f_.since << ")\n";
+    const bool aggregated = !f_.agg.empty() && f_.agg != "none";
+    PrintMetrics(resp, f_.metric, aggregated, f_.json, now, out_);
     return absl::OkStatus();
   }
 
@@ -542,6 +516,13 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("metric", &f.metric, "metric name")
       .Flag("since", &f.since, "how far back")
       .Bool("list", &f.list, "list metric names")
+      .Flag("agg", &f.agg, "aggregation (metrics)")
+      .Flag("step", &f.step, "bucket width (metrics)")
+      .Flag("by", &f.by, "group by labels (metrics)")
+      .Flag("top", &f.top, "keep the top K groups (metrics)")
+      .Repeated("match", &f.matches, "label matcher (metrics)")
+      .Flag("filter", &f.filter, "value filter such as '> 90' (metrics)")
+      .Bool("last", &f.last, "latest sample of each series (metrics)")
       .Flag("type", &f.type, "check type")
       .Repeated("param", &f.params, "check param k=v")
       .Bool("help", &f.help, "help");

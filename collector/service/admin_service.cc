@@ -3,16 +3,18 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "collector/service/metrics_query.h"
 #include "collector/service/peer_identity.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
+#include "collector/tsdb/query/query_engine.h"
+#include "collector/tsdb/tsdb_store.h"
 #include "common/crypto.h"
 #include "common/health/check_spec.h"
 #include "common/log_format.h"
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
-#include "common/log_format.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
@@ -260,15 +262,21 @@ absl::Status AdminServiceImpl::DoListMetricNames(const v1::ListMetricNamesReques
 
 absl::Status AdminServiceImpl::DoQueryMetrics(const v1::QueryMetricsRequest& req,
                                               v1::QueryMetricsResponse* resp) {
-  if (req.agent_id().empty()) return absl::InvalidArgumentError("agent_id is required");
-  if (req.metric().empty()) return absl::InvalidArgumentError("metric is required");
-  RETURN_IF_ERROR(deps_.store->GetAgent(req.agent_id()).status());
-  int64_t end = req.end_ms() > 0 ? req.end_ms() : absl::ToUnixMillis(deps_.now());
-  if (req.start_ms() > end) return absl::InvalidArgumentError("start is after end");
-  std::vector<v1::Label> match(req.match().begin(), req.match().end());
-  ASSIGN_OR_RETURN(auto series, deps_.store->QuerySamples(req.agent_id(), req.metric(), match,
-                                                          req.start_ms(), end, kMaxQueryPoints));
-  for (auto& s : series) *resp->add_series() = std::move(s);
+  if (!req.agent_id().empty()) RETURN_IF_ERROR(deps_.store->GetAgent(req.agent_id()).status());
+  if (deps_.metrics == nullptr) return absl::UnavailableError("this collector keeps no time series");
+  ASSIGN_OR_RETURN(tsdb::QueryRequest query, ToQueryRequest(req, absl::ToUnixMillis(deps_.now())));
+  query.max_points = kMaxQueryPoints;
+  tsdb::QueryEngine engine(deps_.metrics);
+  ASSIGN_OR_RETURN(tsdb::QueryResult result, engine.Run(query));
+  // Raw points keep each series' counter flag (stewardctl shows a rate).
+  std::vector<tsdb::Labels> counters;
+  if (query.agg == tsdb::Aggregation::kNone) {
+    ASSIGN_OR_RETURN(std::vector<tsdb::SeriesRef> refs, deps_.metrics->Select(query.metric, query.matchers));
+    for (tsdb::SeriesRef& r : refs) {
+      if (r.counter) counters.push_back(std::move(r.labels));
+    }
+  }
+  ToQueryResponse(query, std::move(result), !req.agent_id().empty(), counters, resp);
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
 #include "common/file_util.h"
+#include "common/log_format.h"
 #include "common/status_macros.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
@@ -53,11 +54,13 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   names.push_back(host);
   ASSIGN_OR_RETURN(server->pki_, CollectorPki::LoadOrCreate(options.data_dir, names));
   ASSIGN_OR_RETURN(server->store_, Store::Open(options.data_dir + "/db"));
+  ASSIGN_OR_RETURN(server->metrics_, tsdb::TsdbStore::Open(options.data_dir + "/tsdb", options.tsdb));
   server->work_ = std::make_unique<WorkQueue>(options.worker_threads, options.max_queued_work);
   server->sessions_ = std::make_unique<SessionRegistry>();
 
   ServiceDeps deps;
   deps.store = server->store_.get();
+  deps.metrics = server->metrics_.get();
   deps.pki = server->pki_.get();
   deps.work = server->work_.get();
   deps.sessions = server->sessions_.get();
@@ -91,6 +94,14 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
                          ? absl::StrCat("[", dial_host, "]:", bound_port)
                          : absl::StrCat(dial_host, ":", bound_port);
   RETURN_IF_ERROR(server->pki_->WriteAdminConfig(server->address_));
+  // Heads of series that went quiet are persisted by age, not by appends.
+  tsdb::TsdbStore* metrics = server->metrics_.get();
+  absl::Notification* stop = &server->stop_maintenance_;
+  server->maintenance_ = std::thread([metrics, stop, every = options.tsdb_maintenance_every] {
+    while (!stop->WaitForNotificationWithTimeout(every)) {
+      if (auto s = metrics->Maintain(); !s.ok()) spdlog::error("time-series maintenance: {}", s);
+    }
+  });
   spdlog::info("collector listening on {} (data in {})", server->address_, options.data_dir);
   return server;
 }
@@ -104,9 +115,14 @@ void CollectorServer::Wait() {
 }
 
 CollectorServer::~CollectorServer() {
+  if (maintenance_.joinable()) {
+    stop_maintenance_.Notify();
+    maintenance_.join();
+  }
   Shutdown();
   server_.reset();
-  work_.reset();  // drain before the store goes
+  work_.reset();  // drain before the stores go
+  metrics_.reset();
 }
 
 }  // namespace steward::collector

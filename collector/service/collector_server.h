@@ -1,14 +1,18 @@
 #pragma once
-// Wires the collector together: storage, PKI, work queue, the two gRPC
-// services on one TLS port. Start() returns once the port is bound and
+// Wires the collector together: storage (DATA_DIR/db), the time series
+// (DATA_DIR/tsdb), PKI, work queue, the two gRPC services on one TLS port. Start() returns once the port is bound and
 // admin.conf is written; Shutdown() stops accepting, ends open streams and
 // drains queued work. Thread-safe for Shutdown from another thread.
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "collector/tsdb/tsdb_store.h"
 
 namespace grpc {
 class Server;
@@ -33,6 +37,10 @@ struct CollectorOptions {
   size_t max_queued_work = 10000;
   // Largest message accepted from a client, bytes.
   int max_receive_bytes = 32 << 20;
+  // The time-series store in DATA_DIR/tsdb (retention, rollups, head bounds).
+  tsdb::TsdbOptions tsdb;
+  // How often idle heads are persisted and the TSDB's WAL truncated.
+  absl::Duration tsdb_maintenance_every = absl::Seconds(60);
 };
 
 class CollectorServer {
@@ -49,6 +57,10 @@ class CollectorServer {
   CollectorServer() = default;
   std::string address_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<tsdb::TsdbStore> metrics_;
+  // Runs TsdbStore::Maintain every tsdb_maintenance_every until stopped.
+  std::thread maintenance_;
+  absl::Notification stop_maintenance_;
   std::unique_ptr<CollectorPki> pki_;
   std::unique_ptr<WorkQueue> work_;
   std::unique_ptr<SessionRegistry> sessions_;

@@ -8,6 +8,9 @@
 #include "absl/time/time.h"
 
 namespace steward::collector {
+namespace tsdb {
+class TsdbStore;
+}  // namespace tsdb
 
 class Store;
 class CollectorPki;
@@ -16,6 +19,8 @@ class SessionRegistry;
 
 struct ServiceDeps {
   Store* store = nullptr;
+  // The time series (metric batches go here; QueryMetrics reads here).
+  tsdb::TsdbStore* metrics = nullptr;
   CollectorPki* pki = nullptr;
   WorkQueue* work = nullptr;
   SessionRegistry* sessions = nullptr;

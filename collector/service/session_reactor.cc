@@ -2,9 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/service/envelope_validation.h"
+#include "collector/service/metrics_query.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
+#include "collector/tsdb/tsdb_store.h"
 #include "common/grpc/status_convert.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
@@ -93,6 +95,28 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
     // resend it forever, and nothing queued behind it would ever arrive.
     rejected = std::string(s.message());
     spdlog::warn("agent {}: envelope {} refused: {}", agent_id_, env.seq(), rejected);
+  }
+  bool resend = false;
+  if (env.has_metric_batch()) {
+    // A resend (seq already applied) must not reach the TSDB: its samples
+    // could differ from the first copy's.
+    auto rec = deps_.store->GetAgent(agent_id_);
+    if (!rec.ok()) return rec.status();
+    resend = env.seq() <= rec->last_applied_seq();
+  }
+  if (rejected.empty() && !resend && env.has_metric_batch() && deps_.metrics != nullptr) {
+    // Into the TSDB first (its own synced WAL), then the seq: a crash in
+    // between makes the agent resend, and the TSDB drops samples it already
+    // has (times at or before a series' latest), so nothing doubles.
+    tsdb::AppendStats stats;
+    absl::Status appended = deps_.metrics->Append(ToIngestSeries(agent_id_, env.metric_batch()), &stats);
+    if (absl::IsInvalidArgument(appended)) {
+      rejected = std::string(appended.message());
+      spdlog::warn("agent {}: envelope {} refused by the time-series store: {}", agent_id_, env.seq(), rejected);
+    } else if (!appended.ok()) {
+      spdlog::error("agent {}: cannot store the metrics of envelope {}: {}", agent_id_, env.seq(), appended);
+      return absl::UnavailableError("collector storage error; the envelope will be resent");
+    }
   }
   v1::Envelope seq_only;
   if (!rejected.empty()) {

@@ -153,6 +153,8 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
       break;
     }
     case v1::Envelope::kMetricBatch: {
+      // The samples live in the TSDB (collector/tsdb), which the session
+      // writes first; here only the series list that ListMetricNames reads.
       for (const auto& series : env.metric_batch().series()) {
         std::string label_key = keys::LabelKey(series.labels());
         std::string series_key = keys::SeriesKey(agent_id, series.name(), label_key);
@@ -162,14 +164,6 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
         sr.set_counter(series.counter());
         // Rewriting the same small series record each batch is cheaper than a read to check.
         RETURN_IF_ERROR(FromRocks(batch.Put(series_, series_key, sr.SerializeAsString()), "batch"));
-        for (const auto& p : series.points()) {
-          char value[8];
-          double v = p.value();
-          std::memcpy(value, &v, sizeof value);
-          RETURN_IF_ERROR(FromRocks(batch.Put(samples_, keys::SampleKey(series_key, p.time_ms()),
-                                              rocksdb::Slice(value, sizeof value)),
-                                    "batch"));
-        }
       }
       break;
     }
@@ -228,57 +222,6 @@ absl::StatusOr<std::vector<std::string>> Store::ListMetricNames(const std::strin
     if (out.empty() || out.back() != sr.metric()) out.push_back(sr.metric());
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "cannot read series"));
-  return out;
-}
-
-absl::StatusOr<std::vector<v1::Series>> Store::QuerySamples(const std::string& agent_id,
-                                                            const std::string& metric,
-                                                            const std::vector<v1::Label>& match,
-                                                            int64_t start_ms, int64_t end_ms,
-                                                            size_t max_points) {
-  std::vector<v1::Series> out;
-  size_t points = 0;
-  std::string prefix = keys::MetricPrefix(agent_id, metric);
-  std::unique_ptr<rocksdb::Iterator> series_it(db_->NewIterator(rocksdb::ReadOptions(), series_));
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), samples_));
-  for (series_it->Seek(prefix); series_it->Valid() && series_it->key().starts_with(prefix);
-       series_it->Next()) {
-    internal::SeriesRecord sr;
-    RETURN_IF_ERROR(ParseRecord(series_it->value().ToString(), "series", &sr));
-    bool matches = true;
-    for (const auto& want : match) {
-      bool found = false;
-      for (const auto& l : sr.labels()) found |= (l.name() == want.name() && l.value() == want.value());
-      matches &= found;
-    }
-    if (!matches) continue;
-    v1::Series series;
-    series.set_name(sr.metric());
-    *series.mutable_labels() = sr.labels();
-    series.set_counter(sr.counter());
-    std::string series_key = series_it->key().ToString();
-    std::string end_key = keys::SampleKey(series_key, end_ms);
-    for (it->Seek(keys::SampleKey(series_key, start_ms)); it->Valid() && it->key().compare(end_key) <= 0;
-         it->Next()) {
-      int64_t t;
-      if (!keys::DecodeSampleTime(absl::string_view(it->key().data(), it->key().size()), &t) ||
-          it->value().size() != sizeof(double)) {
-        return absl::DataLossError(absl::StrCat("malformed sample record under metric ", metric));
-      }
-      if (++points > max_points) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "query would return more than ", max_points, " points; narrow it with --since"));
-      }
-      double v;
-      std::memcpy(&v, it->value().data(), sizeof v);
-      auto* p = series.add_points();
-      p->set_time_ms(t);
-      p->set_value(v);
-    }
-    RETURN_IF_ERROR(FromRocks(it->status(), "cannot read samples"));
-    out.push_back(std::move(series));
-  }
-  RETURN_IF_ERROR(FromRocks(series_it->status(), "cannot read series"));
   return out;
 }
 

@@ -10,10 +10,9 @@
 //   services   agent id \0 unit name                     -> ServiceUnit (latest report)
 //   checks     check name                                -> CheckAssignment (pushed checks)
 //   series     agent id \0 metric \0 label-key            -> SeriesRecord
-//   samples    agent id \0 metric \0 label-key \0 ts(BE8) -> value (8 bytes)
-//
-// `samples` is the simple per-sample layout of the foundation; the chunked
-// time-series engine replaces it.
+//   samples    (unused: the foundation's per-sample layout, still opened so
+//              data directories of that version open; the samples now live
+//              in the TSDB, collector/tsdb/, in DATA_DIR/tsdb)
 //
 // Thread-safe. Writes that read-modify-write an agent or token record are
 // serialised by one mutex; every envelope's effects and the agent's new
@@ -96,13 +95,6 @@ class Store {
   // most `limit` (the newest), with *truncated set when more existed.
   absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
                                                               size_t limit, bool* truncated);
-  // Series of `metric` on `agent_id` with points in [start_ms, end_ms],
-  // restricted to series carrying every label in `match`.
-  absl::StatusOr<std::vector<v1::Series>> QuerySamples(const std::string& agent_id,
-                                                       const std::string& metric,
-                                                       const std::vector<v1::Label>& match,
-                                                       int64_t start_ms, int64_t end_ms,
-                                                       size_t max_points);
 
  private:
   Store() = default;

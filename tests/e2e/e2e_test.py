@@ -144,6 +144,48 @@ class EndToEnd(unittest.TestCase):
                              "--label", "mode=idle")
         self.assertEqual([s["labels"] for s in idle], [{"mode": "idle"}])
 
+    def test_04b_aggregates_over_the_tsdb(self):
+        """Aggregations, groups, matchers and top-k over the agent's real data."""
+        h = self.ctl_json("hosts")[0]
+        wait_for("5 cpu samples", lambda: all(len(s["points"]) >= 5 for s in self.ctl_json(
+            "metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total")))
+        raw = {s["labels"]["mode"]: s["points"] for s in self.ctl_json(
+            "metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total", "--since", "1h")}
+        # Every host (no --host): the series carry the agent label.
+        everywhere = self.ctl_json("metrics", "--metric", "host_cpu_seconds_total", "--since", "1h",
+                                   "--match", "mode=~user|system", "--agg", "max", "--by", "agent,mode")
+        self.assertEqual({(g["labels"]["agent"], g["labels"]["mode"]) for g in everywhere},
+                         {(h["agent_id"], "user"), (h["agent_id"], "system")})
+        # One bucket over the range: max of a counter = its latest raw value.
+        for g in everywhere:
+            self.assertEqual(len(g["points"]), 1)
+            self.assertEqual(g["points"][0][1], max(v for _, v in raw[g["labels"]["mode"]]))
+        # count per mode equals the raw points; != excludes.
+        counts = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total",
+                               "--since", "1h", "--agg", "count", "--by", "mode", "--match", "mode!=idle")
+        self.assertNotIn("idle", {g["labels"]["mode"] for g in counts})
+        for g in counts:
+            self.assertEqual(g["points"][0][1], len(raw[g["labels"]["mode"]]))
+        # rate is per second and never negative for a counter; top-k keeps the busiest.
+        top = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total",
+                            "--since", "1h", "--agg", "rate", "--by", "mode", "--top", "2")
+        self.assertEqual(len(top), 2)
+        self.assertGreaterEqual(top[0]["points"][0][1], top[1]["points"][0][1])
+        self.assertGreaterEqual(top[1]["points"][0][1], 0)
+        # Last point per series and a value filter.
+        last = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total",
+                             "--since", "1h", "--last", "--match", "mode=idle")
+        self.assertEqual(len(last), 1)
+        self.assertEqual(len(last[0]["points"]), 1)
+        # Read after `raw`: at least as late, and a counter, so at least as high.
+        self.assertGreaterEqual(last[0]["points"][0][0], raw["idle"][-1][0])
+        self.assertGreaterEqual(last[0]["points"][0][1], raw["idle"][-1][1])
+        none_above = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_load1",
+                                   "--since", "1h", "--filter", "> 1e12")
+        self.assertEqual(none_above, [])
+        table = self.ctl_ok("metrics", "--metric", "host_load1", "--agg", "avg", "--step", "1m")
+        self.assertIn("GROUP", table)
+
     def test_05_env_config_and_errors(self):
         self.assertEqual(len(self.ctl_json("hosts", env_config=True)), 1)
         r = self.ctl("metrics", "--host", "nosuchagent", "--metric", "host_load1")
@@ -155,7 +197,12 @@ class EndToEnd(unittest.TestCase):
         self.assertIn("missing.conf", r.stderr)
         r = self.ctl("metrics")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("--host", r.stderr)
+        self.assertIn("--metric", r.stderr)
+        r = self.ctl("metrics", "--metric", "host_load1", "--agg", "median")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("agg", r.stderr)
+        r = self.ctl("metrics", "--metric", "host_load1", "--match", "agent=~(")
+        self.assertEqual(r.returncode, 2, r.stderr)
         # The token allowed one use: a second enrollment is refused with a reason.
         other = self.start_agent("--enroll-token", self.token, state=os.path.join(self.tmp, "agent2"))
         other.p.wait(30)

@@ -1,0 +1,121 @@
+#include "collector/ctl/metrics_view.h"
+
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "collector/ctl/table.h"
+#include "common/duration.h"
+#include "common/json_writer.h"
+
+namespace steward::ctl {
+namespace {
+
+bool IsNameStart(char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsNameChar(char c) { return IsNameStart(c) || absl::ascii_isdigit(static_cast<unsigned char>(c)); }
+
+}  // namespace
+
+std::string LabelsText(const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
+  std::vector<std::string> parts;
+  for (const auto& l : labels) parts.push_back(absl::StrCat(l.name(), "=", l.value()));
+  return parts.empty() ? "-" : absl::StrJoin(parts, ",");
+}
+
+std::string FormatValue(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, (v != 0 && (std::fabs(v) >= 1e15 || std::fabs(v) < 1e-4)) ? "%.6g" : "%.6f", v);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos && s.find('e') == std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  return s;
+}
+
+std::string HumanAge(int64_t ms, absl::Time now) {
+  if (ms <= 0) return "never";
+  absl::Duration age = now - absl::FromUnixMillis(ms);
+  if (age < absl::Seconds(1)) return "now";
+  return absl::StrCat(absl::FormatDuration(absl::Trunc(age, absl::Seconds(1))), " ago");
+}
+
+absl::StatusOr<v1::LabelMatcher> ParseMatcher(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (i == 0 ? IsNameStart(text[i]) : IsNameChar(text[i]))) ++i;
+  v1::LabelMatcher m;
+  m.set_name(text.substr(0, i));
+  absl::string_view rest = absl::string_view(text).substr(i);
+  struct Op {
+    absl::string_view text;
+    v1::LabelMatcher::Op op;
+  };
+  // Two-character operators first ("=~" before "=").
+  constexpr Op kOps[] = {{"!~", v1::LabelMatcher::NOT_RE},
+                         {"=~", v1::LabelMatcher::RE},
+                         {"!=", v1::LabelMatcher::NE},
+                         {"=", v1::LabelMatcher::EQ}};
+  for (const Op& op : kOps) {
+    if (i > 0 && absl::StartsWith(rest, op.text)) {
+      m.set_op(op.op);
+      m.set_value(std::string(rest.substr(op.text.size())));
+      return m;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--match '", text, "' must look like label=value, label!=value, label=~regex or label!~regex"));
+}
+
+void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metric, bool aggregated,
+                  bool json, absl::Time now, std::ostream& out) {
+  if (json) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& s : resp.series()) {
+      w.BeginObject().Key("labels").BeginObject();
+      for (const auto& l : s.labels()) w.Key(l.name()).String(l.value());
+      w.EndObject();
+      w.Key("counter").Bool(s.counter()).Key("points").BeginArray();
+      for (const auto& p : s.points()) {
+        w.BeginArray(true).Double(static_cast<double>(p.time_ms()) / 1000.0).Double(p.value()).EndArray();
+      }
+      w.EndArray().EndObject();
+    }
+    w.EndArray();
+    out << w.str() << "\n";
+    return;
+  }
+  if (aggregated) {
+    Table t({"GROUP", "TIME", "VALUE"});
+    for (const auto& s : resp.series()) {
+      for (const auto& p : s.points()) {
+        t.AddRow({LabelsText(s.labels()), FormatRfc3339(absl::FromUnixMillis(p.time_ms())),
+                  FormatValue(p.value())});
+      }
+    }
+    out << t.Render();
+    if (t.size() == 0) out << "(no samples of " << metric << " match)\n";
+    return;
+  }
+  Table t({"METRIC", "LABELS", "POINTS", "LAST SAMPLE", "VALUE", "RATE/S"});
+  for (const auto& s : resp.series()) {
+    if (s.points().empty()) continue;
+    const auto& last = s.points(s.points_size() - 1);
+    std::string rate = "-";
+    if (s.counter() && s.points_size() >= 2) {
+      const auto& prev = s.points(s.points_size() - 2);
+      double dt = static_cast<double>(last.time_ms() - prev.time_ms()) / 1000.0;
+      if (dt > 0 && last.value() >= prev.value()) rate = FormatValue((last.value() - prev.value()) / dt);
+    }
+    t.AddRow({s.name(), LabelsText(s.labels()), absl::StrCat(s.points_size()), HumanAge(last.time_ms(), now),
+              FormatValue(last.value()), rate});
+  }
+  out << t.Render();
+  if (t.size() == 0) out << "(no samples of " << metric << " match)\n";
+}
+
+}  // namespace steward::ctl
