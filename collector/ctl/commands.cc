@@ -42,6 +42,7 @@ Commands:
                                                         agents carrying all the labels (none: all agents)
   checks rm NAME                                        stop pushing a check
   metrics --host ID --list                              list the metric names a host reports
+  metrics --compact                                     persist in-memory samples, compact, show sizes
   metrics [--host ID] --metric NAME [--since 15m] [--label k=v]... [--match 'k=~re']...
           [--agg avg|min|max|sum|count|last|p50|p90|p99|rate|increase] [--step 5m]
           [--by label,...] [--top K] [--filter '> 90'] [--last]
@@ -63,7 +64,7 @@ struct Flags {
   std::vector<std::string> labels, params;
   std::string type;
   std::vector<std::string> args;  // positional words after the command
-  bool json = false, list = false, help = false, last = false;
+  bool json = false, list = false, help = false, last = false, compact = false;
 };
 
 // A command's failure, already worded for the user.
@@ -434,6 +435,28 @@ class Ctl {
   }
 
   absl::Status Metrics() {
+    if (f_.compact) {
+      v1::CompactMetricsResponse resp;
+      RETURN_IF_ERROR(Call(&v1::AdminService::Stub::CompactMetrics, v1::CompactMetricsRequest(), &resp));
+      if (f_.json) {
+        JsonWriter w;
+        w.BeginObject()
+            .Key("data_bytes").Uint(resp.data_bytes())
+            .Key("rollup_bytes").Uint(resp.rollup_bytes())
+            .Key("index_bytes").Uint(resp.index_bytes())
+            .Key("wal_bytes").Uint(resp.wal_bytes())
+            .Key("head_bytes").Uint(resp.head_bytes())
+            .Key("active_series").Uint(resp.active_series())
+            .EndObject();
+        out_ << w.str() << "\n";
+      } else {
+        out_ << "time series compacted: data " << resp.data_bytes() << " bytes, rollups " << resp.rollup_bytes()
+             << " bytes, index " << resp.index_bytes()
+             << " bytes, WAL " << resp.wal_bytes() << " bytes; heads " << resp.head_bytes() << " bytes in "
+             << resp.active_series() << " series\n";
+      }
+      return absl::OkStatus();
+    }
     if (f_.list) {
       if (f_.host.empty()) {
         return absl::InvalidArgumentError("metrics --list needs --host ID (see 'stewardctl hosts')");
@@ -523,6 +546,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Repeated("match", &f.matches, "label matcher (metrics)")
       .Flag("filter", &f.filter, "value filter such as '> 90' (metrics)")
       .Bool("last", &f.last, "latest sample of each series (metrics)")
+      .Bool("compact", &f.compact, "persist and compact the time series (metrics)")
       .Flag("type", &f.type, "check type")
       .Repeated("param", &f.params, "check param k=v")
       .Bool("help", &f.help, "help");

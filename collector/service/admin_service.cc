@@ -65,6 +65,24 @@ grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerCon
   return Run(ctx, [=, this] { return DoQueryMetrics(*req, resp); });
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::CompactMetrics(grpc::CallbackServerContext* ctx,
+                                                           const v1::CompactMetricsRequest*,
+                                                           v1::CompactMetricsResponse* resp) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    if (deps_.metrics == nullptr) return absl::UnavailableError("this collector keeps no time series");
+    RETURN_IF_ERROR(deps_.metrics->Flush());
+    RETURN_IF_ERROR(deps_.metrics->CompactAll());
+    ASSIGN_OR_RETURN(tsdb::TsdbStore::DiskUsage u, deps_.metrics->disk_usage());
+    resp->set_data_bytes(u.data_bytes);
+    resp->set_index_bytes(u.index_bytes);
+    resp->set_rollup_bytes(u.rollup_bytes);
+    resp->set_wal_bytes(u.wal_bytes);
+    resp->set_head_bytes(deps_.metrics->head_bytes());
+    resp->set_active_series(deps_.metrics->active_series());
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* AdminServiceImpl::ListChanges(grpc::CallbackServerContext* ctx,
                                                         const v1::ListChangesRequest* req,
                                                         v1::ListChangesResponse* resp) {

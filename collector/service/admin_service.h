@@ -37,6 +37,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                        v1::ListHealthResponse* resp) override;
   grpc::ServerUnaryReactor* ListServices(grpc::CallbackServerContext* ctx, const v1::ListServicesRequest* req,
                                          v1::ListServicesResponse* resp) override;
+  grpc::ServerUnaryReactor* CompactMetrics(grpc::CallbackServerContext* ctx,
+                                           const v1::CompactMetricsRequest* req,
+                                           v1::CompactMetricsResponse* resp) override;
   grpc::ServerUnaryReactor* PutCheck(grpc::CallbackServerContext* ctx, const v1::PutCheckRequest* req,
                                      v1::PutCheckResponse* resp) override;
   grpc::ServerUnaryReactor* ListChecks(grpc::CallbackServerContext* ctx, const v1::ListChecksRequest* req,

@@ -133,6 +133,17 @@ class TsdbStore : public SeriesSource {
   // operators.
   absl::Status CompactAll();
 
+  // Bytes of SST files on disk: data (chunks), rollups, index (series and
+  // postings), and the WAL column family. After Flush + CompactAll
+  // this is what the store keeps.
+  struct DiskUsage {
+    uint64_t data_bytes = 0;    // raw chunks
+    uint64_t rollup_bytes = 0;  // 1 m / 5 m / 1 h rollups
+    uint64_t index_bytes = 0;
+    uint64_t wal_bytes = 0;
+  };
+  absl::StatusOr<DiskUsage> disk_usage();
+
   // Approximate bytes held by heads and the number of series with a head.
   size_t head_bytes() const;
   size_t active_series() const;

@@ -221,6 +221,25 @@ absl::Status TsdbStore::CompactAll() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<TsdbStore::DiskUsage> TsdbStore::disk_usage() {
+  auto sst_bytes = [this](rocksdb::ColumnFamilyHandle* cf) -> absl::StatusOr<uint64_t> {
+    uint64_t bytes = 0;
+    if (!db_->GetIntProperty(cf, rocksdb::DB::Properties::kTotalSstFilesSize, &bytes)) {
+      return absl::InternalError("RocksDB did not report rocksdb.total-sst-files-size");
+    }
+    return bytes;
+  };
+  DiskUsage u;
+  ASSIGN_OR_RETURN(u.data_bytes, sst_bytes(chunks_cf_));
+  ASSIGN_OR_RETURN(u.rollup_bytes, sst_bytes(rollups_cf_));
+  for (rocksdb::ColumnFamilyHandle* cf : {series_cf_, postings_cf_}) {
+    ASSIGN_OR_RETURN(uint64_t b, sst_bytes(cf));
+    u.index_bytes += b;
+  }
+  ASSIGN_OR_RETURN(u.wal_bytes, sst_bytes(wal_cf_));
+  return u;
+}
+
 size_t TsdbStore::head_bytes() const {
   absl::MutexLock lock(&mu_);
   return head_bytes_;

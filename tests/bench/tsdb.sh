@@ -3,10 +3,11 @@
 # into each system under test on 127.0.0.1, then bytes per sample on disk
 # after a forced merge, peak RSS, and the latency of TSBS's devops queries.
 #   tests/bench/run tsdb [--hosts 1000] [--steps 500] [--clients 2] [--runs 20] [--keep]
-# Systems: VictoriaMetrics (Debian package victoria-metrics, /write with
-# Influx line protocol). Steward's side (the same data through the agents'
-# gRPC path into the collector's TSDB) comes with the engine being wired into
-# the collector (issue 4); until then the script says so.
+# Systems, one after the other (so they never compete for the 2 cores):
+# Steward (a real steward-collector; tsdb_steward enrolls --clients agents
+# and sends the data through the agents' gRPC path, then runs the queries
+# through the admin API) and VictoriaMetrics (Debian package
+# victoria-metrics, /write with Influx line protocol, the same clients).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -56,8 +57,8 @@ need curl curl
 need python3 python3
 need victoria-metrics victoria-metrics
 if [ "$BUILD_STEP" = 1 ]; then
-  step "building tsdb_load"
-  "$ROOT/deploy/build.sh" --target tsdb_load >&2
+  step "building tsdb_load, tsdb_steward, steward-collector, stewardctl"
+  "$ROOT/deploy/build.sh" --target tsdb_load tsdb_steward steward-collector stewardctl >&2
 fi
 
 TMP="$(mktemp -d /tmp/steward-bench-tsdb.XXXXXX)"
@@ -80,6 +81,35 @@ SAMPLES=$(( HOSTS * STEPS * 20 ))
 step "generating $HOSTS hosts x $STEPS steps ($SAMPLES samples) for $CLIENTS clients"
 "$BUILD/tests/bench/tsdb_load" --influx-dir "$TMP/influx" --hosts "$HOSTS" --steps "$STEPS" \
   --start-ms "$START_MS" --interval-ms "$INTERVAL_MS" --clients "$CLIENTS" >&2
+
+rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# ------------------------------------------------------------ Steward
+step "starting steward-collector on 127.0.0.1:0 (data in $TMP/steward)"
+"$BUILD/collector/steward-collector" --data-dir "$TMP/steward" --listen 127.0.0.1:0 \
+  >"$TMP/logs/steward-collector.log" 2>&1 </dev/null &
+ST_PID=$!
+STARTED+=("$ST_PID")
+wait_for 30 "$ST_PID" steward-collector grep -q '^collector = ' "$TMP/steward/admin.conf"
+ST_RSS0=$(rss_kb "$ST_PID" VmRSS)
+step "ingesting into steward-collector with $CLIENTS agents"
+ST_INGEST_LINE=$("$BUILD/tests/bench/tsdb_steward" ingest --admin-config "$TMP/steward/admin.conf" \
+  --state "$TMP/steward-agents" --hosts "$HOSTS" --steps "$STEPS" --start-ms "$START_MS" \
+  --interval-ms "$INTERVAL_MS" --clients "$CLIENTS")
+echo "$ST_INGEST_LINE" >&2
+ST_INGEST=$(sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p' <<<"$ST_INGEST_LINE")
+ST_RSS_LOADED=$(rss_kb "$ST_PID" VmRSS)
+step "persisting and compacting (stewardctl metrics --compact)"
+ST_COMPACT=$(STEWARD_CONFIG="$TMP/steward/admin.conf" "$BUILD/collector/ctl/stewardctl" metrics --compact --json --timeout 10m)
+echo "$ST_COMPACT" >&2
+ST_DATA=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["data_bytes"])' "$ST_COMPACT")
+ST_INDEX=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["index_bytes"])' "$ST_COMPACT")
+ST_ROLLUPS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["rollup_bytes"])' "$ST_COMPACT")
+step "running the TSBS devops queries on steward ($RUNS runs each)"
+ST_QUERIES=$("$BUILD/tests/bench/tsdb_steward" query --admin-config "$TMP/steward/admin.conf" --hosts "$HOSTS" \
+  --start-ms "$START_MS" --end-ms "$(( START_MS + STEPS * INTERVAL_MS ))" --runs "$RUNS")
+ST_PEAK=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$ST_PID/status")
+kill "$ST_PID"; wait "$ST_PID" 2>/dev/null || true
 
 # ------------------------------------------------------------ VictoriaMetrics
 VM_PORT="$(free_port)"
@@ -147,5 +177,19 @@ echo "RESULT system=victoriametrics ingest_samples_per_s=$VM_INGEST" \
   "bytes_per_sample=$(awk -v b="$VM_DATA" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
   "index_bytes_per_sample=$(awk -v b="$VM_INDEX" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
   "peak_rss_mb=$VM_RSS $VM_QUERIES"
-echo "steward: not measured yet: the TSDB engine (collector/tsdb/) is not yet wired into the collector (issue 4)."
+echo "RESULT system=steward ingest_samples_per_s=$ST_INGEST" \
+  "bytes_per_sample=$(awk -v b="$ST_DATA" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
+  "index_bytes_per_sample=$(awk -v b="$ST_INDEX" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
+  "rollup_bytes_per_sample=$(awk -v b="$ST_ROLLUPS" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
+  "peak_rss_mb=$ST_PEAK rss_per_series_bytes=$(( (ST_RSS_LOADED - ST_RSS0) * 1024 / (HOSTS * 20) )) $ST_QUERIES"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
+q_ratios=""
+for q in single-groupby-1-1-1 single-groupby-1-8-1 single-groupby-5-1-12 double-groupby-1 high-cpu-1 lastpoint groupby-orderby-limit; do
+  st=$(sed -n "s/.*q_${q}_p50_ms=\([0-9.]*\).*/\1/p" <<<"$ST_QUERIES")
+  vm=$(sed -n "s/.*q_${q}_p50_ms=\([0-9.]*\).*/\1/p" <<<"$VM_QUERIES")
+  q_ratios+=" q_${q}_p50=$(ratio "$st" "$vm")"
+done
+echo "RESULT ratio=steward/victoriametrics ingest=$(ratio "$ST_INGEST" "$VM_INGEST")" \
+  "bytes_per_sample=$(ratio "$ST_DATA" "$VM_DATA") index_bytes=$(ratio "$ST_INDEX" "$VM_INDEX")$q_ratios"
+echo "steward: data (raw chunks) $ST_DATA bytes, rollups $ST_ROLLUPS bytes (VictoriaMetrics keeps none), index $ST_INDEX bytes after metrics --compact; RSS $ST_RSS0 kB before ingest, $ST_RSS_LOADED kB after."
 echo "victoria-metrics $(dpkg-query -W -f='${Version}' victoria-metrics): $SAMPLES samples, data $VM_DATA bytes, index $VM_INDEX bytes after force_merge."
