@@ -273,7 +273,8 @@ absl::Status AdminServiceImpl::DoListMetricNames(const v1::ListMetricNamesReques
                                                  v1::ListMetricNamesResponse* resp) {
   if (req.agent_id().empty()) return absl::InvalidArgumentError("agent_id is required");
   RETURN_IF_ERROR(deps_.store->GetAgent(req.agent_id()).status());
-  ASSIGN_OR_RETURN(auto names, deps_.store->ListMetricNames(req.agent_id()));
+  if (deps_.metrics == nullptr) return absl::UnavailableError("this collector keeps no time series");
+  ASSIGN_OR_RETURN(auto names, deps_.metrics->MetricNamesWithLabel(kAgentLabel, req.agent_id()));
   for (auto& n : names) resp->add_names(std::move(n));
   return absl::OkStatus();
 }

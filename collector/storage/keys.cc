@@ -27,43 +27,6 @@ std::string ChangeKey(absl::string_view agent_id, int64_t time_ms, uint64_t seq,
   return out;
 }
 
-std::string LabelKey(const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
-  std::string out;
-  for (const auto& l : labels) {
-    if (!out.empty()) out.push_back('\x1f');
-    absl::StrAppend(&out, l.name(), "=", l.value());
-  }
-  return out;
-}
-
-std::string MetricPrefix(absl::string_view agent_id, absl::string_view metric) {
-  absl::string_view sep(&kSep, 1);
-  return absl::StrCat(agent_id, sep, metric, sep);
-}
-
-std::string SeriesKey(absl::string_view agent_id, absl::string_view metric, absl::string_view label_key) {
-  return absl::StrCat(MetricPrefix(agent_id, metric), label_key);
-}
-
-std::string SampleKey(absl::string_view series_key, int64_t time_ms) {
-  std::string out(series_key);
-  out.push_back(kSep);
-  // Big-endian with the sign bit flipped, so byte order is time order.
-  uint64_t u = static_cast<uint64_t>(time_ms) ^ (uint64_t{1} << 63);
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xff));
-  return out;
-}
-
-bool DecodeSampleTime(absl::string_view sample_key, int64_t* time_ms) {
-  if (sample_key.size() < 9 || sample_key[sample_key.size() - 9] != kSep) return false;
-  uint64_t u = 0;
-  for (size_t i = sample_key.size() - 8; i < sample_key.size(); ++i) {
-    u = (u << 8) | static_cast<unsigned char>(sample_key[i]);
-  }
-  *time_ms = static_cast<int64_t>(u ^ (uint64_t{1} << 63));
-  return true;
-}
-
 std::string PrefixEnd(std::string prefix) {
   while (!prefix.empty()) {
     unsigned char c = static_cast<unsigned char>(prefix.back());

@@ -21,14 +21,6 @@ std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& ite
 // agent id \0 time (BE8, sign-flipped) seq (BE8) index (BE4): time order per host.
 std::string ChangeKey(absl::string_view agent_id, int64_t time_ms, uint64_t seq, uint32_t index);
 
-// "name=value" pairs joined by \x1f, in the (sorted) label order.
-std::string LabelKey(const google::protobuf::RepeatedPtrField<v1::Label>& labels);
-std::string MetricPrefix(absl::string_view agent_id, absl::string_view metric);
-std::string SeriesKey(absl::string_view agent_id, absl::string_view metric, absl::string_view label_key);
-std::string SampleKey(absl::string_view series_key, int64_t time_ms);
-// Splits the time off a sample key; false if the key is malformed.
-bool DecodeSampleTime(absl::string_view sample_key, int64_t* time_ms);
-
 // The smallest key greater than every key with `prefix`.
 std::string PrefixEnd(std::string prefix);
 

@@ -152,21 +152,10 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
       ASSIGN_OR_RETURN(outcome, ApplyDelta(agent_id, env, &rec, &batch));
       break;
     }
-    case v1::Envelope::kMetricBatch: {
-      // The samples live in the TSDB (collector/tsdb), which the session
-      // writes first; here only the series list that ListMetricNames reads.
-      for (const auto& series : env.metric_batch().series()) {
-        std::string label_key = keys::LabelKey(series.labels());
-        std::string series_key = keys::SeriesKey(agent_id, series.name(), label_key);
-        internal::SeriesRecord sr;
-        sr.set_metric(series.name());
-        *sr.mutable_labels() = series.labels();
-        sr.set_counter(series.counter());
-        // Rewriting the same small series record each batch is cheaper than a read to check.
-        RETURN_IF_ERROR(FromRocks(batch.Put(series_, series_key, sr.SerializeAsString()), "batch"));
-      }
+    case v1::Envelope::kMetricBatch:
+      // The samples and the series index live in the TSDB (collector/tsdb),
+      // which the session writes first; here only the seq advances.
       break;
-    }
     case v1::Envelope::kHealthReport: {
       std::string prefix = keys::AgentPrefix(agent_id);
       RETURN_IF_ERROR(FromRocks(batch.DeleteRange(health_, prefix, keys::PrefixEnd(prefix)), "batch"));
@@ -210,19 +199,6 @@ absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::str
 
 absl::StatusOr<std::vector<v1::ServiceUnit>> Store::ListServices(const std::string& agent_id) {
   return ListAgentRecords<v1::ServiceUnit>(services_, agent_id, "service unit");
-}
-
-absl::StatusOr<std::vector<std::string>> Store::ListMetricNames(const std::string& agent_id) {
-  std::vector<std::string> out;
-  std::string prefix = keys::AgentPrefix(agent_id);  // agent id + separator
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), series_));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    internal::SeriesRecord sr;
-    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "series", &sr));
-    if (out.empty() || out.back() != sr.metric()) out.push_back(sr.metric());
-  }
-  RETURN_IF_ERROR(FromRocks(it->status(), "cannot read series"));
-  return out;
 }
 
 absl::StatusOr<std::vector<v1::CheckState>> Store::ListHealth(const std::string& agent_id) {

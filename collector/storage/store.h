@@ -9,10 +9,9 @@
 //   health     agent id \0 check name                    -> CheckState (latest report)
 //   services   agent id \0 unit name                     -> ServiceUnit (latest report)
 //   checks     check name                                -> CheckAssignment (pushed checks)
-//   series     agent id \0 metric \0 label-key            -> SeriesRecord
-//   samples    (unused: the foundation's per-sample layout, still opened so
-//              data directories of that version open; the samples now live
-//              in the TSDB, collector/tsdb/, in DATA_DIR/tsdb)
+//   series, samples  (unused: the foundation's metric layout, still opened
+//              so data directories of that version open; series and
+//              samples now live in the TSDB, collector/tsdb/, DATA_DIR/tsdb)
 //
 // Thread-safe. Writes that read-modify-write an agent or token record are
 // serialised by one mutex; every envelope's effects and the agent's new
@@ -79,7 +78,6 @@ class Store {
 
   // --- queries ---
   absl::StatusOr<std::vector<v1::SoftwareItem>> ListSoftware(const std::string& agent_id);
-  absl::StatusOr<std::vector<std::string>> ListMetricNames(const std::string& agent_id);
   // Latest check states of one agent, by check name.
   absl::StatusOr<std::vector<v1::CheckState>> ListHealth(const std::string& agent_id);
   // Units of one agent's latest service report, by unit name (see

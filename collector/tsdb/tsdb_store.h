@@ -154,6 +154,11 @@ class TsdbStore : public SeriesSource {
   // Persisted chunks of series `id` (a scan; for tests and operators).
   absl::StatusOr<size_t> CountChunks(uint64_t id);
 
+  // The metric names of the series carrying label name=value, sorted,
+  // unique (the collector lists a host's metrics with agent=ID).
+  absl::StatusOr<std::vector<std::string>> MetricNamesWithLabel(absl::string_view name,
+                                                               absl::string_view value);
+
   // SeriesSource.
   absl::StatusOr<std::vector<SeriesRef>> Select(absl::string_view metric,
                                                 const std::vector<LabelMatcher>& matchers) override;
@@ -193,6 +198,9 @@ class TsdbStore : public SeriesSource {
                                          absl::flat_hash_map<std::string, uint64_t>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<uint64_t>> ReadPostings(const std::string& prefix);
+  // The records of `ids` (all must exist: DataLoss naming `posting` if not).
+  absl::StatusOr<std::vector<SeriesRef>> ReadSeriesRecords(const std::vector<uint64_t>& ids,
+                                                           absl::string_view posting);
 
   // tsdb_store_write.cc
   // The head of `id`, created with the series' persisted end if new.

@@ -85,6 +85,16 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
   }
 
   // The other matchers need the labels: read the candidates' records.
+  ASSIGN_OR_RETURN(std::vector<SeriesRef> refs, ReadSeriesRecords(ids, metric));
+  std::vector<SeriesRef> out;
+  for (SeriesRef& ref : refs) {
+    if (ref.metric == metric && compiled.Matches(ref.labels)) out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<SeriesRef>> TsdbStore::ReadSeriesRecords(const std::vector<uint64_t>& ids,
+                                                                    absl::string_view posting) {
   std::vector<std::string> record_keys;
   record_keys.reserve(ids.size());
   for (uint64_t id : ids) record_keys.push_back(keys::SeriesRecordKey(id));
@@ -94,16 +104,30 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
       rocksdb::ReadOptions(), std::vector<rocksdb::ColumnFamilyHandle*>(ids.size(), series_cf_),
       slices, &values);
   std::vector<SeriesRef> out;
+  out.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     if (statuses[i].IsNotFound()) {
       return absl::DataLossError(absl::StrCat("tsdb: series ", ids[i], " is in the postings of '",
-                                              metric, "' but has no record"));
+                                              posting, "' but has no record"));
     }
     RETURN_IF_ERROR(ToAbsl(statuses[i], "cannot read series records"));
     ASSIGN_OR_RETURN(SeriesRef ref, keys::DecodeSeriesRecord(ids[i], values[i]));
-    if (ref.metric == metric && compiled.Matches(ref.labels)) out.push_back(std::move(ref));
+    out.push_back(std::move(ref));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> TsdbStore::MetricNamesWithLabel(absl::string_view name,
+                                                                        absl::string_view value) {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ReadPostings(keys::LabelPostingPrefix(name, value)));
+  ASSIGN_OR_RETURN(std::vector<SeriesRef> refs,
+                   ReadSeriesRecords(ids, absl::StrCat(name, "=", value)));
+  std::vector<std::string> names;
+  names.reserve(refs.size());
+  for (SeriesRef& r : refs) names.push_back(std::move(r.metric));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 }  // namespace steward::collector::tsdb

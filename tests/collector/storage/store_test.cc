@@ -274,8 +274,6 @@ TEST_F(StoreTest, DuplicateEnvelopeChangesNothing) {
   ASSERT_TRUE(sw.ok());
   ASSERT_EQ(sw->size(), 1u);
   EXPECT_EQ((*sw)[0].name(), "bash");
-  // (The samples themselves go to the TSDB, which drops repeated times.)
-  EXPECT_EQ(store_->ListMetricNames("a1").value(), std::vector<std::string>{"host_load1"});
   auto rec = store_->GetAgent("a1");
   EXPECT_EQ(rec->last_applied_seq(), 2u);
   EXPECT_EQ(rec->inventory_digest(), InventoryDigest(std::vector<v1::SoftwareItem>{Item("bash", "5.1")}));
@@ -309,7 +307,6 @@ TEST_F(StoreTest, LastAppliedSeqPersistsAcrossReopen) {
   ASSERT_TRUE(rec.ok()) << rec.status();
   EXPECT_EQ(rec->last_applied_seq(), 2u);
   EXPECT_EQ(Apply("a1", Metrics(2, {{"m", {}, {{10, 99}}}})), ApplyOutcome::kDuplicate);
-  EXPECT_EQ(store_->ListMetricNames("a1").value(), std::vector<std::string>{"m"});
   EXPECT_EQ(store_->ListSoftware("a1")->size(), 1u);
 }
 
@@ -326,29 +323,6 @@ TEST_F(StoreTest, OpenFailsOnAFileNamingThePath) {
 // --- metric queries ---
 
 // --- isolation between agents whose ids share a prefix ---
-
-TEST_F(StoreTest, ListMetricNamesIsSortedUniqueAndPerAgent) {
-  Enroll("a1");
-  Enroll("a10");
-  Enroll("a");
-  ASSERT_EQ(Apply("a1", Metrics(1, {{"zeta", {}, {{1, 1}}},
-                                    {"cpu_total", {MakeLabel("cpu", "0")}, {{1, 1}}},
-                                    {"cpu", {MakeLabel("cpu", "1")}, {{1, 1}}},
-                                    {"cpu", {MakeLabel("cpu", "0")}, {{1, 1}}},
-                                    {"cpu", {}, {{1, 1}}},
-                                    {"Alpha", {}, {{1, 1}}}})),
-            ApplyOutcome::kApplied);
-  ASSERT_EQ(Apply("a1", Metrics(2, {{"cpu", {MakeLabel("cpu", "2")}, {{2, 1}}}})),
-            ApplyOutcome::kApplied);
-  ASSERT_EQ(Apply("a10", Metrics(1, {{"only_a10", {}, {{1, 1}}}, {"cpu", {}, {{1, 1}}}})),
-            ApplyOutcome::kApplied);
-
-  EXPECT_EQ(store_->ListMetricNames("a1").value(),
-            (std::vector<std::string>{"Alpha", "cpu", "cpu_total", "zeta"}));
-  EXPECT_EQ(store_->ListMetricNames("a10").value(), (std::vector<std::string>{"cpu", "only_a10"}));
-  EXPECT_TRUE(store_->ListMetricNames("a").value().empty());
-  EXPECT_TRUE(store_->ListMetricNames("ghost").value().empty());
-}
 
 TEST_F(StoreTest, ListSoftwareIsPerAgentAndSnapshotsDoNotTouchOtherAgents) {
   Enroll("a1");

@@ -58,6 +58,23 @@ TEST(TsdbIndex, SameLabelsInAnotherOrderAreOneSeries) {
   EXPECT_EQ((*refs)[0].id, id);
 }
 
+// What `stewardctl metrics --host ID --list` shows: per host, sorted,
+// unique, and no leak between hosts whose ids share a prefix.
+TEST(TsdbIndex, MetricNamesWithLabelAreSortedUniqueAndPerValue) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(store->Append({Series("zeta", {{"agent", "a1"}}), Series("cpu", {{"agent", "a1"}, {"cpu", "1"}}),
+                             Series("cpu", {{"agent", "a1"}, {"cpu", "0"}}), Series("Alpha", {{"agent", "a1"}}),
+                             Series("only_a10", {{"agent", "a10"}}), Series("cpu", {{"agent", "a10"}})})
+                  .ok());
+  auto a1 = store->MetricNamesWithLabel("agent", "a1");
+  ASSERT_TRUE(a1.ok()) << a1.status();
+  EXPECT_EQ(*a1, (std::vector<std::string>{"Alpha", "cpu", "zeta"}));
+  EXPECT_EQ(*store->MetricNamesWithLabel("agent", "a10"), (std::vector<std::string>{"cpu", "only_a10"}));
+  EXPECT_TRUE(store->MetricNamesWithLabel("agent", "a")->empty());
+  EXPECT_TRUE(store->MetricNamesWithLabel("nobody", "")->empty());
+}
+
 TEST(TsdbIndex, RejectsBadSeriesAndStoresNothingOfTheBatch) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
