@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <thread>
+#include <tuple>
 
 #include "collector/service/collector_server.h"
 #include "common/cli_args.h"
+#include "common/duration.h"
 #include "common/logging.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
@@ -20,13 +22,15 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   steward::collector::CollectorOptions opts;
-  std::string log_level = "info", workers = "4";
+  std::string log_level = "info", workers = "4", retention = "15d", rollup_retention = "400d";
   bool help = false;
   steward::ArgParser args;
   args.Flag("data-dir", &opts.data_dir, "directory for the database, CA and admin.conf")
       .Flag("listen", &opts.listen, "address to listen on (default 127.0.0.1:7443; port 0 = any free port)")
       .Repeated("server-name", &opts.server_names, "extra DNS name or IP for the server certificate")
       .Flag("workers", &workers, "worker threads for storage and signing (default 4)")
+      .Flag("retention", &retention, "how long raw samples are kept (default 15d; 0 = forever)")
+      .Flag("rollup-retention", &rollup_retention, "how long 1m/5m/1h rollups are kept (default 400d; 0 = forever)")
       .Flag("log-level", &log_level, "trace|debug|info|warn|error (default info)")
       .Bool("help", &help, "show this help");
   absl::Status st = args.Parse(std::vector<std::string>(argv + 1, argv + argc), nullptr);
@@ -45,6 +49,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts.worker_threads = std::max(1, std::atoi(workers.c_str()));
+  for (auto [flag, text, out] : {std::tuple{"--retention", &retention, &opts.tsdb.retention_ms},
+                                 std::tuple{"--rollup-retention", &rollup_retention, &opts.tsdb.rollup_retention_ms}}) {
+    auto d = text->empty() || *text == "0" ? absl::StatusOr<absl::Duration>(absl::ZeroDuration())
+                                           : steward::ParseHumanDuration(*text);
+    if (!d.ok() || *d < absl::ZeroDuration()) {
+      std::fprintf(stderr, "error: %s '%s' is not a duration such as 15d or 12h\n", flag, text->c_str());
+      return 2;
+    }
+    *out = absl::ToInt64Milliseconds(*d);
+  }
 
   // Signals are taken synchronously by this thread; every other thread
   // (gRPC's, RocksDB's, workers) inherits the blocked mask.

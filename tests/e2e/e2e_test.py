@@ -15,6 +15,7 @@ import subprocess
 import time
 import unittest
 
+import steward_e2e
 from steward_e2e import CTL, Cluster, installed_packages, read, wait_for
 
 
@@ -195,6 +196,12 @@ class EndToEnd(unittest.TestCase):
                            capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("missing.conf", r.stderr)
+        # The collector refuses a bad retention before it touches anything.
+        for flag in ("--retention", "--rollup-retention"):
+            r = subprocess.run([steward_e2e.COLLECTOR, "--data-dir", os.path.join(self.tmp, "never"), flag, "soon"],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(f"{flag} 'soon' is not a duration", r.stderr)
         r = self.ctl("metrics")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--metric", r.stderr)
