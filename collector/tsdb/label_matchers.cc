@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace steward::collector::tsdb {
 namespace {
@@ -60,6 +61,18 @@ bool CompiledMatchers::Matches(const Labels& labels) const {
     if (!ok) return false;
   }
   return true;
+}
+
+std::optional<std::vector<std::string>> CompiledMatchers::LiteralAlternatives(size_t i) const {
+  const LabelMatcher& m = matchers_[i];
+  if (m.op != LabelMatcher::Op::kRe) return std::nullopt;
+  constexpr absl::string_view kMeta = ".*+?()[]{}^$\\|";
+  std::vector<std::string> out;
+  for (absl::string_view alt : absl::StrSplit(m.value, '|')) {
+    if (alt.empty() || alt.find_first_of(kMeta) != absl::string_view::npos) return std::nullopt;
+    out.emplace_back(alt);
+  }
+  return out;
 }
 
 }  // namespace steward::collector::tsdb

@@ -3,6 +3,7 @@
 // labels: regular expressions compiled once per Select.
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -28,6 +29,11 @@ class CompiledMatchers {
   bool AnsweredByPostings(size_t i) const {
     return matchers_[i].op == LabelMatcher::Op::kEq && !matchers_[i].value.empty();
   }
+  // For `name=~"a|b|c"` with plain literal alternatives (no regex
+  // metacharacter, none empty): the values, whose posting lists' union
+  // holds every series the matcher accepts. nullopt otherwise.
+  std::optional<std::vector<std::string>> LiteralAlternatives(size_t i) const;
+
   const std::vector<LabelMatcher>& matchers() const { return matchers_; }
 
  private:

@@ -75,9 +75,20 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
   ASSIGN_OR_RETURN(CompiledMatchers compiled, CompiledMatchers::Compile(matchers));
   ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ReadPostings(keys::MetricPostingPrefix(metric)));
   for (size_t i = 0; i < matchers.size() && !ids.empty(); ++i) {
-    if (!compiled.AnsweredByPostings(i)) continue;
-    ASSIGN_OR_RETURN(std::vector<uint64_t> with,
-                     ReadPostings(keys::LabelPostingPrefix(matchers[i].name, matchers[i].value)));
+    std::vector<uint64_t> with;
+    if (compiled.AnsweredByPostings(i)) {
+      ASSIGN_OR_RETURN(with, ReadPostings(keys::LabelPostingPrefix(matchers[i].name, matchers[i].value)));
+    } else if (auto values = compiled.LiteralAlternatives(i)) {
+      // `host=~"a|b|c"`: the union of three posting lists, not a scan.
+      for (const std::string& v : *values) {
+        ASSIGN_OR_RETURN(std::vector<uint64_t> one, ReadPostings(keys::LabelPostingPrefix(matchers[i].name, v)));
+        with.insert(with.end(), one.begin(), one.end());
+      }
+      std::sort(with.begin(), with.end());
+      with.erase(std::unique(with.begin(), with.end()), with.end());
+    } else {
+      continue;
+    }
     std::vector<uint64_t> both;
     std::set_intersection(ids.begin(), ids.end(), with.begin(), with.end(),
                           std::back_inserter(both));

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/tsdb/label_matchers.h"
 #include "collector/tsdb/tsdb_store.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -137,6 +138,22 @@ TEST_F(TsdbMatchers, RegexesAreFullyAnchored) {
   EXPECT_EQ(Hosts({{"core", Op::kNotRe, "cpu1.*"}}), (std::vector<std::string>{"c", "d"}));
   EXPECT_EQ(Hosts({{"core", Op::kRe, "cpu1.*"}, {"team", Op::kNe, "db"}}),
             (std::vector<std::string>{"a"}));
+}
+
+// Alternations of literals are answered from postings; the result must be
+// the regex's, anchoring and all.
+TEST_F(TsdbMatchers, LiteralAlternationsEqualTheRegex) {
+  EXPECT_EQ(Hosts({{"core", Op::kRe, "cpu1|cpu2"}}), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(Hosts({{"core", Op::kRe, "cpu1|nothing"}}), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(Hosts({{"core", Op::kRe, "pu1|pu3"}}), std::vector<std::string>{});
+  // An empty alternative also matches series without the label: not from postings.
+  EXPECT_EQ(Hosts({{"core", Op::kRe, "cpu1|"}}), Hosts({{"core", Op::kRe, "(cpu1)?"}}));
+  CompiledMatchers m = *CompiledMatchers::Compile({{"h", Op::kRe, "a|b-1|c_2"}, {"h", Op::kRe, "a.b|c"},
+                                                   {"h", Op::kRe, "a|"}, {"h", Op::kNotRe, "a|b"}});
+  EXPECT_EQ(m.LiteralAlternatives(0), (std::vector<std::string>{"a", "b-1", "c_2"}));
+  EXPECT_FALSE(m.LiteralAlternatives(1).has_value());
+  EXPECT_FALSE(m.LiteralAlternatives(2).has_value());
+  EXPECT_FALSE(m.LiteralAlternatives(3).has_value());
 }
 
 TEST_F(TsdbMatchers, InvalidRegexIsInvalidArgumentNamingIt) {
