@@ -6,6 +6,7 @@
 // the RocksDB store.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,18 @@ class SeriesSource {
   // end_ms, ascending by time, no duplicates. Unknown ids append nothing.
   virtual absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                                    std::vector<Sample>* out) = 0;
+
+  // The latest sample of series `id` with start_ms <= time_ms <= end_ms in
+  // *out, or nullopt when there is none. The default reads the range; a
+  // store can answer from its newest chunk or head instead.
+  virtual absl::Status ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
+                                      std::optional<Sample>* out) {
+    std::vector<Sample> samples;
+    absl::Status s = ReadSamples(id, start_ms, end_ms, &samples);
+    if (!s.ok()) return s;
+    *out = samples.empty() ? std::nullopt : std::optional<Sample>(samples.back());
+    return absl::OkStatus();
+  }
 
   // Rollup resolutions this source keeps, in milliseconds (e.g. 60000,
   // 300000, 3600000), ascending; empty when it keeps none.

@@ -8,6 +8,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -164,6 +165,8 @@ class TsdbStore : public SeriesSource {
                                                 const std::vector<LabelMatcher>& matchers) override;
   absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                            std::vector<Sample>* out) override;
+  absl::Status ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
+                              std::optional<Sample>* out) override;
   std::vector<int64_t> RollupResolutions() const override;
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
                            std::vector<RollupBucket>* out) override;

@@ -82,6 +82,42 @@ std::vector<Sample> TsdbStore::HeadSnapshot(uint64_t id, const rocksdb::Snapshot
   return it == heads_.end() ? std::vector<Sample>() : it->second.samples;
 }
 
+absl::Status TsdbStore::ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
+                                       std::optional<Sample>* out) {
+  out->reset();
+  if (start_ms > end_ms) return absl::OkStatus();
+  const rocksdb::Snapshot* snapshot = nullptr;
+  std::vector<Sample> head = HeadSnapshot(id, &snapshot);
+  SnapshotReleaser release(db_.get(), snapshot);
+  // The head holds the newest samples: its latest at or before end_ms
+  // decides when there is one (in range, or nothing is: chunks are older).
+  for (auto s = head.rbegin(); s != head.rend(); ++s) {
+    if (s->time_ms > end_ms) continue;
+    if (s->time_ms >= start_ms) *out = *s;
+    return absl::OkStatus();
+  }
+  // Otherwise the one chunk starting at or before end_ms holds the latest
+  // sample at or before it (chunks do not overlap).
+  SeriesIterator it(db_.get(), chunks_cf_, id, snapshot);
+  it->SeekForPrev(keys::ChunkKey(id, end_ms));
+  if (!it->Valid()) return ToAbsl(it->status(), "cannot read chunks");
+  uint64_t key_id = 0;
+  int64_t chunk_start = 0, chunk_end = 0;
+  absl::string_view bytes;
+  if (!keys::ParseChunkKey(View(it->key()), &key_id, &chunk_start) ||
+      !keys::ParseChunkValue(View(it->value()), &chunk_end, &bytes) || key_id != id) {
+    return absl::DataLossError(absl::StrCat("tsdb: malformed chunk entry of series ", id));
+  }
+  if (chunk_end < start_ms) return absl::OkStatus();
+  ASSIGN_OR_RETURN(ChunkIterator chunk, ChunkIterator::Open(bytes));
+  while (chunk.Next()) {
+    const Sample& s = chunk.sample();
+    if (s.time_ms > end_ms) break;
+    if (s.time_ms >= start_ms) *out = s;
+  }
+  return chunk.status();
+}
+
 absl::Status TsdbStore::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                                     std::vector<Sample>* out) {
   if (start_ms > end_ms) return absl::OkStatus();

@@ -193,9 +193,16 @@ absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateRaw(const SeriesList& series
 absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateLastPoint(const SeriesList& series) {
   std::optional<Point> last;
   for (const SeriesRef* ref : series) {
-    RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
-    if (samples_.empty()) continue;
-    const Sample& s = samples_.back();
+    std::optional<Sample> latest;
+    if (request_.filter.has_value()) {
+      // The latest sample that passes the filter: the whole range is needed.
+      RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
+      if (!samples_.empty()) latest = samples_.back();
+    } else {
+      RETURN_IF_ERROR(source_->ReadLastSample(ref->id, grid_.start_ms(), grid_.end_ms(), &latest));
+    }
+    if (!latest.has_value()) continue;
+    const Sample& s = *latest;
     if (!last.has_value() || IsLater(s.time_ms, s.value, last->time_ms, last->value)) {
       last = Point{s.time_ms, s.value};
     }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -67,6 +68,12 @@ void CheckAgainstOracle(TsdbStore& store, const Oracle& oracle, std::mt19937_64&
     uint64_t id = IdOf(store, host);
     ASSERT_NE(id, 0u) << host;
     EXPECT_TRUE(SameSamples(ReadAll(store, id, INT64_MIN, INT64_MAX), samples)) << host;
+    std::optional<Sample> newest;
+    ASSERT_TRUE(store.ReadLastSample(id, INT64_MIN, INT64_MAX, &newest).ok());
+    ASSERT_EQ(newest.has_value(), !samples.empty()) << host;
+    if (newest) {
+      EXPECT_TRUE(SameSamples({*newest}, {samples.back()})) << host;
+    }
     if (samples.empty()) continue;
     for (int i = 0; i < 5; ++i) {
       int64_t a = samples[rng() % samples.size()].time_ms + static_cast<int64_t>(rng() % 3) - 1;
@@ -74,6 +81,14 @@ void CheckAgainstOracle(TsdbStore& store, const Oracle& oracle, std::mt19937_64&
       if (a > b) std::swap(a, b);
       EXPECT_TRUE(SameSamples(ReadAll(store, id, a, b), oracle.Read(key, a, b)))
           << host << " [" << a << ", " << b << "]";
+      // The latest sample in the range, as lastpoint queries read it.
+      std::vector<Sample> want = oracle.Read(key, a, b);
+      std::optional<Sample> last;
+      ASSERT_TRUE(store.ReadLastSample(id, a, b, &last).ok());
+      ASSERT_EQ(last.has_value(), !want.empty()) << host << " [" << a << ", " << b << "]";
+      if (last) {
+        EXPECT_TRUE(SameSamples({*last}, {want.back()})) << host << " [" << a << ", " << b << "]";
+      }
     }
   }
 }
