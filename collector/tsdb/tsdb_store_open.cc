@@ -74,6 +74,14 @@ absl::Status TsdbStore::OpenDb(const std::string& dir) {
   options.keep_log_file_num = 5;
   options.max_total_wal_size = 64 << 20;
 
+  // zstd where data stays: chunks are already compact (zstd still finds
+  // the repeated headers), rollup buckets are plain doubles, the index is
+  // label text. The WAL column family lives briefly and keeps snappy.
+  auto zstd = [](rocksdb::ColumnFamilyOptions cf) {
+    cf.compression = rocksdb::kZSTD;
+    cf.bottommost_compression = rocksdb::kZSTD;
+    return cf;
+  };
   rocksdb::ColumnFamilyOptions chunks = SeriesPrefixed(options);
   chunks.compaction_filter_factory =
       NewChunkRetentionFilterFactory(options_.now_ms, options_.retention_ms);
@@ -84,11 +92,11 @@ absl::Status TsdbStore::OpenDb(const std::string& dir) {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
-      {"tsdb_series", rocksdb::ColumnFamilyOptions(options)},
-      {"tsdb_postings", rocksdb::ColumnFamilyOptions(options)},
-      {"tsdb_chunks", chunks},
+      {"tsdb_series", zstd(rocksdb::ColumnFamilyOptions(options))},
+      {"tsdb_postings", zstd(rocksdb::ColumnFamilyOptions(options))},
+      {"tsdb_chunks", zstd(chunks)},
       {"tsdb_wal", rocksdb::ColumnFamilyOptions(options)},
-      {"tsdb_rollups", rollups},
+      {"tsdb_rollups", zstd(rollups)},
   };
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(ToAbsl(rocksdb::DB::Open(options, dir, cfs, &handles_, &raw),
