@@ -150,23 +150,31 @@ class EndToEnd(unittest.TestCase):
         h = self.ctl_json("hosts")[0]
         wait_for("5 cpu samples", lambda: all(len(s["points"]) >= 5 for s in self.ctl_json(
             "metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total")))
-        raw = {s["labels"]["mode"]: s["points"] for s in self.ctl_json(
-            "metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total", "--since", "1h")}
-        # Every host (no --host): the series carry the agent label.
+        def raw_points():
+            return {s["labels"]["mode"]: s["points"] for s in self.ctl_json(
+                "metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total", "--since", "1h")}
+        # The agent keeps sending (1 s interval): every aggregate read between
+        # two raw reads lies between what the two raw reads give.
+        raw = raw_points()
         everywhere = self.ctl_json("metrics", "--metric", "host_cpu_seconds_total", "--since", "1h",
                                    "--match", "mode=~user|system", "--agg", "max", "--by", "agent,mode")
+        counts = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total",
+                               "--since", "1h", "--agg", "count", "--by", "mode", "--match", "mode!=idle")
+        after = raw_points()
+        # Every host (no --host): the series carry the agent label.
         self.assertEqual({(g["labels"]["agent"], g["labels"]["mode"]) for g in everywhere},
                          {(h["agent_id"], "user"), (h["agent_id"], "system")})
         # One bucket over the range: max of a counter = its latest raw value.
         for g in everywhere:
             self.assertEqual(len(g["points"]), 1)
-            self.assertEqual(g["points"][0][1], max(v for _, v in raw[g["labels"]["mode"]]))
+            mode = g["labels"]["mode"]
+            self.assertIn(g["points"][0][1], {v for _, v in after[mode] if v >= raw[mode][-1][1]})
         # count per mode equals the raw points; != excludes.
-        counts = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total",
-                               "--since", "1h", "--agg", "count", "--by", "mode", "--match", "mode!=idle")
         self.assertNotIn("idle", {g["labels"]["mode"] for g in counts})
         for g in counts:
-            self.assertEqual(g["points"][0][1], len(raw[g["labels"]["mode"]]))
+            mode = g["labels"]["mode"]
+            self.assertGreaterEqual(g["points"][0][1], len(raw[mode]))
+            self.assertLessEqual(g["points"][0][1], len(after[mode]))
         # rate is per second and never negative for a counter; top-k keeps the busiest.
         top = self.ctl_json("metrics", "--host", h["agent_id"], "--metric", "host_cpu_seconds_total",
                             "--since", "1h", "--agg", "rate", "--by", "mode", "--top", "2")
