@@ -145,8 +145,9 @@ CheckOutcome ProcessCheck::Run(absl::Time now) {
       std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
       if (cmdline->find(pattern_) == std::string::npos) continue;
     }
-    if (!fixed_dump_comm_ && dump_comms_.size() < kMaxComms) {
-      // The name its core dumps will carry if this process crashes.
+    if (!fixed_dump_comm_ && dump_comms_.size() < kMaxComms && !last_pids_.contains(pid)) {
+      // The name its core dumps will carry if this process crashes (read
+      // once per process, when it first matches).
       if (auto comm = ReadFile(base + "comm"); comm.ok()) {
         dump_comms_.insert(std::string(absl::StripTrailingAsciiWhitespace(*comm)));
       }

@@ -287,15 +287,7 @@ absl::Status AdminServiceImpl::DoQueryMetrics(const v1::QueryMetricsRequest& req
   query.max_points = kMaxQueryPoints;
   tsdb::QueryEngine engine(deps_.metrics);
   ASSIGN_OR_RETURN(tsdb::QueryResult result, engine.Run(query));
-  // Raw points keep each series' counter flag (stewardctl shows a rate).
-  std::vector<tsdb::Labels> counters;
-  if (query.agg == tsdb::Aggregation::kNone) {
-    ASSIGN_OR_RETURN(std::vector<tsdb::SeriesRef> refs, deps_.metrics->Select(query.metric, query.matchers));
-    for (tsdb::SeriesRef& r : refs) {
-      if (r.counter) counters.push_back(std::move(r.labels));
-    }
-  }
-  ToQueryResponse(query, std::move(result), !req.agent_id().empty(), counters, resp);
+  ToQueryResponse(query, std::move(result), !req.agent_id().empty(), resp);
   return absl::OkStatus();
 }
 

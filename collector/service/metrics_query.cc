@@ -1,6 +1,5 @@
 #include "collector/service/metrics_query.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -90,11 +89,11 @@ absl::StatusOr<tsdb::QueryRequest> ToQueryRequest(const v1::QueryMetricsRequest&
 }
 
 void ToQueryResponse(const tsdb::QueryRequest& query, tsdb::QueryResult result, bool one_agent,
-                     const std::vector<tsdb::Labels>& counters, v1::QueryMetricsResponse* resp) {
+                     v1::QueryMetricsResponse* resp) {
   for (tsdb::ResultGroup& g : result.groups) {
     v1::Series* s = resp->add_series();
     s->set_name(query.metric);
-    s->set_counter(std::find(counters.begin(), counters.end(), g.labels) != counters.end());
+    s->set_counter(query.agg == tsdb::Aggregation::kNone && g.counter);
     for (auto& [name, value] : g.labels) {
       if (one_agent && name == kAgentLabel) continue;
       v1::Label* l = s->add_labels();

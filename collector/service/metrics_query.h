@@ -26,10 +26,9 @@ absl::StatusOr<tsdb::QueryRequest> ToQueryRequest(const v1::QueryMetricsRequest&
 
 // The result as the admin API returns it. A query of one host
 // (`one_agent`) leaves the `agent` label out of the series' labels: the
-// host is implied. Raw series whose labels are in `counters` are marked
-// as counters.
+// host is implied. Raw series (agg none) keep their counter flag.
 void ToQueryResponse(const tsdb::QueryRequest& query, tsdb::QueryResult result, bool one_agent,
-                     const std::vector<tsdb::Labels>& counters, v1::QueryMetricsResponse* resp);
+                     v1::QueryMetricsResponse* resp);
 
 // An agent's batch as TSDB series, each labelled agent=<agent_id>.
 std::vector<tsdb::IngestSeries> ToIngestSeries(const std::string& agent_id, const v1::MetricBatch& batch);

@@ -108,8 +108,7 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
     // Into the TSDB first (its own synced WAL), then the seq: a crash in
     // between makes the agent resend, and the TSDB drops samples it already
     // has (times at or before a series' latest), so nothing doubles.
-    tsdb::AppendStats stats;
-    absl::Status appended = deps_.metrics->Append(ToIngestSeries(agent_id_, env.metric_batch()), &stats);
+    absl::Status appended = deps_.metrics->Append(ToIngestSeries(agent_id_, env.metric_batch()));
     if (absl::IsInvalidArgument(appended)) {
       rejected = std::string(appended.message());
       spdlog::warn("agent {}: envelope {} refused by the time-series store: {}", agent_id_, env.seq(), rejected);

@@ -39,8 +39,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->agents_ = store->handles_[1];
   store->tokens_ = store->handles_[2];
   store->inventory_ = store->handles_[3];
-  store->series_ = store->handles_[4];
-  store->samples_ = store->handles_[5];
   store->inventory_log_ = store->handles_[6];
   store->health_ = store->handles_[7];
   store->checks_ = store->handles_[8];

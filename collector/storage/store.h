@@ -122,8 +122,6 @@ class Store {
   rocksdb::ColumnFamilyHandle* agents_ = nullptr;
   rocksdb::ColumnFamilyHandle* tokens_ = nullptr;
   rocksdb::ColumnFamilyHandle* inventory_ = nullptr;
-  rocksdb::ColumnFamilyHandle* series_ = nullptr;
-  rocksdb::ColumnFamilyHandle* samples_ = nullptr;
   rocksdb::ColumnFamilyHandle* inventory_log_ = nullptr;
   rocksdb::ColumnFamilyHandle* health_ = nullptr;
   rocksdb::ColumnFamilyHandle* checks_ = nullptr;

@@ -173,6 +173,8 @@ struct Point {
 struct ResultGroup {
   Labels labels;
   std::vector<Point> points;
+  // Every series of the group is a counter (SeriesRef::counter).
+  bool counter = false;
 };
 
 // The answer to a QueryRequest: groups in the order SEMANTICS defines.

@@ -24,6 +24,7 @@ using GroupMap = std::map<Labels, std::vector<const SeriesRef*>>;
 struct EvaluatedGroup {
   Labels labels;
   GroupPoints points;
+  bool counter = false;
 };
 
 // `cpu{host="a",mode="idle"}`, for messages.
@@ -126,7 +127,9 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
       points += static_cast<int64_t>(group.points.size());
       if (points > request.max_points) return TooManyPoints(points, request.max_points);
     }
-    kept.push_back({labels, std::move(group)});
+    const bool counter = std::all_of(members.begin(), members.end(),
+                                     [](const SeriesRef* s) { return s->counter; });
+    kept.push_back({labels, std::move(group), counter});
     if (k > 0 && kept.size() >= 2 * k) KeepTop(kept, k);
   }
   if (k > 0) {
@@ -138,7 +141,7 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   QueryResult result;
   result.groups.reserve(kept.size());
   for (EvaluatedGroup& g : kept) {
-    result.groups.push_back({std::move(g.labels), std::move(g.points.points)});
+    result.groups.push_back({std::move(g.labels), std::move(g.points.points), g.counter});
   }
   return result;
 }
