@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/inventory/inventory_diff.h"
+#include "common/metrics/series_columns.h"
 
 namespace steward::agent {
 
@@ -62,18 +63,10 @@ v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& package
 
 v1::MetricBatch BuildMetricBatch(const std::vector<MetricSample>& samples, int64_t time_ms) {
   v1::MetricBatch batch;
+  metrics::SeriesColumnsBuilder columns(batch.mutable_columns());
   for (const auto& s : samples) {
-    v1::Series* series = batch.add_series();
-    series->set_name(s.name);
-    series->set_counter(s.counter);
-    for (const auto& [k, v] : s.labels) {
-      v1::Label* l = series->add_labels();
-      l->set_name(k);
-      l->set_value(v);
-    }
-    v1::Point* p = series->add_points();
-    p->set_time_ms(time_ms);
-    p->set_value(s.value);
+    columns.AddSeries(s.name, s.labels, s.counter);
+    columns.AddPoint(time_ms, s.value);
   }
   return batch;
 }

@@ -17,7 +17,7 @@ v1::HostFacts FactsToProto(const HostFacts& facts);
 v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& packages,
                                              const HostFacts& facts, size_t skipped_records);
 
-// One point per sample at `time_ms`.
+// One point per sample at `time_ms`, in the batch's columns form.
 v1::MetricBatch BuildMetricBatch(const std::vector<MetricSample>& samples, int64_t time_ms);
 
 }  // namespace steward::agent

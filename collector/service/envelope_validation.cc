@@ -9,14 +9,7 @@ namespace steward::collector {
 namespace {
 
 bool ValidMetricName(absl::string_view s, bool allow_colon) {
-  if (s.empty() || s.size() > kMaxNameBytes) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    bool ok = absl::ascii_isalpha(c) || c == '_' || (allow_colon && c == ':') ||
-              (i > 0 && absl::ascii_isdigit(c));
-    if (!ok) return false;
-  }
-  return true;
+  return metrics::ValidMetricOrLabelName(s, allow_colon, kMaxNameBytes);
 }
 
 bool CleanText(absl::string_view s, size_t max) {
@@ -88,7 +81,7 @@ absl::Status ValidateServiceReport(const v1::ServiceReport& report) {
 
 }  // namespace
 
-absl::Status ValidateEnvelope(const v1::Envelope& env) {
+absl::Status ValidateEnvelope(const v1::Envelope& env, metrics::DecodedColumns* columns) {
   if (env.seq() == 0) return absl::InvalidArgumentError("envelope seq must be >= 1");
   switch (env.payload_case()) {
     case v1::Envelope::kInventorySnapshot: {
@@ -124,7 +117,15 @@ absl::Status ValidateEnvelope(const v1::Envelope& env) {
         return absl::InvalidArgumentError(absl::StrCat("metric batch has ", points,
                                                        " points; the limit is ", kMaxPointsPerBatch));
       }
-      return absl::OkStatus();
+      // The columns get what the plain series left of the limits.
+      metrics::ColumnLimits limits;
+      limits.max_series = kMaxSeriesPerBatch - batch.series_size();
+      limits.max_points = kMaxPointsPerBatch - points;
+      limits.max_labels_per_series = kMaxLabelsPerSeries;
+      limits.max_name_bytes = kMaxNameBytes;
+      limits.max_value_bytes = kMaxValueBytes;
+      metrics::DecodedColumns local;
+      return metrics::DecodeSeriesColumns(batch.columns(), limits, columns != nullptr ? columns : &local);
     }
     case v1::Envelope::kHealthReport: {
       const auto& checks = env.health_report().checks();

@@ -4,6 +4,7 @@
 // rule, which the session returns to the agent as the stream's status.
 
 #include "absl/status/status.h"
+#include "common/metrics/series_columns.h"
 #include "steward/v1/agent.pb.h"
 
 namespace steward::collector {
@@ -19,6 +20,8 @@ inline constexpr size_t kMaxStateBytes = 64;
 inline constexpr size_t kMaxNameBytes = 256;
 inline constexpr size_t kMaxValueBytes = 4096;
 
-absl::Status ValidateEnvelope(const v1::Envelope& envelope);
+// A metric batch's columns are decoded to check them; pass `columns` to
+// keep the result (the session ingests from it; it is cleared otherwise).
+absl::Status ValidateEnvelope(const v1::Envelope& envelope, metrics::DecodedColumns* columns = nullptr);
 
 }  // namespace steward::collector

@@ -1,5 +1,6 @@
 #include "collector/service/metrics_query.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -109,23 +110,106 @@ void ToQueryResponse(const tsdb::QueryRequest& query, tsdb::QueryResult result, 
   }
 }
 
-std::vector<tsdb::IngestSeries> ToIngestSeries(const std::string& agent_id, const v1::MetricBatch& batch) {
-  std::vector<tsdb::IngestSeries> out;
-  out.reserve(static_cast<size_t>(batch.series_size()));
+void IngestBatch::Build(const std::string& agent_id, const v1::MetricBatch& batch,
+                        const metrics::DecodedColumns& columns) {
+  labels_.clear();
+  samples_.clear();
+  views_.clear();
+  const auto& symbols = batch.columns().symbols();
+  same_symbols_ = static_cast<size_t>(symbols.size()) == known_symbols_.size() &&
+                  std::equal(symbols.begin(), symbols.end(), known_symbols_.begin());
+  known_hits_ = 0;
+  size_t labels = 0, samples = 0;
   for (const v1::Series& s : batch.series()) {
-    tsdb::IngestSeries& in = out.emplace_back();
-    in.metric = s.name();
-    in.counter = s.counter();
-    in.labels.reserve(static_cast<size_t>(s.labels_size()) + 1);
-    for (const v1::Label& l : s.labels()) {
-      // The collector's own label wins: an agent cannot pose as another.
-      if (l.name() != kAgentLabel) in.labels.emplace_back(l.name(), l.value());
-    }
-    in.labels.emplace_back(kAgentLabel, agent_id);
-    in.samples.reserve(static_cast<size_t>(s.points_size()));
-    for (const v1::Point& p : s.points()) in.samples.push_back({p.time_ms(), p.value()});
+    labels += static_cast<size_t>(s.labels_size()) + 1;
+    samples += static_cast<size_t>(s.points_size());
   }
-  return out;
+  labels += columns.labels.size() + columns.series.size();
+  samples += columns.times.size();
+  // Reserved up front: the views below point into these vectors.
+  labels_.reserve(labels);
+  samples_.reserve(samples);
+  views_.reserve(static_cast<size_t>(batch.series_size()) + columns.series.size());
+  // Labels sorted by name as the TSDB wants them: the agent's are sorted
+  // (ValidateEnvelope checks), and `agent` goes in its place among them.
+  auto add = [&](absl::string_view metric, bool counter, uint64_t id, auto&& each_label,
+                 auto&& each_sample) {
+    const size_t label_begin = labels_.size(), sample_begin = samples_.size();
+    if (id == 0) {
+      bool placed = false;
+      each_label([&](absl::string_view name, absl::string_view value) {
+        if (!placed && name >= kAgentLabel) {
+          labels_.emplace_back(kAgentLabel, agent_id);
+          placed = true;
+        }
+        if (name != kAgentLabel) labels_.emplace_back(name, value);
+      });
+      if (!placed) labels_.emplace_back(kAgentLabel, agent_id);
+    }
+    each_sample();
+    views_.push_back(tsdb::IngestSeriesView{
+        metric, absl::MakeConstSpan(labels_).subspan(label_begin), counter,
+        absl::MakeConstSpan(samples_).subspan(sample_begin), id});
+  };
+  for (const v1::Series& s : batch.series()) {
+    add(
+        s.name(), s.counter(), 0,
+        [&](auto&& label) {
+          for (const v1::Label& l : s.labels()) label(l.name(), l.value());
+        },
+        [&] {
+          for (const v1::Point& p : s.points()) samples_.push_back({p.time_ms(), p.value()});
+        });
+  }
+  const auto& column = batch.columns().series();
+  const auto& values = batch.columns().values();
+  for (size_t i = 0; i < columns.series.size(); ++i) {
+    const metrics::DecodedSeries& s = columns.series[i];
+    uint64_t id = 0;
+    if (same_symbols_ && i < known_ids_.size()) {
+      const uint32_t width = 2 + 2 * s.label_count;
+      const uint32_t* was = known_columns_.data() + known_offsets_[i];
+      if (known_offsets_[i + 1] - known_offsets_[i] == width &&
+          std::equal(column.begin() + s.column_begin, column.begin() + s.column_begin + width, was)) {
+        id = known_ids_[i];
+        ++known_hits_;
+      }
+    }
+    add(
+        s.metric, s.counter, id,
+        [&](auto&& label) {
+          for (uint32_t j = 0; j < s.label_count; ++j) {
+            const auto& [name, value] = columns.labels[s.label_begin + j];
+            label(name, value);
+          }
+        },
+        [&] {
+          for (uint32_t j = s.point_begin; j < s.point_begin + s.point_count; ++j) {
+            samples_.push_back({columns.times[j], values[static_cast<int>(j)]});
+          }
+        });
+  }
+}
+
+void IngestBatch::Remember(const v1::MetricBatch& batch, const metrics::DecodedColumns& columns,
+                           const std::vector<uint64_t>& ids) {
+  const size_t first = static_cast<size_t>(batch.series_size());
+  if (ids.size() != first + columns.series.size()) return;  // not this batch's ids
+  if (same_symbols_ && known_hits_ == columns.series.size()) return;  // nothing new
+  if (!same_symbols_) {
+    const auto& symbols = batch.columns().symbols();
+    known_symbols_.assign(symbols.begin(), symbols.end());
+  }
+  const auto& column = batch.columns().series();
+  known_columns_.clear();
+  known_offsets_.assign(1, 0);
+  known_ids_.assign(ids.begin() + static_cast<ptrdiff_t>(first), ids.end());
+  for (const metrics::DecodedSeries& s : columns.series) {
+    const uint32_t width = 2 + 2 * s.label_count;
+    known_columns_.insert(known_columns_.end(), column.begin() + s.column_begin,
+                          column.begin() + s.column_begin + width);
+    known_offsets_.push_back(static_cast<uint32_t>(known_columns_.size()));
+  }
 }
 
 }  // namespace steward::collector

@@ -1,8 +1,8 @@
 #pragma once
 // The admin API's metric queries and the agents' metric batches in the
 // TSDB's terms: QueryMetricsRequest -> tsdb::QueryRequest, QueryResult ->
-// QueryMetricsResponse, MetricBatch -> tsdb::IngestSeries. Pure functions,
-// thread-safe.
+// QueryMetricsResponse, MetricBatch -> tsdb::IngestSeriesView (IngestBatch).
+// Pure functions, thread-safe.
 
 #include <cstdint>
 #include <string>
@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "collector/tsdb/query/query.h"
 #include "collector/tsdb/tsdb_store.h"
+#include "common/metrics/series_columns.h"
 #include "steward/v1/admin.pb.h"
 #include "steward/v1/agent.pb.h"
 
@@ -30,7 +31,39 @@ absl::StatusOr<tsdb::QueryRequest> ToQueryRequest(const v1::QueryMetricsRequest&
 void ToQueryResponse(const tsdb::QueryRequest& query, tsdb::QueryResult result, bool one_agent,
                      v1::QueryMetricsResponse* resp);
 
-// An agent's batch as TSDB series, each labelled agent=<agent_id>.
-std::vector<tsdb::IngestSeries> ToIngestSeries(const std::string& agent_id, const v1::MetricBatch& batch);
+// An agent's batch as TSDB series, each labelled agent=<agent_id> (the
+// collector's label replaces any `agent` label the agent sent, so an agent
+// cannot pose as another). Both forms of the batch: the plain series, then
+// the columns, already decoded and checked by ValidateEnvelope.
+//
+// Keep one per session and reuse it: after the first batches it allocates
+// nothing, and it remembers the series ids of the last batch's columns. An
+// agent sends the same series batch after batch, with the same symbols in
+// the same order; a series whose symbols and column entries equal the last
+// batch's then goes to the TSDB with its id, and its labels are not looked
+// up again. Anything different takes the full path.
+class IngestBatch {
+ public:
+  // The views point into `batch`, `columns` and this object.
+  void Build(const std::string& agent_id, const v1::MetricBatch& batch,
+             const metrics::DecodedColumns& columns);
+  absl::Span<const tsdb::IngestSeriesView> views() const { return views_; }
+  // After TsdbStore::Append(views(), ..., &ids) succeeded.
+  void Remember(const v1::MetricBatch& batch, const metrics::DecodedColumns& columns,
+                const std::vector<uint64_t>& ids);
+
+ private:
+  std::vector<tsdb::LabelView> labels_;
+  std::vector<tsdb::Sample> samples_;
+  std::vector<tsdb::IngestSeriesView> views_;
+  // The last remembered batch's columns: symbols, each series' column
+  // entries (metric and labels; offsets has one more entry than ids) and ids.
+  std::vector<std::string> known_symbols_;
+  std::vector<uint32_t> known_columns_;
+  std::vector<uint32_t> known_offsets_;
+  std::vector<uint64_t> known_ids_;
+  bool same_symbols_ = false;
+  size_t known_hits_ = 0;  // column series of the last Build that had an id
+};
 
 }  // namespace steward::collector

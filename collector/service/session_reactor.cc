@@ -87,7 +87,7 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
 
 absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
   std::string rejected;
-  if (auto s = ValidateEnvelope(env); !s.ok()) {
+  if (auto s = ValidateEnvelope(env, &columns_); !s.ok()) {
     if (env.seq() == 0) {
       return absl::InvalidArgumentError(absl::StrCat("envelope without a seq: ", s.message()));
     }
@@ -108,7 +108,9 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
     // Into the TSDB first (its own synced WAL), then the seq: a crash in
     // between makes the agent resend, and the TSDB drops samples it already
     // has (times at or before a series' latest), so nothing doubles.
-    absl::Status appended = deps_.metrics->Append(ToIngestSeries(agent_id_, env.metric_batch()));
+    ingest_.Build(agent_id_, env.metric_batch(), columns_);
+    absl::Status appended = deps_.metrics->Append(ingest_.views(), nullptr, &ingested_ids_);
+    if (appended.ok()) ingest_.Remember(env.metric_batch(), columns_, ingested_ids_);
     if (absl::IsInvalidArgument(appended)) {
       rejected = std::string(appended.message());
       spdlog::warn("agent {}: envelope {} refused by the time-series store: {}", agent_id_, env.seq(), rejected);

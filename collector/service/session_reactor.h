@@ -15,7 +15,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/service/metrics_query.h"
 #include "collector/service/service_deps.h"
+#include "common/metrics/series_columns.h"
 #include "collector/service/session_registry.h"
 #include "steward/v1/agent.grpc.pb.h"
 
@@ -45,6 +47,11 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   const std::string agent_id_;
   v1::AgentMessage in_;  // only touched between OnReadDone and the next StartRead
   bool got_hello_ = false;
+  // Scratch of HandleEnvelope (one envelope at a time), reused so that a
+  // metric batch costs no allocation per series.
+  metrics::DecodedColumns columns_;
+  IngestBatch ingest_;
+  std::vector<uint64_t> ingested_ids_;
   std::atomic<bool> registered_{false};
 
   absl::Mutex mu_;

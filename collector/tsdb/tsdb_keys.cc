@@ -78,15 +78,30 @@ std::string SeriesKey(absl::string_view metric, const Labels& labels) {
   return key;
 }
 
+void SeriesKeyTo(absl::string_view metric,
+                 const std::vector<std::pair<absl::string_view, absl::string_view>>& labels,
+                 std::string* out) {
+  out->assign(1, kSeriesKeyTag);
+  PutLengthPrefixed(metric, out);
+  for (const auto& [name, value] : labels) {
+    PutLengthPrefixed(name, out);
+    PutLengthPrefixed(value, out);
+  }
+}
+
 std::string SeriesRecordKey(uint64_t id) {
   std::string key(1, kSeriesRecordTag);
   PutFixed64BE(id, &key);
   return key;
 }
 
-absl::Status CanonicalLabels(Labels* labels) {
-  std::sort(labels->begin(), labels->end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+namespace {
+template <typename LabelVector>
+absl::Status Canonical(LabelVector* labels) {
+  auto by_name = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(labels->begin(), labels->end(), by_name)) {
+    std::sort(labels->begin(), labels->end(), by_name);
+  }
   for (size_t i = 0; i < labels->size(); ++i) {
     if ((*labels)[i].first.empty()) return absl::InvalidArgumentError("label with an empty name");
     if (i > 0 && (*labels)[i].first == (*labels)[i - 1].first) {
@@ -95,6 +110,12 @@ absl::Status CanonicalLabels(Labels* labels) {
     }
   }
   return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status CanonicalLabels(Labels* labels) { return Canonical(labels); }
+absl::Status CanonicalLabels(std::vector<std::pair<absl::string_view, absl::string_view>>* labels) {
+  return Canonical(labels);
 }
 
 std::string EncodeSeriesRecord(const SeriesRef& ref) {

@@ -49,10 +49,15 @@ bool GetFixed64BE(absl::string_view* in, uint64_t* v);
 // The canonical key of a series: `labels` must be sorted by name, names
 // unique (CanonicalLabels makes them so).
 std::string SeriesKey(absl::string_view metric, const Labels& labels);
+// The same into *out (replacing its content; saves an allocation per call).
+void SeriesKeyTo(absl::string_view metric,
+                 const std::vector<std::pair<absl::string_view, absl::string_view>>& labels,
+                 std::string* out);
 std::string SeriesRecordKey(uint64_t id);
 // Sorts `labels` by name; InvalidArgument naming the label if a name occurs
 // twice or is empty.
 absl::Status CanonicalLabels(Labels* labels);
+absl::Status CanonicalLabels(std::vector<std::pair<absl::string_view, absl::string_view>>* labels);
 
 // The stored series record (metric, labels, counter flag; the id is the key).
 std::string EncodeSeriesRecord(const SeriesRef& ref);

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "collector/tsdb/sample.h"
 #include "collector/tsdb/series_source.h"
 #include "collector/tsdb/wal_record.h"
@@ -41,6 +42,19 @@ struct IngestSeries {
   Labels labels;
   bool counter = false;
   std::vector<Sample> samples;
+};
+
+// The same by reference, which is what Append works on: nothing is copied
+// per series (the views must stay valid during the call).
+using LabelView = std::pair<absl::string_view, absl::string_view>;
+struct IngestSeriesView {
+  absl::string_view metric;
+  absl::Span<const LabelView> labels;
+  bool counter = false;
+  absl::Span<const Sample> samples;
+  // The series' id when the caller knows it from an earlier Append of this
+  // store (its `ids`): metric and labels are then not looked at. 0: unknown.
+  uint64_t id = 0;
 };
 
 // What one Append did with its samples.
@@ -122,6 +136,11 @@ class TsdbStore : public SeriesSource {
   // with an empty metric name or an empty/duplicate label name (nothing of
   // the batch is then stored). After a failed write of persisted chunks the
   // store refuses further appends (the data is still in the WAL; reopen).
+  // `ids`, when given, receives each series' id, in batch order (a caller
+  // sending the same series again may pass them back in the views).
+  absl::Status Append(absl::Span<const IngestSeriesView> batch, AppendStats* stats = nullptr,
+                      std::vector<uint64_t>* ids = nullptr);
+  // The same for owning series (tests, small callers).
   absl::Status Append(const std::vector<IngestSeries>& batch, AppendStats* stats = nullptr);
 
   // Persists every head and truncates the WAL to nothing.
@@ -180,6 +199,11 @@ class TsdbStore : public SeriesSource {
     int64_t last_ms = std::numeric_limits<int64_t>::min();
     bool has_last = false;
     uint64_t wal_id = 0;  // oldest WAL record of `samples` (when not empty)
+    // The Append (append_epoch_) that last accepted samples for the series
+    // and its latest accepted time, so a series twice in one batch is
+    // checked against its own earlier samples before they reach the head.
+    uint64_t epoch = 0;
+    int64_t epoch_last_ms = 0;
   };
   // A head taken off for persisting: its samples, in order.
   struct SealedChunk {
@@ -197,7 +221,7 @@ class TsdbStore : public SeriesSource {
   // tsdb_store_index.cc: the series' id, from the cache, the index, or
   // `pending` (ids created by this batch); a new series' index entries go
   // to `batch` and its id to `pending`.
-  absl::StatusOr<uint64_t> ResolveSeries(const IngestSeries& series, rocksdb::WriteBatch* batch,
+  absl::StatusOr<uint64_t> ResolveSeries(const IngestSeriesView& series, rocksdb::WriteBatch* batch,
                                          absl::flat_hash_map<std::string, uint64_t>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<uint64_t>> ReadPostings(const std::string& prefix);
@@ -208,9 +232,10 @@ class TsdbStore : public SeriesSource {
   // tsdb_store_write.cc
   // The head of `id`, created with the series' persisted end if new.
   absl::StatusOr<Head*> HeadOf(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Adds accepted samples to heads; full heads go to `sealed`.
-  void ApplyToHeads(uint64_t wal_id, const std::vector<WalSeries>& accepted,
-                    std::vector<SealedChunk>* sealed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds a record's samples to heads, skipping any at or before a head's
+  // latest time; full heads go to `sealed`. Returns the samples added.
+  uint64_t ApplyToHeads(uint64_t wal_id, const WalRecord& record, std::vector<SealedChunk>* sealed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the head of `id` off (unpins it) into `sealed`.
   void SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -252,6 +277,13 @@ class TsdbStore : public SeriesSource {
   // now_ms() when each live WAL record was written (or replayed).
   absl::btree_map<uint64_t, int64_t> wal_times_ ABSL_GUARDED_BY(mu_);
   size_t head_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Scratch space of Append and ResolveSeries, kept to save allocations.
+  uint64_t append_epoch_ ABSL_GUARDED_BY(mu_) = 0;
+  WalRecord record_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> batch_ids_ ABSL_GUARDED_BY(mu_);
+  std::vector<LabelView> labels_scratch_ ABSL_GUARDED_BY(mu_);
+  std::string key_scratch_ ABSL_GUARDED_BY(mu_);
+  std::string wal_scratch_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> dropped_samples_{0};
 };
 

@@ -15,17 +15,18 @@ using internal::ToAbsl;
 using internal::View;
 
 absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
-    const IngestSeries& series, rocksdb::WriteBatch* batch,
+    const IngestSeriesView& series, rocksdb::WriteBatch* batch,
     absl::flat_hash_map<std::string, uint64_t>* pending) {
   if (series.metric.empty()) return absl::InvalidArgumentError("series with an empty metric name");
-  SeriesRef ref;
-  ref.metric = series.metric;
-  ref.counter = series.counter;
-  for (const auto& label : series.labels) {
-    if (!label.second.empty()) ref.labels.push_back(label);
+  // The key is built in scratch space: a known series costs no allocation.
+  std::vector<LabelView>& labels = labels_scratch_;
+  labels.clear();
+  for (const LabelView& label : series.labels) {
+    if (!label.second.empty()) labels.push_back(label);
   }
-  RETURN_IF_ERROR(keys::CanonicalLabels(&ref.labels));
-  std::string key = keys::SeriesKey(ref.metric, ref.labels);
+  RETURN_IF_ERROR(keys::CanonicalLabels(&labels));
+  std::string& key = key_scratch_;
+  keys::SeriesKeyTo(series.metric, labels, &key);
   if (auto it = ids_by_key_.find(key); it != ids_by_key_.end()) return it->second;
   if (auto it = pending->find(key); it != pending->end()) return it->second;
 
@@ -37,11 +38,16 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
           absl::StrCat("tsdb: series ", series.metric, ": id of ", stored.size(), " bytes"));
     }
     uint64_t id = keys::DecodeFixed64BE(stored.data());
-    ids_by_key_.emplace(std::move(key), id);
+    ids_by_key_.emplace(key, id);
     return id;
   }
   if (!s.IsNotFound()) return ToAbsl(s, "cannot read the series index");
 
+  SeriesRef ref;
+  ref.metric = std::string(series.metric);
+  ref.counter = series.counter;
+  ref.labels.reserve(labels.size());
+  for (const auto& [name, value] : labels) ref.labels.emplace_back(name, value);
   ref.id = next_series_id_ + pending->size();
   auto put = [batch](rocksdb::ColumnFamilyHandle* cf, const std::string& k, const std::string& v) {
     return ToAbsl(batch->Put(cf, k, v), "cannot build a write batch");
@@ -54,7 +60,7 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
     RETURN_IF_ERROR(
         put(postings_cf_, keys::PostingKey(keys::LabelPostingPrefix(name, value), ref.id), ""));
   }
-  pending->emplace(std::move(key), ref.id);
+  pending->emplace(key, ref.id);
   return ref.id;
 }
 

@@ -137,18 +137,15 @@ absl::Status TsdbStore::ReplayWal() {
     uint64_t wal_id = keys::DecodeFixed64BE(it->key().data());
     if (records == 0) wal_truncated_below_ = wal_id;
     next_wal_id_ = wal_id + 1;
-    ASSIGN_OR_RETURN(std::vector<WalSeries> record, DecodeWalRecord(wal_id, View(it->value())));
-    // Drop what persisted chunks already hold: the rule Append applies to
-    // new samples, with each head's last time set from its persisted end.
-    for (WalSeries& s : record) {
-      ASSIGN_OR_RETURN(Head * head, HeadOf(s.id));
-      std::erase_if(s.samples, [head](const Sample& x) {
-        return head->has_last && x.time_ms <= head->last_ms;
-      });
-      samples += s.samples.size();
+    WalRecord record;
+    RETURN_IF_ERROR(DecodeWalRecord(wal_id, View(it->value()), &record));
+    // Load each head's persisted end: samples at or before it are dropped
+    // (ApplyToHeads skips them), as Append drops old samples.
+    for (const WalRecord::Run& run : record.runs) {
+      RETURN_IF_ERROR(HeadOf(run.id).status());
     }
     wal_times_[wal_id] = Now();
-    ApplyToHeads(wal_id, record, &sealed);
+    samples += ApplyToHeads(wal_id, record, &sealed);
     ++records;
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read the WAL"));

@@ -1,5 +1,6 @@
 // TsdbStore: ingest (Append), heads, persisting chunks, WAL truncation.
 
+#include "absl/strings/str_cat.h"
 #include "collector/tsdb/chunk_encoder.h"
 #include "collector/tsdb/rollup.h"
 #include "collector/tsdb/tsdb_keys.h"
@@ -30,80 +31,137 @@ absl::StatusOr<TsdbStore::Head*> TsdbStore::HeadOf(uint64_t id) {
 }
 
 absl::Status TsdbStore::Append(const std::vector<IngestSeries>& batch, AppendStats* stats) {
+  std::vector<LabelView> labels;
+  for (const IngestSeries& series : batch) {
+    for (const auto& [name, value] : series.labels) labels.emplace_back(name, value);
+  }
+  std::vector<IngestSeriesView> views;
+  views.reserve(batch.size());
+  size_t at = 0;
+  for (const IngestSeries& series : batch) {
+    views.push_back(IngestSeriesView{series.metric,
+                                     absl::MakeConstSpan(labels).subspan(at, series.labels.size()),
+                                     series.counter, series.samples});
+    at += series.labels.size();
+  }
+  return Append(views, stats);
+}
+
+absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendStats* stats,
+                              std::vector<uint64_t>* ids_out) {
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(write_error_);
   rocksdb::WriteBatch write;
+  // Series this batch creates: key -> id (ids from next_series_id_ on).
   absl::flat_hash_map<std::string, uint64_t> pending;
-  std::vector<WalSeries> accepted;
-  absl::flat_hash_map<uint64_t, size_t> slot_of;  // id -> index in `accepted`
-  AppendStats st;
-  for (const IngestSeries& series : batch) {
-    ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, &write, &pending));
-    auto [slot, is_new_slot] = slot_of.try_emplace(id, accepted.size());
-    if (is_new_slot) accepted.push_back(WalSeries{id, {}});
-    WalSeries& out = accepted[slot->second];
-    bool has_last = false;
-    int64_t last_ms = 0;
-    if (!out.samples.empty()) {
-      has_last = true;
-      last_ms = out.samples.back().time_ms;
-    } else if (id < next_series_id_) {  // not created by this batch
-      ASSIGN_OR_RETURN(Head * head, HeadOf(id));
-      has_last = head->has_last;
-      last_ms = head->last_ms;
+  std::vector<uint64_t>& ids = batch_ids_;
+  ids.clear();
+  for (const IngestSeriesView& series : batch) {
+    if (series.id != 0) {
+      if (series.id >= next_series_id_) {
+        return absl::InternalError(absl::StrCat("tsdb: append names series id ", series.id,
+                                                ", which this store never gave out"));
+      }
+      ids.push_back(series.id);
+      continue;
     }
-    for (const Sample& sample : series.samples) {
+    ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, &write, &pending));
+    ids.push_back(id);
+  }
+  // New series get their (empty) heads now; they go again if the write fails.
+  auto drop_new_heads = [&] {
+    for (const auto& [key, id] : pending) heads_.erase(id);
+  };
+  const uint64_t epoch = ++append_epoch_;
+  WalRecord& record = record_;
+  record.clear();
+  AppendStats st;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const uint64_t id = ids[i];
+    Head* head = nullptr;
+    if (id >= next_series_id_) {
+      head = &heads_[id];
+    } else if (absl::StatusOr<Head*> found = HeadOf(id); found.ok()) {
+      head = *found;
+    } else {
+      drop_new_heads();
+      return found.status();
+    }
+    bool has_last = head->has_last;
+    int64_t last_ms = head->last_ms;
+    if (head->epoch == epoch) {  // the series came earlier in this batch
+      has_last = true;
+      last_ms = head->epoch_last_ms;
+    }
+    const auto begin = static_cast<uint32_t>(record.samples.size());
+    for (const Sample& sample : batch[i].samples) {
       if (has_last && sample.time_ms <= last_ms) {
         ++st.dropped;
         continue;
       }
-      out.samples.push_back(sample);
+      record.samples.push_back(sample);
       has_last = true;
       last_ms = sample.time_ms;
     }
+    const auto count = static_cast<uint32_t>(record.samples.size()) - begin;
+    if (count == 0) continue;
+    record.runs.push_back(WalRecord::Run{id, begin, count});
+    head->epoch = epoch;
+    head->epoch_last_ms = last_ms;
   }
-  std::erase_if(accepted, [](const WalSeries& s) { return s.samples.empty(); });
-  for (const WalSeries& s : accepted) st.accepted += s.samples.size();
+  st.accepted = record.samples.size();
 
   uint64_t wal_id = next_wal_id_;
-  if (!accepted.empty()) {
-    RETURN_IF_ERROR(ToAbsl(write.Put(wal_cf_, keys::WalKey(wal_id), EncodeWalRecord(accepted)),
-                           "cannot build a write batch"));
+  if (!record.runs.empty()) {
+    EncodeWalRecord(record, &wal_scratch_);
+    if (absl::Status s = ToAbsl(write.Put(wal_cf_, keys::WalKey(wal_id), wal_scratch_),
+                                "cannot build a write batch");
+        !s.ok()) {
+      drop_new_heads();
+      return s;
+    }
   }
   if (write.Count() > 0) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
-    RETURN_IF_ERROR(ToAbsl(db_->Write(sync, &write), "cannot write the WAL record"));
+    if (absl::Status s = ToAbsl(db_->Write(sync, &write), "cannot write the WAL record"); !s.ok()) {
+      drop_new_heads();
+      return s;
+    }
   }
   // Durable: from here on the batch is accepted whatever happens next.
   next_series_id_ += pending.size();
   for (auto& [key, id] : pending) ids_by_key_.emplace(key, id);
   dropped_samples_ += st.dropped;
   if (stats != nullptr) *stats = st;
-  if (accepted.empty()) return absl::OkStatus();
+  if (ids_out != nullptr) *ids_out = ids;
+  if (record.runs.empty()) return absl::OkStatus();
   ++next_wal_id_;
   wal_times_[wal_id] = Now();
   std::vector<SealedChunk> sealed;
-  ApplyToHeads(wal_id, accepted, &sealed);
+  ApplyToHeads(wal_id, record, &sealed);
   RETURN_IF_ERROR(PersistChunks(sealed));
   return MaintainLocked();
 }
 
-void TsdbStore::ApplyToHeads(uint64_t wal_id, const std::vector<WalSeries>& accepted,
-                             std::vector<SealedChunk>* sealed) {
+uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
+                                 std::vector<SealedChunk>* sealed) {
   const auto max_span = static_cast<uint64_t>(options_.max_head_span_ms);
-  for (const WalSeries& series : accepted) {
-    Head& head = heads_[series.id];
-    for (const Sample& sample : series.samples) {
+  uint64_t applied = 0;
+  for (const WalRecord::Run& run : record.runs) {
+    Head& head = heads_[run.id];
+    for (uint32_t i = run.begin; i < run.begin + run.count; ++i) {
+      const Sample& sample = record.samples[i];
+      if (head.has_last && sample.time_ms <= head.last_ms) continue;  // replay only
       // Times are strictly increasing, so the unsigned difference is exact.
       if (!head.samples.empty() && static_cast<uint64_t>(sample.time_ms) -
                                            static_cast<uint64_t>(head.samples.front().time_ms) >
                                        max_span) {
-        SealHead(series.id, &head, sealed);
+        SealHead(run.id, &head, sealed);
       }
       if (head.samples.empty()) {
         head.wal_id = wal_id;
-        pins_.emplace(wal_id, series.id);
+        pins_.emplace(wal_id, run.id);
         head_bytes_ += kHeadOverheadBytes;
       }
       size_t capacity = head.samples.capacity();
@@ -111,11 +169,13 @@ void TsdbStore::ApplyToHeads(uint64_t wal_id, const std::vector<WalSeries>& acce
       head_bytes_ += (head.samples.capacity() - capacity) * sizeof(Sample);
       head.last_ms = sample.time_ms;
       head.has_last = true;
+      ++applied;
       if (static_cast<int>(head.samples.size()) >= options_.max_head_samples) {
-        SealHead(series.id, &head, sealed);
+        SealHead(run.id, &head, sealed);
       }
     }
   }
+  return applied;
 }
 
 void TsdbStore::SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed) {

@@ -14,17 +14,28 @@
 
 namespace steward::collector::tsdb {
 
-// The accepted samples of one series in one Append, times strictly
-// increasing. A plain value type.
-struct WalSeries {
-  uint64_t id = 0;
+// The samples one Append accepted: runs of samples by series id, in the
+// order Append took them (a series may have more than one run; within a
+// series, times strictly increase across its runs).
+struct WalRecord {
+  struct Run {
+    uint64_t id = 0;
+    uint32_t begin = 0;  // into samples
+    uint32_t count = 0;
+  };
+  std::vector<Run> runs;
   std::vector<Sample> samples;
+
+  void clear() {
+    runs.clear();
+    samples.clear();
+  }
 };
 
-// Layout: varint series count; per series: id (8 bytes BE), varint sample
+// Layout: varint run count; per run: series id (8 bytes BE), varint sample
 // count, then per sample time and value bits (8 bytes BE each).
-std::string EncodeWalRecord(const std::vector<WalSeries>& series);
-// DataLoss naming `record_id` and the series if the bytes are malformed.
-absl::StatusOr<std::vector<WalSeries>> DecodeWalRecord(uint64_t record_id, absl::string_view bytes);
+void EncodeWalRecord(const WalRecord& record, std::string* out);
+// DataLoss naming `record_id` and the run if the bytes are malformed.
+absl::Status DecodeWalRecord(uint64_t record_id, absl::string_view bytes, WalRecord* out);
 
 }  // namespace steward::collector::tsdb

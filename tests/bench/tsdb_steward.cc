@@ -10,8 +10,8 @@
 // its share of the devops hosts (host i -> client i % clients) through the
 // agents' real path: a mutual-TLS Connect stream, Hello, then one Envelope
 // per step holding a MetricBatch of its hosts' 20 series (labels: the TSBS
-// tags), written without waiting for acks, like an agent's outbox. It ends
-// when the last envelope is acked (applied and synced) and prints
+// tags) in the columns form agents send, written without waiting for acks,
+// like an agent's outbox. It ends when the last envelope is acked (applied and synced) and prints
 //   RESULT steward_ingest samples=N seconds=S samples_per_s=R
 // query runs TSBS's devops queries through AdminService.QueryMetrics on one
 // kept channel, --runs times each after one warm-up, with seeded random hosts
@@ -33,6 +33,7 @@
 #include "agent/session/identity.h"
 #include "collector/ctl/admin_client.h"
 #include "common/file_util.h"
+#include "common/metrics/series_columns.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/agent.grpc.pb.h"
 #include "tests/bench/devops_data.h"
@@ -132,29 +133,27 @@ bool RunClient(int client, const Args& a, const steward::agent::AgentIdentity& i
     }
   });
   std::array<double, 10> cpu{}, mem{};
+  std::vector<std::string> cpu_names, mem_names;
+  for (const char* f : kCpuFields) cpu_names.push_back(std::string("cpu_") + f);
+  for (const char* f : kMemFields) mem_names.push_back(std::string("mem_") + f);
   int64_t t = 0;
   bool ok = true;
   for (int s = 0; s < a.data.steps && ok; ++s) {
     v1::AgentMessage msg;
     v1::Envelope* env = msg.mutable_envelope();
     env->set_seq(first_seq + static_cast<uint64_t>(s));
-    v1::MetricBatch* batch = env->mutable_metric_batch();
+    // The columns form, as agents send it (agent/session/reports.cc).
+    steward::metrics::SeriesColumnsBuilder columns(env->mutable_metric_batch()->mutable_columns());
     for (auto& host : hosts) {
       host->Next(&t, &cpu, &mem);
-      auto add = [&](const std::string& name, double value) {
-        v1::Series* series = batch->add_series();
-        series->set_name(name);
-        for (const auto& [k, v] : host->tags()) {
-          v1::Label* l = series->add_labels();
-          l->set_name(k);
-          l->set_value(v);
-        }
-        v1::Point* p = series->add_points();
-        p->set_time_ms(t);
-        p->set_value(value);
-      };
-      for (size_t i = 0; i < kCpuFields.size(); ++i) add(std::string("cpu_") + kCpuFields[i], cpu[i]);
-      for (size_t i = 0; i < kMemFields.size(); ++i) add(std::string("mem_") + kMemFields[i], mem[i]);
+      for (size_t i = 0; i < cpu.size(); ++i) {
+        columns.AddSeries(cpu_names[i], host->tags(), false);
+        columns.AddPoint(t, cpu[i]);
+      }
+      for (size_t i = 0; i < mem.size(); ++i) {
+        columns.AddSeries(mem_names[i], host->tags(), false);
+        columns.AddPoint(t, mem[i]);
+      }
     }
     env->set_created_ms(t);
     ok = stream->Write(msg);

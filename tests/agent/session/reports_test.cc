@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/inventory/inventory_diff.h"
+#include "common/metrics/series_columns.h"
 #include "gtest/gtest.h"
 
 namespace steward::agent {
@@ -62,38 +63,41 @@ TEST(FactsToProto, ClampsNegativeCpuCount) {
   EXPECT_EQ(FactsToProto(facts).cpu_count(), 0u);
 }
 
-TEST(BuildMetricBatch, OneSeriesWithOnePointPerSample) {
+TEST(BuildMetricBatch, OneSeriesWithOnePointPerSampleInColumns) {
   std::vector<MetricSample> samples = {
       {"host_cpu_seconds_total", {{"cpu", "0"}, {"mode", "user"}}, 1234.5, true},
       {"host_load1", {}, 0.25, false},
       {"host_filesystem_avail_bytes", {{"device", "/dev/sda1"}, {"mount", "/"}}, 1e12, false},
   };
   v1::MetricBatch batch = BuildMetricBatch(samples, 1700000000123);
-  ASSERT_EQ(batch.series_size(), 3);
+  EXPECT_EQ(batch.series_size(), 0);  // the columns form only
+  metrics::DecodedColumns cols;
+  ASSERT_TRUE(metrics::DecodeSeriesColumns(batch.columns(), metrics::ColumnLimits(), &cols).ok());
+  ASSERT_EQ(cols.series.size(), 3u);
 
-  const auto& cpu = batch.series(0);
-  EXPECT_EQ(cpu.name(), "host_cpu_seconds_total");
-  EXPECT_TRUE(cpu.counter());
-  ASSERT_EQ(cpu.labels_size(), 2);
-  EXPECT_EQ(cpu.labels(0).name(), "cpu");
-  EXPECT_EQ(cpu.labels(0).value(), "0");
-  EXPECT_EQ(cpu.labels(1).name(), "mode");
-  EXPECT_EQ(cpu.labels(1).value(), "user");
-  ASSERT_EQ(cpu.points_size(), 1);
-  EXPECT_EQ(cpu.points(0).time_ms(), 1700000000123);
-  EXPECT_EQ(cpu.points(0).value(), 1234.5);
+  const auto& cpu = cols.series[0];
+  EXPECT_EQ(cpu.metric, "host_cpu_seconds_total");
+  EXPECT_TRUE(cpu.counter);
+  ASSERT_EQ(cpu.label_count, 2u);
+  EXPECT_EQ(cols.labels[cpu.label_begin], (metrics::LabelView{"cpu", "0"}));
+  EXPECT_EQ(cols.labels[cpu.label_begin + 1], (metrics::LabelView{"mode", "user"}));
+  ASSERT_EQ(cpu.point_count, 1u);
+  EXPECT_EQ(cols.times[cpu.point_begin], 1700000000123);
+  EXPECT_EQ(batch.columns().values(static_cast<int>(cpu.point_begin)), 1234.5);
 
-  const auto& load = batch.series(1);
-  EXPECT_EQ(load.name(), "host_load1");
-  EXPECT_FALSE(load.counter());
-  EXPECT_EQ(load.labels_size(), 0);
-  ASSERT_EQ(load.points_size(), 1);
-  EXPECT_EQ(load.points(0).value(), 0.25);
+  const auto& load = cols.series[1];
+  EXPECT_EQ(load.metric, "host_load1");
+  EXPECT_FALSE(load.counter);
+  EXPECT_EQ(load.label_count, 0u);
+  ASSERT_EQ(load.point_count, 1u);
+  EXPECT_EQ(cols.times[load.point_begin], 1700000000123);
+  EXPECT_EQ(batch.columns().values(static_cast<int>(load.point_begin)), 0.25);
 
-  EXPECT_EQ(batch.series(2).labels(1).value(), "/");
-  EXPECT_EQ(batch.series(2).points(0).value(), 1e12);
+  const auto& fs = cols.series[2];
+  EXPECT_EQ(cols.labels[fs.label_begin + 1], (metrics::LabelView{"mount", "/"}));
+  EXPECT_EQ(batch.columns().values(static_cast<int>(fs.point_begin)), 1e12);
 
-  EXPECT_EQ(BuildMetricBatch({}, 1).series_size(), 0);
+  EXPECT_EQ(BuildMetricBatch({}, 1).columns().series_size(), 0);
 }
 
 }  // namespace

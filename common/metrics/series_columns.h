@@ -1,0 +1,87 @@
+#pragma once
+// SeriesColumns (proto/steward/v1/agent.proto): a metric batch in columns,
+// every string once. SeriesColumnsBuilder writes one (agents, load
+// generators); DecodeSeriesColumns checks one and returns views into it
+// (the collector), with one allocation per column instead of several per
+// series and label.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "steward/v1/agent.pb.h"
+
+namespace steward::metrics {
+
+// Limits the decoder enforces (docs/protocol.md); the same as for the
+// plain Series form.
+struct ColumnLimits {
+  int max_series = 20000;
+  int max_points = 200000;
+  int max_labels_per_series = 32;
+  size_t max_name_bytes = 256;
+  size_t max_value_bytes = 4096;
+};
+
+// True for a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, allow_colon) or a label
+// name ([a-zA-Z_][a-zA-Z0-9_]*) of at most max_bytes bytes.
+bool ValidMetricOrLabelName(absl::string_view s, bool allow_colon, size_t max_bytes);
+
+// Appends series to a SeriesColumns message. Labels must be sorted by name
+// and unique (the decoder refuses the batch otherwise).
+class SeriesColumnsBuilder {
+ public:
+  explicit SeriesColumnsBuilder(v1::SeriesColumns* out) : out_(out) {}
+
+  // Starts a series; its points follow with AddPoint.
+  void AddSeries(absl::string_view metric,
+                 absl::Span<const std::pair<std::string, std::string>> labels, bool counter);
+  // A point of the last series added (times ascending within the series).
+  void AddPoint(int64_t time_ms, double value);
+
+ private:
+  uint32_t Symbol(absl::string_view s);
+
+  v1::SeriesColumns* out_;
+  absl::flat_hash_map<std::string, uint32_t> symbols_;
+  int count_slot_ = -1;  // index in out_->series() of the last series' point count
+  int64_t last_time_ms_ = 0;
+};
+
+using LabelView = std::pair<absl::string_view, absl::string_view>;
+
+// One decoded series: views into the message and into DecodedColumns.
+struct DecodedSeries {
+  // Where the series starts in the message's `series` column; its metric
+  // and labels take 2 + 2 * label_count entries from there.
+  uint32_t column_begin = 0;
+  absl::string_view metric;
+  bool counter = false;
+  uint32_t label_begin = 0;  // into DecodedColumns::labels
+  uint32_t label_count = 0;
+  uint32_t point_begin = 0;  // into DecodedColumns::times and the message's values
+  uint32_t point_count = 0;
+};
+
+struct DecodedColumns {
+  std::vector<DecodedSeries> series;
+  std::vector<LabelView> labels;
+  std::vector<int64_t> times;  // absolute, Unix ms
+};
+
+// Checks `in` and fills `out` (views stay valid while `in` lives).
+// InvalidArgument naming the series and the rule broken: a symbol index out
+// of range, a metric or label name not matching [a-zA-Z_][a-zA-Z0-9_]*
+// (metric names may also hold ':'), unsorted or repeated label names, a
+// label value with a NUL/0x1f byte or too long, columns of different
+// lengths, or a limit exceeded. Points out of order are
+// not refused here (the TSDB drops them and counts them).
+absl::Status DecodeSeriesColumns(const v1::SeriesColumns& in, const ColumnLimits& limits,
+                                 DecodedColumns* out);
+
+}  // namespace steward::metrics
