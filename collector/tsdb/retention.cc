@@ -44,7 +44,9 @@ class RollupRetentionFilter : public rocksdb::CompactionFilter {
     uint64_t id = 0;
     int64_t resolution = 0, start = 0;
     if (!keys::ParseRollupKey(View(key), &id, &resolution, &start)) return false;
-    return start < cutoff_ms_ - resolution;  // start + resolution < cutoff, without overflow
+    // The (last) bucket ends before the cutoff: start + resolution < cutoff,
+    // written so it cannot overflow.
+    return start < cutoff_ms_ - resolution;
   }
   int64_t cutoff_ms_;
 };

@@ -2,7 +2,11 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 
+#include "collector/tsdb/chunk_encoder.h"
+#include "collector/tsdb/chunk_format.h"
+#include "collector/tsdb/chunk_iterator.h"
 #include "collector/tsdb/tsdb_keys.h"
 
 namespace steward::collector::tsdb {
@@ -95,6 +99,75 @@ void MergeBucketLists(const std::vector<RollupBucket>& add, std::vector<RollupBu
     }
   }
   *into = std::move(merged);
+}
+
+namespace {
+constexpr int kRollupColumns = 6;
+
+double ColumnValue(const RollupBucket& b, int column) {
+  switch (column) {
+    case 0: return b.min;
+    case 1: return b.max;
+    case 2: return b.sum;
+    case 3: return b.last;
+    case 4: return static_cast<double>(b.count);
+    default: return static_cast<double>(b.last_ms - b.start_ms);
+  }
+}
+}  // namespace
+
+std::string EncodeRollupRecord(const std::vector<RollupBucket>& buckets) {
+  std::string out;
+  keys::PutVarint(buckets.size(), &out);
+  ChunkEncoder encoder;
+  for (int column = 0; column < kRollupColumns; ++column) {
+    for (const RollupBucket& b : buckets) {
+      // Starts strictly increase and a chunk holds at most
+      // kMaxChunkSamples samples, so at most that many buckets.
+      if (!encoder.Append(b.start_ms, ColumnValue(b, column)).ok()) std::abort();
+    }
+    keys::PutLengthPrefixed(encoder.Finish(), &out);
+  }
+  return out;
+}
+
+bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out) {
+  uint64_t n = 0;
+  if (!keys::GetVarint(&bytes, &n) || n == 0 || n > static_cast<uint64_t>(kMaxChunkSamples)) return false;
+  const size_t first = out->size();
+  out->resize(first + n);
+  RollupBucket* buckets = out->data() + first;
+  for (int column = 0; column < kRollupColumns; ++column) {
+    absl::string_view chunk;
+    if (!keys::GetLengthPrefixed(&bytes, &chunk)) return false;
+    absl::StatusOr<ChunkIterator> it = ChunkIterator::Open(chunk);
+    if (!it.ok() || it->count() != static_cast<int>(n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      if (!it->Next()) return false;
+      const Sample& s = it->sample();
+      RollupBucket& b = buckets[i];
+      if (column == 0) {
+        if (i > 0 && s.time_ms <= buckets[i - 1].start_ms) return false;
+        b.start_ms = s.time_ms;
+      } else if (b.start_ms != s.time_ms) {
+        return false;
+      }
+      switch (column) {
+        case 0: b.min = s.value; break;
+        case 1: b.max = s.value; break;
+        case 2: b.sum = s.value; break;
+        case 3: b.last = s.value; break;
+        case 4:
+          if (!(s.value >= 1 && s.value <= 9e15)) return false;
+          b.count = static_cast<uint64_t>(s.value);
+          break;
+        default:
+          if (!(s.value >= 0 && s.value <= 9e15)) return false;
+          b.last_ms = b.start_ms + static_cast<int64_t>(s.value);
+      }
+    }
+  }
+  return bytes.empty();
 }
 
 std::string EncodeRollupValue(const RollupBucket& b) {

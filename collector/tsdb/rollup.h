@@ -1,8 +1,6 @@
 #pragma once
-// Rollup buckets (series_source.h's RollupBucket): bucket arithmetic, the
-// stored value layout, and the RocksDB merge operator that combines partial
-// buckets (a bucket straddling two persisted chunks gets one Merge operand
-// from each).
+// Rollup buckets (series_source.h's RollupBucket): bucket arithmetic and
+// the stored layout (one record per persisted chunk and resolution).
 
 #include <cstdint>
 #include <memory>
@@ -35,13 +33,22 @@ std::vector<RollupBucket> BucketsOf(const std::vector<Sample>& samples, int64_t 
 // Merges `add` (ascending, like BucketsOf) into `into` (ascending).
 void MergeBucketLists(const std::vector<RollupBucket>& add, std::vector<RollupBucket>* into);
 
-// Value layout (the start is in the key): min, max, sum, last as double
-// bits, count, last_ms; 8 bytes each, big-endian.
+// A rollup record: the buckets of one persisted chunk at one resolution
+// (one RocksDB key per chunk and resolution, never per bucket; a bucket
+// straddling two chunks is in both records, partially, and readers merge
+// equal starts). Layout: varint bucket count, then six length-prefixed
+// chunks (chunk_format.h) over the bucket starts: min, max, sum, last,
+// count and last_ms - start, so the chunk codec compresses each column.
+std::string EncodeRollupRecord(const std::vector<RollupBucket>& buckets);
+// Appends the record's buckets to *out; false if the bytes are malformed.
+bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out);
+
+// Before rollup records, one key per bucket (24-byte keys) combined by a
+// merge operator. Still read, and the operator stays registered so old
+// files open: min, max, sum, last as double bits, count, last_ms; 8 bytes
+// each, big-endian.
 std::string EncodeRollupValue(const RollupBucket& bucket);
 bool DecodeRollupValue(absl::string_view bytes, RollupBucket* bucket);
-
-// The merge operator of tsdb_rollups: MergeBuckets on decoded values.
-// Stateless, so thread-safe.
 std::shared_ptr<rocksdb::MergeOperator> NewRollupMergeOperator();
 
 }  // namespace steward::collector::tsdb

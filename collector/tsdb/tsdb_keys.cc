@@ -210,19 +210,27 @@ bool ParseChunkValue(absl::string_view value, int64_t* end_ms, absl::string_view
 
 std::string WalKey(uint64_t record_id) { return IdPrefix(record_id); }
 
-std::string RollupKey(uint64_t id, int64_t resolution_ms, int64_t bucket_start_ms) {
+std::string RollupKey(uint64_t id, int64_t resolution_ms, int64_t time_ms) {
   std::string key = IdPrefix(id);
   PutFixed64BE(static_cast<uint64_t>(resolution_ms), &key);
-  PutTime(bucket_start_ms, &key);
+  PutTime(time_ms, &key);
   return key;
 }
 
-bool ParseRollupKey(absl::string_view key, uint64_t* id, int64_t* resolution_ms,
-                    int64_t* bucket_start_ms) {
-  if (key.size() != 24) return false;
+std::string RollupRecordKey(uint64_t id, int64_t resolution_ms, int64_t last_bucket_start_ms,
+                            int64_t chunk_start_ms) {
+  std::string key = RollupKey(id, resolution_ms, last_bucket_start_ms);
+  PutTime(chunk_start_ms, &key);
+  return key;
+}
+
+bool ParseRollupKey(absl::string_view key, uint64_t* id, int64_t* resolution_ms, int64_t* time_ms,
+                    bool* record) {
+  if (key.size() != 24 && key.size() != 32) return false;
   *id = DecodeFixed64BE(key.data());
   *resolution_ms = static_cast<int64_t>(DecodeFixed64BE(key.data() + 8));
-  *bucket_start_ms = DecodeTime(key.data() + 16);
+  *time_ms = DecodeTime(key.data() + 16);
+  if (record != nullptr) *record = key.size() == 32;
   return true;
 }
 

@@ -11,8 +11,8 @@
 //   tsdb_chunks    id (8 BE) start (8, flipped BE)    -> ChunkValue: end (8,
 //                  flipped BE) + the chunk (chunk_format.h)
 //   tsdb_wal       record id (8 BE)                   -> WalRecord (wal_record.h)
-//   tsdb_rollups   id (8 BE) resolution ms (8 BE) bucket start (8, flipped BE)
-//                  -> RollupBucket (rollup.h)
+//   tsdb_rollups   id (8 BE) resolution ms (8 BE) last bucket start (8, flipped BE)
+//                  chunk start (8, flipped BE) -> rollup record (rollup.h)
 //
 // lp(s) is s's length as a varint, then s: no separator byte is reserved,
 // and distinct (name, value) pairs never encode to the same bytes.
@@ -78,8 +78,18 @@ bool ParseChunkValue(absl::string_view value, int64_t* end_ms, absl::string_view
 
 std::string WalKey(uint64_t record_id);
 
-std::string RollupKey(uint64_t id, int64_t resolution_ms, int64_t bucket_start_ms);
-bool ParseRollupKey(absl::string_view key, uint64_t* id, int64_t* resolution_ms,
-                    int64_t* bucket_start_ms);
+// A rollup record's key (rollup.h): id, resolution, the start of the
+// record's last bucket, then the chunk's first sample time (which keeps
+// records of chunks ending in one bucket apart).
+std::string RollupRecordKey(uint64_t id, int64_t resolution_ms, int64_t last_bucket_start_ms,
+                            int64_t chunk_start_ms);
+// The first 24 bytes of a record key: where records whose last bucket
+// starts at or after `time_ms` begin. Also the whole key of a bucket
+// written before rollup records (one key per bucket).
+std::string RollupKey(uint64_t id, int64_t resolution_ms, int64_t time_ms);
+// Either kind: *time_ms is the (last) bucket start; *record tells a
+// 32-byte record key from a 24-byte single-bucket key.
+bool ParseRollupKey(absl::string_view key, uint64_t* id, int64_t* resolution_ms, int64_t* time_ms,
+                    bool* record = nullptr);
 
 }  // namespace steward::collector::tsdb::keys

@@ -80,8 +80,10 @@ struct TsdbOptions {
   // Raw chunks whose last sample is older than now_ms() - retention_ms are
   // dropped by compactions; <= 0 keeps them forever.
   int64_t retention_ms = int64_t{15} * 24 * 3600 * 1000;
-  // Rollups (1 m, 5 m, 1 h) are written when heads are persisted and kept
-  // for rollup_retention_ms (<= 0: forever).
+  // Rollups (1 m, 5 m, 1 h) are written when heads are persisted, one
+  // record per chunk and resolution, and a record is dropped by compactions
+  // once its last bucket ends more than rollup_retention_ms before now_ms()
+  // (<= 0: kept forever).
   bool rollups = true;
   int64_t rollup_retention_ms = int64_t{400} * 24 * 3600 * 1000;
   // The clock of retention and head ageing; the system clock when empty.

@@ -175,20 +175,46 @@ absl::Status TsdbStore::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t 
   std::vector<Sample> head = HeadSnapshot(id, &snapshot);
   SnapshotReleaser release(db_.get(), snapshot);
 
-  std::vector<RollupBucket> buckets;
+  // Records whose last bucket starts at or after start_ms, in key order,
+  // up to the first whose last bucket is past end_ms (records of later
+  // chunks start at or after that bucket). Buckets written one key each
+  // before rollup records come in the same order.
+  std::vector<RollupBucket> found;
   SeriesIterator it(db_.get(), rollups_cf_, id, snapshot);
   for (it->Seek(keys::RollupKey(id, resolution_ms, start_ms)); it->Valid(); it->Next()) {
     uint64_t key_id = 0;
-    int64_t key_resolution = 0;
-    RollupBucket b;
-    if (!keys::ParseRollupKey(View(it->key()), &key_id, &key_resolution, &b.start_ms) ||
-        !DecodeRollupValue(View(it->value()), &b)) {
-      return absl::DataLossError(absl::StrCat("tsdb: malformed rollup of series ", id));
+    int64_t key_resolution = 0, time_ms = 0;
+    bool record = false;
+    if (!keys::ParseRollupKey(View(it->key()), &key_id, &key_resolution, &time_ms, &record)) {
+      return absl::DataLossError(absl::StrCat("tsdb: malformed rollup key of series ", id));
     }
-    if (key_id != id || key_resolution != resolution_ms || b.start_ms > end_ms) break;
-    buckets.push_back(b);
+    if (key_id != id || key_resolution != resolution_ms) break;
+    bool decoded = false;
+    if (record) {
+      decoded = DecodeRollupRecord(View(it->value()), &found);
+    } else {
+      RollupBucket b;
+      b.start_ms = time_ms;
+      decoded = time_ms <= end_ms && DecodeRollupValue(View(it->value()), &b);
+      if (decoded) found.push_back(b);
+      if (time_ms > end_ms) break;
+    }
+    if (!decoded) return absl::DataLossError(absl::StrCat("tsdb: malformed rollup of series ", id));
+    if (time_ms > end_ms) break;
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read rollups"));
+  std::erase_if(found, [&](const RollupBucket& b) { return b.start_ms < start_ms || b.start_ms > end_ms; });
+  // Partial buckets of two chunks share a start: merge them.
+  std::stable_sort(found.begin(), found.end(),
+                   [](const RollupBucket& a, const RollupBucket& b) { return a.start_ms < b.start_ms; });
+  std::vector<RollupBucket> buckets;
+  for (const RollupBucket& b : found) {
+    if (!buckets.empty() && buckets.back().start_ms == b.start_ms) {
+      MergeBuckets(b, &buckets.back());
+    } else {
+      buckets.push_back(b);
+    }
+  }
   // The head is not rolled up until it is persisted: add it here.
   std::vector<RollupBucket> from_head = BucketsOf(head, resolution_ms);
   std::erase_if(from_head, [&](const RollupBucket& b) {

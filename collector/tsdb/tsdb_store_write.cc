@@ -206,12 +206,13 @@ absl::Status TsdbStore::PersistChunks(const std::vector<SealedChunk>& sealed) {
         "cannot build a write batch"));
     if (!options_.rollups) continue;
     for (int64_t resolution : kRollupResolutionsMs) {
-      for (const RollupBucket& b : BucketsOf(chunk.samples, resolution)) {
-        RETURN_IF_ERROR(
-            ToAbsl(write.Merge(rollups_cf_, keys::RollupKey(chunk.id, resolution, b.start_ms),
-                               EncodeRollupValue(b)),
-                   "cannot build a write batch"));
-      }
+      std::vector<RollupBucket> buckets = BucketsOf(chunk.samples, resolution);
+      RETURN_IF_ERROR(ToAbsl(
+          write.Put(rollups_cf_,
+                    keys::RollupRecordKey(chunk.id, resolution, buckets.back().start_ms,
+                                          chunk.samples.front().time_ms),
+                    EncodeRollupRecord(buckets)),
+          "cannot build a write batch"));
     }
   }
   // Not synced: the WAL records stay until a later write deletes them, and
