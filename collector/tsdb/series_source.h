@@ -6,6 +6,7 @@
 // the RocksDB store.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -82,6 +83,11 @@ class SeriesSource {
     *out = samples.empty() ? std::nullopt : std::optional<Sample>(samples.back());
     return absl::OkStatus();
   }
+
+  // A source for the reads of one query (the engine calls it from one
+  // thread, one method at a time), which may share state such as a
+  // snapshot and iterators across series; nullptr: use this source.
+  virtual std::unique_ptr<SeriesSource> ForOneQuery() { return nullptr; }
 
   // Rollup resolutions this source keeps, in milliseconds (e.g. 60000,
   // 300000, 3600000), ascending; empty when it keeps none.

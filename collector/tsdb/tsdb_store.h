@@ -86,6 +86,9 @@ struct TsdbOptions {
   // (<= 0: kept forever).
   bool rollups = true;
   int64_t rollup_retention_ms = int64_t{400} * 24 * 3600 * 1000;
+  // Block cache shared by the store's column families (decompressed
+  // blocks of chunks, rollups and index).
+  size_t block_cache_bytes = size_t{64} << 20;
   // The clock of retention and head ageing; the system clock when empty.
   // Must be thread-safe (compactions call it from RocksDB's threads).
   std::function<int64_t()> now_ms;
@@ -188,6 +191,10 @@ class TsdbStore : public SeriesSource {
                            std::vector<Sample>* out) override;
   absl::Status ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
                               std::optional<Sample>* out) override;
+  // One snapshot and one iterator per column family for all the reads of
+  // a query (a series whose head was persisted after the view was made is
+  // read at a snapshot of its own, as a direct read is).
+  std::unique_ptr<SeriesSource> ForOneQuery() override;
   std::vector<int64_t> RollupResolutions() const override;
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
                            std::vector<RollupBucket>* out) override;
@@ -206,7 +213,17 @@ class TsdbStore : public SeriesSource {
     // checked against its own earlier samples before they reach the head.
     uint64_t epoch = 0;
     int64_t epoch_last_ms = 0;
+    // The value at last_ms, when it came through this process (not when
+    // last_ms was only read from the last persisted chunk's header).
+    double last_value = 0;
+    bool last_value_known = false;
+    // seal_counter_ when samples of this head were last persisted (0: never
+    // since Open).
+    uint64_t sealed_seq = 0;
   };
+  // Shared read state of a query view (tsdb_store_read.cc).
+  struct ReadContext;
+  friend class TsdbQueryView;
   // A head taken off for persisting: its samples, in order.
   struct SealedChunk {
     uint64_t id = 0;
@@ -251,8 +268,20 @@ class TsdbStore : public SeriesSource {
   // tsdb_store_read.cc
   // End time of the last persisted chunk of `id`; *found false if none.
   absl::Status PersistedEnd(uint64_t id, bool* found, int64_t* end_ms);
-  // Copies the head samples of `id` and takes a snapshot, consistently.
-  std::vector<Sample> HeadSnapshot(uint64_t id, const rocksdb::Snapshot** snapshot);
+  // Copies the head samples of `id` and picks the snapshot to read its
+  // persisted data at, consistently: the shared one of `shared` when that
+  // one already holds everything persisted of the series (*own is then
+  // nullptr), or a new snapshot in *own (to be released by the caller).
+  std::vector<Sample> HeadSnapshot(uint64_t id, const ReadContext* shared,
+                                   const rocksdb::Snapshot** own);
+  // The reads behind the SeriesSource methods, with shared state or
+  // (shared == nullptr) on their own.
+  absl::Status ReadSamplesIn(ReadContext* shared, uint64_t id, int64_t start_ms, int64_t end_ms,
+                             std::vector<Sample>* out);
+  absl::Status ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
+                                int64_t end_ms, std::optional<Sample>* out);
+  absl::Status ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
+                             int64_t start_ms, int64_t end_ms, std::vector<RollupBucket>* out);
 
   TsdbOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -279,6 +308,8 @@ class TsdbStore : public SeriesSource {
   // now_ms() when each live WAL record was written (or replayed).
   absl::btree_map<uint64_t, int64_t> wal_times_ ABSL_GUARDED_BY(mu_);
   size_t head_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Heads sealed since Open (Head::sealed_seq).
+  uint64_t seal_counter_ ABSL_GUARDED_BY(mu_) = 0;
   // Scratch space of Append and ResolveSeries, kept to save allocations.
   uint64_t append_epoch_ ABSL_GUARDED_BY(mu_) = 0;
   WalRecord record_ ABSL_GUARDED_BY(mu_);

@@ -1,6 +1,7 @@
 // TsdbStore: reads (samples, rollups) merging persisted data and heads.
 
 #include <algorithm>
+#include <optional>
 
 #include "collector/tsdb/chunk_iterator.h"
 #include "collector/tsdb/rollup.h"
@@ -36,6 +37,7 @@ class SeriesIterator {
     it_.reset(db->NewIterator(read, cf));
   }
   rocksdb::Iterator* operator->() { return it_.get(); }
+  rocksdb::Iterator* get() { return it_.get(); }
 
  private:
   std::string lower_, upper_;
@@ -48,7 +50,9 @@ class SnapshotReleaser {
  public:
   SnapshotReleaser(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
       : db_(db), snapshot_(snapshot) {}
-  ~SnapshotReleaser() { db_->ReleaseSnapshot(snapshot_); }
+  ~SnapshotReleaser() {
+    if (snapshot_ != nullptr) db_->ReleaseSnapshot(snapshot_);
+  }
   SnapshotReleaser(const SnapshotReleaser&) = delete;
   SnapshotReleaser& operator=(const SnapshotReleaser&) = delete;
 
@@ -73,22 +77,120 @@ absl::Status TsdbStore::PersistedEnd(uint64_t id, bool* found, int64_t* end_ms) 
   return ToAbsl(it->status(), "cannot read chunks");
 }
 
-std::vector<Sample> TsdbStore::HeadSnapshot(uint64_t id, const rocksdb::Snapshot** snapshot) {
+// One snapshot for a query's reads and its iterators, made on first use.
+// Total-order iterators (no prefix bounds, so one serves every series):
+// readers check the id of every key they get.
+struct TsdbStore::ReadContext {
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Snapshot* snapshot = nullptr;
+  uint64_t seal_seq = 0;  // seal_counter_ when the snapshot was taken
+  std::unique_ptr<rocksdb::Iterator> chunks, rollups;
+
+  rocksdb::Iterator* Iterator(rocksdb::ColumnFamilyHandle* cf, std::unique_ptr<rocksdb::Iterator>* slot) {
+    if (*slot == nullptr) {
+      rocksdb::ReadOptions read;
+      read.snapshot = snapshot;
+      read.total_order_seek = true;
+      slot->reset(db->NewIterator(read, cf));
+    }
+    return slot->get();
+  }
+};
+
+// TsdbStore's reads of one query (ForOneQuery).
+class TsdbQueryView final : public SeriesSource {
+ public:
+  explicit TsdbQueryView(TsdbStore* store) : store_(store) {
+    absl::MutexLock lock(&store->mu_);
+    ctx_.db = store->db_.get();
+    ctx_.snapshot = store->db_->GetSnapshot();
+    ctx_.seal_seq = store->seal_counter_;
+  }
+  ~TsdbQueryView() override {
+    ctx_.chunks.reset();
+    ctx_.rollups.reset();
+    ctx_.db->ReleaseSnapshot(ctx_.snapshot);
+  }
+  TsdbQueryView(const TsdbQueryView&) = delete;
+  TsdbQueryView& operator=(const TsdbQueryView&) = delete;
+
+  absl::StatusOr<std::vector<SeriesRef>> Select(absl::string_view metric,
+                                                const std::vector<LabelMatcher>& matchers) override {
+    return store_->Select(metric, matchers);
+  }
+  absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
+                           std::vector<Sample>* out) override {
+    return store_->ReadSamplesIn(&ctx_, id, start_ms, end_ms, out);
+  }
+  absl::Status ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
+                              std::optional<Sample>* out) override {
+    return store_->ReadLastSampleIn(&ctx_, id, start_ms, end_ms, out);
+  }
+  std::vector<int64_t> RollupResolutions() const override { return store_->RollupResolutions(); }
+  absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
+                           std::vector<RollupBucket>* out) override {
+    return store_->ReadRollupsIn(&ctx_, id, resolution_ms, start_ms, end_ms, out);
+  }
+
+ private:
+  TsdbStore* store_;
+  TsdbStore::ReadContext ctx_;
+};
+
+std::unique_ptr<SeriesSource> TsdbStore::ForOneQuery() { return std::make_unique<TsdbQueryView>(this); }
+
+std::vector<Sample> TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shared,
+                                            const rocksdb::Snapshot** own) {
   absl::MutexLock lock(&mu_);
-  // Persisting a head writes its chunk and empties it under mu_, so this
-  // snapshot and this copy see each sample exactly once.
-  *snapshot = db_->GetSnapshot();
+  // Persisting a head writes its chunk and empties it under mu_, so a
+  // snapshot taken under mu_ and this copy see each sample exactly once.
+  // The shared snapshot qualifies while the head was not persisted since
+  // it was taken; a series without a head had nothing persisted since Open.
   auto it = heads_.find(id);
+  *own = nullptr;
+  if (shared == nullptr || (it != heads_.end() && it->second.sealed_seq > shared->seal_seq)) {
+    *own = db_->GetSnapshot();
+  }
   return it == heads_.end() ? std::vector<Sample>() : it->second.samples;
+}
+
+absl::Status TsdbStore::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
+                                    std::vector<Sample>* out) {
+  return ReadSamplesIn(nullptr, id, start_ms, end_ms, out);
 }
 
 absl::Status TsdbStore::ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
                                        std::optional<Sample>* out) {
+  return ReadLastSampleIn(nullptr, id, start_ms, end_ms, out);
+}
+
+absl::Status TsdbStore::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms,
+                                    int64_t end_ms, std::vector<RollupBucket>* out) {
+  return ReadRollupsIn(nullptr, id, resolution_ms, start_ms, end_ms, out);
+}
+
+absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
+                                         int64_t end_ms, std::optional<Sample>* out) {
   out->reset();
   if (start_ms > end_ms) return absl::OkStatus();
-  const rocksdb::Snapshot* snapshot = nullptr;
-  std::vector<Sample> head = HeadSnapshot(id, &snapshot);
-  SnapshotReleaser release(db_.get(), snapshot);
+  {
+    // Most last-point queries end now: the head knows the series' latest
+    // sample. Unless retention may have dropped it since.
+    absl::MutexLock lock(&mu_);
+    auto it = heads_.find(id);
+    if (it != heads_.end() && it->second.has_last &&
+        (options_.retention_ms <= 0 || it->second.last_ms >= Now() - options_.retention_ms)) {
+      const Head& h = it->second;
+      if (h.last_ms < start_ms) return absl::OkStatus();
+      if (h.last_ms <= end_ms && h.last_value_known) {
+        *out = Sample{h.last_ms, h.last_value};
+        return absl::OkStatus();
+      }
+    }
+  }
+  const rocksdb::Snapshot* own = nullptr;
+  std::vector<Sample> head = HeadSnapshot(id, shared, &own);
+  SnapshotReleaser release(db_.get(), own);
   // The head holds the newest samples: its latest at or before end_ms
   // decides when there is one (in range, or nothing is: chunks are older).
   for (auto s = head.rbegin(); s != head.rend(); ++s) {
@@ -98,9 +200,14 @@ absl::Status TsdbStore::ReadLastSample(uint64_t id, int64_t start_ms, int64_t en
   }
   // Otherwise the one chunk starting at or before end_ms holds the latest
   // sample at or before it (chunks do not overlap).
-  SeriesIterator it(db_.get(), chunks_cf_, id, snapshot);
+  std::optional<SeriesIterator> fresh;
+  rocksdb::Iterator* it = own != nullptr || shared == nullptr
+                              ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
+                              : shared->Iterator(chunks_cf_, &shared->chunks);
   it->SeekForPrev(keys::ChunkKey(id, end_ms));
-  if (!it->Valid()) return ToAbsl(it->status(), "cannot read chunks");
+  if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id))) {
+    return ToAbsl(it->status(), "cannot read chunks");
+  }
   uint64_t key_id = 0;
   int64_t chunk_start = 0, chunk_end = 0;
   absl::string_view bytes;
@@ -118,14 +225,17 @@ absl::Status TsdbStore::ReadLastSample(uint64_t id, int64_t start_ms, int64_t en
   return chunk.status();
 }
 
-absl::Status TsdbStore::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
-                                    std::vector<Sample>* out) {
+absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id, int64_t start_ms,
+                                      int64_t end_ms, std::vector<Sample>* out) {
   if (start_ms > end_ms) return absl::OkStatus();
-  const rocksdb::Snapshot* snapshot = nullptr;
-  std::vector<Sample> head = HeadSnapshot(id, &snapshot);
-  SnapshotReleaser release(db_.get(), snapshot);
+  const rocksdb::Snapshot* own = nullptr;
+  std::vector<Sample> head = HeadSnapshot(id, shared, &own);
+  SnapshotReleaser release(db_.get(), own);
 
-  SeriesIterator it(db_.get(), chunks_cf_, id, snapshot);
+  std::optional<SeriesIterator> fresh;
+  rocksdb::Iterator* it = own != nullptr || shared == nullptr
+                              ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
+                              : shared->Iterator(chunks_cf_, &shared->chunks);
   // The chunk starting at or before start_ms may reach into the range.
   it->SeekForPrev(keys::ChunkKey(id, start_ms));
   if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id)))
@@ -163,24 +273,28 @@ std::vector<int64_t> TsdbStore::RollupResolutions() const {
   return std::vector<int64_t>(std::begin(kRollupResolutionsMs), std::end(kRollupResolutionsMs));
 }
 
-absl::Status TsdbStore::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms,
-                                    int64_t end_ms, std::vector<RollupBucket>* out) {
+absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
+                                      int64_t start_ms, int64_t end_ms,
+                                      std::vector<RollupBucket>* out) {
   std::vector<int64_t> resolutions = RollupResolutions();
   if (std::find(resolutions.begin(), resolutions.end(), resolution_ms) == resolutions.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("tsdb: no rollups at a resolution of ", resolution_ms, " ms"));
   }
   if (start_ms > end_ms) return absl::OkStatus();
-  const rocksdb::Snapshot* snapshot = nullptr;
-  std::vector<Sample> head = HeadSnapshot(id, &snapshot);
-  SnapshotReleaser release(db_.get(), snapshot);
+  const rocksdb::Snapshot* own = nullptr;
+  std::vector<Sample> head = HeadSnapshot(id, shared, &own);
+  SnapshotReleaser release(db_.get(), own);
 
   // Records whose last bucket starts at or after start_ms, in key order,
   // up to the first whose last bucket is past end_ms (records of later
   // chunks start at or after that bucket). Buckets written one key each
   // before rollup records come in the same order.
   std::vector<RollupBucket> found;
-  SeriesIterator it(db_.get(), rollups_cf_, id, snapshot);
+  std::optional<SeriesIterator> fresh;
+  rocksdb::Iterator* it = own != nullptr || shared == nullptr
+                              ? fresh.emplace(db_.get(), rollups_cf_, id, own).get()
+                              : shared->Iterator(rollups_cf_, &shared->rollups);
   for (it->Seek(keys::RollupKey(id, resolution_ms, start_ms)); it->Valid(); it->Next()) {
     uint64_t key_id = 0;
     int64_t key_resolution = 0, time_ms = 0;

@@ -169,6 +169,8 @@ uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
       head_bytes_ += (head.samples.capacity() - capacity) * sizeof(Sample);
       head.last_ms = sample.time_ms;
       head.has_last = true;
+      head.last_value = sample.value;
+      head.last_value_known = true;
       ++applied;
       if (static_cast<int>(head.samples.size()) >= options_.max_head_samples) {
         SealHead(run.id, &head, sealed);
@@ -181,6 +183,7 @@ uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
 void TsdbStore::SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed) {
   if (head->samples.empty()) return;
   pins_.erase({head->wal_id, id});
+  head->sealed_seq = ++seal_counter_;
   head_bytes_ -= kHeadOverheadBytes + head->samples.capacity() * sizeof(Sample);
   sealed->push_back(SealedChunk{id, std::move(head->samples)});
   head->samples = std::vector<Sample>();

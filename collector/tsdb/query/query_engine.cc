@@ -110,11 +110,15 @@ void KeepTop(std::vector<EvaluatedGroup>& groups, size_t k) {
 
 absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   RETURN_IF_ERROR(ValidateQuery(request));
+  // One view for the whole query: a store can read every series at one
+  // snapshot with shared iterators.
+  std::unique_ptr<SeriesSource> view = source_->ForOneQuery();
+  SeriesSource* source = view != nullptr ? view.get() : source_;
   ASSIGN_OR_RETURN(std::vector<SeriesRef> series,
-                   source_->Select(request.metric, request.matchers));
+                   source->Select(request.metric, request.matchers));
   RETURN_IF_ERROR(CheckSelection(request, series));
 
-  GroupEvaluator evaluator(source_, request);
+  GroupEvaluator evaluator(source, request);
   const size_t k = static_cast<size_t>(request.top_k);
   std::vector<EvaluatedGroup> kept;
   int64_t points = 0;

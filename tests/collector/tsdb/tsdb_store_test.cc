@@ -61,11 +61,23 @@ std::vector<IngestSeries> RandomBatch(std::mt19937_64& rng, std::vector<int64_t>
   return batch;
 }
 
-// Every host's samples, whole and in random ranges, equal the oracle's.
-void CheckAgainstOracle(TsdbStore& store, const Oracle& oracle, std::mt19937_64& rng) {
+// Every host's samples, whole and in random ranges, equal the oracle's,
+// read from the store directly and through a query view (`view`, or one
+// made here), which shares one snapshot and iterators across series.
+void CheckAgainstOracle(TsdbStore& direct, const Oracle& oracle, std::mt19937_64& rng,
+                        SeriesSource* view = nullptr) {
+  std::unique_ptr<SeriesSource> own;
+  if (view == nullptr) {
+    own = direct.ForOneQuery();
+    ASSERT_NE(own, nullptr);
+    view = own.get();
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "direct reads" : "query view");
+    SeriesSource& store = pass == 0 ? static_cast<SeriesSource&>(direct) : *view;
   for (const auto& [key, samples] : oracle.series()) {
     std::string host = key.substr(2);
-    uint64_t id = IdOf(store, host);
+    uint64_t id = IdOf(direct, host);
     ASSERT_NE(id, 0u) << host;
     EXPECT_TRUE(SameSamples(ReadAll(store, id, INT64_MIN, INT64_MAX), samples)) << host;
     std::optional<Sample> newest;
@@ -91,6 +103,7 @@ void CheckAgainstOracle(TsdbStore& store, const Oracle& oracle, std::mt19937_64&
       }
     }
   }
+  }
 }
 
 TEST(TsdbStore, RandomRoundTripAcrossHeadsChunksAndReopens) {
@@ -113,6 +126,18 @@ TEST(TsdbStore, RandomRoundTripAcrossHeadsChunksAndReopens) {
       EXPECT_EQ(stats.dropped, want_dropped);
       dropped += want_dropped;
       if (b % 20 == 19) CheckAgainstOracle(*store, oracle, rng);
+      if (b % 20 == 9) {
+        // A view made before more appends, which persist heads meanwhile,
+        // still reads what the store holds now.
+        std::unique_ptr<SeriesSource> view = store->ForOneQuery();
+        for (int more = 0; more < 3; ++more) {
+          std::vector<IngestSeries> later = RandomBatch(rng, clock_of_host);
+          ASSERT_TRUE(store->Append(later).ok());
+          dropped += oracle.Append(later);
+          ++b;
+        }
+        CheckAgainstOracle(*store, oracle, rng, view.get());
+      }
     }
     EXPECT_EQ(store->dropped_samples(), dropped);
     EXPECT_GT(dropped, 0u);

@@ -75,7 +75,7 @@ inline uint64_t IdOf(TsdbStore& store, const std::string& host) {
   return refs.ok() && refs->size() == 1 ? (*refs)[0].id : 0;
 }
 
-inline std::vector<Sample> ReadAll(TsdbStore& store, uint64_t id, int64_t start, int64_t end) {
+inline std::vector<Sample> ReadAll(SeriesSource& store, uint64_t id, int64_t start, int64_t end) {
   std::vector<Sample> out;
   absl::Status s = store.ReadSamples(id, start, end, &out);
   EXPECT_TRUE(s.ok()) << s;
