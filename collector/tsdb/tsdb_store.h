@@ -125,8 +125,9 @@ struct TsdbOptions {
 // the heads. The WAL record id would come from the token, so nothing else
 // changes.
 //
-// Thread-safe: writes (Append, Flush, Maintain) serialize on one mutex;
-// reads take it only to copy a head.
+// Thread-safe: writes (Append, Flush, Maintain) serialize on one mutex,
+// except for an Append's synced write, which runs without it so that the
+// fsyncs of concurrent appends overlap; reads take it only to copy a head.
 class TsdbStore : public SeriesSource {
  public:
   // Opens (creating if missing) the store in `dir` and replays its WAL.
@@ -310,13 +311,16 @@ class TsdbStore : public SeriesSource {
   size_t head_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Heads sealed since Open (Head::sealed_seq).
   uint64_t seal_counter_ ABSL_GUARDED_BY(mu_) = 0;
-  // Scratch space of Append and ResolveSeries, kept to save allocations.
   uint64_t append_epoch_ ABSL_GUARDED_BY(mu_) = 0;
-  WalRecord record_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint64_t> batch_ids_ ABSL_GUARDED_BY(mu_);
+  // Appends between their reservation and their heads (the synced write
+  // runs without mu_): their WAL record ids, which truncation keeps, and
+  // the keys of the series they create, which other appends must not
+  // create again (they get Unavailable and the agent resends).
+  absl::btree_set<uint64_t> inflight_wal_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> inflight_keys_ ABSL_GUARDED_BY(mu_);
+  // Scratch space of ResolveSeries (under mu_), kept to save allocations.
   std::vector<LabelView> labels_scratch_ ABSL_GUARDED_BY(mu_);
   std::string key_scratch_ ABSL_GUARDED_BY(mu_);
-  std::string wal_scratch_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> dropped_samples_{0};
 };
 

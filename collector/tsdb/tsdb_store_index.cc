@@ -29,6 +29,10 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
   keys::SeriesKeyTo(series.metric, labels, &key);
   if (auto it = ids_by_key_.find(key); it != ids_by_key_.end()) return it->second;
   if (auto it = pending->find(key); it != pending->end()) return it->second;
+  if (inflight_keys_.contains(key)) {
+    return absl::UnavailableError(absl::StrCat("tsdb: series '", series.metric,
+                                               "' is being created by another append; retry"));
+  }
 
   std::string stored;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), series_cf_, key, &stored);

@@ -1,5 +1,7 @@
 // TsdbStore: ingest (Append), heads, persisting chunks, WAL truncation.
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "collector/tsdb/chunk_encoder.h"
 #include "collector/tsdb/rollup.h"
@@ -49,95 +51,105 @@ absl::Status TsdbStore::Append(const std::vector<IngestSeries>& batch, AppendSta
 
 absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendStats* stats,
                               std::vector<uint64_t>* ids_out) {
-  absl::MutexLock lock(&mu_);
-  RETURN_IF_ERROR(write_error_);
   rocksdb::WriteBatch write;
-  // Series this batch creates: key -> id (ids from next_series_id_ on).
+  // Series this batch creates: key -> id (ids reserved from next_series_id_).
   absl::flat_hash_map<std::string, uint64_t> pending;
-  std::vector<uint64_t>& ids = batch_ids_;
-  ids.clear();
-  for (const IngestSeriesView& series : batch) {
-    if (series.id != 0) {
-      if (series.id >= next_series_id_) {
-        return absl::InternalError(absl::StrCat("tsdb: append names series id ", series.id,
-                                                ", which this store never gave out"));
-      }
-      ids.push_back(series.id);
-      continue;
-    }
-    ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, &write, &pending));
-    ids.push_back(id);
-  }
-  // New series get their (empty) heads now; they go again if the write fails.
-  auto drop_new_heads = [&] {
-    for (const auto& [key, id] : pending) heads_.erase(id);
-  };
-  const uint64_t epoch = ++append_epoch_;
-  WalRecord& record = record_;
-  record.clear();
+  std::vector<uint64_t> ids;
+  ids.reserve(batch.size());
+  WalRecord record;
   AppendStats st;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    const uint64_t id = ids[i];
-    Head* head = nullptr;
-    if (id >= next_series_id_) {
-      head = &heads_[id];
-    } else if (absl::StatusOr<Head*> found = HeadOf(id); found.ok()) {
-      head = *found;
-    } else {
-      drop_new_heads();
-      return found.status();
-    }
-    bool has_last = head->has_last;
-    int64_t last_ms = head->last_ms;
-    if (head->epoch == epoch) {  // the series came earlier in this batch
-      has_last = true;
-      last_ms = head->epoch_last_ms;
-    }
-    const auto begin = static_cast<uint32_t>(record.samples.size());
-    for (const Sample& sample : batch[i].samples) {
-      if (has_last && sample.time_ms <= last_ms) {
-        ++st.dropped;
+  uint64_t wal_id = 0;  // 0: nothing accepted, no WAL record
+  {
+    // Under mu_: ids, the accepted samples against the heads, and the
+    // reservations (new series ids, the WAL record id). The synced write
+    // then runs without mu_, so appends of several agents overlap their
+    // fsyncs (RocksDB commits concurrent writers as a group).
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(write_error_);
+    for (const IngestSeriesView& series : batch) {
+      if (series.id != 0) {
+        if (series.id >= next_series_id_) {
+          return absl::InternalError(absl::StrCat("tsdb: append names series id ", series.id,
+                                                  ", which this store never gave out"));
+        }
+        ids.push_back(series.id);
         continue;
       }
-      record.samples.push_back(sample);
-      has_last = true;
-      last_ms = sample.time_ms;
+      ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, &write, &pending));
+      ids.push_back(id);
     }
-    const auto count = static_cast<uint32_t>(record.samples.size()) - begin;
-    if (count == 0) continue;
-    record.runs.push_back(WalRecord::Run{id, begin, count});
-    head->epoch = epoch;
-    head->epoch_last_ms = last_ms;
+    const uint64_t first_new_id = next_series_id_;
+    next_series_id_ += pending.size();
+    const uint64_t epoch = ++append_epoch_;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const uint64_t id = ids[i];
+      Head* head = nullptr;
+      if (id >= first_new_id) {
+        head = &heads_[id];  // a new series: empty head, dropped again if the write fails
+      } else if (absl::StatusOr<Head*> found = HeadOf(id); found.ok()) {
+        head = *found;
+      } else {
+        for (const auto& [key, new_id] : pending) heads_.erase(new_id);
+        return found.status();
+      }
+      bool has_last = head->has_last;
+      int64_t last_ms = head->last_ms;
+      if (head->epoch == epoch) {  // the series came earlier in this batch
+        has_last = true;
+        last_ms = head->epoch_last_ms;
+      }
+      const auto begin = static_cast<uint32_t>(record.samples.size());
+      for (const Sample& sample : batch[i].samples) {
+        if (has_last && sample.time_ms <= last_ms) {
+          ++st.dropped;
+          continue;
+        }
+        record.samples.push_back(sample);
+        has_last = true;
+        last_ms = sample.time_ms;
+      }
+      const auto count = static_cast<uint32_t>(record.samples.size()) - begin;
+      if (count == 0) continue;
+      record.runs.push_back(WalRecord::Run{id, begin, count});
+      head->epoch = epoch;
+      head->epoch_last_ms = last_ms;
+    }
+    st.accepted = record.samples.size();
+    if (!record.runs.empty()) {
+      wal_id = next_wal_id_++;
+      inflight_wal_.insert(wal_id);
+      wal_times_[wal_id] = Now();
+    }
+    for (const auto& [key, id] : pending) inflight_keys_.emplace(key, id);
   }
-  st.accepted = record.samples.size();
 
-  uint64_t wal_id = next_wal_id_;
-  if (!record.runs.empty()) {
-    EncodeWalRecord(record, &wal_scratch_);
-    if (absl::Status s = ToAbsl(write.Put(wal_cf_, keys::WalKey(wal_id), wal_scratch_),
-                                "cannot build a write batch");
-        !s.ok()) {
-      drop_new_heads();
-      return s;
-    }
+  absl::Status written;
+  if (wal_id != 0) {
+    std::string value;
+    EncodeWalRecord(record, &value);
+    written = ToAbsl(write.Put(wal_cf_, keys::WalKey(wal_id), value), "cannot build a write batch");
   }
-  if (write.Count() > 0) {
+  if (written.ok() && write.Count() > 0) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
-    if (absl::Status s = ToAbsl(db_->Write(sync, &write), "cannot write the WAL record"); !s.ok()) {
-      drop_new_heads();
-      return s;
-    }
+    written = ToAbsl(db_->Write(sync, &write), "cannot write the WAL record");
+  }
+
+  absl::MutexLock lock(&mu_);
+  for (const auto& [key, id] : pending) inflight_keys_.erase(key);
+  if (wal_id != 0) inflight_wal_.erase(wal_id);
+  if (!written.ok()) {
+    // Nothing of the batch is stored; its reserved ids stay unused.
+    for (const auto& [key, id] : pending) heads_.erase(id);
+    if (wal_id != 0) wal_times_.erase(wal_id);
+    return written;
   }
   // Durable: from here on the batch is accepted whatever happens next.
-  next_series_id_ += pending.size();
   for (auto& [key, id] : pending) ids_by_key_.emplace(key, id);
   dropped_samples_ += st.dropped;
   if (stats != nullptr) *stats = st;
-  if (ids_out != nullptr) *ids_out = ids;
-  if (record.runs.empty()) return absl::OkStatus();
-  ++next_wal_id_;
-  wal_times_[wal_id] = Now();
+  if (ids_out != nullptr) *ids_out = std::move(ids);
+  if (wal_id == 0) return absl::OkStatus();
   std::vector<SealedChunk> sealed;
   ApplyToHeads(wal_id, record, &sealed);
   RETURN_IF_ERROR(PersistChunks(sealed));
@@ -266,6 +278,8 @@ absl::Status TsdbStore::Flush() {
 
 absl::Status TsdbStore::TruncateWal() {
   uint64_t low = pins_.empty() ? next_wal_id_ : pins_.begin()->first;
+  // A record being written (or written but not yet in the heads) stays.
+  if (!inflight_wal_.empty()) low = std::min(low, *inflight_wal_.begin());
   if (low <= wal_truncated_below_) return absl::OkStatus();
   rocksdb::WriteBatch write;
   RETURN_IF_ERROR(

@@ -1,16 +1,19 @@
-// TsdbStore durability: a child process appends batches and reports each
-// acknowledged one; the parent SIGKILLs it at a random moment, reopens the
-// store and checks that every acknowledged sample is there, once.
+// TsdbStore durability: a child process appends batches from two threads
+// (as two agents' sessions do, their synced writes overlapping) and reports
+// each acknowledged one; the parent SIGKILLs it at a random moment, reopens
+// the store and checks that every acknowledged sample is there, once.
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/tsdb/tsdb_store.h"
@@ -28,6 +31,10 @@ using store_test::SameSamples;
 
 constexpr int kHosts = 5;
 constexpr int kSamplesPerBatch = 3;
+constexpr int kThreads = 2;
+
+// Host h of writer thread t.
+std::string HostName(int thread, int h) { return "t" + std::to_string(thread) + "h" + std::to_string(h); }
 
 // Small heads and a small memory bound, so chunks are persisted and the WAL
 // truncated while the child runs.
@@ -43,15 +50,16 @@ TsdbOptions CrashOptions() {
 
 double ValueOf(int batch, int host, int j) { return batch * 100.0 + host * 10 + j + 0.25; }
 
-// Batch b: kSamplesPerBatch samples of every host at times 3b, 3b+1, 3b+2.
-std::vector<IngestSeries> BatchOf(int b) {
+// Batch b of thread t: kSamplesPerBatch samples of each of its hosts at
+// times 3b, 3b+1, 3b+2.
+std::vector<IngestSeries> BatchOf(int thread, int b) {
   std::vector<IngestSeries> batch;
   for (int h = 0; h < kHosts; ++h) {
     std::vector<Sample> samples;
     for (int j = 0; j < kSamplesPerBatch; ++j) {
       samples.push_back({int64_t{b} * kSamplesPerBatch + j, ValueOf(b, h, j)});
     }
-    batch.push_back(HostSeries("h" + std::to_string(h), std::move(samples)));
+    batch.push_back(HostSeries(HostName(thread, h), std::move(samples)));
   }
   return batch;
 }
@@ -65,21 +73,29 @@ std::vector<Sample> ExpectedOf(int host, int batches) {
   return out;
 }
 
-// The child: opens the store, appends batches from `first` on, writing
-// "acked N" (N batches acknowledged in all) after each Append returns.
-[[noreturn]] void RunWriter(const std::string& dir, int first, int out_fd) {
+// The child: opens the store; each thread t appends its batches from
+// first[t] on, writing "acked T N" (N of its batches acknowledged in all)
+// after each Append returns.
+[[noreturn]] void RunWriter(const std::string& dir, std::vector<int> first, int out_fd) {
   auto store = TsdbStore::Open(dir, CrashOptions());
   if (!store.ok()) _exit(2);
-  for (int b = first;; ++b) {
-    if (!(*store)->Append(BatchOf(b)).ok()) _exit(3);
-    std::string line = "acked " + std::to_string(b + 1) + "\n";
-    if (write(out_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = first[static_cast<size_t>(t)];; ++b) {
+        if (!(*store)->Append(BatchOf(t, b)).ok()) _exit(3);
+        std::string line = "acked " + std::to_string(t) + " " + std::to_string(b + 1) + "\n";
+        if (write(out_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+      }
+    });
   }
+  for (auto& th : threads) th.join();
+  _exit(5);
 }
 
-// Runs a writer from batch `first` and kills it after about `kill_after`
-// acknowledgements; returns the acknowledged count (at least `first`).
-int RunAndKill(const std::string& dir, int first, int kill_after, int delay_us) {
+// Runs a writer from batches `first` and kills it once every thread has
+// about `kill_after` more acknowledgements; returns the acknowledged counts.
+std::vector<int> RunAndKill(const std::string& dir, std::vector<int> first, int kill_after, int delay_us) {
   int fds[2];
   if (pipe(fds) != 0) {
     ADD_FAILURE() << "pipe failed";
@@ -92,13 +108,20 @@ int RunAndKill(const std::string& dir, int first, int kill_after, int delay_us) 
   }
   close(fds[1]);
   FILE* in = fdopen(fds[0], "r");
-  int acked = first;
+  std::vector<int> acked = first;
   char line[64];
   bool killed = false;
   while (fgets(line, sizeof line, in) != nullptr) {
-    acked = std::max(acked, std::atoi(line + 6));
-    if (!killed && acked >= first + kill_after) {
-      usleep(delay_us);  // somewhere inside a later Append
+    int t = 0, n = 0;
+    if (std::sscanf(line, "acked %d %d", &t, &n) != 2 || t < 0 || t >= kThreads) {
+      ADD_FAILURE() << "bad line from the writer: " << line;
+      continue;
+    }
+    acked[static_cast<size_t>(t)] = std::max(acked[static_cast<size_t>(t)], n);
+    bool all = true;
+    for (int i = 0; i < kThreads; ++i) all = all && acked[static_cast<size_t>(i)] >= first[static_cast<size_t>(i)] + kill_after;
+    if (!killed && all) {
+      usleep(delay_us);  // somewhere inside later Appends
       kill(pid, SIGKILL);
       killed = true;
     }
@@ -114,28 +137,95 @@ int RunAndKill(const std::string& dir, int first, int kill_after, int delay_us) 
 TEST(TsdbCrash, AcknowledgedSamplesSurviveSigkill) {
   testing::TempDir dir;
   std::mt19937 rng(42);
-  int acked = 0;
+  std::vector<int> acked(kThreads, 0);
   for (int round = 0; round < 5; ++round) {
     SCOPED_TRACE(round);
-    // Each round starts from the last acknowledged batch: a batch written
+    // Each round starts from the last acknowledged batches: a batch written
     // but not acknowledged before the kill comes again and is dropped.
     acked = RunAndKill(dir.path(), acked, 5 + static_cast<int>(rng() % 60),
                        static_cast<int>(rng() % 3000));
     auto store = TsdbStore::Open(dir.path(), CrashOptions());
     ASSERT_TRUE(store.ok()) << store.status();
-    for (int h = 0; h < kHosts; ++h) {
-      uint64_t id = IdOf(**store, "h" + std::to_string(h));
-      ASSERT_NE(id, 0u);
-      std::vector<Sample> got = ReadAll(**store, id, INT64_MIN, INT64_MAX);
-      // Every acknowledged batch, and at most the one being written.
-      if (got.size() == static_cast<size_t>((acked + 1) * kSamplesPerBatch)) {
-        EXPECT_TRUE(SameSamples(got, ExpectedOf(h, acked + 1))) << "h" << h;
-      } else {
-        EXPECT_TRUE(SameSamples(got, ExpectedOf(h, acked))) << "h" << h << ", acked " << acked;
+    for (int t = 0; t < kThreads; ++t) {
+      const int n = acked[static_cast<size_t>(t)];
+      for (int h = 0; h < kHosts; ++h) {
+        uint64_t id = IdOf(**store, HostName(t, h));
+        ASSERT_NE(id, 0u) << HostName(t, h);
+        std::vector<Sample> got = ReadAll(**store, id, INT64_MIN, INT64_MAX);
+        // Every acknowledged batch, and at most the one being written.
+        if (got.size() == static_cast<size_t>((n + 1) * kSamplesPerBatch)) {
+          EXPECT_TRUE(SameSamples(got, ExpectedOf(h, n + 1))) << HostName(t, h);
+        } else {
+          EXPECT_TRUE(SameSamples(got, ExpectedOf(h, n))) << HostName(t, h) << ", acked " << n;
+        }
       }
     }
   }
-  EXPECT_GT(acked, 25);
+  EXPECT_GT(acked[0], 25);
+  EXPECT_GT(acked[1], 25);
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb
+
+namespace steward::collector::tsdb {
+namespace {
+
+// Several writers (their synced writes overlapping), a maintenance loop and
+// query views at once: afterwards, and after a reopen from the WAL, every
+// host holds exactly its batches.
+TEST(TsdbConcurrency, ParallelAppendsMaintenanceAndReads) {
+  testing::TempDir dir;
+  constexpr int kWriters = 4, kBatches = 150;
+  {
+    auto opened = TsdbStore::Open(dir.path(), CrashOptions());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    TsdbStore& store = **opened;
+    std::atomic<bool> done{false};
+    std::atomic<int> failures{0};
+    std::thread other([&] {
+      while (!done.load()) {
+        if (!store.Maintain().ok()) ++failures;
+        std::unique_ptr<SeriesSource> view = store.ForOneQuery();
+        std::vector<Sample> samples;
+        if (!view->ReadSamples(1, INT64_MIN, INT64_MAX, &samples).ok()) ++failures;
+        // Samples of a series are always strictly increasing.
+        for (size_t i = 1; i < samples.size(); ++i) {
+          if (samples[i].time_ms <= samples[i - 1].time_ms) ++failures;
+        }
+      }
+    });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kWriters; ++t) {
+      writers.emplace_back([&, t] {
+        for (int b = 0; b < kBatches; ++b) {
+          if (!store.Append(BatchOf(t, b)).ok()) ++failures;
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    done = true;
+    other.join();
+    EXPECT_EQ(failures.load(), 0);
+    for (int t = 0; t < kWriters; ++t) {
+      for (int h = 0; h < kHosts; ++h) {
+        EXPECT_TRUE(SameSamples(ReadAll(store, IdOf(store, HostName(t, h)), INT64_MIN, INT64_MAX),
+                                ExpectedOf(h, kBatches)))
+            << HostName(t, h);
+      }
+    }
+  }
+  // Closed without a flush: what the heads held comes back from the WAL.
+  auto reopened = TsdbStore::Open(dir.path(), CrashOptions());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (int t = 0; t < kWriters; ++t) {
+    for (int h = 0; h < kHosts; ++h) {
+      EXPECT_TRUE(SameSamples(
+          ReadAll(**reopened, IdOf(**reopened, HostName(t, h)), INT64_MIN, INT64_MAX),
+          ExpectedOf(h, kBatches)))
+          << HostName(t, h) << " after reopening";
+    }
+  }
 }
 
 }  // namespace
