@@ -14,8 +14,8 @@ namespace {
 TEST(BuildInventorySnapshot, CopiesPackagesFactsAndDigest) {
   std::vector<Package> packages = {
       {"dpkg", "zlib1g", "1:1.2.13.dfsg-1", "amd64", "Mark Brown <broonie@debian.org>", 168 * 1024,
-       "install ok installed"},
-      {"dpkg", "base-files", "12.4+deb12u5", "amd64", "Santiago Vila", 0, "hold ok installed"},
+       "install ok installed", 0, ""},
+      {"dpkg", "base-files", "12.4+deb12u5", "amd64", "Santiago Vila", 0, "hold ok installed", 0, ""},
   };
   HostFacts facts;
   facts.hostname = "web-1";
