@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "collector/storage/keys.h"
 #include "collector/storage/store_internal.h"
@@ -85,9 +86,14 @@ absl::Status Store::CheckToken(const std::string& token_id, const std::string& s
   return ReadValidToken(token_id, secret, now_unix).status();
 }
 
+absl::Mutex& Store::AgentLock(const std::string& agent_id) {
+  return agent_mu_[absl::Hash<std::string>()(agent_id) % kAgentStripes];
+}
+
 absl::Status Store::EnrollWithToken(const std::string& token_id, const std::string& secret,
                                     int64_t now_unix, internal::AgentRecord agent) {
-  absl::MutexLock lock(&write_mu_);
+  absl::MutexLock token_lock(&token_mu_);
+  absl::MutexLock lock(&AgentLock(agent.agent_id()));
   ASSIGN_OR_RETURN(internal::TokenRecord token, ReadValidToken(token_id, secret, now_unix));
   token.set_used(token.used() + 1);
   *agent.mutable_labels() = token.labels();
@@ -122,7 +128,7 @@ absl::StatusOr<std::vector<internal::AgentRecord>> Store::ListAgents() {
 
 absl::Status Store::TouchAgent(const std::string& agent_id, const std::string& agent_version,
                                int64_t now_ms) {
-  absl::MutexLock lock(&write_mu_);
+  absl::MutexLock lock(&AgentLock(agent_id));
   ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
   rec.set_agent_version(agent_version);
   rec.set_last_seen_ms(now_ms);
@@ -132,7 +138,7 @@ absl::Status Store::TouchAgent(const std::string& agent_id, const std::string& a
 
 absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
                                                   const v1::Envelope& env, int64_t now_ms) {
-  absl::MutexLock lock(&write_mu_);
+  absl::MutexLock lock(&AgentLock(agent_id));
   ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
   if (env.seq() <= rec.last_applied_seq()) return ApplyOutcome::kDuplicate;
   if (env.seq() != rec.last_applied_seq() + 1) {

@@ -96,17 +96,15 @@ class Store {
 
  private:
   Store() = default;
+  // Called with the agent's lock (AgentLock) held.
   // Adds the inventory part of an envelope to `batch`; see store_inventory.cc.
   absl::StatusOr<ApplyOutcome> ApplySnapshot(const std::string& agent_id, const v1::Envelope& env,
-                                             internal::AgentRecord* rec, rocksdb::WriteBatch* batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+                                             internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
   absl::StatusOr<ApplyOutcome> ApplyDelta(const std::string& agent_id, const v1::Envelope& env,
-                                          internal::AgentRecord* rec, rocksdb::WriteBatch* batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+                                          internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
   // Replaces the agent's stored units with the report's; see store_services.cc.
   absl::Status ApplyServiceReport(const std::string& agent_id, const v1::ServiceReport& report, int64_t now_ms,
-                                  internal::AgentRecord* rec, rocksdb::WriteBatch* batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+                                  internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
   // Every value under the agent's prefix in `cf`, parsed as Msg, in key order.
   template <typename Msg>
   absl::StatusOr<std::vector<Msg>> ListAgentRecords(rocksdb::ColumnFamilyHandle* cf, const std::string& agent_id,
@@ -126,7 +124,15 @@ class Store {
   rocksdb::ColumnFamilyHandle* health_ = nullptr;
   rocksdb::ColumnFamilyHandle* checks_ = nullptr;
   rocksdb::ColumnFamilyHandle* services_ = nullptr;
-  absl::Mutex write_mu_;
+  // Writes of one agent's records (its AgentRecord read-modify-write with
+  // the payload of an envelope) serialize on that agent's stripe; writes of
+  // different agents run in parallel, their synced writes committed by
+  // RocksDB as a group. Enrollment also takes token_mu_ (the token's use
+  // count), before the stripe.
+  static constexpr size_t kAgentStripes = 64;
+  absl::Mutex& AgentLock(const std::string& agent_id);
+  absl::Mutex agent_mu_[kAgentStripes];
+  absl::Mutex token_mu_;
 };
 
 }  // namespace steward::collector

@@ -16,6 +16,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -254,8 +255,9 @@ class TsdbStore : public SeriesSource {
   absl::StatusOr<Head*> HeadOf(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds a record's samples to heads, skipping any at or before a head's
   // latest time; full heads go to `sealed`. Returns the samples added.
-  uint64_t ApplyToHeads(uint64_t wal_id, const WalRecord& record, std::vector<SealedChunk>* sealed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `heads`, when given, holds each run's head (else they are looked up).
+  uint64_t ApplyToHeads(uint64_t wal_id, const WalRecord& record, std::vector<SealedChunk>* sealed,
+                        const std::vector<Head*>* heads = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Takes the head of `id` off (unpins it) into `sealed`.
   void SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -303,7 +305,10 @@ class TsdbStore : public SeriesSource {
   // TODO: unbounded (one entry per series seen since Open, like heads_);
   // an LRU bound falls back to the index lookup ResolveSeries already does.
   absl::flat_hash_map<std::string, uint64_t> ids_by_key_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint64_t, Head> heads_ ABSL_GUARDED_BY(mu_);
+  // Node map: a Head's address is stable, so an Append carries its heads
+  // from the check to ApplyToHeads without a second lookup (heads are
+  // erased only by the Append that created them, when its write failed).
+  absl::node_hash_map<uint64_t, Head> heads_ ABSL_GUARDED_BY(mu_);
   // (oldest WAL record id, series id) of every non-empty head.
   absl::btree_set<std::pair<uint64_t, uint64_t>> pins_ ABSL_GUARDED_BY(mu_);
   // now_ms() when each live WAL record was written (or replayed).

@@ -88,7 +88,7 @@ absl::Status TsdbStore::OpenDb(const std::string& dir) {
 
   // zstd where data stays: chunks are already compact (zstd still finds
   // the repeated headers), rollup buckets are plain doubles, the index is
-  // label text. The WAL column family lives briefly and keeps snappy.
+  // label text. The WAL column family lives briefly: not compressed.
   auto zstd = [](rocksdb::ColumnFamilyOptions cf) {
     cf.compression = rocksdb::kZSTD;
     cf.bottommost_compression = rocksdb::kZSTD;
@@ -106,12 +106,16 @@ absl::Status TsdbStore::OpenDb(const std::string& dir) {
   rollups.compaction_filter_factory =
       NewRollupRetentionFilterFactory(options_.now_ms, options_.rollup_retention_ms);
 
+  auto uncompressed = [](rocksdb::ColumnFamilyOptions cf) {
+    cf.compression = rocksdb::kNoCompression;
+    return cf;
+  };
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(options)},
       {"tsdb_series", zstd(Plain(options, cache))},
       {"tsdb_postings", zstd(Plain(options, cache))},
       {"tsdb_chunks", zstd(chunks)},
-      {"tsdb_wal", rocksdb::ColumnFamilyOptions(options)},
+      {"tsdb_wal", uncompressed(rocksdb::ColumnFamilyOptions(options))},
       {"tsdb_rollups", zstd(rollups)},
   };
   rocksdb::DB* raw = nullptr;

@@ -57,6 +57,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
   std::vector<uint64_t> ids;
   ids.reserve(batch.size());
   WalRecord record;
+  std::vector<Head*> run_heads;  // the head of each run of `record`
   AppendStats st;
   uint64_t wal_id = 0;  // 0: nothing accepted, no WAL record
   {
@@ -111,6 +112,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
       const auto count = static_cast<uint32_t>(record.samples.size()) - begin;
       if (count == 0) continue;
       record.runs.push_back(WalRecord::Run{id, begin, count});
+      run_heads.push_back(head);
       head->epoch = epoch;
       head->epoch_last_ms = last_ms;
     }
@@ -151,17 +153,18 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
   if (ids_out != nullptr) *ids_out = std::move(ids);
   if (wal_id == 0) return absl::OkStatus();
   std::vector<SealedChunk> sealed;
-  ApplyToHeads(wal_id, record, &sealed);
+  ApplyToHeads(wal_id, record, &sealed, &run_heads);
   RETURN_IF_ERROR(PersistChunks(sealed));
   return MaintainLocked();
 }
 
 uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
-                                 std::vector<SealedChunk>* sealed) {
+                                 std::vector<SealedChunk>* sealed, const std::vector<Head*>* heads) {
   const auto max_span = static_cast<uint64_t>(options_.max_head_span_ms);
   uint64_t applied = 0;
-  for (const WalRecord::Run& run : record.runs) {
-    Head& head = heads_[run.id];
+  for (size_t r = 0; r < record.runs.size(); ++r) {
+    const WalRecord::Run& run = record.runs[r];
+    Head& head = heads != nullptr ? *(*heads)[r] : heads_[run.id];
     for (uint32_t i = run.begin; i < run.begin + run.count; ++i) {
       const Sample& sample = record.samples[i];
       if (head.has_last && sample.time_ms <= head.last_ms) continue;  // replay only

@@ -31,6 +31,20 @@ void SeriesColumnsBuilder::AddSeries(absl::string_view metric,
   series->Add(0);
 }
 
+void SeriesColumnsBuilder::AddSeries(uint32_t metric,
+                                     absl::Span<const std::pair<uint32_t, uint32_t>> labels,
+                                     bool counter) {
+  auto* series = out_->mutable_series();
+  series->Add(static_cast<uint32_t>(labels.size() << 1) | (counter ? 1u : 0u));
+  series->Add(metric);
+  for (const auto& [name, value] : labels) {
+    series->Add(name);
+    series->Add(value);
+  }
+  count_slot_ = series->size();
+  series->Add(0);
+}
+
 void SeriesColumnsBuilder::AddPoint(int64_t time_ms, double value) {
   // Wrapping subtraction: the decoder adds back with the same wrap check.
   out_->add_time_deltas(static_cast<int64_t>(static_cast<uint64_t>(time_ms) -
@@ -104,18 +118,23 @@ class Decoder {
       }
       uint32_t metric = col[pos++];
       if (metric >= state_.size()) return BadSymbol(index, "", "metric name", metric);
-      s.metric = in_.symbols(static_cast<int>(metric));
+      s.metric = *symbols_[metric];
       if (!Check(metric, kMetricChecked, kMetricOk, [&](absl::string_view v) {
             return ValidMetricOrLabelName(v, true, limits_.max_name_bytes);
           })) {
         return Bad(index, s.metric, "metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*");
       }
       s.label_begin = static_cast<uint32_t>(out_->labels.size());
+      // Series usually repeat the label names of the series before them:
+      // then their order was checked already.
+      const bool same_names = SameNamesAsPrevious(col, pos, s.label_count);
+      prev_names_pos_ = pos;
+      prev_label_count_ = s.label_count;
       for (uint32_t i = 0; i < s.label_count; ++i) {
         uint32_t name = col[pos++], value = col[pos++];
         if (name >= state_.size()) return BadSymbol(index, s.metric, "label name", name);
         if (value >= state_.size()) return BadSymbol(index, s.metric, "label value", value);
-        LabelView label{in_.symbols(static_cast<int>(name)), in_.symbols(static_cast<int>(value))};
+        LabelView label{*symbols_[name], *symbols_[value]};
         if (!Check(name, kLabelChecked, kLabelOk, [&](absl::string_view v) {
               return ValidMetricOrLabelName(v, false, limits_.max_name_bytes);
             })) {
@@ -127,7 +146,7 @@ class Decoder {
           return Bad(index, s.metric,
                      absl::StrCat("label '", label.first, "' value has a NUL/0x1f byte or is too long"));
         }
-        if (i > 0 && !(out_->labels.back().first < label.first)) {
+        if (i > 0 && !same_names && !(out_->labels.back().first < label.first)) {
           return Bad(index, s.metric, "labels must be sorted by name and unique");
         }
         out_->labels.push_back(label);
@@ -158,12 +177,23 @@ class Decoder {
   }
 
  private:
+  // Whether the `count` label names at `pos` are the symbols of the
+  // previous series' names (whose order was checked).
+  bool SameNamesAsPrevious(const google::protobuf::RepeatedField<uint32_t>& col, int pos,
+                           uint32_t count) const {
+    if (prev_names_pos_ < 0 || count != prev_label_count_) return false;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (col[pos + 2 * static_cast<int>(i)] != col[prev_names_pos_ + 2 * static_cast<int>(i)]) return false;
+    }
+    return true;
+  }
+
   template <typename Valid>
   bool Check(uint32_t symbol, uint8_t checked, uint8_t ok, Valid valid) {
     uint8_t& st = state_[symbol];
     if ((st & checked) == 0) {
       st |= checked;
-      if (valid(in_.symbols(static_cast<int>(symbol)))) st |= ok;
+      if (valid(*symbols_[symbol])) st |= ok;
     }
     return (st & ok) != 0;
   }
@@ -181,6 +211,9 @@ class Decoder {
   const ColumnLimits& limits_;
   DecodedColumns* out_;
   std::vector<uint8_t> state_;
+  const std::string* const* symbols_ = in_.symbols().data();
+  int prev_names_pos_ = -1;  // where the previous series' first label name is in the column
+  uint32_t prev_label_count_ = 0;
 };
 
 }  // namespace

@@ -44,8 +44,13 @@ class SeriesColumnsBuilder {
   // A point of the last series added (times ascending within the series).
   void AddPoint(int64_t time_ms, double value);
 
- private:
+  // The same with strings interned beforehand (Symbol), for callers that
+  // send the same labels for many series: `labels` holds (name, value)
+  // symbol pairs, sorted by name.
   uint32_t Symbol(absl::string_view s);
+  void AddSeries(uint32_t metric, absl::Span<const std::pair<uint32_t, uint32_t>> labels, bool counter);
+
+ private:
 
   v1::SeriesColumns* out_;
   absl::flat_hash_map<std::string, uint32_t> symbols_;

@@ -142,16 +142,26 @@ bool RunClient(int client, const Args& a, const steward::agent::AgentIdentity& i
     v1::AgentMessage msg;
     v1::Envelope* env = msg.mutable_envelope();
     env->set_seq(first_seq + static_cast<uint64_t>(s));
-    // The columns form, as agents send it (agent/session/reports.cc).
+    // The columns form, as agents send it (agent/session/reports.cc), with
+    // each host's tags interned once per envelope rather than per series.
     steward::metrics::SeriesColumnsBuilder columns(env->mutable_metric_batch()->mutable_columns());
+    std::vector<uint32_t> cpu_syms, mem_syms;
+    for (const auto& n : cpu_names) cpu_syms.push_back(columns.Symbol(n));
+    for (const auto& n : mem_names) mem_syms.push_back(columns.Symbol(n));
+    std::vector<std::pair<uint32_t, uint32_t>> tags;
     for (auto& host : hosts) {
       host->Next(&t, &cpu, &mem);
+      tags.clear();
+      for (const auto& [k, v] : host->tags()) {
+        const uint32_t name = columns.Symbol(k);
+        tags.emplace_back(name, columns.Symbol(v));
+      }
       for (size_t i = 0; i < cpu.size(); ++i) {
-        columns.AddSeries(cpu_names[i], host->tags(), false);
+        columns.AddSeries(cpu_syms[i], tags, false);
         columns.AddPoint(t, cpu[i]);
       }
       for (size_t i = 0; i < mem.size(); ++i) {
-        columns.AddSeries(mem_names[i], host->tags(), false);
+        columns.AddSeries(mem_syms[i], tags, false);
         columns.AddPoint(t, mem[i]);
       }
     }

@@ -156,5 +156,48 @@ TEST(SeriesColumnsTest, LimitsOnSeriesAndPoints) {
   EXPECT_TRUE(Decode(msg, nullptr, limits).ok());
 }
 
+TEST(SeriesColumnsTest, BuilderWithInternedSymbolsMatchesTheStringForm) {
+  v1::SeriesColumns by_strings, by_symbols;
+  SeriesColumnsBuilder a(&by_strings), b(&by_symbols);
+  const Labels tags = {{"host", "h1"}, {"zone", "z"}};
+  std::vector<std::pair<uint32_t, uint32_t>> syms;
+  const uint32_t metric = b.Symbol("cpu");
+  for (const auto& [k, v] : tags) {
+    const uint32_t name = b.Symbol(k);  // names first, as the string form interns them
+    syms.emplace_back(name, b.Symbol(v));
+  }
+  for (int i = 0; i < 3; ++i) {
+    a.AddSeries("cpu", tags, i == 1);
+    a.AddPoint(1000 + i, i);
+    b.AddSeries(metric, syms, i == 1);
+    b.AddPoint(1000 + i, i);
+  }
+  EXPECT_EQ(by_strings.SerializeAsString(), by_symbols.SerializeAsString());
+}
+
+TEST(SeriesColumnsTest, LabelOrderIsCheckedWheneverTheNamesChange) {
+  // Symbols: 0 "m", 1 "a", 2 "b", 3 "x".
+  auto batch = [](std::vector<uint32_t> series, int points) {
+    v1::SeriesColumns msg;
+    for (const char* s : {"m", "a", "b", "x"}) msg.add_symbols(s);
+    for (uint32_t v : series) msg.add_series(v);
+    for (int i = 0; i < points; ++i) {
+      msg.add_time_deltas(1);
+      msg.add_values(0);
+    }
+    return msg;
+  };
+  // (a, b) three times: the later two repeat the checked names.
+  EXPECT_TRUE(Decode(batch({4, 0, 1, 3, 2, 3, 1, 4, 0, 1, 3, 2, 3, 1, 4, 0, 1, 3, 2, 3, 1}, 3)).ok());
+  // (a, b) then (b, a): other names, checked, refused.
+  EXPECT_THAT(Decode(batch({4, 0, 1, 3, 2, 3, 1, 4, 0, 2, 3, 1, 3, 1}, 2)).message(),
+              HasSubstr("series 1 ('m'): labels must be sorted by name and unique"));
+  // (b, a) first: refused.
+  EXPECT_THAT(Decode(batch({4, 0, 2, 3, 1, 3, 1}, 1)).message(), HasSubstr("sorted by name"));
+  // (a, b) then (a, a): refused though the first name repeats.
+  EXPECT_THAT(Decode(batch({4, 0, 1, 3, 2, 3, 1, 4, 0, 1, 3, 1, 3, 1}, 2)).message(),
+              HasSubstr("series 1 ('m')"));
+}
+
 }  // namespace
 }  // namespace steward::metrics
