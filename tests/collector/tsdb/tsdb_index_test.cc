@@ -341,7 +341,8 @@ TEST(TsdbIndex, NameAndLabelSelectEqualsNaiveSelectOnRandomSeries) {
   const std::vector<std::string> name_values = {"cpu_user", "mem", "nothing", ""};
   const std::vector<std::string> name_regexes = {
       "cpu_(user|system)", "cpu_.*",      "mem|disk_io",       "mem.*",        ".*",
-      "(cpu|mem)_[a-z]+",  "cpu_(user|)", "mem_(?:free|used)", "m.*|cpu_idle", ""};
+      "(cpu|mem)_[a-z]+",  "cpu_(user|)", "mem_(?:free|used)", "m.*|cpu_idle", "",
+      "(cpu|mem)_free"};
   std::mt19937_64 rng(4242);
   auto pick = [&rng](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
   int non_empty = 0, refused = 0;
