@@ -48,7 +48,10 @@ Commands:
           [--by label,...] [--top K] [--filter '> 90'] [--last]
                                                         samples of one metric, or aggregates per
                                                         group and step (without --host: every host,
-                                                        label 'agent'); --match also takes != =~ !~
+                                                        label 'agent'); --match also takes != =~ !~;
+                                                        --match '__name__=~re' instead of --metric
+                                                        selects several metrics, --by __name__
+                                                        groups per metric
 
 Global flags:
   --config FILE   admin credential (default: $STEWARD_CONFIG); the collector writes DATA_DIR/admin.conf
@@ -476,21 +479,22 @@ class Ctl {
       }
       return absl::OkStatus();
     }
-    if (f_.metric.empty()) {
-      return absl::InvalidArgumentError("metrics needs --metric NAME, or --list to see the names");
-    }
-    ASSIGN_OR_RETURN(absl::Duration since, ParseHumanDuration(f_.since));
     v1::QueryMetricsRequest req;
-    req.set_agent_id(f_.host);
-    req.set_metric(f_.metric);
-    absl::Time now = absl::Now();
-    req.set_start_ms(absl::ToUnixMillis(now - since));
-    req.set_end_ms(absl::ToUnixMillis(now));
     ASSIGN_OR_RETURN(auto labels, ParseLabels(f_.labels));
     for (auto& l : labels) *req.add_match() = std::move(l);
     for (const std::string& m : f_.matches) {
       ASSIGN_OR_RETURN(*req.add_matchers(), ParseMatcher(m));
     }
+    if (f_.metric.empty() && !NamesMetrics(req)) {
+      return absl::InvalidArgumentError(
+          "metrics needs --metric NAME or --match '__name__=~REGEX', or --list to see the names");
+    }
+    ASSIGN_OR_RETURN(absl::Duration since, ParseHumanDuration(f_.since));
+    req.set_agent_id(f_.host);
+    req.set_metric(f_.metric);
+    absl::Time now = absl::Now();
+    req.set_start_ms(absl::ToUnixMillis(now - since));
+    req.set_end_ms(absl::ToUnixMillis(now));
     req.set_agg(f_.agg);
     if (!f_.step.empty()) {
       ASSIGN_OR_RETURN(absl::Duration step, ParseHumanDuration(f_.step));
@@ -536,7 +540,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("host", &f.host, "agent id")
       .Flag("name", &f.name, "package name (software), part of a unit name (services)")
       .Flag("state", &f.state, "unit active state (services)")
-      .Flag("metric", &f.metric, "metric name")
+      .Flag("metric", &f.metric, "metric name (or --match '__name__=~re')")
       .Flag("since", &f.since, "how far back")
       .Bool("list", &f.list, "list metric names")
       .Flag("agg", &f.agg, "aggregation (metrics)")

@@ -15,6 +15,9 @@
 namespace steward::ctl {
 namespace {
 
+// The matcher name that means the metric name (collector/tsdb/series_source.h).
+constexpr char kMetricNameLabel[] = "__name__";
+
 bool IsNameStart(char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || absl::ascii_isdigit(static_cast<unsigned char>(c)); }
 
@@ -70,13 +73,33 @@ absl::StatusOr<v1::LabelMatcher> ParseMatcher(const std::string& text) {
       "--match '", text, "' must look like label=value, label!=value, label=~regex or label!~regex"));
 }
 
+bool NamesMetrics(const v1::QueryMetricsRequest& req) {
+  for (const v1::Label& l : req.match()) {
+    if (l.name() == kMetricNameLabel) return true;
+  }
+  for (const v1::LabelMatcher& m : req.matchers()) {
+    if (m.name() == kMetricNameLabel &&
+        (m.op() == v1::LabelMatcher::EQ || m.op() == v1::LabelMatcher::RE)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metric, bool aggregated,
                   bool json, absl::Time now, std::ostream& out) {
+  // Several metrics: say which each series or group is. One metric keeps
+  // the output scripts already parse.
+  const bool several = metric.empty();
+  const std::string none =
+      several ? "(no samples match)\n" : absl::StrCat("(no samples of ", metric, " match)\n");
   if (json) {
     JsonWriter w;
     w.BeginArray();
     for (const auto& s : resp.series()) {
-      w.BeginObject().Key("labels").BeginObject();
+      w.BeginObject();
+      if (several) w.Key("metric").String(s.name());
+      w.Key("labels").BeginObject();
       for (const auto& l : s.labels()) w.Key(l.name()).String(l.value());
       w.EndObject();
       w.Key("counter").Bool(s.counter()).Key("points").BeginArray();
@@ -90,15 +113,20 @@ void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metri
     return;
   }
   if (aggregated) {
-    Table t({"GROUP", "TIME", "VALUE"});
+    std::vector<std::string> columns = {"GROUP", "TIME", "VALUE"};
+    if (several) columns.insert(columns.begin(), "METRIC");
+    Table t(columns);
     for (const auto& s : resp.series()) {
       for (const auto& p : s.points()) {
-        t.AddRow({LabelsText(s.labels()), FormatRfc3339(absl::FromUnixMillis(p.time_ms())),
-                  FormatValue(p.value())});
+        std::vector<std::string> row = {LabelsText(s.labels()),
+                                        FormatRfc3339(absl::FromUnixMillis(p.time_ms())),
+                                        FormatValue(p.value())};
+        if (several) row.insert(row.begin(), s.name().empty() ? "-" : s.name());
+        t.AddRow(row);
       }
     }
     out << t.Render();
-    if (t.size() == 0) out << "(no samples of " << metric << " match)\n";
+    if (t.size() == 0) out << none;
     return;
   }
   Table t({"METRIC", "LABELS", "POINTS", "LAST SAMPLE", "VALUE", "RATE/S"});
@@ -115,7 +143,7 @@ void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metri
               FormatValue(last.value()), rate});
   }
   out << t.Render();
-  if (t.size() == 0) out << "(no samples of " << metric << " match)\n";
+  if (t.size() == 0) out << none;
 }
 
 }  // namespace steward::ctl

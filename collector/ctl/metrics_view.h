@@ -16,10 +16,17 @@ namespace steward::ctl {
 // [A-Za-z_][A-Za-z0-9_]*). InvalidArgument naming the flag otherwise.
 absl::StatusOr<v1::LabelMatcher> ParseMatcher(const std::string& text);
 
-// Writes the answer of a query. Raw points (`aggregated` false): one table
-// row per series (labels, points, last sample, value, rate for counters);
-// aggregates: one row per group and bucket. JSON either way: an array of
-// {labels, counter, points: [[unix_seconds, value], ...]}.
+// True if `req` names its metrics with a `__name__` matcher (or match) with
+// = or =~, so it needs no `metric`.
+bool NamesMetrics(const v1::QueryMetricsRequest& req);
+
+// Writes the answer of a query of `metric`, or, when `metric` is empty, of
+// the metrics `__name__` matchers named. Raw points (`aggregated` false):
+// one table row per series (metric, labels, points, last sample, value,
+// rate for counters); aggregates: one row per group and bucket, with a
+// METRIC column first when `metric` is empty. JSON either way: an array of
+// {labels, counter, points: [[unix_seconds, value], ...]}, each with
+// "metric" first when `metric` is empty.
 void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metric, bool aggregated,
                   bool json, absl::Time now, std::ostream& out);
 

@@ -62,7 +62,8 @@ absl::StatusOr<tsdb::LabelMatcher> ToMatcher(const v1::LabelMatcher& m) {
 }  // namespace
 
 absl::StatusOr<tsdb::QueryRequest> ToQueryRequest(const v1::QueryMetricsRequest& req, int64_t now_ms) {
-  if (req.metric().empty()) return absl::InvalidArgumentError("metric is required");
+  // No metric is allowed when a `__name__` matcher names the metrics; the
+  // engine's validation says what is missing otherwise.
   tsdb::QueryRequest q;
   q.metric = req.metric();
   q.start_ms = req.start_ms();
@@ -93,7 +94,7 @@ void ToQueryResponse(const tsdb::QueryRequest& query, tsdb::QueryResult result, 
                      v1::QueryMetricsResponse* resp) {
   for (tsdb::ResultGroup& g : result.groups) {
     v1::Series* s = resp->add_series();
-    s->set_name(query.metric);
+    s->set_name(std::move(g.metric));
     s->set_counter(query.agg == tsdb::Aggregation::kNone && g.counter);
     for (auto& [name, value] : g.labels) {
       if (one_agent && name == kAgentLabel) continue;

@@ -21,13 +21,18 @@ namespace steward::collector {
 inline constexpr char kAgentLabel[] = "agent";
 
 // The request in the engine's terms; `now_ms` stands for end_ms = 0. An
-// agent_id becomes the matcher agent="ID". InvalidArgument naming the field
-// for a bad agg, value_filter or matcher.
+// agent_id becomes the matcher agent="ID"; `match` and `matchers` may name
+// `__name__` (the metric name), and `metric` may then be empty (the engine
+// checks that something names the metrics). InvalidArgument naming the
+// field for a bad agg, value_filter or matcher.
 absl::StatusOr<tsdb::QueryRequest> ToQueryRequest(const v1::QueryMetricsRequest& req, int64_t now_ms);
 
-// The result as the admin API returns it. A query of one host
-// (`one_agent`) leaves the `agent` label out of the series' labels: the
-// host is implied. Raw series (agg none) keep their counter flag.
+// The result as the admin API returns it: each series named by its group's
+// metric (ResultGroup::metric: the series' own for raw points and last
+// points, the group's with group_by `__name__`, else the request's metric,
+// which may be empty). A query of one host (`one_agent`) leaves the `agent`
+// label out of the series' labels: the host is implied. Raw series (agg
+// none) keep their counter flag.
 void ToQueryResponse(const tsdb::QueryRequest& query, tsdb::QueryResult result, bool one_agent,
                      v1::QueryMetricsResponse* resp);
 

@@ -24,16 +24,34 @@ namespace steward::collector::tsdb {
 // every series an agent sends.
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// The name a LabelMatcher (or a query's group_by) gives to mean the metric
+// name rather than a label, as in Prometheus. A label stored under this name
+// cannot be matched or grouped by.
+inline constexpr char kMetricNameLabel[] = "__name__";
+
 // One label matcher. A series without the label is matched as if its value
 // were "" (Prometheus semantics: `team!="x"` matches series without `team`,
 // `team=""` matches only those). Regular expressions (RE2 syntax) are fully
-// anchored: `cpu=~"cpu[0-3]"` does not match "cpu10".
+// anchored: `cpu=~"cpu[0-3]"` does not match "cpu10". A matcher named
+// kMetricNameLabel tests the series' metric name.
 struct LabelMatcher {
   enum class Op { kEq, kNe, kRe, kNotRe };
   std::string name;
   Op op = Op::kEq;
   std::string value;
 };
+
+// True if some matcher names metrics positively (kMetricNameLabel with = or
+// =~): what Select needs when it is given no metric.
+inline bool NamesMetrics(const std::vector<LabelMatcher>& matchers) {
+  for (const LabelMatcher& m : matchers) {
+    if (m.name == kMetricNameLabel &&
+        (m.op == LabelMatcher::Op::kEq || m.op == LabelMatcher::Op::kRe)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // A series found by Select. Plain value type.
 struct SeriesRef {
@@ -62,8 +80,12 @@ class SeriesSource {
  public:
   virtual ~SeriesSource() = default;
 
-  // Series of `metric` that satisfy every matcher, in id order. An invalid
-  // regular expression is InvalidArgument naming it.
+  // Series that satisfy every matcher and, when `metric` is not empty, are
+  // of `metric`, in id order (so several metrics' series interleave). With
+  // an empty `metric`, matchers on kMetricNameLabel say which metrics, and
+  // one of them must be = or =~ (NamesMetrics), else InvalidArgument; with
+  // both, both apply. An invalid regular expression is InvalidArgument
+  // naming it.
   virtual absl::StatusOr<std::vector<SeriesRef>> Select(
       absl::string_view metric, const std::vector<LabelMatcher>& matchers) = 0;
 

@@ -174,6 +174,19 @@ std::string PostingKey(absl::string_view prefix, uint64_t id) {
   return key;
 }
 
+bool ParseMetricPostingKey(absl::string_view key, absl::string_view* metric) {
+  if (key.empty() || key.front() != kMetricPostingTag) return false;
+  key.remove_prefix(1);
+  return GetLengthPrefixed(&key, metric) && key.size() == kIdBytes;
+}
+
+std::string PrefixSuccessor(absl::string_view prefix) {
+  std::string next(prefix);
+  while (!next.empty() && static_cast<uint8_t>(next.back()) == 0xff) next.pop_back();
+  if (!next.empty()) next.back() = static_cast<char>(static_cast<uint8_t>(next.back()) + 1);
+  return next;
+}
+
 std::string IdPrefix(uint64_t id) {
   std::string key;
   PutFixed64BE(id, &key);

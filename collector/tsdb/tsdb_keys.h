@@ -67,6 +67,12 @@ std::string MetricPostingPrefix(absl::string_view metric);
 std::string LabelPostingPrefix(absl::string_view name, absl::string_view value);
 // A posting key is its prefix followed by the id.
 std::string PostingKey(absl::string_view prefix, uint64_t id);
+// The metric of a metric posting key ('m' lp(metric) id); false if `key`
+// is not one.
+bool ParseMetricPostingKey(absl::string_view key, absl::string_view* metric);
+// The smallest key above every key that starts with `prefix` (Seek there to
+// skip them all); "" when there is none (`prefix` is all 0xff bytes).
+std::string PrefixSuccessor(absl::string_view prefix);
 
 std::string IdPrefix(uint64_t id);
 std::string ChunkKey(uint64_t id, int64_t start_ms);

@@ -34,6 +34,8 @@ class WriteBatch;
 
 namespace steward::collector::tsdb {
 
+class CompiledMatchers;
+
 // What Append takes: the samples of one series. Labels in any order; a label
 // with an empty value is the same as no label (and is not stored). The
 // counter flag is recorded when the series is created; later batches do not
@@ -246,6 +248,11 @@ class TsdbStore : public SeriesSource {
                                          absl::flat_hash_map<std::string, uint64_t>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<uint64_t>> ReadPostings(const std::string& prefix);
+  // Every metric name in the metric postings, ascending (one Seek per name).
+  absl::StatusOr<std::vector<std::string>> ReadMetricNames();
+  // The metric names Select(metric, matchers) reads the postings of.
+  absl::StatusOr<std::vector<std::string>> SelectMetricNames(absl::string_view metric,
+                                                             const CompiledMatchers& matchers);
   // The records of `ids` (all must exist: DataLoss naming `posting` if not).
   absl::StatusOr<std::vector<SeriesRef>> ReadSeriesRecords(const std::vector<uint64_t>& ids,
                                                            absl::string_view posting);

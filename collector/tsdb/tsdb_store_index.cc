@@ -1,6 +1,10 @@
 // TsdbStore: the label index (series ids, postings) and Select.
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "collector/tsdb/label_matchers.h"
 #include "collector/tsdb/tsdb_keys.h"
@@ -80,24 +84,81 @@ absl::StatusOr<std::vector<uint64_t>> TsdbStore::ReadPostings(const std::string&
   return ids;
 }
 
+absl::StatusOr<std::vector<std::string>> TsdbStore::ReadMetricNames() {
+  std::vector<std::string> names;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_cf_));
+  const std::string first(1, keys::kMetricPostingTag);
+  for (it->Seek(first); it->Valid() && it->key().starts_with(first);) {
+    absl::string_view metric;
+    if (!keys::ParseMetricPostingKey(View(it->key()), &metric)) {
+      return absl::DataLossError(
+          absl::StrCat("tsdb: malformed metric posting key of ", it->key().size(), " bytes"));
+    }
+    names.emplace_back(metric);
+    // Past every id of this name in one step, not one Next per series.
+    it->Seek(keys::PrefixSuccessor(keys::MetricPostingPrefix(metric)));
+  }
+  RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read the metric postings"));
+  return names;
+}
+
+absl::StatusOr<std::vector<std::string>> TsdbStore::SelectMetricNames(
+    absl::string_view metric, const CompiledMatchers& matchers) {
+  // Names known without listing: the metric, and the values of `__name__`
+  // matchers that postings answer (`=`, literal alternations).
+  std::optional<std::vector<std::string>> names;
+  if (!metric.empty()) names = std::vector<std::string>{std::string(metric)};
+  for (size_t i = 0; i < matchers.matchers().size(); ++i) {
+    if (!matchers.OnMetricName(i)) continue;
+    std::optional<std::vector<std::string>> values = matchers.PostingValues(i);
+    if (!values.has_value()) continue;
+    std::sort(values->begin(), values->end());
+    values->erase(std::unique(values->begin(), values->end()), values->end());
+    if (names.has_value()) {
+      std::vector<std::string> both;
+      std::set_intersection(names->begin(), names->end(), values->begin(), values->end(),
+                            std::back_inserter(both));
+      values = std::move(both);
+    }
+    names = std::move(values);
+  }
+  if (!names.has_value()) {
+    if (!NamesMetrics(matchers.matchers())) {
+      return absl::InvalidArgumentError(absl::StrCat("select: no metric given and no ",
+                                                     kMetricNameLabel,
+                                                     " matcher with = or =~ to name the metrics"));
+    }
+    ASSIGN_OR_RETURN(names, ReadMetricNames());
+  }
+  std::erase_if(*names, [&](const std::string& name) { return !matchers.MatchesMetric(name); });
+  return std::move(*names);
+}
+
 absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
     absl::string_view metric, const std::vector<LabelMatcher>& matchers) {
   ASSIGN_OR_RETURN(CompiledMatchers compiled, CompiledMatchers::Compile(matchers));
-  ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ReadPostings(keys::MetricPostingPrefix(metric)));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, SelectMetricNames(metric, compiled));
+  std::vector<uint64_t> ids;
+  for (const std::string& name : names) {
+    ASSIGN_OR_RETURN(std::vector<uint64_t> one, ReadPostings(keys::MetricPostingPrefix(name)));
+    ids.insert(ids.end(), one.begin(), one.end());
+  }
+  // A series has one metric: the lists are disjoint, and only their order mixes.
+  if (names.size() > 1) std::sort(ids.begin(), ids.end());
   for (size_t i = 0; i < matchers.size() && !ids.empty(); ++i) {
+    if (compiled.OnMetricName(i)) continue;  // answered by the names above
+    std::optional<std::vector<std::string>> values = compiled.PostingValues(i);
+    if (!values.has_value()) continue;
+    // `host=~"a|b|c"`: the union of three posting lists, not a scan.
     std::vector<uint64_t> with;
-    if (compiled.AnsweredByPostings(i)) {
-      ASSIGN_OR_RETURN(with, ReadPostings(keys::LabelPostingPrefix(matchers[i].name, matchers[i].value)));
-    } else if (auto values = compiled.LiteralAlternatives(i)) {
-      // `host=~"a|b|c"`: the union of three posting lists, not a scan.
-      for (const std::string& v : *values) {
-        ASSIGN_OR_RETURN(std::vector<uint64_t> one, ReadPostings(keys::LabelPostingPrefix(matchers[i].name, v)));
-        with.insert(with.end(), one.begin(), one.end());
-      }
+    for (const std::string& v : *values) {
+      ASSIGN_OR_RETURN(std::vector<uint64_t> one,
+                       ReadPostings(keys::LabelPostingPrefix(matchers[i].name, v)));
+      with.insert(with.end(), one.begin(), one.end());
+    }
+    if (values->size() > 1) {
       std::sort(with.begin(), with.end());
       with.erase(std::unique(with.begin(), with.end()), with.end());
-    } else {
-      continue;
     }
     std::vector<uint64_t> both;
     std::set_intersection(ids.begin(), ids.end(), with.begin(), with.end(),
@@ -106,10 +167,14 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
   }
 
   // The other matchers need the labels: read the candidates' records.
-  ASSIGN_OR_RETURN(std::vector<SeriesRef> refs, ReadSeriesRecords(ids, metric));
+  const std::string posting =
+      names.size() == 1 ? names[0] : absl::StrCat("one of ", names.size(), " metrics");
+  ASSIGN_OR_RETURN(std::vector<SeriesRef> refs, ReadSeriesRecords(ids, posting));
   std::vector<SeriesRef> out;
   for (SeriesRef& ref : refs) {
-    if (ref.metric == metric && compiled.Matches(ref.labels)) out.push_back(std::move(ref));
+    if ((metric.empty() || ref.metric == metric) && compiled.Matches(ref.metric, ref.labels)) {
+      out.push_back(std::move(ref));
+    }
   }
   return out;
 }

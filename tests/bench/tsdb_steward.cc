@@ -244,7 +244,8 @@ int Query(const Args& a) {
     return {s, s + len - 1};
   };
   auto host = [&]() { return "host_" + std::to_string(rng() % static_cast<uint64_t>(a.data.hosts)); };
-  // One query of a TSBS name may be several QueryMetrics calls (one per metric).
+  // One QueryMetrics call per TSBS query; those over several metrics name
+  // them with a `__name__` matcher, as the MetricsQL in tsdb_queries.py does.
   auto queries = [&]() {
     std::vector<std::pair<std::string, std::vector<v1::QueryMetricsRequest>>> out;
     auto [a1, b1] = window(kHourMs);
@@ -262,15 +263,15 @@ int Query(const Args& a) {
     q.set_step_ms(300000);
     out.push_back({"single-groupby-1-8-1", {q}});
     auto [a12, b12] = window(12 * kHourMs);
-    std::vector<v1::QueryMetricsRequest> five;
-    for (int i = 0; i < 5; ++i) {
-      q = Q(std::string("cpu_") + kCpuFields[static_cast<size_t>(i)], a12, b12);
-      Match(&q, "hostname", v1::LabelMatcher::EQ, h);
-      q.set_agg("max");
-      q.set_step_ms(300000);
-      five.push_back(q);
-    }
-    out.push_back({"single-groupby-5-1-12", five});
+    std::string five;  // cpu_(usage_user|usage_system|...), the first 5 fields
+    for (size_t i = 0; i < 5; ++i) five += std::string(i == 0 ? "" : "|") + kCpuFields[i];
+    q = Q("", a12, b12);
+    Match(&q, "__name__", v1::LabelMatcher::RE, "cpu_(" + five + ")");
+    Match(&q, "hostname", v1::LabelMatcher::EQ, h);
+    q.set_agg("max");
+    q.set_step_ms(300000);
+    q.add_group_by("__name__");
+    out.push_back({"single-groupby-5-1-12", {q}});
     auto [a24, b24] = window(24 * kHourMs);
     q = Q("cpu_usage_user", a24, b24);
     q.set_agg("avg");
@@ -281,13 +282,10 @@ int Query(const Args& a) {
     Match(&q, "hostname", v1::LabelMatcher::EQ, h);
     q.set_value_filter("> 90");
     out.push_back({"high-cpu-1", {q}});
-    std::vector<v1::QueryMetricsRequest> last;
-    for (const char* f : kCpuFields) {
-      q = Q(std::string("cpu_") + f, t1 - kHourMs, t1);
-      q.set_last_point(true);
-      last.push_back(q);
-    }
-    out.push_back({"lastpoint", last});
+    q = Q("", t1 - kHourMs, t1);
+    Match(&q, "__name__", v1::LabelMatcher::RE, "cpu_.*");
+    q.set_last_point(true);
+    out.push_back({"lastpoint", {q}});
     int64_t end = t0 + 300000 + static_cast<int64_t>(rng() % static_cast<uint64_t>(t1 - t0 - 300000 + 1));
     q = Q("cpu_usage_user", end - 300000, end);
     q.set_agg("max");

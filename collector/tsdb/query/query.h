@@ -6,9 +6,16 @@
 //
 // SEMANTICS
 //
-// Selection. Series of `metric` matching every matcher (SeriesSource::Select).
-// More than `max_series` selected series is ResourceExhausted, before any
-// sample is read.
+// Selection. Series matching every matcher and, when `metric` is set, of
+// `metric` (SeriesSource::Select). A matcher named `__name__`
+// (kMetricNameLabel) tests the metric name, with any op (=, !=, =~, !~;
+// regexes fully anchored as for labels): `__name__=~"cpu_(user|system)"`
+// selects two metrics in one query. A query needs a metric: `metric`, or at
+// least one `__name__` matcher with = or =~ (else InvalidArgument naming
+// `metric`); when both are given, both apply. Several metrics' series are
+// grouped and aggregated together like one metric's unless grouped by
+// `__name__` (see Groups). More than `max_series` selected series is
+// ResourceExhausted, before any sample is read.
 //
 // Range. Only samples with start_ms <= time_ms <= end_ms are ever seen (both
 // ends inclusive, as SeriesSource::ReadSamples); nothing before start_ms is
@@ -28,12 +35,19 @@
 // NaN or zero filling). A grid of more than max_buckets buckets over the
 // range is InvalidArgument naming step_ms.
 //
-// Groups. group_by names label names (the metric name is not a label): the
-// group of a series is the (name, value) pairs of those labels it has,
-// sorted by name; a label the series lacks is left out of its group labels
-// (so it groups with series where it is also absent). Empty group_by: every
-// series in one group with no labels. by_series: every series its own group,
-// labelled with all its labels. Groups without any point are omitted.
+// Groups. group_by names label names, and `__name__` for the metric name
+// (which is not a label): the group of a series is the (name, value) pairs
+// of those labels it has, sorted by name, and with `__name__` its metric; a
+// label the series lacks is left out of its group labels (so it groups with
+// series where it is also absent). Empty group_by: every series in one group
+// with no labels. by_series: every series its own group, labelled with all
+// its labels. Groups without any point are omitted.
+//
+// Every group carries a metric (ResultGroup::metric): the series' own for a
+// group of one series (raw points, last point, by_series), the group's when
+// group_by has `__name__`, and otherwise, a group that may span several
+// metrics, the request's `metric` (empty when the query names its metrics
+// with `__name__` matchers only). `__name__` is never among group labels.
 //
 // Aggregations over the raw samples of all the group's series that fall in
 // the bucket:
@@ -64,17 +78,18 @@
 //
 // Last point (last_point = true): for every selected series its latest sample
 // in the range (after the filter), as a group labelled with all the series'
-// labels holding one point at that sample's own time. agg must be none,
-// step_ms 0 and group_by empty; top_k is allowed (ranked by the value).
+// labels, with its metric, holding one point at that sample's own time. agg
+// must be none, step_ms 0 and group_by empty; top_k is allowed (ranked by
+// the value).
 //
 // Top-k (top_k > 0): keeps the top_k groups whose aggregate over the whole
 // range (the same aggregation over one bucket [start_ms, end_ms], i.e. the
 // result of the query with step_ms = 0) is highest; ties are broken by group
-// labels, ascending; NaN ranks lowest. Not allowed with agg none.
+// metric, then labels, ascending; NaN ranks lowest. Not allowed with agg none.
 //
-// Order. Without top_k, groups ascend by their labels (lexicographic over the
-// (name, value) pairs); with top_k they come in rank order, highest first.
-// Points ascend by time.
+// Order. Without top_k, groups ascend by their metric, then by their labels
+// (lexicographic over the (name, value) pairs); with top_k they come in rank
+// order, highest first. Points ascend by time.
 //
 // Limits. More than max_points points in the result (after top_k) is
 // ResourceExhausted. All limits must be positive.
@@ -146,13 +161,13 @@ struct ValueFilter {
 // One query. A plain value type; defaults are a raw query with the default
 // limits.
 struct QueryRequest {
-  std::string metric;
-  std::vector<LabelMatcher> matchers;
+  std::string metric;                  // may be empty with a `__name__` matcher
+  std::vector<LabelMatcher> matchers;  // on labels, or on `__name__`
   int64_t start_ms = 0;  // inclusive
   int64_t end_ms = 0;    // inclusive
   int64_t step_ms = 0;   // 0 = one bucket over the whole range
   Aggregation agg = Aggregation::kNone;
-  std::vector<std::string> group_by;  // label names
+  std::vector<std::string> group_by;  // label names, or `__name__`
   bool by_series = false;             // group by every label
   int64_t top_k = 0;                  // 0 = every group
   bool last_point = false;
@@ -175,6 +190,9 @@ struct ResultGroup {
   std::vector<Point> points;
   // Every series of the group is a counter (SeriesRef::counter).
   bool counter = false;
+  // The group's metric as SEMANTICS (Groups) defines it; empty for an
+  // aggregate that may span several metrics of a query without `metric`.
+  std::string metric;
 };
 
 // The answer to a QueryRequest: groups in the order SEMANTICS defines.

@@ -18,11 +18,13 @@
 namespace steward::collector::tsdb {
 namespace {
 
-using GroupMap = std::map<Labels, std::vector<const SeriesRef*>>;
+// A group's identity: its metric (ResultGroup::metric) and its labels.
+using GroupKey = std::pair<std::string, Labels>;
+using GroupMap = std::map<GroupKey, std::vector<const SeriesRef*>>;
 
 // A group with its points, on its way into the result.
 struct EvaluatedGroup {
-  Labels labels;
+  GroupKey key;
   GroupPoints points;
   bool counter = false;
 };
@@ -62,38 +64,44 @@ absl::Status TooManyPoints(int64_t points, int64_t limit) {
                    "; use a larger step, a shorter range, fewer groups or top_k"));
 }
 
-// The group labels of `series` under the request's grouping.
-Labels GroupLabels(const QueryRequest& request, const std::vector<std::string>& names,
-                   const SeriesRef& series) {
+// The group of `series` under the request's grouping: `names` are the
+// group_by label names, sorted, unique, without kMetricNameLabel, which
+// `by_metric` stands for.
+GroupKey GroupOf(const QueryRequest& request, const std::vector<std::string>& names, bool by_metric,
+                 const SeriesRef& series) {
   if (request.by_series || request.last_point || request.agg == Aggregation::kNone) {
-    return series.labels;
+    return {series.metric, series.labels};
   }
-  Labels labels;
+  GroupKey key{by_metric ? series.metric : request.metric, {}};
+  Labels& labels = key.second;
   for (const std::string& name : names) {
     auto it =
         std::lower_bound(series.labels.begin(), series.labels.end(), name,
                          [](const auto& label, const std::string& n) { return label.first < n; });
     if (it != series.labels.end() && it->first == name) labels.push_back(*it);
   }
-  return labels;
+  return key;
 }
 
 GroupMap GroupSeries(const QueryRequest& request, const std::vector<SeriesRef>& series) {
   std::vector<std::string> names = request.group_by;
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
+  const auto metric_name = std::find(names.begin(), names.end(), kMetricNameLabel);
+  const bool by_metric = metric_name != names.end();
+  if (by_metric) names.erase(metric_name);
   GroupMap groups;
-  for (const SeriesRef& s : series) groups[GroupLabels(request, names, s)].push_back(&s);
+  for (const SeriesRef& s : series) groups[GroupOf(request, names, by_metric, s)].push_back(&s);
   return groups;
 }
 
-// Highest rank first, NaN last, ties by labels ascending.
+// Highest rank first, NaN last, ties by metric then labels ascending.
 bool RanksBefore(const EvaluatedGroup& a, const EvaluatedGroup& b) {
   double x = a.points.rank;
   double y = b.points.rank;
   if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
   if (!std::isnan(x) && x != y) return x > y;
-  return a.labels < b.labels;
+  return a.key < b.key;
 }
 
 void KeepTop(std::vector<EvaluatedGroup>& groups, size_t k) {
@@ -122,7 +130,7 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   const size_t k = static_cast<size_t>(request.top_k);
   std::vector<EvaluatedGroup> kept;
   int64_t points = 0;
-  for (auto& [labels, members] : GroupSeries(request, series)) {
+  for (auto& [key, members] : GroupSeries(request, series)) {
     ASSIGN_OR_RETURN(GroupPoints group, evaluator.Evaluate(members));
     if (group.points.empty()) continue;
     if (k == 0) {
@@ -133,7 +141,7 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
     }
     const bool counter = std::all_of(members.begin(), members.end(),
                                      [](const SeriesRef* s) { return s->counter; });
-    kept.push_back({labels, std::move(group), counter});
+    kept.push_back({key, std::move(group), counter});
     if (k > 0 && kept.size() >= 2 * k) KeepTop(kept, k);
   }
   if (k > 0) {
@@ -145,7 +153,8 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   QueryResult result;
   result.groups.reserve(kept.size());
   for (EvaluatedGroup& g : kept) {
-    result.groups.push_back({std::move(g.labels), std::move(g.points.points), g.counter});
+    result.groups.push_back(
+        {std::move(g.key.second), std::move(g.points.points), g.counter, std::move(g.key.first)});
   }
   return result;
 }

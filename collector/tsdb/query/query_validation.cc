@@ -61,7 +61,11 @@ absl::Status ValidateMode(const QueryRequest& r) {
 }  // namespace
 
 absl::Status ValidateQuery(const QueryRequest& r) {
-  if (r.metric.empty()) return Invalid("metric", "empty");
+  if (r.metric.empty() && !NamesMetrics(r.matchers)) {
+    return Invalid("metric", absl::StrCat("empty, and no ", kMetricNameLabel,
+                                          " matcher with = or =~ names the metrics (e.g. ",
+                                          kMetricNameLabel, "=~\"cpu_.*\")"));
+  }
   if (r.end_ms < r.start_ms) {
     return Invalid("end_ms", absl::StrCat(r.end_ms, " is before start_ms ", r.start_ms));
   }

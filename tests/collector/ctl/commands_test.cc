@@ -157,6 +157,11 @@ TEST_F(CtlWithConfigTest, BadLocalArgumentsExit2BeforeAnyCall) {
       {{"metrics"}, "metrics needs --metric NAME"},
       {{"metrics", "--list"}, "metrics --list needs --host ID"},
       {{"metrics", "--host", "abc"}, "metrics needs --metric NAME"},
+      // Only = and =~ on __name__ name the metrics a query reads.
+      {{"metrics", "--match", "__name__!~cpu_.*"},
+       "metrics needs --metric NAME or --match '__name__=~REGEX'"},
+      {{"metrics", "--match", "host=~cpu_.*"},
+       "metrics needs --metric NAME or --match '__name__=~REGEX'"},
       {{"metrics", "--metric", "m", "--match", "cpu"}, "--match 'cpu' must look like label=value"},
       {{"metrics", "--metric", "m", "--match", "=x"}, "--match '=x'"},
       {{"metrics", "--metric", "m", "--top", "0"}, "--top '0' must be a whole number above 0"},
@@ -224,6 +229,17 @@ TEST(RunStewardctlLive, TokenCreateHostsAndMetricsAgainstARealCollector) {
   CtlResult unknown_host = Ctl({"metrics", "--host", "nobody", "--list"}, conf);
   EXPECT_EQ(unknown_host.code, 1);
   EXPECT_TRUE(absl::StrContains(unknown_host.err, "no agent with id 'nobody'")) << unknown_host.err;
+
+  // Metrics named by a `__name__` matcher instead of --metric: accepted by
+  // stewardctl and the collector (no series yet).
+  CtlResult by_name =
+      Ctl({"metrics", "--match", "__name__=~cpu_(user|system)", "--agg", "max", "--by", "__name__"},
+          conf);
+  EXPECT_EQ(by_name.code, 0) << by_name.err;
+  EXPECT_EQ(by_name.out, "METRIC  GROUP  TIME  VALUE\n(no samples match)\n");
+  CtlResult by_name_json = Ctl({"--json", "metrics", "--match", "__name__=cpu_user"}, conf);
+  EXPECT_EQ(by_name_json.code, 0) << by_name_json.err;
+  EXPECT_EQ(by_name_json.out, "[]\n");
 
   CtlResult software = Ctl({"software"}, conf);
   EXPECT_EQ(software.code, 0) << software.err;

@@ -496,6 +496,62 @@ TEST_F(CollectorServerTest, InvalidEnvelopeIsAckedAsRejectedNamingTheItem) {
   EXPECT_EQ(good->series(0).points_size(), 1);
 }
 
+// One QueryMetrics over several metrics an agent sent, named by a
+// `__name__` regex: each answered series carries its own metric name.
+TEST_F(CollectorServerTest, AdminQueryNamesSeveralMetricsWithANameMatcher) {
+  agent::AgentIdentity id = EnrollNew("several-metrics");
+  auto stub = AgentStub(&id);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(HelloMessage()));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  ASSERT_TRUE(stream->Write(MetricEnvelope(1, "multi_user", {1000, 2000})));
+  ASSERT_TRUE(stream->Write(MetricEnvelope(2, "multi_system", {1000})));
+  ASSERT_TRUE(stream->Write(MetricEnvelope(3, "other", {1000})));
+  uint64_t acked = 0;
+  while (acked < 3 && stream->Read(&msg)) {
+    if (msg.has_ack()) acked = msg.ack().seq();
+  }
+  ASSERT_EQ(acked, 3u);
+  stream->WritesDone();
+  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+
+  v1::QueryMetricsRequest req;
+  req.set_agent_id(id.agent_id);
+  req.set_start_ms(0);
+  req.set_end_ms(10000);
+  v1::LabelMatcher* m = req.add_matchers();
+  m->set_name("__name__");
+  m->set_op(v1::LabelMatcher::RE);
+  m->set_value("multi_.*");
+  v1::QueryMetricsResponse resp;
+  grpc::ClientContext qctx;
+  SetDeadline(&qctx);
+  grpc::Status st = admin_->QueryMetrics(&qctx, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(resp.series_size(), 2);
+  EXPECT_EQ(resp.series(0).name(), "multi_system");
+  EXPECT_EQ(resp.series(0).points_size(), 1);
+  EXPECT_EQ(resp.series(1).name(), "multi_user");
+  EXPECT_EQ(resp.series(1).points_size(), 2);
+
+  req.set_agg("count");
+  req.add_group_by("__name__");
+  resp.Clear();
+  grpc::ClientContext gctx;
+  SetDeadline(&gctx);
+  st = admin_->QueryMetrics(&gctx, req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(resp.series_size(), 2);
+  EXPECT_EQ(resp.series(0).name(), "multi_system");
+  EXPECT_EQ(resp.series(1).name(), "multi_user");
+  ASSERT_EQ(resp.series(1).points_size(), 1);
+  EXPECT_EQ(resp.series(1).points(0).value(), 2);
+}
+
 TEST_F(CollectorServerTest, AdminQueriesValidateTheirInput) {
   // No agent: every host's series (none of "m" here).
   auto no_agent = QueryMetrics("", "m", 0, 1);
@@ -504,6 +560,8 @@ TEST_F(CollectorServerTest, AdminQueriesValidateTheirInput) {
   agent::AgentIdentity id = EnrollNew("query-target");
   auto no_metric = QueryMetrics(id.agent_id, "", 0, 1);
   EXPECT_EQ(no_metric.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(no_metric.status().message(), "no __name__ matcher with = or =~"))
+      << no_metric.status();
   auto reversed = QueryMetrics(id.agent_id, "m", 100, 1);
   EXPECT_EQ(reversed.status().code(), absl::StatusCode::kInvalidArgument);
   auto unknown = QueryMetrics("no-such-agent", "m", 0, 1);

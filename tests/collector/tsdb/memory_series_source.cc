@@ -50,12 +50,16 @@ absl::StatusOr<std::vector<SeriesRef>> MemorySeriesSource::Select(
           absl::StrCat("matcher ", m.name, ": bad regular expression '", m.value, "'"));
     }
   }
+  if (metric.empty() && !NamesMetrics(matchers)) {
+    return absl::InvalidArgumentError("select: no metric and no __name__ matcher with = or =~");
+  }
   std::vector<SeriesRef> out;
   for (const Stored& s : series_) {
-    if (s.ref.metric != metric) continue;
+    if (!metric.empty() && s.ref.metric != metric) continue;
     bool all = true;
     for (const LabelMatcher& m : matchers) {
-      std::string value = LabelValue(s.ref.labels, m.name);
+      std::string value =
+          m.name == kMetricNameLabel ? s.ref.metric : LabelValue(s.ref.labels, m.name);
       bool match = false;
       switch (m.op) {
         case LabelMatcher::Op::kEq:

@@ -1,6 +1,7 @@
 #pragma once
 // An in-memory SeriesSource for tests of the query engine: series added by
-// hand, matchers evaluated naively, and rollups (when asked for) computed by
+// hand, matchers (on labels and on `__name__`) evaluated naively over every
+// series, and rollups (when asked for) computed by
 // brute force from the raw samples at every read, so the engine's rollup
 // path is checked against data that cannot disagree with the raw samples.
 

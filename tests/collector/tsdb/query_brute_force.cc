@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct Member {
 };
 
 struct Group {
+  std::string metric;
   Labels labels;
   std::vector<Member> members;
   std::vector<Point> points;
@@ -136,12 +138,16 @@ void Evaluate(const QueryRequest& r, Group& g) {
 QueryResult BruteForceQuery(MemorySeriesSource& source, const QueryRequest& r) {
   std::set<std::string> names(r.group_by.begin(), r.group_by.end());
   bool per_series = r.by_series || r.last_point || r.agg == Aggregation::kNone;
+  bool by_metric = names.count("__name__") > 0;
   std::vector<Group> groups;
   std::vector<SeriesRef> selected = source.Select(r.metric, r.matchers).value();
   for (const SeriesRef& ref : selected) {
+    std::string metric = per_series || by_metric ? ref.metric : r.metric;
     Labels key;
     for (const auto& label : ref.labels) {
-      if (per_series || names.count(label.first) > 0) key.push_back(label);
+      if (per_series || (names.count(label.first) > 0 && label.first != "__name__")) {
+        key.push_back(label);
+      }
     }
     Member member;
     for (const Sample& s : source.series()[ref.id - 1].samples) {
@@ -150,21 +156,22 @@ QueryResult BruteForceQuery(MemorySeriesSource& source, const QueryRequest& r) {
       member.samples.push_back(s);
     }
     auto it = std::find_if(groups.begin(), groups.end(),
-                           [&key](const Group& g) { return g.labels == key; });
-    if (it == groups.end()) it = groups.insert(groups.end(), Group{key, {}, {}, 0});
+                           [&](const Group& g) { return g.metric == metric && g.labels == key; });
+    if (it == groups.end()) it = groups.insert(groups.end(), Group{metric, key, {}, {}, 0});
     it->members.push_back(std::move(member));
   }
   for (Group& g : groups) Evaluate(r, g);
   std::erase_if(groups, [](const Group& g) { return g.points.empty(); });
-  std::sort(groups.begin(), groups.end(),
-            [](const Group& a, const Group& b) { return a.labels < b.labels; });
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+    return std::tie(a.metric, a.labels) < std::tie(b.metric, b.labels);
+  });
   if (r.top_k > 0) {
     std::stable_sort(groups.begin(), groups.end(),
                      [](const Group& a, const Group& b) { return a.rank > b.rank; });
     if (groups.size() > static_cast<size_t>(r.top_k)) groups.resize(r.top_k);
   }
   QueryResult result;
-  for (Group& g : groups) result.groups.push_back({g.labels, g.points});
+  for (Group& g : groups) result.groups.push_back({g.labels, g.points, false, g.metric});
   return result;
 }
 

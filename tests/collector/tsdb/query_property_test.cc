@@ -1,8 +1,9 @@
-// The query engine against the brute-force oracle: random series (gauges,
-// counters with resets, labels from a small vocabulary, negative times) and
-// random queries (every aggregation, steps, groupings, matchers, top-k,
-// filters, last point, ranges with and without data), with and without
-// rollups in the source.
+// The query engine against the brute-force oracle: random series of several
+// metrics (gauges, counters with resets, labels from a small vocabulary,
+// negative times) and random queries (every aggregation, steps, groupings
+// also by `__name__`, label and `__name__` matchers with or without a
+// metric, top-k, filters, last point, ranges with and without data), with
+// and without rollups in the source.
 
 #include <algorithm>
 #include <cstdint>
@@ -53,7 +54,7 @@ class Generator {
   void set_exact_values(bool exact) { exact_values_ = exact; }
 
   void FillSource(MemorySeriesSource& source) {
-    for (const char* metric : {"gauge", "counter"}) {
+    for (const char* metric : {"gauge", "gauge_2", "counter", "counter_2"}) {
       std::set<Labels> seen;
       int n = static_cast<int>(Uniform(1, 12));
       for (int i = 0; i < n; ++i) {
@@ -62,7 +63,7 @@ class Generator {
         if (Chance(0.5)) labels.push_back({"team", Pick<std::string>({"x", "y"})});
         std::sort(labels.begin(), labels.end());
         if (!seen.insert(labels).second) continue;
-        bool counter = std::string(metric) == "counter";
+        bool counter = std::string(metric).starts_with("counter");
         source.Add(metric, labels, counter, Samples(counter));
       }
     }
@@ -74,7 +75,27 @@ class Generator {
     r.last_point = Chance(0.08);
     if (r.last_point) r.agg = Aggregation::kNone;
     bool counter_agg = r.agg == Aggregation::kRate || r.agg == Aggregation::kIncrease;
-    r.metric = counter_agg || Chance(0.4) ? "counter" : "gauge";
+    // The metrics: a name, `__name__` matchers that name them (rate and
+    // increase only counters), or both.
+    const int64_t how = Pick<int64_t>({0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2});  // 2: both
+    if (how != 1) {
+      r.metric = counter_agg || Chance(0.4) ? Pick<std::string>({"counter", "counter_2"})
+                                            : Pick<std::string>({"gauge", "gauge_2"});
+    }
+    if (how != 0) {
+      std::vector<std::string> names = {"counter.*", "counter|counter_2", "counter_(2|x)",
+                                        "counter"};
+      if (!counter_agg) {
+        names.insert(names.end(),
+                     {"gauge.*", "gauge|counter_2", ".*", "(gauge|counter)_2", "g.*e"});
+      }
+      LabelMatcher m{kMetricNameLabel, LabelMatcher::Op::kRe, Pick(names)};
+      if (!m.value.ends_with("*") && !m.value.ends_with(")") &&
+          m.value.find('|') == std::string::npos && Chance(0.5)) {
+        m.op = LabelMatcher::Op::kEq;  // a plain name
+      }
+      r.matchers.push_back(m);
+    }
     int matchers = static_cast<int>(Pick<int64_t>({0, 0, 1, 2}));
     for (int i = 0; i < matchers; ++i) r.matchers.push_back(Matcher());
     r.start_ms = Uniform(-kTimeSpan - 500, kTimeSpan);
@@ -86,7 +107,7 @@ class Generator {
       if (Chance(0.15)) {
         r.by_series = true;
       } else {
-        for (const char* name : {"host", "cpu", "team", "zone"}) {
+        for (const char* name : {"host", "cpu", "team", "zone", "__name__"}) {
           if (Chance(0.3)) r.group_by.push_back(name);
         }
       }
@@ -119,11 +140,17 @@ class Generator {
     return samples;
   }
 
+  // A matcher on a label or (1 in 5) on the metric name; on the name, = and
+  // =~ only narrow what the query names already.
   LabelMatcher Matcher() {
     LabelMatcher m;
-    m.name = Pick<std::string>({"host", "cpu", "team", "zone"});
+    m.name = Pick<std::string>({"host", "cpu", "team", "zone", kMetricNameLabel});
     m.op = static_cast<LabelMatcher::Op>(Uniform(0, 3));
-    if (m.op == LabelMatcher::Op::kEq || m.op == LabelMatcher::Op::kNe) {
+    if (m.name == kMetricNameLabel) {
+      const bool plain = m.op == LabelMatcher::Op::kEq || m.op == LabelMatcher::Op::kNe;
+      m.value = plain ? Pick<std::string>({"gauge", "counter_2", "nothing", ""})
+                      : Pick<std::string>({"gauge_2|counter", ".*_2", "counter", "[gc].*e", ""});
+    } else if (m.op == LabelMatcher::Op::kEq || m.op == LabelMatcher::Op::kNe) {
       m.value = Pick<std::string>({"a", "b", "0", "1", "x", ""});
     } else {
       m.value = Pick<std::string>({"a|b", "[ab]", ".*", ".+", "[0-1]", "x", ""});
@@ -143,6 +170,7 @@ void CompareWithOracle(uint64_t seed, int rounds, int queries, bool exact_values
   int non_empty = 0;
   int rollup_queries = 0;
   int top_k_cut = 0;
+  int several_metrics = 0;  // non-empty results over series of two metrics or more
   int queries_run = 0;
   for (int round = 0; round < rounds; ++round) {
     MemorySeriesSource source;
@@ -165,6 +193,11 @@ void CompareWithOracle(uint64_t seed, int rounds, int queries, bool exact_values
       if (::testing::Test::HasFailure()) return;
       ++queries_run;
       non_empty += expected.groups.empty() ? 0 : 1;
+      std::set<std::string> metrics;
+      const std::vector<SeriesRef> selected =
+          source.Select(request.metric, request.matchers).value();
+      for (const SeriesRef& ref : selected) metrics.insert(ref.metric);
+      several_metrics += !expected.groups.empty() && metrics.size() > 1 ? 1 : 0;
       size_t groups_without_k = 0;
       if (request.top_k > 0) {
         QueryRequest all = request;
@@ -175,11 +208,12 @@ void CompareWithOracle(uint64_t seed, int rounds, int queries, bool exact_values
     }
   }
   // The comparisons above mean something only if the queries found data,
-  // went through rollups and had top-k drop groups.
+  // went through rollups, had top-k drop groups and spanned several metrics.
   int total = rounds * queries;
-  std::printf("%d queries, %d non-empty, %d read rollups, %d cut by top-k\n", queries_run,
-              non_empty, rollup_queries, top_k_cut);
+  std::printf("%d queries, %d non-empty, %d read rollups, %d cut by top-k, %d of several metrics\n",
+              queries_run, non_empty, rollup_queries, top_k_cut, several_metrics);
   EXPECT_GT(non_empty, total / 3);
+  EXPECT_GT(several_metrics, total / 20);
   EXPECT_GT(rollup_queries, total / 10);
   if (exact_values) {
     EXPECT_GT(top_k_cut, total / 50);

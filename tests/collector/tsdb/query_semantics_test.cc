@@ -113,7 +113,7 @@ TEST_F(QuerySemantics, SeriesWithoutAGroupLabelGroupTogether) {
   r.group_by = {"team", "team"};
   absl::StatusOr<QueryResult> result = engine_.Run(r);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(Describe(*result), "{} [0:6]; {team=\"x\"} [0:1]");
+  EXPECT_EQ(Describe(*result), "mem{} [0:6]; mem{team=\"x\"} [0:1]");
 }
 
 TEST_F(QuerySemantics, LastTakesTheGreatestValueOnATimeTie) {
@@ -131,7 +131,120 @@ TEST_F(QuerySemantics, TopKBreaksTiesByLabels) {
   r.top_k = 2;
   absl::StatusOr<QueryResult> result = engine_.Run(r);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(Describe(*result), "{host=\"a\"} [0:1]; {host=\"b\"} [0:1]");
+  EXPECT_EQ(Describe(*result), "mem{host=\"a\"} [0:1]; mem{host=\"b\"} [0:1]");
+}
+
+// Several metrics in one query: `__name__` matchers, grouping by `__name__`
+// and the metric each result group carries.
+class QueryMetricNames : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_.Add("cpu_user", {{"host", "a"}}, false, {{0, 10}, {1000, 30}});
+    source_.Add("cpu_system", {{"host", "a"}}, false, {{0, 5}, {1000, 40}});
+    source_.Add("cpu_user", {{"host", "b"}}, false, {{0, 20}});
+    source_.Add("mem", {{"host", "a"}}, false, {{0, 99}});
+  }
+  std::string Run(const QueryRequest& r) {
+    absl::StatusOr<QueryResult> result = engine_.Run(r);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? Describe(*result) : std::string(result.status().message());
+  }
+  static QueryRequest Cpu(Aggregation agg, int64_t step_ms) {
+    QueryRequest r = MakeRequest("", agg, 0, 1999, step_ms);
+    r.matchers = {{"__name__", LabelMatcher::Op::kRe, "cpu_.*"}};
+    return r;
+  }
+  MemorySeriesSource source_;
+  QueryEngine engine_{&source_};
+};
+
+TEST_F(QueryMetricNames, GroupByNameGivesOneGroupPerMetricCarryingIt) {
+  QueryRequest r = Cpu(Aggregation::kMax, 1000);
+  r.group_by = {"__name__"};
+  EXPECT_EQ(Run(r), "cpu_system{} [0:5 1000:40]; cpu_user{} [0:20 1000:30]");
+  r.group_by = {"host", "__name__"};
+  EXPECT_EQ(Run(r),
+            "cpu_system{host=\"a\"} [0:5 1000:40]; cpu_user{host=\"a\"} [0:10 1000:30]; "
+            "cpu_user{host=\"b\"} [0:20]");
+}
+
+TEST_F(QueryMetricNames, AnAggregateAcrossMetricsHasNoMetricUnlessTheRequestNamesOne) {
+  QueryRequest r = Cpu(Aggregation::kMax, 0);
+  r.group_by = {"host"};
+  EXPECT_EQ(Run(r), "{host=\"a\"} [0:40]; {host=\"b\"} [0:20]");
+  r.group_by = {};
+  EXPECT_EQ(Run(r), "{} [0:40]");
+  // metric and `__name__` both apply; the groups carry the request's metric.
+  r.metric = "cpu_user";
+  EXPECT_EQ(Run(r), "cpu_user{} [0:30]");
+  r.group_by = {"host"};
+  EXPECT_EQ(Run(r), "cpu_user{host=\"a\"} [0:30]; cpu_user{host=\"b\"} [0:20]");
+}
+
+TEST_F(QueryMetricNames, RawAndLastPointsAreEachSeriesWithItsMetric) {
+  QueryRequest raw = MakeRequest("", Aggregation::kNone, 0, 1999, 0);
+  raw.matchers = {{"__name__", LabelMatcher::Op::kRe, "cpu_user|mem"},
+                  {"host", LabelMatcher::Op::kEq, "a"}};
+  // Same labels, told apart by the metric, which orders them.
+  EXPECT_EQ(Run(raw), "cpu_user{host=\"a\"} [0:10 1000:30]; mem{host=\"a\"} [0:99]");
+  QueryRequest last = Cpu(Aggregation::kNone, 0);
+  last.last_point = true;
+  last.matchers.push_back({"__name__", LabelMatcher::Op::kNe, "cpu_system"});
+  EXPECT_EQ(Run(last), "cpu_user{host=\"a\"} [1000:30]; cpu_user{host=\"b\"} [0:20]");
+  last.matchers.pop_back();
+  last.top_k = 2;
+  EXPECT_EQ(Run(last), "cpu_system{host=\"a\"} [1000:40]; cpu_user{host=\"a\"} [1000:30]");
+}
+
+TEST_F(QueryMetricNames, BySeriesKeepsSeriesOfSeveralMetricsApart) {
+  QueryRequest r = Cpu(Aggregation::kSum, 0);
+  r.by_series = true;
+  EXPECT_EQ(
+      Run(r),
+      "cpu_system{host=\"a\"} [0:45]; cpu_user{host=\"a\"} [0:40]; cpu_user{host=\"b\"} [0:20]");
+}
+
+TEST_F(QueryMetricNames, TopKBreaksTiesByMetric) {
+  source_.Add("cpu_idle", {{"host", "a"}}, false, {{0, 40}});
+  QueryRequest r = Cpu(Aggregation::kMax, 0);
+  r.group_by = {"__name__"};
+  r.top_k = 2;
+  // cpu_idle and cpu_system tie at 40; cpu_user's 30 is cut.
+  EXPECT_EQ(Run(r), "cpu_idle{} [0:40]; cpu_system{} [0:40]");
+}
+
+TEST_F(QueryMetricNames, WithoutAMetricANameMatcherWithEqOrReIsRequired) {
+  for (const std::vector<LabelMatcher>& matchers :
+       {std::vector<LabelMatcher>{},
+        std::vector<LabelMatcher>{{"host", LabelMatcher::Op::kEq, "a"}},
+        std::vector<LabelMatcher>{{"__name__", LabelMatcher::Op::kNe, "mem"}},
+        std::vector<LabelMatcher>{{"__name__", LabelMatcher::Op::kNotRe, "cpu_.*"}}}) {
+    QueryRequest r = MakeRequest("", Aggregation::kMax, 0, 10, 0);
+    r.matchers = matchers;
+    absl::StatusOr<QueryResult> result = engine_.Run(r);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << Describe(r);
+    EXPECT_THAT(std::string(result.status().message()),
+                ::testing::StartsWith("metric: empty, and no __name__ matcher with = or =~"));
+  }
+  QueryRequest eq = MakeRequest("", Aggregation::kMax, 0, 10, 0);
+  eq.matchers = {{"__name__", LabelMatcher::Op::kEq, "mem"}};
+  EXPECT_EQ(Run(eq), "{} [0:99]");
+}
+
+TEST_F(QueryMetricNames, LimitsCountEverySelectedMetric) {
+  QueryRequest r = Cpu(Aggregation::kNone, 0);
+  r.max_series = 2;
+  absl::StatusOr<QueryResult> result = engine_.Run(r);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result.status().message(),
+            "query selects 3 series, above the limit of 2; narrow it with label matchers");
+  r.max_series = 3;
+  r.max_points = 4;
+  result = engine_.Run(r);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("above the limit of 4"));
+  r.max_points = 5;
+  EXPECT_TRUE(engine_.Run(r).ok());
 }
 
 TEST(QueryLimits, TooManySeriesIsResourceExhausted) {
@@ -186,6 +299,10 @@ TEST(QueryValidation, MalformedRequestsNameTheField) {
     cases.push_back({std::move(field), r});
   };
   add("metric", [](QueryRequest& r) { r.metric = ""; });
+  add("metric", [](QueryRequest& r) {
+    r.metric = "";
+    r.matchers = {{"__name__", LabelMatcher::Op::kNotRe, "g.*"}};
+  });
   add("end_ms", [](QueryRequest& r) { r.end_ms = -1; });
   add("step_ms", [](QueryRequest& r) { r.step_ms = -10; });
   add("step_ms", [](QueryRequest& r) { r.step_ms = 1, r.end_ms = 20'000; });  // 20,001 buckets

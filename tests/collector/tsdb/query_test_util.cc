@@ -47,7 +47,7 @@ std::string Describe(const QueryResult& result) {
   std::string out;
   for (const ResultGroup& g : result.groups) {
     if (!out.empty()) out += "; ";
-    absl::StrAppend(&out, DescribeLabels(g.labels), " [",
+    absl::StrAppend(&out, g.metric, DescribeLabels(g.labels), " [",
                     absl::StrJoin(g.points, " ",
                                   [](std::string* s, const Point& p) {
                                     absl::StrAppend(s, p.time_ms, ":", p.value);
@@ -84,6 +84,7 @@ std::string Describe(const QueryRequest& r) {
   for (size_t i = 0; i < actual.groups.size(); ++i) {
     const ResultGroup& a = actual.groups[i];
     const ResultGroup& e = expected.groups[i];
+    if (a.metric != e.metric) return differ(absl::StrCat("group ", i, ": metrics differ"));
     if (a.labels != e.labels) return differ(absl::StrCat("group ", i, ": labels differ"));
     if (a.points.size() != e.points.size()) {
       return differ(absl::StrCat("group ", i, ": point counts differ"));
