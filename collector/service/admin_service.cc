@@ -8,6 +8,7 @@
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
+#include "google/protobuf/arena.h"
 #include "collector/tsdb/query/query_engine.h"
 #include "collector/tsdb/tsdb_store.h"
 #include "common/crypto.h"
@@ -59,6 +60,26 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListMetricNames(grpc::CallbackServer
                                                             v1::ListMetricNamesResponse* resp) {
   return Run(ctx, [=, this] { return DoListMetricNames(*req, resp); });
 }
+namespace {
+class ArenaQueryHolder final
+    : public grpc::MessageHolder<v1::QueryMetricsRequest, v1::QueryMetricsResponse> {
+ public:
+  ArenaQueryHolder() {
+    set_request(google::protobuf::Arena::CreateMessage<v1::QueryMetricsRequest>(&arena_));
+    set_response(google::protobuf::Arena::CreateMessage<v1::QueryMetricsResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  google::protobuf::Arena arena_;
+};
+}  // namespace
+
+grpc::MessageHolder<v1::QueryMetricsRequest, v1::QueryMetricsResponse>*
+AdminServiceImpl::ArenaQueryMessages::AllocateMessages() {
+  return new ArenaQueryHolder();
+}
+
 grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerContext* ctx,
                                                          const v1::QueryMetricsRequest* req,
                                                          v1::QueryMetricsResponse* resp) {

@@ -89,6 +89,9 @@ struct TsdbOptions {
   // (<= 0: kept forever).
   bool rollups = true;
   int64_t rollup_retention_ms = int64_t{400} * 24 * 3600 * 1000;
+  // Series records kept decoded in memory for Select (about 0.5 KiB each
+  // with TSBS-like labels).
+  size_t series_record_cache = 200000;
   // Block cache shared by the store's column families (decompressed
   // blocks of chunks, rollups and index).
   size_t block_cache_bytes = size_t{64} << 20;
@@ -253,9 +256,12 @@ class TsdbStore : public SeriesSource {
   // The metric names Select(metric, matchers) reads the postings of.
   absl::StatusOr<std::vector<std::string>> SelectMetricNames(absl::string_view metric,
                                                              const CompiledMatchers& matchers);
-  // The records of `ids` (all must exist: DataLoss naming `posting` if not).
-  absl::StatusOr<std::vector<SeriesRef>> ReadSeriesRecords(const std::vector<uint64_t>& ids,
-                                                           absl::string_view posting);
+  // The records of `ids` (all must exist: DataLoss naming `posting` if not)
+  // that `keep` accepts, in the order of `ids`. Records come from
+  // records_ when cached there (only kept ones are copied).
+  absl::StatusOr<std::vector<SeriesRef>> ReadSeriesRecords(
+      const std::vector<uint64_t>& ids, absl::string_view posting,
+      const std::function<bool(const SeriesRef&)>& keep);
 
   // tsdb_store_write.cc
   // The head of `id`, created with the series' persisted end if new.
@@ -312,6 +318,11 @@ class TsdbStore : public SeriesSource {
   // TODO: unbounded (one entry per series seen since Open, like heads_);
   // an LRU bound falls back to the index lookup ResolveSeries already does.
   absl::flat_hash_map<std::string, uint64_t> ids_by_key_ ABSL_GUARDED_BY(mu_);
+  // Decoded series records (they never change once written), so a query
+  // over thousands of series does not read and decode them each time.
+  // Bounded by TsdbOptions::series_record_cache (cleared when full).
+  absl::Mutex records_mu_;
+  absl::node_hash_map<uint64_t, SeriesRef> records_ ABSL_GUARDED_BY(records_mu_);
   // Node map: a Head's address is stable, so an Append carries its heads
   // from the check to ApplyToHeads without a second lookup (heads are
   // erased only by the Append that created them, when its write failed).

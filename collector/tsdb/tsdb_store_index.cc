@@ -169,36 +169,59 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
   // The other matchers need the labels: read the candidates' records.
   const std::string posting =
       names.size() == 1 ? names[0] : absl::StrCat("one of ", names.size(), " metrics");
-  ASSIGN_OR_RETURN(std::vector<SeriesRef> refs, ReadSeriesRecords(ids, posting));
-  std::vector<SeriesRef> out;
-  for (SeriesRef& ref : refs) {
-    if ((metric.empty() || ref.metric == metric) && compiled.Matches(ref.metric, ref.labels)) {
-      out.push_back(std::move(ref));
-    }
-  }
-  return out;
+  return ReadSeriesRecords(ids, posting, [&](const SeriesRef& ref) {
+    return (metric.empty() || ref.metric == metric) && compiled.Matches(ref.metric, ref.labels);
+  });
 }
 
-absl::StatusOr<std::vector<SeriesRef>> TsdbStore::ReadSeriesRecords(const std::vector<uint64_t>& ids,
-                                                                    absl::string_view posting) {
-  std::vector<std::string> record_keys;
-  record_keys.reserve(ids.size());
-  for (uint64_t id : ids) record_keys.push_back(keys::SeriesRecordKey(id));
-  std::vector<rocksdb::Slice> slices(record_keys.begin(), record_keys.end());
-  std::vector<std::string> values;
-  std::vector<rocksdb::Status> statuses = db_->MultiGet(
-      rocksdb::ReadOptions(), std::vector<rocksdb::ColumnFamilyHandle*>(ids.size(), series_cf_),
-      slices, &values);
-  std::vector<SeriesRef> out;
-  out.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (statuses[i].IsNotFound()) {
-      return absl::DataLossError(absl::StrCat("tsdb: series ", ids[i], " is in the postings of '",
-                                              posting, "' but has no record"));
+absl::StatusOr<std::vector<SeriesRef>> TsdbStore::ReadSeriesRecords(
+    const std::vector<uint64_t>& ids, absl::string_view posting,
+    const std::function<bool(const SeriesRef&)>& keep) {
+  // Cached ones first; the others are read, decoded and cached after.
+  std::vector<std::optional<SeriesRef>> kept(ids.size());
+  std::vector<size_t> missing;
+  {
+    absl::MutexLock lock(&records_mu_);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto it = records_.find(ids[i]);
+      if (it == records_.end()) {
+        missing.push_back(i);
+      } else if (keep(it->second)) {
+        kept[i] = it->second;
+      }
     }
-    RETURN_IF_ERROR(ToAbsl(statuses[i], "cannot read series records"));
-    ASSIGN_OR_RETURN(SeriesRef ref, keys::DecodeSeriesRecord(ids[i], values[i]));
-    out.push_back(std::move(ref));
+  }
+  if (!missing.empty()) {
+    std::vector<std::string> record_keys;
+    record_keys.reserve(missing.size());
+    for (size_t i : missing) record_keys.push_back(keys::SeriesRecordKey(ids[i]));
+    std::vector<rocksdb::Slice> slices(record_keys.begin(), record_keys.end());
+    std::vector<std::string> values;
+    std::vector<rocksdb::Status> statuses = db_->MultiGet(
+        rocksdb::ReadOptions(), std::vector<rocksdb::ColumnFamilyHandle*>(missing.size(), series_cf_),
+        slices, &values);
+    std::vector<SeriesRef> decoded;
+    decoded.reserve(missing.size());
+    for (size_t m = 0; m < missing.size(); ++m) {
+      const uint64_t id = ids[missing[m]];
+      if (statuses[m].IsNotFound()) {
+        return absl::DataLossError(absl::StrCat("tsdb: series ", id, " is in the postings of '",
+                                                posting, "' but has no record"));
+      }
+      RETURN_IF_ERROR(ToAbsl(statuses[m], "cannot read series records"));
+      ASSIGN_OR_RETURN(SeriesRef ref, keys::DecodeSeriesRecord(id, values[m]));
+      if (keep(ref)) kept[missing[m]] = ref;
+      decoded.push_back(std::move(ref));
+    }
+    absl::MutexLock lock(&records_mu_);
+    if (records_.size() + decoded.size() > options_.series_record_cache) records_.clear();
+    if (decoded.size() <= options_.series_record_cache) {
+      for (SeriesRef& ref : decoded) records_.emplace(ref.id, std::move(ref));
+    }
+  }
+  std::vector<SeriesRef> out;
+  for (auto& ref : kept) {
+    if (ref) out.push_back(std::move(*ref));
   }
   return out;
 }
@@ -207,7 +230,8 @@ absl::StatusOr<std::vector<std::string>> TsdbStore::MetricNamesWithLabel(absl::s
                                                                         absl::string_view value) {
   ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ReadPostings(keys::LabelPostingPrefix(name, value)));
   ASSIGN_OR_RETURN(std::vector<SeriesRef> refs,
-                   ReadSeriesRecords(ids, absl::StrCat(name, "=", value)));
+                   ReadSeriesRecords(ids, absl::StrCat(name, "=", value),
+                                     [](const SeriesRef&) { return true; }));
   std::vector<std::string> names;
   names.reserve(refs.size());
   for (SeriesRef& r : refs) names.push_back(std::move(r.metric));

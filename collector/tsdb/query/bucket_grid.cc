@@ -40,6 +40,13 @@ int64_t BucketGrid::BucketTime(int64_t time_ms) const {
   return static_cast<int64_t>(b < kMinTime ? kMinTime : b);
 }
 
+int64_t BucketGrid::BucketLast(int64_t time_ms) const {
+  if (step_ms_ == 0) return end_ms_;
+  Wide last = WideFloorDiv(time_ms, step_ms_) * step_ms_ + step_ms_ - 1;
+  constexpr Wide kMax = std::numeric_limits<int64_t>::max();
+  return static_cast<int64_t>(last > kMax ? kMax : last);
+}
+
 double BucketGrid::BucketSeconds() const {
   Wide width = step_ms_ > 0 ? Wide{step_ms_} : Wide{end_ms_} - start_ms_ + 1;
   return static_cast<double>(width) / 1000.0;

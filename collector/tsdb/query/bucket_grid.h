@@ -31,6 +31,10 @@ class BucketGrid {
   // starts within one step of INT64_MIN can begin before it), or start_ms
   // when step_ms == 0.
   int64_t BucketTime(int64_t time_ms) const;
+  // The last millisecond of the bucket holding `time_ms` (clamped to
+  // INT64_MAX; end_ms when step_ms == 0): later times of ascending samples
+  // up to it share its BucketTime.
+  int64_t BucketLast(int64_t time_ms) const;
 
   // The width of a bucket in seconds, for rates: step_ms, or the range's
   // width (end_ms - start_ms + 1 ms) when step_ms == 0.

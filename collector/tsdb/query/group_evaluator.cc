@@ -99,7 +99,16 @@ absl::StatusOr<GroupPoints> GroupEvaluator::Evaluate(const SeriesList& series) {
 absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateMergeable(const SeriesList& series) {
   std::map<int64_t, BucketAccumulator> buckets;
   auto add_samples = [&] {
-    for (const Sample& s : samples_) buckets[grid_.BucketTime(s.time_ms)].Add(s);
+    // Samples ascend: look the bucket up once per bucket, not per sample.
+    BucketAccumulator* acc = nullptr;
+    int64_t last = 0;
+    for (const Sample& s : samples_) {
+      if (acc == nullptr || s.time_ms > last) {
+        acc = &buckets[grid_.BucketTime(s.time_ms)];
+        last = grid_.BucketLast(s.time_ms);
+      }
+      acc->Add(s);
+    }
   };
   for (const SeriesRef* ref : series) {
     if (!plan_.has_value()) {
