@@ -408,3 +408,34 @@ TEST(TsdbIndex, NameAndLabelSelectEqualsNaiveSelectOnRandomSeries) {
 
 }  // namespace
 }  // namespace steward::collector::tsdb
+
+namespace steward::collector::tsdb {
+namespace {
+
+// Select's record cache is bounded: with room for 3 records, selections of
+// 1, 10 and 2 series (over and over) still return exactly their series.
+TEST(TsdbIndex, SmallRecordCacheKeepsSelectsExact) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.series_record_cache = 3;
+  auto opened = TsdbStore::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  TsdbStore& store = **opened;
+  std::vector<IngestSeries> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(Series("m", {{"host", "h" + std::to_string(i)}}));
+  ASSERT_TRUE(store.Append(batch).ok());
+  for (int round = 0; round < 3; ++round) {
+    auto one = store.Select("m", {{"host", LabelMatcher::Op::kEq, "h4"}});
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_EQ(HostsOf(*one), (std::vector<std::string>{"h4"}));
+    auto all = store.Select("m", {});
+    ASSERT_TRUE(all.ok()) << all.status();
+    EXPECT_EQ(all->size(), 10u);
+    auto two = store.Select("m", {{"host", LabelMatcher::Op::kRe, "h1|h7"}});
+    ASSERT_TRUE(two.ok()) << two.status();
+    EXPECT_EQ(HostsOf(*two), (std::vector<std::string>{"h1", "h7"}));
+  }
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb
