@@ -32,8 +32,15 @@ struct WalRecord {
   }
 };
 
-// Layout: varint run count; per run: series id (8 bytes BE), varint sample
-// count, then per sample time and value bits (8 bytes BE each).
+// Layout (version 2): a 0x00 byte, a 0x02 byte, zigzag varint base time
+// (the first sample's), varint run count; per run: varint series id, varint
+// sample count, then per sample the zigzag varint difference (wrapping) of
+// its time from the previous sample's in the record (the base for the
+// first) and the value's 8 bytes (little-endian bits). About 11 bytes a
+// sample where a batch holds one sample per series.
+// Records of version 1 (before: varint run count, which is never 0, then
+// per run id 8 bytes BE, varint count, time and value bits 8 bytes BE
+// each) are still read.
 void EncodeWalRecord(const WalRecord& record, std::string* out);
 // DataLoss naming `record_id` and the run if the bytes are malformed.
 absl::Status DecodeWalRecord(uint64_t record_id, absl::string_view bytes, WalRecord* out);
