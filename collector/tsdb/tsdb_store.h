@@ -28,6 +28,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Iterator;
 class Snapshot;
 class WriteBatch;
 }  // namespace rocksdb
@@ -250,7 +251,9 @@ class TsdbStore : public SeriesSource {
   absl::StatusOr<uint64_t> ResolveSeries(const IngestSeriesView& series, rocksdb::WriteBatch* batch,
                                          absl::flat_hash_map<std::string, uint64_t>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<uint64_t>> ReadPostings(const std::string& prefix);
+  // `shared`: an iterator over tsdb_postings to reuse (else one is made).
+  absl::StatusOr<std::vector<uint64_t>> ReadPostings(const std::string& prefix,
+                                                     rocksdb::Iterator* shared = nullptr);
   // Every metric name in the metric postings, ascending (one Seek per name).
   absl::StatusOr<std::vector<std::string>> ReadMetricNames();
   // The metric names Select(metric, matchers) reads the postings of.

@@ -73,9 +73,15 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
 }
 
 // Ids of one posting list, ascending (the id is the key's last 8 bytes).
-absl::StatusOr<std::vector<uint64_t>> TsdbStore::ReadPostings(const std::string& prefix) {
+absl::StatusOr<std::vector<uint64_t>> TsdbStore::ReadPostings(const std::string& prefix,
+                                                              rocksdb::Iterator* shared) {
   std::vector<uint64_t> ids;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), postings_cf_));
+  std::unique_ptr<rocksdb::Iterator> own;
+  rocksdb::Iterator* it = shared;
+  if (it == nullptr) {
+    own.reset(db_->NewIterator(rocksdb::ReadOptions(), postings_cf_));
+    it = own.get();
+  }
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->key().size() != prefix.size() + 8) continue;  // a longer name/value sharing the prefix
     ids.push_back(keys::DecodeFixed64BE(it->key().data() + prefix.size()));
@@ -138,32 +144,59 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
     absl::string_view metric, const std::vector<LabelMatcher>& matchers) {
   ASSIGN_OR_RETURN(CompiledMatchers compiled, CompiledMatchers::Compile(matchers));
   ASSIGN_OR_RETURN(std::vector<std::string> names, SelectMetricNames(metric, compiled));
-  std::vector<uint64_t> ids;
-  for (const std::string& name : names) {
-    ASSIGN_OR_RETURN(std::vector<uint64_t> one, ReadPostings(keys::MetricPostingPrefix(name)));
-    ids.insert(ids.end(), one.begin(), one.end());
-  }
-  // A series has one metric: the lists are disjoint, and only their order mixes.
-  if (names.size() > 1) std::sort(ids.begin(), ids.end());
-  for (size_t i = 0; i < matchers.size() && !ids.empty(); ++i) {
-    if (compiled.OnMetricName(i)) continue;  // answered by the names above
+  if (names.empty()) return std::vector<SeriesRef>();
+  // One iterator for every posting list of the selection.
+  std::unique_ptr<rocksdb::Iterator> postings(db_->NewIterator(rocksdb::ReadOptions(), postings_cf_));
+
+  // Label matchers postings answer (`host="a"`, `host=~"a|b|c"`: the union
+  // of three lists, not a scan), intersected.
+  std::optional<std::vector<uint64_t>> labelled;
+  for (size_t i = 0; i < matchers.size(); ++i) {
+    if (compiled.OnMetricName(i)) continue;  // answered by the names
     std::optional<std::vector<std::string>> values = compiled.PostingValues(i);
     if (!values.has_value()) continue;
-    // `host=~"a|b|c"`: the union of three posting lists, not a scan.
     std::vector<uint64_t> with;
     for (const std::string& v : *values) {
       ASSIGN_OR_RETURN(std::vector<uint64_t> one,
-                       ReadPostings(keys::LabelPostingPrefix(matchers[i].name, v)));
+                       ReadPostings(keys::LabelPostingPrefix(matchers[i].name, v), postings.get()));
       with.insert(with.end(), one.begin(), one.end());
     }
     if (values->size() > 1) {
       std::sort(with.begin(), with.end());
       with.erase(std::unique(with.begin(), with.end()), with.end());
     }
-    std::vector<uint64_t> both;
-    std::set_intersection(ids.begin(), ids.end(), with.begin(), with.end(),
-                          std::back_inserter(both));
-    ids = std::move(both);
+    if (labelled.has_value()) {
+      std::vector<uint64_t> both;
+      std::set_intersection(labelled->begin(), labelled->end(), with.begin(), with.end(),
+                            std::back_inserter(both));
+      with = std::move(both);
+    }
+    labelled = std::move(with);
+    if (labelled->empty()) return std::vector<SeriesRef>();
+  }
+
+  // A few labelled candidates are checked against the metric in their
+  // records (cached); otherwise the metrics' postings narrow them first
+  // (`host="a"` of one metric among many: 20 candidates, not all series of
+  // the metric).
+  constexpr size_t kFewCandidates = 4096;
+  std::vector<uint64_t> ids;
+  if (labelled.has_value() && labelled->size() <= kFewCandidates) {
+    ids = std::move(*labelled);
+  } else {
+    for (const std::string& name : names) {
+      ASSIGN_OR_RETURN(std::vector<uint64_t> one,
+                       ReadPostings(keys::MetricPostingPrefix(name), postings.get()));
+      ids.insert(ids.end(), one.begin(), one.end());
+    }
+    // A series has one metric: the lists are disjoint, and only their order mixes.
+    if (names.size() > 1) std::sort(ids.begin(), ids.end());
+    if (labelled.has_value()) {
+      std::vector<uint64_t> both;
+      std::set_intersection(ids.begin(), ids.end(), labelled->begin(), labelled->end(),
+                            std::back_inserter(both));
+      ids = std::move(both);
+    }
   }
 
   // The other matchers need the labels: read the candidates' records.

@@ -4,7 +4,7 @@
 //   tsdb_steward ingest --admin-config FILE --state DIR [--hosts 1000] [--steps 500]
 //                [--start-ms T] [--interval-ms 10000] [--seed 1] [--clients 2]
 //   tsdb_steward query  --admin-config FILE [--hosts 1000] --start-ms T0 --end-ms T1
-//                [--runs 20] [--seed 7]
+//                [--runs 20] [--seed 7] [--only QUERY]
 //
 // ingest enrolls --clients agents (identities under DIR) and has each send
 // its share of the devops hosts (host i -> client i % clients) through the
@@ -55,6 +55,7 @@ struct Args {
   int runs = 20;
   int64_t end_ms = 0;
   uint64_t query_seed = 7;
+  std::string only;  // query: run just this TSBS query (for profiling)
 };
 
 [[noreturn]] void Die(const std::string& what) {
@@ -86,6 +87,7 @@ Args ParseArgs(int argc, char** argv) {
     else if (k == "--seed") (a.mode == "query" ? a.query_seed : a.data.seed) = static_cast<uint64_t>(num());
     else if (k == "--clients") a.clients = static_cast<int>(num());
     else if (k == "--runs") a.runs = static_cast<int>(num());
+    else if (k == "--only") a.only = v;
     else Die("unknown argument " + k);
   }
   if (a.admin_config.empty()) Die("--admin-config is required");
@@ -297,6 +299,7 @@ int Query(const Args& a) {
   std::vector<std::string> order;
   for (int run = 0; run <= a.runs; ++run) {  // run 0 warms up
     for (auto& [name, reqs] : queries()) {
+      if (!a.only.empty() && name != a.only) continue;
       auto t = std::chrono::steady_clock::now();
       size_t points = 0;
       for (const auto& req : reqs) {
