@@ -228,6 +228,12 @@ class TsdbStore : public SeriesSource {
     // seal_counter_ when samples of this head were last persisted (0: never
     // since Open).
     uint64_t sealed_seq = 0;
+    // The series' first sample time, when known (from its first persisted
+    // chunk or its first sample): with last_ms it lets reads of ranges
+    // outside the series' data skip RocksDB. Retention may drop chunks
+    // after it, so it is a lower bound.
+    int64_t first_ms = 0;
+    bool first_known = false;
   };
   // Shared read state of a query view (tsdb_store_read.cc).
   struct ReadContext;
@@ -285,8 +291,11 @@ class TsdbStore : public SeriesSource {
   int64_t Now() const;
 
   // tsdb_store_read.cc
-  // End time of the last persisted chunk of `id`; *found false if none.
-  absl::Status PersistedEnd(uint64_t id, bool* found, int64_t* end_ms);
+  // End time of the last persisted chunk of `id` and start time of the
+  // first; *found false if none.
+  absl::Status PersistedSpan(uint64_t id, bool* found, int64_t* start_ms, int64_t* end_ms);
+  // True when the series is known to hold no sample in [start_ms, end_ms].
+  bool NothingIn(uint64_t id, int64_t start_ms, int64_t end_ms);
   // Copies the head samples of `id` and picks the snapshot to read its
   // persisted data at, consistently: the shared one of `shared` when that
   // one already holds everything persisted of the series (*own is then

@@ -63,18 +63,33 @@ class SnapshotReleaser {
 
 }  // namespace
 
-absl::Status TsdbStore::PersistedEnd(uint64_t id, bool* found, int64_t* end_ms) {
+absl::Status TsdbStore::PersistedSpan(uint64_t id, bool* found, int64_t* start_ms,
+                                      int64_t* end_ms) {
   SeriesIterator it(db_.get(), chunks_cf_, id, nullptr);
   it->SeekForPrev(keys::ChunkKey(id, std::numeric_limits<int64_t>::max()));
   *found = false;
-  if (it->Valid() && it->key().starts_with(keys::IdPrefix(id))) {
-    absl::string_view chunk;
-    if (!keys::ParseChunkValue(View(it->value()), end_ms, &chunk)) {
-      return absl::DataLossError(absl::StrCat("tsdb: chunk of series ", id, " has no header"));
-    }
-    *found = true;
+  if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id))) {
+    return ToAbsl(it->status(), "cannot read chunks");
   }
-  return ToAbsl(it->status(), "cannot read chunks");
+  absl::string_view chunk;
+  if (!keys::ParseChunkValue(View(it->value()), end_ms, &chunk)) {
+    return absl::DataLossError(absl::StrCat("tsdb: chunk of series ", id, " has no header"));
+  }
+  it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
+  uint64_t key_id = 0;
+  if (!it->Valid() || !keys::ParseChunkKey(View(it->key()), &key_id, start_ms) || key_id != id) {
+    RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read chunks"));
+    return absl::DataLossError(absl::StrCat("tsdb: series ", id, " lost its first chunk"));
+  }
+  *found = true;
+  return absl::OkStatus();
+}
+
+bool TsdbStore::NothingIn(uint64_t id, int64_t start_ms, int64_t end_ms) {
+  absl::MutexLock lock(&mu_);
+  auto it = heads_.find(id);
+  if (it == heads_.end() || !it->second.has_last || !it->second.first_known) return false;
+  return end_ms < it->second.first_ms || start_ms > it->second.last_ms;
 }
 
 // One snapshot for a query's reads and its iterators, made on first use.
@@ -227,7 +242,7 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
 
 absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id, int64_t start_ms,
                                       int64_t end_ms, std::vector<Sample>* out) {
-  if (start_ms > end_ms) return absl::OkStatus();
+  if (start_ms > end_ms || NothingIn(id, start_ms, end_ms)) return absl::OkStatus();
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head = HeadSnapshot(id, shared, &own);
   SnapshotReleaser release(db_.get(), own);
@@ -282,6 +297,12 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
         absl::StrCat("tsdb: no rollups at a resolution of ", resolution_ms, " ms"));
   }
   if (start_ms > end_ms) return absl::OkStatus();
+  // Buckets starting in [start_ms, end_ms] hold samples up to end_ms +
+  // resolution_ms - 1.
+  const int64_t data_end = end_ms > std::numeric_limits<int64_t>::max() - resolution_ms
+                               ? std::numeric_limits<int64_t>::max()
+                               : end_ms + resolution_ms - 1;
+  if (NothingIn(id, start_ms, data_end)) return absl::OkStatus();
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head = HeadSnapshot(id, shared, &own);
   SnapshotReleaser release(db_.get(), own);

@@ -28,7 +28,8 @@ absl::StatusOr<TsdbStore::Head*> TsdbStore::HeadOf(uint64_t id) {
   auto it = heads_.find(id);
   if (it != heads_.end()) return &it->second;
   Head head;
-  RETURN_IF_ERROR(PersistedEnd(id, &head.has_last, &head.last_ms));
+  RETURN_IF_ERROR(PersistedSpan(id, &head.has_last, &head.first_ms, &head.last_ms));
+  head.first_known = head.has_last;
   return &heads_.emplace(id, std::move(head)).first->second;
 }
 
@@ -168,6 +169,10 @@ uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
     for (uint32_t i = run.begin; i < run.begin + run.count; ++i) {
       const Sample& sample = record.samples[i];
       if (head.has_last && sample.time_ms <= head.last_ms) continue;  // replay only
+      if (!head.has_last) {  // the series' very first sample
+        head.first_ms = sample.time_ms;
+        head.first_known = true;
+      }
       // Times are strictly increasing, so the unsigned difference is exact.
       if (!head.samples.empty() && static_cast<uint64_t>(sample.time_ms) -
                                            static_cast<uint64_t>(head.samples.front().time_ms) >

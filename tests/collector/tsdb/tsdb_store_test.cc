@@ -280,3 +280,56 @@ TEST(TsdbStore, HeadMemoryIsBounded) {
 
 }  // namespace
 }  // namespace steward::collector::tsdb
+
+namespace steward::collector::tsdb {
+namespace {
+
+using store_test::HostSeries;
+using store_test::IdOf;
+using store_test::ReadAll;
+using store_test::SameSamples;
+
+// Ranges at the very edges of a series' data (which reads may answer from
+// the series' known first and last times without RocksDB): fresh, after
+// persisting, and after reopening.
+TEST(TsdbStore, RangesAtTheEdgesOfTheData) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.max_head_samples = 2;  // the first two samples go to a chunk
+  options.retention_ms = 0;
+  options.rollup_retention_ms = 0;
+  const std::vector<Sample> data = {{60'000, 1}, {120'000, 2}, {180'000, 3}};
+  for (int phase = 0; phase < 3; ++phase) {
+    SCOPED_TRACE(phase);
+    auto opened = TsdbStore::Open(dir.path(), options);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    TsdbStore& store = **opened;
+    if (phase == 0) {
+      ASSERT_TRUE(store.Append({HostSeries("a", data)}).ok());
+    }
+    if (phase == 1) {
+      ASSERT_TRUE(store.Flush().ok());
+    }
+    const uint64_t id = IdOf(store, "a");
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 0, 60'000), {data[0]}));
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 0, 59'999), {}));
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 180'000, 200'000), {data[2]}));
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 180'001, 200'000), {}));
+    std::vector<RollupBucket> buckets;
+    // The bucket starting at 0 holds nothing; at 60 s the first sample.
+    ASSERT_TRUE(store.ReadRollups(id, 60'000, 0, 0, &buckets).ok());
+    EXPECT_TRUE(buckets.empty());
+    if (phase > 0) {  // rollups exist once the chunk is persisted
+      ASSERT_TRUE(store.ReadRollups(id, 60'000, 60'000, 60'000, &buckets).ok());
+      ASSERT_EQ(buckets.size(), 1u);
+      EXPECT_EQ(buckets[0].count, 1u);
+      buckets.clear();
+      ASSERT_TRUE(store.ReadRollups(id, 300'000, 0, 0, &buckets).ok());
+      ASSERT_EQ(buckets.size(), 1u);
+      EXPECT_EQ(buckets[0].count, 3u);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb
