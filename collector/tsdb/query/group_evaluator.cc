@@ -17,6 +17,9 @@ namespace {
 
 using SeriesList = std::vector<const SeriesRef*>;
 
+// Fewer whole rollup buckets than this in the range: read raw (query.h).
+constexpr int kMinRollupBuckets = 8;
+
 // The coarsest rollup plan that serves `request`, if any.
 std::optional<RollupPlan> ChooseRollups(const SeriesSource& source, const QueryRequest& request,
                                         const BucketGrid& grid) {
@@ -26,7 +29,14 @@ std::optional<RollupPlan> ChooseRollups(const SeriesSource& source, const QueryR
   std::vector<int64_t> resolutions = source.RollupResolutions();
   for (auto r = resolutions.rbegin(); r != resolutions.rend(); ++r) {
     if (*r <= 0 || (request.step_ms > 0 && request.step_ms % *r != 0)) continue;
-    if (std::optional<RollupPlan> plan = PlanRollups(grid, *r)) return plan;
+    std::optional<RollupPlan> plan = PlanRollups(grid, *r);
+    if (!plan.has_value()) continue;
+    // Buckets in [first, last]; both are multiples of *r, so no overflow
+    // in the unsigned difference.
+    const uint64_t buckets =
+        (static_cast<uint64_t>(plan->rollup_last_ms) - static_cast<uint64_t>(plan->rollup_first_ms)) /
+            static_cast<uint64_t>(*r) + 1;
+    if (buckets >= static_cast<uint64_t>(kMinRollupBuckets)) return plan;
   }
   return std::nullopt;
 }

@@ -97,8 +97,10 @@
 // Rollups. For avg/min/max/sum/count/last without a value filter, when the
 // source keeps rollups, the engine reads them instead of raw samples: with
 // step_ms > 0 it uses the coarsest resolution that divides step_ms and fits
-// at least one whole rollup bucket in the range; with step_ms == 0 the
-// coarsest that fits one. Rollup buckets that lie wholly inside the range are read as rollups;
+// at least kMinRollupBuckets (8) whole rollup buckets in the range; with
+// step_ms == 0 the coarsest that fits as many. (Fewer buckets cost a
+// rollup read per series on top of the raw edges and save little: a short
+// range is read raw.) Rollup buckets that lie wholly inside the range are read as rollups;
 // the parts of the range before the first and after the last whole rollup
 // bucket are read as raw samples. Results equal the raw path's exactly for
 // min/max/count/last; sum and avg may differ by floating-point summation
