@@ -131,22 +131,32 @@ std::string EncodeRollupRecord(const std::vector<RollupBucket>& buckets) {
   return out;
 }
 
-bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out) {
+bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out, uint32_t fields) {
   uint64_t n = 0;
   if (!keys::GetVarint(&bytes, &n) || n == 0 || n > static_cast<uint64_t>(kMaxChunkSamples)) return false;
   const size_t first = out->size();
   out->resize(first + n);
   RollupBucket* buckets = out->data() + first;
-  for (int column = 0; column < kRollupColumns; ++column) {
-    absl::string_view chunk;
-    if (!keys::GetLengthPrefixed(&bytes, &chunk)) return false;
+  // Columns: min, max, sum, last, count, last_ms offset. Count always
+  // (decoded first: it sets the starts), the others as asked.
+  const uint32_t column_fields[kRollupColumns] = {kRollupMin, kRollupMax, kRollupSum,
+                                                  kRollupLast, 0, kRollupLast};
+  absl::string_view columns[kRollupColumns];
+  for (absl::string_view& c : columns) {
+    if (!keys::GetLengthPrefixed(&bytes, &c)) return false;
+  }
+  if (!bytes.empty()) return false;
+  bool have_starts = false;
+  for (int column : {4, 0, 1, 2, 3, 5}) {
+    if (column != 4 && (fields & column_fields[column]) == 0) continue;
+    absl::string_view chunk = columns[column];
     absl::StatusOr<ChunkIterator> it = ChunkIterator::Open(chunk);
     if (!it.ok() || it->count() != static_cast<int>(n)) return false;
     for (uint64_t i = 0; i < n; ++i) {
       if (!it->Next()) return false;
       const Sample& s = it->sample();
       RollupBucket& b = buckets[i];
-      if (column == 0) {
+      if (!have_starts) {
         if (i > 0 && s.time_ms <= buckets[i - 1].start_ms) return false;
         b.start_ms = s.time_ms;
       } else if (b.start_ms != s.time_ms) {
@@ -166,8 +176,9 @@ bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out)
           b.last_ms = b.start_ms + static_cast<int64_t>(s.value);
       }
     }
+    have_starts = true;
   }
-  return bytes.empty();
+  return true;
 }
 
 std::string EncodeRollupValue(const RollupBucket& b) {

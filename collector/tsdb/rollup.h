@@ -41,7 +41,10 @@ void MergeBucketLists(const std::vector<RollupBucket>& add, std::vector<RollupBu
 // count and last_ms - start, so the chunk codec compresses each column.
 std::string EncodeRollupRecord(const std::vector<RollupBucket>& buckets);
 // Appends the record's buckets to *out; false if the bytes are malformed.
-bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out);
+// Only the columns in `fields` (RollupField bits; count always) are
+// decoded, the others are skipped unchecked and left 0.
+bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out,
+                        uint32_t fields = kAllRollupFields);
 
 // Before rollup records, one key per bucket (24-byte keys) combined by a
 // merge operator. Still read, and the operator stays registered so old

@@ -74,6 +74,16 @@ struct RollupBucket {
   int64_t last_ms = 0;
 };
 
+// The fields of RollupBucket a reader needs (bits; count is always filled,
+// start_ms always set).
+enum RollupField : uint32_t {
+  kRollupMin = 1,
+  kRollupMax = 2,
+  kRollupSum = 4,
+  kRollupLast = 8,  // last and last_ms
+  kAllRollupFields = kRollupMin | kRollupMax | kRollupSum | kRollupLast,
+};
+
 // Read access to stored series. Implementations say their thread-safety;
 // the query engine calls one method at a time per query.
 class SeriesSource {
@@ -118,9 +128,10 @@ class SeriesSource {
   // Appends to `out` the rollup buckets of series `id` at `resolution_ms`
   // (one of RollupResolutions()) whose start is in [start_ms, end_ms],
   // ascending, buckets without samples omitted. Buckets are aligned to
-  // multiples of the resolution since the Unix epoch.
+  // multiples of the resolution since the Unix epoch. Fields not in
+  // `fields` (RollupField bits) may be left unset, which saves decoding.
   virtual absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms,
-                                   int64_t end_ms, std::vector<RollupBucket>* out) {
+                                   int64_t end_ms, uint32_t fields, std::vector<RollupBucket>* out) {
     return absl::UnimplementedError("this series source keeps no rollups");
   }
 };

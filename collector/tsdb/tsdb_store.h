@@ -205,7 +205,7 @@ class TsdbStore : public SeriesSource {
   std::unique_ptr<SeriesSource> ForOneQuery() override;
   std::vector<int64_t> RollupResolutions() const override;
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
-                           std::vector<RollupBucket>* out) override;
+                           uint32_t fields, std::vector<RollupBucket>* out) override;
 
  private:
   // The in-memory state of one series touched since Open.
@@ -309,7 +309,8 @@ class TsdbStore : public SeriesSource {
   absl::Status ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
                                 int64_t end_ms, std::optional<Sample>* out);
   absl::Status ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
-                             int64_t start_ms, int64_t end_ms, std::vector<RollupBucket>* out);
+                             int64_t start_ms, int64_t end_ms, uint32_t fields,
+                             std::vector<RollupBucket>* out);
 
   TsdbOptions options_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -143,8 +143,8 @@ class TsdbQueryView final : public SeriesSource {
   }
   std::vector<int64_t> RollupResolutions() const override { return store_->RollupResolutions(); }
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
-                           std::vector<RollupBucket>* out) override {
-    return store_->ReadRollupsIn(&ctx_, id, resolution_ms, start_ms, end_ms, out);
+                           uint32_t fields, std::vector<RollupBucket>* out) override {
+    return store_->ReadRollupsIn(&ctx_, id, resolution_ms, start_ms, end_ms, fields, out);
   }
 
  private:
@@ -180,8 +180,8 @@ absl::Status TsdbStore::ReadLastSample(uint64_t id, int64_t start_ms, int64_t en
 }
 
 absl::Status TsdbStore::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms,
-                                    int64_t end_ms, std::vector<RollupBucket>* out) {
-  return ReadRollupsIn(nullptr, id, resolution_ms, start_ms, end_ms, out);
+                                    int64_t end_ms, uint32_t fields, std::vector<RollupBucket>* out) {
+  return ReadRollupsIn(nullptr, id, resolution_ms, start_ms, end_ms, fields, out);
 }
 
 absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
@@ -289,7 +289,7 @@ std::vector<int64_t> TsdbStore::RollupResolutions() const {
 }
 
 absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
-                                      int64_t start_ms, int64_t end_ms,
+                                      int64_t start_ms, int64_t end_ms, uint32_t fields,
                                       std::vector<RollupBucket>* out) {
   std::vector<int64_t> resolutions = RollupResolutions();
   if (std::find(resolutions.begin(), resolutions.end(), resolution_ms) == resolutions.end()) {
@@ -326,7 +326,7 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
     if (key_id != id || key_resolution != resolution_ms) break;
     bool decoded = false;
     if (record) {
-      decoded = DecodeRollupRecord(View(it->value()), &found);
+      decoded = DecodeRollupRecord(View(it->value()), &found, fields);
     } else {
       RollupBucket b;
       b.start_ms = time_ms;

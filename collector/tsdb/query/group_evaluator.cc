@@ -17,6 +17,19 @@ namespace {
 
 using SeriesList = std::vector<const SeriesRef*>;
 
+// The rollup fields an aggregation reads (count always comes).
+uint32_t RollupFieldsFor(Aggregation agg) {
+  switch (agg) {
+    case Aggregation::kMin: return kRollupMin;
+    case Aggregation::kMax: return kRollupMax;
+    case Aggregation::kSum:
+    case Aggregation::kAvg: return kRollupSum;
+    case Aggregation::kCount: return 0;
+    case Aggregation::kLast: return kRollupLast;
+    default: return kAllRollupFields;
+  }
+}
+
 // Fewer whole rollup buckets than this in the range: read raw (query.h).
 constexpr int kMinRollupBuckets = 8;
 
@@ -77,7 +90,8 @@ absl::Status GroupEvaluator::ReadSamples(uint64_t id, int64_t start_ms, int64_t 
 absl::Status GroupEvaluator::ReadRollups(uint64_t id) {
   rollups_.clear();
   RETURN_IF_ERROR(source_->ReadRollups(id, plan_->resolution_ms, plan_->rollup_first_ms,
-                                       plan_->rollup_last_ms, &rollups_));
+                                       plan_->rollup_last_ms, RollupFieldsFor(request_.agg),
+                                       &rollups_));
   for (const RollupBucket& bucket : rollups_) {
     if (bucket.start_ms < plan_->rollup_first_ms || bucket.start_ms > plan_->rollup_last_ms ||
         bucket.start_ms % plan_->resolution_ms != 0) {

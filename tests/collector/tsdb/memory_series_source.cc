@@ -97,7 +97,8 @@ absl::Status MemorySeriesSource::ReadSamples(uint64_t id, int64_t start_ms, int6
 }
 
 absl::Status MemorySeriesSource::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms,
-                                             int64_t end_ms, std::vector<RollupBucket>* out) {
+                                             int64_t end_ms, uint32_t /*fields: all filled*/,
+                                             std::vector<RollupBucket>* out) {
   ++rollup_reads_;
   if (std::find(resolutions_.begin(), resolutions_.end(), resolution_ms) == resolutions_.end()) {
     return absl::InvalidArgumentError(absl::StrCat("no rollups at ", resolution_ms, " ms"));

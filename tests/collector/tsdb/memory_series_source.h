@@ -47,7 +47,7 @@ class MemorySeriesSource : public SeriesSource {
                            std::vector<Sample>* out) override;
   std::vector<int64_t> RollupResolutions() const override { return resolutions_; }
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
-                           std::vector<RollupBucket>* out) override;
+                           uint32_t fields, std::vector<RollupBucket>* out) override;
 
  private:
   const Stored* Find(uint64_t id) const;

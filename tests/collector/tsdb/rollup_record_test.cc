@@ -104,3 +104,31 @@ TEST(RollupRecord, KeysOfBothKindsParse) {
 
 }  // namespace
 }  // namespace steward::collector::tsdb
+
+namespace steward::collector::tsdb {
+namespace {
+
+TEST(RollupRecord, OnlyTheAskedFieldsAreDecoded) {
+  std::vector<RollupBucket> all = BucketsOf({{60'000, 4}, {61'000, 2}, {125'000, 7}}, 60'000);
+  ASSERT_EQ(all.size(), 2u);
+  const std::string bytes = EncodeRollupRecord(all);
+  std::vector<RollupBucket> max_only;
+  ASSERT_TRUE(DecodeRollupRecord(bytes, &max_only, kRollupMax));
+  ASSERT_EQ(max_only.size(), 2u);
+  EXPECT_EQ(max_only[0].start_ms, 60'000);
+  EXPECT_EQ(max_only[0].count, 2u);
+  EXPECT_EQ(max_only[0].max, 4);
+  EXPECT_EQ(max_only[0].sum, 0);  // not decoded
+  EXPECT_EQ(max_only[1].start_ms, 120'000);
+  EXPECT_EQ(max_only[1].max, 7);
+  std::vector<RollupBucket> last_only;
+  ASSERT_TRUE(DecodeRollupRecord(bytes, &last_only, kRollupLast));
+  EXPECT_EQ(last_only[0].last, 2);
+  EXPECT_EQ(last_only[0].last_ms, 61'000);
+  EXPECT_EQ(last_only[0].min, 0);  // not decoded
+  // Broken bytes in a column that is skipped still fail the frame check.
+  EXPECT_FALSE(DecodeRollupRecord(bytes.substr(0, bytes.size() - 1), &last_only, kRollupLast));
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb

@@ -29,7 +29,7 @@ constexpr int64_t kDay = 24 * kHour;
 std::vector<RollupBucket> ReadBuckets(TsdbStore& store, uint64_t id, int64_t resolution,
                                       int64_t start, int64_t end) {
   std::vector<RollupBucket> out;
-  absl::Status s = store.ReadRollups(id, resolution, start, end, &out);
+  absl::Status s = store.ReadRollups(id, resolution, start, end, kAllRollupFields, &out);
   EXPECT_TRUE(s.ok()) << s;
   return out;
 }
@@ -167,7 +167,7 @@ TEST(TsdbRollups, EqualBruteForceAcrossChunksHeadsReopenAndCompaction) {
   ASSERT_TRUE((*store)->CompactAll().ok());  // merge operands folded
   CheckRollups(**store, oracle, rng);
   std::vector<RollupBucket> none;
-  EXPECT_EQ((*store)->ReadRollups(1, 120'000, 0, 1, &none).code(),
+  EXPECT_EQ((*store)->ReadRollups(1, 120'000, 0, 1, kAllRollupFields, &none).code(),
             absl::StatusCode::kInvalidArgument);
 }
 

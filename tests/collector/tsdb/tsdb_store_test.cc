@@ -317,14 +317,14 @@ TEST(TsdbStore, RangesAtTheEdgesOfTheData) {
     EXPECT_TRUE(SameSamples(ReadAll(store, id, 180'001, 200'000), {}));
     std::vector<RollupBucket> buckets;
     // The bucket starting at 0 holds nothing; at 60 s the first sample.
-    ASSERT_TRUE(store.ReadRollups(id, 60'000, 0, 0, &buckets).ok());
+    ASSERT_TRUE(store.ReadRollups(id, 60'000, 0, 0, kAllRollupFields, &buckets).ok());
     EXPECT_TRUE(buckets.empty());
     if (phase > 0) {  // rollups exist once the chunk is persisted
-      ASSERT_TRUE(store.ReadRollups(id, 60'000, 60'000, 60'000, &buckets).ok());
+      ASSERT_TRUE(store.ReadRollups(id, 60'000, 60'000, 60'000, kRollupMin, &buckets).ok());
       ASSERT_EQ(buckets.size(), 1u);
       EXPECT_EQ(buckets[0].count, 1u);
       buckets.clear();
-      ASSERT_TRUE(store.ReadRollups(id, 300'000, 0, 0, &buckets).ok());
+      ASSERT_TRUE(store.ReadRollups(id, 300'000, 0, 0, kAllRollupFields, &buckets).ok());
       ASSERT_EQ(buckets.size(), 1u);
       EXPECT_EQ(buckets[0].count, 3u);
     }
