@@ -74,6 +74,12 @@ struct RollupBucket {
   int64_t last_ms = 0;
 };
 
+// A closed time range [start_ms, end_ms].
+struct TimeSpan {
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+};
+
 // The fields of RollupBucket a reader needs (bits; count is always filled,
 // start_ms always set).
 enum RollupField : uint32_t {
@@ -103,6 +109,18 @@ class SeriesSource {
   // end_ms, ascending by time, no duplicates. Unknown ids append nothing.
   virtual absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                                    std::vector<Sample>* out) = 0;
+
+  // The samples of series `id` in each of `spans` (ascending, disjoint),
+  // appended in time order: as ReadSamples per span, which is what the
+  // default does; a store can read them in one pass.
+  virtual absl::Status ReadSampleSpans(uint64_t id, const std::vector<TimeSpan>& spans,
+                                       std::vector<Sample>* out) {
+    for (const TimeSpan& span : spans) {
+      absl::Status s = ReadSamples(id, span.start_ms, span.end_ms, out);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
 
   // The latest sample of series `id` with start_ms <= time_ms <= end_ms in
   // *out, or nullopt when there is none. The default reads the range; a

@@ -197,6 +197,9 @@ class TsdbStore : public SeriesSource {
                                                 const std::vector<LabelMatcher>& matchers) override;
   absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                            std::vector<Sample>* out) override;
+  // One seek for all spans; chunks between them are skipped undecoded.
+  absl::Status ReadSampleSpans(uint64_t id, const std::vector<TimeSpan>& spans,
+                               std::vector<Sample>* out) override;
   absl::Status ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
                               std::optional<Sample>* out) override;
   // One snapshot and one iterator per column family for all the reads of
@@ -304,7 +307,7 @@ class TsdbStore : public SeriesSource {
                                    const rocksdb::Snapshot** own);
   // The reads behind the SeriesSource methods, with shared state or
   // (shared == nullptr) on their own.
-  absl::Status ReadSamplesIn(ReadContext* shared, uint64_t id, int64_t start_ms, int64_t end_ms,
+  absl::Status ReadSamplesIn(ReadContext* shared, uint64_t id, const std::vector<TimeSpan>& spans,
                              std::vector<Sample>* out);
   absl::Status ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
                                 int64_t end_ms, std::optional<Sample>* out);

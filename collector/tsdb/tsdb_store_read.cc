@@ -135,7 +135,11 @@ class TsdbQueryView final : public SeriesSource {
   }
   absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                            std::vector<Sample>* out) override {
-    return store_->ReadSamplesIn(&ctx_, id, start_ms, end_ms, out);
+    return store_->ReadSamplesIn(&ctx_, id, {TimeSpan{start_ms, end_ms}}, out);
+  }
+  absl::Status ReadSampleSpans(uint64_t id, const std::vector<TimeSpan>& spans,
+                               std::vector<Sample>* out) override {
+    return store_->ReadSamplesIn(&ctx_, id, spans, out);
   }
   absl::Status ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
                               std::optional<Sample>* out) override {
@@ -171,7 +175,12 @@ std::vector<Sample> TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shar
 
 absl::Status TsdbStore::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                                     std::vector<Sample>* out) {
-  return ReadSamplesIn(nullptr, id, start_ms, end_ms, out);
+  return ReadSamplesIn(nullptr, id, {TimeSpan{start_ms, end_ms}}, out);
+}
+
+absl::Status TsdbStore::ReadSampleSpans(uint64_t id, const std::vector<TimeSpan>& spans,
+                                        std::vector<Sample>* out) {
+  return ReadSamplesIn(nullptr, id, spans, out);
 }
 
 absl::Status TsdbStore::ReadLastSample(uint64_t id, int64_t start_ms, int64_t end_ms,
@@ -240,21 +249,38 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
   return chunk.status();
 }
 
-absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id, int64_t start_ms,
-                                      int64_t end_ms, std::vector<Sample>* out) {
-  if (start_ms > end_ms || NothingIn(id, start_ms, end_ms)) return absl::OkStatus();
+absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
+                                      const std::vector<TimeSpan>& spans, std::vector<Sample>* out) {
+  // The spans that may hold samples (ascending, disjoint).
+  std::vector<TimeSpan> live;
+  for (const TimeSpan& span : spans) {
+    if (span.start_ms <= span.end_ms && !NothingIn(id, span.start_ms, span.end_ms)) {
+      live.push_back(span);
+    }
+  }
+  if (live.empty()) return absl::OkStatus();
+  const size_t n = live.size();
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head = HeadSnapshot(id, shared, &own);
   SnapshotReleaser release(db_.get(), own);
+  // Appends `s` if it lies in a span at or after *k (advanced past spans
+  // that end before s); false once s is after the last span.
+  auto emit = [&](const Sample& s, size_t* k) {
+    while (*k < n && s.time_ms > live[*k].end_ms) ++*k;
+    if (*k == n) return false;
+    if (s.time_ms >= live[*k].start_ms) out->push_back(s);
+    return true;
+  };
 
   std::optional<SeriesIterator> fresh;
   rocksdb::Iterator* it = own != nullptr || shared == nullptr
                               ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
                               : shared->Iterator(chunks_cf_, &shared->chunks);
-  // The chunk starting at or before start_ms may reach into the range.
-  it->SeekForPrev(keys::ChunkKey(id, start_ms));
+  // The chunk starting at or before the first span may reach into it.
+  it->SeekForPrev(keys::ChunkKey(id, live[0].start_ms));
   if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id)))
     it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
+  size_t k = 0;  // the first span a later chunk can still serve
   for (; it->Valid(); it->Next()) {
     uint64_t key_id = 0;
     int64_t chunk_start = 0, chunk_end = 0;
@@ -263,13 +289,13 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id, int64_t 
         !keys::ParseChunkValue(View(it->value()), &chunk_end, &bytes)) {
       return absl::DataLossError(absl::StrCat("tsdb: malformed chunk entry of series ", id));
     }
-    if (key_id != id || chunk_start > end_ms) break;
-    if (chunk_end < start_ms) continue;
+    if (key_id != id) break;
+    while (k < n && live[k].end_ms < chunk_start) ++k;
+    if (k == n) break;
+    if (chunk_end < live[k].start_ms) continue;  // between spans: not decoded
     ASSIGN_OR_RETURN(ChunkIterator chunk, ChunkIterator::Open(bytes));
-    while (chunk.Next()) {
-      const Sample& s = chunk.sample();
-      if (s.time_ms > end_ms) break;
-      if (s.time_ms >= start_ms) out->push_back(s);
+    size_t j = k;
+    while (chunk.Next() && emit(chunk.sample(), &j)) {
     }
     if (!chunk.status().ok()) {
       return absl::DataLossError(absl::StrCat("tsdb: chunk of series ", id, " at ", chunk_start,
@@ -277,8 +303,9 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id, int64_t 
     }
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read chunks"));
+  size_t j = 0;
   for (const Sample& s : head) {
-    if (s.time_ms >= start_ms && s.time_ms <= end_ms) out->push_back(s);
+    if (!emit(s, &j)) break;
   }
   return absl::OkStatus();
 }

@@ -78,8 +78,16 @@ GroupEvaluator::GroupEvaluator(SeriesSource* source, const QueryRequest& request
       plan_(ChooseRollups(*source, request, grid_)) {}
 
 absl::Status GroupEvaluator::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms) {
+  return ReadSpans(id, {TimeSpan{start_ms, end_ms}});
+}
+
+absl::Status GroupEvaluator::ReadSpans(uint64_t id, const std::vector<TimeSpan>& spans) {
   samples_.clear();
-  RETURN_IF_ERROR(source_->ReadSamples(id, start_ms, end_ms, &samples_));
+  if (spans.size() == 1) {
+    RETURN_IF_ERROR(source_->ReadSamples(id, spans[0].start_ms, spans[0].end_ms, &samples_));
+  } else {
+    RETURN_IF_ERROR(source_->ReadSampleSpans(id, spans, &samples_));
+  }
   if (request_.filter.has_value()) {
     const ValueFilter& filter = *request_.filter;
     std::erase_if(samples_, [&filter](const Sample& s) { return !filter.Accepts(s.value); });
@@ -140,9 +148,13 @@ absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateMergeable(const SeriesList& 
       add_samples();
       continue;
     }
+    // Both raw edges in one read (one seek in a store).
+    std::vector<TimeSpan> edges;
     for (const auto& span : {plan_->raw_head, plan_->raw_tail}) {
-      if (!span.has_value()) continue;
-      RETURN_IF_ERROR(ReadSamples(ref->id, span->start_ms, span->end_ms));
+      if (span.has_value()) edges.push_back({span->start_ms, span->end_ms});
+    }
+    if (!edges.empty()) {
+      RETURN_IF_ERROR(ReadSpans(ref->id, edges));
       add_samples();
     }
     RETURN_IF_ERROR(ReadRollups(ref->id));

@@ -47,6 +47,8 @@ class GroupEvaluator {
   // Replaces rollups_ with the series' rollup buckets of the plan, checking
   // that the source kept to the plan.
   absl::Status ReadRollups(uint64_t id);
+  // Like ReadSamples, for ascending disjoint spans.
+  absl::Status ReadSpans(uint64_t id, const std::vector<TimeSpan>& spans);
 
   SeriesSource* source_;
   const QueryRequest& request_;

@@ -93,6 +93,26 @@ void CheckAgainstOracle(TsdbStore& direct, const Oracle& oracle, std::mt19937_64
       if (a > b) std::swap(a, b);
       EXPECT_TRUE(SameSamples(ReadAll(store, id, a, b), oracle.Read(key, a, b)))
           << host << " [" << a << ", " << b << "]";
+      // Three disjoint spans in one read (raw edges of a rollup query).
+      {
+        std::vector<int64_t> t;
+        for (int k = 0; k < 6; ++k) {
+          t.push_back(samples[rng() % samples.size()].time_ms + static_cast<int64_t>(rng() % 3) - 1);
+        }
+        std::sort(t.begin(), t.end());
+        std::vector<TimeSpan> spans;
+        std::vector<Sample> want;
+        for (int k = 0; k < 3; ++k) {
+          int64_t from = t[2 * k] + (k > 0 && t[2 * k] <= t[2 * k - 1] ? t[2 * k - 1] - t[2 * k] + 1 : 0);
+          if (from > t[2 * k + 1]) continue;
+          spans.push_back({from, t[2 * k + 1]});
+          std::vector<Sample> part = oracle.Read(key, from, t[2 * k + 1]);
+          want.insert(want.end(), part.begin(), part.end());
+        }
+        std::vector<Sample> got;
+        ASSERT_TRUE(store.ReadSampleSpans(id, spans, &got).ok());
+        EXPECT_TRUE(SameSamples(got, want)) << host << ": " << spans.size() << " spans";
+      }
       // The latest sample in the range, as lastpoint queries read it.
       std::vector<Sample> want = oracle.Read(key, a, b);
       std::optional<Sample> last;
