@@ -165,12 +165,6 @@ TEST(TsdbCrash, AcknowledgedSamplesSurviveSigkill) {
   EXPECT_GT(acked[1], 25);
 }
 
-}  // namespace
-}  // namespace steward::collector::tsdb
-
-namespace steward::collector::tsdb {
-namespace {
-
 // Several writers (their synced writes overlapping), a maintenance loop and
 // query views at once: afterwards, and after a reopen from the WAL, every
 // host holds exactly its batches.

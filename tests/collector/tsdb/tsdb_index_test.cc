@@ -406,12 +406,6 @@ TEST(TsdbIndex, NameAndLabelSelectEqualsNaiveSelectOnRandomSeries) {
   EXPECT_GT(refused, 20);
 }
 
-}  // namespace
-}  // namespace steward::collector::tsdb
-
-namespace steward::collector::tsdb {
-namespace {
-
 // Select's record cache is bounded: with room for 3 records, selections of
 // 1, 10 and 2 series (over and over) still return exactly their series.
 TEST(TsdbIndex, SmallRecordCacheKeepsSelectsExact) {

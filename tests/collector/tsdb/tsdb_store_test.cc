@@ -298,17 +298,6 @@ TEST(TsdbStore, HeadMemoryIsBounded) {
   CheckAgainstOracle(*store, oracle, rng);
 }
 
-}  // namespace
-}  // namespace steward::collector::tsdb
-
-namespace steward::collector::tsdb {
-namespace {
-
-using store_test::HostSeries;
-using store_test::IdOf;
-using store_test::ReadAll;
-using store_test::SameSamples;
-
 // Ranges at the very edges of a series' data (which reads may answer from
 // the series' known first and last times without RocksDB): fresh, after
 // persisting, and after reopening.
