@@ -25,7 +25,9 @@ absl::Status ValidateSeries(const v1::Series& s, int index) {
   if (s.labels_size() > kMaxLabelsPerSeries) return bad(absl::StrCat("more than ", kMaxLabelsPerSeries, " labels"));
   for (int i = 0; i < s.labels_size(); ++i) {
     const auto& l = s.labels(i);
-    if (!ValidMetricName(l.name(), false)) return bad(absl::StrCat("label name '", l.name().substr(0, 64), "' is invalid"));
+    if (!ValidMetricName(l.name(), false) || metrics::ReservedLabelName(l.name())) {
+      return bad(metrics::LabelNameProblem(l.name()));
+    }
     if (!CleanText(l.value(), kMaxValueBytes)) return bad(absl::StrCat("label '", l.name(), "' value has a NUL/0x1f byte or is too long"));
     if (i > 0 && !(s.labels(i - 1).name() < l.name())) return bad("labels must be sorted by name and unique");
   }

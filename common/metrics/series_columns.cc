@@ -1,6 +1,7 @@
 #include "common/metrics/series_columns.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -15,6 +16,15 @@ bool ValidMetricOrLabelName(absl::string_view s, bool allow_colon, size_t max_by
     if (!ok) return false;
   }
   return true;
+}
+
+bool ReservedLabelName(absl::string_view s) { return absl::StartsWith(s, "__"); }
+
+std::string LabelNameProblem(absl::string_view s) {
+  return absl::StrCat("label name '", absl::CHexEscape(s.substr(0, 64)), "' ",
+                      ReservedLabelName(s) ? "is reserved (names starting with '__' are for queries, "
+                                             "e.g. __name__)"
+                                           : "is invalid");
 }
 
 void SeriesColumnsBuilder::AddSeries(absl::string_view metric,
@@ -136,10 +146,9 @@ class Decoder {
         if (value >= state_.size()) return BadSymbol(index, s.metric, "label value", value);
         LabelView label{*symbols_[name], *symbols_[value]};
         if (!Check(name, kLabelChecked, kLabelOk, [&](absl::string_view v) {
-              return ValidMetricOrLabelName(v, false, limits_.max_name_bytes);
+              return ValidMetricOrLabelName(v, false, limits_.max_name_bytes) && !ReservedLabelName(v);
             })) {
-          return Bad(index, s.metric,
-                     absl::StrCat("label name '", absl::CHexEscape(label.first.substr(0, 64)), "' is invalid"));
+          return Bad(index, s.metric, LabelNameProblem(label.first));
         }
         if (!Check(value, kValueChecked, kValueOk,
                    [&](absl::string_view v) { return ValidValue(v, limits_.max_value_bytes); })) {

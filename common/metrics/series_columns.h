@@ -31,6 +31,12 @@ struct ColumnLimits {
 // True for a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, allow_colon) or a label
 // name ([a-zA-Z_][a-zA-Z0-9_]*) of at most max_bytes bytes.
 bool ValidMetricOrLabelName(absl::string_view s, bool allow_colon, size_t max_bytes);
+// Label names starting with "__" are reserved (queries use `__name__` for
+// the metric name); batches carrying one are refused.
+bool ReservedLabelName(absl::string_view s);
+// Why label name `s` is refused: "label name '…' is invalid" or "… is
+// reserved ('__' prefix)".
+std::string LabelNameProblem(absl::string_view s);
 
 // Appends series to a SeriesColumns message. Labels must be sorted by name
 // and unique (the decoder refuses the batch otherwise).

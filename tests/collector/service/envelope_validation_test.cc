@@ -138,6 +138,10 @@ TEST(ValidateEnvelope, RejectsBadLabelNamesNamingThem) {
     AddLabel(s, name, "v");
     ExpectInvalid(env, {"series 0 ('host_load1')", "label name '" + name + "' is invalid"});
   }
+  // `__` names are the query language's (`__name__` is the metric name).
+  v1::Envelope env = MetricEnvelope();
+  AddLabel(AddSeries(&env, "host_load1"), "__name__", "other");
+  ExpectInvalid(env, {"series 0 ('host_load1')", "label name '__name__' is reserved"});
 }
 
 TEST(ValidateEnvelope, RejectsBadLabelValuesNamingTheLabel) {

@@ -125,6 +125,15 @@ TEST(SeriesColumnsTest, BrokenColumnsAreRefusedWithWhatIsWrong) {
   }
 }
 
+TEST(SeriesColumnsTest, LabelNamesStartingWithTwoUnderscoresAreReserved) {
+  v1::SeriesColumns msg = OneSeries({"m", "__name__", "x"}, {2, 0, 1, 2, 1});
+  absl::Status s = Decode(msg);
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("label name '__name__' is reserved"));
+  // A single underscore is fine, and "__" in a value too.
+  EXPECT_TRUE(Decode(OneSeries({"m", "_a", "__x"}, {2, 0, 1, 2, 1})).ok());
+}
+
 TEST(SeriesColumnsTest, ASymbolIsCheckedForEachRoleItPlays) {
   // "x:y" is a fine metric name and label value but not a label name.
   v1::SeriesColumns ok = OneSeries({"x:y", "a"}, {2, 0, 1, 0, 1});
