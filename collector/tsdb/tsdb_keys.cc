@@ -68,25 +68,28 @@ bool GetFixed64BE(absl::string_view* in, uint64_t* v) {
   return true;
 }
 
-std::string SeriesKey(absl::string_view metric, const Labels& labels) {
-  std::string key(1, kSeriesKeyTag);
-  PutLengthPrefixed(metric, &key);
-  for (const auto& [name, value] : labels) {
-    PutLengthPrefixed(name, &key);
-    PutLengthPrefixed(value, &key);
-  }
-  return key;
-}
-
-void SeriesKeyTo(absl::string_view metric,
-                 const std::vector<std::pair<absl::string_view, absl::string_view>>& labels,
-                 std::string* out) {
+namespace {
+template <typename LabelVector>
+void SeriesKeyOf(absl::string_view metric, const LabelVector& labels, std::string* out) {
   out->assign(1, kSeriesKeyTag);
   PutLengthPrefixed(metric, out);
   for (const auto& [name, value] : labels) {
     PutLengthPrefixed(name, out);
     PutLengthPrefixed(value, out);
   }
+}
+}  // namespace
+
+std::string SeriesKey(absl::string_view metric, const Labels& labels) {
+  std::string key;
+  SeriesKeyOf(metric, labels, &key);
+  return key;
+}
+
+void SeriesKeyTo(absl::string_view metric,
+                 const std::vector<std::pair<absl::string_view, absl::string_view>>& labels,
+                 std::string* out) {
+  SeriesKeyOf(metric, labels, out);
 }
 
 std::string SeriesRecordKey(uint64_t id) {

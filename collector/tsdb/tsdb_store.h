@@ -17,6 +17,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -237,6 +238,11 @@ class TsdbStore : public SeriesSource {
     // after it, so it is a lower bound.
     int64_t first_ms = 0;
     bool first_known = false;
+
+    // True when the series is known to hold no sample in [start, end].
+    bool KnownEmpty(int64_t start, int64_t end) const {
+      return has_last && first_known && (end < first_ms || start > last_ms);
+    }
   };
   // Shared read state of a query view (tsdb_store_read.cc).
   struct ReadContext;
@@ -297,14 +303,17 @@ class TsdbStore : public SeriesSource {
   // End time of the last persisted chunk of `id` and start time of the
   // first; *found false if none.
   absl::Status PersistedSpan(uint64_t id, bool* found, int64_t* start_ms, int64_t* end_ms);
-  // True when the series is known to hold no sample in [start_ms, end_ms].
-  bool NothingIn(uint64_t id, int64_t start_ms, int64_t end_ms);
-  // Copies the head samples of `id` and picks the snapshot to read its
-  // persisted data at, consistently: the shared one of `shared` when that
-  // one already holds everything persisted of the series (*own is then
-  // nullptr), or a new snapshot in *own (to be released by the caller).
-  std::vector<Sample> HeadSnapshot(uint64_t id, const ReadContext* shared,
-                                   const rocksdb::Snapshot** own);
+
+  // One look at the head of `id` under mu_: `need` sees it (nullptr when
+  // the series has none) and says whether persisted data must be read (it
+  // may answer from the head itself). Only then are the head samples copied
+  // into *head and the snapshot to read at picked, consistently: the shared
+  // one of `shared` when that one already holds everything persisted of the
+  // series (*own is then nullptr), or a new snapshot in *own (to be
+  // released by the caller). Returns need's answer.
+  bool HeadSnapshot(uint64_t id, const ReadContext* shared,
+                    absl::FunctionRef<bool(const Head*)> need, std::vector<Sample>* head,
+                    const rocksdb::Snapshot** own);
   // The reads behind the SeriesSource methods, with shared state or
   // (shared == nullptr) on their own.
   absl::Status ReadSamplesIn(ReadContext* shared, uint64_t id, const std::vector<TimeSpan>& spans,

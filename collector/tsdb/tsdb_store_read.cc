@@ -85,13 +85,6 @@ absl::Status TsdbStore::PersistedSpan(uint64_t id, bool* found, int64_t* start_m
   return absl::OkStatus();
 }
 
-bool TsdbStore::NothingIn(uint64_t id, int64_t start_ms, int64_t end_ms) {
-  absl::MutexLock lock(&mu_);
-  auto it = heads_.find(id);
-  if (it == heads_.end() || !it->second.has_last || !it->second.first_known) return false;
-  return end_ms < it->second.first_ms || start_ms > it->second.last_ms;
-}
-
 // One snapshot for a query's reads and its iterators, made on first use.
 // Total-order iterators (no prefix bounds, so one serves every series):
 // readers check the id of every key they get.
@@ -158,19 +151,23 @@ class TsdbQueryView final : public SeriesSource {
 
 std::unique_ptr<SeriesSource> TsdbStore::ForOneQuery() { return std::make_unique<TsdbQueryView>(this); }
 
-std::vector<Sample> TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shared,
-                                            const rocksdb::Snapshot** own) {
+bool TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shared,
+                             absl::FunctionRef<bool(const Head*)> need, std::vector<Sample>* head,
+                             const rocksdb::Snapshot** own) {
   absl::MutexLock lock(&mu_);
+  auto it = heads_.find(id);
+  const Head* found = it == heads_.end() ? nullptr : &it->second;
+  *own = nullptr;
+  if (!need(found)) return false;
   // Persisting a head writes its chunk and empties it under mu_, so a
   // snapshot taken under mu_ and this copy see each sample exactly once.
   // The shared snapshot qualifies while the head was not persisted since
   // it was taken; a series without a head had nothing persisted since Open.
-  auto it = heads_.find(id);
-  *own = nullptr;
-  if (shared == nullptr || (it != heads_.end() && it->second.sealed_seq > shared->seal_seq)) {
+  if (shared == nullptr || (found != nullptr && found->sealed_seq > shared->seal_seq)) {
     *own = db_->GetSnapshot();
   }
-  return it == heads_.end() ? std::vector<Sample>() : it->second.samples;
+  if (found != nullptr) *head = found->samples;
+  return true;
 }
 
 absl::Status TsdbStore::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
@@ -197,23 +194,23 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
                                          int64_t end_ms, std::optional<Sample>* out) {
   out->reset();
   if (start_ms > end_ms) return absl::OkStatus();
-  {
+  const rocksdb::Snapshot* own = nullptr;
+  std::vector<Sample> head;
+  const bool read_disk = HeadSnapshot(id, shared, [&](const Head* h) {
     // Most last-point queries end now: the head knows the series' latest
     // sample. Unless retention may have dropped it since.
-    absl::MutexLock lock(&mu_);
-    auto it = heads_.find(id);
-    if (it != heads_.end() && it->second.has_last &&
-        (options_.retention_ms <= 0 || it->second.last_ms >= Now() - options_.retention_ms)) {
-      const Head& h = it->second;
-      if (h.last_ms < start_ms) return absl::OkStatus();
-      if (h.last_ms <= end_ms && h.last_value_known) {
-        *out = Sample{h.last_ms, h.last_value};
-        return absl::OkStatus();
-      }
+    if (h == nullptr || !h->has_last ||
+        (options_.retention_ms > 0 && h->last_ms < Now() - options_.retention_ms)) {
+      return true;
     }
-  }
-  const rocksdb::Snapshot* own = nullptr;
-  std::vector<Sample> head = HeadSnapshot(id, shared, &own);
+    if (h->last_ms < start_ms) return false;
+    if (h->last_ms <= end_ms && h->last_value_known) {
+      *out = Sample{h->last_ms, h->last_value};
+      return false;
+    }
+    return true;
+  }, &head, &own);
+  if (!read_disk) return absl::OkStatus();
   SnapshotReleaser release(db_.get(), own);
   // The head holds the newest samples: its latest at or before end_ms
   // decides when there is one (in range, or nothing is: chunks are older).
@@ -253,16 +250,19 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
                                       const std::vector<TimeSpan>& spans, std::vector<Sample>* out) {
   // The spans that may hold samples (ascending, disjoint).
   std::vector<TimeSpan> live;
-  for (const TimeSpan& span : spans) {
-    if (span.start_ms <= span.end_ms && !NothingIn(id, span.start_ms, span.end_ms)) {
-      live.push_back(span);
-    }
-  }
-  if (live.empty()) return absl::OkStatus();
-  const size_t n = live.size();
   const rocksdb::Snapshot* own = nullptr;
-  std::vector<Sample> head = HeadSnapshot(id, shared, &own);
+  std::vector<Sample> head;
+  const bool read_disk = HeadSnapshot(id, shared, [&](const Head* h) {
+    for (const TimeSpan& span : spans) {
+      if (span.start_ms <= span.end_ms && (h == nullptr || !h->KnownEmpty(span.start_ms, span.end_ms))) {
+        live.push_back(span);
+      }
+    }
+    return !live.empty();
+  }, &head, &own);
+  if (!read_disk) return absl::OkStatus();
   SnapshotReleaser release(db_.get(), own);
+  const size_t n = live.size();
   // Appends `s` if it lies in a span at or after *k (advanced past spans
   // that end before s); false once s is after the last span.
   auto emit = [&](const Sample& s, size_t* k) {
@@ -329,9 +329,13 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
   const int64_t data_end = end_ms > std::numeric_limits<int64_t>::max() - resolution_ms
                                ? std::numeric_limits<int64_t>::max()
                                : end_ms + resolution_ms - 1;
-  if (NothingIn(id, start_ms, data_end)) return absl::OkStatus();
   const rocksdb::Snapshot* own = nullptr;
-  std::vector<Sample> head = HeadSnapshot(id, shared, &own);
+  std::vector<Sample> head;
+  if (!HeadSnapshot(
+          id, shared, [&](const Head* h) { return h == nullptr || !h->KnownEmpty(start_ms, data_end); },
+          &head, &own)) {
+    return absl::OkStatus();
+  }
   SnapshotReleaser release(db_.get(), own);
 
   // Records whose last bucket starts at or after start_ms, in key order,

@@ -27,32 +27,30 @@ std::string LabelNameProblem(absl::string_view s) {
                                            : "is invalid");
 }
 
-void SeriesColumnsBuilder::AddSeries(absl::string_view metric,
-                                     absl::Span<const std::pair<std::string, std::string>> labels,
-                                     bool counter) {
+template <typename Labels, typename ToSymbol>
+void SeriesColumnsBuilder::AddEntries(bool counter, uint32_t metric, const Labels& labels,
+                                      ToSymbol symbol) {
   auto* series = out_->mutable_series();
   series->Add(static_cast<uint32_t>(labels.size() << 1) | (counter ? 1u : 0u));
-  series->Add(Symbol(metric));
+  series->Add(metric);
   for (const auto& [name, value] : labels) {
-    series->Add(Symbol(name));
-    series->Add(Symbol(value));
+    series->Add(symbol(name));  // name before value: the symbol order is part of the output
+    series->Add(symbol(value));
   }
   count_slot_ = series->size();
   series->Add(0);
 }
 
+void SeriesColumnsBuilder::AddSeries(absl::string_view metric,
+                                     absl::Span<const std::pair<std::string, std::string>> labels,
+                                     bool counter) {
+  AddEntries(counter, Symbol(metric), labels, [this](absl::string_view s) { return Symbol(s); });
+}
+
 void SeriesColumnsBuilder::AddSeries(uint32_t metric,
                                      absl::Span<const std::pair<uint32_t, uint32_t>> labels,
                                      bool counter) {
-  auto* series = out_->mutable_series();
-  series->Add(static_cast<uint32_t>(labels.size() << 1) | (counter ? 1u : 0u));
-  series->Add(metric);
-  for (const auto& [name, value] : labels) {
-    series->Add(name);
-    series->Add(value);
-  }
-  count_slot_ = series->size();
-  series->Add(0);
+  AddEntries(counter, metric, labels, [](uint32_t s) { return s; });
 }
 
 void SeriesColumnsBuilder::AddPoint(int64_t time_ms, double value) {

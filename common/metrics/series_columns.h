@@ -57,6 +57,10 @@ class SeriesColumnsBuilder {
   void AddSeries(uint32_t metric, absl::Span<const std::pair<uint32_t, uint32_t>> labels, bool counter);
 
  private:
+  // A series' column entries: header, metric, (name, value) symbols, and
+  // its point count (0 until AddPoint).
+  template <typename Labels, typename ToSymbol>
+  void AddEntries(bool counter, uint32_t metric, const Labels& labels, ToSymbol symbol);
 
   v1::SeriesColumns* out_;
   absl::flat_hash_map<std::string, uint32_t> symbols_;

@@ -83,11 +83,7 @@ absl::Status GroupEvaluator::ReadSamples(uint64_t id, int64_t start_ms, int64_t 
 
 absl::Status GroupEvaluator::ReadSpans(uint64_t id, const std::vector<TimeSpan>& spans) {
   samples_.clear();
-  if (spans.size() == 1) {
-    RETURN_IF_ERROR(source_->ReadSamples(id, spans[0].start_ms, spans[0].end_ms, &samples_));
-  } else {
-    RETURN_IF_ERROR(source_->ReadSampleSpans(id, spans, &samples_));
-  }
+  RETURN_IF_ERROR(source_->ReadSampleSpans(id, spans, &samples_));
   if (request_.filter.has_value()) {
     const ValueFilter& filter = *request_.filter;
     std::erase_if(samples_, [&filter](const Sample& s) { return !filter.Accepts(s.value); });
