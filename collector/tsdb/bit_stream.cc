@@ -36,7 +36,7 @@ void BitWriter::Finish() {
   }
 }
 
-bool BitReader::ReadBits(int count, uint64_t* value) {
+bool BitReader::ReadBitsSlow(int count, uint64_t* value) {
   if (count < 0 || count > 64 || static_cast<size_t>(count) > bits_remaining()) return false;
   uint64_t v = 0;
   while (count > 0) {
@@ -53,15 +53,7 @@ bool BitReader::ReadBits(int count, uint64_t* value) {
   return true;
 }
 
-bool BitReader::ReadBit(bool* bit) {
-  if (bits_remaining() == 0) return false;
-  uint8_t byte = static_cast<uint8_t>(data_[pos_ >> 3]);
-  *bit = (byte >> (7 - (pos_ & 7))) & 1;
-  ++pos_;
-  return true;
-}
-
-bool BitReader::ReadVarint(uint64_t* value) {
+bool BitReader::ReadVarintSlow(uint64_t* value) {
   size_t start = pos_;
   uint64_t result = 0;
   for (int shift = 0; shift < 70; shift += 7) {

@@ -6,7 +6,9 @@
 // is at.
 
 #include <cstddef>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -56,21 +58,72 @@ class BitCounter {
 // when the input is too short: no read ever goes past the end, whatever the
 // bytes. Invariant: pos_ <= 8 * data_.size(). Not thread-safe; the bytes
 // must outlive the reader.
+//
+// Reads of up to 56 bits take one 8-byte load (Window(), inline); longer
+// ones go bit group by bit group (ReadBitsSlow).
 class BitReader {
  public:
   explicit BitReader(absl::string_view data) : data_(data) {}
 
   // Reads `count` bits (in [0, 64]) into the low bits of *value.
-  bool ReadBits(int count, uint64_t* value);
-  bool ReadBit(bool* bit);
+  bool ReadBits(int count, uint64_t* value) {
+    if (static_cast<unsigned>(count) > 56) return ReadBitsSlow(count, value);
+    uint64_t word;
+    if (count > Window(&word)) return false;
+    // (x >> 1) >> (63 - count) is x >> (64 - count), and 0 for count 0.
+    *value = (word >> 1) >> (63 - count);
+    pos_ += static_cast<size_t>(count);
+    return true;
+  }
+  bool ReadBit(bool* bit) {
+    if (pos_ >= data_.size() * 8) return false;
+    *bit = (static_cast<uint8_t>(data_[pos_ >> 3]) >> (7 - (pos_ & 7))) & 1;
+    ++pos_;
+    return true;
+  }
   // False on truncation and on a malformed varint (more than 10 groups, or
   // bits beyond the 64th).
-  bool ReadVarint(uint64_t* value);
+  bool ReadVarint(uint64_t* value) {
+    uint64_t word;
+    const int avail = Window(&word);
+    // The first group without the continuation bit ends the varint.
+    const uint64_t ends = ~word & 0x8080808080808080u;
+    const int groups = ends == 0 ? 9 : std::countl_zero(ends) / 8 + 1;
+    if (groups > 7 || groups * 8 > avail) return ReadVarintSlow(value);
+    uint64_t v = 0;
+    for (int i = 0; i < groups; ++i) v |= ((word >> (56 - 8 * i)) & 0x7f) << (7 * i);
+    *value = v;
+    pos_ += static_cast<size_t>(groups) * 8;
+    return true;
+  }
+
+  // The next bits, top-aligned in *word (zeros past the end of the data),
+  // without consuming them; returns how many are real: 57 to 64 unless the
+  // end is near. Pair with Skip().
+  int Window(uint64_t* word) const {
+    const size_t byte = pos_ >> 3;
+    const size_t left = data_.size() - byte;
+    const int offset = static_cast<int>(pos_ & 7);
+    uint64_t v = 0;
+    if (left >= 8) {
+      std::memcpy(&v, data_.data() + byte, 8);
+    } else if (left > 0) {
+      std::memcpy(&v, data_.data() + byte, left);
+    }
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    *word = v << offset;
+    return (left >= 8 ? 64 : static_cast<int>(left) * 8) - offset;
+  }
+  // Consumes `count` bits a Window() showed as real.
+  void Skip(int count) { pos_ += static_cast<size_t>(count); }
 
   size_t bits_remaining() const { return data_.size() * 8 - pos_; }
   size_t bit_position() const { return pos_; }
 
  private:
+  bool ReadBitsSlow(int count, uint64_t* value);
+  bool ReadVarintSlow(uint64_t* value);
+
   absl::string_view data_;
   size_t pos_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,6 +35,12 @@ class ChunkIterator {
 
   // Decodes the next sample; false at the end or on an error (see status()).
   bool Next();
+  // Appends the samples with times in [start_ms, end_ms] to *out, decoding
+  // up to the first sample after end_ms, which stays pending for the next
+  // call or Next(): ascending spans, one call each, get their samples from
+  // one pass. False once the chunk has no more samples (then check
+  // status()); true when it stopped at a sample after end_ms.
+  bool AppendSpan(int64_t start_ms, int64_t end_ms, std::vector<Sample>* out);
   // The sample decoded by the last successful Next().
   const Sample& sample() const { return sample_; }
   // OK unless the walk ended on corrupt data.
@@ -48,11 +55,13 @@ class ChunkIterator {
   explicit ChunkIterator(absl::string_view bytes) : reader_(bytes) {}
 
   absl::Status ParseHeader(size_t total_bytes);
-  bool ReadTimeDod(uint64_t* dod);
+  // Decodes the next sample into sample_ (Next() without the pending one).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool Step();
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadTimeDod(uint64_t* dod);
   // Decodes the value of sample next_ into sample_.value, or sets status_.
-  bool ReadValue();
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadValue();
   bool ReadXor();
-  bool ReadScaled();
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadScaled();
   bool Fail(absl::string_view what);
   absl::Status CheckEnd();
 
@@ -62,6 +71,7 @@ class ChunkIterator {
   int next_ = 0;  // index of the sample the next Next() decodes
   absl::Status status_;
   Sample sample_;
+  bool pending_ = false;  // sample_ was decoded by AppendSpan, not delivered
   int64_t first_time_ = 0;
   uint64_t time_delta_ = 0;
   // Gorilla XOR: the previous value's bits and window (lead < 0: none yet).

@@ -294,13 +294,13 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
     if (k == n) break;
     if (chunk_end < live[k].start_ms) continue;  // between spans: not decoded
     ASSIGN_OR_RETURN(ChunkIterator chunk, ChunkIterator::Open(bytes));
-    size_t j = k;
-    while (chunk.Next() && emit(chunk.sample(), &j)) {
-    }
+    size_t j = k;  // AppendSpan true: stopped after span j, so on to the next
+    while (j < n && chunk.AppendSpan(live[j].start_ms, live[j].end_ms, out)) ++j;
     if (!chunk.status().ok()) {
       return absl::DataLossError(absl::StrCat("tsdb: chunk of series ", id, " at ", chunk_start,
                                               ": ", chunk.status().message()));
     }
+    if (j == n) break;  // past the last span
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read chunks"));
   size_t j = 0;

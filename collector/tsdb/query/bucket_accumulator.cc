@@ -27,6 +27,29 @@ void BucketAccumulator::Add(const Sample& sample) {
   ++count_;
 }
 
+void BucketAccumulator::AddSeriesRun(std::span<const Sample> run) {
+  if (run.empty()) return;
+  // Times ascend strictly, so the run's last sample is its latest.
+  AddLast(run.back().time_ms, run.back().value);
+  size_t i = 0;
+  if (count_ == 0) {
+    min_ = max_ = run[0].value;
+    sum_ += run[0].value;
+    i = 1;
+  }
+  double lo = min_, hi = max_, sum = sum_;
+  for (; i < run.size(); ++i) {
+    const double v = run[i].value;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    sum += v;
+  }
+  min_ = lo;
+  max_ = hi;
+  sum_ = sum;
+  count_ += run.size();
+}
+
 void BucketAccumulator::Add(const RollupBucket& bucket) {
   if (bucket.count == 0) return;
   AddLast(bucket.last_ms, bucket.last);

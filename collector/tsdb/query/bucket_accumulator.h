@@ -4,6 +4,7 @@
 // alike, and the exact quantile of a set of values.
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "collector/tsdb/query/query.h"
@@ -19,6 +20,8 @@ namespace steward::collector::tsdb {
 class BucketAccumulator {
  public:
   void Add(const Sample& sample);
+  // Adds samples of one series in ascending time order (as Add of each).
+  void AddSeriesRun(std::span<const Sample> run);
   void Add(const RollupBucket& bucket);
   void Merge(const BucketAccumulator& other);
 
