@@ -143,6 +143,13 @@ class SeriesSource {
   // 300000, 3600000), ascending; empty when it keeps none.
   virtual std::vector<int64_t> RollupResolutions() const { return {}; }
 
+  // The shortest span of whole rollup buckets worth reading as rollups for
+  // a query whose range starts at start_ms: below it the engine reads raw
+  // samples (query.h). 0: rollups pay from kMinRollupBuckets buckets on.
+  // A store returns 0 when raw samples at start_ms may be gone to
+  // retention, so that rollups answer.
+  virtual int64_t MinRollupSpanMs(int64_t /*start_ms*/) const { return 0; }
+
   // Appends to `out` the rollup buckets of series `id` at `resolution_ms`
   // (one of RollupResolutions()) whose start is in [start_ms, end_ms],
   // ascending, buckets without samples omitted. Buckets are aligned to

@@ -91,6 +91,13 @@ struct TsdbOptions {
   // (<= 0: kept forever).
   bool rollups = true;
   int64_t rollup_retention_ms = int64_t{400} * 24 * 3600 * 1000;
+  // Queries read rollups only over at least this much of whole rollup
+  // buckets (SeriesSource::MinRollupSpanMs), unless raw samples at the
+  // range's start may be gone to retention. Shorter ranges are read raw: a
+  // rollup read costs a second seek and the raw edges around it. Measured
+  // with devops data (10 s interval, avg per host, 1 h step): raw 25%
+  // faster over 1.4 h, rollups 17% faster over 5.5 h; even near 3 h.
+  int64_t min_rollup_span_ms = 3 * 3600 * 1000;
   // Series records kept decoded in memory for Select (about 0.5 KiB each
   // with TSBS-like labels).
   size_t series_record_cache = 200000;
@@ -208,6 +215,7 @@ class TsdbStore : public SeriesSource {
   // read at a snapshot of its own, as a direct read is).
   std::unique_ptr<SeriesSource> ForOneQuery() override;
   std::vector<int64_t> RollupResolutions() const override;
+  int64_t MinRollupSpanMs(int64_t start_ms) const override;
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
                            uint32_t fields, std::vector<RollupBucket>* out) override;
 

@@ -139,6 +139,9 @@ class TsdbQueryView final : public SeriesSource {
     return store_->ReadLastSampleIn(&ctx_, id, start_ms, end_ms, out);
   }
   std::vector<int64_t> RollupResolutions() const override { return store_->RollupResolutions(); }
+  int64_t MinRollupSpanMs(int64_t start_ms) const override {
+    return store_->MinRollupSpanMs(start_ms);
+  }
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
                            uint32_t fields, std::vector<RollupBucket>* out) override {
     return store_->ReadRollupsIn(&ctx_, id, resolution_ms, start_ms, end_ms, fields, out);
@@ -313,6 +316,11 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
 std::vector<int64_t> TsdbStore::RollupResolutions() const {
   if (!options_.rollups) return {};
   return std::vector<int64_t>(std::begin(kRollupResolutionsMs), std::end(kRollupResolutionsMs));
+}
+
+int64_t TsdbStore::MinRollupSpanMs(int64_t start_ms) const {
+  if (options_.retention_ms > 0 && start_ms < Now() - options_.retention_ms) return 0;
+  return options_.min_rollup_span_ms;
 }
 
 absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,

@@ -40,6 +40,7 @@ std::optional<RollupPlan> ChooseRollups(const SeriesSource& source, const QueryR
     return std::nullopt;
   }
   std::vector<int64_t> resolutions = source.RollupResolutions();
+  const int64_t min_span = source.MinRollupSpanMs(request.start_ms);
   for (auto r = resolutions.rbegin(); r != resolutions.rend(); ++r) {
     if (*r <= 0 || (request.step_ms > 0 && request.step_ms % *r != 0)) continue;
     std::optional<RollupPlan> plan = PlanRollups(grid, *r);
@@ -49,7 +50,10 @@ std::optional<RollupPlan> ChooseRollups(const SeriesSource& source, const QueryR
     const uint64_t buckets =
         (static_cast<uint64_t>(plan->rollup_last_ms) - static_cast<uint64_t>(plan->rollup_first_ms)) /
             static_cast<uint64_t>(*r) + 1;
-    if (buckets >= static_cast<uint64_t>(kMinRollupBuckets)) return plan;
+    if (buckets >= static_cast<uint64_t>(kMinRollupBuckets) &&
+        (min_span <= 0 || buckets >= static_cast<uint64_t>(min_span / *r))) {
+      return plan;
+    }
   }
   return std::nullopt;
 }

@@ -97,14 +97,16 @@
 // Rollups. For avg/min/max/sum/count/last without a value filter, when the
 // source keeps rollups, the engine reads them instead of raw samples: with
 // step_ms > 0 it uses the coarsest resolution that divides step_ms and fits
-// at least kMinRollupBuckets (8) whole rollup buckets in the range; with
-// step_ms == 0 the coarsest that fits as many. (Fewer buckets cost a
-// rollup read per series on top of the raw edges and save little: a short
-// range is read raw.) Rollup buckets that lie wholly inside the range are read as rollups;
-// the parts of the range before the first and after the last whole rollup
-// bucket are read as raw samples. Results equal the raw path's exactly for
-// min/max/count/last; sum and avg may differ by floating-point summation
-// order only.
+// at least kMinRollupBuckets (8) whole rollup buckets in the range, and
+// whose whole buckets span at least the source's MinRollupSpanMs (a
+// TsdbStore: 3 h, or 0 when raw samples at the range's start may be gone
+// to retention); with step_ms == 0 the coarsest that fits as much. (Fewer
+// buckets cost a rollup read per series on top of the raw edges and save
+// little: a short range is read raw.) Rollup buckets that lie wholly
+// inside the range are read as rollups; the parts of the range before the
+// first and after the last whole rollup bucket are read as raw samples.
+// Results equal the raw path's exactly for min/max/count/last; sum and avg
+// may differ by floating-point summation order only.
 
 #include <cstdint>
 #include <optional>

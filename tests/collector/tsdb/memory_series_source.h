@@ -6,6 +6,7 @@
 // path is checked against data that cannot disagree with the raw samples.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,14 @@ class MemorySeriesSource : public SeriesSource {
     resolutions_ = std::move(resolutions);
   }
 
+  // Makes MinRollupSpanMs() return `span_ms` for ranges starting at or
+  // after `raw_from_ms`, and 0 before it (as if raw samples there could be
+  // gone to retention).
+  void set_min_rollup_span(int64_t span_ms, int64_t raw_from_ms) {
+    min_rollup_span_ms_ = span_ms;
+    raw_from_ms_ = raw_from_ms;
+  }
+
   const std::vector<Stored>& series() const { return series_; }
   int sample_reads() const { return sample_reads_; }
   int rollup_reads() const { return rollup_reads_; }
@@ -46,6 +55,9 @@ class MemorySeriesSource : public SeriesSource {
   absl::Status ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms,
                            std::vector<Sample>* out) override;
   std::vector<int64_t> RollupResolutions() const override { return resolutions_; }
+  int64_t MinRollupSpanMs(int64_t start_ms) const override {
+    return start_ms < raw_from_ms_ ? 0 : min_rollup_span_ms_;
+  }
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
                            uint32_t fields, std::vector<RollupBucket>* out) override;
 
@@ -54,6 +66,8 @@ class MemorySeriesSource : public SeriesSource {
 
   std::vector<Stored> series_;
   std::vector<int64_t> resolutions_;
+  int64_t min_rollup_span_ms_ = 0;
+  int64_t raw_from_ms_ = std::numeric_limits<int64_t>::min();
   int sample_reads_ = 0;
   int rollup_reads_ = 0;
 };

@@ -105,6 +105,27 @@ TEST_F(QuerySemantics, TimesAtTheEndsOfInt64) {
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("18446744073709551615 buckets"));
 }
 
+TEST_F(QuerySemantics, RollupsOnlyOverTheSourcesMinimumSpanUnlessRawMayBeGone) {
+  constexpr int64_t kMinute = 60'000;
+  std::vector<Sample> samples;
+  for (int64_t t = 0; t < 10 * 60 * kMinute; t += 10'000) samples.push_back({t, 1});
+  source_.Add("temp", {}, false, samples);
+  source_.set_rollup_resolutions({kMinute, 5 * kMinute});
+  source_.set_min_rollup_span(3 * 60 * kMinute, /*raw_from_ms=*/5 * 60 * kMinute);
+  auto count = [&](int64_t start, int64_t end) {
+    const int before = source_.rollup_reads();
+    Points points = OnlyGroup(engine_.Run(MakeRequest("temp", Aggregation::kCount, start, end, 0)));
+    EXPECT_EQ(points, (Points{{start, static_cast<double>((end - start + 1) / 10'000)}}));
+    return source_.rollup_reads() > before;
+  };
+  // From 5 h on, raw samples are kept: 2 h is read raw, 4 h from rollups.
+  EXPECT_FALSE(count(5 * 60 * kMinute, 7 * 60 * kMinute - 1));
+  EXPECT_TRUE(count(5 * 60 * kMinute, 9 * 60 * kMinute - 1));
+  // Before 5 h raw samples may be gone: rollups from 8 buckets on.
+  EXPECT_TRUE(count(60 * kMinute, 100 * kMinute - 1));
+  EXPECT_FALSE(count(60 * kMinute, 67 * kMinute - 1));  // 7 whole buckets
+}
+
 TEST_F(QuerySemantics, SeriesWithoutAGroupLabelGroupTogether) {
   source_.Add("mem", {{"host", "a"}, {"team", "x"}}, false, {{0, 1}});
   source_.Add("mem", {{"host", "b"}}, false, {{0, 2}});

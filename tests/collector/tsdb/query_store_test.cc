@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/collector/tsdb/memory_series_source.h"
 #include "tests/collector/tsdb/query_test_util.h"
+#include "tests/collector/tsdb/tsdb_store_test_util.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector::tsdb {
@@ -25,6 +26,7 @@ using query_test::MakeRequest;
 using query_test::SameResult;
 
 constexpr int64_t kMinute = 60'000;
+constexpr int64_t kHour = 60 * kMinute;
 
 TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
   testing::TempDir dir;
@@ -32,6 +34,7 @@ TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
   options.max_head_samples = 50;  // most samples in persisted chunks, some in heads
   options.retention_ms = 0;
   options.rollup_retention_ms = 0;
+  options.min_rollup_span_ms = 0;  // rollups over short ranges too, to compare them
   auto opened = TsdbStore::Open(dir.path(), options);
   ASSERT_TRUE(opened.ok()) << opened.status();
   TsdbStore& store = **opened;
@@ -79,6 +82,48 @@ TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
     non_empty += got->groups.empty() ? 0 : 1;
   }
   EXPECT_GT(non_empty, 300);
+}
+
+// A short range is read raw, except where retention may have dropped the
+// raw samples: there rollups answer.
+TEST(QueryOverStore, ShortRangesPastRawRetentionComeFromRollups) {
+  testing::TempDir dir;
+  store_test::FakeClock clock;
+  TsdbOptions options;
+  options.now_ms = clock.Fn();
+  options.retention_ms = 24 * kHour;
+  options.rollup_retention_ms = 10 * 24 * kHour;
+  options.max_head_span_ms = 100 * 24 * kHour;
+  options.max_head_age_ms = 100 * 24 * kHour;
+  auto opened = TsdbStore::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  TsdbStore& store = **opened;
+  std::vector<Sample> minutely;
+  for (int64_t t = 0; t < 96 * kHour; t += kMinute) minutely.push_back({t, 2});
+  ASSERT_TRUE(store.Append({store_test::HostSeries("a", minutely)}).ok());
+  ASSERT_TRUE(store.Flush().ok());
+  clock.now_ms = 4 * 24 * kHour;
+  ASSERT_TRUE(store.CompactAll().ok());  // raw chunks before 72 h are gone
+  EXPECT_EQ(store.MinRollupSpanMs(10 * kHour), 0);
+  EXPECT_EQ(store.MinRollupSpanMs(80 * kHour), options.min_rollup_span_ms);
+
+  QueryEngine engine(&store);
+  auto counts = [&](int64_t start) {
+    auto result = engine.Run(MakeRequest("m", Aggregation::kCount, start, start + kHour - 1, 5 * kMinute));
+    EXPECT_TRUE(result.ok()) << result.status();
+    std::vector<double> out;
+    if (result.ok() && result->groups.size() == 1) {
+      for (const Point& p : result->groups[0].points) out.push_back(p.value);
+    }
+    return out;
+  };
+  // One hour at 5 minutes: 12 buckets of 5 samples, from rollups at 10 h
+  // (no raw samples left) and raw at 80 h.
+  EXPECT_EQ(counts(10 * kHour), std::vector<double>(12, 5));
+  EXPECT_EQ(counts(80 * kHour), std::vector<double>(12, 5));
+  std::vector<Sample> raw;
+  ASSERT_TRUE(store.ReadSamples(1, 10 * kHour, 11 * kHour, &raw).ok());
+  EXPECT_TRUE(raw.empty()) << "the raw samples at 10 h should be gone";
 }
 
 }  // namespace
