@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -131,15 +132,15 @@ absl::StatusOr<GroupPoints> GroupEvaluator::Evaluate(const SeriesList& series) {
 absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateMergeable(const SeriesList& series) {
   std::map<int64_t, BucketAccumulator> buckets;
   auto add_samples = [&] {
-    // Samples ascend: look the bucket up once per bucket, not per sample.
-    BucketAccumulator* acc = nullptr;
-    int64_t last = 0;
-    for (const Sample& s : samples_) {
-      if (acc == nullptr || s.time_ms > last) {
-        acc = &buckets[grid_.BucketTime(s.time_ms)];
-        last = grid_.BucketLast(s.time_ms);
-      }
-      acc->Add(s);
+    // Samples ascend: one bucket lookup and one run per bucket.
+    const size_t n = samples_.size();
+    for (size_t i = 0; i < n;) {
+      const int64_t last = grid_.BucketLast(samples_[i].time_ms);
+      size_t j = i + 1;
+      while (j < n && samples_[j].time_ms <= last) ++j;
+      buckets[grid_.BucketTime(samples_[i].time_ms)].AddSeriesRun(
+          std::span<const Sample>(samples_.data() + i, j - i));
+      i = j;
     }
   };
   for (const SeriesRef* ref : series) {
