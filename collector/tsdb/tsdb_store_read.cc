@@ -255,7 +255,10 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
   std::vector<TimeSpan> live;
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head;
+  bool from_first = false;  // the first span starts at or before the series' first sample
   const bool read_disk = HeadSnapshot(id, shared, [&](const Head* h) {
+    from_first =
+        h != nullptr && h->first_known && !spans.empty() && spans[0].start_ms <= h->first_ms;
     for (const TimeSpan& span : spans) {
       if (span.start_ms <= span.end_ms && (h == nullptr || !h->KnownEmpty(span.start_ms, span.end_ms))) {
         live.push_back(span);
@@ -279,10 +282,15 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
   rocksdb::Iterator* it = own != nullptr || shared == nullptr
                               ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
                               : shared->Iterator(chunks_cf_, &shared->chunks);
-  // The chunk starting at or before the first span may reach into it.
-  it->SeekForPrev(keys::ChunkKey(id, live[0].start_ms));
-  if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id)))
+  // The chunk starting at or before the first span may reach into it; a
+  // forward seek is cheaper when that is the series' first chunk.
+  if (from_first) {
     it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
+  } else {
+    it->SeekForPrev(keys::ChunkKey(id, live[0].start_ms));
+    if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id)))
+      it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
+  }
   size_t k = 0;  // the first span a later chunk can still serve
   for (; it->Valid(); it->Next()) {
     uint64_t key_id = 0;
