@@ -4,7 +4,7 @@
 //   tsdb_steward ingest --admin-config FILE --state DIR [--hosts 1000] [--steps 500]
 //                [--start-ms T] [--interval-ms 10000] [--seed 1] [--clients 2]
 //   tsdb_steward query  --admin-config FILE [--hosts 1000] --start-ms T0 --end-ms T1
-//                [--runs 20] [--seed 7] [--only QUERY]
+//                [--runs 20] [--seed 7] [--only QUERY[,QUERY...]]
 //
 // ingest enrolls --clients agents (identities under DIR) and has each send
 // its share of the devops hosts (host i -> client i % clients) through the
@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "agent/session/identity.h"
 #include "collector/ctl/admin_client.h"
 #include "common/file_util.h"
@@ -55,7 +56,7 @@ struct Args {
   int runs = 20;
   int64_t end_ms = 0;
   uint64_t query_seed = 7;
-  std::string only;  // query: run just this TSBS query (for profiling)
+  std::string only;  // query: run just these TSBS queries, comma-separated (for profiling)
 };
 
 [[noreturn]] void Die(const std::string& what) {
@@ -299,7 +300,10 @@ int Query(const Args& a) {
   std::vector<std::string> order;
   for (int run = 0; run <= a.runs; ++run) {  // run 0 warms up
     for (auto& [name, reqs] : queries()) {
-      if (!a.only.empty() && name != a.only) continue;
+      if (!a.only.empty() && absl::StrCat(",", a.only, ",").find(absl::StrCat(",", name, ",")) ==
+                                 std::string::npos) {
+        continue;
+      }
       auto t = std::chrono::steady_clock::now();
       size_t points = 0;
       for (const auto& req : reqs) {
