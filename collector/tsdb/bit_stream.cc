@@ -1,23 +1,17 @@
 #include "collector/tsdb/bit_stream.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace steward::collector::tsdb {
 
-void BitWriter::WriteBits(uint64_t value, int count) {
-  if (count < 64) value &= (uint64_t{1} << count) - 1;
-  while (count > 0) {
-    int take = std::min(8 - fill_, count);
-    uint64_t part = (value >> (count - take)) & ((uint64_t{1} << take) - 1);
-    cur_ = static_cast<uint8_t>((cur_ << take) | part);
-    fill_ += take;
-    count -= take;
-    if (fill_ == 8) {
-      out_->push_back(static_cast<char>(cur_));
-      cur_ = 0;
-      fill_ = 0;
-    }
-  }
+void BitWriter::FlushWord() {
+  fill_ -= 32;
+  const uint32_t word = static_cast<uint32_t>(acc_ >> fill_);
+  const char bytes[4] = {static_cast<char>(word >> 24), static_cast<char>(word >> 16),
+                         static_cast<char>(word >> 8), static_cast<char>(word)};
+  out_->append(bytes, 4);
+  acc_ &= (uint64_t{1} << fill_) - 1;
 }
 
 void BitWriter::WriteVarint(uint64_t value) {
@@ -29,11 +23,13 @@ void BitWriter::WriteVarint(uint64_t value) {
 }
 
 void BitWriter::Finish() {
-  if (fill_ > 0) {
-    out_->push_back(static_cast<char>(cur_ << (8 - fill_)));
-    cur_ = 0;
-    fill_ = 0;
+  while (fill_ >= 8) {
+    fill_ -= 8;
+    out_->push_back(static_cast<char>(acc_ >> fill_));
   }
+  if (fill_ > 0) out_->push_back(static_cast<char>(acc_ << (8 - fill_)));
+  acc_ = 0;
+  fill_ = 0;
 }
 
 bool BitReader::ReadBitsSlow(int count, uint64_t* value) {
@@ -73,12 +69,7 @@ bool BitReader::ReadVarintSlow(uint64_t* value) {
 }
 
 int VarintLength(uint64_t value) {
-  int n = 1;
-  while (value >= 0x80) {
-    value >>= 7;
-    ++n;
-  }
-  return n;
+  return (std::bit_width(value | 1) + 6) / 7;  // 7 bits a group, at least one
 }
 
 }  // namespace steward::collector::tsdb

@@ -15,9 +15,9 @@
 
 namespace steward::collector::tsdb {
 
-// Appends bits to a caller-owned std::string. Bits of the last, partly
-// filled byte are held back until Finish(), which pads it with zero bits.
-// Invariant: fill_ < 8 and only the low fill_ bits of cur_ are meaningful.
+// Appends bits to a caller-owned std::string, 32 at a time; the rest are
+// held back until Finish(), which pads the last byte with zero bits.
+// Invariant: fill_ < 32 and only the low fill_ bits of acc_ are meaningful.
 // Not thread-safe; `out` must outlive the writer.
 class BitWriter {
  public:
@@ -26,17 +26,30 @@ class BitWriter {
   BitWriter& operator=(const BitWriter&) = delete;
 
   // Writes the low `count` bits of `value` (count in [0, 64]), top one first.
-  void WriteBits(uint64_t value, int count);
+  void WriteBits(uint64_t value, int count) {
+    if (count > 32) {
+      WriteBits(value >> 32, count - 32);
+      count = 32;
+    }
+    acc_ = (acc_ << count) | (value & ((uint64_t{1} << count) - 1));
+    fill_ += count;
+    if (fill_ >= 32) FlushWord();
+  }
   void WriteBit(bool bit) { WriteBits(bit ? 1 : 0, 1); }
   void WriteVarint(uint64_t value);
-  // Flushes the partial byte, padded with zero bits. Call once, at the end.
+  // Flushes the held-back bits, the last byte padded with zero bits. Call
+  // once, at the end.
   void Finish();
   // Bits written so far (including held-back ones).
   size_t bit_count() const { return out_->size() * 8 + static_cast<size_t>(fill_); }
 
  private:
+  // Appends the top 32 of the fill_ (32..63) held-back bits.
+  void FlushWord();
+
   std::string* out_;
-  uint8_t cur_ = 0;
+  // Held-back bits, the last written lowest; fewer than 32 between writes.
+  uint64_t acc_ = 0;
   int fill_ = 0;
 };
 

@@ -14,9 +14,11 @@ namespace {
 // false for NaN, infinities, -0.0 and values whose k overflows an int64).
 bool ScalesTo(double v, int decimals, int64_t* k) {
   double x = v * kPow10[decimals];
-  // The comparison is false for NaN; 9.2e18 < 2^63 keeps llround defined.
+  // The comparison is false for NaN; 9.2e18 < 2^63 keeps the cast defined.
   if (!(x > -9.2e18 && x < 9.2e18)) return false;
-  int64_t r = std::llround(x);
+  // The nearest integer (inline, unlike llround); the exact check below
+  // decides, so how a tie rounds cannot matter.
+  int64_t r = static_cast<int64_t>(x < 0 ? x - 0.5 : x + 0.5);
   if (std::bit_cast<uint64_t>(ScaledValue(r, decimals)) != std::bit_cast<uint64_t>(v)) {
     return false;
   }
