@@ -1,5 +1,7 @@
 #include "collector/service/session_reactor.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "collector/service/envelope_validation.h"
 #include "collector/service/metrics_query.h"
@@ -15,39 +17,93 @@ namespace steward::collector {
 
 SessionReactor::SessionReactor(ServiceDeps deps, std::string agent_id)
     : deps_(std::move(deps)), agent_id_(std::move(agent_id)) {
-  StartRead(&in_);
+  StartRead(&in_[0]);
 }
 
 void SessionReactor::OnReadDone(bool ok) {
-  if (!ok) {  // the agent closed its side, or the stream broke
-    FinishOnce(absl::OkStatus());
-    return;
+  v1::AgentMessage* next_read = nullptr;
+  std::optional<grpc::Status> finish;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!ok) {  // the agent closed its side, or the stream broke
+      read_closed_ = true;
+      // While a message is applied, Process finishes when it is done.
+      if (!processing_) finish = FinishLocked(absl::OkStatus());
+    } else {
+      ready_.push_back(&in_[read_slot_]);
+      read_slot_ ^= 1;
+      if (processing_) {
+        // The other buffer is being applied: read again once it is free.
+        read_paused_ = true;
+      } else if (deps_.work->TrySubmit([this] { Process(); })) {
+        processing_ = true;
+        next_read = &in_[read_slot_];
+      } else {
+        finish = FinishLocked(absl::UnavailableError("collector is overloaded; retry with backoff"));
+      }
+    }
   }
-  if (!deps_.work->TrySubmit([this] { Process(); })) {
-    FinishOnce(absl::UnavailableError("collector is overloaded; retry with backoff"));
-  }
+  // Outside mu_: a completion may run inline and take it, and after Finish
+  // the reactor may be gone.
+  if (finish.has_value()) Finish(*finish);
+  if (next_read != nullptr) StartRead(next_read);
 }
 
 void SessionReactor::Process() {
-  absl::Status status;
-  switch (in_.kind_case()) {
+  while (true) {
+    v1::AgentMessage* msg = nullptr;
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      if (ready_.empty()) {
+        processing_ = false;
+        if (read_closed_) finish = FinishLocked(absl::OkStatus());
+      } else {
+        msg = ready_.front();
+        ready_.pop_front();
+      }
+    }
+    if (msg == nullptr) {
+      if (finish.has_value()) Finish(*finish);  // the last touch of this reactor
+      return;
+    }
+    absl::Status status = Handle(*msg);
+    if (!status.ok()) {
+      spdlog::warn("agent {}: closing session: {}", agent_id_, status.ToString());
+      {
+        absl::MutexLock lock(&mu_);
+        ready_.clear();
+        read_paused_ = false;  // nothing is read again
+        processing_ = false;
+        finish = FinishLocked(status);
+      }
+      if (finish.has_value()) Finish(*finish);  // the last touch of this reactor
+      return;
+    }
+    bool resume = false;
+    {
+      absl::MutexLock lock(&mu_);
+      // msg's buffer is free: it is the one a paused read waits for.
+      if (read_paused_ && !read_closed_) {
+        read_paused_ = false;
+        resume = true;
+      }
+    }
+    if (resume) StartRead(msg);
+  }
+}
+
+absl::Status SessionReactor::Handle(const v1::AgentMessage& msg) {
+  switch (msg.kind_case()) {
     case v1::AgentMessage::kHello:
-      status = HandleHello(in_.hello());
-      break;
+      return HandleHello(msg.hello());
     case v1::AgentMessage::kEnvelope:
-      status = got_hello_ ? HandleEnvelope(in_.envelope())
-                          : absl::FailedPreconditionError("the first message of a stream must be Hello");
-      break;
+      return got_hello_ ? HandleEnvelope(msg.envelope())
+                        : absl::FailedPreconditionError("the first message of a stream must be Hello");
     case v1::AgentMessage::KIND_NOT_SET:
-      status = absl::InvalidArgumentError("empty AgentMessage");
       break;
   }
-  if (!status.ok()) {
-    spdlog::warn("agent {}: closing session: {}", agent_id_, status.ToString());
-    FinishOnce(status);
-    return;
-  }
-  StartRead(&in_);  // last action: after it this reactor may already be gone
+  return absl::InvalidArgumentError("empty AgentMessage");
 }
 
 absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
@@ -160,29 +216,31 @@ void SessionReactor::Send(v1::CollectorMessage msg) {
 }
 
 void SessionReactor::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  out_.pop_front();
-  if (!ok) out_.clear();  // stream broken: the read side will notice and finish
-  if (!out_.empty()) {
-    StartWrite(&out_.front());
-    return;
+  std::optional<grpc::Status> finish;
+  {
+    absl::MutexLock lock(&mu_);
+    out_.pop_front();
+    if (!ok) out_.clear();  // stream broken: the read side will notice and finish
+    if (!out_.empty()) {
+      StartWrite(&out_.front());
+      return;
+    }
+    writing_ = false;
+    if (finish_requested_ && !finished_) {
+      finished_ = true;
+      finish = ToGrpcStatus(finish_status_);
+    }
   }
-  writing_ = false;
-  if (finish_requested_ && !finished_) {
-    finished_ = true;
-    Finish(ToGrpcStatus(finish_status_));
-  }
+  if (finish.has_value()) Finish(*finish);
 }
 
-void SessionReactor::FinishOnce(const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
-  if (finished_ || finish_requested_) return;
+std::optional<grpc::Status> SessionReactor::FinishLocked(const absl::Status& status) {
+  if (finished_ || finish_requested_) return std::nullopt;
   finish_requested_ = true;
   finish_status_ = status;
-  if (!writing_) {
-    finished_ = true;
-    Finish(ToGrpcStatus(status));
-  }
+  if (writing_) return std::nullopt;  // OnWriteDone finishes
+  finished_ = true;
+  return ToGrpcStatus(status);
 }
 
 void SessionReactor::PushSettings(const v1::AgentSettings& settings) {

@@ -1,15 +1,18 @@
 #pragma once
-// One agent's Connect stream. Reads lock-step: a message is read, handed to
-// the WorkQueue, applied (one synced RocksDB batch per envelope), acked, and
-// only then is the next one read, so envelopes of a stream are applied in
-// order and the in-flight memory per stream is one message. Writes go
-// through a small queue because the callback API allows one write at a time.
+// One agent's Connect stream. Messages are applied one at a time, in order,
+// on the WorkQueue (an envelope: its synced writes, then its ack), while the
+// next message is read: two message buffers, so a stream holds at most two
+// messages in memory and the network and parsing of one overlap the
+// applying of the one before. Writes go through a small queue because the
+// callback API allows one write at a time.
 //
 // Lifetime: gRPC owns the reactor until OnDone, which deletes it. Finish is
-// called exactly once, and never while a write is in flight.
+// called exactly once, never while a write is in flight nor while a message
+// is being applied (a broken read during one waits for it to end).
 
 #include <atomic>
 #include <deque>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -36,16 +39,24 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   void OnCancel() override {}
 
  private:
-  // Runs on the WorkQueue: handles `in_`, queues replies, then reads again.
+  // Runs on the WorkQueue: applies the read messages in order, queues the
+  // replies, and restarts reading when it frees a buffer.
   void Process();
+  absl::Status Handle(const v1::AgentMessage& msg);
   absl::Status HandleHello(const v1::Hello& hello);
   absl::Status HandleEnvelope(const v1::Envelope& env);
   void Send(v1::CollectorMessage msg);
-  void FinishOnce(const absl::Status& status);
+  // Records that the stream ends with `status` (the first one wins); the
+  // status to pass to Finish(), outside mu_, when that is now (no write in
+  // flight; otherwise OnWriteDone finishes).
+  std::optional<grpc::Status> FinishLocked(const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   ServiceDeps deps_;
   const std::string agent_id_;
-  v1::AgentMessage in_;  // only touched between OnReadDone and the next StartRead
+  // The two message buffers: one being read into, or waiting in ready_, or
+  // being applied.
+  v1::AgentMessage in_[2];
   bool got_hello_ = false;
   // Scratch of HandleEnvelope (one envelope at a time), reused so that a
   // metric batch costs no allocation per series.
@@ -55,6 +66,11 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   std::atomic<bool> registered_{false};
 
   absl::Mutex mu_;
+  int read_slot_ ABSL_GUARDED_BY(mu_) = 0;  // in_[read_slot_] is (or is next) read into
+  std::deque<v1::AgentMessage*> ready_ ABSL_GUARDED_BY(mu_);  // read, not yet applied
+  bool processing_ ABSL_GUARDED_BY(mu_) = false;  // Process() is queued or running
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;  // both buffers busy: no read out
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // the read side ended
   std::deque<v1::CollectorMessage> out_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
