@@ -125,7 +125,7 @@ void IngestBatch::Build(const std::string& agent_id, const v1::MetricBatch& batc
     labels += static_cast<size_t>(s.labels_size()) + 1;
     samples += static_cast<size_t>(s.points_size());
   }
-  labels += columns.labels.size() + columns.series.size();
+  for (const metrics::DecodedSeries& s : columns.series) labels += s.label_count + 1;
   samples += columns.times.size();
   // Reserved up front: the views below point into these vectors.
   labels_.reserve(labels);
@@ -180,7 +180,7 @@ void IngestBatch::Build(const std::string& agent_id, const v1::MetricBatch& batc
         s.metric, s.counter, id,
         [&](auto&& label) {
           for (uint32_t j = 0; j < s.label_count; ++j) {
-            const auto& [name, value] = columns.labels[s.label_begin + j];
+            const auto [name, value] = columns.label(s, j);
             label(name, value);
           }
         },

@@ -91,8 +91,8 @@ class Decoder {
       : in_(in), limits_(limits), out_(out), state_(static_cast<size_t>(in.symbols_size()), 0) {}
 
   absl::Status Run() {
+    out_->in = &in_;
     out_->series.clear();
-    out_->labels.clear();
     out_->times.clear();
     const int points = in_.time_deltas_size();
     if (points != in_.values_size()) {
@@ -112,7 +112,9 @@ class Decoder {
         return absl::InvalidArgumentError(absl::StrCat("metric batch has more than ", limits_.max_series,
                                                        " series; the limit is ", limits_.max_series));
       }
-      DecodedSeries s;
+      // Filled in place (a copy of a just-built struct stalls on store
+      // forwarding); on an error `out` is left partly filled.
+      DecodedSeries& s = out_->series.emplace_back();
       s.column_begin = static_cast<uint32_t>(pos);
       const uint32_t head = col[pos++];
       s.counter = (head & 1) != 0;
@@ -132,31 +134,33 @@ class Decoder {
           })) {
         return Bad(index, s.metric, "metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*");
       }
-      s.label_begin = static_cast<uint32_t>(out_->labels.size());
       // Series usually repeat the label names of the series before them:
       // then their order was checked already.
       const bool same_names = SameNamesAsPrevious(col, pos, s.label_count);
       prev_names_pos_ = pos;
       prev_label_count_ = s.label_count;
+      absl::string_view prev_name;
       for (uint32_t i = 0; i < s.label_count; ++i) {
         uint32_t name = col[pos++], value = col[pos++];
         if (name >= state_.size()) return BadSymbol(index, s.metric, "label name", name);
         if (value >= state_.size()) return BadSymbol(index, s.metric, "label value", value);
-        LabelView label{*symbols_[name], *symbols_[value]};
         if (!Check(name, kLabelChecked, kLabelOk, [&](absl::string_view v) {
               return ValidMetricOrLabelName(v, false, limits_.max_name_bytes) && !ReservedLabelName(v);
             })) {
-          return Bad(index, s.metric, LabelNameProblem(label.first));
+          return Bad(index, s.metric, LabelNameProblem(*symbols_[name]));
         }
         if (!Check(value, kValueChecked, kValueOk,
                    [&](absl::string_view v) { return ValidValue(v, limits_.max_value_bytes); })) {
           return Bad(index, s.metric,
-                     absl::StrCat("label '", label.first, "' value has a NUL/0x1f byte or is too long"));
+                     absl::StrCat("label '", *symbols_[name], "' value has a NUL/0x1f byte or is too long"));
         }
-        if (i > 0 && !same_names && !(out_->labels.back().first < label.first)) {
-          return Bad(index, s.metric, "labels must be sorted by name and unique");
+        if (!same_names) {
+          const absl::string_view name_text = *symbols_[name];
+          if (i > 0 && !(prev_name < name_text)) {
+            return Bad(index, s.metric, "labels must be sorted by name and unique");
+          }
+          prev_name = name_text;
         }
-        out_->labels.push_back(label);
       }
       s.point_count = col[pos++];
       if (s.point_count > static_cast<uint32_t>(points) - point_begin) {
@@ -166,7 +170,6 @@ class Decoder {
       }
       s.point_begin = point_begin;
       point_begin += s.point_count;
-      out_->series.push_back(s);
     }
     if (point_begin != static_cast<uint32_t>(points)) {
       return absl::InvalidArgumentError(absl::StrCat("metric columns: the series hold ", point_begin,

@@ -70,23 +70,31 @@ class SeriesColumnsBuilder {
 
 using LabelView = std::pair<absl::string_view, absl::string_view>;
 
-// One decoded series: views into the message and into DecodedColumns.
+// One decoded series: views into the message.
 struct DecodedSeries {
   // Where the series starts in the message's `series` column; its metric
   // and labels take 2 + 2 * label_count entries from there.
   uint32_t column_begin = 0;
   absl::string_view metric;
   bool counter = false;
-  uint32_t label_begin = 0;  // into DecodedColumns::labels
   uint32_t label_count = 0;
   uint32_t point_begin = 0;  // into DecodedColumns::times and the message's values
   uint32_t point_count = 0;
 };
 
 struct DecodedColumns {
+  const v1::SeriesColumns* in = nullptr;  // the decoded message
   std::vector<DecodedSeries> series;
-  std::vector<LabelView> labels;
   std::vector<int64_t> times;  // absolute, Unix ms
+
+  // Label j (< s.label_count) of series s, as views into the message (read
+  // from its column when asked: a batch whose series the collector knows
+  // never needs them).
+  LabelView label(const DecodedSeries& s, uint32_t j) const {
+    const int at = static_cast<int>(s.column_begin) + 2 + 2 * static_cast<int>(j);
+    return {in->symbols(static_cast<int>(in->series(at))),
+            in->symbols(static_cast<int>(in->series(at + 1)))};
+  }
 };
 
 // Checks `in` and fills `out` (views stay valid while `in` lives).

@@ -35,15 +35,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   steward::metrics::SeriesColumnsBuilder builder(&again);
   for (const auto& s : out.series) {
     Check(!s.metric.empty());
-    Check(s.label_begin + s.label_count <= out.labels.size());
+    Check(s.column_begin + 2 + 2 * static_cast<size_t>(s.label_count) <=
+          static_cast<size_t>(in.series_size()));
     Check(s.point_begin == points);
     points += s.point_count;
     Check(points <= out.times.size());
     std::vector<std::pair<std::string, std::string>> labels;
     for (uint32_t i = 0; i < s.label_count; ++i) {
-      const auto& [name, value] = out.labels[s.label_begin + i];
+      const auto [name, value] = out.label(s, i);
       Check(!name.empty());
-      if (i > 0) Check(out.labels[s.label_begin + i - 1].first < name);
+      if (i > 0) Check(out.label(s, i - 1).first < name);
       labels.emplace_back(name, value);
     }
     builder.AddSeries(s.metric, labels, s.counter);
@@ -62,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(round.series[i].counter == out.series[i].counter);
     Check(round.series[i].label_count == out.series[i].label_count);
     for (uint32_t j = 0; j < out.series[i].label_count; ++j) {
-      Check(round.labels[round.series[i].label_begin + j] == out.labels[out.series[i].label_begin + j]);
+      Check(round.label(round.series[i], j) == out.label(out.series[i], j));
     }
   }
   return 0;

@@ -79,8 +79,8 @@ TEST(BuildMetricBatch, OneSeriesWithOnePointPerSampleInColumns) {
   EXPECT_EQ(cpu.metric, "host_cpu_seconds_total");
   EXPECT_TRUE(cpu.counter);
   ASSERT_EQ(cpu.label_count, 2u);
-  EXPECT_EQ(cols.labels[cpu.label_begin], (metrics::LabelView{"cpu", "0"}));
-  EXPECT_EQ(cols.labels[cpu.label_begin + 1], (metrics::LabelView{"mode", "user"}));
+  EXPECT_EQ(cols.label(cpu, 0), (metrics::LabelView{"cpu", "0"}));
+  EXPECT_EQ(cols.label(cpu, 1), (metrics::LabelView{"mode", "user"}));
   ASSERT_EQ(cpu.point_count, 1u);
   EXPECT_EQ(cols.times[cpu.point_begin], 1700000000123);
   EXPECT_EQ(batch.columns().values(static_cast<int>(cpu.point_begin)), 1234.5);
@@ -94,7 +94,7 @@ TEST(BuildMetricBatch, OneSeriesWithOnePointPerSampleInColumns) {
   EXPECT_EQ(batch.columns().values(static_cast<int>(load.point_begin)), 0.25);
 
   const auto& fs = cols.series[2];
-  EXPECT_EQ(cols.labels[fs.label_begin + 1], (metrics::LabelView{"mount", "/"}));
+  EXPECT_EQ(cols.label(fs, 1), (metrics::LabelView{"mount", "/"}));
   EXPECT_EQ(batch.columns().values(static_cast<int>(fs.point_begin)), 1e12);
 
   EXPECT_EQ(BuildMetricBatch({}, 1).columns().series_size(), 0);

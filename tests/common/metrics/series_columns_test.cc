@@ -57,10 +57,10 @@ TEST(SeriesColumnsTest, RoundTripKeepsEverySeriesLabelTimeAndValue) {
   EXPECT_EQ(out.series[1].metric, "net_bytes_total");
   EXPECT_TRUE(out.series[1].counter);
   ASSERT_EQ(out.series[1].label_count, 2u);
-  EXPECT_EQ(out.labels[out.series[1].label_begin], (LabelView{"dev", "eth0"}));
-  EXPECT_EQ(out.labels[out.series[1].label_begin + 1], (LabelView{"dir", "rx"}));
-  EXPECT_EQ(out.labels[out.series[2].label_begin + 1], (LabelView{"dir", "tx"}));
-  EXPECT_EQ(out.labels[out.series[3].label_begin], (LabelView{"a", ""}));
+  EXPECT_EQ(out.label(out.series[1], 0), (LabelView{"dev", "eth0"}));
+  EXPECT_EQ(out.label(out.series[1], 1), (LabelView{"dir", "rx"}));
+  EXPECT_EQ(out.label(out.series[2], 1), (LabelView{"dir", "tx"}));
+  EXPECT_EQ(out.label(out.series[3], 0), (LabelView{"a", ""}));
   EXPECT_EQ(out.series[2].point_count, 0u);
   EXPECT_EQ(out.series[3].point_count, 0u);
   ASSERT_EQ(out.series[1].point_begin, 1u);
@@ -87,7 +87,8 @@ TEST(SeriesColumnsTest, DecodeReusesTheOutputAndClearsIt) {
   ASSERT_TRUE(Decode(msg, &out).ok());
   ASSERT_TRUE(Decode(msg, &out).ok());
   EXPECT_EQ(out.series.size(), 1u);
-  EXPECT_EQ(out.labels.size(), 1u);
+  ASSERT_EQ(out.series[0].label_count, 1u);
+  EXPECT_EQ(out.label(out.series[0], 0), (LabelView{"a", "b"}));
   EXPECT_EQ(out.times.size(), 1u);
 }
 
