@@ -128,9 +128,12 @@ struct TsdbOptions {
 // would double head memory without saving work.
 //
 // Invariants (under mu_): a series' head samples are strictly increasing and
-// all after its persisted chunks; a series with head samples has exactly one
-// entry in pins_, (id of the oldest WAL record its head samples came from,
-// series id); every WAL record with an id >= the smallest pin is kept.
+// all after its persisted and persisting chunks; a series with head samples
+// has exactly one entry in pins_, (id of the oldest WAL record its head
+// samples came from, series id), and each sealed chunk not yet written one
+// in persisting_pins_; every WAL record with an id >= the smallest pin of
+// either is kept. An Append that fills heads encodes their chunks (and
+// rollups) without mu_ and writes them under it.
 //
 // Later, inside the collector's own RocksDB: Append will split into
 // PrepareAppend(batch, rocksdb::WriteBatch* out), which resolves ids and
@@ -223,6 +226,10 @@ class TsdbStore : public SeriesSource {
   // The in-memory state of one series touched since Open.
   struct Head {
     std::vector<Sample> samples;  // not yet persisted
+    // Sealed chunks of the series whose write is still to come (an Append
+    // encodes them without mu_), older than `samples`: readers see their
+    // samples as the head's oldest. Usually none, at most a few.
+    std::vector<std::shared_ptr<const std::vector<Sample>>> persisting;
     // The latest accepted or persisted sample's time; has_last false when
     // the series has no sample at all.
     int64_t last_ms = std::numeric_limits<int64_t>::min();
@@ -237,7 +244,7 @@ class TsdbStore : public SeriesSource {
     // last_ms was only read from the last persisted chunk's header).
     double last_value = 0;
     bool last_value_known = false;
-    // seal_counter_ when samples of this head were last persisted (0: never
+    // seal_counter_ when a chunk of this head was last written (0: never
     // since Open).
     uint64_t sealed_seq = 0;
     // The series' first sample time, when known (from its first persisted
@@ -255,10 +262,14 @@ class TsdbStore : public SeriesSource {
   // Shared read state of a query view (tsdb_store_read.cc).
   struct ReadContext;
   friend class TsdbQueryView;
-  // A head taken off for persisting: its samples, in order.
+  // A head taken off for persisting: its samples, in order (shared with
+  // the head's `persisting` until written), and the WAL record its pin in
+  // persisting_pins_ names.
   struct SealedChunk {
     uint64_t id = 0;
-    std::vector<Sample> samples;
+    uint64_t wal_id = 0;
+    uint64_t serial = 0;  // seal_serial_ when sealed
+    std::shared_ptr<const std::vector<Sample>> samples;
   };
 
   TsdbStore() = default;
@@ -297,10 +308,19 @@ class TsdbStore : public SeriesSource {
   // `heads`, when given, holds each run's head (else they are looked up).
   uint64_t ApplyToHeads(uint64_t wal_id, const WalRecord& record, std::vector<SealedChunk>* sealed,
                         const std::vector<Head*>* heads = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Takes the head of `id` off (unpins it) into `sealed`.
+  // Takes the samples of `id`'s head off into `sealed` (its pin moves to
+  // persisting_pins_); readers still see them in the head's `persisting`.
   void SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes sealed chunks and their rollups in one batch; a failure is sticky.
+  // The chunks' and their rollups' writes, into `write`. Needs no lock (it
+  // reads only the sealed samples and what Open set).
+  absl::Status EncodeChunks(const std::vector<SealedChunk>& sealed, rocksdb::WriteBatch* write) const;
+  // Writes encoded chunks, then drops them from their heads' `persisting`
+  // and unpins them, under mu_ so a reader sees each sample once (in
+  // memory before, on disk after). A failure is sticky.
+  absl::Status WriteChunks(const std::vector<SealedChunk>& sealed, rocksdb::WriteBatch* write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // EncodeChunks and WriteChunks under mu_ (maintenance, flush, replay).
   absl::Status PersistChunks(const std::vector<SealedChunk>& sealed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaintainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -362,10 +382,14 @@ class TsdbStore : public SeriesSource {
   absl::node_hash_map<uint64_t, Head> heads_ ABSL_GUARDED_BY(mu_);
   // (oldest WAL record id, series id) of every non-empty head.
   absl::btree_set<std::pair<uint64_t, uint64_t>> pins_ ABSL_GUARDED_BY(mu_);
+  // (WAL record id, serial) of every chunk sealed but not yet written
+  // (SealedChunk::wal_id, serial): their WAL records are kept too.
+  absl::btree_set<std::pair<uint64_t, uint64_t>> persisting_pins_ ABSL_GUARDED_BY(mu_);
+  uint64_t seal_serial_ ABSL_GUARDED_BY(mu_) = 0;
   // now_ms() when each live WAL record was written (or replayed).
   absl::btree_map<uint64_t, int64_t> wal_times_ ABSL_GUARDED_BY(mu_);
   size_t head_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  // Heads sealed since Open (Head::sealed_seq).
+  // Chunk writes since Open (Head::sealed_seq).
   uint64_t seal_counter_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t append_epoch_ ABSL_GUARDED_BY(mu_) = 0;
   // Appends between their reservation and their heads (the synced write

@@ -169,7 +169,11 @@ bool TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shared,
   if (shared == nullptr || (found != nullptr && found->sealed_seq > shared->seal_seq)) {
     *own = db_->GetSnapshot();
   }
-  if (found != nullptr) *head = found->samples;
+  if (found != nullptr) {
+    head->clear();
+    for (const auto& chunk : found->persisting) head->insert(head->end(), chunk->begin(), chunk->end());
+    head->insert(head->end(), found->samples.begin(), found->samples.end());
+  }
   return true;
 }
 

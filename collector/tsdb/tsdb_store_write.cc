@@ -155,7 +155,15 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
   if (wal_id == 0) return absl::OkStatus();
   std::vector<SealedChunk> sealed;
   ApplyToHeads(wal_id, record, &sealed, &run_heads);
-  RETURN_IF_ERROR(PersistChunks(sealed));
+  if (sealed.empty()) return MaintainLocked();
+  // Full heads: encoded without mu_, so other appends go on meanwhile;
+  // readers see the samples in the heads' `persisting` until the write.
+  rocksdb::WriteBatch chunks;
+  mu_.Unlock();
+  absl::Status encoded = EncodeChunks(sealed, &chunks);
+  mu_.Lock();
+  RETURN_IF_ERROR(encoded);
+  RETURN_IF_ERROR(WriteChunks(sealed, &chunks));
   return MaintainLocked();
 }
 
@@ -203,18 +211,21 @@ uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
 void TsdbStore::SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* sealed) {
   if (head->samples.empty()) return;
   pins_.erase({head->wal_id, id});
-  head->sealed_seq = ++seal_counter_;
+  const uint64_t serial = ++seal_serial_;
+  persisting_pins_.insert({head->wal_id, serial});
   head_bytes_ -= kHeadOverheadBytes + head->samples.capacity() * sizeof(Sample);
-  sealed->push_back(SealedChunk{id, std::move(head->samples)});
+  auto samples = std::make_shared<const std::vector<Sample>>(std::move(head->samples));
   head->samples = std::vector<Sample>();
+  head->persisting.push_back(samples);
+  sealed->push_back(SealedChunk{id, head->wal_id, serial, std::move(samples)});
 }
 
-absl::Status TsdbStore::PersistChunks(const std::vector<SealedChunk>& sealed) {
-  if (sealed.empty()) return absl::OkStatus();
-  rocksdb::WriteBatch write;
+absl::Status TsdbStore::EncodeChunks(const std::vector<SealedChunk>& sealed,
+                                     rocksdb::WriteBatch* write) const {
   ChunkEncoder encoder;
   for (const SealedChunk& chunk : sealed) {
-    for (const Sample& s : chunk.samples) {
+    const std::vector<Sample>& samples = *chunk.samples;
+    for (const Sample& s : samples) {
       absl::Status appended = encoder.Append(s.time_ms, s.value);
       // Heads hold strictly increasing times and at most kMaxChunkSamples.
       if (!appended.ok()) {
@@ -223,33 +234,53 @@ absl::Status TsdbStore::PersistChunks(const std::vector<SealedChunk>& sealed) {
         std::abort();
       }
     }
-    std::string value = keys::ChunkValue(chunk.samples.back().time_ms, encoder.Finish());
+    std::string value = keys::ChunkValue(samples.back().time_ms, encoder.Finish());
     RETURN_IF_ERROR(ToAbsl(
-        write.Put(chunks_cf_, keys::ChunkKey(chunk.id, chunk.samples.front().time_ms), value),
+        write->Put(chunks_cf_, keys::ChunkKey(chunk.id, samples.front().time_ms), value),
         "cannot build a write batch"));
     if (!options_.rollups) continue;
     for (int64_t resolution : kRollupResolutionsMs) {
-      std::vector<RollupBucket> buckets = BucketsOf(chunk.samples, resolution);
+      std::vector<RollupBucket> buckets = BucketsOf(samples, resolution);
       RETURN_IF_ERROR(ToAbsl(
-          write.Put(rollups_cf_,
-                    keys::RollupRecordKey(chunk.id, resolution, buckets.back().start_ms,
-                                          chunk.samples.front().time_ms),
-                    EncodeRollupRecord(buckets)),
+          write->Put(rollups_cf_,
+                     keys::RollupRecordKey(chunk.id, resolution, buckets.back().start_ms,
+                                           samples.front().time_ms),
+                     EncodeRollupRecord(buckets)),
           "cannot build a write batch"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status TsdbStore::WriteChunks(const std::vector<SealedChunk>& sealed,
+                                    rocksdb::WriteBatch* write) {
+  if (sealed.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(write_error_);
   // Not synced: the WAL records stay until a later write deletes them, and
   // RocksDB's log keeps writes in order, so that deletion never outlives a
   // crash without this write.
-  absl::Status written =
-      ToAbsl(db_->Write(rocksdb::WriteOptions(), &write), "cannot persist chunks");
+  absl::Status written = ToAbsl(db_->Write(rocksdb::WriteOptions(), write), "cannot persist chunks");
   if (!written.ok()) {
-    // The samples left the heads but did not reach the disk; they are still
-    // in the WAL, which must not be truncated now: refuse further writes.
+    // The samples stay in memory (readers see them) and pinned in the WAL,
+    // but did not reach the disk: refuse further writes until reopened.
     spdlog::error("tsdb: {}; refusing writes until reopened", written.ToString());
     write_error_ = written;
+    return written;
   }
-  return written;
+  for (const SealedChunk& chunk : sealed) {
+    persisting_pins_.erase({chunk.wal_id, chunk.serial});
+    Head& head = heads_[chunk.id];
+    std::erase(head.persisting, chunk.samples);
+    head.sealed_seq = ++seal_counter_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TsdbStore::PersistChunks(const std::vector<SealedChunk>& sealed) {
+  if (sealed.empty()) return absl::OkStatus();
+  rocksdb::WriteBatch write;
+  RETURN_IF_ERROR(EncodeChunks(sealed, &write));
+  return WriteChunks(sealed, &write);
 }
 
 absl::Status TsdbStore::Maintain() {
@@ -281,11 +312,23 @@ absl::Status TsdbStore::Flush() {
     SealHead(id, &heads_[id], &sealed);
   }
   RETURN_IF_ERROR(PersistChunks(sealed));
+  // And the chunks that appends sealed before this call and are encoding.
+  const uint64_t sealed_before = seal_serial_;
+  auto written = [this, sealed_before]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!write_error_.ok()) return true;
+    for (const auto& [wal_id, serial] : persisting_pins_) {
+      if (serial <= sealed_before) return false;
+    }
+    return true;
+  };
+  mu_.Await(absl::Condition(&written));
+  RETURN_IF_ERROR(write_error_);
   return TruncateWal();
 }
 
 absl::Status TsdbStore::TruncateWal() {
   uint64_t low = pins_.empty() ? next_wal_id_ : pins_.begin()->first;
+  if (!persisting_pins_.empty()) low = std::min(low, persisting_pins_.begin()->first);
   // A record being written (or written but not yet in the heads) stays.
   if (!inflight_wal_.empty()) low = std::min(low, *inflight_wal_.begin());
   if (low <= wal_truncated_below_) return absl::OkStatus();
