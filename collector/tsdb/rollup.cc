@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "collector/tsdb/chunk_encoder.h"
 #include "collector/tsdb/chunk_format.h"
@@ -44,6 +45,12 @@ int64_t BucketStart(int64_t time_ms, int64_t resolution_ms) {
   return time_ms - r;
 }
 
+namespace {
+// fmin/fmax without a libm call: a NaN loses unless both are NaN.
+inline double Min(double a, double b) { return (b < a || std::isnan(a)) ? b : a; }
+inline double Max(double a, double b) { return (b > a || std::isnan(a)) ? b : a; }
+}  // namespace
+
 void AddToBucket(const Sample& sample, RollupBucket* bucket) {
   RollupBucket one;
   one.start_ms = bucket->start_ms;
@@ -61,8 +68,8 @@ void MergeBuckets(const RollupBucket& from, RollupBucket* into) {
     into->start_ms = start;
     return;
   }
-  into->min = std::fmin(into->min, from.min);
-  into->max = std::fmax(into->max, from.max);
+  into->min = Min(into->min, from.min);
+  into->max = Max(into->max, from.max);
   into->sum += from.sum;
   into->count += from.count;
   if (from.last_ms >= into->last_ms) {
@@ -73,13 +80,42 @@ void MergeBuckets(const RollupBucket& from, RollupBucket* into) {
 
 std::vector<RollupBucket> BucketsOf(const std::vector<Sample>& samples, int64_t resolution_ms) {
   std::vector<RollupBucket> out;
-  for (const Sample& s : samples) {
-    int64_t start = BucketStart(s.time_ms, resolution_ms);
+  const size_t n = samples.size();
+  for (size_t i = 0; i < n;) {
+    // One bucket's run of samples (times ascend), in one pass.
+    RollupBucket& b = out.emplace_back();
+    b.start_ms = BucketStart(samples[i].time_ms, resolution_ms);
+    const int64_t last = b.start_ms > std::numeric_limits<int64_t>::max() - (resolution_ms - 1)
+                             ? std::numeric_limits<int64_t>::max()
+                             : b.start_ms + (resolution_ms - 1);
+    double lo = samples[i].value, hi = lo, sum = lo;
+    size_t j = i + 1;
+    for (; j < n && samples[j].time_ms <= last; ++j) {
+      const double v = samples[j].value;
+      lo = Min(lo, v);
+      hi = Max(hi, v);
+      sum += v;
+    }
+    b.min = lo;
+    b.max = hi;
+    b.sum = sum;
+    b.count = j - i;
+    b.last = samples[j - 1].value;
+    b.last_ms = samples[j - 1].time_ms;
+    i = j;
+  }
+  return out;
+}
+
+std::vector<RollupBucket> CoarserBuckets(const std::vector<RollupBucket>& finer, int64_t resolution_ms) {
+  std::vector<RollupBucket> out;
+  for (const RollupBucket& f : finer) {
+    const int64_t start = BucketStart(f.start_ms, resolution_ms);
     if (out.empty() || out.back().start_ms != start) {
       out.emplace_back();
       out.back().start_ms = start;
     }
-    AddToBucket(s, &out.back());
+    MergeBuckets(f, &out.back());
   }
   return out;
 }

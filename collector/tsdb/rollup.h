@@ -16,6 +16,9 @@ namespace steward::collector::tsdb {
 
 // The resolutions TsdbStore keeps: 1 min, 5 min, 1 h.
 inline constexpr int64_t kRollupResolutionsMs[] = {60'000, 300'000, 3'600'000};
+// Each resolution divides the next (coarser buckets are built from finer).
+static_assert(kRollupResolutionsMs[1] % kRollupResolutionsMs[0] == 0 &&
+              kRollupResolutionsMs[2] % kRollupResolutionsMs[1] == 0);
 
 // The start of the bucket of width `resolution_ms` holding `time_ms`
 // (floor division, so negative times land in the right bucket).
@@ -30,6 +33,10 @@ void MergeBuckets(const RollupBucket& from, RollupBucket* into);
 
 // Buckets of `samples` (ascending by time), ascending by start.
 std::vector<RollupBucket> BucketsOf(const std::vector<Sample>& samples, int64_t resolution_ms);
+// The buckets at `resolution_ms` that `finer` (ascending, at a resolution
+// dividing it) make up: merged, so sums may differ from BucketsOf's in
+// their rounding only.
+std::vector<RollupBucket> CoarserBuckets(const std::vector<RollupBucket>& finer, int64_t resolution_ms);
 // Merges `add` (ascending, like BucketsOf) into `into` (ascending).
 void MergeBucketLists(const std::vector<RollupBucket>& add, std::vector<RollupBucket>* into);
 

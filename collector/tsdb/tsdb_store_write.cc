@@ -239,8 +239,11 @@ absl::Status TsdbStore::EncodeChunks(const std::vector<SealedChunk>& sealed,
         write->Put(chunks_cf_, keys::ChunkKey(chunk.id, samples.front().time_ms), value),
         "cannot build a write batch"));
     if (!options_.rollups) continue;
+    // Each resolution divides the next: the finest from the samples, each
+    // coarser one from the one before.
+    std::vector<RollupBucket> buckets;
     for (int64_t resolution : kRollupResolutionsMs) {
-      std::vector<RollupBucket> buckets = BucketsOf(samples, resolution);
+      buckets = buckets.empty() ? BucketsOf(samples, resolution) : CoarserBuckets(buckets, resolution);
       RETURN_IF_ERROR(ToAbsl(
           write->Put(rollups_cf_,
                      keys::RollupRecordKey(chunk.id, resolution, buckets.back().start_ms,

@@ -37,6 +37,48 @@ void ExpectSame(const std::vector<RollupBucket>& a, const std::vector<RollupBuck
   }
 }
 
+// One bucket per sample run, by hand: NaN loses to numbers (fmin/fmax), and
+// wins only alone; coarser buckets merged from finer ones equal those built
+// from the samples (these sums are exact).
+TEST(RollupBuckets, FromSamplesAndFromFinerBuckets) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<Sample> samples = {{0, nan}, {10'000, 2.5}, {50'000, -1},  // minute 0
+                                 {60'000, nan},                         // minute 1: NaN only
+                                 {130'000, 4}, {170'000, 8},             // minute 2
+                                 {300'000, 1}};                          // minute 5
+  std::vector<RollupBucket> minutes = BucketsOf(samples, 60'000);
+  ASSERT_EQ(minutes.size(), 4u);
+  EXPECT_EQ(minutes[0].start_ms, 0);
+  EXPECT_EQ(minutes[0].min, -1);
+  EXPECT_EQ(minutes[0].max, 2.5);
+  EXPECT_TRUE(std::isnan(minutes[0].sum));
+  EXPECT_EQ(minutes[0].count, 3u);
+  EXPECT_EQ(minutes[0].last, -1);
+  EXPECT_EQ(minutes[0].last_ms, 50'000);
+  EXPECT_TRUE(std::isnan(minutes[1].min) && std::isnan(minutes[1].max));
+  EXPECT_EQ(minutes[2].start_ms, 120'000);
+  EXPECT_EQ(minutes[2].sum, 12);
+  EXPECT_EQ(minutes[2].last, 8);
+  EXPECT_EQ(minutes[3].start_ms, 300'000);
+
+  std::vector<RollupBucket> direct = BucketsOf(samples, 300'000);
+  std::vector<RollupBucket> merged = CoarserBuckets(minutes, 300'000);
+  ASSERT_EQ(direct.size(), 2u);
+  ASSERT_EQ(merged.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(merged[i].start_ms, direct[i].start_ms);
+    EXPECT_EQ(merged[i].min, direct[i].min);
+    EXPECT_EQ(merged[i].max, direct[i].max);
+    EXPECT_EQ(merged[i].count, direct[i].count);
+    EXPECT_EQ(merged[i].last, direct[i].last);
+    EXPECT_EQ(merged[i].last_ms, direct[i].last_ms);
+  }
+  EXPECT_EQ(direct[0].min, -1);
+  EXPECT_EQ(direct[0].max, 8);
+  EXPECT_EQ(direct[0].count, 6u);
+  EXPECT_EQ(merged[1].sum, 1);
+}
+
 TEST(RollupRecord, RoundTripKeepsEveryField) {
   std::vector<RollupBucket> buckets = SomeBuckets();
   ASSERT_EQ(buckets.size(), 20u);
