@@ -203,7 +203,9 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
   if (start_ms > end_ms) return absl::OkStatus();
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head;
+  std::optional<int64_t> seek_to;  // the chunk holding end_ms, if the head lists it
   const bool read_disk = HeadSnapshot(id, shared, [&](const Head* h) {
+    if (h != nullptr) seek_to = h->ChunkStartFor(end_ms);
     // Most last-point queries end now: the head knows the series' latest
     // sample. Unless retention may have dropped it since.
     if (h == nullptr || !h->has_last ||
@@ -232,7 +234,12 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
   rocksdb::Iterator* it = own != nullptr || shared == nullptr
                               ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
                               : shared->Iterator(chunks_cf_, &shared->chunks);
-  it->SeekForPrev(keys::ChunkKey(id, end_ms));
+  if (seek_to.has_value()) {
+    // Forward to it; when retention dropped it, every older chunk went too.
+    it->Seek(keys::ChunkKey(id, *seek_to));
+  } else {
+    it->SeekForPrev(keys::ChunkKey(id, end_ms));
+  }
   if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id))) {
     return ToAbsl(it->status(), "cannot read chunks");
   }
@@ -243,7 +250,7 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
       !keys::ParseChunkValue(View(it->value()), &chunk_end, &bytes) || key_id != id) {
     return absl::DataLossError(absl::StrCat("tsdb: malformed chunk entry of series ", id));
   }
-  if (chunk_end < start_ms) return absl::OkStatus();
+  if (chunk_start > end_ms || chunk_end < start_ms) return absl::OkStatus();
   ASSIGN_OR_RETURN(ChunkIterator chunk, ChunkIterator::Open(bytes));
   while (chunk.Next()) {
     const Sample& s = chunk.sample();
@@ -259,10 +266,17 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
   std::vector<TimeSpan> live;
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head;
-  bool from_first = false;  // the first span starts at or before the series' first sample
+  // Where a forward seek finds the chunk holding the first span's start:
+  // the series' first chunk, or a chunk the head lists.
+  std::optional<int64_t> seek_from;
   const bool read_disk = HeadSnapshot(id, shared, [&](const Head* h) {
-    from_first =
-        h != nullptr && h->first_known && !spans.empty() && spans[0].start_ms <= h->first_ms;
+    if (h != nullptr && !spans.empty()) {
+      if (h->first_known && spans[0].start_ms <= h->first_ms) {
+        seek_from = std::numeric_limits<int64_t>::min();
+      } else {
+        seek_from = h->ChunkStartFor(spans[0].start_ms);
+      }
+    }
     for (const TimeSpan& span : spans) {
       if (span.start_ms <= span.end_ms && (h == nullptr || !h->KnownEmpty(span.start_ms, span.end_ms))) {
         live.push_back(span);
@@ -287,9 +301,9 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
                               ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
                               : shared->Iterator(chunks_cf_, &shared->chunks);
   // The chunk starting at or before the first span may reach into it; a
-  // forward seek is cheaper when that is the series' first chunk.
-  if (from_first) {
-    it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
+  // forward seek is cheaper when the head knows where that chunk starts.
+  if (seek_from.has_value()) {
+    it->Seek(keys::ChunkKey(id, *seek_from));
   } else {
     it->SeekForPrev(keys::ChunkKey(id, live[0].start_ms));
     if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id)))

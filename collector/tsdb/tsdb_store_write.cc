@@ -275,6 +275,7 @@ absl::Status TsdbStore::WriteChunks(const std::vector<SealedChunk>& sealed,
     Head& head = heads_[chunk.id];
     std::erase(head.persisting, chunk.samples);
     head.sealed_seq = ++seal_counter_;
+    head.NoteChunk(chunk.samples->front().time_ms);
   }
   return absl::OkStatus();
 }
