@@ -132,6 +132,7 @@ class BitReader {
 
   size_t bits_remaining() const { return data_.size() * 8 - pos_; }
   size_t bit_position() const { return pos_; }
+  absl::string_view data() const { return data_; }
 
  private:
   bool ReadBitsSlow(int count, uint64_t* value);

@@ -55,6 +55,13 @@ class ChunkIterator {
   explicit ChunkIterator(absl::string_view bytes) : reader_(bytes) {}
 
   absl::Status ParseHeader(size_t total_bytes);
+  // AppendSpan's fast path for packed scaled values (from the first stream
+  // element on, width <= 56): a 64-bit bit buffer and the decoding state in
+  // locals. True when it stopped at a sample after end_ms (then pending);
+  // false when the rest needs Step() (the last bytes, a 64-bit time
+  // bucket, corrupt data, the end), with the state where Step() goes on.
+  template <bool kDod>
+  bool AppendPacked(int64_t start_ms, int64_t end_ms, std::vector<Sample>* out);
   // Decodes the next sample into sample_ (Next() without the pending one).
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool Step();
   ABSL_ATTRIBUTE_ALWAYS_INLINE bool ReadTimeDod(uint64_t* dod);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (it->Next()) lazy.push_back(it->sample());
     if (it->status().ok() != decoded.ok()) abort();
     if (decoded.ok() && !Same(*decoded, lazy)) abort();
+    // Range reads (AppendSpan and its fast path) yield the same samples,
+    // up to the same error, with the same message; also over two spans cut
+    // at a time picked from the input.
+    auto ranged = ChunkIterator::Open(bytes);
+    std::vector<Sample> spans;
+    const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+    if (ranged->AppendSpan(lo, hi, &spans)) abort();
+    if (!Same(lazy, spans) || ranged->status().ToString() != it->status().ToString()) abort();
+    if (!lazy.empty()) {
+      const int64_t cut = lazy[lazy.size() / 2].time_ms;
+      auto split = ChunkIterator::Open(bytes);
+      spans.clear();
+      split->AppendSpan(lo, cut, &spans);
+      if (cut < hi) split->AppendSpan(cut + 1, hi, &spans);
+      if (!Same(lazy, spans) || split->status().ToString() != it->status().ToString()) abort();
+    }
   }
   if (!decoded.ok()) return 0;
 

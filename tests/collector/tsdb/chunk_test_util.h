@@ -225,6 +225,27 @@ inline ValueEncoding ExpectRoundTrip(const std::vector<Sample>& samples,
   if (policy == ValuePolicy::kGorillaOnly) {
     EXPECT_EQ(it->encoding(), ValueEncoding::kGorillaXor);
   }
+  // As range reads decode (AppendSpan, with its fast path for packed
+  // values): all at once, and in two spans split at a sample's time.
+  absl::StatusOr<ChunkIterator> whole = ChunkIterator::Open(bytes);
+  std::vector<Sample> spans;
+  EXPECT_FALSE(whole->AppendSpan(std::numeric_limits<int64_t>::min(),
+                                 std::numeric_limits<int64_t>::max(), &spans));
+  EXPECT_TRUE(whole->status().ok()) << whole->status();
+  EXPECT_TRUE(SameSamples(samples, spans)) << "one span";
+  if (samples.size() > 2) {
+    const size_t cut = samples.size() / 3;
+    absl::StatusOr<ChunkIterator> split = ChunkIterator::Open(bytes);
+    spans.clear();
+    // [min, t[cut]], then (t[cut], t[2 cut]): the sample between the two
+    // spans' ends waits as pending; the last third is not decoded.
+    EXPECT_TRUE(split->AppendSpan(std::numeric_limits<int64_t>::min(), samples[cut].time_ms, &spans));
+    EXPECT_TRUE(split->AppendSpan(samples[cut].time_ms + 1, samples[2 * cut].time_ms, &spans) ||
+                2 * cut + 1 == samples.size());
+    EXPECT_TRUE(split->status().ok()) << split->status();
+    EXPECT_TRUE(SameSamples(std::vector<Sample>(samples.begin(), samples.begin() + 2 * cut + 1), spans))
+        << "two spans";
+  }
   return it->encoding();
 }
 
