@@ -1,6 +1,7 @@
 #include "collector/service/admin_service.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "collector/service/metrics_query.h"
@@ -306,7 +307,11 @@ absl::Status AdminServiceImpl::DoQueryMetrics(const v1::QueryMetricsRequest& req
   if (deps_.metrics == nullptr) return absl::UnavailableError("this collector keeps no time series");
   ASSIGN_OR_RETURN(tsdb::QueryRequest query, ToQueryRequest(req, absl::ToUnixMillis(deps_.now())));
   query.max_points = kMaxQueryPoints;
-  tsdb::QueryEngine engine(deps_.metrics);
+  // A large query also runs on the other cores (its shares of the series
+  // on threads of its own); a small one stays on this worker.
+  static const int kQueryThreads =
+      std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
+  tsdb::QueryEngine engine(deps_.metrics, tsdb::QueryThreads{.max = kQueryThreads});
   ASSIGN_OR_RETURN(tsdb::QueryResult result, engine.Run(query));
   ToQueryResponse(query, std::move(result), !req.agent_id().empty(), resp);
   return absl::OkStatus();

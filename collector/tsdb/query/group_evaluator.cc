@@ -130,7 +130,12 @@ absl::StatusOr<GroupPoints> GroupEvaluator::Evaluate(const SeriesList& series) {
 }
 
 absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateMergeable(const SeriesList& series) {
-  std::map<int64_t, BucketAccumulator> buckets;
+  ASSIGN_OR_RETURN(Buckets buckets, Accumulate(series));
+  return PointsOf(buckets);
+}
+
+absl::StatusOr<GroupEvaluator::Buckets> GroupEvaluator::Accumulate(const SeriesList& series) {
+  Buckets buckets;
   auto add_samples = [&] {
     // Samples ascend: one bucket lookup and one run per bucket.
     const size_t n = samples_.size();
@@ -161,6 +166,14 @@ absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateMergeable(const SeriesList& 
     RETURN_IF_ERROR(ReadRollups(ref->id));
     for (const RollupBucket& b : rollups_) buckets[grid_.BucketTime(b.start_ms)].Add(b);
   }
+  return buckets;
+}
+
+void GroupEvaluator::Merge(const Buckets& from, Buckets* into) {
+  for (const auto& [time_ms, acc] : from) (*into)[time_ms].Merge(acc);
+}
+
+GroupPoints GroupEvaluator::PointsOf(const Buckets& buckets) const {
   GroupPoints out;
   out.points =
       ToPoints(buckets, [this](const BucketAccumulator& a) { return a.Value(request_.agg); });

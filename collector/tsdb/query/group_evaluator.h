@@ -3,10 +3,12 @@
 // one code path per kind of aggregation (mergeable, quantile, counter, raw).
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "collector/tsdb/query/bucket_accumulator.h"
 #include "collector/tsdb/query/bucket_grid.h"
 #include "collector/tsdb/query/query.h"
 #include "collector/tsdb/series_source.h"
@@ -30,6 +32,14 @@ class GroupEvaluator {
   // The points of the group made of `series`, ascending by time; empty when
   // no sample of the group counts. Errors are the source's.
   absl::StatusOr<GroupPoints> Evaluate(const std::vector<const SeriesRef*>& series);
+
+  // Mergeable aggregations (IsMergeable) only, for a group evaluated in
+  // parts: the per-bucket accumulators of `series`, which Merge() adds up
+  // and PointsOf() turns into the group's points, as Evaluate() would.
+  using Buckets = std::map<int64_t, BucketAccumulator>;
+  absl::StatusOr<Buckets> Accumulate(const std::vector<const SeriesRef*>& series);
+  static void Merge(const Buckets& from, Buckets* into);
+  GroupPoints PointsOf(const Buckets& buckets) const;
 
   // The rollup plan in use, if any.
   const std::optional<RollupPlan>& rollup_plan() const { return plan_; }

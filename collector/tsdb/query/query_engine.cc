@@ -5,12 +5,14 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "collector/tsdb/query/bucket_accumulator.h"
 #include "collector/tsdb/query/group_evaluator.h"
 #include "collector/tsdb/query/query_validation.h"
 #include "common/status_macros.h"
@@ -114,6 +116,74 @@ void KeepTop(std::vector<EvaluatedGroup>& groups, size_t k) {
   }
 }
 
+// A part of the work of a query: the series [begin, end) of one group's
+// members; a group in several parts is accumulated per part and merged
+// (mergeable aggregations only).
+struct Task {
+  Task(GroupMap::value_type* g, size_t b, size_t e, bool w) : group(g), begin(b), end(e), whole(w) {}
+  GroupMap::value_type* group;
+  size_t begin, end;
+  bool whole;
+  // Results, filled by the shard that runs the task.
+  GroupPoints points;                // whole
+  GroupEvaluator::Buckets buckets;  // a part
+};
+
+// Splits the groups into tasks for `shards` shards of about equal series
+// counts (groups larger than a shard in parts, when they can be merged);
+// returns where each shard's tasks start.
+std::vector<size_t> PlanTasks(const QueryRequest& request, GroupMap& groups, size_t series,
+                              size_t shards, std::vector<Task>* tasks) {
+  const size_t per_shard = (series + shards - 1) / shards;
+  const bool splittable = IsMergeable(request.agg) && !request.last_point;
+  for (auto& group : groups) {
+    const size_t n = group.second.size();
+    if (!splittable || n <= per_shard || shards == 1) {
+      tasks->emplace_back(&group, 0, n, true);
+      continue;
+    }
+    for (size_t begin = 0; begin < n; begin += per_shard) {
+      tasks->emplace_back(&group, begin, std::min(n, begin + per_shard), false);
+    }
+  }
+  // Contiguous runs of tasks, cut when a shard has its share of series.
+  std::vector<size_t> starts = {0};
+  size_t in_shard = 0;
+  for (size_t i = 0; i < tasks->size(); ++i) {
+    if (in_shard >= per_shard && starts.size() < shards) {
+      starts.push_back(i);
+      in_shard = 0;
+    }
+    in_shard += (*tasks)[i].end - (*tasks)[i].begin;
+  }
+  starts.push_back(tasks->size());
+  return starts;
+}
+
+// Runs tasks [begin, end) with its own evaluator on `source`. Without
+// top_k, fails as soon as its own groups exceed max_points.
+absl::Status RunTasks(SeriesSource* source, const QueryRequest& request, std::vector<Task>& tasks,
+                      size_t begin, size_t end) {
+  GroupEvaluator evaluator(source, request);
+  int64_t points = 0;
+  for (size_t i = begin; i < end; ++i) {
+    Task& t = tasks[i];
+    const std::vector<const SeriesRef*>& members = t.group->second;
+    if (t.whole) {
+      ASSIGN_OR_RETURN(t.points, evaluator.Evaluate(members));
+      points += static_cast<int64_t>(t.points.points.size());
+      if (request.top_k == 0 && points > request.max_points) {
+        return TooManyPoints(points, request.max_points);
+      }
+    } else {
+      std::vector<const SeriesRef*> part(members.begin() + static_cast<ptrdiff_t>(t.begin),
+                                         members.begin() + static_cast<ptrdiff_t>(t.end));
+      ASSIGN_OR_RETURN(t.buckets, evaluator.Accumulate(part));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
@@ -125,23 +195,62 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   ASSIGN_OR_RETURN(std::vector<SeriesRef> series,
                    source->Select(request.metric, request.matchers));
   RETURN_IF_ERROR(CheckSelection(request, series));
+  GroupMap groups = GroupSeries(request, series);
 
-  GroupEvaluator evaluator(source, request);
+  // Large selections run in shards on threads of their own, each with its
+  // own view (series are independent; only sources with views can: their
+  // reads are thread-safe).
+  size_t shards = 1;
+  if (view != nullptr && threads_.max > 1) {
+    shards = std::min(static_cast<size_t>(threads_.max),
+                      series.size() / std::max<size_t>(threads_.min_series, 1));
+    shards = std::max<size_t>(shards, 1);
+  }
+  std::vector<Task> tasks;
+  const std::vector<size_t> starts = PlanTasks(request, groups, series.size(), shards, &tasks);
+  const size_t used = starts.size() - 1;
+  std::vector<absl::Status> statuses(used);
+  {
+    std::vector<std::thread> threads;
+    for (size_t s = 1; s < used; ++s) {
+      threads.emplace_back([&, s] {
+        std::unique_ptr<SeriesSource> own = source_->ForOneQuery();
+        statuses[s] = RunTasks(own.get(), request, tasks, starts[s], starts[s + 1]);
+      });
+    }
+    statuses[0] = RunTasks(source, request, tasks, starts[0], starts[1]);
+    for (std::thread& t : threads) t.join();
+  }
+  for (const absl::Status& status : statuses) RETURN_IF_ERROR(status);
+
   const size_t k = static_cast<size_t>(request.top_k);
   std::vector<EvaluatedGroup> kept;
   int64_t points = 0;
-  for (auto& [key, members] : GroupSeries(request, series)) {
-    ASSIGN_OR_RETURN(GroupPoints group, evaluator.Evaluate(members));
-    if (group.points.empty()) continue;
+  GroupEvaluator finisher(source, request);  // turns merged parts into points
+  for (size_t i = 0; i < tasks.size();) {
+    GroupMap::value_type* group = tasks[i].group;
+    GroupPoints evaluated;
+    if (tasks[i].whole) {
+      evaluated = std::move(tasks[i].points);
+      ++i;
+    } else {
+      GroupEvaluator::Buckets merged = std::move(tasks[i].buckets);
+      for (++i; i < tasks.size() && tasks[i].group == group; ++i) {
+        GroupEvaluator::Merge(tasks[i].buckets, &merged);
+      }
+      evaluated = finisher.PointsOf(merged);
+    }
+    if (evaluated.points.empty()) continue;
     if (k == 0) {
       // Groups come in label order and all are kept: fail as soon as the
       // result is known to be too large.
-      points += static_cast<int64_t>(group.points.size());
+      points += static_cast<int64_t>(evaluated.points.size());
       if (points > request.max_points) return TooManyPoints(points, request.max_points);
     }
+    const std::vector<const SeriesRef*>& members = group->second;
     const bool counter = std::all_of(members.begin(), members.end(),
                                      [](const SeriesRef* s) { return s->counter; });
-    kept.push_back({key, std::move(group), counter});
+    kept.push_back({group->first, std::move(evaluated), counter});
     if (k > 0 && kept.size() >= 2 * k) KeepTop(kept, k);
   }
   if (k > 0) {

@@ -84,6 +84,61 @@ TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
   EXPECT_GT(non_empty, 300);
 }
 
+// Queries over many series run on several threads, each with its own
+// view, and big groups in merged parts: the same answers as on one thread.
+TEST(QueryOverStore, ThreadedQueriesEqualOneThread) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.max_head_samples = 30;
+  options.retention_ms = 0;
+  options.rollup_retention_ms = 0;
+  options.min_rollup_span_ms = 0;
+  auto opened = TsdbStore::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  TsdbStore& store = **opened;
+  std::mt19937_64 rng(5);
+  constexpr int kHosts = 40, kSteps = 200;
+  for (int h = 0; h < kHosts; ++h) {
+    std::vector<Sample> samples;
+    double v = 50;
+    for (int s = 0; s < kSteps; ++s) {
+      v += static_cast<double>(static_cast<int>(rng() % 201) - 100) / 100.0;
+      samples.push_back({int64_t{s} * 10'000 + static_cast<int64_t>(rng() % 3000), v});
+    }
+    const Labels labels = {{"host", "h" + std::to_string(h)}, {"zone", "z" + std::to_string(h % 3)}};
+    ASSERT_TRUE(store.Append({IngestSeries{"cpu", labels, false, samples}}).ok());
+  }
+  QueryEngine one(&store);
+  QueryEngine four(&store, QueryThreads{.max = 4, .min_series = 3});
+  const Aggregation aggs[] = {Aggregation::kAvg, Aggregation::kMax, Aggregation::kSum,
+                              Aggregation::kCount, Aggregation::kLast, Aggregation::kP90,
+                              Aggregation::kNone};
+  const int64_t span = int64_t{kSteps} * 10'000;
+  for (int q = 0; q < 120; ++q) {
+    int64_t a = static_cast<int64_t>(rng() % static_cast<uint64_t>(span)) - 20'000;
+    int64_t b = a + static_cast<int64_t>(rng() % static_cast<uint64_t>(span));
+    QueryRequest r = MakeRequest("cpu", aggs[rng() % 7], a, b, (rng() % 2) ? kMinute : 0);
+    switch (rng() % 4) {
+      case 0: r.group_by = {"zone"}; break;  // 3 groups of about 13: split in parts
+      case 1: r.group_by = {"host"}; break;  // 40 groups of one
+      case 2: r.last_point = true; r.agg = Aggregation::kNone; r.step_ms = 0; break;
+      default: break;                         // one group of 40
+    }
+    if (r.agg == Aggregation::kNone) {
+      r.step_ms = 0;  // raw points and last points are per series, no step
+      r.group_by.clear();
+    } else if (rng() % 3 == 0) {
+      r.top_k = 2;
+    }
+    SCOPED_TRACE(Describe(r));
+    auto got = four.Run(r);
+    auto want = one.Run(r);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_TRUE(SameResult(*got, *want, r.agg)) << Describe(*got) << "\nvs\n" << Describe(*want);
+  }
+}
+
 // A short range is read raw, except where retention may have dropped the
 // raw samples: there rollups answer.
 TEST(QueryOverStore, ShortRangesPastRawRetentionComeFromRollups) {
