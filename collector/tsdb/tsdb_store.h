@@ -317,6 +317,8 @@ class TsdbStore : public SeriesSource {
   absl::StatusOr<uint64_t> ResolveSeries(const IngestSeriesView& series, rocksdb::WriteBatch* batch,
                                          absl::flat_hash_map<std::string, uint64_t>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records the metric of series `id` in metric_of_.
+  void NoteMetric(uint64_t id, absl::string_view metric) ABSL_EXCLUSIVE_LOCKS_REQUIRED(records_mu_);
   // `shared`: an iterator over tsdb_postings to reuse (else one is made).
   absl::StatusOr<std::vector<uint64_t>> ReadPostings(const std::string& prefix,
                                                      rocksdb::Iterator* shared = nullptr);
@@ -408,6 +410,13 @@ class TsdbStore : public SeriesSource {
   // Bounded by TsdbOptions::series_record_cache (cleared when full).
   absl::Mutex records_mu_;
   absl::node_hash_map<uint64_t, SeriesRef> records_ ABSL_GUARDED_BY(records_mu_);
+  // The metric of each series id known since Open (created, or its record
+  // read): 1 + its index in metric_names_, 0 when not known. 4 bytes a
+  // series, so Select drops labelled candidates of other metrics without
+  // reading their records.
+  std::vector<uint32_t> metric_of_ ABSL_GUARDED_BY(records_mu_);
+  std::vector<std::string> metric_names_ ABSL_GUARDED_BY(records_mu_);
+  absl::flat_hash_map<std::string, uint32_t> metric_numbers_ ABSL_GUARDED_BY(records_mu_);
   // Node map: a Head's address is stable, so an Append carries its heads
   // from the check to ApplyToHeads without a second lookup (heads are
   // erased only by the Append that created them, when its write failed).

@@ -72,6 +72,20 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
   return ref.id;
 }
 
+void TsdbStore::NoteMetric(uint64_t id, absl::string_view metric) {
+  // Ids are dense from 1; a store with more series than this leaves the
+  // rest unknown (Select then reads their records).
+  constexpr uint64_t kMaxNoted = uint64_t{1} << 28;
+  if (id >= kMaxNoted) return;
+  auto [it, added] = metric_numbers_.try_emplace(metric, 0);
+  if (added) {
+    metric_names_.emplace_back(metric);
+    it->second = static_cast<uint32_t>(metric_names_.size());
+  }
+  if (metric_of_.size() <= id) metric_of_.resize(std::max<size_t>(id + 1, metric_of_.size() * 3 / 2));
+  metric_of_[id] = it->second;
+}
+
 // Ids of one posting list, ascending (the id is the key's last 8 bytes).
 absl::StatusOr<std::vector<uint64_t>> TsdbStore::ReadPostings(const std::string& prefix,
                                                               rocksdb::Iterator* shared) {
@@ -183,6 +197,16 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::Select(
   std::vector<uint64_t> ids;
   if (labelled.has_value() && labelled->size() <= kFewCandidates) {
     ids = std::move(*labelled);
+    // Candidates known to be of another metric need no record.
+    absl::MutexLock lock(&records_mu_);
+    std::vector<uint32_t> wanted;
+    for (const std::string& name : names) {
+      if (auto it = metric_numbers_.find(name); it != metric_numbers_.end()) wanted.push_back(it->second);
+    }
+    std::erase_if(ids, [&](uint64_t id) {
+      const uint32_t known = id < metric_of_.size() ? metric_of_[id] : 0;
+      return known != 0 && std::find(wanted.begin(), wanted.end(), known) == wanted.end();
+    });
   } else {
     for (const std::string& name : names) {
       ASSIGN_OR_RETURN(std::vector<uint64_t> one,
@@ -247,6 +271,7 @@ absl::StatusOr<std::vector<SeriesRef>> TsdbStore::ReadSeriesRecords(
       decoded.push_back(std::move(ref));
     }
     absl::MutexLock lock(&records_mu_);
+    for (const SeriesRef& ref : decoded) NoteMetric(ref.id, ref.metric);
     if (records_.size() + decoded.size() > options_.series_record_cache) records_.clear();
     if (decoded.size() <= options_.series_record_cache) {
       for (SeriesRef& ref : decoded) records_.emplace(ref.id, std::move(ref));

@@ -61,6 +61,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
   std::vector<Head*> run_heads;  // the head of each run of `record`
   AppendStats st;
   uint64_t wal_id = 0;  // 0: nothing accepted, no WAL record
+  uint64_t first_new_id = 0;  // ids from here on are created by this append
   {
     // Under mu_: ids, the accepted samples against the heads, and the
     // reservations (new series ids, the WAL record id). The synced write
@@ -80,7 +81,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
       ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, &write, &pending));
       ids.push_back(id);
     }
-    const uint64_t first_new_id = next_series_id_;
+    first_new_id = next_series_id_;
     next_series_id_ += pending.size();
     const uint64_t epoch = ++append_epoch_;
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -149,6 +150,12 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
   }
   // Durable: from here on the batch is accepted whatever happens next.
   for (auto& [key, id] : pending) ids_by_key_.emplace(key, id);
+  if (!pending.empty()) {
+    absl::MutexLock records(&records_mu_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (ids[i] >= first_new_id) NoteMetric(ids[i], batch[i].metric);
+    }
+  }
   dropped_samples_ += st.dropped;
   if (stats != nullptr) *stats = st;
   if (ids_out != nullptr) *ids_out = std::move(ids);
