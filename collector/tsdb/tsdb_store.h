@@ -255,9 +255,10 @@ class TsdbStore : public SeriesSource {
     int64_t first_ms = 0;
     bool first_known = false;
 
-    // The starts of the series' newest chunks written since Open,
+    // The starts of the series' newest chunks (the last one persisted
+    // before Open, when the head was made, and those written since),
     // ascending: every chunk starting at or after recent_starts[0] is
-    // listed (older ones were written before Open or dropped from here).
+    // listed (older ones are not, or were dropped from here).
     // Lets a read seek forward to the chunk holding a time instead of
     // SeekForPrev, which costs RocksDB about twice as much.
     static constexpr int kRecentChunks = 8;
@@ -363,8 +364,9 @@ class TsdbStore : public SeriesSource {
 
   // tsdb_store_read.cc
   // End time of the last persisted chunk of `id` and start time of the
-  // first; *found false if none.
-  absl::Status PersistedSpan(uint64_t id, bool* found, int64_t* start_ms, int64_t* end_ms);
+  // first, and the last one's start; *found false if none.
+  absl::Status PersistedSpan(uint64_t id, bool* found, int64_t* start_ms, int64_t* end_ms,
+                             int64_t* last_chunk_ms);
 
   // One look at the head of `id` under mu_: `need` sees it (nullptr when
   // the series has none) and says whether persisted data must be read (it

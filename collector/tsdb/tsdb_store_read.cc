@@ -64,7 +64,7 @@ class SnapshotReleaser {
 }  // namespace
 
 absl::Status TsdbStore::PersistedSpan(uint64_t id, bool* found, int64_t* start_ms,
-                                      int64_t* end_ms) {
+                                      int64_t* end_ms, int64_t* last_chunk_ms) {
   SeriesIterator it(db_.get(), chunks_cf_, id, nullptr);
   it->SeekForPrev(keys::ChunkKey(id, std::numeric_limits<int64_t>::max()));
   *found = false;
@@ -72,7 +72,9 @@ absl::Status TsdbStore::PersistedSpan(uint64_t id, bool* found, int64_t* start_m
     return ToAbsl(it->status(), "cannot read chunks");
   }
   absl::string_view chunk;
-  if (!keys::ParseChunkValue(View(it->value()), end_ms, &chunk)) {
+  uint64_t last_id = 0;
+  if (!keys::ParseChunkValue(View(it->value()), end_ms, &chunk) ||
+      !keys::ParseChunkKey(View(it->key()), &last_id, last_chunk_ms) || last_id != id) {
     return absl::DataLossError(absl::StrCat("tsdb: chunk of series ", id, " has no header"));
   }
   it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));

@@ -28,8 +28,11 @@ absl::StatusOr<TsdbStore::Head*> TsdbStore::HeadOf(uint64_t id) {
   auto it = heads_.find(id);
   if (it != heads_.end()) return &it->second;
   Head head;
-  RETURN_IF_ERROR(PersistedSpan(id, &head.has_last, &head.first_ms, &head.last_ms));
+  int64_t last_chunk_ms = 0;
+  RETURN_IF_ERROR(PersistedSpan(id, &head.has_last, &head.first_ms, &head.last_ms, &last_chunk_ms));
   head.first_known = head.has_last;
+  // Chunks written from now on follow it: the list covers reads from it on.
+  if (head.has_last) head.NoteChunk(last_chunk_ms);
   return &heads_.emplace(id, std::move(head)).first->second;
 }
 
