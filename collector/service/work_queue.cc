@@ -10,7 +10,6 @@ WorkQueue::~WorkQueue() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    ready_.SignalAll();
   }
   for (auto& t : threads_) t.join();
 }
@@ -19,9 +18,6 @@ bool WorkQueue::TrySubmit(std::function<void()> fn) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || queue_.size() >= max_pending_) return false;
   queue_.push_back(std::move(fn));
-  // One waiting thread, not all: a condition on the mutex would wake every
-  // idle worker to check it, and they would contend with the one that works.
-  ready_.Signal();
   return true;
 }
 
@@ -30,7 +26,9 @@ void WorkQueue::Run() {
     std::function<void()> fn;
     {
       absl::MutexLock lock(&mu_);
-      while (!stopping_ && queue_.empty()) ready_.Wait(&mu_);
+      mu_.Await(absl::Condition(
+          +[](WorkQueue* q) ABSL_NO_THREAD_SAFETY_ANALYSIS { return q->stopping_ || !q->queue_.empty(); },
+          this));
       if (queue_.empty()) return;  // stopping and drained
       fn = std::move(queue_.front());
       queue_.pop_front();

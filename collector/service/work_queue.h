@@ -31,7 +31,6 @@ class WorkQueue {
   void Run();
 
   absl::Mutex mu_;
-  absl::CondVar ready_;  // signalled when work is queued or stopping_ is set
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   const size_t max_pending_;
