@@ -159,6 +159,19 @@ class SeriesSource {
                                    int64_t end_ms, uint32_t fields, std::vector<RollupBucket>* out) {
     return absl::UnimplementedError("this series source keeps no rollups");
   }
+
+  // When every sample of series `id` is known to lie in [range_start,
+  // range_end]: appends, as ReadRollups would, its buckets from the one
+  // holding range_start to the one holding range_end (the buckets at the
+  // ends then hold nothing from outside the range) and sets *used. Else
+  // appends nothing and sets *used false. The check and the read see the
+  // same samples. The default knows nothing: *used false.
+  virtual absl::Status ReadRollupsWithin(uint64_t id, int64_t resolution_ms, int64_t range_start,
+                                         int64_t range_end, uint32_t fields,
+                                         std::vector<RollupBucket>* out, bool* used) {
+    *used = false;
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace steward::collector::tsdb

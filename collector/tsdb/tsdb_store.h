@@ -222,6 +222,10 @@ class TsdbStore : public SeriesSource {
   int64_t MinRollupSpanMs(int64_t start_ms) const override;
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
                            uint32_t fields, std::vector<RollupBucket>* out) override;
+  // Known from the series' head (its first and latest sample times).
+  absl::Status ReadRollupsWithin(uint64_t id, int64_t resolution_ms, int64_t range_start,
+                                 int64_t range_end, uint32_t fields, std::vector<RollupBucket>* out,
+                                 bool* used) override;
 
  private:
   // The in-memory state of one series touched since Open.
@@ -384,9 +388,14 @@ class TsdbStore : public SeriesSource {
                              std::vector<Sample>* out);
   absl::Status ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
                                 int64_t end_ms, std::optional<Sample>* out);
+  absl::Status ReadRollupsWithinIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
+                                   int64_t range_start, int64_t range_end, uint32_t fields,
+                                   std::vector<RollupBucket>* out, bool* used);
+  // `within`: read only if the head shows every sample in it (*used says).
   absl::Status ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
                              int64_t start_ms, int64_t end_ms, uint32_t fields,
-                             std::vector<RollupBucket>* out);
+                             std::vector<RollupBucket>* out,
+                             std::optional<TimeSpan> within = std::nullopt, bool* used = nullptr);
 
   TsdbOptions options_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -148,6 +148,12 @@ class TsdbQueryView final : public SeriesSource {
                            uint32_t fields, std::vector<RollupBucket>* out) override {
     return store_->ReadRollupsIn(&ctx_, id, resolution_ms, start_ms, end_ms, fields, out);
   }
+  absl::Status ReadRollupsWithin(uint64_t id, int64_t resolution_ms, int64_t range_start,
+                                 int64_t range_end, uint32_t fields, std::vector<RollupBucket>* out,
+                                 bool* used) override {
+    return store_->ReadRollupsWithinIn(&ctx_, id, resolution_ms, range_start, range_end, fields,
+                                       out, used);
+  }
 
  private:
   TsdbStore* store_;
@@ -197,6 +203,23 @@ absl::Status TsdbStore::ReadLastSample(uint64_t id, int64_t start_ms, int64_t en
 absl::Status TsdbStore::ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms,
                                     int64_t end_ms, uint32_t fields, std::vector<RollupBucket>* out) {
   return ReadRollupsIn(nullptr, id, resolution_ms, start_ms, end_ms, fields, out);
+}
+
+absl::Status TsdbStore::ReadRollupsWithin(uint64_t id, int64_t resolution_ms, int64_t range_start,
+                                          int64_t range_end, uint32_t fields,
+                                          std::vector<RollupBucket>* out, bool* used) {
+  return ReadRollupsWithinIn(nullptr, id, resolution_ms, range_start, range_end, fields, out, used);
+}
+
+absl::Status TsdbStore::ReadRollupsWithinIn(ReadContext* shared, uint64_t id,
+                                            int64_t resolution_ms, int64_t range_start,
+                                            int64_t range_end, uint32_t fields,
+                                            std::vector<RollupBucket>* out, bool* used) {
+  *used = false;
+  if (resolution_ms <= 0 || range_start > range_end) return absl::OkStatus();
+  return ReadRollupsIn(shared, id, resolution_ms, BucketStart(range_start, resolution_ms),
+                       BucketStart(range_end, resolution_ms), fields, out,
+                       TimeSpan{range_start, range_end}, used);
 }
 
 absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
@@ -353,7 +376,8 @@ int64_t TsdbStore::MinRollupSpanMs(int64_t start_ms) const {
 
 absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
                                       int64_t start_ms, int64_t end_ms, uint32_t fields,
-                                      std::vector<RollupBucket>* out) {
+                                      std::vector<RollupBucket>* out, std::optional<TimeSpan> within,
+                                      bool* used) {
   std::vector<int64_t> resolutions = RollupResolutions();
   if (std::find(resolutions.begin(), resolutions.end(), resolution_ms) == resolutions.end()) {
     return absl::InvalidArgumentError(
@@ -368,7 +392,20 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head;
   if (!HeadSnapshot(
-          id, shared, [&](const Head* h) { return h == nullptr || !h->KnownEmpty(start_ms, data_end); },
+          id, shared,
+          [&](const Head* h) {
+            if (within.has_value()) {
+              // Every sample in `within`: its first (a lower bound once
+              // retention dropped chunks) and its latest, under the lock
+              // the head copy is taken under, so no later sample slips in.
+              if (h == nullptr || !h->first_known || !h->has_last || h->first_ms < within->start_ms ||
+                  h->last_ms > within->end_ms) {
+                return false;
+              }
+              *used = true;
+            }
+            return h == nullptr || !h->KnownEmpty(start_ms, data_end);
+          },
           &head, &own)) {
     return absl::OkStatus();
   }
@@ -406,24 +443,32 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read rollups"));
   std::erase_if(found, [&](const RollupBucket& b) { return b.start_ms < start_ms || b.start_ms > end_ms; });
-  // Partial buckets of two chunks share a start: merge them.
-  std::stable_sort(found.begin(), found.end(),
-                   [](const RollupBucket& a, const RollupBucket& b) { return a.start_ms < b.start_ms; });
-  std::vector<RollupBucket> buckets;
-  for (const RollupBucket& b : found) {
-    if (!buckets.empty() && buckets.back().start_ms == b.start_ms) {
-      MergeBuckets(b, &buckets.back());
+  // Partial buckets of two chunks share a start: merge them (in place; the
+  // records come in key order, so the buckets are already ascending).
+  auto by_start = [](const RollupBucket& a, const RollupBucket& b) { return a.start_ms < b.start_ms; };
+  if (!std::is_sorted(found.begin(), found.end(), by_start)) {
+    std::stable_sort(found.begin(), found.end(), by_start);
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (kept > 0 && found[kept - 1].start_ms == found[i].start_ms) {
+      MergeBuckets(found[i], &found[kept - 1]);
     } else {
-      buckets.push_back(b);
+      found[kept++] = found[i];
     }
+  }
+  found.resize(kept);
+  if (head.empty()) {
+    out->insert(out->end(), found.begin(), found.end());
+    return absl::OkStatus();
   }
   // The head is not rolled up until it is persisted: add it here.
   std::vector<RollupBucket> from_head = BucketsOf(head, resolution_ms);
   std::erase_if(from_head, [&](const RollupBucket& b) {
     return b.start_ms < start_ms || b.start_ms > end_ms;
   });
-  MergeBucketLists(from_head, &buckets);
-  out->insert(out->end(), buckets.begin(), buckets.end());
+  MergeBucketLists(from_head, &found);
+  out->insert(out->end(), found.begin(), found.end());
   return absl::OkStatus();
 }
 

@@ -59,6 +59,20 @@ std::optional<RollupPlan> ChooseRollups(const SeriesSource& source, const QueryR
   return std::nullopt;
 }
 
+// The rollup resolution for series lying wholly in the range (read with
+// ReadRollupsWithin: no raw edges, one read): the coarsest that divides the
+// step (any, for step 0), but not the finest the source keeps, whose
+// buckets hold too few samples to beat reading them raw; 0 for none.
+int64_t ChooseWholeSeriesRollups(const SeriesSource& source, const QueryRequest& request) {
+  if (!IsMergeable(request.agg) || request.filter.has_value() || request.last_point) return 0;
+  std::vector<int64_t> resolutions = source.RollupResolutions();
+  for (size_t i = resolutions.size(); i-- > 1;) {
+    const int64_t r = resolutions[i];
+    if (r > 0 && (request.step_ms == 0 || request.step_ms % r == 0)) return r;
+  }
+  return 0;
+}
+
 // Points from per-bucket values, ascending by bucket time.
 template <typename Map, typename ValueFn>
 std::vector<Point> ToPoints(const Map& buckets, ValueFn value) {
@@ -80,7 +94,8 @@ GroupEvaluator::GroupEvaluator(SeriesSource* source, const QueryRequest& request
     : source_(source),
       request_(request),
       grid_(request.start_ms, request.end_ms, request.step_ms),
-      plan_(ChooseRollups(*source, request, grid_)) {}
+      plan_(ChooseRollups(*source, request, grid_)),
+      whole_resolution_(ChooseWholeSeriesRollups(*source, request)) {}
 
 absl::Status GroupEvaluator::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms) {
   return ReadSpans(id, {TimeSpan{start_ms, end_ms}});
@@ -107,6 +122,22 @@ absl::Status GroupEvaluator::ReadRollups(uint64_t id) {
       return absl::InternalError(absl::StrCat("series ", id, ": the source returned a ",
                                               plan_->resolution_ms, " ms rollup bucket at ",
                                               bucket.start_ms, ", outside what was asked"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GroupEvaluator::ReadWholeSeriesRollups(uint64_t id, bool* used) {
+  rollups_.clear();
+  const int64_t r = whole_resolution_;
+  RETURN_IF_ERROR(source_->ReadRollupsWithin(id, r, grid_.start_ms(), grid_.end_ms(),
+                                             RollupFieldsFor(request_.agg), &rollups_, used));
+  const int64_t first = FloorDiv(grid_.start_ms(), r) * r, last = FloorDiv(grid_.end_ms(), r) * r;
+  for (const RollupBucket& bucket : rollups_) {
+    if (bucket.start_ms < first || bucket.start_ms > last || bucket.start_ms % r != 0) {
+      return absl::InternalError(absl::StrCat("series ", id, ": the source returned a ", r,
+                                              " ms rollup bucket at ", bucket.start_ms,
+                                              ", outside what was asked"));
     }
   }
   return absl::OkStatus();
@@ -149,6 +180,16 @@ absl::StatusOr<GroupEvaluator::Buckets> GroupEvaluator::Accumulate(const SeriesL
     }
   };
   for (const SeriesRef* ref : series) {
+    if (whole_resolution_ > 0) {
+      // A series with every sample in the range: its rollup buckets,
+      // partial ones at the ends included, are exactly its samples.
+      bool used = false;
+      RETURN_IF_ERROR(ReadWholeSeriesRollups(ref->id, &used));
+      if (used) {
+        for (const RollupBucket& b : rollups_) buckets[grid_.BucketTime(b.start_ms)].Add(b);
+        continue;
+      }
+    }
     if (!plan_.has_value()) {
       RETURN_IF_ERROR(ReadSamples(ref->id, grid_.start_ms(), grid_.end_ms()));
       add_samples();

@@ -57,6 +57,9 @@ class GroupEvaluator {
   // Replaces rollups_ with the series' rollup buckets of the plan, checking
   // that the source kept to the plan.
   absl::Status ReadRollups(uint64_t id);
+  // Replaces rollups_ with the series' buckets at whole_resolution_ over
+  // the range when every sample of it lies in the range (*used).
+  absl::Status ReadWholeSeriesRollups(uint64_t id, bool* used);
   // Like ReadSamples, for ascending disjoint spans.
   absl::Status ReadSpans(uint64_t id, const std::vector<TimeSpan>& spans);
 
@@ -64,6 +67,7 @@ class GroupEvaluator {
   const QueryRequest& request_;
   BucketGrid grid_;
   std::optional<RollupPlan> plan_;
+  int64_t whole_resolution_ = 0;  // for series wholly in the range; 0: none
   std::vector<Sample> samples_;
   std::vector<RollupBucket> rollups_;
 };

@@ -105,8 +105,14 @@
 // little: a short range is read raw.) Rollup buckets that lie wholly
 // inside the range are read as rollups; the parts of the range before the
 // first and after the last whole rollup bucket are read as raw samples.
-// Results equal the raw path's exactly for min/max/count/last; sum and avg
-// may differ by floating-point summation order only.
+// Besides, a series whose samples all lie in the range (the source knows
+// its first and latest sample: SeriesSource::ReadRollupsWithin) is read
+// from rollups alone, partial buckets at the range's ends included (they
+// hold nothing from outside it), at the coarsest resolution that divides
+// step_ms (any, for step_ms == 0) other than the finest, whatever the
+// range's length: one read and no raw edges. Results equal the raw path's
+// exactly for min/max/count/last; sum and avg may differ by floating-point
+// summation order only.
 
 #include <cstdint>
 #include <optional>

@@ -124,4 +124,19 @@ absl::Status MemorySeriesSource::ReadRollups(uint64_t id, int64_t resolution_ms,
   return absl::OkStatus();
 }
 
+absl::Status MemorySeriesSource::ReadRollupsWithin(uint64_t id, int64_t resolution_ms,
+                                                   int64_t range_start, int64_t range_end,
+                                                   uint32_t fields, std::vector<RollupBucket>* out,
+                                                   bool* used) {
+  *used = false;
+  const Stored* s = Find(id);
+  if (s == nullptr || s->samples.empty() || s->samples.front().time_ms < range_start ||
+      s->samples.back().time_ms > range_end) {
+    return absl::OkStatus();
+  }
+  *used = true;
+  return ReadRollups(id, resolution_ms, RollupStart(range_start, resolution_ms),
+                     RollupStart(range_end, resolution_ms), fields, out);
+}
+
 }  // namespace steward::collector::tsdb::query_test

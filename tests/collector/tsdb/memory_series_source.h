@@ -60,6 +60,10 @@ class MemorySeriesSource : public SeriesSource {
   }
   absl::Status ReadRollups(uint64_t id, int64_t resolution_ms, int64_t start_ms, int64_t end_ms,
                            uint32_t fields, std::vector<RollupBucket>* out) override;
+  // Knows every series' first and last sample exactly.
+  absl::Status ReadRollupsWithin(uint64_t id, int64_t resolution_ms, int64_t range_start,
+                                 int64_t range_end, uint32_t fields, std::vector<RollupBucket>* out,
+                                 bool* used) override;
 
  private:
   const Stored* Find(uint64_t id) const;

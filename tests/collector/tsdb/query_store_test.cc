@@ -139,6 +139,64 @@ TEST(QueryOverStore, ThreadedQueriesEqualOneThread) {
   }
 }
 
+// A series whose samples all lie in the range is answered from rollups
+// alone (partial buckets at the ends included); one with a sample just
+// outside is not: the answers equal the in-memory source's either way.
+TEST(QueryOverStore, WholeSeriesRollupsOnlyWhenEverySampleIsInTheRange) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.max_head_samples = 40;
+  options.retention_ms = 0;
+  options.rollup_retention_ms = 0;
+  auto opened = TsdbStore::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  TsdbStore& store = **opened;
+  MemorySeriesSource memory;
+  memory.set_rollup_resolutions({kMinute, 5 * kMinute, 60 * kMinute});
+  // 10 s apart from 00:20:05 to 02:39:55: chunks, and the last ones in a head.
+  std::vector<Sample> samples;
+  for (int64_t t = 20 * kMinute + 5'000; t < 160 * kMinute; t += 10'000) {
+    samples.push_back({t, static_cast<double>(t % 7'000) / 100});
+  }
+  const Labels labels = {{"host", "a"}};
+  memory.Add("cpu", labels, false, samples);
+  ASSERT_TRUE(store.Append({IngestSeries{"cpu", labels, false, samples}}).ok());
+
+  // Every sample in the range: the store reads its hourly buckets only.
+  std::vector<RollupBucket> got;
+  bool used = false;
+  const uint64_t series = store.Select("cpu", {})->front().id;
+  ASSERT_TRUE(store.ReadRollupsWithin(series, kHour, 20 * kMinute, 3 * kHour, kAllRollupFields, &got, &used).ok());
+  EXPECT_TRUE(used);
+  ASSERT_EQ(got.size(), 3u);  // 00:00 (from 00:20:05), 01:00, 02:00 (to 02:39:55)
+  EXPECT_EQ(got[0].count, 240u);
+  EXPECT_EQ(got[2].count, 240u);
+  // The last sample 1 ms after the range: not every sample is in it.
+  got.clear();
+  ASSERT_TRUE(store.ReadRollupsWithin(series, kHour, 20 * kMinute, samples.back().time_ms - 1,
+                                      kAllRollupFields, &got, &used).ok());
+  EXPECT_FALSE(used);
+  EXPECT_TRUE(got.empty());
+  got.clear();
+  ASSERT_TRUE(store.ReadRollupsWithin(series, kHour, samples.front().time_ms + 1, 3 * kHour,
+                                      kAllRollupFields, &got, &used).ok());
+  EXPECT_FALSE(used);
+
+  QueryEngine over_store(&store), over_memory(&memory);
+  for (int64_t start : {int64_t{0}, samples.front().time_ms, samples.front().time_ms + 1}) {
+    for (int64_t end : {samples.back().time_ms - 1, samples.back().time_ms, 4 * kHour}) {
+      for (Aggregation agg : {Aggregation::kAvg, Aggregation::kCount, Aggregation::kMax}) {
+        QueryRequest r = MakeRequest("cpu", agg, start, end, kHour);
+        SCOPED_TRACE(Describe(r));
+        auto a = over_store.Run(r);
+        auto b = over_memory.Run(r);
+        ASSERT_TRUE(a.ok() && b.ok());
+        EXPECT_TRUE(SameResult(*a, *b, agg)) << Describe(*a) << "\nvs\n" << Describe(*b);
+      }
+    }
+  }
+}
+
 // A short range is read raw, except where retention may have dropped the
 // raw samples: there rollups answer.
 TEST(QueryOverStore, ShortRangesPastRawRetentionComeFromRollups) {
