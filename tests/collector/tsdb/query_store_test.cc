@@ -28,14 +28,21 @@ using query_test::SameResult;
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kHour = 60 * kMinute;
 
-TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
-  testing::TempDir dir;
+// Options keeping everything forever, with heads of `head_samples`; with
+// `short_rollups`, rollups serve ranges of any length (to compare them).
+TsdbOptions KeepAll(int head_samples, bool short_rollups) {
   TsdbOptions options;
-  options.max_head_samples = 50;  // most samples in persisted chunks, some in heads
+  options.max_head_samples = head_samples;
   options.retention_ms = 0;
   options.rollup_retention_ms = 0;
-  options.min_rollup_span_ms = 0;  // rollups over short ranges too, to compare them
-  auto opened = TsdbStore::Open(dir.path(), options);
+  if (short_rollups) options.min_rollup_span_ms = 0;
+  return options;
+}
+
+TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
+  testing::TempDir dir;
+  // Most samples in persisted chunks, some in heads.
+  auto opened = TsdbStore::Open(dir.path(), KeepAll(50, /*short_rollups=*/true));
   ASSERT_TRUE(opened.ok()) << opened.status();
   TsdbStore& store = **opened;
   MemorySeriesSource memory;
@@ -88,12 +95,7 @@ TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
 // view, and big groups in merged parts: the same answers as on one thread.
 TEST(QueryOverStore, ThreadedQueriesEqualOneThread) {
   testing::TempDir dir;
-  TsdbOptions options;
-  options.max_head_samples = 30;
-  options.retention_ms = 0;
-  options.rollup_retention_ms = 0;
-  options.min_rollup_span_ms = 0;
-  auto opened = TsdbStore::Open(dir.path(), options);
+  auto opened = TsdbStore::Open(dir.path(), KeepAll(30, /*short_rollups=*/true));
   ASSERT_TRUE(opened.ok()) << opened.status();
   TsdbStore& store = **opened;
   std::mt19937_64 rng(5);
@@ -144,11 +146,7 @@ TEST(QueryOverStore, ThreadedQueriesEqualOneThread) {
 // outside is not: the answers equal the in-memory source's either way.
 TEST(QueryOverStore, WholeSeriesRollupsOnlyWhenEverySampleIsInTheRange) {
   testing::TempDir dir;
-  TsdbOptions options;
-  options.max_head_samples = 40;
-  options.retention_ms = 0;
-  options.rollup_retention_ms = 0;
-  auto opened = TsdbStore::Open(dir.path(), options);
+  auto opened = TsdbStore::Open(dir.path(), KeepAll(40, /*short_rollups=*/false));
   ASSERT_TRUE(opened.ok()) << opened.status();
   TsdbStore& store = **opened;
   MemorySeriesSource memory;
