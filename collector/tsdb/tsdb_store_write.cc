@@ -172,8 +172,13 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
   mu_.Unlock();
   absl::Status encoded = EncodeChunks(sealed, &chunks);
   mu_.Lock();
-  RETURN_IF_ERROR(encoded);
-  RETURN_IF_ERROR(WriteChunks(sealed, &chunks));
+  if (!encoded.ok()) {
+    // The sealed samples stay in memory and pinned in the WAL, as after a
+    // failed write: refuse further writes until reopened.
+    write_error_ = encoded;
+    return encoded;
+  }
+  RETURN_IF_ERROR(WriteChunks(&sealed, &chunks));
   return MaintainLocked();
 }
 
