@@ -178,7 +178,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
     write_error_ = encoded;
     return encoded;
   }
-  RETURN_IF_ERROR(WriteChunks(&sealed, &chunks));
+  RETURN_IF_ERROR(WriteChunks(sealed, &chunks));
   return MaintainLocked();
 }
 
