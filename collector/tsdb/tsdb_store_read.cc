@@ -105,6 +105,16 @@ struct TsdbStore::ReadContext {
     }
     return slot->get();
   }
+
+  // The iterator a read of series `id` in `cf` uses: the shared one in
+  // `slot`, or (with a snapshot of its own, or no shared state) one made in
+  // `fresh`.
+  static rocksdb::Iterator* For(ReadContext* shared, std::unique_ptr<rocksdb::Iterator> ReadContext::*slot,
+                                rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t id,
+                                const rocksdb::Snapshot* own, std::optional<SeriesIterator>* fresh) {
+    if (own != nullptr || shared == nullptr) return fresh->emplace(db, cf, id, own).get();
+    return shared->Iterator(cf, &(shared->*slot));
+  }
 };
 
 // TsdbStore's reads of one query (ForOneQuery).
@@ -256,9 +266,8 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
   // Otherwise the one chunk starting at or before end_ms holds the latest
   // sample at or before it (chunks do not overlap).
   std::optional<SeriesIterator> fresh;
-  rocksdb::Iterator* it = own != nullptr || shared == nullptr
-                              ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
-                              : shared->Iterator(chunks_cf_, &shared->chunks);
+  rocksdb::Iterator* it =
+      ReadContext::For(shared, &ReadContext::chunks, db_.get(), chunks_cf_, id, own, &fresh);
   if (seek_to.has_value()) {
     // Forward to it; when retention dropped it, every older chunk went too.
     it->Seek(keys::ChunkKey(id, *seek_to));
@@ -322,9 +331,8 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
   };
 
   std::optional<SeriesIterator> fresh;
-  rocksdb::Iterator* it = own != nullptr || shared == nullptr
-                              ? fresh.emplace(db_.get(), chunks_cf_, id, own).get()
-                              : shared->Iterator(chunks_cf_, &shared->chunks);
+  rocksdb::Iterator* it =
+      ReadContext::For(shared, &ReadContext::chunks, db_.get(), chunks_cf_, id, own, &fresh);
   // The chunk starting at or before the first span may reach into it; a
   // forward seek is cheaper when the head knows where that chunk starts.
   if (seek_from.has_value()) {
@@ -417,9 +425,8 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
   // before rollup records come in the same order.
   std::vector<RollupBucket> found;
   std::optional<SeriesIterator> fresh;
-  rocksdb::Iterator* it = own != nullptr || shared == nullptr
-                              ? fresh.emplace(db_.get(), rollups_cf_, id, own).get()
-                              : shared->Iterator(rollups_cf_, &shared->rollups);
+  rocksdb::Iterator* it =
+      ReadContext::For(shared, &ReadContext::rollups, db_.get(), rollups_cf_, id, own, &fresh);
   for (it->Seek(keys::RollupKey(id, resolution_ms, start_ms)); it->Valid(); it->Next()) {
     uint64_t key_id = 0;
     int64_t key_resolution = 0, time_ms = 0;

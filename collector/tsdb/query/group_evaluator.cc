@@ -95,7 +95,13 @@ GroupEvaluator::GroupEvaluator(SeriesSource* source, const QueryRequest& request
       request_(request),
       grid_(request.start_ms, request.end_ms, request.step_ms),
       plan_(ChooseRollups(*source, request, grid_)),
-      whole_resolution_(ChooseWholeSeriesRollups(*source, request)) {}
+      whole_resolution_(ChooseWholeSeriesRollups(*source, request)) {
+  if (plan_.has_value()) {
+    for (const auto& span : {plan_->raw_head, plan_->raw_tail}) {
+      if (span.has_value()) raw_edges_.push_back({span->start_ms, span->end_ms});
+    }
+  }
+}
 
 absl::Status GroupEvaluator::ReadSamples(uint64_t id, int64_t start_ms, int64_t end_ms) {
   return ReadSpans(id, {TimeSpan{start_ms, end_ms}});
@@ -116,11 +122,16 @@ absl::Status GroupEvaluator::ReadRollups(uint64_t id) {
   RETURN_IF_ERROR(source_->ReadRollups(id, plan_->resolution_ms, plan_->rollup_first_ms,
                                        plan_->rollup_last_ms, RollupFieldsFor(request_.agg),
                                        &rollups_));
+  return CheckRollups(id, plan_->resolution_ms, plan_->rollup_first_ms, plan_->rollup_last_ms);
+}
+
+absl::Status GroupEvaluator::CheckRollups(uint64_t id, int64_t resolution_ms, int64_t first_ms,
+                                          int64_t last_ms) const {
   for (const RollupBucket& bucket : rollups_) {
-    if (bucket.start_ms < plan_->rollup_first_ms || bucket.start_ms > plan_->rollup_last_ms ||
-        bucket.start_ms % plan_->resolution_ms != 0) {
+    if (bucket.start_ms < first_ms || bucket.start_ms > last_ms ||
+        bucket.start_ms % resolution_ms != 0) {
       return absl::InternalError(absl::StrCat("series ", id, ": the source returned a ",
-                                              plan_->resolution_ms, " ms rollup bucket at ",
+                                              resolution_ms, " ms rollup bucket at ",
                                               bucket.start_ms, ", outside what was asked"));
     }
   }
@@ -132,15 +143,7 @@ absl::Status GroupEvaluator::ReadWholeSeriesRollups(uint64_t id, bool* used) {
   const int64_t r = whole_resolution_;
   RETURN_IF_ERROR(source_->ReadRollupsWithin(id, r, grid_.start_ms(), grid_.end_ms(),
                                              RollupFieldsFor(request_.agg), &rollups_, used));
-  const int64_t first = FloorDiv(grid_.start_ms(), r) * r, last = FloorDiv(grid_.end_ms(), r) * r;
-  for (const RollupBucket& bucket : rollups_) {
-    if (bucket.start_ms < first || bucket.start_ms > last || bucket.start_ms % r != 0) {
-      return absl::InternalError(absl::StrCat("series ", id, ": the source returned a ", r,
-                                              " ms rollup bucket at ", bucket.start_ms,
-                                              ", outside what was asked"));
-    }
-  }
-  return absl::OkStatus();
+  return CheckRollups(id, r, FloorDiv(grid_.start_ms(), r) * r, FloorDiv(grid_.end_ms(), r) * r);
 }
 
 absl::StatusOr<GroupPoints> GroupEvaluator::Evaluate(const SeriesList& series) {
@@ -162,7 +165,7 @@ absl::StatusOr<GroupPoints> GroupEvaluator::Evaluate(const SeriesList& series) {
 
 absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateMergeable(const SeriesList& series) {
   ASSIGN_OR_RETURN(Buckets buckets, Accumulate(series));
-  return PointsOf(buckets);
+  return PointsOf(buckets, request_);
 }
 
 absl::StatusOr<GroupEvaluator::Buckets> GroupEvaluator::Accumulate(const SeriesList& series) {
@@ -196,12 +199,8 @@ absl::StatusOr<GroupEvaluator::Buckets> GroupEvaluator::Accumulate(const SeriesL
       continue;
     }
     // Both raw edges in one read (one seek in a store).
-    std::vector<TimeSpan> edges;
-    for (const auto& span : {plan_->raw_head, plan_->raw_tail}) {
-      if (span.has_value()) edges.push_back({span->start_ms, span->end_ms});
-    }
-    if (!edges.empty()) {
-      RETURN_IF_ERROR(ReadSpans(ref->id, edges));
+    if (!raw_edges_.empty()) {
+      RETURN_IF_ERROR(ReadSpans(ref->id, raw_edges_));
       add_samples();
     }
     RETURN_IF_ERROR(ReadRollups(ref->id));
@@ -214,14 +213,14 @@ void GroupEvaluator::Merge(const Buckets& from, Buckets* into) {
   for (const auto& [time_ms, acc] : from) (*into)[time_ms].Merge(acc);
 }
 
-GroupPoints GroupEvaluator::PointsOf(const Buckets& buckets) const {
+GroupPoints GroupEvaluator::PointsOf(const Buckets& buckets, const QueryRequest& request) {
   GroupPoints out;
   out.points =
-      ToPoints(buckets, [this](const BucketAccumulator& a) { return a.Value(request_.agg); });
-  if (request_.top_k > 0 && !buckets.empty()) {
+      ToPoints(buckets, [&request](const BucketAccumulator& a) { return a.Value(request.agg); });
+  if (request.top_k > 0 && !buckets.empty()) {
     BucketAccumulator whole;
     for (const auto& [time_ms, acc] : buckets) whole.Merge(acc);
-    out.rank = whole.Value(request_.agg);
+    out.rank = whole.Value(request.agg);
   }
   return out;
 }

@@ -35,11 +35,12 @@ class GroupEvaluator {
 
   // Mergeable aggregations (IsMergeable) only, for a group evaluated in
   // parts: the per-bucket accumulators of `series`, which Merge() adds up
-  // and PointsOf() turns into the group's points, as Evaluate() would.
+  // and PointsOf() turns into the group's points (for `request`), as
+  // Evaluate() would.
   using Buckets = std::map<int64_t, BucketAccumulator>;
   absl::StatusOr<Buckets> Accumulate(const std::vector<const SeriesRef*>& series);
   static void Merge(const Buckets& from, Buckets* into);
-  GroupPoints PointsOf(const Buckets& buckets) const;
+  static GroupPoints PointsOf(const Buckets& buckets, const QueryRequest& request);
 
   // The rollup plan in use, if any.
   const std::optional<RollupPlan>& rollup_plan() const { return plan_; }
@@ -60,6 +61,10 @@ class GroupEvaluator {
   // Replaces rollups_ with the series' buckets at whole_resolution_ over
   // the range when every sample of it lies in the range (*used).
   absl::Status ReadWholeSeriesRollups(uint64_t id, bool* used);
+  // InternalError unless every bucket of rollups_ starts in [first_ms,
+  // last_ms] at a multiple of resolution_ms (the source kept to the ask).
+  absl::Status CheckRollups(uint64_t id, int64_t resolution_ms, int64_t first_ms,
+                            int64_t last_ms) const;
   // Like ReadSamples, for ascending disjoint spans.
   absl::Status ReadSpans(uint64_t id, const std::vector<TimeSpan>& spans);
 
@@ -67,6 +72,7 @@ class GroupEvaluator {
   const QueryRequest& request_;
   BucketGrid grid_;
   std::optional<RollupPlan> plan_;
+  std::vector<TimeSpan> raw_edges_;  // the plan's raw head and tail, if any
   int64_t whole_resolution_ = 0;  // for series wholly in the range; 0: none
   std::vector<Sample> samples_;
   std::vector<RollupBucket> rollups_;

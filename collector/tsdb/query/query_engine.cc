@@ -226,7 +226,6 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   const size_t k = static_cast<size_t>(request.top_k);
   std::vector<EvaluatedGroup> kept;
   int64_t points = 0;
-  GroupEvaluator finisher(source, request);  // turns merged parts into points
   for (size_t i = 0; i < tasks.size();) {
     GroupMap::value_type* group = tasks[i].group;
     GroupPoints evaluated;
@@ -238,7 +237,7 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
       for (++i; i < tasks.size() && tasks[i].group == group; ++i) {
         GroupEvaluator::Merge(tasks[i].buckets, &merged);
       }
-      evaluated = finisher.PointsOf(merged);
+      evaluated = GroupEvaluator::PointsOf(merged, request);
     }
     if (evaluated.points.empty()) continue;
     if (k == 0) {
