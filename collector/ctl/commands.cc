@@ -17,6 +17,7 @@
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/services_view.h"
 #include "collector/ctl/table.h"
+#include "collector/targeting/target_expr.h"
 #include "common/cli_args.h"
 #include "common/duration.h"
 #include "common/grpc/status_convert.h"
@@ -31,7 +32,9 @@ constexpr char kUsage[] = R"(usage: stewardctl [--config FILE] [--json] COMMAND 
 
 Commands:
   token create [--ttl 1h] [--uses N] [--label k=v]...   create an enrollment token (printed alone)
-  hosts                                                 list enrolled hosts
+  hosts [--where EXPR]                                  list enrolled hosts, or those a target selects:
+                                                        host:ID label:K=V os:NAME package:NAME[<VER]
+                                                        with and/or/not and ( ) (docs/deployments.md)
   software [--host ID] [--name NAME]                    list installed software
   changes [--host ID] [--since 24h]                     inventory changes (added, removed, upgraded, ...)
   health [--host ID]                                    application check states (ok, degraded, down)
@@ -62,6 +65,7 @@ Global flags:
 struct Flags {
   std::string config, ttl = "1h", uses = "1", host, name, metric, since, timeout = "30s", state;
   std::string agg, step, by, top, filter;  // metrics queries
+  std::string where;                       // hosts --where
   std::vector<std::string> matches;
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
@@ -95,6 +99,20 @@ std::string Hint(const absl::Status& st, const std::string& collector) {
     default:
       return std::string(st.message());
   }
+}
+
+// A target expression's error with the expression below it and a caret
+// under the position the message names ("target expression, position N:").
+absl::Status PointAt(const absl::Status& st, const std::string& expr) {
+  std::string msg(st.message());
+  size_t at = msg.find("position ");
+  size_t pos = 0;
+  if (at == std::string::npos ||
+      !absl::SimpleAtoi(msg.substr(at + 9, msg.find(':', at) - at - 9), &pos) || pos == 0 ||
+      pos > expr.size() + 1 || expr.find('\n') != std::string::npos) {
+    return st;
+  }
+  return absl::Status(st.code(), absl::StrCat(msg, "\n  ", expr, "\n  ", std::string(pos - 1, ' '), "^"));
 }
 
 absl::StatusOr<std::vector<v1::Label>> ParseLabels(const std::vector<std::string>& raw) {
@@ -176,8 +194,15 @@ class Ctl {
   }
 
   absl::Status Hosts() {
+    v1::ListHostsRequest req;
+    if (!f_.where.empty()) {
+      // Checked here first, so a typo is shown under the expression
+      // without a round trip; the collector checks again.
+      if (auto e = collector::TargetExpr::Parse(f_.where); !e.ok()) return PointAt(e.status(), f_.where);
+      req.set_where(f_.where);
+    }
     v1::ListHostsResponse resp;
-    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &resp));
+    RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListHosts, req, &resp));
     absl::Time now = absl::Now();
     if (f_.json) {
       JsonWriter w;
@@ -231,7 +256,11 @@ class Ctl {
                 LabelsText(h.labels())});
     }
     out_ << t.Render();
-    if (t.size() == 0) out_ << "(no hosts enrolled yet: create a token with 'stewardctl token create')\n";
+    if (t.size() == 0 && !resp.where().empty()) {
+      out_ << "(no host matches " << resp.where() << ")\n";
+    } else if (t.size() == 0) {
+      out_ << "(no hosts enrolled yet: create a token with 'stewardctl token create')\n";
+    }
     return absl::OkStatus();
   }
 
@@ -538,6 +567,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("uses", &f.uses, "token uses")
       .Repeated("label", &f.labels, "label k=v")
       .Flag("host", &f.host, "agent id")
+      .Flag("where", &f.where, "target expression (hosts)")
       .Flag("name", &f.name, "package name (software), part of a unit name (services)")
       .Flag("state", &f.state, "unit active state (services)")
       .Flag("metric", &f.metric, "metric name (or --match '__name__=~re')")

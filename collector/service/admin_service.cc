@@ -9,6 +9,7 @@
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
+#include "collector/targeting/host_selection.h"
 #include "google/protobuf/arena.h"
 #include "collector/tsdb/query/query_engine.h"
 #include "collector/tsdb/tsdb_store.h"
@@ -47,9 +48,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateEnrollmentToken(
   return Run(ctx, [=, this] { return DoCreateToken(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::ListHosts(grpc::CallbackServerContext* ctx,
-                                                      const v1::ListHostsRequest*,
+                                                      const v1::ListHostsRequest* req,
                                                       v1::ListHostsResponse* resp) {
-  return Run(ctx, [=, this] { return DoListHosts(resp); });
+  return Run(ctx, [=, this] { return DoListHosts(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::ListSoftware(grpc::CallbackServerContext* ctx,
                                                          const v1::ListSoftwareRequest* req,
@@ -259,8 +260,15 @@ absl::Status AdminServiceImpl::DoCreateToken(const v1::CreateEnrollmentTokenRequ
   return absl::OkStatus();
 }
 
-absl::Status AdminServiceImpl::DoListHosts(v1::ListHostsResponse* resp) {
-  ASSIGN_OR_RETURN(auto agents, deps_.store->ListAgents());
+absl::Status AdminServiceImpl::DoListHosts(const v1::ListHostsRequest& req, v1::ListHostsResponse* resp) {
+  std::vector<internal::AgentRecord> agents;
+  if (req.where().empty()) {
+    ASSIGN_OR_RETURN(agents, deps_.store->ListAgents());
+  } else {
+    ASSIGN_OR_RETURN(TargetExpr where, TargetExpr::Parse(req.where()));
+    ASSIGN_OR_RETURN(agents, SelectHosts(*deps_.store, where));
+    resp->set_where(where.ToString());
+  }
   for (auto& rec : agents) {
     v1::Host* h = resp->add_hosts();
     h->set_agent_id(rec.agent_id());

@@ -74,7 +74,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::StatusOr<std::vector<internal::AgentRecord>> SelectAgents(const std::string& agent_id);
   absl::Status DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
                              v1::CreateEnrollmentTokenResponse* resp);
-  absl::Status DoListHosts(v1::ListHostsResponse* resp);
+  absl::Status DoListHosts(const v1::ListHostsRequest& req, v1::ListHostsResponse* resp);
   absl::Status DoListSoftware(const v1::ListSoftwareRequest& req, v1::ListSoftwareResponse* resp);
   absl::Status DoListMetricNames(const v1::ListMetricNamesRequest& req,
                                  v1::ListMetricNamesResponse* resp);

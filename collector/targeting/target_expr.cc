@@ -418,6 +418,12 @@ absl::StatusOr<TargetExpr> TargetExpr::Parse(absl::string_view text) {
   TargetExpr expr;
   expr.needs_packages_ = UsesPackages(**root);
   expr.root_ = std::move(*root);
+  // Quoting can make the canonical form longer than the text; bounding it
+  // too keeps Parse(ToString()) working for every accepted expression.
+  if (size_t n = expr.ToString().size(); n > kMaxLength) {
+    return absl::InvalidArgumentError(absl::StrCat("target expression is too long: written canonically it has ", n,
+                                                   " bytes; at most ", kMaxLength, " are allowed"));
+  }
   return expr;
 }
 

@@ -62,7 +62,8 @@ class TargetExpr {
   bool NeedsPackages() const { return needs_packages_; }
   // The expression in canonical form: lower-case keywords, single spaces,
   // parentheses only where precedence needs them, values quoted only where
-  // needed. Parse(ToString()) gives an equal expression.
+  // needed. Parse(ToString()) gives an equal expression (Parse refuses an
+  // expression whose canonical form would exceed kMaxLength).
   std::string ToString() const;
 
   struct Node;  // defined in target_expr.cc

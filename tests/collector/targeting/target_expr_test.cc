@@ -183,6 +183,13 @@ TEST(TargetExpr, BoundsLengthAndNesting) {
   std::string ok(TargetExpr::kMaxDepth - 1, '(');
   ok += "os:x" + std::string(TargetExpr::kMaxDepth - 1, ')');
   EXPECT_TRUE(TargetExpr::Parse(ok).ok());
+  // Within the limit as written, over it once quoted: refused, so that
+  // every accepted expression's canonical form parses again.
+  std::string commas = "os:,";
+  while (commas.size() < 4000) commas += " or os:,";
+  auto quoted = TargetExpr::Parse(commas);
+  ASSERT_FALSE(quoted.ok());
+  EXPECT_THAT(std::string(quoted.status().message()), HasSubstr("written canonically"));
   std::string longest = "os:" + std::string(TargetExpr::kMaxLength, 'a');
   EXPECT_THAT(std::string(TargetExpr::Parse(longest).status().message()), HasSubstr("at most 4096"));
 }
