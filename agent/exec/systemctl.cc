@@ -5,7 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "agent/exec/tool_runner.h"
+#include "common/exec/tool_runner.h"
 #include "common/file_util.h"
 
 namespace steward::agent {
@@ -13,14 +13,6 @@ namespace steward::agent {
 bool SystemdIsPid1(const std::string& proc_root) {
   auto comm = ReadFile(proc_root + "/1/comm");
   return comm.ok() && absl::StripAsciiWhitespace(*comm) == "systemd";
-}
-
-std::string FindTool(const std::string& name) {
-  for (absl::string_view dir : absl::StrSplit(kToolPath, ':')) {
-    std::string path = absl::StrCat(dir, "/", name);
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
-  return "";
 }
 
 absl::StatusOr<std::string> RunSystemctl(const std::vector<std::string>& args,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/exec/tool_runner.h"
 #include "absl/time/time.h"
 
 namespace steward::agent {
@@ -27,10 +28,6 @@ struct SystemctlOptions {
 
 // True when `proc_root`/1/comm says "systemd".
 bool SystemdIsPid1(const std::string& proc_root = "/proc");
-
-// The absolute path of `name` in the fixed tool PATH, or "" if it is not
-// there (or not executable).
-std::string FindTool(const std::string& name);
 
 // Runs systemctl with `args` (no shell; see RunTool) and returns its stdout.
 // FailedPrecondition("systemd is not running") when no program is configured

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/inventory/host_files.h"
-#include "agent/exec/tool_runner.h"
+#include "common/exec/tool_runner.h"
 
 namespace steward::agent {
 namespace {

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 #include <map>
 #include <set>
 #include <ostream>
+
+#include <unistd.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "collector/ctl/admin_client.h"
+#include "collector/ctl/artifact_commands.h"
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/services_view.h"
 #include "collector/ctl/table.h"
@@ -44,6 +48,11 @@ Commands:
                                                         push a check (process|systemd|tcp|http) to the
                                                         agents carrying all the labels (none: all agents)
   checks rm NAME                                        stop pushing a check
+  keys generate --out PREFIX [--force]                  new Ed25519 publisher key: PREFIX.key (0600), PREFIX.pub
+  artifact push FILE [--sign-key PREFIX.key] [--name N] [--version V]
+                                                        upload a package (a .deb names itself), signed
+  artifact list                                         stored artifacts with their signers
+  artifact rm SHA256                                    remove one (or a unique prefix of 6+ digits)
   metrics --host ID --list                              list the metric names a host reports
   metrics --compact                                     persist in-memory samples, compact, show sizes
   metrics [--host ID] --metric NAME [--since 15m] [--label k=v]... [--match 'k=~re']...
@@ -66,6 +75,8 @@ struct Flags {
   std::string config, ttl = "1h", uses = "1", host, name, metric, since, timeout = "30s", state;
   std::string agg, step, by, top, filter;  // metrics queries
   std::string where;                       // hosts --where
+  std::string out, sign_key, version;      // keys generate, artifact push
+  bool force = false;
   std::vector<std::string> matches;
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
@@ -455,6 +466,24 @@ class Ctl {
     return absl::OkStatus();
   }
 
+  absl::Status Artifact(const std::string& cmd, std::ostream* progress) {
+    if (cmd == "artifact list") return ArtifactList(*stub_, timeout_, f_.json, out_);
+    if (f_.args.size() != 1) {
+      return absl::InvalidArgumentError(cmd == "artifact push" ? "artifact push needs exactly one FILE"
+                                                               : "artifact rm needs exactly one SHA256");
+    }
+    if (cmd == "artifact rm") return ArtifactRm(*stub_, f_.args[0], timeout_, f_.json, out_);
+    PushOptions o;
+    o.file = f_.args[0];
+    o.name = f_.name;
+    o.version = f_.version;
+    o.sign_key = f_.sign_key;
+    o.json = f_.json;
+    o.timeout = timeout_;
+    o.progress = progress;
+    return ArtifactPush(*stub_, o, out_);
+  }
+
   absl::Status ChecksRm() {
     if (f_.args.size() != 1) return absl::InvalidArgumentError("checks rm needs exactly one NAME");
     v1::DeleteCheckRequest req;
@@ -568,6 +597,10 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Repeated("label", &f.labels, "label k=v")
       .Flag("host", &f.host, "agent id")
       .Flag("where", &f.where, "target expression (hosts)")
+      .Flag("out", &f.out, "key file prefix (keys generate)")
+      .Bool("force", &f.force, "overwrite existing key files (keys generate)")
+      .Flag("sign-key", &f.sign_key, "publisher private key (artifact push)")
+      .Flag("version", &f.version, "artifact version (artifact push)")
       .Flag("name", &f.name, "package name (software), part of a unit name (services)")
       .Flag("state", &f.state, "unit active state (services)")
       .Flag("metric", &f.metric, "metric name (or --match '__name__=~re')")
@@ -593,6 +626,16 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     (f.help || (!words.empty() && words[0] == "help") ? out : err) << kUsage;
     return f.help || !words.empty() ? 0 : 2;
   }
+  // Local: no collector, no credential.
+  if (words.size() >= 2 && words[0] == "keys" && words[1] == "generate") {
+    if (words.size() > 2) {
+      err << "error: unexpected argument '" << words[2] << "' after 'keys generate'\n";
+      return 2;
+    }
+    absl::Status st = KeysGenerate(f.out, f.force, f.json, out);
+    if (!st.ok()) err << "error: " << st.message() << "\n";
+    return st.ok() ? 0 : st.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
   if (f.config.empty()) f.config = env_config;
   if (f.config.empty()) {
     err << "error: no admin credential: pass --config DATA_DIR/admin.conf or set STEWARD_CONFIG\n";
@@ -600,7 +643,9 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   }
   // "token create", "checks set NAME": the command is one or two words, the rest are arguments.
   std::string cmd = words[0];
-  if ((cmd == "token" || cmd == "checks") && words.size() > 1) cmd += " " + words[1];
+  if ((cmd == "token" || cmd == "checks" || cmd == "artifact" || cmd == "keys") && words.size() > 1) {
+    cmd += " " + words[1];
+  }
   f.args.assign(words.begin() + static_cast<long>(std::min<size_t>(words.size(), cmd.find(' ') == std::string::npos ? 1 : 2)),
                 words.end());
   Ctl ctl(f, out);
@@ -609,12 +654,14 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   if (f.since.empty()) f.since = "15m";
   static const std::set<std::string> kCommands = {"token create", "hosts", "software", "metrics", "changes",
                                                   "health", "services", "checks list", "checks set",
-                                                  "checks rm"};
+                                                  "checks rm", "artifact push", "artifact list",
+                                                  "artifact rm"};
   if (!kCommands.contains(cmd)) {
     err << "error: unknown command '" << absl::StrJoin(words, " ") << "'\n\n" << kUsage;
     return 2;
   }
-  if (!f.args.empty() && cmd != "checks set" && cmd != "checks rm") {
+  if (!f.args.empty() && cmd != "checks set" && cmd != "checks rm" && cmd != "artifact push" &&
+      cmd != "artifact rm") {
     err << "error: unexpected argument '" << f.args[0] << "' after '" << cmd << "'\n";
     return 2;
   }
@@ -630,6 +677,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     else if (cmd == "checks list") st = ctl.ChecksList();
     else if (cmd == "checks set") st = ctl.ChecksSet();
     else if (cmd == "checks rm") st = ctl.ChecksRm();
+    else if (absl::StartsWith(cmd, "artifact ")) st = ctl.Artifact(cmd, &err == &std::cerr && isatty(2) && !f.json ? &err : nullptr);
     else st = ctl.Metrics();
   }
   if (!st.ok()) {

@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "collector/artifacts/artifact_repository.h"
+#include "collector/service/artifact_reactors.h"
 #include "collector/service/metrics_query.h"
 #include "collector/service/peer_identity.h"
 #include "collector/service/session_registry.h"
@@ -102,6 +104,45 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CompactMetrics(grpc::CallbackServerC
     resp->set_wal_bytes(u.wal_bytes);
     resp->set_head_bytes(deps_.metrics->head_bytes());
     resp->set_active_series(deps_.metrics->active_series());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerReadReactor<v1::PushArtifactRequest>* AdminServiceImpl::PushArtifact(grpc::CallbackServerContext* ctx,
+                                                                                 v1::PushArtifactResponse* resp) {
+  auto admin = AdminFromPeer(*ctx);
+  if (!admin.ok()) return new RejectedCall<grpc::ServerReadReactor<v1::PushArtifactRequest>>(ToGrpcStatus(admin.status()));
+  return new PushArtifactReactor(deps_, *admin, resp);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetArtifact(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetArtifactRequest* req,
+                                                        v1::GetArtifactResponse* resp) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
+    ASSIGN_OR_RETURN(*resp->mutable_artifact(), deps_.artifacts->Get(req->sha256()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListArtifacts(grpc::CallbackServerContext* ctx,
+                                                          const v1::ListArtifactsRequest*,
+                                                          v1::ListArtifactsResponse* resp) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
+    ASSIGN_OR_RETURN(std::vector<v1::Artifact> all, deps_.artifacts->List());
+    for (v1::Artifact& a : all) *resp->add_artifacts() = std::move(a);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::DeleteArtifact(grpc::CallbackServerContext* ctx,
+                                                           const v1::DeleteArtifactRequest* req,
+                                                           v1::DeleteArtifactResponse*) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
+    RETURN_IF_ERROR(deps_.artifacts->Delete(req->sha256()));
+    spdlog::info("artifact {} removed", req->sha256().substr(0, 12));
     return absl::OkStatus();
   });
 }

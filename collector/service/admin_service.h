@@ -33,6 +33,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                          const v1::QueryMetricsRequest* req,
                                          v1::QueryMetricsResponse* resp) override;
 
+  grpc::ServerReadReactor<v1::PushArtifactRequest>* PushArtifact(grpc::CallbackServerContext* ctx,
+                                                                 v1::PushArtifactResponse* resp) override;
+  grpc::ServerUnaryReactor* GetArtifact(grpc::CallbackServerContext* ctx, const v1::GetArtifactRequest* req,
+                                        v1::GetArtifactResponse* resp) override;
+  grpc::ServerUnaryReactor* ListArtifacts(grpc::CallbackServerContext* ctx, const v1::ListArtifactsRequest* req,
+                                          v1::ListArtifactsResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteArtifact(grpc::CallbackServerContext* ctx, const v1::DeleteArtifactRequest* req,
+                                           v1::DeleteArtifactResponse* resp) override;
+
   grpc::ServerUnaryReactor* ListChanges(grpc::CallbackServerContext* ctx, const v1::ListChangesRequest* req,
                                         v1::ListChangesResponse* resp) override;
 

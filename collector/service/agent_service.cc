@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "collector/pki/collector_pki.h"
 #include "collector/service/peer_identity.h"
+#include "collector/service/artifact_reactors.h"
 #include "collector/service/session_reactor.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
@@ -74,6 +75,15 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* AgentServiceImp
   auto agent_id = AgentIdFromPeer(*ctx);
   if (!agent_id.ok()) return new RejectedSession(agent_id.status());
   return new SessionReactor(deps_, *agent_id);
+}
+
+grpc::ServerWriteReactor<v1::FetchArtifactResponse>* AgentServiceImpl::FetchArtifact(
+    grpc::CallbackServerContext* ctx, const v1::FetchArtifactRequest* req) {
+  auto agent_id = AgentIdFromPeer(*ctx);
+  if (!agent_id.ok()) {
+    return new RejectedCall<grpc::ServerWriteReactor<v1::FetchArtifactResponse>>(ToGrpcStatus(agent_id.status()));
+  }
+  return new FetchArtifactReactor(deps_, *agent_id, *req);
 }
 
 }  // namespace steward::collector

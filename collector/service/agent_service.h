@@ -16,6 +16,8 @@ class AgentServiceImpl final : public v1::AgentService::CallbackService {
                                    v1::EnrollResponse* resp) override;
   grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* Connect(
       grpc::CallbackServerContext* ctx) override;
+  grpc::ServerWriteReactor<v1::FetchArtifactResponse>* FetchArtifact(grpc::CallbackServerContext* ctx,
+                                                                     const v1::FetchArtifactRequest* req) override;
 
  private:
   ServiceDeps deps_;

@@ -54,6 +54,9 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   names.push_back(host);
   ASSIGN_OR_RETURN(server->pki_, CollectorPki::LoadOrCreate(options.data_dir, names));
   ASSIGN_OR_RETURN(server->store_, Store::Open(options.data_dir + "/db"));
+  ASSIGN_OR_RETURN(server->blobs_, ArtifactBlobs::Open(options.data_dir + "/artifacts"));
+  server->artifacts_ =
+      std::make_unique<ArtifactRepository>(server->store_.get(), server->blobs_.get(), options.max_artifact_bytes);
   ASSIGN_OR_RETURN(server->metrics_, tsdb::TsdbStore::Open(options.data_dir + "/tsdb", options.tsdb));
   server->work_ = std::make_unique<WorkQueue>(options.worker_threads, options.max_queued_work);
   server->sessions_ = std::make_unique<SessionRegistry>();
@@ -61,6 +64,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   ServiceDeps deps;
   deps.store = server->store_.get();
   deps.metrics = server->metrics_.get();
+  deps.artifacts = server->artifacts_.get();
   deps.pki = server->pki_.get();
   deps.work = server->work_.get();
   deps.sessions = server->sessions_.get();

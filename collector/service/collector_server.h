@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "collector/artifacts/artifact_repository.h"
 #include "collector/tsdb/tsdb_store.h"
 
 namespace grpc {
@@ -39,6 +40,8 @@ struct CollectorOptions {
   int max_receive_bytes = 32 << 20;
   // The time-series store in DATA_DIR/tsdb (retention, rollups, head bounds).
   tsdb::TsdbOptions tsdb;
+  // Largest artifact PushArtifact accepts (content in DATA_DIR/artifacts).
+  uint64_t max_artifact_bytes = uint64_t{2} << 30;
   // How often idle heads are persisted and the TSDB's WAL truncated.
   absl::Duration tsdb_maintenance_every = absl::Seconds(60);
 };
@@ -58,6 +61,8 @@ class CollectorServer {
   std::string address_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<tsdb::TsdbStore> metrics_;
+  std::unique_ptr<ArtifactBlobs> blobs_;
+  std::unique_ptr<ArtifactRepository> artifacts_;
   // Runs TsdbStore::Maintain every tsdb_maintenance_every until stopped.
   std::thread maintenance_;
   absl::Notification stop_maintenance_;

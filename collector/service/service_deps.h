@@ -13,6 +13,7 @@ class TsdbStore;
 }  // namespace tsdb
 
 class Store;
+class ArtifactRepository;
 class CollectorPki;
 class WorkQueue;
 class SessionRegistry;
@@ -22,6 +23,8 @@ struct ServiceDeps {
   // The time series (metric batches go here; QueryMetrics reads here).
   tsdb::TsdbStore* metrics = nullptr;
   CollectorPki* pki = nullptr;
+  // Pushed artifacts (metadata and content); null in tests without them.
+  ArtifactRepository* artifacts = nullptr;
   WorkQueue* work = nullptr;
   SessionRegistry* sessions = nullptr;
   // Injectable clock (tests move time without sleeping).

@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
-                           "services"}) {
+                           "services", "artifacts"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->health_ = store->handles_[7];
   store->checks_ = store->handles_[8];
   store->services_ = store->handles_[9];
+  store->artifacts_ = store->handles_[10];
   return store;
 }
 

@@ -9,6 +9,8 @@
 //   health     agent id \0 check name                    -> CheckState (latest report)
 //   services   agent id \0 unit name                     -> ServiceUnit (latest report)
 //   checks     check name                                -> CheckAssignment (pushed checks)
+//   artifacts  sha256 (hex)                              -> Artifact (metadata; content in
+//              files, collector/artifacts/artifact_blobs.h)
 //   series, samples  (unused: the foundation's metric layout, still opened
 //              so data directories of that version open; series and
 //              samples now live in the TSDB, collector/tsdb/, DATA_DIR/tsdb)
@@ -89,6 +91,14 @@ class Store {
   // NotFound when there is no such check.
   absl::Status DeleteCheck(const std::string& name);
 
+  // --- artifacts (metadata; see store_artifacts.cc) ---
+  absl::Status PutArtifact(const v1::Artifact& artifact);
+  // NotFound when there is none.
+  absl::StatusOr<v1::Artifact> GetArtifact(const std::string& sha256);
+  absl::StatusOr<std::vector<v1::Artifact>> ListArtifacts();
+  // NotFound when there is none.
+  absl::Status DeleteArtifact(const std::string& sha256);
+
   // Inventory changes of one agent at or after `since_ms`, oldest first; at
   // most `limit` (the newest), with *truncated set when more existed.
   absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
@@ -124,6 +134,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* health_ = nullptr;
   rocksdb::ColumnFamilyHandle* checks_ = nullptr;
   rocksdb::ColumnFamilyHandle* services_ = nullptr;
+  rocksdb::ColumnFamilyHandle* artifacts_ = nullptr;
   // Writes of one agent's records (its AgentRecord read-modify-write with
   // the payload of an envelope) serialize on that agent's stripe; writes of
   // different agents run in parallel, their synced writes committed by

@@ -1,7 +1,7 @@
 #pragma once
 // Running a host tool and reading what it prints, for what has no reliable
-// file format to read: rpm's database, systemd's unit states. The one place
-// where the agent starts other programs.
+// file format to read: rpm's database, systemd's unit states, a .deb's
+// control fields. The one place where Steward starts other programs.
 
 #include <cstddef>
 #include <string>
@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace steward::agent {
+namespace steward {
 
 // The PATH a tool runs with (and where FindTool looks).
 inline constexpr char kToolPath[] = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -21,7 +21,11 @@ inline constexpr char kToolPath[] = "/usr/sbin:/usr/bin:/sbin:/bin";
 // exited non-zero or by a signal, ran longer than `timeout` (it is then
 // killed), or wrote more than `max_output` bytes (killed too). Safe to call
 // from several threads; inherited descriptors are closed in the child.
+// The absolute path of `name` in kToolPath, or "" if it is not there (or
+// not executable).
+std::string FindTool(const std::string& name);
+
 absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::Duration timeout,
                                     size_t max_output = 256 << 20);
 
-}  // namespace steward::agent
+}  // namespace steward

@@ -1,4 +1,4 @@
-#include "agent/exec/tool_runner.h"
+#include "common/exec/tool_runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
-namespace steward::agent {
+namespace steward {
 namespace {
 
 // Waits for `pid`, retrying on EINTR; the raw wait status or -1.
@@ -114,4 +115,12 @@ absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::
   return out;
 }
 
-}  // namespace steward::agent
+std::string FindTool(const std::string& name) {
+  for (absl::string_view dir : absl::StrSplit(kToolPath, ':')) {
+    std::string path = absl::StrCat(dir, "/", name);
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
+}  // namespace steward

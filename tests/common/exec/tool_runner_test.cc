@@ -1,9 +1,9 @@
-#include "agent/exec/tool_runner.h"
+#include "common/exec/tool_runner.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace steward::agent {
+namespace steward {
 namespace {
 
 using ::testing::HasSubstr;
@@ -35,4 +35,4 @@ TEST(ToolRunner, KillsAToolThatRunsTooLong) {
 }
 
 }  // namespace
-}  // namespace steward::agent
+}  // namespace steward

@@ -1,0 +1,124 @@
+#include "collector/service/artifact_reactors.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "collector/service/work_queue.h"
+#include "common/grpc/status_convert.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::collector {
+namespace {
+const grpc::Status kOverloaded(grpc::StatusCode::UNAVAILABLE, "collector is overloaded; retry");
+}  // namespace
+
+PushArtifactReactor::PushArtifactReactor(ServiceDeps deps, std::string admin, v1::PushArtifactResponse* resp)
+    : deps_(std::move(deps)), admin_(std::move(admin)), resp_(resp) {
+  if (deps_.artifacts == nullptr) {
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this collector keeps no artifacts"));
+    return;
+  }
+  StartRead(&req_);
+}
+
+void PushArtifactReactor::Submit(void (PushArtifactReactor::*step)()) {
+  if (!deps_.work->TrySubmit([this, step] { (this->*step)(); })) Finish(kOverloaded);
+}
+
+void PushArtifactReactor::Fail(const absl::Status& status) {
+  if (have_header_) {
+    spdlog::warn("artifact push by {} of {} {} refused: {}", admin_, header_.name(), header_.version(),
+                 std::string(status.message()));
+  }
+  upload_.reset();  // removes the partial file now
+  Finish(ToGrpcStatus(status));
+}
+
+void PushArtifactReactor::OnReadDone(bool ok) {
+  Submit(ok ? &PushArtifactReactor::Handle : &PushArtifactReactor::Complete);
+}
+
+void PushArtifactReactor::Handle() {
+  if (req_.has_header()) {
+    if (have_header_) return Fail(absl::InvalidArgumentError("a second header after the first"));
+    header_ = req_.header();
+    have_header_ = true;
+    if (absl::Status st = deps_.artifacts->CheckHeader(header_); !st.ok()) return Fail(st);
+    auto upload = deps_.artifacts->BeginUpload();
+    if (!upload.ok()) return Fail(upload.status());
+    upload_ = std::move(*upload);
+  } else {
+    if (!have_header_) return Fail(absl::InvalidArgumentError("content came before the header"));
+    if (req_.chunk().size() > (1 << 20)) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat("a chunk has ", req_.chunk().size(), " bytes; at most 1 MiB")));
+    }
+    if (upload_->size() + req_.chunk().size() > header_.size()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("more content than the header's size (", header_.size(), " bytes)")));
+    }
+    if (absl::Status st = upload_->Append(req_.chunk()); !st.ok()) return Fail(st);
+  }
+  StartRead(&req_);
+}
+
+void PushArtifactReactor::Complete() {
+  if (!have_header_) return Fail(absl::InvalidArgumentError("the stream ended without a header"));
+  auto done = deps_.artifacts->CompletePush(header_, *upload_, admin_, absl::ToUnixMillis(deps_.now()));
+  if (!done.ok()) return Fail(done.status());
+  *resp_ = *std::move(done);
+  spdlog::info("artifact {} {} ({}, {} bytes, {} signature(s)) {} by {}", resp_->artifact().name(),
+               resp_->artifact().version(), resp_->artifact().sha256().substr(0, 12), resp_->artifact().size(),
+               resp_->artifact().signatures_size(), resp_->already_stored() ? "pushed again" : "stored", admin_);
+  upload_.reset();
+  Finish(grpc::Status::OK);
+}
+
+FetchArtifactReactor::FetchArtifactReactor(ServiceDeps deps, std::string agent_id,
+                                           const v1::FetchArtifactRequest& req)
+    : deps_(std::move(deps)), agent_id_(std::move(agent_id)), sha256_(req.sha256()), offset_(req.offset()) {
+  if (deps_.artifacts == nullptr) {
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this collector keeps no artifacts"));
+    return;
+  }
+  Submit();
+}
+
+void FetchArtifactReactor::Submit() {
+  if (!deps_.work->TrySubmit([this] { Next(); })) Finish(kOverloaded);
+}
+
+void FetchArtifactReactor::Next() {
+  out_.Clear();
+  if (!sent_metadata_) {
+    auto artifact = deps_.artifacts->Get(sha256_);
+    if (!artifact.ok()) return Finish(ToGrpcStatus(artifact.status()));
+    size_ = artifact->size();
+    if (offset_ > size_) {
+      return Finish(ToGrpcStatus(absl::OutOfRangeError(
+          absl::StrCat("offset ", offset_, " is past the end of artifact ", sha256_.substr(0, 12), " (", size_,
+                       " bytes); restart the download from 0"))));
+    }
+    spdlog::debug("agent {} fetches artifact {} from byte {}", agent_id_, sha256_.substr(0, 12), offset_);
+    *out_.mutable_artifact() = *std::move(artifact);
+    sent_metadata_ = true;
+  } else if (offset_ >= size_) {
+    return Finish(grpc::Status::OK);
+  }
+  if (offset_ < size_) {
+    auto data = deps_.artifacts->ReadAt(sha256_, offset_, kChunkBytes);
+    if (!data.ok()) return Finish(ToGrpcStatus(data.status()));
+    out_.set_offset(offset_);
+    offset_ += data->size();
+    out_.set_data(*std::move(data));
+  } else {
+    out_.set_offset(offset_);
+  }
+  StartWrite(&out_);
+}
+
+void FetchArtifactReactor::OnWriteDone(bool ok) {
+  if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the agent went away"));
+  Submit();
+}
+
+}  // namespace steward::collector

@@ -1,0 +1,76 @@
+#pragma once
+// The two streaming artifact calls on the callback API:
+//
+// PushArtifactReactor (AdminService.PushArtifact): reads the header, checks
+// it (ArtifactRepository::CheckHeader) before accepting content, appends
+// each chunk to an upload, and on the end of the stream commits it and
+// records the artifact. FetchArtifactReactor (AgentService.FetchArtifact):
+// writes the metadata, then the content from the requested offset in
+// 256 KiB chunks.
+//
+// Each keeps one operation outstanding at a time (a read or write, or its
+// disk work on the WorkQueue), so they need no lock. gRPC owns them until
+// OnDone, which deletes them; Finish is called exactly once.
+
+#include <memory>
+#include <string>
+
+#include "collector/artifacts/artifact_repository.h"
+#include "collector/service/service_deps.h"
+#include "steward/v1/admin.grpc.pb.h"
+#include "steward/v1/agent.grpc.pb.h"
+
+namespace steward::collector {
+
+// Ends a streaming call at once with `status` (bad credentials).
+template <typename Reactor>
+class RejectedCall final : public Reactor {
+ public:
+  explicit RejectedCall(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+class PushArtifactReactor final : public grpc::ServerReadReactor<v1::PushArtifactRequest> {
+ public:
+  PushArtifactReactor(ServiceDeps deps, std::string admin, v1::PushArtifactResponse* resp);
+  void OnReadDone(bool ok) override;
+  void OnDone() override { delete this; }
+  void OnCancel() override {}
+
+ private:
+  void Handle();    // on the WorkQueue: the message just read
+  void Complete();  // on the WorkQueue: the stream ended
+  void Submit(void (PushArtifactReactor::*step)());
+  void Fail(const absl::Status& status);
+
+  ServiceDeps deps_;
+  const std::string admin_;
+  v1::PushArtifactResponse* resp_;
+  v1::PushArtifactRequest req_;
+  v1::PushArtifactHeader header_;
+  bool have_header_ = false;
+  std::unique_ptr<ArtifactBlobs::Upload> upload_;
+};
+
+class FetchArtifactReactor final : public grpc::ServerWriteReactor<v1::FetchArtifactResponse> {
+ public:
+  static constexpr size_t kChunkBytes = 256 << 10;
+  FetchArtifactReactor(ServiceDeps deps, std::string agent_id, const v1::FetchArtifactRequest& req);
+  void OnWriteDone(bool ok) override;
+  void OnDone() override { delete this; }
+  void OnCancel() override {}
+
+ private:
+  void Next();  // on the WorkQueue: reads the next chunk and writes it
+  void Submit();
+
+  ServiceDeps deps_;
+  const std::string agent_id_;
+  const std::string sha256_;
+  uint64_t offset_;
+  uint64_t size_ = 0;
+  bool sent_metadata_ = false;
+  v1::FetchArtifactResponse out_;
+};
+
+}  // namespace steward::collector
