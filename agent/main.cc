@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "agent/artifacts/artifact_fetcher.h"
 #include "agent/facts/host_facts.h"
 #include "agent/session/agent_config.h"
 #include "agent/session/agent_runner.h"
@@ -17,6 +18,7 @@
 #include "spdlog/spdlog.h"
 
 using namespace steward::agent;
+namespace v1 = steward::v1;
 
 int main(int argc, char** argv) {
   bool help = false;
@@ -32,6 +34,20 @@ int main(int argc, char** argv) {
   if (auto s = steward::SetupLogging(config->log_level, "agent"); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return 2;
+  }
+  // The publishers this agent trusts: a bad key file stops it here, not at
+  // the first deployment.
+  auto trusted = ArtifactFetcher::LoadTrustedKeys(config->trusted_keys);
+  if (!trusted.ok()) {
+    std::fprintf(stderr, "error: trusted key %s\n", std::string(trusted.status().message()).c_str());
+    return 2;
+  }
+  if (trusted->empty()) {
+    spdlog::info("no --trusted-key: this agent installs no artifact");
+  } else {
+    std::string ids;
+    for (const auto& k : *trusted) ids += (ids.empty() ? "" : ", ") + k.key_id();
+    spdlog::info("trusting {} publisher key(s): {}", trusted->size(), ids);
   }
   // SIGTERM/SIGINT are taken by a dedicated thread; all others inherit the mask.
   sigset_t sigs;
@@ -69,6 +85,24 @@ int main(int argc, char** argv) {
     return 1;
   } else if (!config->enroll_token.empty()) {
     spdlog::info("already enrolled as agent {}; --enroll-token ignored", identity->agent_id);
+  }
+
+  if (!config->fetch_artifact.empty()) {
+    // One-shot: download and verify as a deployment would, print the path.
+    FetchOptions fo;
+    fo.dir = config->state_dir + "/artifacts";
+    fo.bytes_per_second = config->artifact_bytes_per_second;
+    ArtifactFetcher fetcher(
+        v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &*identity,
+                                                       fo.bytes_per_second > 0 ? kCappedWindowBytes : 0)),
+        *trusted, fo);
+    auto fetched = fetcher.Fetch(config->fetch_artifact);
+    if (!fetched.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(fetched.status().message()).c_str());
+      return 1;
+    }
+    std::printf("%s\n", fetched->path.c_str());
+    return 0;
   }
 
   steward::OutboxLogOptions outbox_options;

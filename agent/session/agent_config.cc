@@ -16,7 +16,8 @@ namespace {
 
 struct Raw {
   std::string config, collector, ca_file, enroll_token, state_dir, interval, dpkg_status, os_release,
-      proc_root, log_level, outbox_max_mb, coredump_dir;
+      proc_root, log_level, outbox_max_mb, coredump_dir, artifact_rate, fetch_artifact;
+  std::vector<std::string> trusted_keys;
 };
 
 ArgParser MakeParser(Raw* r, bool* help) {
@@ -34,8 +35,34 @@ ArgParser MakeParser(Raw* r, bool* help) {
             "systemd-coredump store, read for crash signals (default /var/lib/systemd/coredump)")
       .Flag("log-level", &r->log_level, "trace|debug|info|warn|error (default info)")
       .Flag("outbox-max-mb", &r->outbox_max_mb, "bound of the on-disk outbox in MiB (default 64)")
+      .Repeated("trusted-key", &r->trusted_keys,
+                "publisher public key (PEM, 'stewardctl keys generate' PREFIX.pub) whose signed artifacts this "
+                "agent installs; repeatable. Without one, no artifact is installed")
+      .Flag("artifact-rate", &r->artifact_rate,
+            "download bandwidth cap for artifacts in bytes per second, with K, M or G (KiB...) (default: none)")
+      .Flag("fetch-artifact", &r->fetch_artifact,
+            "download and verify one artifact (SHA-256) as a deployment would, print its path and exit")
       .Bool("help", help, "show this help");
   return p;
+}
+
+// "10M" -> 10 MiB; plain numbers are bytes.
+bool ParseByteSize(const std::string& text, uint64_t* out) {
+  std::string digits = text;
+  uint64_t unit = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'K': case 'k': unit = uint64_t{1} << 10; break;
+      case 'M': case 'm': unit = uint64_t{1} << 20; break;
+      case 'G': case 'g': unit = uint64_t{1} << 30; break;
+      default: break;
+    }
+    if (unit != 1) digits.pop_back();
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(digits, &n) || n > (uint64_t{1} << 40)) return false;
+  *out = n * unit;
+  return true;
 }
 
 }  // namespace
@@ -65,7 +92,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
          "proc_root", "log_level", "outbox_max_mb", "coredump_dir", "services.enabled",
-         "services.systemctl", "services.interval"});
+         "services.systemctl", "services.interval", "trusted_key", "artifact_rate"});
     unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
                   unknown.end());
     ASSIGN_OR_RETURN(checks, ChecksFromConfig(file, r.config));
@@ -87,6 +114,9 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     fill("coredump-dir", "coredump_dir", &r.coredump_dir);
     fill("log-level", "log_level", &r.log_level);
     fill("outbox-max-mb", "outbox_max_mb", &r.outbox_max_mb);
+    fill("artifact-rate", "artifact_rate", &r.artifact_rate);
+    // Keys from the file and from flags add up: each names a trusted publisher.
+    for (std::string& k : file.GetAll("trusted_key")) r.trusted_keys.push_back(std::move(k));
     if (file.Has("services.enabled")) services_enabled = file.Get("services.enabled");
     if (file.Has("services.systemctl")) services_systemctl = file.Get("services.systemctl");
     if (file.Has("services.interval")) services_interval = file.Get("services.interval");
@@ -122,6 +152,16 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
           absl::StrCat("--outbox-max-mb '", r.outbox_max_mb, "' must be a whole number of MiB from 1 to 1048576"));
     }
     cfg.outbox_max_bytes = static_cast<size_t>(mb) << 20;
+  }
+  cfg.trusted_keys = r.trusted_keys;
+  cfg.fetch_artifact = r.fetch_artifact;
+  if (!r.artifact_rate.empty()) {
+    uint64_t rate = 0;
+    if (!ParseByteSize(r.artifact_rate, &rate) || rate < 1024) {
+      return absl::InvalidArgumentError(absl::StrCat("--artifact-rate '", r.artifact_rate,
+                                                     "' must be bytes per second of at least 1K, e.g. 512K or 10M"));
+    }
+    cfg.artifact_bytes_per_second = rate;
   }
   if (services_enabled == "false") {
     cfg.services_enabled = false;

@@ -32,6 +32,14 @@ struct AgentConfig {
   // process, so this is longer than the collection interval. A new session
   // always gets a fresh report.
   absl::Duration services_interval = absl::Minutes(1);
+  // Publisher public key files (--trusted-key, repeatable; trusted_key in
+  // the file): an artifact is installed only with a valid signature by one.
+  std::vector<std::string> trusted_keys;
+  // One-shot mode (--fetch-artifact SHA256): download and verify one
+  // artifact into STATE_DIR/artifacts, print its path, exit.
+  std::string fetch_artifact;
+  // Download bandwidth cap for artifacts (--artifact-rate); 0: none.
+  uint64_t artifact_bytes_per_second = 0;
   // Application checks from the config file (check.NAME.PARAM = VALUE).
   std::vector<v1::CheckSpec> checks;
 };

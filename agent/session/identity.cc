@@ -27,7 +27,7 @@ absl::StatusOr<AgentIdentity> LoadIdentity(const std::string& state_dir) {
 }
 
 std::shared_ptr<grpc::Channel> MakeCollectorChannel(const std::string& collector, const std::string& ca_pem,
-                                                    const AgentIdentity* identity) {
+                                                    const AgentIdentity* identity, int receive_window_bytes) {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ca_pem;
   if (identity) {
@@ -39,6 +39,14 @@ std::shared_ptr<grpc::Channel> MakeCollectorChannel(const std::string& collector
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetMaxReceiveMessageSize(16 << 20);
+  if (receive_window_bytes > 0) {
+    // A fixed HTTP/2 window: the collector sends only as fast as this side
+    // reads (no bandwidth probes growing the window past a cap).
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, receive_window_bytes);
+    // Its own connection, not the session's.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  }
   return grpc::CreateCustomChannel(collector, grpc::SslCredentials(ssl), args);
 }
 

@@ -30,10 +30,13 @@ absl::StatusOr<AgentIdentity> EnrollAgent(const std::string& collector, const st
                                           const v1::HostFacts& facts, absl::Duration timeout);
 
 // A channel to the collector, mutual TLS with `identity` (or server-only
-// TLS when identity is null).
+// TLS when identity is null). A `receive_window_bytes` above 0 fixes the
+// HTTP/2 receive window (for bandwidth-capped artifact downloads: the
+// collector then sends only as fast as the agent reads).
 std::shared_ptr<grpc::Channel> MakeCollectorChannel(const std::string& collector,
                                                     const std::string& ca_pem,
-                                                    const AgentIdentity* identity);
+                                                    const AgentIdentity* identity,
+                                                    int receive_window_bytes = 0);
 
 inline constexpr char kAgentVersion[] = "0.1.0";
 

@@ -110,8 +110,8 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   return server;
 }
 
-void CollectorServer::Shutdown() {
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+void CollectorServer::Shutdown(absl::Duration grace) {
+  if (server_) server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
 
 void CollectorServer::Wait() {

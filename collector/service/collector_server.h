@@ -53,7 +53,9 @@ class CollectorServer {
 
   // The address clients should dial ("127.0.0.1:7443"), written to admin.conf.
   const std::string& address() const { return address_; }
-  void Shutdown();
+  // Stops accepting calls; calls still running after `grace` are cancelled
+  // (0: at once, as a crash would end them).
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
   void Wait();
 
  private:

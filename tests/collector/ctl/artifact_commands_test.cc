@@ -1,0 +1,155 @@
+// stewardctl keys generate / artifact push|list|rm against a real collector,
+// with a .deb built by dpkg-deb: the command contract of docs/deployments.md.
+#include <sys/stat.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "collector/ctl/commands.h"
+#include "collector/service/collector_server.h"
+#include "common/crypto.h"
+#include "common/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace steward::ctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using steward::testing::TempDir;
+
+struct CtlResult {
+  int code;
+  std::string out, err;
+};
+
+CtlResult Ctl(const std::vector<std::string>& args, const std::string& conf = "") {
+  std::ostringstream out, err;
+  int code = RunStewardctl(args, conf, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string JsonField(const std::string& json, const std::string& key) {
+  size_t at = json.find("\"" + key + "\": \"");
+  if (at == std::string::npos) return "";
+  at += key.size() + 5;
+  return json.substr(at, json.find('"', at) - at);
+}
+
+class ArtifactCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    collector::CollectorOptions opts;
+    opts.data_dir = dir_.path() + "/data";
+    opts.listen = "127.0.0.1:0";
+    opts.worker_threads = 1;
+    auto server = collector::CollectorServer::Start(opts);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    conf_ = opts.data_dir + "/admin.conf";
+    // A real .deb, as a publisher would push.
+    const std::string pkg = dir_.path() + "/pkg";
+    ASSERT_TRUE(MakeDirs(pkg + "/DEBIAN", 0755).ok());
+    ASSERT_TRUE(WriteFileAtomic(pkg + "/DEBIAN/control",
+                                "Package: steward-demo\nVersion: 1.2-3\nArchitecture: all\n"
+                                "Maintainer: Ops <ops@example.net>\nDescription: demo\n")
+                    .ok());
+    deb_ = dir_.path() + "/steward-demo_1.2-3_all.deb";
+    auto built = testing::RunProcess({"dpkg-deb", "--root-owner-group", "--build", pkg, deb_},
+                                     testing::StderrMode::kMerge);
+    ASSERT_TRUE(built.has_value() && built->exit_code == 0) << (built ? built->out : "dpkg-deb did not run");
+  }
+
+  TempDir dir_;
+  std::unique_ptr<collector::CollectorServer> server_;
+  std::string conf_, deb_;
+};
+
+TEST_F(ArtifactCommandsTest, KeysGenerateWritesBothFilesWithoutACollector) {
+  const std::string prefix = dir_.path() + "/publisher";
+  CtlResult r = Ctl({"keys", "generate", "--out", prefix, "--json"});  // no config at all
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct stat st;
+  ASSERT_EQ(stat((prefix + ".key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((prefix + ".pub").c_str(), &st), 0);
+  EXPECT_EQ(JsonField(r.out, "public_key"), prefix + ".pub");
+  EXPECT_EQ(JsonField(r.out, "key_id").size(), 16u);
+  CtlResult again = Ctl({"keys", "generate", "--out", prefix});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_THAT(again.err, HasSubstr("publisher.key exists; choose another --out or pass --force"));
+  CtlResult no_out = Ctl({"keys", "generate"});
+  EXPECT_EQ(no_out.code, 2);
+  EXPECT_THAT(no_out.err, HasSubstr("needs --out PREFIX"));
+}
+
+TEST_F(ArtifactCommandsTest, PushListRemoveASignedDeb) {
+  const std::string prefix = dir_.path() + "/publisher";
+  ASSERT_EQ(Ctl({"keys", "generate", "--out", prefix}).code, 0);
+  CtlResult push = Ctl({"artifact", "push", deb_, "--sign-key", prefix + ".key", "--json"}, conf_);
+  ASSERT_EQ(push.code, 0) << push.err;
+  const std::string sha = JsonField(push.out, "sha256");
+  EXPECT_EQ(sha, Sha256OfFile(deb_).value());
+  EXPECT_EQ(JsonField(push.out, "name"), "steward-demo");  // from the .deb
+  EXPECT_EQ(JsonField(push.out, "version"), "1.2-3");
+  EXPECT_EQ(JsonField(push.out, "kind"), "deb");
+  EXPECT_THAT(push.out, HasSubstr("\"already_stored\": false"));
+  EXPECT_EQ(ReadFile(dir_.path() + "/data/artifacts/blobs/" + sha).value(), ReadFile(deb_).value());
+
+  CtlResult again = Ctl({"artifact", "push", deb_, "--sign-key", prefix + ".key"}, conf_);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, StartsWith("already stored: steward-demo 1.2-3 (deb, "));
+
+  CtlResult list = Ctl({"artifact", "list"}, conf_);
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, StartsWith("SHA256        NAME          VERSION  KIND  SIZE"));
+  EXPECT_THAT(list.out, HasSubstr(sha.substr(0, 12) + "  steward-demo  1.2-3    deb"));
+
+  CtlResult rm = Ctl({"artifact", "rm", sha.substr(0, 10)}, conf_);
+  ASSERT_EQ(rm.code, 0) << rm.err;
+  EXPECT_EQ(rm.out, "artifact " + sha + " removed\n");
+  CtlResult empty = Ctl({"--json", "artifact", "list"}, conf_);
+  EXPECT_EQ(empty.out, "[]\n");
+  CtlResult gone = Ctl({"artifact", "rm", sha}, conf_);
+  EXPECT_EQ(gone.code, 1);
+  EXPECT_THAT(gone.err, HasSubstr("no artifact with SHA-256 " + sha));
+}
+
+TEST_F(ArtifactCommandsTest, BadPushesExitWithWhatToDo) {
+  const std::string prefix = dir_.path() + "/publisher";
+  ASSERT_EQ(Ctl({"keys", "generate", "--out", prefix}).code, 0);
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/notes.txt", "plain file").ok());
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    const char* says;
+  };
+  const Case cases[] = {
+      {{"artifact", "push"}, 2, "artifact push needs exactly one FILE"},
+      {{"artifact", "push", dir_.path() + "/missing.deb"}, 1, "cannot read"},
+      {{"artifact", "push", dir_.path() + "/notes.txt"}, 2, "is not a .deb: pass --name"},
+      {{"artifact", "push", deb_, "--sign-key", prefix + ".pub"}, 2, "not an unencrypted PEM private key"},
+      {{"artifact", "push", deb_, "--name", "bad name"}, 2, "name 'bad name' has a character outside"},
+      {{"artifact", "rm", "abc"}, 2, "at least 6 of its first digits"},
+      {{"artifact", "frobnicate"}, 2, "unknown command"},
+  };
+  for (const Case& c : cases) {
+    CtlResult r = Ctl(c.args, conf_);
+    EXPECT_EQ(r.code, c.code) << c.says << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.says));
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  // A non-.deb file with a name is fine.
+  CtlResult named = Ctl({"artifact", "push", dir_.path() + "/notes.txt", "--name", "notes", "--version", "1"}, conf_);
+  EXPECT_EQ(named.code, 0) << named.err;
+  EXPECT_THAT(named.out, HasSubstr("stored: notes 1 (file, 10 B)"));
+  EXPECT_THAT(named.out, HasSubstr("signed by (unsigned)"));
+}
+
+}  // namespace
+}  // namespace steward::ctl
