@@ -27,10 +27,20 @@ int Reap(pid_t pid) {
 
 }  // namespace
 
-absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::Duration timeout,
-                                    size_t max_output) {
+namespace {
+
+struct Captured {
+  int status = 0;  // raw wait status
+  std::string out;
+};
+
+// Runs `argv` and collects its stdout (with stderr when `merge_stderr`).
+// Beyond `max_output` bytes: fails and kills the child, or, with
+// `keep_tail`, keeps only the last max_output bytes and lets it run.
+absl::StatusOr<Captured> Capture(const std::vector<std::string>& argv, absl::Duration timeout, size_t max_output,
+                                 bool merge_stderr, bool keep_tail) {
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
-    return absl::InvalidArgumentError("RunTool needs an absolute program path");
+    return absl::InvalidArgumentError("a tool needs an absolute program path");
   }
   const std::string what = absl::StrJoin(argv, " ");
   // Everything the child needs is built before fork: after it only
@@ -58,14 +68,14 @@ absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::
     if (devnull < 0) ::_exit(127);
     ::dup2(devnull, STDIN_FILENO);
     ::dup2(fds[1], STDOUT_FILENO);
-    ::dup2(devnull, STDERR_FILENO);
+    ::dup2(merge_stderr ? fds[1] : devnull, STDERR_FILENO);
     ::close_range(3, ~0U, 0);
     ::execve(args[0], args.data(), envp);
     ::_exit(127);
   }
   ::close(fds[1]);
 
-  std::string out;
+  Captured c;
   absl::Status failure;
   const absl::Time deadline = absl::Now() + timeout;
   char buf[65536];
@@ -91,28 +101,49 @@ absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::
       break;
     }
     if (n == 0) break;  // EOF: the child closed its stdout.
-    if (out.size() + static_cast<size_t>(n) > max_output) {
+    if (c.out.size() + static_cast<size_t>(n) > max_output && !keep_tail) {
       failure = absl::ResourceExhaustedError(
           absl::StrCat(what, " wrote more than ", max_output, " bytes, killed"));
       break;
     }
-    out.append(buf, static_cast<size_t>(n));
+    c.out.append(buf, static_cast<size_t>(n));
+    if (c.out.size() > max_output) c.out.erase(0, c.out.size() - max_output);
   }
   ::close(fds[0]);
   if (!failure.ok()) ::kill(pid, SIGKILL);
-  int status = Reap(pid);
+  c.status = Reap(pid);
   if (!failure.ok()) return failure;
-  if (status < 0) return absl::InternalError(absl::StrCat("waitpid for ", what, " failed"));
-  if (WIFSIGNALED(status)) {
-    return absl::InternalError(absl::StrCat(what, " killed by signal ", WTERMSIG(status)));
-  }
-  if (WEXITSTATUS(status) == 127) {
+  if (c.status < 0) return absl::InternalError(absl::StrCat("waitpid for ", what, " failed"));
+  if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 127) {
     return absl::NotFoundError(absl::StrCat(what, ": could not be executed (exit 127)"));
   }
-  if (WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat(what, " exited with status ", WEXITSTATUS(status)));
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::Duration timeout,
+                                    size_t max_output) {
+  absl::StatusOr<Captured> c = Capture(argv, timeout, max_output, /*merge_stderr=*/false, /*keep_tail=*/false);
+  if (!c.ok()) return c.status();
+  const std::string what = absl::StrJoin(argv, " ");
+  if (WIFSIGNALED(c->status)) {
+    return absl::InternalError(absl::StrCat(what, " killed by signal ", WTERMSIG(c->status)));
   }
-  return out;
+  if (WEXITSTATUS(c->status) != 0) {
+    return absl::InternalError(absl::StrCat(what, " exited with status ", WEXITSTATUS(c->status)));
+  }
+  return std::move(c->out);
+}
+
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
+                                         size_t max_output) {
+  absl::StatusOr<Captured> c = Capture(argv, timeout, max_output, /*merge_stderr=*/true, /*keep_tail=*/true);
+  if (!c.ok()) return c.status();
+  CommandResult r;
+  r.exit_code = WIFEXITED(c->status) ? WEXITSTATUS(c->status) : 128 + WTERMSIG(c->status);
+  r.output = std::move(c->out);
+  return r;
 }
 
 std::string FindTool(const std::string& name) {

@@ -28,4 +28,18 @@ std::string FindTool(const std::string& name);
 absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv, absl::Duration timeout,
                                     size_t max_output = 256 << 20);
 
+// What a command did: its exit code (128 + the signal when one killed it)
+// and its stdout and stderr, interleaved, the last `max_output` bytes.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Like RunTool, for commands whose failure is a result to report (dpkg in a
+// job): a non-zero exit is not an error, output beyond `max_output` drops
+// its beginning instead of killing the command. Errors: could not start,
+// ran longer than `timeout` (killed).
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
+                                         size_t max_output = 64 << 10);
+
 }  // namespace steward

@@ -34,5 +34,23 @@ TEST(ToolRunner, KillsAToolThatRunsTooLong) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
+TEST(RunCommand, ReportsExitCodeAndBothStreamsKeepingTheTail) {
+  auto r = RunCommand({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, absl::Seconds(10));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(r->output, "out\nerr\n");
+  auto big = RunCommand({"/bin/sh", "-c", "seq 1 100000"}, absl::Seconds(10), 20);
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->exit_code, 0);
+  EXPECT_EQ(big->output.size(), 20u);
+  EXPECT_EQ(big->output.substr(big->output.size() - 7), "100000\n");
+  auto sig = RunCommand({"/bin/sh", "-c", "kill -9 $$"}, absl::Seconds(10));
+  ASSERT_TRUE(sig.ok());
+  EXPECT_EQ(sig->exit_code, 128 + 9);
+  EXPECT_EQ(RunCommand({"/bin/sleep", "30"}, absl::Milliseconds(200)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(RunCommand({"/nonexistent"}, absl::Seconds(1)).status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace steward
