@@ -148,7 +148,7 @@ std::vector<std::string> UnmetRelations(const DebPackageRelations& pkg, const De
     std::vector<std::string> have;
     for (const DebRelation& r : clause) {
       alts.push_back(Describe(r));
-      if (auto it = installed.packages.find(r.name); it != installed.packages.end()) {
+      if (auto it = installed.packages.find(r.name); it != installed.packages.end() && r.name != pkg.package) {
         have.push_back(absl::StrCat(r.name, " ", it->second, " is installed"));
       }
     }
