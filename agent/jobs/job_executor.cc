@@ -1,0 +1,310 @@
+#include "agent/jobs/job_executor.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "common/version/dpkg_version.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::agent {
+namespace {
+
+constexpr size_t kMaxOutput = 64 << 10;
+
+bool ValidJobId(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id[0] == '.') return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+void AppendOutput(v1::JobResult* result, const std::string& header, const std::string& output) {
+  std::string* out = result->mutable_output();
+  absl::StrAppend(out, out->empty() ? "" : "\n", header, "\n", output);
+  if (out->size() > kMaxOutput) out->erase(0, out->size() - kMaxOutput);
+}
+
+std::string FileName(const std::string& name, const std::string& version) {
+  // ':' (epochs) is fine in file names; '/' cannot be in either.
+  return absl::StrCat(name, "_", version, ".deb");
+}
+
+}  // namespace
+
+JobExecutor::JobExecutor(const DpkgBackend* dpkg, FetchFn fetch, JobExecutorOptions options,
+                         std::function<int64_t()> now_ms)
+    : dpkg_(dpkg), fetch_(std::move(fetch)), options_(std::move(options)), now_ms_(std::move(now_ms)) {}
+
+std::string JobExecutor::RecordPath(const std::string& job_id) const {
+  return options_.state_dir + "/jobs/" + job_id;
+}
+
+absl::Status JobExecutor::Save(const internal::AgentJobRecord& rec) const {
+  RETURN_IF_ERROR(MakeDirs(options_.state_dir + "/jobs", 0700));
+  return WriteFileAtomic(RecordPath(rec.spec().job_id()), rec.SerializeAsString(), 0600);
+}
+
+absl::StatusOr<internal::AgentJobRecord> JobExecutor::Load(const std::string& job_id) const {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(RecordPath(job_id)));
+  internal::AgentJobRecord rec;
+  if (!rec.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat(RecordPath(job_id), " is damaged"));
+  }
+  return rec;
+}
+
+void JobExecutor::Finish(internal::AgentJobRecord* rec, v1::JobStatus status, const std::string& message) {
+  v1::JobResult* r = rec->mutable_result();
+  r->set_status(status);
+  r->set_message(message);
+  r->set_finished_ms(now_ms_());
+  rec->set_phase(internal::AgentJobRecord::DONE);
+  if (absl::Status st = Save(*rec); !st.ok()) {
+    spdlog::error("job {}: cannot record its result: {}", rec->spec().job_id(), st.ToString());
+  }
+  spdlog::info("job {}: {} {} {} -> {}{}{}", rec->spec().job_id(), v1::JobStatus_Name(status), r->package(),
+               r->old_version().empty() ? "(none)" : r->old_version(),
+               r->new_version().empty() ? "(none)" : r->new_version(), message.empty() ? "" : ": ", message);
+}
+
+v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
+  if (!ValidJobId(spec.job_id())) {
+    v1::JobResult r;
+    r.set_job_id(spec.job_id());
+    r.set_status(v1::JOB_FAILED);
+    r.set_exit_code(-1);
+    r.set_message("job id must be 1-128 characters of [A-Za-z0-9._-], not starting with '.'");
+    return r;
+  }
+  internal::AgentJobRecord rec;
+  absl::StatusOr<internal::AgentJobRecord> loaded = Load(spec.job_id());
+  if (loaded.ok()) {
+    rec = *std::move(loaded);
+    if (rec.phase() == internal::AgentJobRecord::DONE) return rec.result();
+    spdlog::info("job {}: resuming ({})", spec.job_id(), internal::AgentJobRecord::Phase_Name(rec.phase()));
+  } else {
+    if (!absl::IsNotFound(loaded.status())) {
+      spdlog::warn("job {}: {}; starting it again", spec.job_id(), loaded.status().ToString());
+    }
+    *rec.mutable_spec() = spec;
+    rec.set_phase(internal::AgentJobRecord::RECEIVED);
+    v1::JobResult* r = rec.mutable_result();
+    r->set_job_id(spec.job_id());
+    r->set_status(v1::JOB_RUNNING);
+    r->set_exit_code(-1);
+    r->set_started_ms(now_ms_());
+    if (absl::Status st = Save(rec); !st.ok()) {
+      // Without a record the job could run twice after a crash: refuse it.
+      v1::JobResult failed = rec.result();
+      failed.set_status(v1::JOB_FAILED);
+      failed.set_message(absl::StrCat("cannot record the job before running it: ", st.message()));
+      return failed;
+    }
+  }
+  switch (rec.spec().action_case()) {
+    case v1::JobSpec::kInstallArtifact:
+      Install(&rec);
+      break;
+    case v1::JobSpec::kRollback:
+      Rollback(&rec);
+      break;
+    default:
+      Finish(&rec, v1::JOB_FAILED, "the job has no action this agent knows (a newer collector?)");
+  }
+  return rec.result();
+}
+
+void JobExecutor::Install(internal::AgentJobRecord* rec) {
+  v1::JobResult* result = rec->mutable_result();
+  if (rec->phase() == internal::AgentJobRecord::RECEIVED) {
+    // Pre-checks: nothing on the host changes before they all pass.
+    absl::StatusOr<FetchedArtifact> fetched = fetch_(rec->spec().install_artifact().sha256());
+    if (!fetched.ok()) return Finish(rec, v1::JOB_FAILED, absl::StrCat("artifact: ", fetched.status().message()));
+    absl::StatusOr<DebInfo> info = dpkg_->Inspect(fetched->path);
+    if (!info.ok()) return Finish(rec, v1::JOB_FAILED, std::string(info.status().message()));
+    result->set_package(info->package);
+    result->set_new_version(info->version);
+    absl::StatusOr<std::string> arch = dpkg_->Architecture();
+    if (!arch.ok()) return Finish(rec, v1::JOB_FAILED, std::string(arch.status().message()));
+    if (info->architecture != "all" && info->architecture != *arch) {
+      return Finish(rec, v1::JOB_FAILED,
+                    absl::StrCat("the package is for ", info->architecture, "; this host is ", *arch));
+    }
+    absl::StatusOr<std::optional<DebState>> state = dpkg_->State(info->package);
+    if (!state.ok()) return Finish(rec, v1::JOB_FAILED, std::string(state.status().message()));
+    std::string old;
+    if (state->has_value()) old = (*state)->version;
+    result->set_old_version(old);
+    if (state->has_value() && (*state)->installed() && CompareDpkgVersionStrings(old, info->version) == 0) {
+      return Finish(rec, v1::JOB_SKIPPED, absl::StrCat("already at ", old));
+    }
+    absl::StatusOr<uint64_t> free = dpkg_->FreeBytes();
+    const uint64_t need = info->installed_size_bytes + options_.reserve_bytes;
+    if (free.ok() && *free < need) {
+      return Finish(rec, v1::JOB_FAILED,
+                    absl::StrCat("not enough disk space: needs ", need >> 20, " MiB, ", *free >> 20, " MiB free"));
+    }
+    absl::StatusOr<DebInstalledSet> installed = dpkg_->Installed();
+    if (!installed.ok()) return Finish(rec, v1::JOB_FAILED, std::string(installed.status().message()));
+    std::vector<std::string> unmet = UnmetRelations(info->relations, *installed);
+    if (!unmet.empty()) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("dependency problems: ", absl::StrJoin(unmet, "; ")));
+    }
+    if (state->has_value() && (*state)->installed()) {
+      const std::string kept = options_.state_dir + "/kept/" + FileName(info->package, old);
+      if (access(kept.c_str(), R_OK) == 0) rec->set_kept_deb(kept);
+    }
+    rec->set_target_deb(fetched->path);
+    // From here on the host changes: record how to undo it first.
+    rec->set_phase(internal::AgentJobRecord::CHANGING);
+    if (absl::Status st = Save(*rec); !st.ok()) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot record the job: ", st.message()));
+    }
+  }
+
+  // CHANGING (also after a crash): done already when dpkg shows the target.
+  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
+  const bool at_target = now.ok() && now->has_value() && (*now)->installed() &&
+                         CompareDpkgVersionStrings((*now)->version, result->new_version()) == 0;
+  if (!at_target) {
+    absl::StatusOr<CommandResult> r = dpkg_->Install(rec->target_deb());
+    if (!r.ok()) {
+      AppendOutput(result, "dpkg --install:", std::string(r.status().message()));
+    } else {
+      result->set_exit_code(r->exit_code);
+      AppendOutput(result, "dpkg --install:", r->output);
+    }
+    now = dpkg_->State(result->package());
+  }
+  if (now.ok() && now->has_value() && (*now)->installed() &&
+      CompareDpkgVersionStrings((*now)->version, result->new_version()) == 0) {
+    // Keep this package: it is what a later rollback restores.
+    const std::string kept_dir = options_.state_dir + "/kept";
+    const std::string kept = kept_dir + "/" + FileName(result->package(), result->new_version());
+    if (MakeDirs(kept_dir, 0700).ok() && access(kept.c_str(), F_OK) != 0 &&
+        link(rec->target_deb().c_str(), kept.c_str()) != 0) {
+      auto bytes = ReadFile(rec->target_deb());
+      if (!bytes.ok() || !WriteFileAtomic(kept, *bytes, 0600).ok()) {
+        spdlog::warn("job {}: could not keep {} for rollbacks", rec->spec().job_id(), kept);
+      }
+    }
+    return Finish(rec, v1::JOB_SUCCEEDED, "");
+  }
+  const std::string failure =
+      absl::StrCat("dpkg could not install ", result->package(), " ", result->new_version(),
+                   result->exit_code() >= 0 ? absl::StrCat(" (exit ", result->exit_code(), ")") : "",
+                   now.ok() && now->has_value() ? absl::StrCat("; dpkg now shows ", (*now)->version, " '",
+                                                               (*now)->status, "'")
+                                                : "");
+  if (!rec->spec().rollback_on_failure()) {
+    if (now.ok() && now->has_value()) result->set_new_version((*now)->version);
+    return Finish(rec, v1::JOB_FAILED, failure);
+  }
+  absl::StatusOr<std::string> restored = Restore(*rec, result);
+  if (!restored.ok()) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", restored.status().message()));
+  }
+  result->set_new_version(*restored);
+  Finish(rec, v1::JOB_ROLLED_BACK,
+         absl::StrCat(failure, "; rolled back to ", restored->empty() ? "not installed" : *restored));
+}
+
+absl::StatusOr<std::string> JobExecutor::Restore(const internal::AgentJobRecord& change, v1::JobResult* result) {
+  const std::string& name = change.result().package();
+  const std::string& old = change.result().old_version();
+  if (old.empty()) {
+    ASSIGN_OR_RETURN(CommandResult r, dpkg_->Remove(name));
+    result->set_exit_code(r.exit_code);
+    AppendOutput(result, "dpkg --remove (rollback):", r.output);
+    ASSIGN_OR_RETURN(std::optional<DebState> state, dpkg_->State(name));
+    if (state.has_value() && state->installed()) {
+      return absl::InternalError(absl::StrCat("dpkg --remove ", name, " exited ", r.exit_code));
+    }
+    return std::string();
+  }
+  if (change.kept_deb().empty() || access(change.kept_deb().c_str(), R_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("no package of ", name, " ", old,
+                                                      " is kept on this host (it was not installed by Steward)"));
+  }
+  ASSIGN_OR_RETURN(CommandResult r, dpkg_->Install(change.kept_deb()));
+  result->set_exit_code(r.exit_code);
+  AppendOutput(result, "dpkg --install (rollback):", r.output);
+  ASSIGN_OR_RETURN(std::optional<DebState> state, dpkg_->State(name));
+  if (!state.has_value() || !state->installed() || CompareDpkgVersionStrings(state->version, old) != 0) {
+    return absl::InternalError(absl::StrCat("dpkg --install of the kept ", name, " ", old, " exited ", r.exit_code));
+  }
+  return old;
+}
+
+void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
+  v1::JobResult* result = rec->mutable_result();
+  const std::string& of = rec->spec().rollback().of_job_id();
+  absl::StatusOr<internal::AgentJobRecord> target =
+      ValidJobId(of) ? Load(of) : absl::InvalidArgumentError("bad job id");
+  if (!target.ok()) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat("no job '", of, "' on this host to roll back"));
+  }
+  result->set_package(target->result().package());
+  if (target->phase() != internal::AgentJobRecord::DONE) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat("job ", of, " has not finished"));
+  }
+  const v1::JobStatus was = target->result().status();
+  if (was == v1::JOB_SKIPPED || was == v1::JOB_ROLLED_BACK || target->target_deb().empty()) {
+    result->set_old_version(target->result().new_version());
+    result->set_new_version(target->result().new_version());
+    return Finish(rec, v1::JOB_SKIPPED, absl::StrCat("job ", of, " left nothing to undo"));
+  }
+  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
+  const bool resumed = rec->phase() == internal::AgentJobRecord::CHANGING;
+  if (!resumed) {
+    result->set_old_version(now.ok() && now->has_value() ? (*now)->version : "");
+    rec->set_phase(internal::AgentJobRecord::CHANGING);
+    if (absl::Status st = Save(*rec); !st.ok()) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot record the job: ", st.message()));
+    }
+  }
+  // Already in the state before the change: after a crash mid-rollback the
+  // restore is done; before any step, there is nothing to do.
+  const std::string& old = target->result().old_version();
+  const bool at_old = now.ok() && (old.empty() ? !now->has_value()
+                                               : now->has_value() && (*now)->installed() &&
+                                                     CompareDpkgVersionStrings((*now)->version, old) == 0);
+  if (at_old) {
+    result->set_new_version(old);
+    return Finish(rec, resumed ? v1::JOB_ROLLED_BACK : v1::JOB_SKIPPED,
+                  absl::StrCat(resumed ? "restored " : "already at ", old.empty() ? "(not installed)" : old));
+  }
+  absl::StatusOr<std::string> restored = Restore(*target, result);
+  if (!restored.ok()) return Finish(rec, v1::JOB_FAILED, std::string(restored.status().message()));
+  result->set_new_version(*restored);
+  Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat("restored ", restored->empty() ? "(removed)" : *restored));
+}
+
+std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
+  std::vector<v1::JobSpec> out;
+  DIR* d = opendir((options_.state_dir + "/jobs").c_str());
+  if (d == nullptr) return out;
+  std::vector<std::string> ids;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
+  }
+  closedir(d);
+  std::sort(ids.begin(), ids.end());
+  for (const std::string& id : ids) {
+    auto rec = Load(id);
+    if (rec.ok() && rec->phase() != internal::AgentJobRecord::DONE) out.push_back(rec->spec());
+  }
+  return out;
+}
+
+}  // namespace steward::agent

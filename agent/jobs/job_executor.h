@@ -1,0 +1,72 @@
+#pragma once
+// Runs deployment jobs on this host, once each, surviving crashes.
+//
+// Each job has a record in STATE_DIR/jobs/<job id> (AgentJobRecord),
+// rewritten atomically at every phase: RECEIVED (nothing changed yet),
+// CHANGING (the previous version and the package to restore it are
+// recorded before dpkg runs), DONE (the result is final). Run() of a job id
+// that is DONE returns the stored result without doing anything; one left
+// CHANGING by a kill -9 looks at what dpkg shows and finishes from there,
+// never recording the half-installed version as the "old" one.
+//
+// install_artifact: fetch and verify the artifact (trusted signature and
+// SHA-256), then pre-check before any change: a readable .deb, its
+// architecture, already at that version (SKIPPED), free space, and its
+// Depends/Pre-Depends/Conflicts/Breaks against what is installed. The
+// package of the version it replaces is kept (STATE_DIR/kept/) when the
+// agent installed it, so a failed change can be undone with
+// rollback_on_failure (ROLLED_BACK) and a later rollback job can restore it.
+//
+// Not thread-safe: one job at a time.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/artifacts/artifact_fetcher.h"
+#include "agent/jobs/dpkg_backend.h"
+#include "steward/internal/records.pb.h"
+#include "steward/v1/types.pb.h"
+
+namespace steward::agent {
+
+struct JobExecutorOptions {
+  std::string state_dir;  // holds jobs/ and kept/
+  // Free space to leave beyond what the package needs.
+  uint64_t reserve_bytes = 64 << 20;
+};
+
+class JobExecutor {
+ public:
+  using FetchFn = std::function<absl::StatusOr<FetchedArtifact>(const std::string& sha256)>;
+
+  JobExecutor(const DpkgBackend* dpkg, FetchFn fetch, JobExecutorOptions options,
+              std::function<int64_t()> now_ms);
+
+  // Runs, resumes or answers `spec` (see above). The result is persisted
+  // before it is returned.
+  v1::JobResult Run(const v1::JobSpec& spec);
+
+  // Jobs received but not DONE (to resume after a restart), by job id.
+  std::vector<v1::JobSpec> Unfinished() const;
+
+ private:
+  void Install(internal::AgentJobRecord* rec);
+  void Rollback(internal::AgentJobRecord* rec);
+  // Restores the version before `change` (kept package, or removal when it
+  // was new). OK with the version now installed ("" when removed).
+  absl::StatusOr<std::string> Restore(const internal::AgentJobRecord& change, v1::JobResult* result);
+  void Finish(internal::AgentJobRecord* rec, v1::JobStatus status, const std::string& message);
+  absl::Status Save(const internal::AgentJobRecord& rec) const;
+  absl::StatusOr<internal::AgentJobRecord> Load(const std::string& job_id) const;
+  std::string RecordPath(const std::string& job_id) const;
+
+  const DpkgBackend* dpkg_;
+  FetchFn fetch_;
+  JobExecutorOptions options_;
+  std::function<int64_t()> now_ms_;
+};
+
+}  // namespace steward::agent

@@ -1,0 +1,289 @@
+// JobExecutor on real dpkg in a throwaway root: the whole chain with a real
+// collector (push signed v1, v2 and a v3 whose postinst fails; fetch,
+// verify, install, roll back), pre-checks that must leave the host alone,
+// and the records a kill -9 leaves behind.
+#include "agent/jobs/job_executor.h"
+
+#include <sys/stat.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "agent/session/identity.h"
+#include "collector/ctl/admin_client.h"
+#include "collector/ctl/artifact_commands.h"
+#include "collector/service/collector_server.h"
+#include "common/file_util.h"
+#include "common/signing/ed25519.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/agent/jobs/dpkg_test_root.h"
+#include "tests/testing/temp_dir.h"
+
+namespace steward::agent {
+namespace {
+
+using ::testing::HasSubstr;
+using steward::testing::TempDir;
+using testing::BuildDeb;
+using testing::MakeDpkgRoot;
+using testing::TestDeb;
+
+v1::JobSpec InstallJob(const std::string& id, const std::string& sha, bool rollback = false) {
+  v1::JobSpec s;
+  s.set_job_id(id);
+  s.mutable_install_artifact()->set_sha256(sha);
+  s.set_rollback_on_failure(rollback);
+  return s;
+}
+
+v1::JobSpec RollbackJob(const std::string& id, const std::string& of) {
+  v1::JobSpec s;
+  s.set_job_id(id);
+  s.mutable_rollback()->set_of_job_id(of);
+  return s;
+}
+
+class JobExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { MakeDpkgRoot(root_); }
+
+  // Artifacts by a made-up digest: the files were built here (the fetch
+  // chain itself is exercised in WholeChainWithARealCollector).
+  std::string Add(const TestDeb& deb) {
+    const std::string sha = std::string(63, '0') + static_cast<char>('a' + debs_.size());
+    debs_[sha] = BuildDeb(dir_.path(), deb);
+    return sha;
+  }
+
+  JobExecutor Executor(uint64_t reserve = 0) {
+    JobExecutorOptions o;
+    o.state_dir = dir_.path() + "/state";
+    o.reserve_bytes = reserve;
+    return JobExecutor(
+        &dpkg_,
+        [this](const std::string& sha) -> absl::StatusOr<FetchedArtifact> {
+          auto it = debs_.find(sha);
+          if (it == debs_.end()) return absl::NotFoundError("no artifact " + sha);
+          return FetchedArtifact{it->second, {}, 1};
+        },
+        o, [] { return int64_t{1'800'000'000'000}; });
+  }
+
+  std::string Installed(const std::string& name = "demo") {
+    auto s = dpkg_.State(name);
+    if (!s.ok() || !s->has_value()) return "(none)";
+    return (*s)->version + ((*s)->installed() ? "" : " " + (*s)->status);
+  }
+
+  TempDir dir_;
+  const std::string root_ = dir_.path() + "/root";
+  DpkgBackend dpkg_{root_};
+  std::map<std::string, std::string> debs_;
+};
+
+TEST_F(JobExecutorTest, WholeChainWithARealCollector) {
+  collector::CollectorOptions opts;
+  opts.data_dir = dir_.path() + "/data";
+  opts.listen = "127.0.0.1:0";
+  opts.worker_threads = 2;
+  auto server = collector::CollectorServer::Start(opts);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto cred = ctl::LoadAdminCredential(opts.data_dir + "/admin.conf");
+  ASSERT_TRUE(cred.ok());
+  auto admin = ctl::MakeAdminStub(*cred);
+  Ed25519PrivateKey publisher = Ed25519PrivateKey::Generate();
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/pub.key", publisher.ToPem(), 0600).ok());
+  auto push = [&](const TestDeb& deb) {
+    ctl::PushOptions o;
+    o.file = BuildDeb(dir_.path(), deb);
+    o.sign_key = dir_.path() + "/pub.key";
+    o.json = true;
+    std::ostringstream out;
+    EXPECT_TRUE(ctl::ArtifactPush(*admin, o, out).ok());
+    size_t at = out.str().find("\"sha256\": \"");
+    return out.str().substr(at + 11, 64);
+  };
+  const std::string v1 = push({.version = "1.0"});
+  const std::string v2 = push({.version = "2.0"});
+  const std::string v3 = push({.version = "3.0", .postinst = "echo 'v3: cannot open /etc/demo.conf' >&2; exit 1"});
+  // An enrolled agent that trusts the publisher.
+  grpc::ClientContext ctx;
+  v1::CreateEnrollmentTokenRequest treq;
+  treq.set_ttl_seconds(600);
+  treq.set_max_uses(1);
+  v1::CreateEnrollmentTokenResponse token;
+  ASSERT_TRUE(admin->CreateEnrollmentToken(&ctx, treq, &token).ok());
+  const std::string ca = ReadFile(opts.data_dir + "/ca.pem").value();
+  auto id = EnrollAgent((*server)->address(), ca, token.token(), dir_.path() + "/state", v1::HostFacts(),
+                        absl::Seconds(10));
+  ASSERT_TRUE(id.ok()) << id.status();
+  FetchOptions fo;
+  fo.dir = dir_.path() + "/state/artifacts";
+  ArtifactFetcher fetcher(v1::AgentService::NewStub(MakeCollectorChannel((*server)->address(), ca, &*id)),
+                          {publisher.public_key()}, fo);
+  JobExecutorOptions eo;
+  eo.state_dir = dir_.path() + "/state";
+  eo.reserve_bytes = 0;
+  JobExecutor exec(&dpkg_, [&](const std::string& sha) { return fetcher.Fetch(sha); }, eo,
+                   [] { return int64_t{1'800'000'000'000}; });
+
+  v1::JobResult r = exec.Run(InstallJob("d1-h1-1", v1));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(r.package(), "demo");
+  EXPECT_EQ(r.old_version(), "");
+  EXPECT_EQ(r.new_version(), "1.0");
+  EXPECT_EQ(r.exit_code(), 0);
+  r = exec.Run(InstallJob("d2-h1-1", v2, true));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(r.old_version(), "1.0");
+  EXPECT_EQ(r.new_version(), "2.0");
+  EXPECT_EQ(ReadFile(root_ + "/usr/share/demo/version").value(), "2.0\n");
+  // The bad release: its postinst fails, the host goes back to 2.0.
+  r = exec.Run(InstallJob("d3-h1-1", v3, true));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_EQ(r.old_version(), "2.0");
+  EXPECT_EQ(r.new_version(), "2.0");
+  EXPECT_THAT(r.message(), HasSubstr("dpkg could not install demo 3.0 (exit 1)"));
+  EXPECT_THAT(r.message(), HasSubstr("rolled back to 2.0"));
+  EXPECT_THAT(r.output(), HasSubstr("v3: cannot open /etc/demo.conf"));
+  EXPECT_EQ(Installed(), "2.0");
+  EXPECT_EQ(ReadFile(root_ + "/usr/share/demo/version").value(), "2.0\n");
+  // A finished job id is answered from its record, not run again.
+  const std::string status_before = ReadFile(root_ + "/var/lib/dpkg/status").value();
+  r = exec.Run(InstallJob("d2-h1-1", v2, true));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED);
+  EXPECT_EQ(r.old_version(), "1.0");
+  EXPECT_EQ(ReadFile(root_ + "/var/lib/dpkg/status").value(), status_before);
+  // Undo a successful change: back to the version it replaced.
+  r = exec.Run(RollbackJob("d2-h1-rb", "d2-h1-1"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_EQ(r.old_version(), "2.0");
+  EXPECT_EQ(r.new_version(), "1.0");
+  EXPECT_EQ(Installed(), "1.0");
+}
+
+TEST_F(JobExecutorTest, FailureWithoutRollbackLeavesTheHostAsDpkgLeftIt) {
+  ASSERT_EQ(Executor().Run(InstallJob("a", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
+  v1::JobResult r = Executor().Run(InstallJob("b", Add({.version = "3.0", .postinst = "exit 1"})));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_EQ(r.old_version(), "1.0");
+  EXPECT_EQ(r.new_version(), "3.0");
+  EXPECT_THAT(r.message(), HasSubstr("dpkg now shows 3.0 'install ok half-configured'"));
+  // A later rollback job restores the kept 1.0.
+  r = Executor().Run(RollbackJob("b-rb", "b"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_EQ(Installed(), "1.0");
+}
+
+TEST_F(JobExecutorTest, RollbackOfANewInstallRemovesIt) {
+  v1::JobResult r = Executor().Run(InstallJob("new", Add({.version = "3.0", .postinst = "exit 1"}), true));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_EQ(r.new_version(), "");
+  EXPECT_EQ(Installed(), "(none)");
+}
+
+TEST_F(JobExecutorTest, RollbackImpossibleWithoutAKeptPackageIsReported) {
+  // 1.0 installed outside Steward: nothing kept to go back to.
+  ASSERT_EQ(dpkg_.Install(BuildDeb(dir_.path(), {.version = "1.0"}))->exit_code, 0);
+  v1::JobResult r = Executor().Run(InstallJob("x", Add({.version = "3.0", .postinst = "exit 1"}), true));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("rollback failed: no package of demo 1.0 is kept on this host"));
+}
+
+TEST_F(JobExecutorTest, AlreadyAtTheVersionIsSkipped) {
+  const std::string v1 = Add({.version = "1.0"});
+  ASSERT_EQ(Executor().Run(InstallJob("a", v1)).status(), v1::JOB_SUCCEEDED);
+  v1::JobResult r = Executor().Run(InstallJob("b", v1));
+  EXPECT_EQ(r.status(), v1::JOB_SKIPPED);
+  EXPECT_EQ(r.message(), "already at 1.0");
+  EXPECT_EQ(r.old_version(), "1.0");
+  EXPECT_EQ(r.exit_code(), -1);  // dpkg did not run
+}
+
+TEST_F(JobExecutorTest, PreChecksRefuseBeforeAnyChange) {
+  ASSERT_EQ(Executor().Run(InstallJob("base", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
+  ASSERT_EQ(Executor().Run(InstallJob("mta", Add({.name = "mta", .version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
+  const std::string status_before = ReadFile(root_ + "/var/lib/dpkg/status").value();
+  struct Case {
+    TestDeb deb;
+    uint64_t reserve;
+    const char* says;
+  };
+  const Case cases[] = {
+      {{.version = "2.0", .architecture = "arm64"}, 0, "the package is for arm64; this host is amd64"},
+      {{.version = "2.0", .depends = "libnothere (>= 2)"}, 0,
+       "dependency problems: depends on libnothere (>= 2), which is not installed"},
+      {{.version = "2.0", .depends = "mta (>= 2)"}, 0, "depends on mta (>= 2), but mta 1.0 is installed"},
+      {{.version = "2.0", .conflicts = "mta"}, 0, "conflicts with mta (installed: 1.0)"},
+      {{.version = "2.0"}, uint64_t{1} << 62, "not enough disk space"},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    v1::JobResult r = Executor(c.reserve).Run(InstallJob("pre-" + std::to_string(n++), Add(c.deb), true));
+    EXPECT_EQ(r.status(), v1::JOB_FAILED) << c.says;
+    EXPECT_THAT(r.message(), HasSubstr(c.says));
+    EXPECT_EQ(r.exit_code(), -1) << c.says;  // dpkg never ran
+  }
+  EXPECT_EQ(ReadFile(root_ + "/var/lib/dpkg/status").value(), status_before);
+  v1::JobResult missing = Executor().Run(InstallJob("gone", std::string(64, 'f')));
+  EXPECT_EQ(missing.status(), v1::JOB_FAILED);
+  EXPECT_THAT(missing.message(), HasSubstr("artifact: no artifact"));
+  v1::JobResult bad_id = Executor().Run(InstallJob("../etc/passwd", std::string(64, 'f')));
+  EXPECT_EQ(bad_id.status(), v1::JOB_FAILED);
+  EXPECT_THAT(bad_id.message(), HasSubstr("job id must be"));
+}
+
+// kill -9 between dpkg and the record of its result: the job resumes
+// without running dpkg again and keeps the true old version.
+TEST_F(JobExecutorTest, ResumesAfterAKillBetweenDpkgAndItsRecord) {
+  ASSERT_EQ(Executor().Run(InstallJob("a", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
+  const std::string v2 = Add({.version = "2.0"});
+  ASSERT_EQ(Executor().Run(InstallJob("b", v2)).status(), v1::JOB_SUCCEEDED);
+  // Rewrite b's record as the kill left it: CHANGING, no result yet.
+  const std::string path = dir_.path() + "/state/jobs/b";
+  internal::AgentJobRecord rec;
+  ASSERT_TRUE(rec.ParseFromString(ReadFile(path).value()));
+  rec.set_phase(internal::AgentJobRecord::CHANGING);
+  rec.mutable_result()->set_status(v1::JOB_RUNNING);
+  rec.mutable_result()->clear_output();
+  rec.mutable_result()->set_exit_code(-1);
+  ASSERT_TRUE(WriteFileAtomic(path, rec.SerializeAsString()).ok());
+  JobExecutor exec = Executor();
+  ASSERT_EQ(exec.Unfinished().size(), 1u);
+  EXPECT_EQ(exec.Unfinished()[0].job_id(), "b");
+  const std::string status_before = ReadFile(root_ + "/var/lib/dpkg/status").value();
+  v1::JobResult r = exec.Run(InstallJob("b", v2));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED);
+  EXPECT_EQ(r.old_version(), "1.0");
+  EXPECT_EQ(r.exit_code(), -1);  // not run again
+  EXPECT_EQ(ReadFile(root_ + "/var/lib/dpkg/status").value(), status_before);
+  EXPECT_TRUE(exec.Unfinished().empty());
+}
+
+// kill -9 after the record of CHANGING but before dpkg ran: dpkg runs on
+// resume, and the recorded old version stays the one before the change.
+TEST_F(JobExecutorTest, ResumesAfterAKillBeforeDpkgRan) {
+  ASSERT_EQ(Executor().Run(InstallJob("a", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
+  const std::string v2 = Add({.version = "2.0"});
+  internal::AgentJobRecord rec;
+  *rec.mutable_spec() = InstallJob("b", v2, true);
+  rec.set_phase(internal::AgentJobRecord::CHANGING);
+  rec.mutable_result()->set_job_id("b");
+  rec.mutable_result()->set_package("demo");
+  rec.mutable_result()->set_old_version("1.0");
+  rec.mutable_result()->set_new_version("2.0");
+  rec.mutable_result()->set_exit_code(-1);
+  rec.set_target_deb(debs_[v2]);
+  rec.set_kept_deb(dir_.path() + "/state/kept/demo_1.0.deb");
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/state/jobs/b", rec.SerializeAsString()).ok());
+  v1::JobResult r = Executor().Run(InstallJob("b", v2, true));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message();
+  EXPECT_EQ(r.exit_code(), 0);
+  EXPECT_EQ(r.old_version(), "1.0");
+  EXPECT_EQ(Installed(), "2.0");
+}
+
+}  // namespace
+}  // namespace steward::agent
