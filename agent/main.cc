@@ -7,6 +7,9 @@
 
 #include "agent/artifacts/artifact_fetcher.h"
 #include "agent/facts/host_facts.h"
+#include "agent/jobs/dpkg_backend.h"
+#include "agent/jobs/job_executor.h"
+#include "agent/jobs/job_runner.h"
 #include "agent/session/agent_config.h"
 #include "agent/session/agent_runner.h"
 #include "agent/session/identity.h"
@@ -112,7 +115,31 @@ int main(int argc, char** argv) {
     spdlog::error("cannot open the outbox: {}", outbox.status().message());
     return 1;
   }
+  // Deployment jobs: verified artifacts, dpkg, one job at a time; results
+  // go through the outbox like every report.
+  FetchOptions fetch_options;
+  fetch_options.dir = config->state_dir + "/artifacts";
+  fetch_options.bytes_per_second = config->artifact_bytes_per_second;
+  ArtifactFetcher fetcher(
+      v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &*identity,
+                                                     fetch_options.bytes_per_second > 0 ? kCappedWindowBytes : 0)),
+      *trusted, fetch_options);
+  DpkgBackend dpkg(config->dpkg_root);
+  JobExecutorOptions job_options;
+  job_options.state_dir = config->state_dir;
+  JobExecutor executor(&dpkg, [&](const std::string& sha) { return fetcher.Fetch(sha); }, job_options,
+                       [] { return absl::ToUnixMillis(absl::Now()); });
+  Outbox* outbox_ptr = outbox->get();
+  JobRunner jobs(&executor, [outbox_ptr](const v1::JobResult& result) {
+    v1::Envelope env;
+    *env.mutable_job_result() = result;
+    if (auto s = outbox_ptr->Push(env); !s.ok()) {
+      spdlog::error("job {}: cannot queue its result: {}", result.job_id(), s.ToString());
+    }
+  });
   AgentRunner runner(*config, *ca_pem, *identity, std::move(*outbox));
+  runner.SetJobSink([&jobs](const v1::JobSpec& job) { jobs.Submit(job); });
+  jobs.Start();
   std::thread signals([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
@@ -122,6 +149,7 @@ int main(int argc, char** argv) {
   runner.Run();
   // Run returned because of Stop(); the signal thread has finished.
   signals.join();
+  jobs.Stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 
 namespace steward::agent {
@@ -130,19 +131,29 @@ absl::StatusOr<uint64_t> DpkgBackend::FreeBytes() const {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-absl::StatusOr<CommandResult> DpkgBackend::Install(const std::string& deb) const {
+absl::StatusOr<CommandResult> DpkgBackend::RunDpkg(const std::vector<std::string>& args) const {
   RETURN_IF_ERROR(Tool("dpkg").status());
   std::vector<std::string> argv = Dpkg("dpkg");
+  argv.insert(argv.end(), args.begin(), args.end());
+  // Another dpkg (apt, unattended-upgrades, or one a killed agent left
+  // running) holds the lock: wait for it rather than fail the job.
+  const absl::Time give_up = absl::Now() + lock_wait_;
+  for (;;) {
+    ASSIGN_OR_RETURN(CommandResult r, RunCommand(argv, timeout_));
+    if (r.exit_code == 0 || !absl::StrContains(r.output, "locked by another process") || absl::Now() > give_up) {
+      return r;
+    }
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+}
+
+absl::StatusOr<CommandResult> DpkgBackend::Install(const std::string& deb) const {
   // Never ask: keep changed config files, take new ones where untouched.
-  argv.insert(argv.end(), {"--force-confdef", "--force-confold", "--install", deb});
-  return RunCommand(argv, timeout_);
+  return RunDpkg({"--force-confdef", "--force-confold", "--install", deb});
 }
 
 absl::StatusOr<CommandResult> DpkgBackend::Remove(const std::string& name) const {
-  RETURN_IF_ERROR(Tool("dpkg").status());
-  std::vector<std::string> argv = Dpkg("dpkg");
-  argv.insert(argv.end(), {"--remove", "--", name});
-  return RunCommand(argv, timeout_);
+  return RunDpkg({"--remove", "--", name});
 }
 
 }  // namespace steward::agent

@@ -52,8 +52,9 @@ class DpkgBackend {
   // Free bytes on the file system packages go to.
   absl::StatusOr<uint64_t> FreeBytes() const;
 
-  // dpkg -i / dpkg -r. Errors only when dpkg could not run; its failure is
-  // the result's exit code and output.
+  // dpkg -i / dpkg -r, waiting up to 5 minutes while another dpkg holds
+  // its lock. Errors only when dpkg could not run; its failure is the
+  // result's exit code and output.
   absl::StatusOr<CommandResult> Install(const std::string& deb) const;
   absl::StatusOr<CommandResult> Remove(const std::string& name) const;
 
@@ -61,8 +62,11 @@ class DpkgBackend {
 
  private:
   std::vector<std::string> Dpkg(const char* tool) const;  // argv prefix with --root/--admindir
+  // dpkg with `args`, waiting up to lock_wait_ for its lock.
+  absl::StatusOr<CommandResult> RunDpkg(const std::vector<std::string>& args) const;
   std::string root_;
   absl::Duration timeout_;
+  absl::Duration lock_wait_ = absl::Minutes(5);
 };
 
 }  // namespace steward::agent

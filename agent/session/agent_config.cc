@@ -16,7 +16,7 @@ namespace {
 
 struct Raw {
   std::string config, collector, ca_file, enroll_token, state_dir, interval, dpkg_status, os_release,
-      proc_root, log_level, outbox_max_mb, coredump_dir, artifact_rate, fetch_artifact;
+      proc_root, log_level, outbox_max_mb, coredump_dir, artifact_rate, fetch_artifact, dpkg_root;
   std::vector<std::string> trusted_keys;
 };
 
@@ -40,6 +40,8 @@ ArgParser MakeParser(Raw* r, bool* help) {
                 "agent installs; repeatable. Without one, no artifact is installed")
       .Flag("artifact-rate", &r->artifact_rate,
             "download bandwidth cap for artifacts in bytes per second, with K, M or G (KiB...) (default: none)")
+      .Flag("dpkg-root", &r->dpkg_root,
+            "root directory deployment jobs install packages into (dpkg --root; default: this host)")
       .Flag("fetch-artifact", &r->fetch_artifact,
             "download and verify one artifact (SHA-256) as a deployment would, print its path and exit")
       .Bool("help", help, "show this help");
@@ -92,7 +94,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
          "proc_root", "log_level", "outbox_max_mb", "coredump_dir", "services.enabled",
-         "services.systemctl", "services.interval", "trusted_key", "artifact_rate"});
+         "services.systemctl", "services.interval", "trusted_key", "artifact_rate", "dpkg_root"});
     unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
                   unknown.end());
     ASSIGN_OR_RETURN(checks, ChecksFromConfig(file, r.config));
@@ -115,6 +117,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     fill("log-level", "log_level", &r.log_level);
     fill("outbox-max-mb", "outbox_max_mb", &r.outbox_max_mb);
     fill("artifact-rate", "artifact_rate", &r.artifact_rate);
+    fill("dpkg-root", "dpkg_root", &r.dpkg_root);
     // Keys from the file and from flags add up: each names a trusted publisher.
     for (std::string& k : file.GetAll("trusted_key")) r.trusted_keys.push_back(std::move(k));
     if (file.Has("services.enabled")) services_enabled = file.Get("services.enabled");
@@ -155,6 +158,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   }
   cfg.trusted_keys = r.trusted_keys;
   cfg.fetch_artifact = r.fetch_artifact;
+  cfg.dpkg_root = r.dpkg_root;
   if (!r.artifact_rate.empty()) {
     uint64_t rate = 0;
     if (!ParseByteSize(r.artifact_rate, &rate) || rate < 1024) {

@@ -35,6 +35,9 @@ struct AgentConfig {
   // Publisher public key files (--trusted-key, repeatable; trusted_key in
   // the file): an artifact is installed only with a valid signature by one.
   std::vector<std::string> trusted_keys;
+  // Root directory dpkg installs into for jobs (--dpkg-root; dpkg --root):
+  // empty for this host. For tests and chroots.
+  std::string dpkg_root;
   // One-shot mode (--fetch-artifact SHA256): download and verify one
   // artifact into STATE_DIR/artifacts, print its path, exit.
   std::string fetch_artifact;

@@ -291,6 +291,12 @@ absl::Status AgentRunner::RunSession() {
         } else if (msg.has_settings()) {
           absl::MutexLock lock(&pushed_mu_);
           pushed_checks_.emplace(msg.settings().checks().begin(), msg.settings().checks().end());
+        } else if (msg.has_job()) {
+          if (job_sink_) {
+            job_sink_(msg.job());
+          } else {
+            spdlog::warn("job {} ignored: this agent runs no jobs", msg.job().job_id());
+          }
         } else if (msg.has_resync()) {
           spdlog::info("collector asks for an inventory resync: {}", msg.resync().reason());
           resync_requested_ = true;

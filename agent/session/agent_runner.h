@@ -7,6 +7,7 @@
 // Run() blocks until Stop(), which may be called from any thread.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,9 @@ class AgentRunner {
 
   void Run();
   void Stop();
+  // Where jobs from the collector go (null: they are logged and ignored).
+  // Set before Run().
+  void SetJobSink(std::function<void(const v1::JobSpec&)> sink) { job_sink_ = std::move(sink); }
 
  private:
   void CollectLoop();
@@ -50,6 +54,7 @@ class AgentRunner {
   // Sleeps up to `d`; returns false if Stop() was called meanwhile.
   bool SleepUnlessStopped(absl::Duration d);
 
+  std::function<void(const v1::JobSpec&)> job_sink_;
   const AgentConfig config_;
   const std::string ca_pem_;
   const AgentIdentity identity_;

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/ctl/artifact_commands.h"
+#include "collector/ctl/job_commands.h"
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/services_view.h"
 #include "collector/ctl/table.h"
@@ -53,6 +54,10 @@ Commands:
                                                         upload a package (a .deb names itself), signed
   artifact list                                         stored artifacts with their signers
   artifact rm SHA256                                    remove one (or a unique prefix of 6+ digits)
+  job run --host ID --artifact SHA [--rollback-on-failure]
+                                                        install an artifact on one host (now, or when it connects)
+  job rollback --host ID --of JOB_ID                    undo a job on its host (restore the version it replaced)
+  job list [--host ID] [--job JOB_ID]                   jobs with their results
   metrics --host ID --list                              list the metric names a host reports
   metrics --compact                                     persist in-memory samples, compact, show sizes
   metrics [--host ID] --metric NAME [--since 15m] [--label k=v]... [--match 'k=~re']...
@@ -77,6 +82,8 @@ struct Flags {
   std::string where;                       // hosts --where
   std::string out, sign_key, version;      // keys generate, artifact push
   bool force = false;
+  std::string artifact, of, job;           // job run|rollback|list
+  bool rollback_on_failure = false;
   std::vector<std::string> matches;
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
@@ -466,6 +473,20 @@ class Ctl {
     return absl::OkStatus();
   }
 
+  absl::Status Job(const std::string& cmd) {
+    JobOptions o;
+    o.host = f_.host;
+    o.artifact = f_.artifact;
+    o.of_job = f_.of;
+    o.job_id = f_.job;
+    o.rollback_on_failure = f_.rollback_on_failure;
+    o.json = f_.json;
+    o.timeout = timeout_;
+    if (cmd == "job run") return JobRun(*stub_, o, out_);
+    if (cmd == "job rollback") return JobRollback(*stub_, o, out_);
+    return JobList(*stub_, o, out_);
+  }
+
   absl::Status Artifact(const std::string& cmd, std::ostream* progress) {
     if (cmd == "artifact list") return ArtifactList(*stub_, timeout_, f_.json, out_);
     if (f_.args.size() != 1) {
@@ -601,6 +622,10 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Bool("force", &f.force, "overwrite existing key files (keys generate)")
       .Flag("sign-key", &f.sign_key, "publisher private key (artifact push)")
       .Flag("version", &f.version, "artifact version (artifact push)")
+      .Flag("artifact", &f.artifact, "artifact SHA-256 (job run)")
+      .Flag("of", &f.of, "job to undo (job rollback)")
+      .Flag("job", &f.job, "job id (job list)")
+      .Bool("rollback-on-failure", &f.rollback_on_failure, "restore the previous version when it fails (job run)")
       .Flag("name", &f.name, "package name (software), part of a unit name (services)")
       .Flag("state", &f.state, "unit active state (services)")
       .Flag("metric", &f.metric, "metric name (or --match '__name__=~re')")
@@ -643,7 +668,8 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   }
   // "token create", "checks set NAME": the command is one or two words, the rest are arguments.
   std::string cmd = words[0];
-  if ((cmd == "token" || cmd == "checks" || cmd == "artifact" || cmd == "keys") && words.size() > 1) {
+  if ((cmd == "token" || cmd == "checks" || cmd == "artifact" || cmd == "keys" || cmd == "job") &&
+      words.size() > 1) {
     cmd += " " + words[1];
   }
   f.args.assign(words.begin() + static_cast<long>(std::min<size_t>(words.size(), cmd.find(' ') == std::string::npos ? 1 : 2)),
@@ -655,7 +681,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   static const std::set<std::string> kCommands = {"token create", "hosts", "software", "metrics", "changes",
                                                   "health", "services", "checks list", "checks set",
                                                   "checks rm", "artifact push", "artifact list",
-                                                  "artifact rm"};
+                                                  "artifact rm", "job run", "job rollback", "job list"};
   if (!kCommands.contains(cmd)) {
     err << "error: unknown command '" << absl::StrJoin(words, " ") << "'\n\n" << kUsage;
     return 2;
@@ -677,6 +703,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     else if (cmd == "checks list") st = ctl.ChecksList();
     else if (cmd == "checks set") st = ctl.ChecksSet();
     else if (cmd == "checks rm") st = ctl.ChecksRm();
+    else if (absl::StartsWith(cmd, "job ")) st = ctl.Job(cmd);
     else if (absl::StartsWith(cmd, "artifact ")) st = ctl.Artifact(cmd, &err == &std::cerr && isatty(2) && !f.json ? &err : nullptr);
     else st = ctl.Metrics();
   }

@@ -147,6 +147,61 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteArtifact(grpc::CallbackServerC
   });
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* ctx, const v1::RunJobRequest* req,
+                                                   v1::RunJobResponse* resp) {
+  auto admin = AdminFromPeer(*ctx);
+  const std::string by = admin.ok() ? *admin : "";
+  return Run(ctx, [=, this]() -> absl::Status {
+    RETURN_IF_ERROR(deps_.store->GetAgent(req->agent_id()).status());
+    v1::Job job;
+    *job.mutable_spec() = req->spec();
+    job.set_agent_id(req->agent_id());
+    job.set_created_ms(absl::ToUnixMillis(deps_.now()));
+    job.set_created_by(by);
+    switch (req->spec().action_case()) {
+      case v1::JobSpec::kInstallArtifact: {
+        if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
+        RETURN_IF_ERROR(deps_.artifacts->Get(req->spec().install_artifact().sha256()).status());
+        break;
+      }
+      case v1::JobSpec::kRollback: {
+        ASSIGN_OR_RETURN(v1::Job target, deps_.store->GetJob(req->agent_id(), req->spec().rollback().of_job_id()));
+        break;
+      }
+      default:
+        return absl::InvalidArgumentError("spec has no action (install_artifact or rollback)");
+    }
+    if (job.spec().job_id().empty()) job.mutable_spec()->set_job_id(absl::StrCat("job-", RandomHex(6)));
+    if (deps_.store->GetJob(req->agent_id(), job.spec().job_id()).ok()) {
+      return absl::AlreadyExistsError(absl::StrCat("host ", req->agent_id(), " already has job ", job.spec().job_id()));
+    }
+    job.mutable_result()->set_job_id(job.spec().job_id());
+    job.mutable_result()->set_status(v1::JOB_PENDING);
+    RETURN_IF_ERROR(deps_.store->PutJob(job));
+    const bool sent = deps_.sessions->PushJob(req->agent_id(), job.spec());
+    spdlog::info("job {} for agent {} created by {} ({})", job.spec().job_id(), req->agent_id(), by,
+                 sent ? "sent" : "the agent gets it when it connects");
+    *resp->mutable_job() = std::move(job);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* req,
+                                                     v1::ListJobsResponse* resp) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    if (!req->job_id().empty() && !req->agent_id().empty()) {
+      ASSIGN_OR_RETURN(*resp->add_jobs(), deps_.store->GetJob(req->agent_id(), req->job_id()));
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, deps_.store->ListJobs(req->agent_id()));
+    for (v1::Job& j : jobs) {
+      if (!req->job_id().empty() && j.spec().job_id() != req->job_id()) continue;
+      *resp->add_jobs() = std::move(j);
+    }
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* AdminServiceImpl::ListChanges(grpc::CallbackServerContext* ctx,
                                                         const v1::ListChangesRequest* req,
                                                         v1::ListChangesResponse* resp) {

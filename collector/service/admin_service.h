@@ -42,6 +42,11 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* DeleteArtifact(grpc::CallbackServerContext* ctx, const v1::DeleteArtifactRequest* req,
                                            v1::DeleteArtifactResponse* resp) override;
 
+  grpc::ServerUnaryReactor* RunJob(grpc::CallbackServerContext* ctx, const v1::RunJobRequest* req,
+                                   v1::RunJobResponse* resp) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* req,
+                                     v1::ListJobsResponse* resp) override;
+
   grpc::ServerUnaryReactor* ListChanges(grpc::CallbackServerContext* ctx, const v1::ListChangesRequest* req,
                                         v1::ListChangesResponse* resp) override;
 

@@ -147,6 +147,17 @@ absl::Status ValidateEnvelope(const v1::Envelope& env, metrics::DecodedColumns* 
     }
     case v1::Envelope::kServiceReport:
       return ValidateServiceReport(env.service_report());
+    case v1::Envelope::kJobResult: {
+      const v1::JobResult& r = env.job_result();
+      if (r.job_id().empty() || !CleanText(r.job_id(), kMaxNameBytes)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("job result: job_id must be non-empty, free of NUL/0x1f and at most ", kMaxNameBytes, " bytes"));
+      }
+      if (r.output().size() > (64 << 10) + 1024 || r.message().size() > 8192) {
+        return absl::InvalidArgumentError("job result: output above 64 KiB or message above 8 KiB");
+      }
+      return absl::OkStatus();
+    }
     case v1::Envelope::kHeartbeat:
       return absl::OkStatus();
     case v1::Envelope::PAYLOAD_NOT_SET:

@@ -131,6 +131,11 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   welcome.mutable_welcome()->set_last_applied_seq(rec->last_applied_seq());
   Send(std::move(welcome));
   PushSettings(SettingsFor(*checks, labels));
+  // Jobs without a result yet: the agent answers those it finished from
+  // its records, so sending one twice never runs it twice.
+  auto pending = deps_.store->PendingJobs(agent_id_);
+  if (!pending.ok()) return pending.status();
+  for (const v1::JobSpec& job : *pending) PushJob(job);
   spdlog::info("agent {} connected (agent {}, applied up to seq {})", agent_id_, hello.agent_version(),
                rec->last_applied_seq());
   if (!hello.inventory_digest().empty() && hello.inventory_digest() != rec->inventory_digest()) {
@@ -246,6 +251,12 @@ std::optional<grpc::Status> SessionReactor::FinishLocked(const absl::Status& sta
 void SessionReactor::PushSettings(const v1::AgentSettings& settings) {
   v1::CollectorMessage msg;
   *msg.mutable_settings() = settings;
+  Send(std::move(msg));
+}
+
+void SessionReactor::PushJob(const v1::JobSpec& job) {
+  v1::CollectorMessage msg;
+  *msg.mutable_job() = job;
   Send(std::move(msg));
 }
 

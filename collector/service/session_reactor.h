@@ -32,6 +32,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   SessionReactor(ServiceDeps deps, std::string agent_id);
 
   void PushSettings(const v1::AgentSettings& settings) override;
+  void PushJob(const v1::JobSpec& job) override;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;

@@ -9,6 +9,14 @@ void SessionRegistry::Opened(const std::string& agent_id, SettingsSink* sink, st
   open_[agent_id].push_back({sink, std::move(labels)});
 }
 
+bool SessionRegistry::PushJob(const std::string& agent_id, const v1::JobSpec& job) {
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(agent_id);
+  if (it == open_.end() || it->second.empty()) return false;
+  for (const Entry& e : it->second) e.sink->PushJob(job);
+  return true;
+}
+
 void SessionRegistry::Closed(const std::string& agent_id, SettingsSink* sink) {
   absl::MutexLock lock(&mu_);
   auto it = open_.find(agent_id);

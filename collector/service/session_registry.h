@@ -21,6 +21,8 @@ class SettingsSink {
   virtual ~SettingsSink() = default;
   // Queues `settings` for the agent; must not block.
   virtual void PushSettings(const v1::AgentSettings& settings) = 0;
+  // Queues a job for the agent; must not block.
+  virtual void PushJob(const v1::JobSpec& job) = 0;
 };
 
 class SessionRegistry {
@@ -28,6 +30,9 @@ class SessionRegistry {
   void Opened(const std::string& agent_id, SettingsSink* sink, std::vector<v1::Label> labels);
   void Closed(const std::string& agent_id, SettingsSink* sink);
   bool IsConnected(const std::string& agent_id) const;
+  // Sends `job` on the agent's open streams; false when it has none (it
+  // gets the job after its next Welcome).
+  bool PushJob(const std::string& agent_id, const v1::JobSpec& job);
   size_t ConnectedCount() const;
   // Calls fn(agent_id, labels, sink) for every open session, under the lock.
   template <typename Fn>

@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
-                           "services", "artifacts"}) {
+                           "services", "artifacts", "jobs"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->checks_ = store->handles_[8];
   store->services_ = store->handles_[9];
   store->artifacts_ = store->handles_[10];
+  store->jobs_ = store->handles_[11];
   return store;
 }
 
@@ -171,6 +172,9 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
     }
     case v1::Envelope::kServiceReport:
       RETURN_IF_ERROR(ApplyServiceReport(agent_id, env.service_report(), now_ms, &rec, &batch));
+      break;
+    case v1::Envelope::kJobResult:
+      RETURN_IF_ERROR(ApplyJobResult(agent_id, env.job_result(), &batch));
       break;
     case v1::Envelope::kHeartbeat:
     case v1::Envelope::PAYLOAD_NOT_SET:

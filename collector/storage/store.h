@@ -9,6 +9,7 @@
 //   health     agent id \0 check name                    -> CheckState (latest report)
 //   services   agent id \0 unit name                     -> ServiceUnit (latest report)
 //   checks     check name                                -> CheckAssignment (pushed checks)
+//   jobs       agent id \0 job id                        -> Job (spec and latest result)
 //   artifacts  sha256 (hex)                              -> Artifact (metadata; content in
 //              files, collector/artifacts/artifact_blobs.h)
 //   series, samples  (unused: the foundation's metric layout, still opened
@@ -99,6 +100,16 @@ class Store {
   // NotFound when there is none.
   absl::Status DeleteArtifact(const std::string& sha256);
 
+  // --- jobs (see store_jobs.cc) ---
+  absl::Status PutJob(const v1::Job& job);
+  // NotFound when the agent has no such job.
+  absl::StatusOr<v1::Job> GetJob(const std::string& agent_id, const std::string& job_id);
+  // One agent's jobs (all agents' when empty), newest first.
+  absl::StatusOr<std::vector<v1::Job>> ListJobs(const std::string& agent_id);
+  // The agent's jobs without a final result, oldest first: sent again after
+  // each Welcome.
+  absl::StatusOr<std::vector<v1::JobSpec>> PendingJobs(const std::string& agent_id);
+
   // Inventory changes of one agent at or after `since_ms`, oldest first; at
   // most `limit` (the newest), with *truncated set when more existed.
   absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
@@ -112,6 +123,8 @@ class Store {
                                              internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
   absl::StatusOr<ApplyOutcome> ApplyDelta(const std::string& agent_id, const v1::Envelope& env,
                                           internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
+  // Records a job's result in `batch` (store_jobs.cc).
+  absl::Status ApplyJobResult(const std::string& agent_id, const v1::JobResult& result, rocksdb::WriteBatch* batch);
   // Replaces the agent's stored units with the report's; see store_services.cc.
   absl::Status ApplyServiceReport(const std::string& agent_id, const v1::ServiceReport& report, int64_t now_ms,
                                   internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
@@ -135,6 +148,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* checks_ = nullptr;
   rocksdb::ColumnFamilyHandle* services_ = nullptr;
   rocksdb::ColumnFamilyHandle* artifacts_ = nullptr;
+  rocksdb::ColumnFamilyHandle* jobs_ = nullptr;
   // Writes of one agent's records (its AgentRecord read-modify-write with
   // the payload of an envelope) serialize on that agent's stripe; writes of
   // different agents run in parallel, their synced writes committed by

@@ -1,0 +1,50 @@
+#include "agent/jobs/job_runner.h"
+
+#include "spdlog/spdlog.h"
+
+namespace steward::agent {
+
+JobRunner::JobRunner(JobExecutor* executor, ReportFn report) : executor_(executor), report_(std::move(report)) {}
+
+JobRunner::~JobRunner() { Stop(); }
+
+void JobRunner::Start() {
+  for (const v1::JobSpec& job : executor_->Unfinished()) Submit(job);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void JobRunner::Submit(const v1::JobSpec& job) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || !pending_.insert(job.job_id()).second) return;
+  spdlog::info("job {} queued", job.job_id());
+  queue_.push_back(job);
+}
+
+void JobRunner::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void JobRunner::Loop() {
+  for (;;) {
+    v1::JobSpec job;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    v1::JobResult result = executor_->Run(job);
+    report_(result);
+    absl::MutexLock lock(&mu_);
+    pending_.erase(job.job_id());
+  }
+}
+
+}  // namespace steward::agent

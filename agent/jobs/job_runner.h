@@ -1,0 +1,47 @@
+#pragma once
+// The agent's job thread: jobs from the collector are queued here and run
+// one at a time by the JobExecutor; each result goes to `report` (the
+// outbox, so it reaches the collector even across restarts). A job id
+// already queued or running is not queued again (the collector resends
+// jobs after every Welcome until their results arrive). Start() first
+// resumes the jobs a crash or stop interrupted.
+//
+// Thread-safe. Stop() lets a running job finish (interrupting dpkg would
+// leave the package half-installed) and drops the queue: those jobs are
+// resent by the collector.
+
+#include <deque>
+#include <functional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/jobs/job_executor.h"
+
+namespace steward::agent {
+
+class JobRunner {
+ public:
+  using ReportFn = std::function<void(const v1::JobResult&)>;
+  JobRunner(JobExecutor* executor, ReportFn report);
+  ~JobRunner();
+
+  void Start();
+  void Submit(const v1::JobSpec& job);
+  void Stop();
+
+ private:
+  void Loop();
+
+  JobExecutor* executor_;
+  ReportFn report_;
+  absl::Mutex mu_;
+  std::deque<v1::JobSpec> queue_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> pending_ ABSL_GUARDED_BY(mu_);  // queued or running
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace steward::agent

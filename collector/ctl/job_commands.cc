@@ -1,0 +1,137 @@
+#include "collector/ctl/job_commands.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "collector/ctl/table.h"
+#include "common/duration.h"
+#include "common/grpc/status_convert.h"
+#include "common/json_writer.h"
+#include "common/status_macros.h"
+
+namespace steward::ctl {
+namespace {
+
+grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+
+void JobJson(JsonWriter& w, const v1::Job& j) {
+  const v1::JobResult& r = j.result();
+  w.BeginObject()
+      .Key("job_id").String(j.spec().job_id())
+      .Key("agent_id").String(j.agent_id())
+      .Key("action").String(j.spec().has_install_artifact() ? "install_artifact" : j.spec().has_rollback() ? "rollback" : "")
+      .Key("artifact").String(j.spec().install_artifact().sha256())
+      .Key("status").String(JobStatusName(r.status()))
+      .Key("package").String(r.package())
+      .Key("old_version").String(r.old_version())
+      .Key("new_version").String(r.new_version())
+      .Key("exit_code").Int(r.exit_code())
+      .Key("message").String(r.message())
+      .Key("output").String(r.output())
+      .Key("created").String(FormatRfc3339(absl::FromUnixMillis(j.created_ms())))
+      .Key("finished").String(r.finished_ms() > 0 ? FormatRfc3339(absl::FromUnixMillis(r.finished_ms())) : "")
+      .EndObject();
+}
+
+absl::Status Print(const v1::Job& j, bool json, std::ostream& out) {
+  if (json) {
+    JsonWriter w;
+    JobJson(w, j);
+    out << w.str() << "\n";
+  } else {
+    out << "job " << j.spec().job_id() << " for " << j.agent_id() << ": " << JobStatusName(j.result().status())
+        << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// The full SHA-256 of an artifact named by a prefix.
+absl::StatusOr<std::string> ResolveArtifact(v1::AdminService::Stub& stub, const std::string& sha,
+                                            absl::Duration timeout) {
+  if (sha.size() == 64) return sha;
+  if (sha.size() < 6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--artifact '", sha, "' is too short: give the SHA-256 or at least 6 of its first digits"));
+  }
+  grpc::ClientContext ctx;
+  v1::ListArtifactsResponse all;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.ListArtifacts(WithDeadline(&ctx, timeout), v1::ListArtifactsRequest(), &all)));
+  std::vector<std::string> hits;
+  for (const v1::Artifact& a : all.artifacts()) {
+    if (absl::StartsWith(a.sha256(), sha)) hits.push_back(a.sha256());
+  }
+  if (hits.size() != 1) {
+    return hits.empty() ? absl::NotFoundError(absl::StrCat("no artifact's SHA-256 starts with ", sha,
+                                                           "; 'stewardctl artifact list' shows them"))
+                        : absl::InvalidArgumentError(absl::StrCat(sha, " names ", hits.size(), " artifacts"));
+  }
+  return hits[0];
+}
+
+}  // namespace
+
+std::string JobStatusName(int status) {
+  std::string name = v1::JobStatus_Name(static_cast<v1::JobStatus>(status));
+  if (absl::StartsWith(name, "JOB_")) name = name.substr(4);
+  return absl::AsciiStrToLower(name);
+}
+
+absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
+  if (o.host.empty()) return absl::InvalidArgumentError("job run needs --host ID ('stewardctl hosts' lists them)");
+  if (o.artifact.empty()) return absl::InvalidArgumentError("job run needs --artifact SHA256 ('stewardctl artifact list')");
+  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, o.timeout));
+  v1::RunJobRequest req;
+  req.set_agent_id(o.host);
+  req.mutable_spec()->mutable_install_artifact()->set_sha256(sha);
+  req.mutable_spec()->set_rollback_on_failure(o.rollback_on_failure);
+  grpc::ClientContext ctx;
+  v1::RunJobResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));
+  return Print(resp.job(), o.json, out);
+}
+
+absl::Status JobRollback(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
+  if (o.host.empty() || o.of_job.empty()) {
+    return absl::InvalidArgumentError("job rollback needs --host ID and --of JOB_ID");
+  }
+  v1::RunJobRequest req;
+  req.set_agent_id(o.host);
+  req.mutable_spec()->mutable_rollback()->set_of_job_id(o.of_job);
+  grpc::ClientContext ctx;
+  v1::RunJobResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));
+  return Print(resp.job(), o.json, out);
+}
+
+absl::Status JobList(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
+  v1::ListJobsRequest req;
+  req.set_agent_id(o.host);
+  req.set_job_id(o.job_id);
+  grpc::ClientContext ctx;
+  v1::ListJobsResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.ListJobs(WithDeadline(&ctx, o.timeout), req, &resp)));
+  if (o.json) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const v1::Job& j : resp.jobs()) JobJson(w, j);
+    w.EndArray();
+    out << w.str() << "\n";
+    return absl::OkStatus();
+  }
+  Table t({"JOB", "HOST", "STATUS", "PACKAGE", "FROM", "TO", "MESSAGE"});
+  for (const v1::Job& j : resp.jobs()) {
+    const v1::JobResult& r = j.result();
+    t.AddRow({j.spec().job_id(), j.agent_id(), JobStatusName(r.status()), r.package(), r.old_version(),
+              r.new_version(), r.message().substr(0, 80)});
+  }
+  out << t.Render();
+  if (t.size() == 0) out << "(no jobs)\n";
+  return absl::OkStatus();
+}
+
+}  // namespace steward::ctl

@@ -1,0 +1,31 @@
+#pragma once
+// stewardctl's one-host jobs: `job run` (install an artifact), `job
+// rollback` (undo a job), `job list`. Tables for people, --json for scripts.
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "steward/v1/admin.grpc.pb.h"
+
+namespace steward::ctl {
+
+struct JobOptions {
+  std::string host;      // agent id
+  std::string artifact;  // job run: SHA-256 (or a unique prefix of 6+ digits)
+  std::string of_job;    // job rollback: the job to undo
+  std::string job_id;    // job list: only this one
+  bool rollback_on_failure = false;
+  bool json = false;
+  absl::Duration timeout = absl::Seconds(30);
+};
+
+absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);
+absl::Status JobRollback(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);
+absl::Status JobList(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);
+
+// "succeeded", "rolled_back", ... as the JSON contract spells job states.
+std::string JobStatusName(int status);
+
+}  // namespace steward::ctl
