@@ -90,15 +90,17 @@ int main(int argc, char** argv) {
     spdlog::info("already enrolled as agent {}; --enroll-token ignored", identity->agent_id);
   }
 
+  // Artifacts for deployment jobs (and --fetch-artifact): verified
+  // downloads on their own channel (a fixed window under --artifact-rate).
+  FetchOptions fetch_options;
+  fetch_options.dir = config->state_dir + "/artifacts";
+  fetch_options.bytes_per_second = config->artifact_bytes_per_second;
+  ArtifactFetcher fetcher(
+      v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &*identity,
+                                                     fetch_options.bytes_per_second > 0 ? kCappedWindowBytes : 0)),
+      *trusted, fetch_options);
   if (!config->fetch_artifact.empty()) {
     // One-shot: download and verify as a deployment would, print the path.
-    FetchOptions fo;
-    fo.dir = config->state_dir + "/artifacts";
-    fo.bytes_per_second = config->artifact_bytes_per_second;
-    ArtifactFetcher fetcher(
-        v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &*identity,
-                                                       fo.bytes_per_second > 0 ? kCappedWindowBytes : 0)),
-        *trusted, fo);
     auto fetched = fetcher.Fetch(config->fetch_artifact);
     if (!fetched.ok()) {
       std::fprintf(stderr, "error: %s\n", std::string(fetched.status().message()).c_str());
@@ -117,13 +119,6 @@ int main(int argc, char** argv) {
   }
   // Deployment jobs: verified artifacts, dpkg, one job at a time; results
   // go through the outbox like every report.
-  FetchOptions fetch_options;
-  fetch_options.dir = config->state_dir + "/artifacts";
-  fetch_options.bytes_per_second = config->artifact_bytes_per_second;
-  ArtifactFetcher fetcher(
-      v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &*identity,
-                                                     fetch_options.bytes_per_second > 0 ? kCappedWindowBytes : 0)),
-      *trusted, fetch_options);
   DpkgBackend dpkg(config->dpkg_root);
   JobExecutorOptions job_options;
   job_options.state_dir = config->state_dir;
