@@ -270,29 +270,34 @@ absl::Status ArtifactList(v1::AdminService::Stub& stub, absl::Duration timeout, 
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ResolveArtifact(v1::AdminService::Stub& stub, const std::string& sha,
+                                            const std::string& flag, absl::Duration timeout) {
+  if (sha.size() >= 64) return sha;
+  // A prefix as `artifact list` shows it: must name exactly one.
+  if (sha.size() < 6) {
+    return absl::InvalidArgumentError(absl::StrCat(flag.empty() ? "" : flag + " ", "'", sha,
+                                                   "' is too short: give the SHA-256 or at least 6 of its first digits"));
+  }
+  grpc::ClientContext ctx;
+  v1::ListArtifactsResponse all;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.ListArtifacts(WithDeadline(&ctx, timeout), v1::ListArtifactsRequest(), &all)));
+  std::vector<std::string> hits;
+  for (const v1::Artifact& a : all.artifacts()) {
+    if (absl::StartsWith(a.sha256(), sha)) hits.push_back(a.sha256());
+  }
+  if (hits.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no artifact's SHA-256 starts with ", sha, "; 'stewardctl artifact list' shows them"));
+  }
+  if (hits.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(sha, " names ", hits.size(), " artifacts; give more digits"));
+  }
+  return hits[0];
+}
+
 absl::Status ArtifactRm(v1::AdminService::Stub& stub, const std::string& sha256, absl::Duration timeout, bool json,
                         std::ostream& out) {
-  std::string full = sha256;
-  if (full.size() < 64) {
-    // A prefix as `artifact list` shows it: must name exactly one.
-    if (full.size() < 6) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", full, "' is too short: give the SHA-256 or at least 6 of its first digits"));
-    }
-    grpc::ClientContext list_ctx;
-    v1::ListArtifactsResponse all;
-    RETURN_IF_ERROR(FromGrpcStatus(
-        stub.ListArtifacts(WithDeadline(&list_ctx, timeout), v1::ListArtifactsRequest(), &all)));
-    std::vector<std::string> hits;
-    for (const v1::Artifact& a : all.artifacts()) {
-      if (absl::StartsWith(a.sha256(), full)) hits.push_back(a.sha256());
-    }
-    if (hits.empty()) return absl::NotFoundError(absl::StrCat("no artifact's SHA-256 starts with ", full));
-    if (hits.size() > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(full, " names ", hits.size(), " artifacts; give more digits"));
-    }
-    full = hits[0];
-  }
+  ASSIGN_OR_RETURN(std::string full, ResolveArtifact(stub, sha256, "", timeout));
   grpc::ClientContext ctx;
   v1::DeleteArtifactRequest req;
   req.set_sha256(full);

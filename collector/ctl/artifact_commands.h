@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "steward/v1/admin.grpc.pb.h"
 
@@ -29,6 +30,11 @@ struct PushOptions {
 // content unless the collector has it, prints the stored artifact.
 absl::Status ArtifactPush(v1::AdminService::Stub& stub, const PushOptions& opts, std::ostream& out);
 absl::Status ArtifactList(v1::AdminService::Stub& stub, absl::Duration timeout, bool json, std::ostream& out);
+// The full SHA-256 of the one artifact whose SHA-256 starts with `sha` (6+
+// digits); `flag` prefixes the too-short error ("--artifact"). NotFound or
+// InvalidArgument (ambiguous) otherwise.
+absl::StatusOr<std::string> ResolveArtifact(v1::AdminService::Stub& stub, const std::string& sha,
+                                            const std::string& flag, absl::Duration timeout);
 absl::Status ArtifactRm(v1::AdminService::Stub& stub, const std::string& sha256, absl::Duration timeout, bool json,
                         std::ostream& out);
 

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "collector/ctl/artifact_commands.h"
 #include "collector/ctl/table.h"
 #include "common/duration.h"
 #include "common/grpc/status_convert.h"
@@ -50,29 +51,6 @@ absl::Status Print(const v1::Job& j, bool json, std::ostream& out) {
   return absl::OkStatus();
 }
 
-// The full SHA-256 of an artifact named by a prefix.
-absl::StatusOr<std::string> ResolveArtifact(v1::AdminService::Stub& stub, const std::string& sha,
-                                            absl::Duration timeout) {
-  if (sha.size() == 64) return sha;
-  if (sha.size() < 6) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--artifact '", sha, "' is too short: give the SHA-256 or at least 6 of its first digits"));
-  }
-  grpc::ClientContext ctx;
-  v1::ListArtifactsResponse all;
-  RETURN_IF_ERROR(FromGrpcStatus(stub.ListArtifacts(WithDeadline(&ctx, timeout), v1::ListArtifactsRequest(), &all)));
-  std::vector<std::string> hits;
-  for (const v1::Artifact& a : all.artifacts()) {
-    if (absl::StartsWith(a.sha256(), sha)) hits.push_back(a.sha256());
-  }
-  if (hits.size() != 1) {
-    return hits.empty() ? absl::NotFoundError(absl::StrCat("no artifact's SHA-256 starts with ", sha,
-                                                           "; 'stewardctl artifact list' shows them"))
-                        : absl::InvalidArgumentError(absl::StrCat(sha, " names ", hits.size(), " artifacts"));
-  }
-  return hits[0];
-}
-
 }  // namespace
 
 std::string JobStatusName(int status) {
@@ -84,7 +62,7 @@ std::string JobStatusName(int status) {
 absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
   if (o.host.empty()) return absl::InvalidArgumentError("job run needs --host ID ('stewardctl hosts' lists them)");
   if (o.artifact.empty()) return absl::InvalidArgumentError("job run needs --artifact SHA256 ('stewardctl artifact list')");
-  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, o.timeout));
+  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
   v1::RunJobRequest req;
   req.set_agent_id(o.host);
   req.mutable_spec()->mutable_install_artifact()->set_sha256(sha);
