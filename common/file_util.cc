@@ -69,6 +69,14 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, in
     ::unlink(tmp.c_str());
     return s;
   }
+  // The rename is durable only once the directory is.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return ErrnoStatus("cannot open", dir);
+  const int rc = ::fsync(dfd);
+  ::close(dfd);
+  if (rc != 0) return ErrnoStatus("cannot fsync", dir);
   return absl::OkStatus();
 }
 

@@ -80,13 +80,26 @@ absl::StatusOr<DebInfo> DpkgBackend::Inspect(const std::string& deb) const {
   return info;
 }
 
+bool DpkgStatusInstalled(absl::string_view status) {
+  std::vector<absl::string_view> w = absl::StrSplit(status, ' ');
+  return w.size() == 3 && w[1] == "ok" &&
+         (w[2] == "installed" || w[2] == "triggers-pending" || w[2] == "triggers-awaited");
+}
+
 absl::StatusOr<std::optional<DebState>> DpkgBackend::State(const std::string& name) const {
   RETURN_IF_ERROR(Tool("dpkg-query").status());
   std::vector<std::string> argv = Dpkg("dpkg-query");
   argv.insert(argv.end(), {"--show", "--showformat=${Status}\\t${Version}\\n", "--", name});
   ASSIGN_OR_RETURN(CommandResult r, RunCommand(argv, timeout_));
-  if (r.exit_code != 0) return std::optional<DebState>();  // "no packages found matching"
-  std::vector<std::string> parts = absl::StrSplit(absl::StripTrailingAsciiWhitespace(r.output), '\t');
+  if (r.exit_code == 1 && absl::StrContains(r.output, "no packages found")) return std::optional<DebState>();
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("dpkg-query --show ", name, " exited ", r.exit_code, ": ", r.output));
+  }
+  // The output has stderr merged in: the answer is the one line with a tab.
+  std::vector<std::string> parts;
+  for (absl::string_view line : absl::StrSplit(r.output, '\n', absl::SkipEmpty())) {
+    if (absl::StrContains(line, '\t')) parts = absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), '\t');
+  }
   if (parts.size() != 2) return absl::InternalError(absl::StrCat("dpkg-query printed '", r.output, "'"));
   if (absl::EndsWith(parts[0], "not-installed") || absl::EndsWith(parts[0], "config-files")) {
     return std::optional<DebState>();
@@ -103,7 +116,7 @@ absl::StatusOr<DebInstalledSet> DpkgBackend::Installed() const {
   DebInstalledSet set;
   for (absl::string_view line : absl::StrSplit(r.output, '\n', absl::SkipEmpty())) {
     std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
-    if (f.size() != 4 || f[0] != "install ok installed") continue;
+    if (f.size() != 4 || !DpkgStatusInstalled(f[0])) continue;
     const std::string name(f[1]);
     set.packages[name] = std::string(f[2]);
     if (f[3].empty()) continue;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/jobs/deb_relations.h"
 #include "common/exec/tool_runner.h"
@@ -28,12 +29,17 @@ struct DebInfo {
   DebPackageRelations relations;
 };
 
+// True for a dpkg Status ("want flag status") whose package is fully
+// installed: status installed, triggers-pending or triggers-awaited (its
+// files and configuration are in place), flag ok, any want (hold too).
+bool DpkgStatusInstalled(absl::string_view status);
+
 // One package as dpkg sees it: Status (e.g. "install ok installed",
 // "install ok half-configured") and Version.
 struct DebState {
   std::string status;
   std::string version;
-  bool installed() const { return status == "install ok installed"; }
+  bool installed() const { return DpkgStatusInstalled(status); }
 };
 
 class DpkgBackend {

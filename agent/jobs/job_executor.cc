@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -69,8 +70,14 @@ void JobExecutor::Finish(internal::AgentJobRecord* rec, v1::JobStatus status, co
   r->set_message(message);
   r->set_finished_ms(now_ms_());
   rec->set_phase(internal::AgentJobRecord::DONE);
-  if (absl::Status st = Save(*rec); !st.ok()) {
-    spdlog::error("job {}: cannot record its result: {}", rec->spec().job_id(), st.ToString());
+  // Unsaved, the job would be resumed at the next start: try hard. (A
+  // resume is still safe: each phase checks the host's state first.)
+  absl::Status st = Save(*rec);
+  for (int attempt = 1; !st.ok() && attempt < 5; ++attempt) {
+    spdlog::error("job {}: cannot record its result (attempt {}): {}", rec->spec().job_id(), attempt,
+                  st.ToString());
+    usleep(200'000 * attempt);
+    st = Save(*rec);
   }
   spdlog::info("job {}: {} {} {} -> {}{}{}", rec->spec().job_id(), v1::JobStatus_Name(status), r->package(),
                r->old_version().empty() ? "(none)" : r->old_version(),
@@ -92,10 +99,17 @@ v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
     rec = *std::move(loaded);
     if (rec.phase() == internal::AgentJobRecord::DONE) return rec.result();
     spdlog::info("job {}: resuming ({})", spec.job_id(), internal::AgentJobRecord::Phase_Name(rec.phase()));
+  } else if (!absl::IsNotFound(loaded.status())) {
+    // A record we cannot read may be a job that already changed the host:
+    // running it again could repeat a step. Report, and leave it to people.
+    v1::JobResult failed;
+    failed.set_job_id(spec.job_id());
+    failed.set_status(v1::JOB_FAILED);
+    failed.set_exit_code(-1);
+    failed.set_message(absl::StrCat("this host's record of the job cannot be read (", loaded.status().message(),
+                                    "); check it, remove it and run a new job"));
+    return failed;
   } else {
-    if (!absl::IsNotFound(loaded.status())) {
-      spdlog::warn("job {}: {}; starting it again", spec.job_id(), loaded.status().ToString());
-    }
     *rec.mutable_spec() = spec;
     rec.set_phase(internal::AgentJobRecord::RECEIVED);
     v1::JobResult* r = rec.mutable_result();
@@ -142,6 +156,12 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
     }
     absl::StatusOr<std::optional<DebState>> state = dpkg_->State(info->package);
     if (!state.ok()) return Finish(rec, v1::JOB_FAILED, std::string(state.status().message()));
+    if (state->has_value() && !(*state)->installed()) {
+      // Half-installed or unconfigured: that is no version to return to.
+      return Finish(rec, v1::JOB_FAILED,
+                    absl::StrCat(info->package, " ", (*state)->version, " is in dpkg state '", (*state)->status,
+                                 "'; repair it first (dpkg --configure -a, or a rollback job)"));
+    }
     std::string old;
     if (state->has_value()) old = (*state)->version;
     result->set_old_version(old);
@@ -171,6 +191,8 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
       return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot record the job: ", st.message()));
     }
   }
+
+  if (rec->phase() == internal::AgentJobRecord::ROLLING_BACK) return FinishRollback(rec, result->message());
 
   // CHANGING (also after a crash): done already when dpkg shows the target.
   absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
@@ -210,7 +232,24 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
     if (now.ok() && now->has_value()) result->set_new_version((*now)->version);
     return Finish(rec, v1::JOB_FAILED, failure);
   }
-  absl::StatusOr<std::string> restored = Restore(*rec, result);
+  // Recorded first: a crash during the rollback must resume the rollback,
+  // not install the failing version again.
+  result->set_message(failure);
+  rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
+  if (absl::Status st = Save(*rec); !st.ok()) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
+  }
+  FinishRollback(rec, failure);
+}
+
+void JobExecutor::FinishRollback(internal::AgentJobRecord* rec, const std::string& failure) {
+  v1::JobResult* result = rec->mutable_result();
+  const std::string& old = result->old_version();
+  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
+  const bool at_old = now.ok() && (old.empty() ? !now->has_value()
+                                               : now->has_value() && (*now)->installed() &&
+                                                     CompareDpkgVersionStrings((*now)->version, old) == 0);
+  absl::StatusOr<std::string> restored = at_old ? absl::StatusOr<std::string>(old) : Restore(*rec, result);
   if (!restored.ok()) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", restored.status().message()));
   }
@@ -296,7 +335,8 @@ std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
   if (d == nullptr) return out;
   std::vector<std::string> ids;
   while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
+    // Skip hidden names and WriteFileAtomic's leftovers (<id>.tmp.<pid>).
+    if (e->d_name[0] != '.' && std::strstr(e->d_name, ".tmp.") == nullptr) ids.emplace_back(e->d_name);
   }
   closedir(d);
   std::sort(ids.begin(), ids.end());

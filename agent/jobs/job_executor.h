@@ -55,6 +55,8 @@ class JobExecutor {
  private:
   void Install(internal::AgentJobRecord* rec);
   void Rollback(internal::AgentJobRecord* rec);
+  // Install's rollback_on_failure (phase ROLLING_BACK): back to old_version.
+  void FinishRollback(internal::AgentJobRecord* rec, const std::string& failure);
   // Restores the version before `change` (kept package, or removal when it
   // was new). OK with the version now installed ("" when removed).
   absl::StatusOr<std::string> Restore(const internal::AgentJobRecord& change, v1::JobResult* result);

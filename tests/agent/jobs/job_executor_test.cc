@@ -285,5 +285,70 @@ TEST_F(JobExecutorTest, ResumesAfterAKillBeforeDpkgRan) {
   EXPECT_EQ(Installed(), "2.0");
 }
 
+// kill -9 during rollback_on_failure: the resume finishes the rollback and
+// never installs the failing version again.
+TEST_F(JobExecutorTest, ResumesARollbackInterruptedByAKill) {
+  ASSERT_EQ(Executor().Run(InstallJob("a", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
+  // The failing 3.0 ran its postinst once (the marker counts runs), then the
+  // agent died while restoring: the record says ROLLING_BACK.
+  const std::string marker = "/postinst-runs";
+  const std::string v3 = Add({.version = "3.0", .postinst = "echo x >> " + marker + "; exit 1"});
+  ASSERT_NE(dpkg_.Install(debs_[v3])->exit_code, 0);
+  ASSERT_EQ(Installed(), "3.0 install ok half-configured");
+  internal::AgentJobRecord rec;
+  *rec.mutable_spec() = InstallJob("b", v3, true);
+  rec.set_phase(internal::AgentJobRecord::ROLLING_BACK);
+  rec.mutable_result()->set_job_id("b");
+  rec.mutable_result()->set_package("demo");
+  rec.mutable_result()->set_old_version("1.0");
+  rec.mutable_result()->set_new_version("3.0");
+  rec.mutable_result()->set_message("dpkg could not install demo 3.0 (exit 1)");
+  rec.set_target_deb(debs_[v3]);
+  rec.set_kept_deb(dir_.path() + "/state/kept/demo_1.0.deb");
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/state/jobs/b", rec.SerializeAsString()).ok());
+  v1::JobResult r = Executor().Run(InstallJob("b", v3, true));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_THAT(r.message(), HasSubstr("dpkg could not install demo 3.0 (exit 1); rolled back to 1.0"));
+  EXPECT_EQ(r.new_version(), "1.0");
+  EXPECT_EQ(Installed(), "1.0");
+  EXPECT_EQ(ReadFile(root_ + marker).value(), "x\n");  // 3.0's postinst did not run again
+}
+
+TEST_F(JobExecutorTest, AHalfInstalledPackageIsRefusedNotTakenAsTheOldVersion) {
+  ASSERT_NE(dpkg_.Install(BuildDeb(dir_.path(), {.version = "3.0", .postinst = "exit 1"}))->exit_code, 0);
+  v1::JobResult r = Executor().Run(InstallJob("b", Add({.version = "2.0"}), true));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("demo 3.0 is in dpkg state 'install ok half-configured'; repair it first"));
+  EXPECT_EQ(r.exit_code(), -1);
+  EXPECT_EQ(Installed(), "3.0 install ok half-configured");
+}
+
+TEST_F(JobExecutorTest, AnUnreadableRecordFailsTheJobInsteadOfRunningItAgain) {
+  const std::string v1 = Add({.version = "1.0"});
+  ASSERT_TRUE(MakeDirs(dir_.path() + "/state/jobs", 0700).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/state/jobs/a", "\xff\xff not a record").ok());
+  // A leftover of an interrupted atomic write is no job.
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/state/jobs/c.tmp.123", "partial").ok());
+  JobExecutor exec = Executor();
+  v1::JobResult r = exec.Run(InstallJob("a", v1));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("record of the job cannot be read"));
+  EXPECT_EQ(Installed(), "(none)");
+  EXPECT_TRUE(exec.Unfinished().empty());
+}
+
+TEST(DpkgStatusInstalled, CountsTriggerStatesAndHoldsAsInstalled) {
+  EXPECT_TRUE(DpkgStatusInstalled("install ok installed"));
+  EXPECT_TRUE(DpkgStatusInstalled("hold ok installed"));
+  EXPECT_TRUE(DpkgStatusInstalled("install ok triggers-pending"));
+  EXPECT_TRUE(DpkgStatusInstalled("install ok triggers-awaited"));
+  EXPECT_FALSE(DpkgStatusInstalled("install ok half-configured"));
+  EXPECT_FALSE(DpkgStatusInstalled("install ok unpacked"));
+  EXPECT_FALSE(DpkgStatusInstalled("install reinstreq half-installed"));
+  EXPECT_FALSE(DpkgStatusInstalled("deinstall ok config-files"));
+  EXPECT_FALSE(DpkgStatusInstalled(""));
+  EXPECT_FALSE(DpkgStatusInstalled("install ok installed extra"));
+}
+
 }  // namespace
 }  // namespace steward::agent
