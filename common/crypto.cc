@@ -15,6 +15,14 @@
 #include <vector>
 
 namespace steward {
+
+bool IsSha256Hex(absl::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 namespace {
 std::string Hex(const unsigned char* p, size_t n) {
   static const char kDigits[] = "0123456789abcdef";

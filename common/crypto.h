@@ -7,6 +7,9 @@
 
 namespace steward {
 
+// True for 64 lower-case hex digits (a SHA-256 as Steward writes it).
+bool IsSha256Hex(absl::string_view s);
+
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(absl::string_view data);
 

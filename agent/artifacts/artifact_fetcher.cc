@@ -26,14 +26,6 @@ uint64_t FileSize(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
-bool IsSha256Hex(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 absl::Status Errno(absl::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
@@ -141,6 +133,7 @@ absl::StatusOr<FetchedArtifact> ArtifactFetcher::Fetch(const std::string& sha256
 absl::Status ArtifactFetcher::Download(const std::string& sha256, v1::Artifact* artifact) {
   const std::string part = options_.dir + "/" + sha256 + ".part";
   uint64_t have = FileSize(part);
+  if (have > 0) spdlog::info("artifact {}: resuming the download at byte {}", sha256.substr(0, 12), have);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
   v1::FetchArtifactRequest req;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
+#include "common/job_id.h"
 #include "common/status_macros.h"
 #include "common/version/dpkg_version.h"
 #include "spdlog/spdlog.h"
@@ -20,14 +21,6 @@ namespace steward::agent {
 namespace {
 
 constexpr size_t kMaxOutput = 64 << 10;
-
-bool ValidJobId(const std::string& id) {
-  if (id.empty() || id.size() > 128 || id[0] == '.') return false;
-  for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
-}
 
 void AppendOutput(v1::JobResult* result, const std::string& header, const std::string& output) {
   std::string* out = result->mutable_output();
@@ -85,12 +78,12 @@ void JobExecutor::Finish(internal::AgentJobRecord* rec, v1::JobStatus status, co
 }
 
 v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
-  if (!ValidJobId(spec.job_id())) {
+  if (!IsValidJobId(spec.job_id())) {
     v1::JobResult r;
     r.set_job_id(spec.job_id());
     r.set_status(v1::JOB_FAILED);
     r.set_exit_code(-1);
-    r.set_message("job id must be 1-128 characters of [A-Za-z0-9._-], not starting with '.'");
+    r.set_message(absl::StrCat("job id must be ", kJobIdRule));
     return r;
   }
   internal::AgentJobRecord rec;
@@ -289,7 +282,7 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
   v1::JobResult* result = rec->mutable_result();
   const std::string& of = rec->spec().rollback().of_job_id();
   absl::StatusOr<internal::AgentJobRecord> target =
-      ValidJobId(of) ? Load(of) : absl::InvalidArgumentError("bad job id");
+      IsValidJobId(of) ? Load(of) : absl::InvalidArgumentError("bad job id");
   if (!target.ok()) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat("no job '", of, "' on this host to roll back"));
   }

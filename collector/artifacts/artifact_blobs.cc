@@ -37,14 +37,6 @@ absl::Status SyncDir(const std::string& path) {
 
 }  // namespace
 
-bool IsSha256Hex(absl::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 ArtifactBlobs::Upload::~Upload() {
   close(fd_);
   if (!committed_) unlink(path_.c_str());

@@ -19,9 +19,6 @@
 
 namespace steward::collector {
 
-// True for 64 lower-case hex digits.
-bool IsSha256Hex(absl::string_view s);
-
 class ArtifactBlobs {
  public:
   // One upload in progress: bytes appended to a temporary file while their

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/ctl/artifact_commands.h"
+#include "collector/ctl/deploy_commands.h"
 #include "collector/ctl/job_commands.h"
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/services_view.h"
@@ -58,6 +59,13 @@ Commands:
                                                         install an artifact on one host (now, or when it connects)
   job rollback --host ID --of JOB_ID                    undo a job on its host (restore the version it replaced)
   job list [--host ID] [--job JOB_ID]                   jobs with their results
+  deploy create --artifact SHA --target EXPR [--waves 1,10%,50%,100%] [--max-parallel N]
+          [--error-threshold 5%] [--health-gate 5m] [--window "Sat 01:00-05:00"]
+          [--deadline 24h] [--on-failure pause|abort] [--dry-run]
+                                                        staged rollout to the hosts a target selects
+  deploy status ID [--watch]                            progress per wave and host
+  deploy list                                           every deployment, newest first
+  deploy pause|resume|abort|retry ID                    control a rollout (retry: failed hosts again)
   metrics --host ID --list                              list the metric names a host reports
   metrics --compact                                     persist in-memory samples, compact, show sizes
   metrics [--host ID] --metric NAME [--since 15m] [--label k=v]... [--match 'k=~re']...
@@ -84,6 +92,8 @@ struct Flags {
   bool force = false;
   std::string artifact, of, job;           // job run|rollback|list
   bool rollback_on_failure = false;
+  std::string target, waves, max_parallel, error_threshold, health_gate, window, deadline, on_failure;  // deploy
+  bool dry_run = false, watch = false;
   std::vector<std::string> matches;
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
@@ -487,6 +497,32 @@ class Ctl {
     return JobList(*stub_, o, out_);
   }
 
+  absl::Status Deploy(const std::string& cmd, bool terminal) {
+    DeployOptions o;
+    if (!f_.args.empty()) o.id = f_.args[0];
+    o.artifact = f_.artifact;
+    o.target = f_.target;
+    o.waves = f_.waves;
+    o.max_parallel = f_.max_parallel;
+    o.error_threshold = f_.error_threshold;
+    o.health_gate = f_.health_gate;
+    o.window = f_.window;
+    o.deadline = f_.deadline;
+    o.on_failure = f_.on_failure;
+    o.dry_run = f_.dry_run;
+    o.watch = f_.watch;
+    o.json = f_.json;
+    o.timeout = timeout_;
+    if (cmd == "deploy create") return DeployCreate(*stub_, o, out_);
+    if (cmd == "deploy status") return DeployStatus(*stub_, o, out_, terminal);
+    if (cmd == "deploy list") return DeployList(*stub_, o, out_);
+    const auto action = cmd == "deploy pause"    ? v1::ControlDeploymentRequest::PAUSE
+                        : cmd == "deploy resume" ? v1::ControlDeploymentRequest::RESUME
+                        : cmd == "deploy abort"  ? v1::ControlDeploymentRequest::ABORT
+                                                 : v1::ControlDeploymentRequest::RETRY;
+    return DeployControl(*stub_, o, action, out_);
+  }
+
   absl::Status Artifact(const std::string& cmd, std::ostream* progress) {
     if (cmd == "artifact list") return ArtifactList(*stub_, timeout_, f_.json, out_);
     if (f_.args.size() != 1) {
@@ -626,6 +662,16 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("of", &f.of, "job to undo (job rollback)")
       .Flag("job", &f.job, "job id (job list)")
       .Bool("rollback-on-failure", &f.rollback_on_failure, "restore the previous version when it fails (job run)")
+      .Flag("target", &f.target, "target expression (deploy create)")
+      .Flag("waves", &f.waves, "cumulative wave sizes (deploy create)")
+      .Flag("max-parallel", &f.max_parallel, "hosts changing at once (deploy create)")
+      .Flag("error-threshold", &f.error_threshold, "failed share that stops a wave (deploy create)")
+      .Flag("health-gate", &f.health_gate, "how long a wave must stay healthy (deploy create)")
+      .Flag("window", &f.window, "maintenance windows, UTC (deploy create)")
+      .Flag("deadline", &f.deadline, "no job starts after this long (deploy create)")
+      .Flag("on-failure", &f.on_failure, "pause or abort (deploy create)")
+      .Bool("dry-run", &f.dry_run, "plan only (deploy create)")
+      .Bool("watch", &f.watch, "follow until finished or paused (deploy status)")
       .Flag("name", &f.name, "package name (software), part of a unit name (services)")
       .Flag("state", &f.state, "unit active state (services)")
       .Flag("metric", &f.metric, "metric name (or --match '__name__=~re')")
@@ -668,7 +714,8 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   }
   // "token create", "checks set NAME": the command is one or two words, the rest are arguments.
   std::string cmd = words[0];
-  if ((cmd == "token" || cmd == "checks" || cmd == "artifact" || cmd == "keys" || cmd == "job") &&
+  if ((cmd == "token" || cmd == "checks" || cmd == "artifact" || cmd == "keys" || cmd == "job" ||
+       cmd == "deploy") &&
       words.size() > 1) {
     cmd += " " + words[1];
   }
@@ -681,13 +728,21 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   static const std::set<std::string> kCommands = {"token create", "hosts", "software", "metrics", "changes",
                                                   "health", "services", "checks list", "checks set",
                                                   "checks rm", "artifact push", "artifact list",
-                                                  "artifact rm", "job run", "job rollback", "job list"};
+                                                  "artifact rm", "job run", "job rollback", "job list",
+                                                  "deploy create", "deploy status", "deploy list",
+                                                  "deploy pause", "deploy resume", "deploy abort",
+                                                  "deploy retry"};
+  const bool takes_id = absl::StartsWith(cmd, "deploy ") && cmd != "deploy create" && cmd != "deploy list";
+  if (takes_id && f.args.size() != 1) {
+    err << "error: '" << cmd << "' needs exactly one deployment ID ('stewardctl deploy list')\n";
+    return 2;
+  }
   if (!kCommands.contains(cmd)) {
     err << "error: unknown command '" << absl::StrJoin(words, " ") << "'\n\n" << kUsage;
     return 2;
   }
   if (!f.args.empty() && cmd != "checks set" && cmd != "checks rm" && cmd != "artifact push" &&
-      cmd != "artifact rm") {
+      cmd != "artifact rm" && !takes_id) {
     err << "error: unexpected argument '" << f.args[0] << "' after '" << cmd << "'\n";
     return 2;
   }
@@ -704,6 +759,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     else if (cmd == "checks set") st = ctl.ChecksSet();
     else if (cmd == "checks rm") st = ctl.ChecksRm();
     else if (absl::StartsWith(cmd, "job ")) st = ctl.Job(cmd);
+    else if (absl::StartsWith(cmd, "deploy ")) st = ctl.Deploy(cmd, &out == &std::cout && isatty(1));
     else if (absl::StartsWith(cmd, "artifact ")) st = ctl.Artifact(cmd, &err == &std::cerr && isatty(2) && !f.json ? &err : nullptr);
     else st = ctl.Metrics();
   }

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/artifacts/artifact_repository.h"
+#include "collector/deploy/job_dispatch.h"
+#include "collector/deploy/rollout_engine.h"
 #include "collector/service/artifact_reactors.h"
 #include "collector/service/metrics_query.h"
 #include "collector/service/peer_identity.h"
@@ -141,6 +143,15 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteArtifact(grpc::CallbackServerC
                                                            v1::DeleteArtifactResponse*) {
   return Run(ctx, [=, this]() -> absl::Status {
     if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
+    if (deps_.rollouts != nullptr) {
+      ASSIGN_OR_RETURN(bool in_use, deps_.rollouts->ArtifactInUse(req->sha256()));
+      if (in_use) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("artifact ", req->sha256().substr(0, 12),
+                         " is used by a deployment that has not finished (see stewardctl deploy list; abort it "
+                         "first)"));
+      }
+    }
     RETURN_IF_ERROR(deps_.artifacts->Delete(req->sha256()));
     spdlog::info("artifact {} removed", req->sha256().substr(0, 12));
     return absl::OkStatus();
@@ -172,16 +183,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* 
         return absl::InvalidArgumentError("spec has no action (install_artifact or rollback)");
     }
     if (job.spec().job_id().empty()) job.mutable_spec()->set_job_id(absl::StrCat("job-", RandomHex(6)));
-    if (deps_.store->GetJob(req->agent_id(), job.spec().job_id()).ok()) {
-      return absl::AlreadyExistsError(absl::StrCat("host ", req->agent_id(), " already has job ", job.spec().job_id()));
-    }
-    job.mutable_result()->set_job_id(job.spec().job_id());
-    job.mutable_result()->set_status(v1::JOB_PENDING);
-    RETURN_IF_ERROR(deps_.store->PutJob(job));
-    const bool sent = deps_.sessions->PushJob(req->agent_id(), job.spec());
-    spdlog::info("job {} for agent {} created by {} ({})", job.spec().job_id(), req->agent_id(), by,
-                 sent ? "sent" : "the agent gets it when it connects");
-    *resp->mutable_job() = std::move(job);
+    ASSIGN_OR_RETURN(*resp->mutable_job(), DispatchJob(*deps_.store, *deps_.sessions, std::move(job)));
     return absl::OkStatus();
   });
 }
@@ -419,6 +421,49 @@ absl::Status AdminServiceImpl::DoQueryMetrics(const v1::QueryMetricsRequest& req
   ASSIGN_OR_RETURN(tsdb::QueryResult result, engine.Run(query));
   ToQueryResponse(query, std::move(result), !req.agent_id().empty(), resp);
   return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CreateDeployment(grpc::CallbackServerContext* ctx,
+                                                             const v1::CreateDeploymentRequest* req,
+                                                             v1::CreateDeploymentResponse* resp) {
+  auto admin = AdminFromPeer(*ctx);
+  const std::string by = admin.ok() ? *admin : "";
+  return Run(ctx, [=, this]() -> absl::Status {
+    if (deps_.rollouts == nullptr) return absl::UnavailableError("this collector runs no rollouts");
+    ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Create(req->spec(), by, req->dry_run()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetDeployment(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetDeploymentRequest* req,
+                                                          v1::GetDeploymentResponse* resp) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.store->GetDeployment(req->id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListDeployments(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListDeploymentsRequest*,
+                                                            v1::ListDeploymentsResponse* resp) {
+  return Run(ctx, [=, this]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments());
+    for (v1::Deployment& d : all) *resp->add_deployments() = std::move(d);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ControlDeployment(grpc::CallbackServerContext* ctx,
+                                                              const v1::ControlDeploymentRequest* req,
+                                                              v1::ControlDeploymentResponse* resp) {
+  auto admin = AdminFromPeer(*ctx);
+  const std::string by = admin.ok() ? *admin : "";
+  return Run(ctx, [=, this]() -> absl::Status {
+    if (deps_.rollouts == nullptr) return absl::UnavailableError("this collector runs no rollouts");
+    ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Control(req->id(), req->action(), by));
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace steward::collector

@@ -46,6 +46,16 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                    v1::RunJobResponse* resp) override;
   grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* req,
                                      v1::ListJobsResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateDeployment(grpc::CallbackServerContext* ctx,
+                                             const v1::CreateDeploymentRequest* req,
+                                             v1::CreateDeploymentResponse* resp) override;
+  grpc::ServerUnaryReactor* GetDeployment(grpc::CallbackServerContext* ctx, const v1::GetDeploymentRequest* req,
+                                          v1::GetDeploymentResponse* resp) override;
+  grpc::ServerUnaryReactor* ListDeployments(grpc::CallbackServerContext* ctx, const v1::ListDeploymentsRequest* req,
+                                            v1::ListDeploymentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ControlDeployment(grpc::CallbackServerContext* ctx,
+                                              const v1::ControlDeploymentRequest* req,
+                                              v1::ControlDeploymentResponse* resp) override;
 
   grpc::ServerUnaryReactor* ListChanges(grpc::CallbackServerContext* ctx, const v1::ListChangesRequest* req,
                                         v1::ListChangesResponse* resp) override;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "collector/deploy/rollout_engine.h"
 #include "collector/pki/collector_pki.h"
 #include "collector/service/admin_service.h"
 #include "collector/service/agent_service.h"
@@ -14,7 +15,6 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
-#include "common/log_format.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
@@ -60,6 +60,8 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   ASSIGN_OR_RETURN(server->metrics_, tsdb::TsdbStore::Open(options.data_dir + "/tsdb", options.tsdb));
   server->work_ = std::make_unique<WorkQueue>(options.worker_threads, options.max_queued_work);
   server->sessions_ = std::make_unique<SessionRegistry>();
+  server->rollouts_ = std::make_unique<RolloutEngine>(
+      RolloutDeps{server->store_.get(), server->artifacts_.get(), server->sessions_.get(), [] { return absl::Now(); }});
 
   ServiceDeps deps;
   deps.store = server->store_.get();
@@ -68,6 +70,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.pki = server->pki_.get();
   deps.work = server->work_.get();
   deps.sessions = server->sessions_.get();
+  deps.rollouts = server->rollouts_.get();
   server->agent_service_ = std::make_unique<AgentServiceImpl>(deps);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(deps);
 
@@ -106,6 +109,8 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
       if (auto s = metrics->Maintain(); !s.ok()) spdlog::error("time-series maintenance: {}", s);
     }
   });
+  // Rollouts resume from their stored state (a restart mid-rollout).
+  server->rollout_scheduler_ = std::make_unique<RolloutScheduler>(server->rollouts_.get(), options.rollout_tick);
   spdlog::info("collector listening on {} (data in {})", server->address_, options.data_dir);
   return server;
 }
@@ -119,6 +124,7 @@ void CollectorServer::Wait() {
 }
 
 CollectorServer::~CollectorServer() {
+  rollout_scheduler_.reset();
   if (maintenance_.joinable()) {
     stop_maintenance_.Notify();
     maintenance_.join();

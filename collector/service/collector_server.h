@@ -27,6 +27,8 @@ class WorkQueue;
 class SessionRegistry;
 class AgentServiceImpl;
 class AdminServiceImpl;
+class RolloutEngine;
+class RolloutScheduler;
 
 struct CollectorOptions {
   std::string data_dir;
@@ -42,6 +44,8 @@ struct CollectorOptions {
   tsdb::TsdbOptions tsdb;
   // Largest artifact PushArtifact accepts (content in DATA_DIR/artifacts).
   uint64_t max_artifact_bytes = uint64_t{2} << 30;
+  // How often rollouts advance (job results, waves, gates, windows).
+  absl::Duration rollout_tick = absl::Seconds(1);
   // How often idle heads are persisted and the TSDB's WAL truncated.
   absl::Duration tsdb_maintenance_every = absl::Seconds(60);
 };
@@ -71,6 +75,8 @@ class CollectorServer {
   std::unique_ptr<CollectorPki> pki_;
   std::unique_ptr<WorkQueue> work_;
   std::unique_ptr<SessionRegistry> sessions_;
+  std::unique_ptr<RolloutEngine> rollouts_;
+  std::unique_ptr<RolloutScheduler> rollout_scheduler_;
   std::unique_ptr<AgentServiceImpl> agent_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -17,6 +17,7 @@ class ArtifactRepository;
 class CollectorPki;
 class WorkQueue;
 class SessionRegistry;
+class RolloutEngine;
 
 struct ServiceDeps {
   Store* store = nullptr;
@@ -27,6 +28,8 @@ struct ServiceDeps {
   ArtifactRepository* artifacts = nullptr;
   WorkQueue* work = nullptr;
   SessionRegistry* sessions = nullptr;
+  // Staged rollouts (deployments); null in tests without them.
+  RolloutEngine* rollouts = nullptr;
   // Injectable clock (tests move time without sleeping).
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };

@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
-                           "services", "artifacts", "jobs"}) {
+                           "services", "artifacts", "jobs", "deployments"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -46,6 +46,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->services_ = store->handles_[9];
   store->artifacts_ = store->handles_[10];
   store->jobs_ = store->handles_[11];
+  store->deployments_ = store->handles_[12];
   return store;
 }
 

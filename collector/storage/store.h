@@ -10,6 +10,7 @@
 //   services   agent id \0 unit name                     -> ServiceUnit (latest report)
 //   checks     check name                                -> CheckAssignment (pushed checks)
 //   jobs       agent id \0 job id                        -> Job (spec and latest result)
+//   deployments  deployment id                          -> Deployment (rollout state)
 //   artifacts  sha256 (hex)                              -> Artifact (metadata; content in
 //              files, collector/artifacts/artifact_blobs.h)
 //   series, samples  (unused: the foundation's metric layout, still opened
@@ -109,6 +110,20 @@ class Store {
   // The agent's jobs without a final result, oldest first: sent again after
   // each Welcome.
   absl::StatusOr<std::vector<v1::JobSpec>> PendingJobs(const std::string& agent_id);
+  // Stores a new job; AlreadyExists when the agent has one with its id
+  // (checked and written under the agent's lock).
+  absl::Status CreateJob(const v1::Job& job);
+  // Gives a job that has no final result yet this final `result` (a
+  // deadline passed, a deployment was aborted) so it is no longer sent.
+  // False when it already had a final result (the agent's stays).
+  absl::StatusOr<bool> FinishJobIfPending(const std::string& agent_id, const v1::JobResult& result);
+
+  // --- deployments (see store_deployments.cc) ---
+  absl::Status PutDeployment(const v1::Deployment& deployment);
+  // NotFound when there is none.
+  absl::StatusOr<v1::Deployment> GetDeployment(const std::string& id);
+  // Every deployment, newest first.
+  absl::StatusOr<std::vector<v1::Deployment>> ListDeployments();
 
   // Inventory changes of one agent at or after `since_ms`, oldest first; at
   // most `limit` (the newest), with *truncated set when more existed.
@@ -149,6 +164,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* services_ = nullptr;
   rocksdb::ColumnFamilyHandle* artifacts_ = nullptr;
   rocksdb::ColumnFamilyHandle* jobs_ = nullptr;
+  rocksdb::ColumnFamilyHandle* deployments_ = nullptr;
   // Writes of one agent's records (its AgentRecord read-modify-write with
   // the payload of an envelope) serialize on that agent's stripe; writes of
   // different agents run in parallel, their synced writes committed by

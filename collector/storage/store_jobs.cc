@@ -33,6 +33,25 @@ absl::Status Store::PutJob(const v1::Job& job) {
                    "cannot store job");
 }
 
+absl::Status Store::CreateJob(const v1::Job& job) {
+  absl::MutexLock lock(&AgentLock(job.agent_id()));
+  absl::StatusOr<v1::Job> existing = GetJob(job.agent_id(), job.spec().job_id());
+  if (existing.ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("host ", job.agent_id(), " already has job ", job.spec().job_id()));
+  }
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+  return PutJob(job);
+}
+
+absl::StatusOr<bool> Store::FinishJobIfPending(const std::string& agent_id, const v1::JobResult& result) {
+  absl::MutexLock lock(&AgentLock(agent_id));
+  ASSIGN_OR_RETURN(v1::Job job, GetJob(agent_id, result.job_id()));
+  if (Final(job.result().status())) return false;
+  *job.mutable_result() = result;
+  RETURN_IF_ERROR(PutJob(job));
+  return true;
+}
+
 absl::StatusOr<v1::Job> Store::GetJob(const std::string& agent_id, const std::string& job_id) {
   std::string bytes;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), jobs_, JobKey(agent_id, job_id), &bytes);

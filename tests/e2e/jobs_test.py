@@ -36,7 +36,7 @@ def make_dpkg_root(root):
             shutil.copy(lib, dest)
 
 
-def build_deb(tmp, version, postinst=None, name="demo"):
+def build_deb(tmp, version, postinst=None, name="demo", extra_file=None):
     tree = os.path.join(tmp, f"tree-{name}-{version}")
     os.makedirs(os.path.join(tree, "DEBIAN"))
     os.makedirs(os.path.join(tree, "usr/share", name))
@@ -50,6 +50,8 @@ def build_deb(tmp, version, postinst=None, name="demo"):
         os.chmod(path, 0o755)
     with open(os.path.join(tree, "usr/share", name, "version"), "w") as f:
         f.write(version + "\n")
+    if extra_file:
+        shutil.copy(extra_file, os.path.join(tree, "usr/share", name, "data.bin"))
     out = os.path.join(tmp, f"{name}_{version}_all.deb")
     subprocess.run(["dpkg-deb", "--root-owner-group", "--build", tree, out], check=True, capture_output=True)
     return out

@@ -1,0 +1,266 @@
+#include "collector/ctl/deploy_commands.h"
+
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "collector/ctl/artifact_commands.h"
+#include "collector/ctl/table.h"
+#include "collector/deploy/deployment_names.h"
+#include "common/duration.h"
+#include "common/grpc/status_convert.h"
+#include "common/json_writer.h"
+#include "common/status_macros.h"
+
+namespace steward::ctl {
+namespace {
+
+grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+
+std::string Time(int64_t ms) { return ms > 0 ? FormatRfc3339(absl::FromUnixMillis(ms)) : ""; }
+
+void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
+  w.BeginObject()
+      .Key("id").String(d.id())
+      .Key("state").String(collector::DeploymentStateName(d.state()))
+      .Key("package").String(d.package())
+      .Key("version").String(d.version())
+      .Key("artifact").String(d.spec().artifact_sha256())
+      .Key("target").String(d.spec().target())
+      .Key("on_failure").String(d.spec().on_failure() == v1::DeploymentSpec::ABORT ? "abort" : "pause")
+      .Key("message").String(d.message())
+      .Key("created").String(Time(d.created_ms()))
+      .Key("created_by").String(d.created_by())
+      .Key("current_wave").Uint(d.current_wave() + 1);
+  w.Key("waves").BeginArray();
+  for (int i = 0; i < d.waves_size(); ++i) {
+    const v1::DeploymentWave& wave = d.waves(i);
+    int done = 0, failed = 0;
+    for (const v1::DeploymentHost& h : d.hosts()) {
+      if (h.wave() != static_cast<uint32_t>(i)) continue;
+      done += (h.status() == v1::HOST_SUCCEEDED || h.status() == v1::HOST_SKIPPED) ? 1 : 0;
+      failed += (h.status() == v1::HOST_FAILED || h.status() == v1::HOST_ROLLED_BACK) ? 1 : 0;
+    }
+    w.BeginObject()
+        .Key("wave").Uint(static_cast<uint64_t>(i) + 1)
+        .Key("hosts").Uint(wave.hosts())
+        .Key("succeeded").Int(done)
+        .Key("failed").Int(failed)
+        .Key("started").String(Time(wave.started_ms()))
+        .Key("gate_until").String(Time(wave.gate_until_ms()))
+        .Key("done").String(Time(wave.done_ms()))
+        .EndObject();
+  }
+  w.EndArray();
+  w.Key("hosts").BeginArray();
+  for (const v1::DeploymentHost& h : d.hosts()) {
+    w.BeginObject()
+        .Key("agent_id").String(h.agent_id())
+        .Key("hostname").String(h.hostname())
+        .Key("wave").Uint(h.wave() + 1)
+        .Key("status").String(collector::DeploymentHostStatusName(h.status()))
+        .Key("old_version").String(h.old_version())
+        .Key("new_version").String(h.new_version())
+        .Key("message").String(h.message())
+        .Key("job_id").String(h.job_id())
+        .Key("rollback_job_id").String(h.rollback_job_id())
+        .EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void PrintDeployment(const v1::Deployment& d, std::ostream& out) {
+  out << "deployment " << d.id() << ": " << collector::DeploymentStateName(d.state()) << " — " << d.package() << " "
+      << d.version() << " to '" << d.spec().target() << "'\n";
+  if (!d.message().empty()) out << "  " << d.message() << "\n";
+  Table waves({"WAVE", "HOSTS", "DONE", "FAILED", "STARTED", "GATE UNTIL", "STATE"});
+  for (int i = 0; i < d.waves_size(); ++i) {
+    const v1::DeploymentWave& wave = d.waves(i);
+    int done = 0, failed = 0;
+    for (const v1::DeploymentHost& h : d.hosts()) {
+      if (h.wave() != static_cast<uint32_t>(i)) continue;
+      done += (h.status() == v1::HOST_SUCCEEDED || h.status() == v1::HOST_SKIPPED) ? 1 : 0;
+      failed += (h.status() == v1::HOST_FAILED || h.status() == v1::HOST_ROLLED_BACK) ? 1 : 0;
+    }
+    std::string state = wave.done_ms() > 0                                  ? "done"
+                        : wave.gate_until_ms() > 0                          ? "health gate"
+                        : wave.started_ms() > 0                             ? "running"
+                                                                            : "waiting";
+    waves.AddRow({absl::StrCat(i + 1, i == 0 ? " (canary)" : ""), absl::StrCat(wave.hosts()), absl::StrCat(done),
+                  absl::StrCat(failed), Time(wave.started_ms()), Time(wave.gate_until_ms()), state});
+  }
+  out << waves.Render();
+  Table hosts({"HOST", "AGENT", "WAVE", "STATUS", "FROM", "TO", "MESSAGE"});
+  for (const v1::DeploymentHost& h : d.hosts()) {
+    hosts.AddRow({h.hostname(), h.agent_id(), absl::StrCat(h.wave() + 1),
+                  collector::DeploymentHostStatusName(h.status()), h.old_version(), h.new_version(),
+                  h.message().substr(0, 100)});
+  }
+  out << "\n" << hosts.Render();
+}
+
+absl::StatusOr<v1::Deployment> Get(v1::AdminService::Stub& stub, const DeployOptions& o) {
+  v1::GetDeploymentRequest req;
+  req.set_id(o.id);
+  grpc::ClientContext ctx;
+  v1::GetDeploymentResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.GetDeployment(WithDeadline(&ctx, o.timeout), req, &resp)));
+  return resp.deployment();
+}
+
+}  // namespace
+
+absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out) {
+  if (o.artifact.empty()) {
+    return absl::InvalidArgumentError("deploy create needs --artifact SHA256 ('stewardctl artifact list')");
+  }
+  if (o.target.empty()) {
+    return absl::InvalidArgumentError(
+        "deploy create needs --target EXPR (e.g. 'label:role=web'; check it with stewardctl hosts --where)");
+  }
+  v1::CreateDeploymentRequest req;
+  v1::DeploymentSpec* spec = req.mutable_spec();
+  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
+  spec->set_artifact_sha256(sha);
+  spec->set_target(o.target);
+  if (!o.waves.empty()) spec->add_waves(o.waves);
+  if (!o.max_parallel.empty()) {
+    uint32_t n = 0;
+    if (!absl::SimpleAtoi(o.max_parallel, &n)) {
+      return absl::InvalidArgumentError(absl::StrCat("--max-parallel '", o.max_parallel, "' is not a count"));
+    }
+    spec->set_max_parallel(n);
+  }
+  if (!o.error_threshold.empty()) {
+    double pct = 0;
+    absl::string_view t = absl::StripSuffix(o.error_threshold, "%");
+    if (!absl::SimpleAtod(t, &pct) || !(pct >= 0 && pct <= 100)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--error-threshold '", o.error_threshold, "' must be a percentage from 0% to 100%"));
+    }
+    spec->set_error_threshold_pct(pct);
+  }
+  if (!o.health_gate.empty()) {
+    absl::StatusOr<absl::Duration> gate = ParseHumanDuration(o.health_gate);
+    if (!gate.ok()) return absl::InvalidArgumentError(absl::StrCat("--health-gate: ", gate.status().message()));
+    spec->set_health_gate_ms(absl::ToInt64Milliseconds(*gate));
+  }
+  spec->set_window(o.window);
+  if (!o.deadline.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseHumanDuration(o.deadline);
+    if (!d.ok() || *d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat("--deadline '", o.deadline, "' must be a duration such as 24h"));
+    }
+    spec->set_deadline_ms(absl::ToUnixMillis(absl::Now() + *d));
+  }
+  if (o.on_failure == "abort") {
+    spec->set_on_failure(v1::DeploymentSpec::ABORT);
+  } else if (!o.on_failure.empty() && o.on_failure != "pause") {
+    return absl::InvalidArgumentError(absl::StrCat("--on-failure '", o.on_failure, "' must be pause or abort"));
+  }
+  req.set_dry_run(o.dry_run);
+  grpc::ClientContext ctx;
+  v1::CreateDeploymentResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.CreateDeployment(WithDeadline(&ctx, o.timeout), req, &resp)));
+  const v1::Deployment& d = resp.deployment();
+  if (o.json) {
+    JsonWriter w;
+    DeploymentJson(w, d);
+    out << w.str() << "\n";
+    return absl::OkStatus();
+  }
+  if (o.dry_run) {
+    out << "dry run: nothing was started. " << d.package() << " " << d.version() << " would go to "
+        << d.hosts_size() << " hosts in " << d.waves_size() << " waves:\n";
+    Table t({"WAVE", "HOST", "AGENT"});
+    for (const v1::DeploymentHost& h : d.hosts()) {
+      t.AddRow({absl::StrCat(h.wave() + 1, h.wave() == 0 ? " (canary)" : ""), h.hostname(), h.agent_id()});
+    }
+    out << t.Render();
+    return absl::OkStatus();
+  }
+  out << "deployment " << d.id() << " created: " << d.package() << " " << d.version() << " to " << d.hosts_size()
+      << " hosts in " << d.waves_size() << " waves; follow it with: stewardctl deploy status " << d.id()
+      << " --watch\n";
+  return absl::OkStatus();
+}
+
+absl::Status DeployStatus(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out, bool terminal) {
+  if (o.id.empty()) return absl::InvalidArgumentError("deploy status needs a deployment ID ('stewardctl deploy list')");
+  std::string last;
+  for (;;) {
+    ASSIGN_OR_RETURN(v1::Deployment d, Get(stub, o));
+    std::string text;
+    if (o.json) {
+      JsonWriter w;
+      DeploymentJson(w, d);
+      text = w.str() + "\n";
+    } else {
+      std::ostringstream s;
+      PrintDeployment(d, s);
+      text = s.str();
+    }
+    if (text != last) {
+      if (o.watch && terminal && !o.json) out << "\033[H\033[2J";
+      out << text << std::flush;
+      last = text;
+    }
+    if (!o.watch || collector::DeploymentFinished(d.state()) || d.state() == v1::DEPLOYMENT_PAUSED) break;
+    std::this_thread::sleep_for(absl::ToChronoNanoseconds(o.watch_every));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DeployList(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out) {
+  grpc::ClientContext ctx;
+  v1::ListDeploymentsResponse resp;
+  RETURN_IF_ERROR(
+      FromGrpcStatus(stub.ListDeployments(WithDeadline(&ctx, o.timeout), v1::ListDeploymentsRequest(), &resp)));
+  if (o.json) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const v1::Deployment& d : resp.deployments()) DeploymentJson(w, d);
+    w.EndArray();
+    out << w.str() << "\n";
+    return absl::OkStatus();
+  }
+  Table t({"ID", "STATE", "PACKAGE", "VERSION", "HOSTS", "WAVE", "CREATED", "TARGET"});
+  for (const v1::Deployment& d : resp.deployments()) {
+    t.AddRow({d.id(), collector::DeploymentStateName(d.state()), d.package(), d.version(),
+              absl::StrCat(d.hosts_size()), absl::StrCat(d.current_wave() + 1, "/", d.waves_size()),
+              Time(d.created_ms()), d.spec().target().substr(0, 60)});
+  }
+  out << t.Render();
+  if (t.size() == 0) out << "(no deployments)\n";
+  return absl::OkStatus();
+}
+
+absl::Status DeployControl(v1::AdminService::Stub& stub, const DeployOptions& o,
+                           v1::ControlDeploymentRequest::Action action, std::ostream& out) {
+  if (o.id.empty()) return absl::InvalidArgumentError("this deploy command needs a deployment ID");
+  v1::ControlDeploymentRequest req;
+  req.set_id(o.id);
+  req.set_action(action);
+  grpc::ClientContext ctx;
+  v1::ControlDeploymentResponse resp;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.ControlDeployment(WithDeadline(&ctx, o.timeout), req, &resp)));
+  if (o.json) {
+    JsonWriter w;
+    DeploymentJson(w, resp.deployment());
+    out << w.str() << "\n";
+  } else {
+    out << "deployment " << o.id << ": " << collector::DeploymentStateName(resp.deployment().state())
+        << (resp.deployment().message().empty() ? "" : " — " + resp.deployment().message()) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace steward::ctl

@@ -1,0 +1,45 @@
+#pragma once
+// stewardctl's staged rollouts: `deploy create|status|list|pause|resume|
+// abort|retry`. Tables for people, --json for scripts (the command
+// contract in docs/deployments.md: create prints {"id"}, status prints
+// {"state", "hosts": [{agent_id, status, old_version, new_version,
+// message}]}).
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "steward/v1/admin.grpc.pb.h"
+
+namespace steward::ctl {
+
+struct DeployOptions {
+  std::string id;              // status, pause, resume, abort, retry
+  std::string artifact;        // create: SHA-256 or a unique prefix
+  std::string target;          // create: target expression
+  std::string waves;           // "1,10%,50%,100%"
+  std::string max_parallel;    // "0": no limit
+  std::string error_threshold; // "5%" or "5"
+  std::string health_gate;     // "5m"
+  std::string window;          // "Sat 01:00-05:00"
+  std::string deadline;        // "24h" from now
+  std::string on_failure;      // "pause" | "abort"
+  bool dry_run = false;
+  bool watch = false;
+  bool json = false;
+  absl::Duration timeout = absl::Seconds(30);
+  absl::Duration watch_every = absl::Seconds(2);
+};
+
+absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out);
+// With watch: prints again whenever something changed until the
+// deployment finishes or pauses (on a terminal the screen is redrawn;
+// with --json one object per line).
+absl::Status DeployStatus(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out,
+                          bool terminal = false);
+absl::Status DeployList(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out);
+absl::Status DeployControl(v1::AdminService::Stub& stub, const DeployOptions& o,
+                           v1::ControlDeploymentRequest::Action action, std::ostream& out);
+
+}  // namespace steward::ctl

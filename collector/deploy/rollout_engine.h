@@ -1,0 +1,92 @@
+#pragma once
+// Staged rollouts (deployments): a persisted state machine that turns one
+// DeploymentSpec into jobs, wave by wave.
+//
+// Create resolves the target once, orders its hosts (a stable shuffle by
+// deployment id, so the canary is no particular host) and splits them into
+// the planned waves. Tick, called by RolloutScheduler about once a second,
+// advances every unfinished deployment one step from what is stored:
+//   - running hosts take their job's result (jobs column family);
+//   - within the maintenance window and before the deadline, pending hosts
+//     of the current wave get a job (install with rollback_on_failure),
+//     at most max_parallel changing at a time;
+//   - a wave whose failures exceed error_threshold_pct stops (no new jobs);
+//     once its jobs finish the rollout pauses or stops (policy);
+//   - a finished wave holds for health_gate_ms: a host whose application
+//     checks turn unhealthy (or crash-degraded) in that time fails the gate
+//     and gets a rollback job to the version it had;
+//   - then the next wave starts; after the last, SUCCEEDED (or FAILED when
+//     hosts failed and people resumed past them).
+// Every step is stored before it acts on it or right after (job ids are
+// derived from the deployment, attempt and host, and creating an existing
+// job is recognised), so a collector restart resumes exactly where it was.
+//
+// Thread-safe: Create, Control and Tick serialize on one mutex.
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "collector/deploy/deployment_names.h"
+#include "steward/v1/admin.pb.h"
+#include "steward/v1/types.pb.h"
+
+namespace steward::collector {
+
+class Store;
+class ArtifactRepository;
+class SessionRegistry;
+
+struct RolloutDeps {
+  Store* store = nullptr;
+  ArtifactRepository* artifacts = nullptr;
+  SessionRegistry* sessions = nullptr;
+  std::function<absl::Time()> now = [] { return absl::Now(); };
+};
+
+class RolloutEngine {
+ public:
+  explicit RolloutEngine(RolloutDeps deps) : deps_(std::move(deps)) {}
+
+  // Checks the spec, resolves the target and plans the waves; stores and
+  // starts it unless `dry_run`.
+  absl::StatusOr<v1::Deployment> Create(const v1::DeploymentSpec& spec, const std::string& by, bool dry_run);
+  absl::StatusOr<v1::Deployment> Control(const std::string& id, v1::ControlDeploymentRequest::Action action,
+                                         const std::string& by);
+  // One step of every unfinished deployment (see above).
+  void Tick();
+  // A deployment that is not finished uses this artifact (it cannot go).
+  absl::StatusOr<bool> ArtifactInUse(const std::string& sha256);
+
+ private:
+  absl::Status Advance(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RefreshHosts(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartJob(v1::Deployment* d, v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartRollback(v1::Deployment* d, v1::DeploymentHost* h, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WaveFailed(v1::Deployment* d, int failed, int total) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NextWave(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StopPendingHosts(v1::Deployment* d, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Names of the host's checks that are not OK now.
+  std::vector<std::string> Unhealthy(const std::string& agent_id, std::vector<v1::CheckState>* states);
+
+  RolloutDeps deps_;
+  absl::Mutex mu_;
+};
+
+// Calls RolloutEngine::Tick every `every` on a thread of its own.
+class RolloutScheduler {
+ public:
+  RolloutScheduler(RolloutEngine* engine, absl::Duration every);
+  ~RolloutScheduler();  // stops and joins
+
+ private:
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace steward::collector
