@@ -128,8 +128,6 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
   }
   v1::CreateDeploymentRequest req;
   v1::DeploymentSpec* spec = req.mutable_spec();
-  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
-  spec->set_artifact_sha256(sha);
   spec->set_target(o.target);
   if (!o.waves.empty()) spec->add_waves(o.waves);
   if (!o.max_parallel.empty()) {
@@ -167,6 +165,9 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     return absl::InvalidArgumentError(absl::StrCat("--on-failure '", o.on_failure, "' must be pause or abort"));
   }
   req.set_dry_run(o.dry_run);
+  // Flags first (no call for a typo), then the artifact prefix.
+  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
+  spec->set_artifact_sha256(sha);
   grpc::ClientContext ctx;
   v1::CreateDeploymentResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.CreateDeployment(WithDeadline(&ctx, o.timeout), req, &resp)));

@@ -168,6 +168,20 @@ TEST_F(CtlWithConfigTest, BadLocalArgumentsExit2BeforeAnyCall) {
       {{"metrics", "--metric", "m", "--step", "often"}, "invalid duration 'often'"},
       {{"metrics", "--host", "abc", "--metric", "m", "--since", "-5m"}, "invalid duration '-5m'"},
       {{"hosts", "--timeout", "forever"}, "invalid duration 'forever'"},
+      {{"deploy", "status"}, "'deploy status' needs exactly one deployment ID"},
+      {{"deploy", "pause", "d-1", "d-2"}, "'deploy pause' needs exactly one deployment ID"},
+      {{"deploy", "list", "d-1"}, "unexpected argument 'd-1' after 'deploy list'"},
+      {{"deploy", "create", "--target", "label:a=b"}, "deploy create needs --artifact SHA256"},
+      {{"deploy", "create", "--artifact", "abcdef12"}, "deploy create needs --target EXPR"},
+      {{"deploy", "create", "--artifact", "abcdef12", "--target", "x", "--error-threshold", "150%"},
+       "--error-threshold '150%' must be a percentage from 0% to 100%"},
+      {{"deploy", "create", "--artifact", "abcdef12", "--target", "x", "--on-failure", "panic"},
+       "--on-failure 'panic' must be pause or abort"},
+      {{"deploy", "create", "--artifact", "abcdef12", "--target", "x", "--health-gate", "soon"}, "--health-gate: "},
+      {{"deploy", "create", "--artifact", "abcdef12", "--target", "x", "--deadline", "0s"},
+       "--deadline '0s' must be a duration"},
+      {{"deploy", "create", "--artifact", "abcdef12", "--target", "x", "--max-parallel", "many"},
+       "--max-parallel 'many' is not a count"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = c.args;

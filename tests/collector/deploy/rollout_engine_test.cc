@@ -1,0 +1,437 @@
+// The rollout state machine on a real store with a clock the test moves:
+// agents are played by the test through the same store calls their
+// reports take (ApplyEnvelope with job results and health reports). The
+// real agents and processes are in tests/e2e/deploy_test.py.
+#include "collector/deploy/rollout_engine.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "collector/artifacts/artifact_repository.h"
+#include "collector/service/session_registry.h"
+#include "collector/storage/store.h"
+#include "common/crypto.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace steward::collector {
+namespace {
+
+using ::testing::HasSubstr;
+using steward::testing::TempDir;
+
+const std::string kSha = Sha256Hex("demo 2.0");
+
+class RolloutEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    OpenStore();
+    v1::Artifact a;
+    a.set_sha256(kSha);
+    a.set_name("demo");
+    a.set_version("2.0");
+    ASSERT_TRUE(store_->PutArtifact(a).ok());
+  }
+
+  void OpenStore() {
+    engine_.reset();
+    artifacts_.reset();
+    store_.reset();
+    auto store = Store::Open(dir_.path() + "/db");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto blobs = ArtifactBlobs::Open(dir_.path() + "/artifacts");
+    ASSERT_TRUE(blobs.ok());
+    blobs_ = std::move(*blobs);
+    artifacts_ = std::make_unique<ArtifactRepository>(store_.get(), blobs_.get());
+    engine_ = std::make_unique<RolloutEngine>(
+        RolloutDeps{store_.get(), artifacts_.get(), &sessions_, [this] { return now_; }});
+  }
+
+  // Hosts h0..h{n-1} labelled role=web (enrolled as Enroll leaves them).
+  void AddHosts(int n) {
+    for (int i = 0; i < n; ++i) {
+      const std::string id = absl::StrCat("h", i);
+      internal::TokenRecord t;
+      t.set_token_id("tok-" + id);
+      t.set_secret_sha256(Sha256Hex("s"));
+      t.set_expires_unix(4'000'000'000);
+      t.set_max_uses(1);
+      v1::Label* l = t.add_labels();
+      l->set_name("role");
+      l->set_value("web");
+      ASSERT_TRUE(store_->PutToken(t).ok());
+      internal::AgentRecord a;
+      a.set_agent_id(id);
+      a.mutable_facts()->set_hostname("web-" + id);
+      ASSERT_TRUE(store_->EnrollWithToken(t.token_id(), "s", 1'800'000'000, a).ok());
+    }
+  }
+
+  v1::DeploymentSpec Spec(const std::string& waves = "100%") {
+    v1::DeploymentSpec s;
+    s.set_artifact_sha256(kSha);
+    s.set_target("label:role=web");
+    s.add_waves(waves);
+    return s;
+  }
+
+  v1::Deployment Create(const v1::DeploymentSpec& spec) {
+    auto d = engine_->Create(spec, "alice", false);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() ? *d : v1::Deployment();
+  }
+
+  v1::Deployment Get(const std::string& id) { return store_->GetDeployment(id).value(); }
+
+  // The agent's report of a job, through the envelope path.
+  void Report(const std::string& agent, const std::string& job_id, v1::JobStatus status,
+              const std::string& old_version = "1.0", const std::string& new_version = "2.0") {
+    v1::Envelope env;
+    env.set_seq(++seq_[agent]);
+    v1::JobResult* r = env.mutable_job_result();
+    r->set_job_id(job_id);
+    r->set_status(status);
+    r->set_package("demo");
+    r->set_old_version(old_version);
+    r->set_new_version(status == v1::JOB_ROLLED_BACK ? old_version : new_version);
+    r->set_message(status == v1::JOB_SUCCEEDED ? "" : "postinst failed");
+    r->set_finished_ms(absl::ToUnixMillis(now_));
+    ASSERT_TRUE(store_->ApplyEnvelope(agent, env, absl::ToUnixMillis(now_)).ok());
+  }
+
+  void Health(const std::string& agent, std::map<std::string, v1::CheckState::Status> checks) {
+    v1::Envelope env;
+    env.set_seq(++seq_[agent]);
+    for (const auto& [name, status] : checks) {
+      v1::CheckState* c = env.mutable_health_report()->add_checks();
+      c->set_name(name);
+      c->set_type("tcp");
+      c->set_status(status);
+      if (status != v1::CheckState::OK) c->set_reason("connection refused");
+    }
+    ASSERT_TRUE(store_->ApplyEnvelope(agent, env, absl::ToUnixMillis(now_)).ok());
+  }
+
+  // Copies: callers often pass a temporary deployment.
+  std::vector<v1::DeploymentHost> WithStatus(const v1::Deployment& d, v1::DeploymentHostStatus s) {
+    std::vector<v1::DeploymentHost> out;
+    for (const auto& h : d.hosts()) {
+      if (h.status() == s) out.push_back(h);
+    }
+    return out;
+  }
+
+  // Reports every running host's job with `status`.
+  void FinishRunning(const std::string& id, v1::JobStatus status = v1::JOB_SUCCEEDED) {
+    for (const auto& h : WithStatus(Get(id), v1::HOST_RUNNING)) Report(h.agent_id(), h.job_id(), status);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ArtifactBlobs> blobs_;
+  std::unique_ptr<ArtifactRepository> artifacts_;
+  SessionRegistry sessions_;
+  std::unique_ptr<RolloutEngine> engine_;
+  std::map<std::string, uint64_t> seq_;
+  // 2026-12-04 12:00 UTC, a Friday.
+  absl::Time now_ = absl::FromCivil(absl::CivilMinute(2026, 12, 4, 12, 0), absl::UTCTimeZone());
+};
+
+TEST_F(RolloutEngineTest, WavesRunInOrderWithinMaxParallelAndAfterTheGate) {
+  AddHosts(10);
+  v1::DeploymentSpec spec = Spec("1,50%,100%");
+  spec.set_max_parallel(2);
+  spec.set_health_gate_ms(300'000);
+  v1::Deployment d = Create(spec);
+  ASSERT_EQ(d.waves_size(), 3);
+  EXPECT_EQ(d.waves(0).hosts(), 1u);
+  EXPECT_EQ(d.waves(1).hosts(), 4u);
+  EXPECT_EQ(d.waves(2).hosts(), 5u);
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_PENDING);
+
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_RUNNING);
+  auto running = WithStatus(d, v1::HOST_RUNNING);
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].wave(), 0u);
+  // The job in the store: an install of the artifact that rolls back on failure.
+  v1::Job job = store_->GetJob(running[0].agent_id(), d.id() + "-1").value();
+  EXPECT_EQ(job.spec().install_artifact().sha256(), kSha);
+  EXPECT_TRUE(job.spec().rollback_on_failure());
+  EXPECT_EQ(job.spec().deployment_id(), d.id());
+  EXPECT_EQ(job.result().status(), v1::JOB_PENDING);
+
+  Report(running[0].agent_id(), running[0].job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED).size(), 1u);
+  EXPECT_EQ(d.waves(0).gate_until_ms(), absl::ToUnixMillis(now_) + 300'000);
+  EXPECT_THAT(d.message(), HasSubstr("wave 1 (canary): health gate until"));
+  now_ += absl::Minutes(4);
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).current_wave(), 0u);  // still in the gate
+  EXPECT_TRUE(WithStatus(Get(d.id()), v1::HOST_RUNNING).empty());
+  now_ += absl::Minutes(1);
+  engine_->Tick();  // gate over: wave 2 starts
+  engine_->Tick();  // and its first jobs go out
+  d = Get(d.id());
+  EXPECT_EQ(d.current_wave(), 1u);
+  EXPECT_EQ(WithStatus(d, v1::HOST_RUNNING).size(), 2u);  // max_parallel
+  for (int round = 0; round < 20 && Get(d.id()).state() == v1::DEPLOYMENT_RUNNING; ++round) {
+    EXPECT_LE(WithStatus(Get(d.id()), v1::HOST_RUNNING).size(), 2u);
+    FinishRunning(d.id());
+    now_ += absl::Minutes(3);
+    engine_->Tick();
+  }
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_SUCCEEDED) << d.message();
+  EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED).size(), 10u);
+  for (const auto& h : d.hosts()) {
+    EXPECT_EQ(h.old_version(), "1.0");
+    EXPECT_EQ(h.new_version(), "2.0");
+  }
+  // Waves started only after the gate of the one before.
+  EXPECT_GE(d.waves(1).started_ms(), d.waves(0).gate_until_ms());
+  EXPECT_GE(d.waves(2).started_ms(), d.waves(1).gate_until_ms());
+  EXPECT_FALSE(engine_->ArtifactInUse(kSha).value());
+}
+
+TEST_F(RolloutEngineTest, AFailedCanaryPausesThenRetryAndResume) {
+  AddHosts(4);
+  v1::Deployment d = Create(Spec("1,100%"));
+  engine_->Tick();
+  EXPECT_TRUE(engine_->ArtifactInUse(kSha).value());
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_ROLLED_BACK);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_PAUSED);
+  EXPECT_TRUE(d.paused_on_failure());
+  EXPECT_THAT(d.message(), HasSubstr("wave 1 (canary): 1 of 1 hosts failed (threshold 0%)"));
+  EXPECT_THAT(d.message(), HasSubstr("postinst failed"));
+  EXPECT_EQ(WithStatus(d, v1::HOST_ROLLED_BACK).size(), 1u);
+  EXPECT_EQ(WithStatus(d, v1::HOST_PENDING).size(), 3u);
+  engine_->Tick();
+  EXPECT_TRUE(WithStatus(Get(d.id()), v1::HOST_RUNNING).empty());  // paused: nothing starts
+
+  // Retry: the canary gets a new job (attempt 2).
+  auto retried = engine_->Control(d.id(), v1::ControlDeploymentRequest::RETRY, "bob");
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->state(), v1::DEPLOYMENT_RUNNING);
+  engine_->Tick();
+  d = Get(d.id());
+  auto running = WithStatus(d, v1::HOST_RUNNING);
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].agent_id(), canary.agent_id());
+  EXPECT_EQ(running[0].job_id(), d.id() + "-2");
+  // It fails again; this time people accept it and resume past the canary.
+  Report(canary.agent_id(), d.id() + "-2", v1::JOB_FAILED);
+  engine_->Tick();
+  ASSERT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_PAUSED);
+  auto resumed = engine_->Control(d.id(), v1::ControlDeploymentRequest::RESUME, "bob");
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->current_wave(), 1u);
+  engine_->Tick();
+  FinishRunning(d.id());
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_FAILED);  // done, with a failed host
+  EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED).size(), 3u);
+  EXPECT_EQ(engine_->Control(d.id(), v1::ControlDeploymentRequest::PAUSE, "bob").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RolloutEngineTest, ThresholdAllowsSomeFailuresAndAbortPolicyEndsRolledBack) {
+  AddHosts(8);
+  v1::DeploymentSpec spec = Spec("50%,100%");
+  spec.set_error_threshold_pct(25);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  auto running = WithStatus(Get(d.id()), v1::HOST_RUNNING);
+  ASSERT_EQ(running.size(), 4u);
+  Report(running[0].agent_id(), running[0].job_id(), v1::JOB_ROLLED_BACK);  // 1 of 4 = 25%: not above
+  for (size_t i = 1; i < 4; ++i) Report(running[i].agent_id(), running[i].job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).current_wave(), 1u);
+
+  // Abort policy: the canary fails, nothing else starts, the result is rolled_back.
+  v1::DeploymentSpec strict = Spec("1,100%");
+  strict.set_on_failure(v1::DeploymentSpec::ABORT);
+  v1::Deployment s = Create(strict);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(s.id()), v1::HOST_RUNNING)[0];
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_ROLLED_BACK);
+  engine_->Tick();
+  s = Get(s.id());
+  EXPECT_EQ(s.state(), v1::DEPLOYMENT_ROLLED_BACK);
+  EXPECT_EQ(WithStatus(s, v1::HOST_SKIPPED).size(), 7u);
+  EXPECT_THAT(WithStatus(s, v1::HOST_SKIPPED)[0].message(), HasSubstr("not started: wave 1 (canary) failed"));
+}
+
+TEST_F(RolloutEngineTest, AHostTurningUnhealthyInTheGateIsRolledBack) {
+  AddHosts(3);
+  // A check already down before the change does not count against it.
+  for (int i = 0; i < 3; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::OK}, {"db", v1::CheckState::DOWN}});
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_health_gate_ms(600'000);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  EXPECT_THAT(canary.unhealthy_before(), ::testing::ElementsAre("db"));
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  now_ += absl::Minutes(2);
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).hosts_size(), 3);
+  EXPECT_TRUE(WithStatus(Get(d.id()), v1::HOST_FAILED).empty());  // db was down before: fine
+  Health(canary.agent_id(), {{"app", v1::CheckState::DEGRADED}, {"db", v1::CheckState::DOWN}});
+  engine_->Tick();
+  d = Get(d.id());
+  auto failed = WithStatus(d, v1::HOST_FAILED);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_THAT(failed[0].message(), HasSubstr("health gate: check app is degraded: connection refused; rolling back"));
+  v1::Job rb = store_->GetJob(canary.agent_id(), canary.job_id() + "-rb").value();
+  EXPECT_EQ(rb.spec().rollback().of_job_id(), canary.job_id());
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_RUNNING);  // waits for the rollback
+  Report(canary.agent_id(), rb.spec().job_id(), v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_PAUSED);
+  auto back = WithStatus(d, v1::HOST_ROLLED_BACK);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].new_version(), "2.0");  // what the rollback job reported as now installed
+  EXPECT_THAT(back[0].message(), HasSubstr("rolled back to 2.0"));
+  EXPECT_TRUE(WithStatus(d, v1::HOST_RUNNING).empty());
+}
+
+TEST_F(RolloutEngineTest, WaitsForTheWindowAndFailsHostsPastTheDeadline) {
+  AddHosts(2);
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_window("Sat 01:00-05:00");
+  spec.set_deadline_ms(absl::ToUnixMillis(now_ + absl::Hours(24)));
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_PENDING);
+  EXPECT_THAT(d.message(), HasSubstr("waiting for the maintenance window (opens 2026-12-05 01:00 UTC)"));
+  EXPECT_TRUE(store_->ListJobs("").value().empty());
+  now_ = absl::FromCivil(absl::CivilMinute(2026, 12, 5, 1, 30), absl::UTCTimeZone());
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_RUNNING);
+  ASSERT_EQ(WithStatus(d, v1::HOST_RUNNING).size(), 2u);
+  EXPECT_THAT(WithStatus(d, v1::HOST_RUNNING)[0].message(), HasSubstr("waiting for the host to connect"));
+  // One host reports; the other stays offline past the deadline.
+  const v1::DeploymentHost first = WithStatus(d, v1::HOST_RUNNING)[0];
+  const std::string offline = WithStatus(d, v1::HOST_RUNNING)[1].agent_id();
+  Report(first.agent_id(), first.job_id(), v1::JOB_SUCCEEDED);
+  now_ += absl::Hours(11);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_PAUSED);
+  auto failed = WithStatus(d, v1::HOST_FAILED);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].agent_id(), offline);
+  EXPECT_THAT(failed[0].message(), HasSubstr("deadline passed"));
+  // The job will not reach the host when it comes back.
+  EXPECT_TRUE(store_->PendingJobs(offline).value().empty());
+}
+
+TEST_F(RolloutEngineTest, ARestartResumesWithoutDuplicateJobs) {
+  AddHosts(6);
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_max_parallel(2);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();  // canary done: wave 2
+  // A crash after a job was stored but before the deployment recorded it:
+  // the job exists, the deployment still says pending.
+  d = Get(d.id());
+  const v1::DeploymentHost* next = nullptr;
+  for (const auto& h : d.hosts()) {
+    if (h.wave() == 1) {
+      next = &h;
+      break;
+    }
+  }
+  ASSERT_NE(next, nullptr);
+  v1::Job early;
+  early.set_agent_id(next->agent_id());
+  early.mutable_spec()->set_job_id(d.id() + "-1");
+  early.mutable_spec()->mutable_install_artifact()->set_sha256(kSha);
+  early.mutable_result()->set_status(v1::JOB_PENDING);
+  ASSERT_TRUE(store_->CreateJob(early).ok());
+  OpenStore();  // the collector restarts: new store handle, new engine
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(WithStatus(d, v1::HOST_RUNNING).size(), 2u);
+  EXPECT_EQ(store_->ListJobs("").value().size(), 3u);  // canary's, the early one, one more
+  for (int round = 0; round < 10 && Get(d.id()).state() == v1::DEPLOYMENT_RUNNING; ++round) {
+    FinishRunning(d.id());
+    engine_->Tick();
+  }
+  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_SUCCEEDED);
+  EXPECT_EQ(store_->ListJobs("").value().size(), 6u);  // one job per host, none twice
+}
+
+TEST_F(RolloutEngineTest, AbortSkipsPendingHostsAndWithdrawsUndeliveredJobs) {
+  AddHosts(3);
+  v1::Deployment d = Create(Spec("2,100%"));
+  engine_->Tick();
+  auto aborted = engine_->Control(d.id(), v1::ControlDeploymentRequest::ABORT, "carol");
+  ASSERT_TRUE(aborted.ok()) << aborted.status();
+  EXPECT_EQ(aborted->state(), v1::DEPLOYMENT_ABORTED);
+  EXPECT_EQ(WithStatus(*aborted, v1::HOST_SKIPPED).size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(store_->PendingJobs(absl::StrCat("h", i)).value().empty());
+  EXPECT_EQ(engine_->Control(d.id(), v1::ControlDeploymentRequest::RETRY, "carol").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(engine_->ArtifactInUse(kSha).value());
+}
+
+TEST_F(RolloutEngineTest, BadSpecsAreRefusedAndADryRunStoresNothing) {
+  AddHosts(2);
+  struct Case {
+    std::function<void(v1::DeploymentSpec*)> edit;
+    absl::StatusCode code;
+    std::string says;
+  };
+  const Case cases[] = {
+      {[](auto* s) { s->set_artifact_sha256("abc"); }, absl::StatusCode::kInvalidArgument, "is not a SHA-256"},
+      {[](auto* s) { s->set_artifact_sha256(std::string(64, 'e')); }, absl::StatusCode::kNotFound, ""},
+      {[](auto* s) { s->clear_artifact_sha256(); }, absl::StatusCode::kInvalidArgument, "needs a change"},
+      {[](auto* s) { s->set_target("label:role=web and ("); }, absl::StatusCode::kInvalidArgument, "target: "},
+      {[](auto* s) { s->set_target("label:role=db"); }, absl::StatusCode::kFailedPrecondition, "matches no host"},
+      {[](auto* s) { s->clear_waves(); s->add_waves("10%,5%"); }, absl::StatusCode::kInvalidArgument, "larger"},
+      {[](auto* s) { s->set_window("Sat 9-5"); }, absl::StatusCode::kInvalidArgument, "window 'Sat 9-5'"},
+      {[](auto* s) { s->set_error_threshold_pct(150); }, absl::StatusCode::kInvalidArgument, "0 to 100"},
+      {[](auto* s) { s->set_health_gate_ms(-1); }, absl::StatusCode::kInvalidArgument, "health gate"},
+      {[](auto* s) { s->set_deadline_ms(1000); }, absl::StatusCode::kInvalidArgument, "deadline has passed"},
+  };
+  for (const Case& c : cases) {
+    v1::DeploymentSpec spec = Spec();
+    c.edit(&spec);
+    auto d = engine_->Create(spec, "alice", false);
+    ASSERT_FALSE(d.ok()) << c.says;
+    EXPECT_EQ(d.status().code(), c.code) << d.status();
+    EXPECT_THAT(std::string(d.status().message()), HasSubstr(c.says));
+  }
+  auto plan = engine_->Create(Spec("1,100%"), "alice", true);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->hosts_size(), 2);
+  EXPECT_EQ(plan->waves_size(), 2);
+  EXPECT_TRUE(store_->ListDeployments().value().empty());
+  EXPECT_EQ(store_->GetDeployment("d-00000000").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace steward::collector
