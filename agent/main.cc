@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     if (auto s = outbox_ptr->Push(env); !s.ok()) {
       spdlog::error("job {}: cannot queue its result: {}", result.job_id(), s.ToString());
     }
-  });
+  }, [&fetcher] { fetcher.Cancel(); });
   AgentRunner runner(*config, *ca_pem, *identity, std::move(*outbox));
   runner.SetJobSink([&jobs](const v1::JobSpec& job) { jobs.Submit(job); });
   jobs.Start();

@@ -1,6 +1,7 @@
 #include "agent/artifacts/artifact_fetcher.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/session/backoff.h"
@@ -76,6 +78,15 @@ absl::StatusOr<FetchedArtifact> ArtifactFetcher::Fetch(const std::string& sha256
   RETURN_IF_ERROR(MakeDirs(options_.dir, 0700));
   const std::string final_path = options_.dir + "/" + sha256;
   const std::string part = final_path + ".part";
+  // One writer per partial file: a second fetch waits, then finds the
+  // verified copy the first one left.
+  const std::string lock_path = final_path + ".lock";
+  const int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return Errno("cannot open", lock_path);
+  absl::Cleanup unlock = [lock_fd] { close(lock_fd); };
+  while (flock(lock_fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return Errno("cannot lock", lock_path);
+  }
   if (access(final_path.c_str(), F_OK) == 0) {
     auto verified = Verified(sha256);
     if (verified.ok() || absl::IsPermissionDenied(verified.status())) return verified;
@@ -88,11 +99,17 @@ absl::StatusOr<FetchedArtifact> ArtifactFetcher::Fetch(const std::string& sha256
   v1::Artifact artifact;
   absl::Status last;
   int connections = 0;
+  const auto stopping = [&] {
+    return absl::CancelledError(absl::StrCat("artifact ", sha256.substr(0, 12), ": the agent is stopping (",
+                                             FileSize(part), " bytes kept; the download resumes at its next start)"));
+  };
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    if (attempt > 0) absl::SleepFor(backoff.Next());
+    if (attempt > 0) cancel_.WaitForNotificationWithTimeout(backoff.Next());
+    if (cancelled_) return stopping();
     ++connections;
     last = Download(sha256, &artifact);
     if (last.ok()) break;
+    if (cancelled_) return stopping();
     if (absl::IsPermissionDenied(last) || absl::IsNotFound(last) || absl::IsDataLoss(last) ||
         absl::IsInvalidArgument(last) || absl::IsUnauthenticated(last)) {
       return last;
@@ -139,6 +156,15 @@ absl::Status ArtifactFetcher::Download(const std::string& sha256, v1::Artifact* 
   v1::FetchArtifactRequest req;
   req.set_sha256(sha256);
   req.set_offset(have);
+  {
+    absl::MutexLock lock(&ctx_mu_);
+    current_ = &ctx;
+    if (cancelled_) ctx.TryCancel();
+  }
+  absl::Cleanup forget = [this] {
+    absl::MutexLock lock(&ctx_mu_);
+    current_ = nullptr;
+  };
   std::unique_ptr<grpc::ClientReaderInterface<v1::FetchArtifactResponse>> reader(stub_->FetchArtifact(&ctx, req));
   v1::FetchArtifactResponse msg;
   int fd = -1;
@@ -200,7 +226,7 @@ absl::Status ArtifactFetcher::Download(const std::string& sha256, v1::Artifact* 
       const absl::Duration due =
           absl::Seconds(static_cast<double>(received) / static_cast<double>(options_.bytes_per_second));
       const absl::Duration spent = absl::Now() - start;
-      if (due > spent) absl::SleepFor(due - spent);
+      if (due > spent) cancel_.WaitForNotificationWithTimeout(due - spent);
     }
   }
   if (!fail.ok()) {
@@ -225,6 +251,13 @@ absl::Status ArtifactFetcher::Download(const std::string& sha256, v1::Artifact* 
     return absl::UnavailableError(absl::StrCat("the stream ended at byte ", have, " of ", artifact->size()));
   }
   return absl::OkStatus();
+}
+
+void ArtifactFetcher::Cancel() {
+  if (cancelled_.exchange(true)) return;
+  cancel_.Notify();
+  absl::MutexLock lock(&ctx_mu_);
+  if (current_ != nullptr) current_->TryCancel();
 }
 
 }  // namespace steward::agent

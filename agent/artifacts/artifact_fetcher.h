@@ -13,6 +13,7 @@
 // Not thread-safe: one fetcher per thread (the job executor runs one job at
 // a time).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +21,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/signing/ed25519.h"
 #include "steward/v1/agent.grpc.pb.h"
@@ -57,7 +60,13 @@ class ArtifactFetcher {
   // the partial file is removed); DataLoss when the content does not match
   // its SHA-256 (removed: the next Fetch starts over); NotFound when the
   // collector has no such artifact; Unavailable when every attempt broke.
+  // Two fetches of one artifact (this process or another agent process on
+  // the same directory) take turns on a lock file. Cancelled after Cancel().
   absl::StatusOr<FetchedArtifact> Fetch(const std::string& sha256);
+
+  // Ends a running Fetch (and every later one) with Cancelled, keeping the
+  // partial file for the next start: the agent is stopping. Thread-safe.
+  void Cancel();
 
   // Loads --trusted-key files; InvalidArgument or NotFound naming the file.
   static absl::StatusOr<std::vector<Ed25519PublicKey>> LoadTrustedKeys(const std::vector<std::string>& files);
@@ -72,6 +81,10 @@ class ArtifactFetcher {
   std::shared_ptr<v1::AgentService::StubInterface> stub_;
   std::vector<Ed25519PublicKey> trusted_;
   FetchOptions options_;
+  std::atomic<bool> cancelled_{false};
+  absl::Notification cancel_;
+  absl::Mutex ctx_mu_;
+  grpc::ClientContext* current_ ABSL_GUARDED_BY(ctx_mu_) = nullptr;  // the call in flight
 };
 
 }  // namespace steward::agent

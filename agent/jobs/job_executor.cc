@@ -136,6 +136,11 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
   if (rec->phase() == internal::AgentJobRecord::RECEIVED) {
     // Pre-checks: nothing on the host changes before they all pass.
     absl::StatusOr<FetchedArtifact> fetched = fetch_(rec->spec().install_artifact().sha256());
+    if (absl::IsCancelled(fetched.status())) {
+      // The agent is stopping: the job stays RECEIVED and resumes at start.
+      spdlog::info("job {}: {}", rec->spec().job_id(), std::string(fetched.status().message()));
+      return;
+    }
     if (!fetched.ok()) return Finish(rec, v1::JOB_FAILED, absl::StrCat("artifact: ", fetched.status().message()));
     absl::StatusOr<DebInfo> info = dpkg_->Inspect(fetched->path);
     if (!info.ok()) return Finish(rec, v1::JOB_FAILED, std::string(info.status().message()));

@@ -45,8 +45,10 @@ class JobExecutor {
   JobExecutor(const DpkgBackend* dpkg, FetchFn fetch, JobExecutorOptions options,
               std::function<int64_t()> now_ms);
 
-  // Runs, resumes or answers `spec` (see above). The result is persisted
-  // before it is returned.
+  // Runs, resumes or answers `spec` (see above). A final result is
+  // persisted before it is returned; a job interrupted because the agent is
+  // stopping (its fetch was cancelled) returns JOB_RUNNING and resumes at
+  // the next start.
   v1::JobResult Run(const v1::JobSpec& spec);
 
   // Jobs received but not DONE (to resume after a restart), by job id.

@@ -4,7 +4,8 @@
 
 namespace steward::agent {
 
-JobRunner::JobRunner(JobExecutor* executor, ReportFn report) : executor_(executor), report_(std::move(report)) {}
+JobRunner::JobRunner(JobExecutor* executor, ReportFn report, std::function<void()> on_stop)
+    : executor_(executor), report_(std::move(report)), on_stop_(std::move(on_stop)) {}
 
 JobRunner::~JobRunner() { Stop(); }
 
@@ -26,6 +27,7 @@ void JobRunner::Stop() {
     stopping_ = true;
     queue_.clear();
   }
+  if (on_stop_) on_stop_();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -41,7 +43,8 @@ void JobRunner::Loop() {
       queue_.pop_front();
     }
     v1::JobResult result = executor_->Run(job);
-    report_(result);
+    // Not final: interrupted by Stop; it resumes at the next start.
+    if (result.status() != v1::JOB_RUNNING) report_(result);
     absl::MutexLock lock(&mu_);
     pending_.erase(job.job_id());
   }

@@ -25,7 +25,9 @@ namespace steward::agent {
 class JobRunner {
  public:
   using ReportFn = std::function<void(const v1::JobResult&)>;
-  JobRunner(JobExecutor* executor, ReportFn report);
+  // `on_stop` (optional) interrupts what can be interrupted safely (the
+  // artifact download); dpkg is never interrupted.
+  JobRunner(JobExecutor* executor, ReportFn report, std::function<void()> on_stop = nullptr);
   ~JobRunner();
 
   void Start();
@@ -37,6 +39,7 @@ class JobRunner {
 
   JobExecutor* executor_;
   ReportFn report_;
+  std::function<void()> on_stop_;
   absl::Mutex mu_;
   std::deque<v1::JobSpec> queue_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> pending_ ABSL_GUARDED_BY(mu_);  // queued or running

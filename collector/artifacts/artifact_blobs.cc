@@ -100,6 +100,12 @@ absl::Status ArtifactBlobs::Commit(Upload& upload, const std::string& sha256, ui
   return SyncDir(blobs_);
 }
 
+uint64_t ArtifactBlobs::SizeOf(const std::string& sha256) const {
+  struct stat st;
+  if (!IsSha256Hex(sha256) || stat(PathOf(sha256).c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.st_size);
+}
+
 bool ArtifactBlobs::Has(const std::string& sha256) const {
   return IsSha256Hex(sha256) && access(PathOf(sha256).c_str(), F_OK) == 0;
 }

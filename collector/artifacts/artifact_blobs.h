@@ -52,6 +52,8 @@ class ArtifactBlobs {
   absl::Status Commit(Upload& upload, const std::string& sha256, uint64_t size);
 
   bool Has(const std::string& sha256) const;
+  // Bytes of stored content; 0 when there is none.
+  uint64_t SizeOf(const std::string& sha256) const;
   // Up to `max_bytes` of blob `sha256` from `offset` (fewer at the end).
   // NotFound without such a blob; OutOfRange past its end.
   absl::StatusOr<std::string> ReadAt(const std::string& sha256, uint64_t offset, size_t max_bytes) const;

@@ -85,7 +85,9 @@ absl::StatusOr<v1::PushArtifactResponse> ArtifactRepository::CompletePush(const 
     artifact.set_pushed_ms(now_ms);
     artifact.set_pushed_by(admin);
   }
-  if (upload.size() > 0 || !blobs_->Has(h.sha256())) {
+  // Content already stored is reused only when it is all there.
+  const bool have = blobs_->Has(h.sha256()) && blobs_->SizeOf(h.sha256()) == h.size();
+  if (upload.size() > 0 || !have) {
     if (upload.size() == 0 && h.size() > 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("no content was sent and the collector does not have ", h.sha256().substr(0, 12)));

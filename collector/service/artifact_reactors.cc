@@ -107,6 +107,12 @@ void FetchArtifactReactor::Next() {
   if (offset_ < size_) {
     auto data = deps_.artifacts->ReadAt(sha256_, offset_, kChunkBytes);
     if (!data.ok()) return Finish(ToGrpcStatus(data.status()));
+    if (data->empty()) {
+      // The stored content is shorter than its record says: never loop.
+      return Finish(grpc::Status(grpc::StatusCode::DATA_LOSS,
+                                 absl::StrCat("artifact ", sha256_.substr(0, 12), " ends at byte ", offset_,
+                                              " on the collector, short of its ", size_, " bytes")));
+    }
     out_.set_offset(offset_);
     offset_ += data->size();
     out_.set_data(*std::move(data));

@@ -119,20 +119,21 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   if (!rec.ok()) return rec.status();
   got_hello_ = true;
   std::vector<v1::Label> labels(rec->labels().begin(), rec->labels().end());
-  auto checks = deps_.store->ListChecks();
-  if (!checks.ok()) return checks.status();
-  // Registered before the Welcome goes out: once the agent has its Welcome,
-  // the host shows as connected and receives pushed settings.
-  deps_.sessions->Opened(agent_id_, this, labels);
-  registered_ = true;
-  // Order on the stream: Welcome, Settings, then a ResyncRequest if needed.
+  // Order on the stream: Welcome first, then Settings and pending jobs,
+  // then a ResyncRequest if needed. Registered right after the Welcome is
+  // queued, so nothing pushed by another thread can overtake it; settings
+  // and jobs are read after registering, so a check or job stored meanwhile
+  // is either read here or pushed live (a job sent twice never runs twice:
+  // the agent answers finished job ids from its records).
   v1::CollectorMessage welcome;
   welcome.mutable_welcome()->set_agent_id(agent_id_);
   welcome.mutable_welcome()->set_last_applied_seq(rec->last_applied_seq());
   Send(std::move(welcome));
+  deps_.sessions->Opened(agent_id_, this, labels);
+  registered_ = true;
+  auto checks = deps_.store->ListChecks();
+  if (!checks.ok()) return checks.status();
   PushSettings(SettingsFor(*checks, labels));
-  // Jobs without a result yet: the agent answers those it finished from
-  // its records, so sending one twice never runs it twice.
   auto pending = deps_.store->PendingJobs(agent_id_);
   if (!pending.ok()) return pending.status();
   for (const v1::JobSpec& job : *pending) PushJob(job);

@@ -167,6 +167,16 @@ TEST_F(ArtifactFetcherTest, ContentChangedOnTheCollectorIsDeletedNotUsed) {
   EXPECT_EQ(access((dir_.path() + "/downloads/" + sha).c_str(), F_OK), -1);
 }
 
+TEST_F(ArtifactFetcherTest, ContentCutShortOnTheCollectorIsDataLossNotALoop) {
+  const std::string content = RandomBytes(600 << 10, 10);
+  const std::string sha = Push("app", content, true);
+  const std::string blob = DataDir() + "/artifacts/blobs/" + sha;
+  ASSERT_TRUE(WriteFileAtomic(blob, content.substr(0, 300 << 10)).ok());
+  auto got = Fetcher({publisher_.public_key()}).Fetch(sha);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << got.status();
+  EXPECT_THAT(Msg(got.status()), HasSubstr("ends at byte 307200 on the collector, short of its 614400 bytes"));
+}
+
 TEST_F(ArtifactFetcherTest, ResumesFromAPartialDownload) {
   const std::string content = RandomBytes(600 << 10, 6);
   const std::string sha = Push("app", content, true);
@@ -220,6 +230,43 @@ TEST_F(ArtifactFetcherTest, BandwidthCapHolds) {
   auto got = Fetcher({publisher_.public_key()}, o).Fetch(sha);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(450));
+}
+
+// The agent stopping mid-download: Fetch ends at once with Cancelled and
+// keeps what it has; two fetchers of one artifact take turns, and the
+// second finds the first one's verified copy.
+TEST_F(ArtifactFetcherTest, CancelStopsTheDownloadKeepingItsBytes) {
+  const std::string content = RandomBytes(1 << 20, 9);
+  const std::string sha = Push("big", content, true);
+  FetchOptions o;
+  o.bytes_per_second = 128 << 10;  // 8 s for the whole: the cancel comes long before
+  ArtifactFetcher fetcher = Fetcher({publisher_.public_key()}, o);
+  absl::StatusOr<FetchedArtifact> got;
+  std::thread fetch([&] { got = fetcher.Fetch(sha); });
+  const std::string part = dir_.path() + "/downloads/" + sha + ".part";
+  for (int i = 0; i < 200 && SizeOf(part) < (256u << 10); ++i) absl::SleepFor(absl::Milliseconds(20));
+  const absl::Time asked = absl::Now();
+  fetcher.Cancel();
+  fetch.join();
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(2));
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kCancelled) << got.status();
+  EXPECT_THAT(Msg(got.status()), HasSubstr("the download resumes at its next start"));
+  const uint64_t kept = SizeOf(part);
+  EXPECT_GE(kept, 256u << 10);
+  EXPECT_LT(kept, content.size());
+  EXPECT_EQ(fetcher.Fetch(sha).status().code(), absl::StatusCode::kCancelled);  // stays cancelled
+
+  // Two fresh fetchers at once: one downloads, the other waits for the lock
+  // and then uses the verified copy without a connection.
+  absl::StatusOr<FetchedArtifact> a, b;
+  std::thread ta([&] { a = Fetcher({publisher_.public_key()}).Fetch(sha); });
+  std::thread tb([&] { b = Fetcher({publisher_.public_key()}).Fetch(sha); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(ReadFile(a->path).value(), content);
+  EXPECT_EQ(a->connections + b->connections, 1);
 }
 
 TEST_F(ArtifactFetcherTest, UnknownArtifactIsNotFound) {

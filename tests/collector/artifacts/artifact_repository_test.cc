@@ -126,6 +126,24 @@ TEST_F(ArtifactRepositoryTest, SameContentIsStoredOnceAndGainsSignatures) {
   EXPECT_THAT(Msg(renamed.status()), HasSubstr("already stored as app 1.0"));
 }
 
+// Stored content cut short (a disk fault): a header-only push does not
+// count it as stored; a push with the content repairs it.
+TEST_F(ArtifactRepositoryTest, ShortStoredContentIsNotTakenAsStored) {
+  const std::string content(5000, 'y');
+  auto first = Push(Header(content, "app", "1.0"), content);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string blob = blobs_->PathOf(first->artifact().sha256());
+  ASSERT_TRUE(WriteFileAtomic(blob, content.substr(0, 100)).ok());
+  auto upload = repo_->BeginUpload();
+  ASSERT_TRUE(upload.ok());
+  auto header_only = repo_->CompletePush(Header(content, "app", "1.0"), **upload, "admin", 1);
+  EXPECT_EQ(header_only.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(header_only.status()), HasSubstr("no content was sent"));
+  auto repaired = Push(Header(content, "app", "1.0"), content);
+  ASSERT_TRUE(repaired.ok()) << repaired.status();
+  EXPECT_EQ(ReadFile(blob).value(), content);
+}
+
 TEST_F(ArtifactRepositoryTest, BrokenHeadersAreRefusedBeforeAnyByte) {
   const std::string content = "payload";
   Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
