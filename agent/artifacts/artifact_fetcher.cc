@@ -78,9 +78,10 @@ absl::StatusOr<FetchedArtifact> ArtifactFetcher::Fetch(const std::string& sha256
   RETURN_IF_ERROR(MakeDirs(options_.dir, 0700));
   const std::string final_path = options_.dir + "/" + sha256;
   const std::string part = final_path + ".part";
-  // One writer per partial file: a second fetch waits, then finds the
-  // verified copy the first one left.
-  const std::string lock_path = final_path + ".lock";
+  // One fetch at a time per directory (this process or another agent
+  // process on it): a second fetch of the same artifact waits, then finds
+  // the verified copy the first one left.
+  const std::string lock_path = options_.dir + "/.fetch.lock";
   const int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0) return Errno("cannot open", lock_path);
   absl::Cleanup unlock = [lock_fd] { close(lock_fd); };

@@ -60,8 +60,8 @@ class ArtifactFetcher {
   // the partial file is removed); DataLoss when the content does not match
   // its SHA-256 (removed: the next Fetch starts over); NotFound when the
   // collector has no such artifact; Unavailable when every attempt broke.
-  // Two fetches of one artifact (this process or another agent process on
-  // the same directory) take turns on a lock file. Cancelled after Cancel().
+  // Fetches on one directory (this process or another agent process on it)
+  // take turns on DIR/.fetch.lock. Cancelled after Cancel().
   absl::StatusOr<FetchedArtifact> Fetch(const std::string& sha256);
 
   // Ends a running Fetch (and every later one) with Cancelled, keeping the

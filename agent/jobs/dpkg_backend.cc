@@ -169,4 +169,8 @@ absl::StatusOr<CommandResult> DpkgBackend::Remove(const std::string& name) const
   return RunDpkg({"--remove", "--", name});
 }
 
+absl::StatusOr<CommandResult> DpkgBackend::CheckRemove(const std::string& name) const {
+  return RunDpkg({"--no-act", "--remove", "--", name});
+}
+
 }  // namespace steward::agent

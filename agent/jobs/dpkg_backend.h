@@ -63,6 +63,10 @@ class DpkgBackend {
   // result's exit code and output.
   absl::StatusOr<CommandResult> Install(const std::string& deb) const;
   absl::StatusOr<CommandResult> Remove(const std::string& name) const;
+  // dpkg --no-act --remove: exit 0 when nothing installed depends on it. (A
+  // real --remove refused for dependencies still marks the package
+  // "deinstall"; this leaves the database alone.)
+  absl::StatusOr<CommandResult> CheckRemove(const std::string& name) const;
 
   const std::string& root() const { return root_; }
 

@@ -1,18 +1,23 @@
 #include "agent/jobs/job_executor.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
+#include "common/exec/tool_runner.h"
 #include "common/job_id.h"
+#include "common/jobs/job_spec.h"
 #include "common/status_macros.h"
 #include "common/version/dpkg_version.h"
 #include "spdlog/spdlog.h"
@@ -118,12 +123,28 @@ v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
       return failed;
     }
   }
+  if (absl::Status valid = ValidateJobSpec(rec.spec()); !valid.ok()) {
+    Finish(&rec, v1::JOB_FAILED, std::string(valid.message()));
+    return rec.result();
+  }
   switch (rec.spec().action_case()) {
     case v1::JobSpec::kInstallArtifact:
       Install(&rec);
       break;
     case v1::JobSpec::kRollback:
       Rollback(&rec);
+      break;
+    case v1::JobSpec::kRemovePackage:
+      RemovePackage(&rec);
+      break;
+    case v1::JobSpec::kRunScript:
+      RunScript(&rec);
+      break;
+    case v1::JobSpec::kWriteConfig:
+      WriteConfig(&rec);
+      break;
+    case v1::JobSpec::kRestartService:
+      RestartService(&rec);
       break;
     default:
       Finish(&rec, v1::JOB_FAILED, "the job has no action this agent knows (a newer collector?)");
@@ -296,10 +317,23 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat("job ", of, " has not finished"));
   }
   const v1::JobStatus was = target->result().status();
-  if (was == v1::JOB_SKIPPED || was == v1::JOB_ROLLED_BACK || target->target_deb().empty()) {
+  const v1::JobSpec::ActionCase kind = target->spec().action_case();
+  if (kind == v1::JobSpec::kRunScript || kind == v1::JobSpec::kRestartService || kind == v1::JobSpec::kRollback) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat("job ", of, " (a script, a restart or a rollback) cannot be undone"));
+  }
+  const bool changed = kind == v1::JobSpec::kInstallArtifact
+                           ? !target->target_deb().empty() && was != v1::JOB_SKIPPED && was != v1::JOB_ROLLED_BACK
+                           : was == v1::JOB_SUCCEEDED || (kind == v1::JobSpec::kWriteConfig && was == v1::JOB_FAILED);
+  if (!changed) {
     result->set_old_version(target->result().new_version());
     result->set_new_version(target->result().new_version());
     return Finish(rec, v1::JOB_SKIPPED, absl::StrCat("job ", of, " left nothing to undo"));
+  }
+  if (kind == v1::JobSpec::kWriteConfig) {
+    result->set_package(target->result().package());
+    absl::StatusOr<std::string> restored = RestoreConfig(*target, result);
+    if (!restored.ok()) return Finish(rec, v1::JOB_FAILED, std::string(restored.status().message()));
+    return Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat(*restored, " (as before job ", of, ")"));
   }
   absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
   const bool resumed = rec->phase() == internal::AgentJobRecord::CHANGING;
@@ -325,6 +359,175 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
   if (!restored.ok()) return Finish(rec, v1::JOB_FAILED, std::string(restored.status().message()));
   result->set_new_version(*restored);
   Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat("restored ", restored->empty() ? "(removed)" : *restored));
+}
+
+void JobExecutor::RemovePackage(internal::AgentJobRecord* rec) {
+  v1::JobResult* result = rec->mutable_result();
+  const std::string& name = rec->spec().remove_package().name();
+  result->set_package(name);
+  if (rec->phase() == internal::AgentJobRecord::RECEIVED) {
+    absl::StatusOr<std::optional<DebState>> state = dpkg_->State(name);
+    if (!state.ok()) return Finish(rec, v1::JOB_FAILED, std::string(state.status().message()));
+    if (!state->has_value()) return Finish(rec, v1::JOB_SKIPPED, absl::StrCat(name, " is not installed"));
+    if (!(*state)->installed()) {
+      return Finish(rec, v1::JOB_FAILED,
+                    absl::StrCat(name, " ", (*state)->version, " is in dpkg state '", (*state)->status,
+                                 "'; repair it first (dpkg --configure -a)"));
+    }
+    result->set_old_version((*state)->version);
+    absl::StatusOr<CommandResult> check = dpkg_->CheckRemove(name);
+    if (!check.ok()) return Finish(rec, v1::JOB_FAILED, std::string(check.status().message()));
+    if (check->exit_code != 0) {
+      result->set_new_version((*state)->version);
+      AppendOutput(result, "dpkg --no-act --remove:", check->output);
+      return Finish(rec, v1::JOB_FAILED,
+                    absl::StrCat("dpkg would not remove ", name, ": ",
+                                 absl::StrContains(check->output, "dependency problems")
+                                     ? "installed packages depend on it"
+                                     : "see the output"));
+    }
+    const std::string kept = options_.state_dir + "/kept/" + FileName(name, (*state)->version);
+    if (access(kept.c_str(), R_OK) == 0) rec->set_kept_deb(kept);
+    rec->set_phase(internal::AgentJobRecord::CHANGING);
+    if (absl::Status st = Save(*rec); !st.ok()) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot record the job: ", st.message()));
+    }
+  }
+  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(name);
+  if (!(now.ok() && !now->has_value())) {
+    absl::StatusOr<CommandResult> r = dpkg_->Remove(name);
+    if (!r.ok()) return Finish(rec, v1::JOB_FAILED, std::string(r.status().message()));
+    result->set_exit_code(r->exit_code);
+    AppendOutput(result, "dpkg --remove:", r->output);
+    now = dpkg_->State(name);
+  }
+  if (now.ok() && !now->has_value()) {
+    result->set_new_version("");
+    return Finish(rec, v1::JOB_SUCCEEDED, rec->kept_deb().empty() ? "removed (no package kept: a rollback cannot reinstall it)" : "");
+  }
+  if (now.ok()) result->set_new_version((*now)->version);
+  Finish(rec, v1::JOB_FAILED,
+         absl::StrCat("dpkg could not remove ", name, " (exit ", result->exit_code(), ")",
+                      now.ok() ? absl::StrCat("; dpkg now shows ", (*now)->version, " '", (*now)->status, "'") : ""));
+}
+
+void JobExecutor::RunScript(internal::AgentJobRecord* rec) {
+  v1::JobResult* result = rec->mutable_result();
+  const v1::RunScriptAction& s = rec->spec().run_script();
+  result->set_package(s.argv(0));
+  if (rec->phase() != internal::AgentJobRecord::RECEIVED) {
+    // It may have done part of its work: running it again could repeat it.
+    return Finish(rec, v1::JOB_FAILED, "the agent stopped while the script ran; it is not run again (check the "
+                                       "host, then run a new job)");
+  }
+  rec->set_phase(internal::AgentJobRecord::CHANGING);
+  if (absl::Status st = Save(*rec); !st.ok()) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot record the job: ", st.message()));
+  }
+  const int64_t timeout_ms = s.timeout_ms() > 0 ? s.timeout_ms() : kDefaultScriptTimeoutMs;
+  absl::StatusOr<CommandResult> r =
+      RunCommand({s.argv().begin(), s.argv().end()}, absl::Milliseconds(timeout_ms), kMaxOutput);
+  if (!r.ok()) return Finish(rec, v1::JOB_FAILED, std::string(r.status().message()));
+  result->set_exit_code(r->exit_code);
+  result->set_output(r->output);
+  if (r->exit_code != 0) return Finish(rec, v1::JOB_FAILED, absl::StrCat(s.argv(0), " exited ", r->exit_code));
+  Finish(rec, v1::JOB_SUCCEEDED, "");
+}
+
+absl::Status JobExecutor::RestartUnit(const std::string& unit, v1::JobResult* result) {
+  const std::string systemctl = FindTool("systemctl");
+  if (systemctl.empty()) return absl::FailedPreconditionError("systemctl is not installed on this host");
+  ASSIGN_OR_RETURN(CommandResult r, RunCommand({systemctl, "restart", "--", unit}, absl::Minutes(5)));
+  result->set_exit_code(r.exit_code);
+  AppendOutput(result, absl::StrCat("systemctl restart ", unit, ":"), r.output);
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("systemctl restart ", unit, " exited ", r.exit_code,
+                                            r.exit_code == 1 && absl::StrContains(r.output, "System has not been booted with systemd")
+                                                ? " (systemd is not running on this host)"
+                                                : ""));
+  }
+  return absl::OkStatus();
+}
+
+void JobExecutor::RestartService(internal::AgentJobRecord* rec) {
+  v1::JobResult* result = rec->mutable_result();
+  result->set_package(rec->spec().restart_service().unit());
+  // A restart is safe to repeat: a resume after a crash restarts again.
+  absl::Status st = RestartUnit(rec->spec().restart_service().unit(), result);
+  if (!st.ok()) return Finish(rec, v1::JOB_FAILED, std::string(st.message()));
+  Finish(rec, v1::JOB_SUCCEEDED, "");
+}
+
+absl::StatusOr<std::string> JobExecutor::RestoreConfig(const internal::AgentJobRecord& change,
+                                                       v1::JobResult* result) {
+  const v1::WriteConfigAction& w = change.spec().write_config();
+  if (change.previous_existed()) {
+    RETURN_IF_ERROR(WriteFileAtomic(w.path(), change.previous_content(), static_cast<int>(change.previous_mode())));
+  } else if (unlink(w.path().c_str()) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("cannot remove ", w.path(), ": ", strerror(errno)));
+  }
+  std::string note = absl::StrCat(change.previous_existed() ? "restored the previous " : "removed the new ", w.path());
+  if (!w.restart_unit().empty()) {
+    // The file is back either way; a unit that does not restart with it
+    // either is reported, not hidden.
+    if (absl::Status st = RestartUnit(w.restart_unit(), result); !st.ok()) {
+      absl::StrAppend(&note, " (restarting it again failed too: ", st.message(), ")");
+    }
+  }
+  return note;
+}
+
+void JobExecutor::WriteConfig(internal::AgentJobRecord* rec) {
+  v1::JobResult* result = rec->mutable_result();
+  const v1::WriteConfigAction& w = rec->spec().write_config();
+  const int mode = static_cast<int>(w.mode() != 0 ? w.mode() : 0644);
+  result->set_package(w.path());
+  if (rec->phase() == internal::AgentJobRecord::ROLLING_BACK) {
+    const std::string failure = result->message();
+    absl::StatusOr<std::string> back = RestoreConfig(*rec, result);
+    return Finish(rec, back.ok() ? v1::JOB_ROLLED_BACK : v1::JOB_FAILED,
+                  back.ok() ? absl::StrCat(failure, "; ", *back)
+                            : absl::StrCat(failure, "; rollback failed: ", back.status().message()));
+  }
+  if (rec->phase() == internal::AgentJobRecord::RECEIVED) {
+    struct stat st;
+    if (stat(w.path().c_str(), &st) == 0) {
+      if (!S_ISREG(st.st_mode)) return Finish(rec, v1::JOB_FAILED, absl::StrCat(w.path(), " exists and is not a file"));
+      absl::StatusOr<std::string> before = ReadFile(w.path());
+      if (!before.ok()) return Finish(rec, v1::JOB_FAILED, std::string(before.status().message()));
+      if (*before == w.content() && static_cast<int>(st.st_mode & 07777) == mode) {
+        return Finish(rec, v1::JOB_SKIPPED, absl::StrCat(w.path(), " already has this content and mode"));
+      }
+      rec->set_previous_existed(true);
+      rec->set_previous_content(*std::move(before));
+      rec->set_previous_mode(st.st_mode & 07777);
+    } else if (errno != ENOENT) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot read ", w.path(), ": ", strerror(errno)));
+    }
+    rec->set_phase(internal::AgentJobRecord::CHANGING);
+    if (absl::Status st2 = Save(*rec); !st2.ok()) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot record the job: ", st2.message()));
+    }
+  }
+  // CHANGING (also on resume): writing again and restarting again are safe.
+  if (absl::Status st = WriteFileAtomic(w.path(), w.content(), mode); !st.ok()) {
+    return Finish(rec, v1::JOB_FAILED, std::string(st.message()));
+  }
+  if (w.restart_unit().empty()) return Finish(rec, v1::JOB_SUCCEEDED, "");
+  absl::Status restarted = RestartUnit(w.restart_unit(), result);
+  if (restarted.ok()) return Finish(rec, v1::JOB_SUCCEEDED, "");
+  const std::string failure = std::string(restarted.message());
+  if (!rec->spec().rollback_on_failure()) return Finish(rec, v1::JOB_FAILED, failure);
+  result->set_message(failure);
+  rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
+  if (absl::Status st = Save(*rec); !st.ok()) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
+  }
+  absl::StatusOr<std::string> back = RestoreConfig(*rec, result);
+  if (!back.ok()) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", back.status().message()));
+  }
+  Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat(failure, "; ", *back));
 }
 
 std::vector<v1::JobSpec> JobExecutor::Unfinished() const {

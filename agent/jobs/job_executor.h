@@ -57,6 +57,15 @@ class JobExecutor {
  private:
   void Install(internal::AgentJobRecord* rec);
   void Rollback(internal::AgentJobRecord* rec);
+  void RemovePackage(internal::AgentJobRecord* rec);
+  void RunScript(internal::AgentJobRecord* rec);
+  void WriteConfig(internal::AgentJobRecord* rec);
+  void RestartService(internal::AgentJobRecord* rec);
+  // systemctl restart; the output goes into `result`.
+  absl::Status RestartUnit(const std::string& unit, v1::JobResult* result);
+  // Puts a write_config job's file back as it was (and restarts its unit).
+  // OK with what was done, for the message.
+  absl::StatusOr<std::string> RestoreConfig(const internal::AgentJobRecord& change, v1::JobResult* result);
   // Install's rollback_on_failure (phase ROLLING_BACK): back to old_version.
   void FinishRollback(internal::AgentJobRecord* rec, const std::string& failure);
   // Restores the version before `change` (kept package, or removal when it

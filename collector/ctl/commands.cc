@@ -57,6 +57,12 @@ Commands:
   artifact rm SHA256                                    remove one (or a unique prefix of 6+ digits)
   job run --host ID --artifact SHA [--rollback-on-failure]
                                                         install an artifact on one host (now, or when it connects)
+  job run --host ID --remove NAME                       remove a package (dpkg --remove)
+  job run --host ID [--script-timeout 5m] -- /abs/program [ARG...]
+                                                        run a program (no shell; output captured)
+  job run --host ID --write-config PATH --from FILE [--mode 0644] [--restart UNIT] [--rollback-on-failure]
+                                                        write a file (then restart a unit)
+  job run --host ID --restart UNIT                      systemctl restart UNIT
   job rollback --host ID --of JOB_ID                    undo a job on its host (restore the version it replaced)
   job list [--host ID] [--job JOB_ID]                   jobs with their results
   deploy create --artifact SHA --target EXPR [--waves 1,10%,50%,100%] [--max-parallel N]
@@ -91,6 +97,7 @@ struct Flags {
   std::string out, sign_key, version;      // keys generate, artifact push
   bool force = false;
   std::string artifact, of, job;           // job run|rollback|list
+  std::string remove, script_timeout, write_config, from, mode, restart;  // job run
   bool rollback_on_failure = false;
   std::string target, waves, max_parallel, error_threshold, health_gate, window, deadline, on_failure;  // deploy
   bool dry_run = false, watch = false;
@@ -490,6 +497,13 @@ class Ctl {
     o.of_job = f_.of;
     o.job_id = f_.job;
     o.rollback_on_failure = f_.rollback_on_failure;
+    o.remove = f_.remove;
+    o.script = f_.args;
+    o.script_timeout = f_.script_timeout;
+    o.write_config = f_.write_config;
+    o.from = f_.from;
+    o.mode = f_.mode;
+    o.restart = f_.restart;
     o.json = f_.json;
     o.timeout = timeout_;
     if (cmd == "job run") return JobRun(*stub_, o, out_);
@@ -662,6 +676,12 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("of", &f.of, "job to undo (job rollback)")
       .Flag("job", &f.job, "job id (job list)")
       .Bool("rollback-on-failure", &f.rollback_on_failure, "restore the previous version when it fails (job run)")
+      .Flag("remove", &f.remove, "package to remove (job run)")
+      .Flag("script-timeout", &f.script_timeout, "kill the program after this long (job run -- PROGRAM)")
+      .Flag("write-config", &f.write_config, "file to write (job run)")
+      .Flag("from", &f.from, "local file with the new content (job run --write-config)")
+      .Flag("mode", &f.mode, "permission bits, octal (job run --write-config)")
+      .Flag("restart", &f.restart, "systemd unit to restart (job run)")
       .Flag("target", &f.target, "target expression (deploy create)")
       .Flag("waves", &f.waves, "cumulative wave sizes (deploy create)")
       .Flag("max-parallel", &f.max_parallel, "hosts changing at once (deploy create)")
@@ -742,7 +762,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     return 2;
   }
   if (!f.args.empty() && cmd != "checks set" && cmd != "checks rm" && cmd != "artifact push" &&
-      cmd != "artifact rm" && !takes_id) {
+      cmd != "artifact rm" && cmd != "job run" && !takes_id) {
     err << "error: unexpected argument '" << f.args[0] << "' after '" << cmd << "'\n";
     return 2;
   }

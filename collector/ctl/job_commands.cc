@@ -7,7 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "collector/ctl/artifact_commands.h"
 #include "collector/ctl/table.h"
+#include "common/crypto.h"
 #include "common/duration.h"
+#include "common/file_util.h"
+#include "common/jobs/job_spec.h"
 #include "common/grpc/status_convert.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
@@ -20,12 +23,24 @@ grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeo
   return ctx;
 }
 
+std::string ActionName(const v1::JobSpec& s) {
+  switch (s.action_case()) {
+    case v1::JobSpec::kInstallArtifact: return "install_artifact";
+    case v1::JobSpec::kRollback: return "rollback";
+    case v1::JobSpec::kRemovePackage: return "remove_package";
+    case v1::JobSpec::kRunScript: return "run_script";
+    case v1::JobSpec::kWriteConfig: return "write_config";
+    case v1::JobSpec::kRestartService: return "restart_service";
+    default: return "";
+  }
+}
+
 void JobJson(JsonWriter& w, const v1::Job& j) {
   const v1::JobResult& r = j.result();
   w.BeginObject()
       .Key("job_id").String(j.spec().job_id())
       .Key("agent_id").String(j.agent_id())
-      .Key("action").String(j.spec().has_install_artifact() ? "install_artifact" : j.spec().has_rollback() ? "rollback" : "")
+      .Key("action").String(ActionName(j.spec()))
       .Key("artifact").String(j.spec().install_artifact().sha256())
       .Key("status").String(JobStatusName(r.status()))
       .Key("package").String(r.package())
@@ -61,12 +76,52 @@ std::string JobStatusName(int status) {
 
 absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
   if (o.host.empty()) return absl::InvalidArgumentError("job run needs --host ID ('stewardctl hosts' lists them)");
-  if (o.artifact.empty()) return absl::InvalidArgumentError("job run needs --artifact SHA256 ('stewardctl artifact list')");
-  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
+  const int actions = !o.artifact.empty() + !o.remove.empty() + !o.script.empty() + !o.write_config.empty() +
+                      (!o.restart.empty() && o.write_config.empty());
+  if (actions != 1) {
+    return absl::InvalidArgumentError(
+        "job run needs exactly one of --artifact SHA256, --remove NAME, --write-config PATH --from FILE, "
+        "--restart UNIT, or -- /absolute/program [ARG...] (a script)");
+  }
   v1::RunJobRequest req;
   req.set_agent_id(o.host);
-  req.mutable_spec()->mutable_install_artifact()->set_sha256(sha);
-  req.mutable_spec()->set_rollback_on_failure(o.rollback_on_failure);
+  v1::JobSpec* spec = req.mutable_spec();
+  spec->set_rollback_on_failure(o.rollback_on_failure);
+  if (!o.remove.empty()) {
+    spec->mutable_remove_package()->set_name(o.remove);
+  } else if (!o.script.empty()) {
+    for (const std::string& a : o.script) spec->mutable_run_script()->add_argv(a);
+    if (!o.script_timeout.empty()) {
+      absl::StatusOr<absl::Duration> t = ParseHumanDuration(o.script_timeout);
+      if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("--script-timeout: ", t.status().message()));
+      spec->mutable_run_script()->set_timeout_ms(absl::ToInt64Milliseconds(*t));
+    }
+  } else if (!o.write_config.empty()) {
+    if (o.from.empty()) return absl::InvalidArgumentError("--write-config PATH needs --from FILE (the new content)");
+    absl::StatusOr<std::string> content = ReadFile(o.from);
+    if (!content.ok()) return absl::InvalidArgumentError(absl::StrCat("--from: ", content.status().message()));
+    v1::WriteConfigAction* w = spec->mutable_write_config();
+    w->set_path(o.write_config);
+    w->set_content(*std::move(content));
+    w->set_restart_unit(o.restart);
+    if (!o.mode.empty()) {
+      uint32_t mode = 0;
+      if (o.mode.find_first_not_of("01234567") != std::string::npos || o.mode.size() > 5) {
+        return absl::InvalidArgumentError(absl::StrCat("--mode '", o.mode, "' must be octal permission bits like 0640"));
+      }
+      for (char c : o.mode) mode = mode * 8 + static_cast<uint32_t>(c - '0');
+      w->set_mode(mode);
+    }
+  } else if (!o.restart.empty()) {
+    spec->mutable_restart_service()->set_unit(o.restart);
+  } else {
+    ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
+    spec->mutable_install_artifact()->set_sha256(sha);
+  }
+  spec->set_job_id(absl::StrCat("job-", RandomHex(6)));
+  // The agent checks the same rules; a bad path or argv fails here, before any call.
+  if (absl::Status valid = ValidateJobSpec(*spec); !valid.ok()) return valid;
+  spec->clear_job_id();
   grpc::ClientContext ctx;
   v1::RunJobResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));

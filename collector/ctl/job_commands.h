@@ -1,9 +1,11 @@
 #pragma once
-// stewardctl's one-host jobs: `job run` (install an artifact), `job
+// stewardctl's one-host jobs: `job run` (install an artifact, remove a
+// package, run a program, write a config file, restart a unit), `job
 // rollback` (undo a job), `job list`. Tables for people, --json for scripts.
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -16,6 +18,12 @@ struct JobOptions {
   std::string artifact;  // job run: SHA-256 (or a unique prefix of 6+ digits)
   std::string of_job;    // job rollback: the job to undo
   std::string job_id;    // job list: only this one
+  // job run: exactly one of artifact, remove, script (argv), write_config
+  // (the file's path; content from `from`), restart.
+  std::string remove;
+  std::vector<std::string> script;
+  std::string script_timeout;  // "5m"
+  std::string write_config, from, mode, restart;
   bool rollback_on_failure = false;
   bool json = false;
   absl::Duration timeout = absl::Seconds(30);

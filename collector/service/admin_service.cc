@@ -19,6 +19,7 @@
 #include "collector/tsdb/tsdb_store.h"
 #include "common/crypto.h"
 #include "common/health/check_spec.h"
+#include "common/jobs/job_spec.h"
 #include "common/log_format.h"
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
@@ -169,20 +170,14 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* 
     job.set_agent_id(req->agent_id());
     job.set_created_ms(absl::ToUnixMillis(deps_.now()));
     job.set_created_by(by);
-    switch (req->spec().action_case()) {
-      case v1::JobSpec::kInstallArtifact: {
-        if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
-        RETURN_IF_ERROR(deps_.artifacts->Get(req->spec().install_artifact().sha256()).status());
-        break;
-      }
-      case v1::JobSpec::kRollback: {
-        ASSIGN_OR_RETURN(v1::Job target, deps_.store->GetJob(req->agent_id(), req->spec().rollback().of_job_id()));
-        break;
-      }
-      default:
-        return absl::InvalidArgumentError("spec has no action (install_artifact or rollback)");
-    }
     if (job.spec().job_id().empty()) job.mutable_spec()->set_job_id(absl::StrCat("job-", RandomHex(6)));
+    RETURN_IF_ERROR(ValidateJobSpec(job.spec()));
+    if (req->spec().has_install_artifact()) {
+      if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
+      RETURN_IF_ERROR(deps_.artifacts->Get(req->spec().install_artifact().sha256()).status());
+    } else if (req->spec().has_rollback()) {
+      RETURN_IF_ERROR(deps_.store->GetJob(req->agent_id(), req->spec().rollback().of_job_id()).status());
+    }
     ASSIGN_OR_RETURN(*resp->mutable_job(), DispatchJob(*deps_.store, *deps_.sessions, std::move(job)));
     return absl::OkStatus();
   });

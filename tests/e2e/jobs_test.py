@@ -10,6 +10,7 @@ not trust the publisher refuses the artifact; a job for an agent that is
 down arrives when it comes back; an agent killed with -9 in the middle of
 dpkg finishes the job after its restart, reporting it once.
 """
+import json
 import os
 import re
 import shutil
@@ -165,6 +166,47 @@ class Jobs(unittest.TestCase):
         self.assertIn(f"job {job_id}: resuming (CHANGING)", self.agent["trusting"].output())
         with open(log, errors="replace") as f:
             self.assertNotIn(f"job {job_id}: JOB_", f.read())  # the killed one never finished it
+
+    def test_5_script_config_file_and_removal(self):
+        host = self.id["trusting"]
+        # A program with arguments that a shell would have expanded: they arrive verbatim.
+        j = json.loads(self.c.ctl_ok("--json", "job", "run", "--host", host, "--", "/bin/echo", "$(id -u)", ";", "&&"))
+        j = self.wait_job("trusting", j["job_id"])
+        self.assertEqual((j["status"], j["exit_code"], j["output"]), ("succeeded", 0, "$(id -u) ; &&\n"), j)
+        j = self.wait_job("trusting", json.loads(self.c.ctl_ok("--json", "job", "run", "--host", host,
+                                                               "--script-timeout", "1s", "--", "/bin/sleep", "20"))["job_id"])
+        self.assertEqual(j["status"], "failed")
+        self.assertIn("ran longer than 1s, killed", j["message"])
+        # A config file, then undone.
+        conf = os.path.join(self.c.tmp, "app.conf")
+        with open(conf, "w") as f:
+            f.write("port = 80\n")
+        new = os.path.join(self.c.tmp, "app.conf.new")
+        with open(new, "w") as f:
+            f.write("port = 8080\n")
+        j = self.wait_job("trusting", self.c.ctl_json("job", "run", "--host", host, "--write-config", conf,
+                                                      "--from", new, "--mode", "0640")["job_id"])
+        self.assertEqual(j["status"], "succeeded", j)
+        with open(conf) as f:
+            self.assertEqual(f.read(), "port = 8080\n")
+        self.assertEqual(os.stat(conf).st_mode & 0o7777, 0o640)
+        rb = self.wait_job("trusting", self.c.ctl_json("job", "rollback", "--host", host, "--of", j["job_id"])["job_id"])
+        self.assertEqual(rb["status"], "rolled_back", rb)
+        with open(conf) as f:
+            self.assertEqual(f.read(), "port = 80\n")
+        # Removal, then reinstalled from the kept package by a rollback.
+        before = installed(self.root["trusting"])
+        self.assertTrue(before.startswith("install ok installed "), before)
+        rm = self.wait_job("trusting", self.c.ctl_json("job", "run", "--host", host, "--remove", "demo")["job_id"])
+        self.assertEqual((rm["status"], rm["new_version"]), ("succeeded", ""), rm)
+        self.assertEqual(installed(self.root["trusting"]), "(none)")
+        rb = self.wait_job("trusting", self.c.ctl_json("job", "rollback", "--host", host, "--of", rm["job_id"])["job_id"])
+        self.assertEqual(rb["status"], "rolled_back", rb)
+        self.assertEqual(installed(self.root["trusting"]), before)
+        # Refused by stewardctl before any call: not an absolute program.
+        r = self.c.ctl("job", "run", "--host", host, "--", "echo", "hi")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("must be an absolute path", r.stderr)
 
 
 if __name__ == "__main__":

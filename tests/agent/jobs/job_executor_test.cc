@@ -14,6 +14,9 @@
 #include "collector/ctl/admin_client.h"
 #include "collector/ctl/artifact_commands.h"
 #include "collector/service/collector_server.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "common/exec/tool_runner.h"
 #include "common/file_util.h"
 #include "common/signing/ed25519.h"
 #include "gmock/gmock.h"
@@ -52,7 +55,7 @@ class JobExecutorTest : public ::testing::Test {
   // Artifacts by a made-up digest: the files were built here (the fetch
   // chain itself is exercised in WholeChainWithARealCollector).
   std::string Add(const TestDeb& deb) {
-    const std::string sha = std::string(63, '0') + static_cast<char>('a' + debs_.size());
+    const std::string sha = absl::StrFormat("%064x", debs_.size() + 1);
     debs_[sha] = BuildDeb(dir_.path(), deb);
     return sha;
   }
@@ -335,6 +338,147 @@ TEST_F(JobExecutorTest, AnUnreadableRecordFailsTheJobInsteadOfRunningItAgain) {
   EXPECT_THAT(r.message(), HasSubstr("record of the job cannot be read"));
   EXPECT_EQ(Installed(), "(none)");
   EXPECT_TRUE(exec.Unfinished().empty());
+}
+
+v1::JobSpec RemoveJob(const std::string& id, const std::string& name) {
+  v1::JobSpec s;
+  s.set_job_id(id);
+  s.mutable_remove_package()->set_name(name);
+  return s;
+}
+
+v1::JobSpec ScriptJob(const std::string& id, std::vector<std::string> argv, int64_t timeout_ms = 0) {
+  v1::JobSpec s;
+  s.set_job_id(id);
+  for (auto& a : argv) s.mutable_run_script()->add_argv(a);
+  s.mutable_run_script()->set_timeout_ms(timeout_ms);
+  return s;
+}
+
+v1::JobSpec ConfigJob(const std::string& id, const std::string& path, const std::string& content,
+                      const std::string& unit = "", bool rollback = false) {
+  v1::JobSpec s;
+  s.set_job_id(id);
+  s.mutable_write_config()->set_path(path);
+  s.mutable_write_config()->set_content(content);
+  s.mutable_write_config()->set_mode(0640);
+  s.mutable_write_config()->set_restart_unit(unit);
+  s.set_rollback_on_failure(rollback);
+  return s;
+}
+
+TEST_F(JobExecutorTest, RemovesAPackageAndARollbackReinstallsIt) {
+  ASSERT_EQ(Executor().Run(InstallJob("a", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
+  v1::JobResult r = Executor().Run(RemoveJob("rm", "demo"));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(r.old_version(), "1.0");
+  EXPECT_EQ(r.new_version(), "");
+  EXPECT_EQ(Installed(), "(none)");
+  EXPECT_EQ(Executor().Run(RemoveJob("rm2", "demo")).status(), v1::JOB_SKIPPED);  // not installed
+  r = Executor().Run(RollbackJob("rm-rb", "rm"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_EQ(Installed(), "1.0");
+  // dpkg refuses to remove what another package depends on: failed, nothing changed.
+  ASSERT_EQ(Executor().Run(InstallJob("b", Add({.name = "user", .version = "1.0", .depends = "demo"}))).status(),
+            v1::JOB_SUCCEEDED);
+  r = Executor().Run(RemoveJob("rm3", "demo"));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("dpkg would not remove demo: installed packages depend on it"));
+  EXPECT_THAT(r.output(), HasSubstr("user depends on demo"));
+  EXPECT_EQ(Installed(), "1.0");
+  EXPECT_EQ(dpkg_.State("demo").value()->status, "install ok installed");  // not left marked "deinstall"
+}
+
+TEST_F(JobExecutorTest, RunsAProgramWithItsArgumentsVerbatimAndBoundsIt) {
+  // The argument is text for the program, never for a shell.
+  v1::JobResult r = Executor().Run(ScriptJob("s1", {"/bin/echo", "$(touch /tmp/steward-pwned)", ";", "done"}));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message();
+  EXPECT_EQ(r.exit_code(), 0);
+  EXPECT_EQ(r.output(), "$(touch /tmp/steward-pwned) ; done\n");
+  EXPECT_NE(access("/tmp/steward-pwned", F_OK), 0);
+  r = Executor().Run(ScriptJob("s2", {"/bin/sh", "-c", "echo to-stderr >&2; exit 3"}));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_EQ(r.exit_code(), 3);
+  EXPECT_EQ(r.message(), "/bin/sh exited 3");
+  EXPECT_THAT(r.output(), HasSubstr("to-stderr"));
+  const absl::Time start = absl::Now();
+  r = Executor().Run(ScriptJob("s3", {"/bin/sleep", "30"}, 300));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_THAT(r.message(), HasSubstr("/bin/sleep"));
+  // Output beyond 64 KiB keeps its end.
+  r = Executor().Run(ScriptJob("s4", {"/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' a; echo END"}));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message();
+  EXPECT_EQ(r.output().size(), 64u << 10);
+  EXPECT_TRUE(absl::EndsWith(r.output(), "aaaEND\n"));
+  // A bad argv is refused before anything runs.
+  r = Executor().Run(ScriptJob("s5", {"echo", "x"}));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("must be an absolute path"));
+}
+
+TEST_F(JobExecutorTest, AScriptInterruptedByACrashIsNotRunAgain) {
+  const std::string marker = dir_.path() + "/runs";
+  v1::JobSpec spec = ScriptJob("s", {"/bin/sh", "-c", "echo x >> " + marker});
+  internal::AgentJobRecord rec;
+  *rec.mutable_spec() = spec;
+  rec.set_phase(internal::AgentJobRecord::CHANGING);
+  rec.mutable_result()->set_job_id("s");
+  ASSERT_TRUE(MakeDirs(dir_.path() + "/state/jobs", 0700).ok());
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/state/jobs/s", rec.SerializeAsString()).ok());
+  v1::JobResult r = Executor().Run(spec);
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("it is not run again"));
+  EXPECT_NE(access(marker.c_str(), F_OK), 0);
+}
+
+TEST_F(JobExecutorTest, WritesAConfigFileAndRollsItBack) {
+  const std::string path = dir_.path() + "/etc-app.conf";
+  ASSERT_TRUE(WriteFileAtomic(path, "port = 80\n", 0600).ok());
+  v1::JobResult r = Executor().Run(ConfigJob("c1", path, "port = 8080\n"));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message();
+  EXPECT_EQ(ReadFile(path).value(), "port = 8080\n");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(Executor().Run(ConfigJob("c2", path, "port = 8080\n")).status(), v1::JOB_SKIPPED);
+  r = Executor().Run(RollbackJob("c1-rb", "c1"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message();
+  EXPECT_EQ(ReadFile(path).value(), "port = 80\n");
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // A new file's rollback removes it.
+  const std::string fresh = dir_.path() + "/new.conf";
+  ASSERT_EQ(Executor().Run(ConfigJob("c3", fresh, "x\n")).status(), v1::JOB_SUCCEEDED);
+  ASSERT_EQ(Executor().Run(RollbackJob("c3-rb", "c3")).status(), v1::JOB_ROLLED_BACK);
+  EXPECT_NE(access(fresh.c_str(), F_OK), 0);
+}
+
+// This machine runs no systemd: the restart after the write fails, and
+// with rollback_on_failure the previous file comes back.
+TEST_F(JobExecutorTest, AFailedRestartAfterAConfigWriteRestoresThePreviousFile) {
+  const std::string path = dir_.path() + "/app.conf";
+  ASSERT_TRUE(WriteFileAtomic(path, "old\n", 0644).ok());
+  v1::JobResult r = Executor().Run(ConfigJob("c", path, "new\n", "steward-test-app.service", true));
+  if (FindTool("systemctl").empty()) {
+    EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message();
+    EXPECT_THAT(r.message(), HasSubstr("systemctl is not installed"));
+  } else {
+    EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message();
+    EXPECT_THAT(r.message(), HasSubstr("systemctl restart steward-test-app.service exited"));
+  }
+  EXPECT_THAT(r.message(), HasSubstr("; restored the previous " + path));
+  EXPECT_EQ(ReadFile(path).value(), "old\n");
+  v1::JobSpec restart;
+  restart.set_job_id("r");
+  restart.mutable_restart_service()->set_unit("steward-test-app.service");
+  r = Executor().Run(restart);
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("steward-test-app.service"));
+  // Scripts and restarts cannot be undone: a rollback job says so.
+  r = Executor().Run(RollbackJob("r-rb", "r"));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("cannot be undone"));
 }
 
 TEST(DpkgStatusInstalled, CountsTriggerStatesAndHoldsAsInstalled) {
