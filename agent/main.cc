@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
   job_options.state_dir = config->state_dir;
   JobExecutor executor(&dpkg, [&](const std::string& sha) { return fetcher.Fetch(sha); }, job_options,
                        [] { return absl::ToUnixMillis(absl::Now()); });
+  AptBackend apt(config->dpkg_root);
+  executor.set_apt(&apt);
   Outbox* outbox_ptr = outbox->get();
   JobRunner jobs(&executor, [outbox_ptr](const v1::JobResult& result) {
     v1::Envelope env;

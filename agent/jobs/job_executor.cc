@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/exec/tool_runner.h"
 #include "common/job_id.h"
@@ -145,6 +146,9 @@ v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
       break;
     case v1::JobSpec::kRestartService:
       RestartService(&rec);
+      break;
+    case v1::JobSpec::kAptPackage:
+      AptPackage(&rec);
       break;
     default:
       Finish(&rec, v1::JOB_FAILED, "the job has no action this agent knows (a newer collector?)");
@@ -328,6 +332,14 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
     result->set_old_version(target->result().new_version());
     result->set_new_version(target->result().new_version());
     return Finish(rec, v1::JOB_SKIPPED, absl::StrCat("job ", of, " left nothing to undo"));
+  }
+  if (kind == v1::JobSpec::kAptPackage) {
+    absl::StatusOr<std::string> restored = RestoreApt(*target, result);
+    if (!restored.ok()) return Finish(rec, v1::JOB_FAILED, std::string(restored.status().message()));
+    result->set_old_version(target->result().new_version());
+    result->set_new_version(*restored);
+    return Finish(rec, v1::JOB_ROLLED_BACK,
+                  absl::StrCat("restored ", restored->empty() ? "(removed)" : *restored, " from the repositories"));
   }
   if (kind == v1::JobSpec::kWriteConfig) {
     result->set_package(target->result().package());
@@ -528,6 +540,145 @@ void JobExecutor::WriteConfig(internal::AgentJobRecord* rec) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", back.status().message()));
   }
   Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat(failure, "; ", *back));
+}
+
+absl::StatusOr<std::string> JobExecutor::RestoreApt(const internal::AgentJobRecord& change,
+                                                    v1::JobResult* result) {
+  if (apt_ == nullptr) return absl::FailedPreconditionError("apt is not set up on this agent");
+  const std::string& name = change.result().package();
+  const std::string& old = change.result().old_version();
+  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(name);
+  if (now.ok() && (old.empty() ? !now->has_value()
+                               : now->has_value() && (*now)->installed() &&
+                                     CompareDpkgVersionStrings((*now)->version, old) == 0)) {
+    return old;  // already there (a resumed rollback)
+  }
+  ASSIGN_OR_RETURN(CommandResult r, old.empty() ? apt_->Remove(name) : apt_->Install(name, old, true));
+  result->set_exit_code(r.exit_code);
+  AppendOutput(result, old.empty() ? "apt-get remove (rollback):" : "apt-get install (rollback):", r.output);
+  ASSIGN_OR_RETURN(std::optional<DebState> state, dpkg_->State(name));
+  const bool back = old.empty() ? !state.has_value()
+                                : state.has_value() && state->installed() &&
+                                      CompareDpkgVersionStrings(state->version, old) == 0;
+  if (!back) {
+    return absl::InternalError(absl::StrCat("apt-get could not put ", name, " back to ",
+                                            old.empty() ? "not installed" : old, " (exit ", r.exit_code,
+                                            "; is that version still in the repositories?)"));
+  }
+  return old;
+}
+
+void JobExecutor::AptPackage(internal::AgentJobRecord* rec) {
+  v1::JobResult* result = rec->mutable_result();
+  const v1::AptPackageAction& a = rec->spec().apt_package();
+  result->set_package(a.name());
+  if (apt_ == nullptr) return Finish(rec, v1::JOB_FAILED, "apt is not set up on this agent");
+  if (rec->phase() == internal::AgentJobRecord::ROLLING_BACK) {
+    const std::string failure = result->message();
+    absl::StatusOr<std::string> back = RestoreApt(*rec, result);
+    if (!back.ok()) return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", back.status().message()));
+    result->set_new_version(*back);
+    return Finish(rec, v1::JOB_ROLLED_BACK,
+                  absl::StrCat(failure, "; rolled back to ", back->empty() ? "not installed" : *back));
+  }
+  if (rec->phase() == internal::AgentJobRecord::RECEIVED) {
+    absl::StatusOr<std::optional<DebState>> state = dpkg_->State(a.name());
+    if (!state.ok()) return Finish(rec, v1::JOB_FAILED, std::string(state.status().message()));
+    if (state->has_value() && !(*state)->installed()) {
+      return Finish(rec, v1::JOB_FAILED,
+                    absl::StrCat(a.name(), " ", (*state)->version, " is in dpkg state '", (*state)->status,
+                                 "'; repair it first (dpkg --configure -a)"));
+    }
+    const std::string old = state->has_value() ? (*state)->version : "";
+    result->set_old_version(old);
+    if (a.remove() && old.empty()) return Finish(rec, v1::JOB_SKIPPED, absl::StrCat(a.name(), " is not installed"));
+    if (!a.remove() && !a.version().empty() && !old.empty() && CompareDpkgVersionStrings(old, a.version()) == 0) {
+      result->set_new_version(old);
+      return Finish(rec, v1::JOB_SKIPPED, absl::StrCat("already at ", old));
+    }
+    if (!a.remove()) {
+      absl::StatusOr<CommandResult> updated = apt_->Update();
+      if (!updated.ok()) return Finish(rec, v1::JOB_FAILED, std::string(updated.status().message()));
+      if (updated->exit_code != 0) AppendOutput(result, "apt-get update (failed; using the lists as they are):", updated->output);
+    }
+    absl::StatusOr<AptPlan> plan = a.remove() ? apt_->SimulateRemove(a.name())
+                                              : apt_->SimulateInstall(a.name(), a.version(), true);
+    if (!plan.ok()) return Finish(rec, v1::JOB_FAILED, std::string(plan.status().message()));
+    if (plan->raw.exit_code != 0) {
+      AppendOutput(result, "apt-get -s:", plan->raw.output);
+      std::string why;
+      for (absl::string_view line : absl::StrSplit(plan->raw.output, '\n')) {
+        if (absl::StartsWith(line, "E: ")) {
+          why = std::string(line.substr(3));
+          break;
+        }
+      }
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("apt-get refuses: ", why.empty() ? "see the output" : why));
+    }
+    std::vector<std::string> others;
+    for (const std::string& r : plan->removals) {
+      if (r != a.name()) others.push_back(r);
+    }
+    if (!others.empty()) {
+      AppendOutput(result, "apt-get -s:", plan->raw.output);
+      return Finish(rec, v1::JOB_FAILED,
+                    absl::StrCat("the change would remove other packages (", absl::StrJoin(others, ", "),
+                                 "); not done"));
+    }
+    std::string target;
+    if (!a.remove()) {
+      for (const auto& [name, version] : plan->installs) {
+        if (name == a.name()) target = version;
+      }
+      if (target.empty()) {
+        result->set_new_version(old);
+        return Finish(rec, v1::JOB_SKIPPED, absl::StrCat("already at the newest version (", old, ")"));
+      }
+    }
+    result->set_new_version(target);
+    rec->set_phase(internal::AgentJobRecord::CHANGING);
+    if (absl::Status st = Save(*rec); !st.ok()) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("cannot record the job: ", st.message()));
+    }
+  }
+  // CHANGING (also on resume): done when dpkg shows the target.
+  const std::string target = result->new_version();
+  auto at_target = [&](const absl::StatusOr<std::optional<DebState>>& s) {
+    return s.ok() && (a.remove() ? !s->has_value()
+                                 : s->has_value() && (*s)->installed() &&
+                                       CompareDpkgVersionStrings((*s)->version, target) == 0);
+  };
+  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(a.name());
+  if (!at_target(now)) {
+    absl::StatusOr<CommandResult> r = a.remove() ? apt_->Remove(a.name()) : apt_->Install(a.name(), target, true);
+    if (!r.ok()) {
+      AppendOutput(result, "apt-get:", std::string(r.status().message()));
+    } else {
+      result->set_exit_code(r->exit_code);
+      AppendOutput(result, a.remove() ? "apt-get remove:" : "apt-get install:", r->output);
+    }
+    now = dpkg_->State(a.name());
+  }
+  if (at_target(now)) return Finish(rec, v1::JOB_SUCCEEDED, "");
+  const std::string failure =
+      absl::StrCat("apt-get could not ", a.remove() ? "remove " : "install ", a.name(),
+                   a.remove() ? "" : absl::StrCat(" ", target), " (exit ", result->exit_code(), ")",
+                   now.ok() && now->has_value()
+                       ? absl::StrCat("; dpkg now shows ", (*now)->version, " '", (*now)->status, "'")
+                       : "");
+  if (!rec->spec().rollback_on_failure()) {
+    if (now.ok() && now->has_value()) result->set_new_version((*now)->version);
+    return Finish(rec, v1::JOB_FAILED, failure);
+  }
+  result->set_message(failure);
+  rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
+  if (absl::Status st = Save(*rec); !st.ok()) {
+    return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
+  }
+  absl::StatusOr<std::string> back = RestoreApt(*rec, result);
+  if (!back.ok()) return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", back.status().message()));
+  result->set_new_version(*back);
+  Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat(failure, "; rolled back to ", back->empty() ? "not installed" : *back));
 }
 
 std::vector<v1::JobSpec> JobExecutor::Unfinished() const {

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/artifacts/artifact_fetcher.h"
+#include "agent/jobs/apt_backend.h"
 #include "agent/jobs/dpkg_backend.h"
 #include "steward/internal/records.pb.h"
 #include "steward/v1/types.pb.h"
@@ -51,6 +52,10 @@ class JobExecutor {
   // the next start.
   v1::JobResult Run(const v1::JobSpec& spec);
 
+  // apt_package jobs go through `apt` (null: they fail saying apt is not
+  // set up). Call before the first Run.
+  void set_apt(const AptBackend* apt) { apt_ = apt; }
+
   // Jobs received but not DONE (to resume after a restart), by job id.
   std::vector<v1::JobSpec> Unfinished() const;
 
@@ -61,6 +66,9 @@ class JobExecutor {
   void RunScript(internal::AgentJobRecord* rec);
   void WriteConfig(internal::AgentJobRecord* rec);
   void RestartService(internal::AgentJobRecord* rec);
+  void AptPackage(internal::AgentJobRecord* rec);
+  // apt to the version before `change` (or removal when it was new).
+  absl::StatusOr<std::string> RestoreApt(const internal::AgentJobRecord& change, v1::JobResult* result);
   // systemctl restart; the output goes into `result`.
   absl::Status RestartUnit(const std::string& unit, v1::JobResult* result);
   // Puts a write_config job's file back as it was (and restarts its unit).
@@ -77,6 +85,7 @@ class JobExecutor {
   std::string RecordPath(const std::string& job_id) const;
 
   const DpkgBackend* dpkg_;
+  const AptBackend* apt_ = nullptr;
   FetchFn fetch_;
   JobExecutorOptions options_;
   std::function<int64_t()> now_ms_;

@@ -65,7 +65,7 @@ Commands:
   job run --host ID --restart UNIT                      systemctl restart UNIT
   job rollback --host ID --of JOB_ID                    undo a job on its host (restore the version it replaced)
   job list [--host ID] [--job JOB_ID]                   jobs with their results
-  deploy create --artifact SHA --target EXPR [--waves 1,10%,50%,100%] [--max-parallel N]
+  deploy create --artifact SHA|--package NAME=VERSION --target EXPR [--waves 1,10%,50%,100%] [--max-parallel N]
           [--error-threshold 5%] [--health-gate 5m] [--window "Sat 01:00-05:00"]
           [--deadline 24h] [--on-failure pause|abort] [--dry-run]
                                                         staged rollout to the hosts a target selects
@@ -99,6 +99,7 @@ struct Flags {
   std::string artifact, of, job;           // job run|rollback|list
   std::string remove, script_timeout, write_config, from, mode, restart;  // job run
   bool rollback_on_failure = false;
+  std::string package;  // deploy create --package
   std::string target, waves, max_parallel, error_threshold, health_gate, window, deadline, on_failure;  // deploy
   bool dry_run = false, watch = false;
   std::vector<std::string> matches;
@@ -515,6 +516,7 @@ class Ctl {
     DeployOptions o;
     if (!f_.args.empty()) o.id = f_.args[0];
     o.artifact = f_.artifact;
+    o.package = f_.package;
     o.target = f_.target;
     o.waves = f_.waves;
     o.max_parallel = f_.max_parallel;
@@ -683,6 +685,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("mode", &f.mode, "permission bits, octal (job run --write-config)")
       .Flag("restart", &f.restart, "systemd unit to restart (job run)")
       .Flag("target", &f.target, "target expression (deploy create)")
+      .Flag("package", &f.package, "NAME=VERSION from the hosts' apt repositories (deploy create)")
       .Flag("waves", &f.waves, "cumulative wave sizes (deploy create)")
       .Flag("max-parallel", &f.max_parallel, "hosts changing at once (deploy create)")
       .Flag("error-threshold", &f.error_threshold, "failed share that stops a wave (deploy create)")

@@ -33,6 +33,7 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
       .Key("package").String(d.package())
       .Key("version").String(d.version())
       .Key("artifact").String(d.spec().artifact_sha256())
+      .Key("apt_package").String(d.spec().apt_package())
       .Key("target").String(d.spec().target())
       .Key("on_failure").String(d.spec().on_failure() == v1::DeploymentSpec::ABORT ? "abort" : "pause")
       .Key("message").String(d.message())
@@ -119,8 +120,10 @@ absl::StatusOr<v1::Deployment> Get(v1::AdminService::Stub& stub, const DeployOpt
 }  // namespace
 
 absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out) {
-  if (o.artifact.empty()) {
-    return absl::InvalidArgumentError("deploy create needs --artifact SHA256 ('stewardctl artifact list')");
+  if (o.artifact.empty() == o.package.empty()) {
+    return absl::InvalidArgumentError(
+        "deploy create needs --artifact SHA256 ('stewardctl artifact list') or --package NAME=VERSION (from the "
+        "hosts' apt repositories), not both");
   }
   if (o.target.empty()) {
     return absl::InvalidArgumentError(
@@ -166,8 +169,12 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
   }
   req.set_dry_run(o.dry_run);
   // Flags first (no call for a typo), then the artifact prefix.
-  ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
-  spec->set_artifact_sha256(sha);
+  if (!o.package.empty()) {
+    spec->set_apt_package(o.package);
+  } else {
+    ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
+    spec->set_artifact_sha256(sha);
+  }
   grpc::ClientContext ctx;
   v1::CreateDeploymentResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.CreateDeployment(WithDeadline(&ctx, o.timeout), req, &resp)));

@@ -17,6 +17,7 @@ namespace steward::ctl {
 struct DeployOptions {
   std::string id;              // status, pause, resume, abort, retry
   std::string artifact;        // create: SHA-256 or a unique prefix
+  std::string package;         // create: NAME=VERSION from the hosts' apt repositories
   std::string target;          // create: target expression
   std::string waves;           // "1,10%,50%,100%"
   std::string max_parallel;    // "0": no limit

@@ -17,6 +17,16 @@ bool IsValidPackageName(absl::string_view name) {
   return true;
 }
 
+bool IsValidPackageVersion(absl::string_view v) {
+  if (v.empty() || v.size() > 128 || !(v[0] >= '0' && v[0] <= '9')) return false;
+  for (char c : v) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '+' || c == '~' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool IsValidUnitName(absl::string_view unit) {
   if (unit.empty() || unit.size() > 256 || unit[0] == '-') return false;
   for (char c : unit) {
@@ -87,6 +97,19 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec) {
       }
       return absl::OkStatus();
     }
+    case v1::JobSpec::kAptPackage: {
+      const v1::AptPackageAction& a = spec.apt_package();
+      if (!IsValidPackageName(a.name())) {
+        return bad(absl::StrCat("apt_package.name '", a.name().substr(0, 130),
+                                "' is not a package name ([a-z0-9][a-z0-9+.-]+)"));
+      }
+      if (!a.version().empty() && !IsValidPackageVersion(a.version())) {
+        return bad(absl::StrCat("apt_package.version '", a.version().substr(0, 130),
+                                "' is not a Debian version ([0-9A-Za-z.+~:-], starting with a digit)"));
+      }
+      if (a.remove() && !a.version().empty()) return bad("apt_package: a removal takes no version");
+      return absl::OkStatus();
+    }
     case v1::JobSpec::kRestartService:
       if (!IsValidUnitName(spec.restart_service().unit())) {
         return bad(absl::StrCat("restart_service.unit '", spec.restart_service().unit().substr(0, 100),
@@ -94,8 +117,8 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec) {
       }
       return absl::OkStatus();
     default:
-      return bad("the job has no action (install_artifact, rollback, remove_package, run_script, write_config or "
-                 "restart_service)");
+      return bad("the job has no action (install_artifact, rollback, remove_package, run_script, write_config, "
+                 "restart_service or apt_package)");
   }
 }
 

@@ -18,6 +18,9 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec);
 
 // A dpkg package name: [a-z0-9][a-z0-9+.-]+.
 bool IsValidPackageName(absl::string_view name);
+// A Debian version as apt takes it after NAME=: starts with a digit, then
+// [0-9A-Za-z.+~:-].
+bool IsValidPackageVersion(absl::string_view version);
 // A systemd unit name: [A-Za-z0-9:_.@\-]+, 1-256 characters, not starting
 // with '-'.
 bool IsValidUnitName(absl::string_view unit);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/crypto.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/subprocess.h"
@@ -55,6 +56,27 @@ std::string BuildDeb(const std::string& dir, const TestDeb& deb) {
                                             steward::testing::StderrMode::kMerge);
   EXPECT_TRUE(built.has_value() && built->exit_code == 0) << (built ? built->out : "dpkg-deb did not run");
   return out;
+}
+
+void MakeAptRepo(const std::string& repo, const std::vector<std::string>& debs, const std::string& root) {
+  ASSERT_TRUE(MakeDirs(repo, 0755).ok());
+  std::string index;
+  for (const std::string& deb : debs) {
+    auto fields = steward::testing::RunProcess({"dpkg-deb", "--field", deb}, steward::testing::StderrMode::kMerge);
+    ASSERT_TRUE(fields.has_value() && fields->exit_code == 0) << deb;
+    auto content = ReadFile(deb);
+    ASSERT_TRUE(content.ok()) << content.status();
+    const std::string name = deb.substr(deb.rfind('/') + 1);
+    ASSERT_TRUE(WriteFileAtomic(repo + "/" + name, *content).ok());
+    absl::StrAppend(&index, fields->out, fields->out.back() == '\n' ? "" : "\n", "Filename: ./", name,
+                    "\nSize: ", content->size(), "\nSHA256: ", Sha256Hex(*content), "\n\n");
+  }
+  ASSERT_TRUE(WriteFileAtomic(repo + "/Packages", index).ok());
+  for (const char* d : {"/etc/apt/sources.list.d", "/etc/apt/preferences.d", "/etc/apt/apt.conf.d",
+                        "/var/lib/apt/lists/partial", "/var/cache/apt/archives/partial", "/var/log/apt"}) {
+    ASSERT_TRUE(MakeDirs(root + d, 0755).ok());
+  }
+  ASSERT_TRUE(WriteFileAtomic(root + "/etc/apt/sources.list", "deb [trusted=yes] file:" + repo + " ./\n").ok());
 }
 
 }  // namespace steward::agent::testing

@@ -4,6 +4,7 @@
 // scripts run in the chroot; and test packages built with dpkg-deb.
 
 #include <string>
+#include <vector>
 
 namespace steward::agent::testing {
 
@@ -23,5 +24,10 @@ struct TestDeb {
 
 // Builds DIR/NAME_VERSION_ARCH.deb with dpkg-deb and returns its path.
 std::string BuildDeb(const std::string& dir, const TestDeb& deb);
+
+// A flat apt repository in REPO holding `debs` (built with BuildDeb; a
+// Packages index written here), and ROOT set up for apt (AptBackend with
+// that root): sources.list naming the repository, and apt's directories.
+void MakeAptRepo(const std::string& repo, const std::vector<std::string>& debs, const std::string& root);
 
 }  // namespace steward::agent::testing

@@ -481,6 +481,70 @@ TEST_F(JobExecutorTest, AFailedRestartAfterAConfigWriteRestoresThePreviousFile) 
   EXPECT_THAT(r.message(), HasSubstr("cannot be undone"));
 }
 
+v1::JobSpec AptJob(const std::string& id, const std::string& name, const std::string& version, bool remove = false) {
+  v1::JobSpec s;
+  s.set_job_id(id);
+  s.mutable_apt_package()->set_name(name);
+  s.mutable_apt_package()->set_version(version);
+  s.mutable_apt_package()->set_remove(remove);
+  s.set_rollback_on_failure(true);
+  return s;
+}
+
+// apt with a file: repository, confined to the test root (AptBackend root).
+TEST_F(JobExecutorTest, InstallsUpgradesAndRemovesFromTheRepositoriesWithRollback) {
+  const std::string repo = dir_.path() + "/repo";
+  testing::MakeAptRepo(repo,
+                       {BuildDeb(dir_.path(), {.version = "1.0"}), BuildDeb(dir_.path(), {.version = "2.0"}),
+                        BuildDeb(dir_.path(), {.version = "3.0", .postinst = "exit 1"}),
+                        BuildDeb(dir_.path(), {.name = "user", .version = "1.0", .depends = "demo"})},
+                       root_);
+  AptBackend apt(root_);
+  JobExecutor exec = Executor();
+  exec.set_apt(&apt);
+  v1::JobResult r = exec.Run(AptJob("a1", "demo", "1.0"));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ((r.old_version() + "->" + r.new_version()), "->1.0");
+  EXPECT_EQ(Installed(), "1.0");
+  r = exec.Run(AptJob("a2", "demo", "2.0"));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(Installed(), "2.0");
+  EXPECT_EQ(exec.Run(AptJob("a3", "demo", "2.0")).status(), v1::JOB_SKIPPED);
+  // A version the repositories do not have: refused before any change.
+  r = exec.Run(AptJob("a4", "demo", "9.9"));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("apt-get refuses: Version '9.9' for 'demo' was not found"));
+  // The bad 3.0 (its postinst fails): rolled back to 2.0 from the repository.
+  r = exec.Run(AptJob("a5", "demo", "3.0"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_THAT(r.message(), HasSubstr("apt-get could not install demo 3.0"));
+  EXPECT_THAT(r.message(), HasSubstr("rolled back to 2.0"));
+  EXPECT_EQ(Installed(), "2.0");
+  // Removing what another package needs would remove that one too: refused.
+  ASSERT_EQ(exec.Run(AptJob("a6", "user", "")).status(), v1::JOB_SUCCEEDED);
+  r = exec.Run(AptJob("a7", "demo", "", true));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("the change would remove other packages (user); not done"));
+  EXPECT_EQ(Installed(), "2.0");
+  r = exec.Run(AptJob("a8", "user", "", true));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(Installed("user"), "(none)");
+  // A rollback job of the upgrade puts 1.0 back from the repository.
+  r = exec.Run(RollbackJob("a2-rb", "a2"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_EQ(Installed(), "1.0");
+}
+
+TEST(ParseAptSimulation, ReadsInstAndRemvLines) {
+  AptPlan p = ParseAptSimulation(
+      "Reading package lists...\nInst demo [1.0] (2.0 localhost [all])\nInst libx (3:1.2-1 Debian:12/stable [amd64])\n"
+      "Remv user [1.0]\nConf demo (2.0 localhost [all])\nInst\n");
+  ASSERT_EQ(p.installs.size(), 2u);
+  EXPECT_EQ(p.installs[0], std::make_pair(std::string("demo"), std::string("2.0")));
+  EXPECT_EQ(p.installs[1], std::make_pair(std::string("libx"), std::string("3:1.2-1")));
+  EXPECT_EQ(p.removals, std::vector<std::string>{"user"});
+}
+
 TEST(DpkgStatusInstalled, CountsTriggerStatesAndHoldsAsInstalled) {
   EXPECT_TRUE(DpkgStatusInstalled("install ok installed"));
   EXPECT_TRUE(DpkgStatusInstalled("hold ok installed"));

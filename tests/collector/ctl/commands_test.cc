@@ -172,6 +172,7 @@ TEST_F(CtlWithConfigTest, BadLocalArgumentsExit2BeforeAnyCall) {
       {{"deploy", "pause", "d-1", "d-2"}, "'deploy pause' needs exactly one deployment ID"},
       {{"deploy", "list", "d-1"}, "unexpected argument 'd-1' after 'deploy list'"},
       {{"deploy", "create", "--target", "label:a=b"}, "deploy create needs --artifact SHA256"},
+      {{"deploy", "create", "--artifact", "abcdef12", "--package", "demo=1", "--target", "x"}, "not both"},
       {{"deploy", "create", "--artifact", "abcdef12"}, "deploy create needs --target EXPR"},
       {{"deploy", "create", "--artifact", "abcdef12", "--target", "x", "--error-threshold", "150%"},
        "--error-threshold '150%' must be a percentage from 0% to 100%"},

@@ -409,6 +409,9 @@ TEST_F(RolloutEngineTest, BadSpecsAreRefusedAndADryRunStoresNothing) {
       {[](auto* s) { s->set_artifact_sha256("abc"); }, absl::StatusCode::kInvalidArgument, "is not a SHA-256"},
       {[](auto* s) { s->set_artifact_sha256(std::string(64, 'e')); }, absl::StatusCode::kNotFound, ""},
       {[](auto* s) { s->clear_artifact_sha256(); }, absl::StatusCode::kInvalidArgument, "needs a change"},
+      {[](auto* s) { s->set_apt_package("Demo=1"); }, absl::StatusCode::kInvalidArgument, "must be NAME=VERSION"},
+      {[](auto* s) { s->set_apt_package("demo="); }, absl::StatusCode::kInvalidArgument, "must be NAME=VERSION"},
+      {[](auto* s) { s->set_apt_package("demo=1.0;rm"); }, absl::StatusCode::kInvalidArgument, "must be NAME=VERSION"},
       {[](auto* s) { s->set_target("label:role=web and ("); }, absl::StatusCode::kInvalidArgument, "target: "},
       {[](auto* s) { s->set_target("label:role=db"); }, absl::StatusCode::kFailedPrecondition, "matches no host"},
       {[](auto* s) { s->clear_waves(); s->add_waves("10%,5%"); }, absl::StatusCode::kInvalidArgument, "larger"},
@@ -431,6 +434,23 @@ TEST_F(RolloutEngineTest, BadSpecsAreRefusedAndADryRunStoresNothing) {
   EXPECT_EQ(plan->waves_size(), 2);
   EXPECT_TRUE(store_->ListDeployments().value().empty());
   EXPECT_EQ(store_->GetDeployment("d-00000000").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RolloutEngineTest, APackageFromTheRepositoriesBecomesAptJobs) {
+  AddHosts(2);
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_apt_package("openssl=3.0.15-1~deb12u1");
+  v1::Deployment d = Create(spec);
+  EXPECT_EQ(d.package(), "openssl");
+  EXPECT_EQ(d.version(), "3.0.15-1~deb12u1");
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  v1::Job job = store_->GetJob(canary.agent_id(), canary.job_id()).value();
+  EXPECT_EQ(job.spec().apt_package().name(), "openssl");
+  EXPECT_EQ(job.spec().apt_package().version(), "3.0.15-1~deb12u1");
+  EXPECT_FALSE(job.spec().apt_package().remove());
+  EXPECT_TRUE(job.spec().rollback_on_failure());
+  EXPECT_FALSE(engine_->ArtifactInUse(kSha).value());
 }
 
 }  // namespace
