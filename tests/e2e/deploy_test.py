@@ -15,8 +15,11 @@ Checks, in order (each starts from the state the previous one left):
   5. kill -9 of the collector and of the canary's agent while the canary's
      dpkg runs: after restarts the rollout resumes and finishes, the
      canary's job ran once;
-  6. a download cut by kill -9 of the agent resumes where it stopped.
+  6. a download cut by kill -9 of the agent resumes where it stopped;
+  7. a version from the hosts' apt repositories (a file: repository each
+     host's confined apt reads) reaches every host.
 """
+import hashlib
 import json
 import os
 import signal
@@ -29,6 +32,29 @@ from jobs_test import build_deb, installed, make_dpkg_root
 from steward_e2e import Cluster, wait_for
 
 HOSTS = 4
+
+
+def make_apt_repo(repo, debs, roots):
+    """A flat file: repository holding `debs`, and each root set up for apt (sources.list, apt's directories)."""
+    os.makedirs(repo, exist_ok=True)
+    index = []
+    for deb in debs:
+        fields = subprocess.run(["dpkg-deb", "--field", deb], capture_output=True, text=True, check=True).stdout
+        with open(deb, "rb") as f:
+            data = f.read()
+        name = os.path.basename(deb)
+        with open(os.path.join(repo, name), "wb") as f:
+            f.write(data)
+        index.append(fields.rstrip("\n") + f"\nFilename: ./{name}\nSize: {len(data)}\n"
+                     f"SHA256: {hashlib.sha256(data).hexdigest()}\n")
+    with open(os.path.join(repo, "Packages"), "w") as f:
+        f.write("\n".join(index))
+    for root in roots:
+        for d in ("etc/apt/sources.list.d", "etc/apt/preferences.d", "etc/apt/apt.conf.d", "var/lib/apt/lists/partial",
+                  "var/cache/apt/archives/partial", "var/log/apt"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        with open(os.path.join(root, "etc/apt/sources.list"), "w") as f:
+            f.write(f"deb [trusted=yes] file:{repo} ./\n")
 
 
 class Listener:
@@ -233,6 +259,18 @@ class Deploy(unittest.TestCase):
         # The artifact cannot go while a deployment uses it; now it can.
         r = self.c.ctl("artifact", "rm", self.sha["6.0"])
         self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_7_a_package_from_the_repositories(self):
+        make_apt_repo(os.path.join(self.c.tmp, "repo"), [build_deb(self.c.tmp, "7.0")],
+                      [self.root[i] for i in range(HOSTS)])
+        d = self.c.ctl_json("deploy", "create", "--package", "demo=7.0", "--target", "label:role=web",
+                            "--waves", "1,100%")
+        self.assertEqual((d["package"], d["version"], d["apt_package"]), ("demo", "7.0", "demo=7.0"))
+        d = self.wait_state(d["id"], ("succeeded", "failed", "paused", "rolled_back"), timeout=120)
+        self.assertEqual(d["state"], "succeeded", json.dumps(d, indent=1))
+        for h in d["hosts"]:
+            self.assertEqual((h["status"], h["old_version"], h["new_version"]), ("succeeded", "6.0", "7.0"), h)
+        self.assertEqual(set(self.versions().values()), {"install ok installed 7.0"})
 
 
 if __name__ == "__main__":
