@@ -10,6 +10,8 @@
 #include "agent/jobs/dpkg_backend.h"
 #include "agent/jobs/job_executor.h"
 #include "agent/jobs/job_runner.h"
+#include "agent/jobs/rpm_backend.h"
+#include "common/exec/tool_runner.h"
 #include "agent/session/agent_config.h"
 #include "agent/session/agent_runner.h"
 #include "agent/session/identity.h"
@@ -126,6 +128,9 @@ int main(int argc, char** argv) {
                        [] { return absl::ToUnixMillis(absl::Now()); });
   AptBackend apt(config->dpkg_root);
   executor.set_apt(&apt);
+  // .rpm artifacts where rpm is installed (same --dpkg-root for tests).
+  RpmBackend rpm(config->dpkg_root);
+  if (!steward::FindTool("rpm").empty()) executor.set_rpm(&rpm);
   Outbox* outbox_ptr = outbox->get();
   JobRunner jobs(&executor, [outbox_ptr](const v1::JobResult& result) {
     v1::Envelope env;

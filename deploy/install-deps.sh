@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev librocksdb-dev libre2-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
   python3 openssl dpkg
-  rpm  # tests: the reference for rpm version ordering (rpm.vercmp)
+  rpm  # tests: the reference for rpm version ordering (rpm.vercmp), and rpm jobs (rpm, rpmbuild)
 )
 
 missing=()

@@ -1,6 +1,5 @@
 #include "agent/jobs/dpkg_backend.h"
 
-#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "common/version/dpkg_version.h"
 
 namespace steward::agent {
 namespace {
@@ -104,7 +104,7 @@ absl::StatusOr<std::optional<DebState>> DpkgBackend::State(const std::string& na
   if (absl::EndsWith(parts[0], "not-installed") || absl::EndsWith(parts[0], "config-files")) {
     return std::optional<DebState>();
   }
-  return std::optional<DebState>(DebState{parts[0], parts[1]});
+  return std::optional<DebState>(DebState{parts[0], parts[1], DpkgStatusInstalled(parts[0])});
 }
 
 absl::StatusOr<DebInstalledSet> DpkgBackend::Installed() const {
@@ -135,14 +135,7 @@ absl::StatusOr<std::string> DpkgBackend::Architecture() const {
   return std::string(absl::StripAsciiWhitespace(out));
 }
 
-absl::StatusOr<uint64_t> DpkgBackend::FreeBytes() const {
-  const std::string where = root_.empty() ? "/" : root_;
-  struct statvfs st;
-  if (statvfs(where.c_str(), &st) != 0) {
-    return absl::InternalError(absl::StrCat("statvfs ", where, ": ", std::strerror(errno)));
-  }
-  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-}
+absl::StatusOr<uint64_t> DpkgBackend::FreeBytes() const { return FreeBytesAt(root_.empty() ? "/" : root_); }
 
 absl::StatusOr<CommandResult> DpkgBackend::RunDpkg(const std::vector<std::string>& args) const {
   RETURN_IF_ERROR(Tool("dpkg").status());
@@ -167,6 +160,16 @@ absl::StatusOr<CommandResult> DpkgBackend::Install(const std::string& deb) const
 
 absl::StatusOr<CommandResult> DpkgBackend::Remove(const std::string& name) const {
   return RunDpkg({"--remove", "--", name});
+}
+
+absl::StatusOr<std::vector<std::string>> DpkgBackend::InstallProblems(const std::string&,
+                                                                      const DebInfo& info) const {
+  ASSIGN_OR_RETURN(DebInstalledSet installed, Installed());
+  return UnmetRelations(info.relations, installed);
+}
+
+int DpkgBackend::CompareVersions(const std::string& a, const std::string& b) const {
+  return CompareDpkgVersionStrings(a, b);
 }
 
 absl::StatusOr<CommandResult> DpkgBackend::CheckRemove(const std::string& name) const {

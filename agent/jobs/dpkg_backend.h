@@ -16,53 +16,46 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/jobs/deb_relations.h"
+#include "agent/jobs/package_manager.h"
 #include "common/exec/tool_runner.h"
 
 namespace steward::agent {
-
-// A .deb's control fields that the pre-checks use.
-struct DebInfo {
-  std::string package;
-  std::string version;
-  std::string architecture;
-  uint64_t installed_size_bytes = 0;  // Installed-Size (KiB) * 1024
-  DebPackageRelations relations;
-};
 
 // True for a dpkg Status ("want flag status") whose package is fully
 // installed: status installed, triggers-pending or triggers-awaited (its
 // files and configuration are in place), flag ok, any want (hold too).
 bool DpkgStatusInstalled(absl::string_view status);
 
-// One package as dpkg sees it: Status (e.g. "install ok installed",
-// "install ok half-configured") and Version.
-struct DebState {
-  std::string status;
-  std::string version;
-  bool installed() const { return DpkgStatusInstalled(status); }
-};
-
-class DpkgBackend {
+class DpkgBackend : public PackageManager {
  public:
   explicit DpkgBackend(std::string root = "", absl::Duration timeout = absl::Minutes(10));
 
   // dpkg-deb --field; InvalidArgument naming the file when it is not a .deb
   // or its relationship fields do not parse.
-  absl::StatusOr<DebInfo> Inspect(const std::string& deb) const;
+  absl::StatusOr<DebInfo> Inspect(const std::string& deb) const override;
   // The package's state, or nullopt when dpkg does not know it.
-  absl::StatusOr<std::optional<DebState>> State(const std::string& name) const;
+  absl::StatusOr<std::optional<DebState>> State(const std::string& name) const override;
   // Every fully installed package (and what they provide).
   absl::StatusOr<DebInstalledSet> Installed() const;
   // dpkg --print-architecture.
-  absl::StatusOr<std::string> Architecture() const;
+  absl::StatusOr<std::string> Architecture() const override;
+  bool ArchitectureFits(const std::string& arch, const std::string& host_arch) const override {
+    return arch == "all" || arch == host_arch;
+  }
   // Free bytes on the file system packages go to.
-  absl::StatusOr<uint64_t> FreeBytes() const;
+  absl::StatusOr<uint64_t> FreeBytes() const override;
+  // Depends/Pre-Depends/Conflicts/Breaks against Installed() (dpkg's own
+  // --no-act does not check them).
+  absl::StatusOr<std::vector<std::string>> InstallProblems(const std::string& file,
+                                                           const DebInfo& info) const override;
+  std::string Kind() const override { return "deb"; }
+  int CompareVersions(const std::string& a, const std::string& b) const override;
 
   // dpkg -i / dpkg -r, waiting up to 5 minutes while another dpkg holds
   // its lock. Errors only when dpkg could not run; its failure is the
   // result's exit code and output.
-  absl::StatusOr<CommandResult> Install(const std::string& deb) const;
-  absl::StatusOr<CommandResult> Remove(const std::string& name) const;
+  absl::StatusOr<CommandResult> Install(const std::string& deb) const override;
+  absl::StatusOr<CommandResult> Remove(const std::string& name) const override;
   // dpkg --no-act --remove: exit 0 when nothing installed depends on it. (A
   // real --remove refused for dependencies still marks the package
   // "deinstall"; this leaves the database alone.)

@@ -1,6 +1,7 @@
 #include "agent/jobs/job_executor.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,9 +35,24 @@ void AppendOutput(v1::JobResult* result, const std::string& header, const std::s
   if (out->size() > kMaxOutput) out->erase(0, out->size() - kMaxOutput);
 }
 
-std::string FileName(const std::string& name, const std::string& version) {
+std::string FileName(const std::string& name, const std::string& version, const std::string& kind) {
   // ':' (epochs) is fine in file names; '/' cannot be in either.
-  return absl::StrCat(name, "_", version, ".deb");
+  return absl::StrCat(name, "_", version, ".", kind);
+}
+
+std::string ToolOf(const PackageManager& pm) { return pm.Kind() == "rpm" ? "rpm" : "dpkg"; }
+
+// "deb" or "rpm" from the file's first bytes (not from what the collector says).
+absl::StatusOr<std::string> PackageKindOf(const std::string& path) {
+  std::string head(32, '\0');
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", strerror(errno)));
+  const ssize_t n = read(fd, head.data(), head.size());
+  close(fd);
+  head.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  if (absl::StartsWith(head, "!<arch>\ndebian-binary")) return std::string("deb");
+  if (absl::StartsWith(head, "\xed\xab\xee\xdb")) return std::string("rpm");
+  return absl::InvalidArgumentError("the artifact is neither a .deb nor an .rpm package");
 }
 
 }  // namespace
@@ -158,6 +174,13 @@ v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
 
 void JobExecutor::Install(internal::AgentJobRecord* rec) {
   v1::JobResult* result = rec->mutable_result();
+  // Set at RECEIVED from the file itself; stored for a resume.
+  const PackageManager* pm = dpkg_;
+  if (rec->phase() != internal::AgentJobRecord::RECEIVED) {
+    absl::StatusOr<const PackageManager*> manager = ForKind(rec->package_kind());
+    if (!manager.ok()) return Finish(rec, v1::JOB_FAILED, std::string(manager.status().message()));
+    pm = *manager;
+  }
   if (rec->phase() == internal::AgentJobRecord::RECEIVED) {
     // Pre-checks: nothing on the host changes before they all pass.
     absl::StatusOr<FetchedArtifact> fetched = fetch_(rec->spec().install_artifact().sha256());
@@ -167,17 +190,23 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
       return;
     }
     if (!fetched.ok()) return Finish(rec, v1::JOB_FAILED, absl::StrCat("artifact: ", fetched.status().message()));
-    absl::StatusOr<DebInfo> info = dpkg_->Inspect(fetched->path);
+    absl::StatusOr<std::string> kind = PackageKindOf(fetched->path);
+    if (!kind.ok()) return Finish(rec, v1::JOB_FAILED, std::string(kind.status().message()));
+    rec->set_package_kind(*kind);
+    absl::StatusOr<const PackageManager*> manager = ForKind(*kind);
+    if (!manager.ok()) return Finish(rec, v1::JOB_FAILED, std::string(manager.status().message()));
+    pm = *manager;
+    absl::StatusOr<DebInfo> info = pm->Inspect(fetched->path);
     if (!info.ok()) return Finish(rec, v1::JOB_FAILED, std::string(info.status().message()));
     result->set_package(info->package);
     result->set_new_version(info->version);
-    absl::StatusOr<std::string> arch = dpkg_->Architecture();
+    absl::StatusOr<std::string> arch = pm->Architecture();
     if (!arch.ok()) return Finish(rec, v1::JOB_FAILED, std::string(arch.status().message()));
-    if (info->architecture != "all" && info->architecture != *arch) {
+    if (!pm->ArchitectureFits(info->architecture, *arch)) {
       return Finish(rec, v1::JOB_FAILED,
                     absl::StrCat("the package is for ", info->architecture, "; this host is ", *arch));
     }
-    absl::StatusOr<std::optional<DebState>> state = dpkg_->State(info->package);
+    absl::StatusOr<std::optional<DebState>> state = pm->State(info->package);
     if (!state.ok()) return Finish(rec, v1::JOB_FAILED, std::string(state.status().message()));
     if (state->has_value() && !(*state)->installed()) {
       // Half-installed or unconfigured: that is no version to return to.
@@ -188,23 +217,22 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
     std::string old;
     if (state->has_value()) old = (*state)->version;
     result->set_old_version(old);
-    if (state->has_value() && (*state)->installed() && CompareDpkgVersionStrings(old, info->version) == 0) {
+    if (state->has_value() && (*state)->installed() && pm->CompareVersions(old, info->version) == 0) {
       return Finish(rec, v1::JOB_SKIPPED, absl::StrCat("already at ", old));
     }
-    absl::StatusOr<uint64_t> free = dpkg_->FreeBytes();
+    absl::StatusOr<uint64_t> free = pm->FreeBytes();
     const uint64_t need = info->installed_size_bytes + options_.reserve_bytes;
     if (free.ok() && *free < need) {
       return Finish(rec, v1::JOB_FAILED,
                     absl::StrCat("not enough disk space: needs ", need >> 20, " MiB, ", *free >> 20, " MiB free"));
     }
-    absl::StatusOr<DebInstalledSet> installed = dpkg_->Installed();
-    if (!installed.ok()) return Finish(rec, v1::JOB_FAILED, std::string(installed.status().message()));
-    std::vector<std::string> unmet = UnmetRelations(info->relations, *installed);
-    if (!unmet.empty()) {
-      return Finish(rec, v1::JOB_FAILED, absl::StrCat("dependency problems: ", absl::StrJoin(unmet, "; ")));
+    absl::StatusOr<std::vector<std::string>> unmet = pm->InstallProblems(fetched->path, *info);
+    if (!unmet.ok()) return Finish(rec, v1::JOB_FAILED, std::string(unmet.status().message()));
+    if (!unmet->empty()) {
+      return Finish(rec, v1::JOB_FAILED, absl::StrCat("dependency problems: ", absl::StrJoin(*unmet, "; ")));
     }
     if (state->has_value() && (*state)->installed()) {
-      const std::string kept = options_.state_dir + "/kept/" + FileName(info->package, old);
+      const std::string kept = options_.state_dir + "/kept/" + FileName(info->package, old, pm->Kind());
       if (access(kept.c_str(), R_OK) == 0) rec->set_kept_deb(kept);
     }
     rec->set_target_deb(fetched->path);
@@ -218,24 +246,26 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
   if (rec->phase() == internal::AgentJobRecord::ROLLING_BACK) return FinishRollback(rec, result->message());
 
   // CHANGING (also after a crash): done already when dpkg shows the target.
-  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
+  absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
   const bool at_target = now.ok() && now->has_value() && (*now)->installed() &&
-                         CompareDpkgVersionStrings((*now)->version, result->new_version()) == 0;
+                         pm->CompareVersions((*now)->version, result->new_version()) == 0;
   if (!at_target) {
-    absl::StatusOr<CommandResult> r = dpkg_->Install(rec->target_deb());
+    absl::StatusOr<CommandResult> r = pm->Install(rec->target_deb());
     if (!r.ok()) {
-      AppendOutput(result, "dpkg --install:", std::string(r.status().message()));
+      AppendOutput(result, ToolOf(*pm) + " install:", std::string(r.status().message()));
     } else {
       result->set_exit_code(r->exit_code);
-      AppendOutput(result, "dpkg --install:", r->output);
+      AppendOutput(result, ToolOf(*pm) + " install:", r->output);
     }
-    now = dpkg_->State(result->package());
+    now = pm->State(result->package());
   }
+  // At the target, and the tool (when it ran) did not fail: rpm leaves a
+  // package installed when its %post fails, and says so only by its exit.
   if (now.ok() && now->has_value() && (*now)->installed() &&
-      CompareDpkgVersionStrings((*now)->version, result->new_version()) == 0) {
+      pm->CompareVersions((*now)->version, result->new_version()) == 0 && result->exit_code() <= 0) {
     // Keep this package: it is what a later rollback restores.
     const std::string kept_dir = options_.state_dir + "/kept";
-    const std::string kept = kept_dir + "/" + FileName(result->package(), result->new_version());
+    const std::string kept = kept_dir + "/" + FileName(result->package(), result->new_version(), pm->Kind());
     if (MakeDirs(kept_dir, 0700).ok() && access(kept.c_str(), F_OK) != 0 &&
         link(rec->target_deb().c_str(), kept.c_str()) != 0) {
       auto bytes = ReadFile(rec->target_deb());
@@ -246,9 +276,9 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
     return Finish(rec, v1::JOB_SUCCEEDED, "");
   }
   const std::string failure =
-      absl::StrCat("dpkg could not install ", result->package(), " ", result->new_version(),
+      absl::StrCat(ToolOf(*pm), " could not install ", result->package(), " ", result->new_version(),
                    result->exit_code() >= 0 ? absl::StrCat(" (exit ", result->exit_code(), ")") : "",
-                   now.ok() && now->has_value() ? absl::StrCat("; dpkg now shows ", (*now)->version, " '",
+                   now.ok() && now->has_value() ? absl::StrCat("; ", ToolOf(*pm), " now shows ", (*now)->version, " '",
                                                                (*now)->status, "'")
                                                 : "");
   if (!rec->spec().rollback_on_failure()) {
@@ -267,11 +297,14 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
 
 void JobExecutor::FinishRollback(internal::AgentJobRecord* rec, const std::string& failure) {
   v1::JobResult* result = rec->mutable_result();
+  absl::StatusOr<const PackageManager*> manager = ForKind(rec->package_kind());
+  if (!manager.ok()) return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; ", manager.status().message()));
+  const PackageManager* pm = *manager;
   const std::string& old = result->old_version();
-  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
+  absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
   const bool at_old = now.ok() && (old.empty() ? !now->has_value()
                                                : now->has_value() && (*now)->installed() &&
-                                                     CompareDpkgVersionStrings((*now)->version, old) == 0);
+                                                     pm->CompareVersions((*now)->version, old) == 0);
   absl::StatusOr<std::string> restored = at_old ? absl::StatusOr<std::string>(old) : Restore(*rec, result);
   if (!restored.ok()) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", restored.status().message()));
@@ -282,15 +315,16 @@ void JobExecutor::FinishRollback(internal::AgentJobRecord* rec, const std::strin
 }
 
 absl::StatusOr<std::string> JobExecutor::Restore(const internal::AgentJobRecord& change, v1::JobResult* result) {
+  ASSIGN_OR_RETURN(const PackageManager* pm, ForKind(change.package_kind()));
   const std::string& name = change.result().package();
   const std::string& old = change.result().old_version();
   if (old.empty()) {
-    ASSIGN_OR_RETURN(CommandResult r, dpkg_->Remove(name));
+    ASSIGN_OR_RETURN(CommandResult r, pm->Remove(name));
     result->set_exit_code(r.exit_code);
-    AppendOutput(result, "dpkg --remove (rollback):", r.output);
-    ASSIGN_OR_RETURN(std::optional<DebState> state, dpkg_->State(name));
+    AppendOutput(result, ToolOf(*pm) + " remove (rollback):", r.output);
+    ASSIGN_OR_RETURN(std::optional<DebState> state, pm->State(name));
     if (state.has_value() && state->installed()) {
-      return absl::InternalError(absl::StrCat("dpkg --remove ", name, " exited ", r.exit_code));
+      return absl::InternalError(absl::StrCat(ToolOf(*pm), " remove ", name, " exited ", r.exit_code));
     }
     return std::string();
   }
@@ -298,12 +332,12 @@ absl::StatusOr<std::string> JobExecutor::Restore(const internal::AgentJobRecord&
     return absl::FailedPreconditionError(absl::StrCat("no package of ", name, " ", old,
                                                       " is kept on this host (it was not installed by Steward)"));
   }
-  ASSIGN_OR_RETURN(CommandResult r, dpkg_->Install(change.kept_deb()));
+  ASSIGN_OR_RETURN(CommandResult r, pm->Install(change.kept_deb()));
   result->set_exit_code(r.exit_code);
-  AppendOutput(result, "dpkg --install (rollback):", r.output);
-  ASSIGN_OR_RETURN(std::optional<DebState> state, dpkg_->State(name));
-  if (!state.has_value() || !state->installed() || CompareDpkgVersionStrings(state->version, old) != 0) {
-    return absl::InternalError(absl::StrCat("dpkg --install of the kept ", name, " ", old, " exited ", r.exit_code));
+  AppendOutput(result, ToolOf(*pm) + " install (rollback):", r.output);
+  ASSIGN_OR_RETURN(std::optional<DebState> state, pm->State(name));
+  if (!state.has_value() || !state->installed() || pm->CompareVersions(state->version, old) != 0) {
+    return absl::InternalError(absl::StrCat(ToolOf(*pm), " install of the kept ", name, " ", old, " exited ", r.exit_code));
   }
   return old;
 }
@@ -347,7 +381,10 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
     if (!restored.ok()) return Finish(rec, v1::JOB_FAILED, std::string(restored.status().message()));
     return Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat(*restored, " (as before job ", of, ")"));
   }
-  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(result->package());
+  absl::StatusOr<const PackageManager*> manager = ForKind(target->package_kind());
+  if (!manager.ok()) return Finish(rec, v1::JOB_FAILED, std::string(manager.status().message()));
+  const PackageManager* pm = *manager;
+  absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
   const bool resumed = rec->phase() == internal::AgentJobRecord::CHANGING;
   if (!resumed) {
     result->set_old_version(now.ok() && now->has_value() ? (*now)->version : "");
@@ -361,7 +398,7 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
   const std::string& old = target->result().old_version();
   const bool at_old = now.ok() && (old.empty() ? !now->has_value()
                                                : now->has_value() && (*now)->installed() &&
-                                                     CompareDpkgVersionStrings((*now)->version, old) == 0);
+                                                     pm->CompareVersions((*now)->version, old) == 0);
   if (at_old) {
     result->set_new_version(old);
     return Finish(rec, resumed ? v1::JOB_ROLLED_BACK : v1::JOB_SKIPPED,
@@ -398,7 +435,7 @@ void JobExecutor::RemovePackage(internal::AgentJobRecord* rec) {
                                      ? "installed packages depend on it"
                                      : "see the output"));
     }
-    const std::string kept = options_.state_dir + "/kept/" + FileName(name, (*state)->version);
+    const std::string kept = options_.state_dir + "/kept/" + FileName(name, (*state)->version, "deb");
     if (access(kept.c_str(), R_OK) == 0) rec->set_kept_deb(kept);
     rec->set_phase(internal::AgentJobRecord::CHANGING);
     if (absl::Status st = Save(*rec); !st.ok()) {
@@ -679,6 +716,14 @@ void JobExecutor::AptPackage(internal::AgentJobRecord* rec) {
   if (!back.ok()) return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", back.status().message()));
   result->set_new_version(*back);
   Finish(rec, v1::JOB_ROLLED_BACK, absl::StrCat(failure, "; rolled back to ", back->empty() ? "not installed" : *back));
+}
+
+absl::StatusOr<const PackageManager*> JobExecutor::ForKind(const std::string& kind) const {
+  if (kind == "rpm") {
+    if (rpm_ == nullptr) return absl::FailedPreconditionError("this agent does not manage rpm packages");
+    return rpm_;
+  }
+  return dpkg_;  // "deb", and records written before kinds were stored
 }
 
 std::vector<v1::JobSpec> JobExecutor::Unfinished() const {

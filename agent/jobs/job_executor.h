@@ -55,6 +55,8 @@ class JobExecutor {
   // apt_package jobs go through `apt` (null: they fail saying apt is not
   // set up). Call before the first Run.
   void set_apt(const AptBackend* apt) { apt_ = apt; }
+  // .rpm artifacts install through `rpm` (null: they fail saying so).
+  void set_rpm(const PackageManager* rpm) { rpm_ = rpm; }
 
   // Jobs received but not DONE (to resume after a restart), by job id.
   std::vector<v1::JobSpec> Unfinished() const;
@@ -81,11 +83,14 @@ class JobExecutor {
   absl::StatusOr<std::string> Restore(const internal::AgentJobRecord& change, v1::JobResult* result);
   void Finish(internal::AgentJobRecord* rec, v1::JobStatus status, const std::string& message);
   absl::Status Save(const internal::AgentJobRecord& rec) const;
+  // dpkg for "deb" (and ""), rpm_ for "rpm".
+  absl::StatusOr<const PackageManager*> ForKind(const std::string& kind) const;
   absl::StatusOr<internal::AgentJobRecord> Load(const std::string& job_id) const;
   std::string RecordPath(const std::string& job_id) const;
 
   const DpkgBackend* dpkg_;
   const AptBackend* apt_ = nullptr;
+  const PackageManager* rpm_ = nullptr;
   FetchFn fetch_;
   JobExecutorOptions options_;
   std::function<int64_t()> now_ms_;

@@ -93,6 +93,23 @@ absl::Status DebFields(const std::string& file, std::string* name, std::string* 
   return absl::OkStatus();
 }
 
+// NAME and [EPOCH:]VERSION-RELEASE of an .rpm, read by rpm -qp.
+absl::Status RpmFields(const std::string& file, std::string* name, std::string* version) {
+  std::string rpm = FindTool("rpm");
+  if (rpm.empty()) return absl::FailedPreconditionError("rpm is not installed; pass --name and --version");
+  auto out = RunTool({rpm, "-qp", "--nosignature", "--nodigest", "--queryformat",
+                      "%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\n", "--", file},
+                     absl::Seconds(30));
+  std::vector<std::string> f;
+  if (out.ok()) f = absl::StrSplit(absl::StripAsciiWhitespace(*out), '\t');
+  if (!out.ok() || f.size() != 4) {
+    return absl::InvalidArgumentError(absl::StrCat(file, " looks like an .rpm but rpm cannot read it; pass --name and --version"));
+  }
+  if (name->empty()) *name = f[0];
+  if (version->empty()) *version = absl::StrCat(f[1] == "0" ? "" : f[1] + ":", f[2], "-", f[3]);
+  return absl::OkStatus();
+}
+
 void ArtifactJson(JsonWriter& w, const v1::Artifact& a) {
   w.BeginObject()
       .Key("sha256").String(a.sha256())
@@ -160,9 +177,11 @@ absl::Status ArtifactPush(v1::AdminService::Stub& stub, const PushOptions& opts,
   char magic[21] = {};
   const bool is_deb = pread(fd, magic, sizeof magic, 0) == static_cast<ssize_t>(sizeof magic) &&
                       absl::string_view(magic, sizeof magic) == absl::string_view("!<arch>\ndebian-binary", 21);
+  const bool is_rpm = absl::string_view(magic, 4) == absl::string_view("\xed\xab\xee\xdb", 4);
   if (is_deb && (name.empty() || version.empty())) RETURN_IF_ERROR(DebFields(opts.file, &name, &version));
+  if (is_rpm && (name.empty() || version.empty())) RETURN_IF_ERROR(RpmFields(opts.file, &name, &version));
   if (name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(opts.file, " is not a .deb: pass --name (and --version)"));
+    return absl::InvalidArgumentError(absl::StrCat(opts.file, " is not a .deb or .rpm: pass --name (and --version)"));
   }
 
   // SHA-256 in one pass over the file.

@@ -79,4 +79,22 @@ void MakeAptRepo(const std::string& repo, const std::vector<std::string>& debs, 
   ASSERT_TRUE(WriteFileAtomic(root + "/etc/apt/sources.list", "deb [trusted=yes] file:" + repo + " ./\n").ok());
 }
 
+std::string BuildRpm(const std::string& dir, const std::string& name, const std::string& version,
+                     const std::string& post, const std::string& provides) {
+  const std::string top = dir + "/rpmbuild-" + name + "-" + version;
+  EXPECT_TRUE(MakeDirs(top + "/SPECS", 0755).ok());
+  const std::string spec = absl::StrCat(
+      "Name: ", name, "\nVersion: ", version, "\nRelease: 1\nSummary: test\nLicense: MIT\nBuildArch: noarch\n",
+      provides.empty() ? "" : absl::StrCat("Provides: ", provides, "\n"),
+      "%description\ntest package\n%install\nmkdir -p %{buildroot}/usr/share/", name, "\necho ", version,
+      " > %{buildroot}/usr/share/", name, "/version\n%files\n/usr/share/", name, "/version\n",
+      post.empty() ? "" : absl::StrCat("%post\n", post, "\n"));
+  EXPECT_TRUE(WriteFileAtomic(top + "/SPECS/p.spec", spec).ok());
+  auto r = steward::testing::RunProcess({"rpmbuild", "--define", "_topdir " + top, "--define", "_rpmdir " + dir,
+                                         "--define", "_build_id_links none", "-bb", top + "/SPECS/p.spec"},
+                                        steward::testing::StderrMode::kMerge);
+  EXPECT_TRUE(r.has_value() && r->exit_code == 0) << (r ? r->out : "rpmbuild did not run");
+  return absl::StrCat(dir, "/noarch/", name, "-", version, "-1.noarch.rpm");
+}
+
 }  // namespace steward::agent::testing

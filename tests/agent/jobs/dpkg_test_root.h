@@ -25,6 +25,11 @@ struct TestDeb {
 // Builds DIR/NAME_VERSION_ARCH.deb with dpkg-deb and returns its path.
 std::string BuildDeb(const std::string& dir, const TestDeb& deb);
 
+// Builds DIR/NAME-VERSION-1.noarch.rpm with rpmbuild (release 1, noarch,
+// /usr/share/NAME/version; `post` as its %post scriptlet) and returns its path.
+std::string BuildRpm(const std::string& dir, const std::string& name, const std::string& version,
+                     const std::string& post = "", const std::string& provides = "");
+
 // A flat apt repository in REPO holding `debs` (built with BuildDeb; a
 // Packages index written here), and ROOT set up for apt (AptBackend with
 // that root): sources.list naming the repository, and apt's directories.

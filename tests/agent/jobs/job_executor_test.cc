@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "agent/jobs/rpm_backend.h"
 #include "agent/session/identity.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/ctl/artifact_commands.h"
@@ -30,6 +31,7 @@ namespace {
 using ::testing::HasSubstr;
 using steward::testing::TempDir;
 using testing::BuildDeb;
+using testing::BuildRpm;
 using testing::MakeDpkgRoot;
 using testing::TestDeb;
 
@@ -533,6 +535,53 @@ TEST_F(JobExecutorTest, InstallsUpgradesAndRemovesFromTheRepositoriesWithRollbac
   r = exec.Run(RollbackJob("a2-rb", "a2"));
   EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
   EXPECT_EQ(Installed(), "1.0");
+}
+
+// .rpm artifacts through rpm --root, in the same throwaway root (its /bin/sh
+// runs the scriptlets): install, upgrade, a failing %post rolled back, and
+// a rollback job.
+TEST_F(JobExecutorTest, RpmArtifactsInstallUpgradeAndRollBack) {
+  if (FindTool("rpm").empty() || FindTool("rpmbuild").empty()) {
+    FAIL() << "rpm and rpmbuild are needed (deploy/install-deps.sh installs them)";
+  }
+  RpmBackend rpm(root_);
+  // The root's /bin/sh (MakeDpkgRoot) as rpm sees it: scriptlets require it.
+  auto base = rpm.Install(BuildRpm(dir_.path(), "base", "1", "", "/bin/sh"));
+  ASSERT_TRUE(base.ok() && base->exit_code == 0) << (base.ok() ? base->output : base.status().ToString());
+  JobExecutor exec = Executor();
+  exec.set_rpm(&rpm);
+  auto add = [&](const std::string& version, const std::string& post = "") {
+    const std::string sha = absl::StrFormat("%064x", 1000 + debs_.size());
+    debs_[sha] = BuildRpm(dir_.path(), "demo", version, post);
+    return sha;
+  };
+  auto rpm_version = [&] {
+    auto st = rpm.State("demo");
+    return st.ok() && st->has_value() ? (*st)->version : std::string("(none)");
+  };
+  v1::JobResult r = exec.Run(InstallJob("r1", add("1.0"), true));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(r.new_version(), "1.0-1");
+  EXPECT_EQ(rpm_version(), "1.0-1");
+  r = exec.Run(InstallJob("r2", add("2.0"), true));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(r.old_version(), "1.0-1");
+  EXPECT_EQ(rpm_version(), "2.0-1");
+  EXPECT_EQ(exec.Run(InstallJob("r2b", add("2.0"))).status(), v1::JOB_SKIPPED);
+  // rpm keeps 3.0 installed when its %post fails; the job does not call that success.
+  r = exec.Run(InstallJob("r3", add("3.0", "echo 'demo 3.0: cannot start' >&2; exit 1"), true));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_THAT(r.output(), HasSubstr("demo 3.0: cannot start"));
+  EXPECT_EQ(r.new_version(), "2.0-1");
+  EXPECT_EQ(rpm_version(), "2.0-1");
+  r = exec.Run(RollbackJob("r2-rb", "r2"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
+  EXPECT_EQ(rpm_version(), "1.0-1");
+  // Without an rpm backend the agent refuses .rpm artifacts.
+  JobExecutor plain = Executor();
+  r = plain.Run(InstallJob("r4", add("4.0")));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("does not manage rpm packages"));
 }
 
 TEST(ParseAptSimulation, ReadsInstAndRemvLines) {

@@ -120,6 +120,25 @@ TEST_F(ArtifactCommandsTest, PushListRemoveASignedDeb) {
   EXPECT_THAT(gone.err, HasSubstr("no artifact with SHA-256 " + sha));
 }
 
+// An .rpm names itself too (rpm -qp): NAME and [EPOCH:]VERSION-RELEASE.
+TEST_F(ArtifactCommandsTest, AnRpmNamesItself) {
+  const std::string top = dir_.path() + "/rpmbuild";
+  ASSERT_TRUE(MakeDirs(top + "/SPECS", 0755).ok());
+  ASSERT_TRUE(WriteFileAtomic(top + "/SPECS/p.spec",
+                              "Name: steward-rpmdemo\nEpoch: 2\nVersion: 1.4\nRelease: 7\nSummary: s\n"
+                              "License: MIT\nBuildArch: noarch\n%description\nd\n%files\n")
+                  .ok());
+  auto built = testing::RunProcess({"rpmbuild", "--define", "_topdir " + top, "--define", "_rpmdir " + dir_.path(),
+                                    "-bb", top + "/SPECS/p.spec"},
+                                   testing::StderrMode::kMerge);
+  ASSERT_TRUE(built.has_value() && built->exit_code == 0) << (built ? built->out : "rpmbuild did not run");
+  CtlResult push = Ctl({"artifact", "push", dir_.path() + "/noarch/steward-rpmdemo-1.4-7.noarch.rpm", "--json"}, conf_);
+  ASSERT_EQ(push.code, 0) << push.err;
+  EXPECT_EQ(JsonField(push.out, "name"), "steward-rpmdemo");
+  EXPECT_EQ(JsonField(push.out, "version"), "2:1.4-7");
+  EXPECT_EQ(JsonField(push.out, "kind"), "rpm");
+}
+
 TEST_F(ArtifactCommandsTest, BadPushesExitWithWhatToDo) {
   const std::string prefix = dir_.path() + "/publisher";
   ASSERT_EQ(Ctl({"keys", "generate", "--out", prefix}).code, 0);
@@ -132,7 +151,7 @@ TEST_F(ArtifactCommandsTest, BadPushesExitWithWhatToDo) {
   const Case cases[] = {
       {{"artifact", "push"}, 2, "artifact push needs exactly one FILE"},
       {{"artifact", "push", dir_.path() + "/missing.deb"}, 1, "cannot read"},
-      {{"artifact", "push", dir_.path() + "/notes.txt"}, 2, "is not a .deb: pass --name"},
+      {{"artifact", "push", dir_.path() + "/notes.txt"}, 2, "is not a .deb or .rpm: pass --name"},
       {{"artifact", "push", deb_, "--sign-key", prefix + ".pub"}, 2, "not an unencrypted PEM private key"},
       {{"artifact", "push", deb_, "--name", "bad name"}, 2, "name 'bad name' has a character outside"},
       {{"artifact", "rm", "abc"}, 2, "at least 6 of its first digits"},
