@@ -26,6 +26,17 @@ grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeo
 
 std::string Time(int64_t ms) { return ms > 0 ? FormatRfc3339(absl::FromUnixMillis(ms)) : ""; }
 
+// Hosts of wave `i` done (succeeded or skipped) and failed (or rolled back).
+std::pair<int, int> WaveCounts(const v1::Deployment& d, int i) {
+  int done = 0, failed = 0;
+  for (const v1::DeploymentHost& h : d.hosts()) {
+    if (h.wave() != static_cast<uint32_t>(i)) continue;
+    done += (h.status() == v1::HOST_SUCCEEDED || h.status() == v1::HOST_SKIPPED) ? 1 : 0;
+    failed += (h.status() == v1::HOST_FAILED || h.status() == v1::HOST_ROLLED_BACK) ? 1 : 0;
+  }
+  return {done, failed};
+}
+
 void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
   w.BeginObject()
       .Key("id").String(d.id())
@@ -43,12 +54,7 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
   w.Key("waves").BeginArray();
   for (int i = 0; i < d.waves_size(); ++i) {
     const v1::DeploymentWave& wave = d.waves(i);
-    int done = 0, failed = 0;
-    for (const v1::DeploymentHost& h : d.hosts()) {
-      if (h.wave() != static_cast<uint32_t>(i)) continue;
-      done += (h.status() == v1::HOST_SUCCEEDED || h.status() == v1::HOST_SKIPPED) ? 1 : 0;
-      failed += (h.status() == v1::HOST_FAILED || h.status() == v1::HOST_ROLLED_BACK) ? 1 : 0;
-    }
+    const auto [done, failed] = WaveCounts(d, i);
     w.BeginObject()
         .Key("wave").Uint(static_cast<uint64_t>(i) + 1)
         .Key("hosts").Uint(wave.hosts())
@@ -85,12 +91,7 @@ void PrintDeployment(const v1::Deployment& d, std::ostream& out) {
   Table waves({"WAVE", "HOSTS", "DONE", "FAILED", "STARTED", "GATE UNTIL", "STATE"});
   for (int i = 0; i < d.waves_size(); ++i) {
     const v1::DeploymentWave& wave = d.waves(i);
-    int done = 0, failed = 0;
-    for (const v1::DeploymentHost& h : d.hosts()) {
-      if (h.wave() != static_cast<uint32_t>(i)) continue;
-      done += (h.status() == v1::HOST_SUCCEEDED || h.status() == v1::HOST_SKIPPED) ? 1 : 0;
-      failed += (h.status() == v1::HOST_FAILED || h.status() == v1::HOST_ROLLED_BACK) ? 1 : 0;
-    }
+    const auto [done, failed] = WaveCounts(d, i);
     std::string state = wave.done_ms() > 0                                  ? "done"
                         : wave.gate_until_ms() > 0                          ? "health gate"
                         : wave.started_ms() > 0                             ? "running"
