@@ -3,12 +3,14 @@
 // each acknowledged one; the parent SIGKILLs it at a random moment, reopens
 // the store and checks that every acknowledged sample is there, once.
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -108,26 +110,46 @@ std::vector<int> RunAndKill(const std::string& dir, std::vector<int> first, int 
     RunWriter(dir, first, fds[1]);
   }
   close(fds[1]);
-  FILE* in = fdopen(fds[0], "r");
   std::vector<int> acked = first;
-  char line[64];
   bool killed = false;
-  while (fgets(line, sizeof line, in) != nullptr) {
-    int t = 0, n = 0;
-    if (std::sscanf(line, "acked %d %d", &t, &n) != 2 || t < 0 || t >= kThreads) {
-      ADD_FAILURE() << "bad line from the writer: " << line;
-      continue;
-    }
-    acked[static_cast<size_t>(t)] = std::max(acked[static_cast<size_t>(t)], n);
-    bool all = true;
-    for (int i = 0; i < kThreads; ++i) all = all && acked[static_cast<size_t>(i)] >= first[static_cast<size_t>(i)] + kill_after;
-    if (!killed && all) {
-      usleep(delay_us);  // somewhere inside later Appends
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    // A child forked from this multi-threaded process can, rarely, hang
+    // before its first Append (a lock some other thread held at fork). No
+    // progress for 15 s: kill it there; the round still checks what was
+    // acknowledged.
+    struct pollfd pfd = {fds[0], POLLIN, 0};
+    const int ready = poll(&pfd, 1, 15000);
+    if (ready == 0 && !killed) {
+      std::fprintf(stderr, "writer made no progress for 15 s; killing it\n");
       kill(pid, SIGKILL);
       killed = true;
+      continue;
+    }
+    if (ready < 0 && errno == EINTR) continue;
+    const ssize_t n = ready > 0 ? read(fds[0], buf, sizeof buf) : 0;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      const std::string line = pending.substr(0, nl);
+      int t = 0, count = 0;
+      if (std::sscanf(line.c_str(), "acked %d %d", &t, &count) != 2 || t < 0 || t >= kThreads) {
+        ADD_FAILURE() << "bad line from the writer: " << line;
+        continue;
+      }
+      acked[static_cast<size_t>(t)] = std::max(acked[static_cast<size_t>(t)], count);
+      bool all = true;
+      for (int i = 0; i < kThreads; ++i) all = all && acked[static_cast<size_t>(i)] >= first[static_cast<size_t>(i)] + kill_after;
+      if (!killed && all) {
+        usleep(delay_us);  // somewhere inside later Appends
+        kill(pid, SIGKILL);
+        killed = true;
+      }
     }
   }
-  fclose(in);
+  close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
