@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """TSBS devops queries for the TSDB benchmark (tests/bench/tsdb.sh).
 
-  tsdb_queries.py victoriametrics URL --hosts N --start-ms T0 --end-ms T1 [--runs R] [--seed S] [--only A,B]
+  tsdb_queries.py victoriametrics URL --hosts N --start-ms T0 --end-ms T1 [--runs R] [--seed S] [--only A,B] [--pause-us N]
 
 Runs each query R times with seeded random hosts and windows inside the
 data's span [T0, T1), each run timed from request to the end of the
@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--only", default="", help="comma-separated query names to run (default all)")
+    ap.add_argument("--pause-us", type=int, default=0, help="idle time before each timed query (profiling)")
     args = ap.parse_args()
     u = urllib.parse.urlparse(args.url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
@@ -81,6 +82,8 @@ def main():
         for name, path in vm_queries(rng, args.hosts, args.start_ms, args.end_ms):
             if args.only and name not in args.only.split(","):
                 continue
+            if args.pause_us:
+                time.sleep(args.pause_us / 1e6)
             t = time.perf_counter()
             conn.request("GET", path)
             resp = conn.getresponse()

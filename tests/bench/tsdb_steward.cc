@@ -4,7 +4,7 @@
 //   tsdb_steward ingest --admin-config FILE --state DIR [--hosts 1000] [--steps 500]
 //                [--start-ms T] [--interval-ms 10000] [--seed 1] [--clients 2]
 //   tsdb_steward query  --admin-config FILE [--hosts 1000] --start-ms T0 --end-ms T1
-//                [--runs 20] [--seed 7] [--only QUERY[,QUERY...]]
+//                [--runs 20] [--seed 7] [--only QUERY[,QUERY...]] [--pause-us N]
 //
 // ingest enrolls --clients agents (identities under DIR) and has each send
 // its share of the devops hosts (host i -> client i % clients) through the
@@ -57,6 +57,7 @@ struct Args {
   int64_t end_ms = 0;
   uint64_t query_seed = 7;
   std::string only;  // query: run just these TSBS queries, comma-separated (for profiling)
+  int pause_us = 0;  // query: idle time before each timed call (for profiling idle wake-ups)
 };
 
 [[noreturn]] void Die(const std::string& what) {
@@ -89,6 +90,7 @@ Args ParseArgs(int argc, char** argv) {
     else if (k == "--clients") a.clients = static_cast<int>(num());
     else if (k == "--runs") a.runs = static_cast<int>(num());
     else if (k == "--only") a.only = v;
+    else if (k == "--pause-us") a.pause_us = static_cast<int>(num());
     else Die("unknown argument " + k);
   }
   if (a.admin_config.empty()) Die("--admin-config is required");
@@ -304,6 +306,7 @@ int Query(const Args& a) {
                                  std::string::npos) {
         continue;
       }
+      if (a.pause_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(a.pause_us));
       auto t = std::chrono::steady_clock::now();
       size_t points = 0;
       for (const auto& req : reqs) {
