@@ -36,7 +36,10 @@ AptPlan ParseAptSimulation(const std::string& output) {
 AptBackend::AptBackend(std::string root, absl::Duration timeout) : root_(std::move(root)), timeout_(timeout) {}
 
 std::vector<std::string> AptBackend::AptGet() const {
-  std::vector<std::string> argv = {FindTool("env"), "DEBIAN_FRONTEND=noninteractive", FindTool("apt-get"), "-q"};
+  // Wait for a dpkg lock someone else holds (unattended-upgrades, or a dpkg
+  // a killed agent left running) instead of failing at once.
+  std::vector<std::string> argv = {FindTool("env"), "DEBIAN_FRONTEND=noninteractive", FindTool("apt-get"), "-q",
+                                   "-o", "DPkg::Lock::Timeout=300"};
   if (!root_.empty()) {
     for (const std::string& o : {absl::StrCat("Dir=", root_), absl::StrCat("Dir::State::status=", root_,
                                                                            "/var/lib/dpkg/status"),

@@ -153,6 +153,10 @@ absl::StatusOr<CommandResult> DpkgBackend::RunDpkg(const std::vector<std::string
   }
 }
 
+absl::StatusOr<CommandResult> DpkgBackend::ConfigurePending() const {
+  return RunDpkg({"--force-confdef", "--force-confold", "--configure", "--pending"});
+}
+
 absl::StatusOr<CommandResult> DpkgBackend::Install(const std::string& deb) const {
   // Never ask: keep changed config files, take new ones where untouched.
   return RunDpkg({"--force-confdef", "--force-confold", "--install", deb});

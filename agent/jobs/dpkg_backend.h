@@ -60,6 +60,9 @@ class DpkgBackend : public PackageManager {
   // real --remove refused for dependencies still marks the package
   // "deinstall"; this leaves the database alone.)
   absl::StatusOr<CommandResult> CheckRemove(const std::string& name) const;
+  // dpkg --configure -a: finishes what an interrupted dpkg (an agent killed
+  // while apt ran it) left unpacked or half-configured.
+  absl::StatusOr<CommandResult> ConfigurePending() const;
 
   const std::string& root() const { return root_; }
 

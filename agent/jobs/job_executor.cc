@@ -510,12 +510,23 @@ void JobExecutor::RestartService(internal::AgentJobRecord* rec) {
 absl::StatusOr<std::string> JobExecutor::RestoreConfig(const internal::AgentJobRecord& change,
                                                        v1::JobResult* result) {
   const v1::WriteConfigAction& w = change.spec().write_config();
+  std::string note;
   if (change.previous_existed()) {
     RETURN_IF_ERROR(WriteFileAtomic(w.path(), change.previous_content(), static_cast<int>(change.previous_mode())));
-  } else if (unlink(w.path().c_str()) != 0 && errno != ENOENT) {
-    return absl::InternalError(absl::StrCat("cannot remove ", w.path(), ": ", strerror(errno)));
+    note = absl::StrCat("restored the previous ", w.path());
+  } else {
+    // No previous file recorded: the job created it, or failed before it
+    // looked. Only the job's own content is removed, never someone's file.
+    absl::StatusOr<std::string> now = ReadFile(w.path());
+    if (!now.ok() && !absl::IsNotFound(now.status())) return now.status();
+    if (now.ok() && *now != w.content()) {
+      return absl::StrCat("left ", w.path(), " alone: it does not hold the job's content");
+    }
+    if (now.ok() && unlink(w.path().c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(absl::StrCat("cannot remove ", w.path(), ": ", strerror(errno)));
+    }
+    note = absl::StrCat(now.ok() ? "removed the new " : "no new ", w.path());
   }
-  std::string note = absl::StrCat(change.previous_existed() ? "restored the previous " : "removed the new ", w.path());
   if (!w.restart_unit().empty()) {
     // The file is back either way; a unit that does not restart with it
     // either is reported, not hidden.
@@ -610,6 +621,12 @@ void JobExecutor::AptPackage(internal::AgentJobRecord* rec) {
   const v1::AptPackageAction& a = rec->spec().apt_package();
   result->set_package(a.name());
   if (apt_ == nullptr) return Finish(rec, v1::JOB_FAILED, "apt is not set up on this agent");
+  if (rec->phase() != internal::AgentJobRecord::RECEIVED) {
+    // Resumed after a crash: the dpkg apt was running may have been cut
+    // short, and apt-get refuses to work until it is finished.
+    absl::StatusOr<CommandResult> fixed = dpkg_->ConfigurePending();
+    if (fixed.ok() && fixed->exit_code != 0) AppendOutput(result, "dpkg --configure --pending (resume):", fixed->output);
+  }
   if (rec->phase() == internal::AgentJobRecord::ROLLING_BACK) {
     const std::string failure = result->message();
     absl::StatusOr<std::string> back = RestoreApt(*rec, result);

@@ -22,15 +22,20 @@ namespace steward::collector {
 namespace {
 
 constexpr int64_t kMaxGateMs = int64_t{24} * 3600 * 1000;
+// How long a finished deployment keeps watching hosts whose jobs were
+// withdrawn while offline, for a result they report late.
+constexpr int64_t kWithdrawnWatchMs = int64_t{7} * 24 * 3600 * 1000;
+constexpr char kWaitingToConnect[] = "waiting for the host to connect";
 
-bool HostFinal(v1::DeploymentHostStatus s) {
-  return s == v1::HOST_SUCCEEDED || s == v1::HOST_SKIPPED || s == v1::HOST_FAILED || s == v1::HOST_ROLLED_BACK;
-}
 bool HostFailed(v1::DeploymentHostStatus s) { return s == v1::HOST_FAILED || s == v1::HOST_ROLLED_BACK; }
 bool JobFinal(v1::JobStatus s) {
   return s == v1::JOB_SUCCEEDED || s == v1::JOB_SKIPPED || s == v1::JOB_FAILED || s == v1::JOB_ROLLED_BACK;
 }
 bool RollbackPending(const v1::DeploymentHost& h) { return !h.rollback_job_id().empty() && !h.rollback_done(); }
+// Skipped before it got a job (the rollout stopped): retry runs it.
+bool NeverStarted(const v1::DeploymentHost& h) {
+  return h.status() == v1::HOST_SKIPPED && !h.withdrawn() && h.finished_ms() == 0;
+}
 
 std::string WaveName(uint32_t w) { return w == 0 ? "wave 1 (canary)" : absl::StrCat("wave ", w + 1); }
 
@@ -118,13 +123,19 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
   d.set_version(artifact.version());
   if (dry_run) return d;
   absl::MutexLock lock(&mu_);
+  if (absl::StatusOr<v1::Deployment> taken = deps_.store->GetDeployment(d.id()); !absl::IsNotFound(taken.status())) {
+    return taken.ok() ? absl::AbortedError(absl::StrCat("deployment id ", d.id(), " is taken; create it again"))
+                      : taken.status();
+  }
   RETURN_IF_ERROR(deps_.store->PutDeployment(d));
+  if (active_.has_value()) active_->insert(d.id());
   spdlog::info("deployment {} created by {}: {} {} to {} hosts in {} waves ({})", d.id(), by, d.package(),
                d.version(), d.hosts_size(), d.waves_size(), spec.target());
   return d;
 }
 
 absl::StatusOr<bool> RolloutEngine::ArtifactInUse(const std::string& sha256) {
+  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments());
   for (const v1::Deployment& d : all) {
     if (!DeploymentFinished(d.state()) && d.spec().artifact_sha256() == sha256) return true;
@@ -132,17 +143,73 @@ absl::StatusOr<bool> RolloutEngine::ArtifactInUse(const std::string& sha256) {
   return false;
 }
 
-std::vector<std::string> RolloutEngine::Unhealthy(const std::string& agent_id, std::vector<v1::CheckState>* states) {
+std::vector<std::string> RolloutEngine::Unhealthy(const std::string& agent_id) {
   std::vector<std::string> out;
   absl::StatusOr<std::vector<v1::CheckState>> checks = deps_.store->ListHealth(agent_id);
   if (!checks.ok()) return out;
   for (const v1::CheckState& c : *checks) {
-    if (c.status() != v1::CheckState::OK) {
-      out.push_back(c.name());
-      if (states != nullptr) states->push_back(c);
-    }
+    if (c.status() != v1::CheckState::OK) out.push_back(c.name());
   }
   return out;
+}
+
+bool RolloutEngine::AdoptCreatedJob(const v1::Deployment& d, v1::DeploymentHost* h) {
+  absl::StatusOr<v1::Job> job = deps_.store->GetJob(h->agent_id(), absl::StrCat(d.id(), "-", h->attempt() + 1));
+  if (!job.ok()) return false;
+  spdlog::info("deployment {}: {} has job {} from before a restart; it counts as started", d.id(), h->agent_id(),
+               job->spec().job_id());
+  h->set_attempt(h->attempt() + 1);
+  h->set_job_id(job->spec().job_id());
+  h->set_status(v1::HOST_RUNNING);
+  h->set_started_ms(job->created_ms());
+  h->clear_message();
+  return true;
+}
+
+bool RolloutEngine::AdoptGateRollback(v1::DeploymentHost* h) {
+  absl::StatusOr<v1::Job> rb = deps_.store->GetJob(h->agent_id(), absl::StrCat(h->job_id(), "-rb"));
+  if (!rb.ok()) return false;
+  h->set_status(v1::HOST_FAILED);
+  h->set_message("health gate: failed before a collector restart; rolling back");
+  h->set_rollback_job_id(rb->spec().job_id());
+  h->set_rollback_done(false);
+  return true;
+}
+
+bool RolloutEngine::Withdraw(v1::DeploymentHost* h, const std::string& why, v1::DeploymentHostStatus as) {
+  const int64_t now = absl::ToUnixMillis(deps_.now());
+  v1::JobResult r;
+  r.set_job_id(h->job_id());
+  r.set_status(v1::JOB_FAILED);
+  r.set_exit_code(-1);
+  r.set_message(why);
+  r.set_finished_ms(now);
+  absl::StatusOr<bool> marked = deps_.store->FinishJobIfPending(h->agent_id(), r);
+  if (!marked.ok() || !*marked) return false;
+  h->set_status(as);
+  h->set_message(why);
+  h->set_finished_ms(now);
+  h->set_withdrawn(true);
+  return true;
+}
+
+void RolloutEngine::TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, const v1::JobResult& r) {
+  switch (r.status()) {
+    case v1::JOB_SUCCEEDED: h->set_status(v1::HOST_SUCCEEDED); break;
+    case v1::JOB_SKIPPED: h->set_status(v1::HOST_SKIPPED); break;
+    case v1::JOB_ROLLED_BACK: h->set_status(v1::HOST_ROLLED_BACK); break;
+    default: h->set_status(v1::HOST_FAILED);
+  }
+  if (h->withdrawn()) spdlog::info("deployment {}: {} reported its withdrawn job late", d.id(), h->agent_id());
+  h->set_withdrawn(false);
+  h->set_old_version(r.old_version());
+  h->set_new_version(r.new_version());
+  h->set_message(r.message());
+  h->set_finished_ms(r.finished_ms() != 0 ? r.finished_ms() : absl::ToUnixMillis(deps_.now()));
+  if (HostFailed(h->status())) {
+    spdlog::warn("deployment {}: {} {}: {}", d.id(), h->agent_id(), DeploymentHostStatusName(h->status()),
+                 r.message());
+  }
 }
 
 void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
@@ -173,8 +240,8 @@ void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
   h->set_started_ms(job.created_ms());
   h->clear_message();
   h->clear_unhealthy_before();
-  for (std::string& name : Unhealthy(h->agent_id(), nullptr)) h->add_unhealthy_before(std::move(name));
-  if (!deps_.sessions->IsConnected(h->agent_id())) h->set_message("waiting for the host to connect");
+  for (std::string& name : Unhealthy(h->agent_id())) h->add_unhealthy_before(std::move(name));
+  if (!deps_.sessions->IsConnected(h->agent_id())) h->set_message(kWaitingToConnect);
 }
 
 void RolloutEngine::StartRollback(v1::Deployment* d, v1::DeploymentHost* h, const std::string& why) {
@@ -202,40 +269,23 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
   const int64_t now = absl::ToUnixMillis(deps_.now());
   const int64_t deadline = d->spec().deadline_ms();
   for (v1::DeploymentHost& h : *d->mutable_hosts()) {
-    if (h.status() == v1::HOST_RUNNING) {
+    if (h.status() == v1::HOST_RUNNING || h.withdrawn()) {
       absl::StatusOr<v1::Job> job = deps_.store->GetJob(h.agent_id(), h.job_id());
-      if (job.ok() && JobFinal(job->result().status())) {
-        const v1::JobResult& r = job->result();
-        switch (r.status()) {
-          case v1::JOB_SUCCEEDED: h.set_status(v1::HOST_SUCCEEDED); break;
-          case v1::JOB_SKIPPED: h.set_status(v1::HOST_SKIPPED); break;
-          case v1::JOB_ROLLED_BACK: h.set_status(v1::HOST_ROLLED_BACK); break;
-          default: h.set_status(v1::HOST_FAILED);
-        }
-        h.set_old_version(r.old_version());
-        h.set_new_version(r.new_version());
-        h.set_message(r.message());
-        h.set_finished_ms(r.finished_ms() != 0 ? r.finished_ms() : now);
-        if (HostFailed(h.status())) {
-          spdlog::warn("deployment {}: {} {}: {}", d->id(), h.agent_id(), DeploymentHostStatusName(h.status()),
-                       r.message());
-        }
-      } else if (job.ok() && deadline != 0 && now >= deadline) {
-        v1::JobResult late = job->result();
-        late.set_status(v1::JOB_FAILED);
-        late.set_message("the deployment's deadline passed before the host reported (offline?)");
-        late.set_finished_ms(now);
-        absl::StatusOr<bool> marked = deps_.store->FinishJobIfPending(h.agent_id(), late);
-        if (marked.ok() && *marked) {
-          h.set_status(v1::HOST_FAILED);
-          h.set_message(late.message());
-          h.set_finished_ms(now);
-        }
-      } else if (job.ok() && h.message() == "waiting for the host to connect" &&
+      // A withdrawn job's result is the withdrawal until the host reports.
+      const bool reported = job.ok() && JobFinal(job->result().status()) &&
+                            !(h.withdrawn() && job->result().message() == h.message());
+      if (reported) {
+        TakeResult(*d, &h, job->result());
+      } else if (h.status() == v1::HOST_RUNNING && job.ok() && deadline != 0 && now >= deadline &&
+                 !deps_.sessions->IsConnected(h.agent_id())) {
+        // A connected host is running the job and will report; an offline
+        // one must not get it later.
+        Withdraw(&h, "the deployment's deadline passed before the host reported (offline)", v1::HOST_FAILED);
+      } else if (h.status() == v1::HOST_RUNNING && job.ok() && h.message() == kWaitingToConnect &&
                  deps_.sessions->IsConnected(h.agent_id())) {
         h.clear_message();
       }
-    } else if (h.status() == v1::HOST_PENDING && deadline != 0 && now >= deadline) {
+    } else if (h.status() == v1::HOST_PENDING && deadline != 0 && now >= deadline && !AdoptCreatedJob(*d, &h)) {
       h.set_status(v1::HOST_FAILED);
       h.set_message("the deployment's deadline passed before the host's turn");
       h.set_finished_ms(now);
@@ -263,7 +313,7 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
 
 void RolloutEngine::StopPendingHosts(v1::Deployment* d, const std::string& why) {
   for (v1::DeploymentHost& h : *d->mutable_hosts()) {
-    if (h.status() != v1::HOST_PENDING) continue;
+    if (h.status() != v1::HOST_PENDING || AdoptCreatedJob(*d, &h)) continue;
     h.set_status(v1::HOST_SKIPPED);
     h.set_message(why);
   }
@@ -293,8 +343,8 @@ void RolloutEngine::WaveFailed(v1::Deployment* d, int failed, int total) {
   } else {
     d->set_state(v1::DEPLOYMENT_PAUSED);
     d->set_paused_on_failure(true);
-    d->set_message(absl::StrCat(what, " — paused: resume goes on with the next wave, retry runs the failed "
-                                      "hosts again, abort stops"));
+    d->set_message(absl::StrCat(what, " — paused: resume runs the wave's remaining hosts and goes on, "
+                                      "retry runs the failed hosts again, abort stops"));
   }
   spdlog::warn("deployment {} {}: {}", d->id(), DeploymentStateName(d->state()), what);
 }
@@ -315,6 +365,62 @@ void RolloutEngine::NextWave(v1::Deployment* d) {
   d->set_state(failed == 0 ? v1::DEPLOYMENT_SUCCEEDED : v1::DEPLOYMENT_FAILED);
   d->set_message(failed == 0 ? "" : absl::StrCat(failed, " hosts failed"));
   spdlog::info("deployment {} {}", d->id(), DeploymentStateName(d->state()));
+}
+
+bool RolloutEngine::GatePassed(v1::Deployment* d) {
+  if (d->spec().health_gate_ms() <= 0) return true;
+  const uint32_t w = d->current_wave();
+  const int64_t now = absl::ToUnixMillis(deps_.now());
+  v1::DeploymentWave* wave = d->mutable_waves(static_cast<int>(w));
+  if (wave->gate_until_ms() == 0) {
+    wave->set_gate_until_ms(now + d->spec().health_gate_ms());
+    d->set_message(absl::StrCat(WaveName(w), ": health gate until ",
+                                absl::FormatTime("%H:%M:%S UTC", absl::FromUnixMillis(wave->gate_until_ms()),
+                                                 absl::UTCTimeZone())));
+  }
+  const bool over = now >= wave->gate_until_ms();
+  bool failed = false;
+  int waiting = 0;
+  for (v1::DeploymentHost& h : *d->mutable_hosts()) {
+    if (h.wave() != w || h.status() != v1::HOST_SUCCEEDED) continue;
+    if (AdoptGateRollback(&h)) {
+      failed = true;
+      continue;
+    }
+    absl::StatusOr<std::vector<v1::CheckState>> checks = deps_.store->ListHealth(h.agent_id());
+    if (!checks.ok()) {  // cannot judge it: hold the wave
+      spdlog::error("deployment {}: health of {}: {}", d->id(), h.agent_id(), checks.status().ToString());
+      ++waiting;
+      continue;
+    }
+    const bool connected = deps_.sessions->IsConnected(h.agent_id());
+    bool fresh = connected;
+    std::string why;
+    for (const v1::CheckState& c : *checks) {
+      fresh = fresh && c.time_ms() >= h.finished_ms();
+      const auto& before = h.unhealthy_before();
+      if (c.status() == v1::CheckState::OK || std::find(before.begin(), before.end(), c.name()) != before.end()) {
+        continue;
+      }
+      why = absl::StrCat("check ", c.name(), " is ", absl::AsciiStrToLower(v1::CheckState::Status_Name(c.status())),
+                         c.reason().empty() ? "" : ": ", c.reason());
+      break;
+    }
+    if (why.empty() && over && !connected) why = "the host stopped reporting after the change (offline at the gate's end)";
+    if (!why.empty()) {
+      StartRollback(d, &h, why);
+      failed = true;
+    } else if (over && !fresh) {
+      ++waiting;  // connected, but its checks have not run since the change
+    }
+  }
+  if (failed || !over) return false;
+  if (waiting > 0) {
+    d->set_message(absl::StrCat(WaveName(w), ": health gate over; waiting for fresh health reports from ", waiting,
+                                waiting == 1 ? " host" : " hosts"));
+    return false;
+  }
+  return true;
 }
 
 absl::Status RolloutEngine::Advance(v1::Deployment* d) {
@@ -341,9 +447,11 @@ absl::Status RolloutEngine::Advance(v1::Deployment* d) {
     failed += HostFailed(h.status()) ? 1 : 0;
     running += h.status() == v1::HOST_RUNNING ? 1 : 0;
     pending += h.status() == v1::HOST_PENDING ? 1 : 0;
-    rolling_back += RollbackPending(h) ? 1 : 0;
+    // An offline host's rollback runs when it returns; the wave does not wait.
+    rolling_back += RollbackPending(h) && deps_.sessions->IsConnected(h.agent_id()) ? 1 : 0;
   }
-  const bool wave_failed = failed * 100.0 > d->spec().error_threshold_pct() * total;
+  const bool wave_failed = !d->waves(static_cast<int>(w)).failure_accepted() &&
+                           failed * 100.0 > d->spec().error_threshold_pct() * total;
   const bool before_deadline = d->spec().deadline_ms() == 0 || absl::ToUnixMillis(now) < d->spec().deadline_ms();
   if (!wave_failed && pending > 0) {
     if (open && before_deadline) {
@@ -363,58 +471,57 @@ absl::Status RolloutEngine::Advance(v1::Deployment* d) {
     WaveFailed(d, failed, total);
     return absl::OkStatus();
   }
-  // Health gate over the wave's changed hosts.
-  if (d->spec().health_gate_ms() > 0) {
-    v1::DeploymentWave* wave = d->mutable_waves(static_cast<int>(w));
-    if (wave->gate_until_ms() == 0) {
-      wave->set_gate_until_ms(absl::ToUnixMillis(now) + d->spec().health_gate_ms());
-      d->set_message(absl::StrCat(WaveName(w), ": health gate until ",
-                                  absl::FormatTime("%H:%M:%S UTC", absl::FromUnixMillis(wave->gate_until_ms()),
-                                                   absl::UTCTimeZone())));
-    }
-    bool gate_failed = false;
-    for (v1::DeploymentHost& h : *d->mutable_hosts()) {
-      if (h.wave() != w || h.status() != v1::HOST_SUCCEEDED) continue;
-      std::vector<v1::CheckState> states;
-      Unhealthy(h.agent_id(), &states);
-      for (const v1::CheckState& c : states) {
-        const auto& before = h.unhealthy_before();
-        if (std::find(before.begin(), before.end(), c.name()) != before.end()) continue;
-        std::string status = absl::AsciiStrToLower(v1::CheckState::Status_Name(c.status()));
-        StartRollback(d, &h,
-                      absl::StrCat("check ", c.name(), " is ", status, c.reason().empty() ? "" : ": ", c.reason()));
-        gate_failed = true;
-        break;
-      }
-    }
-    if (gate_failed || absl::ToUnixMillis(now) < wave->gate_until_ms()) return absl::OkStatus();
-  }
+  if (!GatePassed(d)) return absl::OkStatus();
   NextWave(d);
   return absl::OkStatus();
 }
 
+bool RolloutEngine::NeedsTick(const v1::Deployment& d) const {
+  if (!DeploymentFinished(d.state())) return true;
+  const int64_t now = absl::ToUnixMillis(deps_.now());
+  return std::any_of(d.hosts().begin(), d.hosts().end(), [&](const v1::DeploymentHost& h) {
+    return h.status() == v1::HOST_RUNNING || RollbackPending(h) ||
+           (h.withdrawn() && now - d.updated_ms() < kWithdrawnWatchMs);
+  });
+}
+
 void RolloutEngine::Tick() {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<std::vector<v1::Deployment>> all = deps_.store->ListDeployments();
-  if (!all.ok()) {
-    spdlog::error("rollouts: {}", all.status().ToString());
-    return;
+  if (!active_.has_value()) {
+    absl::StatusOr<std::vector<std::string>> ids = deps_.store->ListDeploymentIds();
+    if (!ids.ok()) {
+      spdlog::error("rollouts: {}", ids.status().ToString());
+      return;
+    }
+    active_.emplace(ids->begin(), ids->end());
   }
-  for (v1::Deployment& d : *all) {
-    const bool hosts_busy = std::any_of(d.hosts().begin(), d.hosts().end(), [](const v1::DeploymentHost& h) {
-      return h.status() == v1::HOST_RUNNING || RollbackPending(h);
-    });
-    if (DeploymentFinished(d.state()) && !hosts_busy) continue;
-    const std::string before = d.SerializeAsString();
-    if (absl::Status st = Advance(&d); !st.ok()) {
-      spdlog::error("deployment {}: {}", d.id(), st.ToString());
+  for (auto it = active_->begin(); it != active_->end();) {
+    absl::StatusOr<v1::Deployment> got = deps_.store->GetDeployment(*it);
+    if (!got.ok()) {
+      spdlog::error("rollouts: {}", got.status().ToString());
+      // A record that is gone or does not parse never will; others retry.
+      const bool drop = absl::IsNotFound(got.status()) || absl::IsDataLoss(got.status());
+      it = drop ? active_->erase(it) : std::next(it);
       continue;
     }
-    if (d.SerializeAsString() == before) continue;
-    d.set_updated_ms(absl::ToUnixMillis(deps_.now()));
-    if (absl::Status st = deps_.store->PutDeployment(d); !st.ok()) {
-      spdlog::error("deployment {}: cannot store its progress: {}", d.id(), st.ToString());
+    v1::Deployment& d = *got;
+    if (d.waves_size() == 0 || d.current_wave() >= static_cast<uint32_t>(d.waves_size())) {
+      spdlog::error("deployment {}: the stored record has no wave {}; left alone", d.id(), d.current_wave() + 1);
+      it = active_->erase(it);
+      continue;
     }
+    if (NeedsTick(d)) {
+      const std::string before = d.SerializeAsString();
+      if (absl::Status st = Advance(&d); !st.ok()) {
+        spdlog::error("deployment {}: {}", d.id(), st.ToString());
+      } else if (d.SerializeAsString() != before) {
+        d.set_updated_ms(absl::ToUnixMillis(deps_.now()));
+        if (absl::Status put = deps_.store->PutDeployment(d); !put.ok()) {
+          spdlog::error("deployment {}: cannot store its progress: {}", d.id(), put.ToString());
+        }
+      }
+    }
+    it = NeedsTick(d) ? std::next(it) : active_->erase(it);
   }
 }
 
@@ -442,9 +549,10 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
       }
       d.set_state(d.waves(0).started_ms() == 0 ? v1::DEPLOYMENT_PENDING : v1::DEPLOYMENT_RUNNING);
       d.clear_message();
-      if (d.paused_on_failure()) {
+      if (d.paused_on_failure()) {  // the failed wave's remaining hosts run, then the next wave
         d.set_paused_on_failure(false);
-        NextWave(&d);
+        d.mutable_waves(static_cast<int>(d.current_wave()))->set_failure_accepted(true);
+        d.mutable_waves(static_cast<int>(d.current_wave()))->set_done_ms(0);
       }
       break;
     case v1::ControlDeploymentRequest::ABORT: {
@@ -455,17 +563,7 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
       // Jobs not yet delivered to offline hosts must not arrive later.
       for (v1::DeploymentHost& h : *d.mutable_hosts()) {
         if (h.status() != v1::HOST_RUNNING || deps_.sessions->IsConnected(h.agent_id())) continue;
-        v1::JobResult cancelled;
-        cancelled.set_job_id(h.job_id());
-        cancelled.set_status(v1::JOB_FAILED);
-        cancelled.set_exit_code(-1);
-        cancelled.set_message("the deployment was aborted before the host ran the job");
-        cancelled.set_finished_ms(now);
-        absl::StatusOr<bool> marked = deps_.store->FinishJobIfPending(h.agent_id(), cancelled);
-        if (marked.ok() && *marked) {
-          h.set_status(v1::HOST_SKIPPED);
-          h.set_message(cancelled.message());
-        }
+        Withdraw(&h, "the deployment was aborted before the host ran the job", v1::HOST_SKIPPED);
       }
       d.set_state(v1::DEPLOYMENT_ABORTED);
       d.set_message(absl::StrCat("aborted by ", by.empty() ? "an admin" : by));
@@ -477,10 +575,11 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
       }
       uint32_t first_wave = UINT32_MAX;
       for (v1::DeploymentHost& h : *d.mutable_hosts()) {
-        if (!HostFailed(h.status()) || RollbackPending(h)) continue;
+        if (!(HostFailed(h.status()) || NeverStarted(h)) || RollbackPending(h)) continue;
         h.set_status(v1::HOST_PENDING);
         h.clear_rollback_job_id();
         h.set_rollback_done(false);
+        h.set_withdrawn(false);
         h.set_message(absl::StrCat("retry (attempt ", h.attempt() + 1, ")"));
         first_wave = std::min(first_wave, h.wave());
       }
@@ -493,6 +592,7 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
       for (int w = static_cast<int>(first_wave); w < d.waves_size(); ++w) {
         d.mutable_waves(w)->set_gate_until_ms(0);
         d.mutable_waves(w)->set_done_ms(0);
+        d.mutable_waves(w)->set_failure_accepted(false);
       }
       if (d.waves(static_cast<int>(first_wave)).started_ms() == 0) {
         d.mutable_waves(static_cast<int>(first_wave))->set_started_ms(now);
@@ -507,6 +607,7 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
   }
   d.set_updated_ms(now);
   RETURN_IF_ERROR(deps_.store->PutDeployment(d));
+  if (active_.has_value()) active_->insert(d.id());
   spdlog::info("deployment {}: {} by {} -> {}", id, v1::ControlDeploymentRequest::Action_Name(action), by,
                DeploymentStateName(d.state()));
   return d;

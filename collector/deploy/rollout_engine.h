@@ -16,7 +16,11 @@
 //     checks turn unhealthy (or crash-degraded) in that time fails the gate
 //     and gets a rollback job to the version it had;
 //   - then the next wave starts; after the last, SUCCEEDED (or FAILED when
-//     hosts failed and people resumed past them).
+//     hosts failed and people resumed past them: resume after a failed wave
+//     runs its remaining hosts and goes on).
+// A gate passes only on fresh reports: a host must be connected and every
+// check it has must have run after its job finished; a host offline at the
+// end of the gate fails it.
 // Every step is stored before it acts on it or right after (job ids are
 // derived from the deployment, attempt and host, and creating an existing
 // job is recognised), so a collector restart resumes exactly where it was.
@@ -24,6 +28,8 @@
 // Thread-safe: Create, Control and Tick serialize on one mutex.
 
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -70,11 +76,29 @@ class RolloutEngine {
   void WaveFailed(v1::Deployment* d, int failed, int total) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NextWave(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StopPendingHosts(v1::Deployment* d, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A job `h` would get next already exists (created before a restart lost
+  // the step): the host takes it as running. False when there is none.
+  bool AdoptCreatedJob(const v1::Deployment& d, v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The same for a gate rollback job.
+  bool AdoptGateRollback(v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Finishes the job of an offline host in the store so it is never
+  // delivered; false when the host has reported a result already.
+  bool Withdraw(v1::DeploymentHost* h, const std::string& why, v1::DeploymentHostStatus as)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, const v1::JobResult& r)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The health gate of the current wave: OK when it is over and passed.
+  bool GatePassed(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether Tick still has something to do for `d`.
+  bool NeedsTick(const v1::Deployment& d) const;
   // Names of the host's checks that are not OK now.
-  std::vector<std::string> Unhealthy(const std::string& agent_id, std::vector<v1::CheckState>* states);
+  std::vector<std::string> Unhealthy(const std::string& agent_id);
 
   RolloutDeps deps_;
   absl::Mutex mu_;
+  // Ids of the deployments Tick visits (read from the store at the first
+  // Tick; finished ones leave, created and controlled ones join).
+  std::optional<std::set<std::string>> active_ ABSL_GUARDED_BY(mu_);
 };
 
 // Calls RolloutEngine::Tick every `every` on a thread of its own.

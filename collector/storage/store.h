@@ -124,6 +124,8 @@ class Store {
   absl::StatusOr<v1::Deployment> GetDeployment(const std::string& id);
   // Every deployment, newest first.
   absl::StatusOr<std::vector<v1::Deployment>> ListDeployments();
+  // Every deployment's id, without reading the records.
+  absl::StatusOr<std::vector<std::string>> ListDeploymentIds();
 
   // Inventory changes of one agent at or after `since_ms`, oldest first; at
   // most `limit` (the newest), with *truncated set when more existed.

@@ -46,4 +46,12 @@ absl::StatusOr<std::vector<v1::Deployment>> Store::ListDeployments() {
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> Store::ListDeploymentIds() {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), deployments_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.push_back(it->key().ToString());
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot list deployments"));
+  return out;
+}
+
 }  // namespace steward::collector

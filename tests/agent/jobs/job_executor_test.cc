@@ -454,6 +454,15 @@ TEST_F(JobExecutorTest, WritesAConfigFileAndRollsItBack) {
   ASSERT_EQ(Executor().Run(ConfigJob("c3", fresh, "x\n")).status(), v1::JOB_SUCCEEDED);
   ASSERT_EQ(Executor().Run(RollbackJob("c3-rb", "c3")).status(), v1::JOB_ROLLED_BACK);
   EXPECT_NE(access(fresh.c_str(), F_OK), 0);
+  // A job refused before it wrote anything (here: a mode no file has)
+  // recorded no previous file; its rollback must not delete the one there.
+  v1::JobSpec bad = ConfigJob("c4", path, "port = 9090\n");
+  bad.mutable_write_config()->set_mode(070000);
+  ASSERT_EQ(Executor().Run(bad).status(), v1::JOB_FAILED);
+  r = Executor().Run(RollbackJob("c4-rb", "c4"));
+  EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message();
+  EXPECT_THAT(r.message(), HasSubstr("left " + path + " alone"));
+  EXPECT_EQ(ReadFile(path).value(), "port = 80\n");
 }
 
 // This machine runs no systemd: the restart after the write fails, and
@@ -535,6 +544,26 @@ TEST_F(JobExecutorTest, InstallsUpgradesAndRemovesFromTheRepositoriesWithRollbac
   r = exec.Run(RollbackJob("a2-rb", "a2"));
   EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message() << r.output();
   EXPECT_EQ(Installed(), "1.0");
+  // The agent killed while apt ran dpkg: 2.0 unpacked, never configured,
+  // and the job's record says CHANGING. On restart it finishes the change
+  // (apt-get alone refuses: "dpkg was interrupted").
+  auto unpacked = RunCommand({FindTool("dpkg"), "--root=" + root_, "--unpack",
+                              BuildDeb(dir_.path(), {.version = "2.0"})}, absl::Minutes(1));
+  ASSERT_TRUE(unpacked.ok() && unpacked->exit_code == 0) << (unpacked.ok() ? unpacked->output : "");
+  ASSERT_NE(dpkg_.State("demo").value()->status, "install ok installed");
+  // dpkg's journal of an operation it did not finish.
+  ASSERT_TRUE(WriteFileAtomic(root_ + "/var/lib/dpkg/updates/0001", "").ok());
+  internal::AgentJobRecord rec;
+  *rec.mutable_spec() = AptJob("k", "demo", "2.0");
+  rec.set_phase(internal::AgentJobRecord::CHANGING);
+  rec.mutable_result()->set_job_id("k");
+  rec.mutable_result()->set_package("demo");
+  rec.mutable_result()->set_old_version("1.0");
+  rec.mutable_result()->set_new_version("2.0");
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/state/jobs/k", rec.SerializeAsString()).ok());
+  r = exec.Run(AptJob("k", "demo", "2.0"));
+  EXPECT_EQ(r.status(), v1::JOB_SUCCEEDED) << r.message() << r.output();
+  EXPECT_EQ(Installed(), "2.0");
 }
 
 // .rpm artifacts through rpm --root, in the same throwaway root (its /bin/sh

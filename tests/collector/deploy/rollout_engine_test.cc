@@ -26,6 +26,13 @@ using steward::testing::TempDir;
 
 const std::string kSha = Sha256Hex("demo 2.0");
 
+// An open session: the engine only asks whether a host is connected.
+class NullSink : public SettingsSink {
+ public:
+  void PushSettings(const v1::AgentSettings&) override {}
+  void PushJob(const v1::JobSpec&) override {}
+};
+
 class RolloutEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -104,6 +111,11 @@ class RolloutEngineTest : public ::testing::Test {
     ASSERT_TRUE(store_->ApplyEnvelope(agent, env, absl::ToUnixMillis(now_)).ok());
   }
 
+  void Connect(int n) {
+    for (int i = 0; i < n; ++i) sessions_.Opened(absl::StrCat("h", i), &sink_, {});
+  }
+  void Disconnect(const std::string& agent) { sessions_.Closed(agent, &sink_); }
+
   void Health(const std::string& agent, std::map<std::string, v1::CheckState::Status> checks) {
     v1::Envelope env;
     env.set_seq(++seq_[agent]);
@@ -112,6 +124,7 @@ class RolloutEngineTest : public ::testing::Test {
       c->set_name(name);
       c->set_type("tcp");
       c->set_status(status);
+      c->set_time_ms(absl::ToUnixMillis(now_));
       if (status != v1::CheckState::OK) c->set_reason("connection refused");
     }
     ASSERT_TRUE(store_->ApplyEnvelope(agent, env, absl::ToUnixMillis(now_)).ok());
@@ -136,6 +149,7 @@ class RolloutEngineTest : public ::testing::Test {
   std::unique_ptr<ArtifactBlobs> blobs_;
   std::unique_ptr<ArtifactRepository> artifacts_;
   SessionRegistry sessions_;
+  NullSink sink_;
   std::unique_ptr<RolloutEngine> engine_;
   std::map<std::string, uint64_t> seq_;
   // 2026-12-04 12:00 UTC, a Friday.
@@ -144,6 +158,7 @@ class RolloutEngineTest : public ::testing::Test {
 
 TEST_F(RolloutEngineTest, WavesRunInOrderWithinMaxParallelAndAfterTheGate) {
   AddHosts(10);
+  Connect(10);
   v1::DeploymentSpec spec = Spec("1,50%,100%");
   spec.set_max_parallel(2);
   spec.set_health_gate_ms(300'000);
@@ -236,7 +251,9 @@ TEST_F(RolloutEngineTest, AFailedCanaryPausesThenRetryAndResume) {
   ASSERT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_PAUSED);
   auto resumed = engine_->Control(d.id(), v1::ControlDeploymentRequest::RESUME, "bob");
   ASSERT_TRUE(resumed.ok()) << resumed.status();
-  EXPECT_EQ(resumed->current_wave(), 1u);
+  EXPECT_TRUE(resumed->waves(0).failure_accepted());
+  engine_->Tick();  // the canary wave has nothing left: wave 2
+  EXPECT_EQ(Get(d.id()).current_wave(), 1u);
   engine_->Tick();
   FinishRunning(d.id());
   engine_->Tick();
@@ -277,6 +294,7 @@ TEST_F(RolloutEngineTest, ThresholdAllowsSomeFailuresAndAbortPolicyEndsRolledBac
 
 TEST_F(RolloutEngineTest, AHostTurningUnhealthyInTheGateIsRolledBack) {
   AddHosts(3);
+  Connect(3);
   // A check already down before the change does not count against it.
   for (int i = 0; i < 3; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::OK}, {"db", v1::CheckState::DOWN}});
   v1::DeploymentSpec spec = Spec("1,100%");
@@ -451,6 +469,175 @@ TEST_F(RolloutEngineTest, APackageFromTheRepositoriesBecomesAptJobs) {
   EXPECT_FALSE(job.spec().apt_package().remove());
   EXPECT_TRUE(job.spec().rollback_on_failure());
   EXPECT_FALSE(engine_->ArtifactInUse(kSha).value());
+}
+
+TEST_F(RolloutEngineTest, RetryAfterAnAbortedWaveRunsTheHostsItSkipped) {
+  AddHosts(4);
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_on_failure(v1::DeploymentSpec::ABORT);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_ROLLED_BACK);
+  engine_->Tick();
+  ASSERT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_ROLLED_BACK);
+  ASSERT_TRUE(engine_->Control(d.id(), v1::ControlDeploymentRequest::RETRY, "bob").ok());
+  for (int round = 0; round < 6 && Get(d.id()).state() == v1::DEPLOYMENT_RUNNING; ++round) {
+    engine_->Tick();
+    FinishRunning(d.id());
+  }
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_SUCCEEDED) << d.message();
+  EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED).size(), 4u);  // not just the canary
+}
+
+TEST_F(RolloutEngineTest, ResumeAfterAFailedWaveRunsItsRemainingHosts) {
+  AddHosts(5);
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_max_parallel(1);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  v1::DeploymentHost first = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  Report(first.agent_id(), first.job_id(), v1::JOB_FAILED);
+  engine_->Tick();
+  ASSERT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_PAUSED);
+  EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_PENDING).size(), 4u);
+  ASSERT_TRUE(engine_->Control(d.id(), v1::ControlDeploymentRequest::RESUME, "bob").ok());
+  for (int round = 0; round < 10 && Get(d.id()).state() == v1::DEPLOYMENT_RUNNING; ++round) {
+    engine_->Tick();
+    FinishRunning(d.id());
+  }
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_FAILED);  // one host failed; nobody left behind
+  EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED).size(), 4u);
+  EXPECT_TRUE(WithStatus(d, v1::HOST_PENDING).empty());
+}
+
+TEST_F(RolloutEngineTest, TheGateNeedsFreshReportsAndFailsAHostOfflineAtItsEnd) {
+  AddHosts(2);
+  Connect(2);
+  for (int i = 0; i < 2; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::OK}});
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_health_gate_ms(60'000);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  now_ += absl::Seconds(5);
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  now_ += absl::Minutes(2);
+  engine_->Tick();  // gate over, but "app" has not run since the change
+  d = Get(d.id());
+  EXPECT_EQ(d.current_wave(), 0u);
+  EXPECT_THAT(d.message(), HasSubstr("waiting for fresh health reports from 1 host"));
+  Health(canary.agent_id(), {{"app", v1::CheckState::OK}});
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).current_wave(), 1u);
+
+  // Wave 2: its host goes offline after the change and stays away.
+  engine_->Tick();
+  const v1::DeploymentHost second = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  Report(second.agent_id(), second.job_id(), v1::JOB_SUCCEEDED);
+  Disconnect(second.agent_id());
+  engine_->Tick();
+  now_ += absl::Minutes(2);
+  engine_->Tick();
+  d = Get(d.id());
+  auto failed = WithStatus(d, v1::HOST_FAILED);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_THAT(failed[0].message(), HasSubstr("stopped reporting after the change"));
+  EXPECT_TRUE(store_->GetJob(second.agent_id(), second.job_id() + "-rb").ok());
+  engine_->Tick();  // its rollback waits for it; the wave does not
+  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_PAUSED);
+}
+
+TEST_F(RolloutEngineTest, JobsStoredBeforeARestartAreAdopted) {
+  AddHosts(3);
+  Connect(3);
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_health_gate_ms(600'000);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  // A gate rollback stored and sent, then a crash before the deployment
+  // recorded it; the rollback already made the checks healthy again.
+  v1::Job rb;
+  rb.set_agent_id(canary.agent_id());
+  rb.mutable_spec()->set_job_id(canary.job_id() + "-rb");
+  rb.mutable_spec()->mutable_rollback()->set_of_job_id(canary.job_id());
+  rb.mutable_result()->set_status(v1::JOB_PENDING);
+  ASSERT_TRUE(store_->CreateJob(rb).ok());
+  OpenStore();
+  now_ += absl::Minutes(11);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.current_wave(), 0u);  // not passed
+  EXPECT_EQ(WithStatus(d, v1::HOST_FAILED).size(), 1u);
+  Report(canary.agent_id(), rb.spec().job_id(), v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_PAUSED);
+  EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_ROLLED_BACK).size(), 1u);
+
+  // A pending host whose job was stored before a crash: abort treats it as
+  // started (connected hosts finish; the job is not left behind unseen).
+  d = Get(d.id());
+  const v1::DeploymentHost* pending = nullptr;
+  for (const auto& h : d.hosts()) {
+    if (h.status() == v1::HOST_PENDING) pending = &h;
+  }
+  ASSERT_NE(pending, nullptr);
+  v1::Job early;
+  early.set_agent_id(pending->agent_id());
+  early.mutable_spec()->set_job_id(d.id() + "-1");
+  early.mutable_spec()->mutable_install_artifact()->set_sha256(kSha);
+  early.mutable_result()->set_status(v1::JOB_PENDING);
+  ASSERT_TRUE(store_->CreateJob(early).ok());
+  Disconnect(pending->agent_id());
+  auto aborted = engine_->Control(d.id(), v1::ControlDeploymentRequest::ABORT, "carol");
+  ASSERT_TRUE(aborted.ok()) << aborted.status();
+  EXPECT_TRUE(store_->PendingJobs(pending->agent_id()).value().empty());  // withdrawn, offline
+  for (const auto& h : aborted->hosts()) {
+    if (h.agent_id() == pending->agent_id()) EXPECT_TRUE(h.withdrawn());
+  }
+}
+
+TEST_F(RolloutEngineTest, TheDeadlineLeavesConnectedHostsRunningAndTakesLateResults) {
+  AddHosts(2);
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_deadline_ms(absl::ToUnixMillis(now_ + absl::Hours(1)));
+  v1::Deployment d = Create(spec);
+  sessions_.Opened("h0", &sink_, {});
+  engine_->Tick();
+  now_ += absl::Hours(2);
+  engine_->Tick();
+  d = Get(d.id());
+  ASSERT_EQ(WithStatus(d, v1::HOST_RUNNING).size(), 1u);  // h0, connected, still running
+  EXPECT_EQ(WithStatus(d, v1::HOST_RUNNING)[0].agent_id(), "h0");
+  ASSERT_EQ(WithStatus(d, v1::HOST_FAILED).size(), 1u);
+  EXPECT_TRUE(WithStatus(d, v1::HOST_FAILED)[0].withdrawn());
+  Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_PAUSED);  // h1 failed the only wave
+  // h1 had the job after all and reports it late: it counts.
+  Report("h1", d.id() + "-1", v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_SUCCEEDED).size(), 2u);
+}
+
+TEST_F(RolloutEngineTest, AnUnreadableDeploymentDoesNotStopTheOthers) {
+  AddHosts(1);
+  v1::Deployment d = Create(Spec("100%"));
+  ASSERT_TRUE(store_->PutDeployment([] {
+    v1::Deployment bad;
+    bad.set_id("d-00000000");
+    return bad;
+  }()).ok());  // no waves, no hosts: cannot be advanced
+  engine_->Tick();
+  engine_->Tick();
+  EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_RUNNING).size(), 1u);
 }
 
 }  // namespace
