@@ -1,6 +1,6 @@
-// TsdbStore durability: a child process appends batches from two threads
-// (as two agents' sessions do, their synced writes overlapping) and reports
-// each acknowledged one; the parent SIGKILLs it at a random moment, reopens
+// TsdbStore durability: a child process (tsdb_crash_writer) appends batches
+// from two threads (as two agents' sessions do, their synced writes
+// overlapping) and reports each acknowledged one; the parent SIGKILLs it at a random moment, reopens
 // the store and checks that every acknowledged sample is there, once.
 
 #include <poll.h>
@@ -21,51 +21,17 @@
 
 #include "collector/tsdb/tsdb_store.h"
 #include "gtest/gtest.h"
+#include "tests/collector/tsdb/tsdb_crash_writer.h"
 #include "tests/collector/tsdb/tsdb_store_test_util.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector::tsdb {
 namespace {
 
-using store_test::HostSeries;
+using namespace crash_test;  // NOLINT: the test's data
 using store_test::IdOf;
 using store_test::ReadAll;
 using store_test::SameSamples;
-
-constexpr int kHosts = 5;
-constexpr int kSamplesPerBatch = 3;
-constexpr int kThreads = 2;
-
-// Host h of writer thread t.
-std::string HostName(int thread, int h) { return "t" + std::to_string(thread) + "h" + std::to_string(h); }
-
-// Small heads and a small memory bound, so chunks are persisted and the WAL
-// truncated while the child runs.
-TsdbOptions CrashOptions() {
-  TsdbOptions options;
-  options.max_head_samples = 7;
-  options.max_head_bytes = 1500;
-  // The times are milliseconds after the epoch: without this, compactions
-  // rightly drop them as older than the default retention.
-  options.retention_ms = 0;
-  return options;
-}
-
-double ValueOf(int batch, int host, int j) { return batch * 100.0 + host * 10 + j + 0.25; }
-
-// Batch b of thread t: kSamplesPerBatch samples of each of its hosts at
-// times 3b, 3b+1, 3b+2.
-std::vector<IngestSeries> BatchOf(int thread, int b) {
-  std::vector<IngestSeries> batch;
-  for (int h = 0; h < kHosts; ++h) {
-    std::vector<Sample> samples;
-    for (int j = 0; j < kSamplesPerBatch; ++j) {
-      samples.push_back({int64_t{b} * kSamplesPerBatch + j, ValueOf(b, h, j)});
-    }
-    batch.push_back(HostSeries(HostName(thread, h), std::move(samples)));
-  }
-  return batch;
-}
 
 std::vector<Sample> ExpectedOf(int host, int batches) {
   std::vector<Sample> out;
@@ -76,26 +42,6 @@ std::vector<Sample> ExpectedOf(int host, int batches) {
   return out;
 }
 
-// The child: opens the store; each thread t appends its batches from
-// first[t] on, writing "acked T N" (N of its batches acknowledged in all)
-// after each Append returns.
-[[noreturn]] void RunWriter(const std::string& dir, std::vector<int> first, int out_fd) {
-  auto store = TsdbStore::Open(dir, CrashOptions());
-  if (!store.ok()) _exit(2);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int b = first[static_cast<size_t>(t)];; ++b) {
-        if (!(*store)->Append(BatchOf(t, b)).ok()) _exit(3);
-        std::string line = "acked " + std::to_string(t) + " " + std::to_string(b + 1) + "\n";
-        if (write(out_fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  _exit(5);
-}
-
 // Runs a writer from batches `first` and kills it once every thread has
 // about `kill_after` more acknowledgements; returns the acknowledged counts.
 std::vector<int> RunAndKill(const std::string& dir, std::vector<int> first, int kill_after, int delay_us) {
@@ -104,10 +50,16 @@ std::vector<int> RunAndKill(const std::string& dir, std::vector<int> first, int 
     ADD_FAILURE() << "pipe failed";
     return first;
   }
+  // The writer is a program of its own (fork, then exec): a child only
+  // forked from this multi-threaded process could hang on a lock another
+  // thread held at the fork.
+  const std::string a = std::to_string(first[0]), b = std::to_string(first[1]), fd = std::to_string(fds[1]);
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    RunWriter(dir, first, fds[1]);
+    execl(STEWARD_TSDB_CRASH_WRITER, "tsdb_crash_writer", dir.c_str(), a.c_str(), b.c_str(), fd.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(6);
   }
   close(fds[1]);
   std::vector<int> acked = first;
@@ -115,14 +67,12 @@ std::vector<int> RunAndKill(const std::string& dir, std::vector<int> first, int 
   std::string pending;
   char buf[4096];
   for (;;) {
-    // A child forked from this multi-threaded process can, rarely, hang
-    // before its first Append (a lock some other thread held at fork). No
-    // progress for 15 s: kill it there; the round still checks what was
-    // acknowledged.
+    // No progress for 60 s (a wedged writer): kill it there; the round
+    // still checks what was acknowledged.
     struct pollfd pfd = {fds[0], POLLIN, 0};
-    const int ready = poll(&pfd, 1, 15000);
+    const int ready = poll(&pfd, 1, 60000);
     if (ready == 0 && !killed) {
-      std::fprintf(stderr, "writer made no progress for 15 s; killing it\n");
+      std::fprintf(stderr, "writer made no progress for 60 s; killing it\n");
       kill(pid, SIGKILL);
       killed = true;
       continue;
