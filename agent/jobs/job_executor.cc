@@ -42,6 +42,15 @@ std::string FileName(const std::string& name, const std::string& version, const 
 
 std::string ToolOf(const PackageManager& pm) { return pm.Kind() == "rpm" ? "rpm" : "dpkg"; }
 
+// The package is fully installed at `version`, or absent when `version` is
+// empty (false when its state could not be read).
+bool AtVersion(const PackageManager& pm, const absl::StatusOr<std::optional<DebState>>& state,
+               const std::string& version) {
+  if (!state.ok()) return false;
+  if (version.empty()) return !state->has_value();
+  return state->has_value() && (*state)->installed() && pm.CompareVersions((*state)->version, version) == 0;
+}
+
 // "deb" or "rpm" from the file's first bytes (not from what the collector says).
 absl::StatusOr<std::string> PackageKindOf(const std::string& path) {
   std::string head(32, '\0');
@@ -247,9 +256,7 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
 
   // CHANGING (also after a crash): done already when dpkg shows the target.
   absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
-  const bool at_target = now.ok() && now->has_value() && (*now)->installed() &&
-                         pm->CompareVersions((*now)->version, result->new_version()) == 0;
-  if (!at_target) {
+  if (!AtVersion(*pm, now, result->new_version())) {
     absl::StatusOr<CommandResult> r = pm->Install(rec->target_deb());
     if (!r.ok()) {
       AppendOutput(result, ToolOf(*pm) + " install:", std::string(r.status().message()));
@@ -261,8 +268,7 @@ void JobExecutor::Install(internal::AgentJobRecord* rec) {
   }
   // At the target, and the tool (when it ran) did not fail: rpm leaves a
   // package installed when its %post fails, and says so only by its exit.
-  if (now.ok() && now->has_value() && (*now)->installed() &&
-      pm->CompareVersions((*now)->version, result->new_version()) == 0 && result->exit_code() <= 0) {
+  if (AtVersion(*pm, now, result->new_version()) && result->exit_code() <= 0) {
     // Keep this package: it is what a later rollback restores.
     const std::string kept_dir = options_.state_dir + "/kept";
     const std::string kept = kept_dir + "/" + FileName(result->package(), result->new_version(), pm->Kind());
@@ -302,10 +308,7 @@ void JobExecutor::FinishRollback(internal::AgentJobRecord* rec, const std::strin
   const PackageManager* pm = *manager;
   const std::string& old = result->old_version();
   absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
-  const bool at_old = now.ok() && (old.empty() ? !now->has_value()
-                                               : now->has_value() && (*now)->installed() &&
-                                                     pm->CompareVersions((*now)->version, old) == 0);
-  absl::StatusOr<std::string> restored = at_old ? absl::StatusOr<std::string>(old) : Restore(*rec, result);
+  absl::StatusOr<std::string> restored = AtVersion(*pm, now, old) ? absl::StatusOr<std::string>(old) : Restore(*rec, result);
   if (!restored.ok()) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", restored.status().message()));
   }
@@ -335,8 +338,9 @@ absl::StatusOr<std::string> JobExecutor::Restore(const internal::AgentJobRecord&
   ASSIGN_OR_RETURN(CommandResult r, pm->Install(change.kept_deb()));
   result->set_exit_code(r.exit_code);
   AppendOutput(result, ToolOf(*pm) + " install (rollback):", r.output);
-  ASSIGN_OR_RETURN(std::optional<DebState> state, pm->State(name));
-  if (!state.has_value() || !state->installed() || pm->CompareVersions(state->version, old) != 0) {
+  absl::StatusOr<std::optional<DebState>> state = pm->State(name);
+  RETURN_IF_ERROR(state.status());
+  if (!AtVersion(*pm, state, old)) {
     return absl::InternalError(absl::StrCat(ToolOf(*pm), " install of the kept ", name, " ", old, " exited ", r.exit_code));
   }
   return old;
@@ -396,10 +400,7 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
   // Already in the state before the change: after a crash mid-rollback the
   // restore is done; before any step, there is nothing to do.
   const std::string& old = target->result().old_version();
-  const bool at_old = now.ok() && (old.empty() ? !now->has_value()
-                                               : now->has_value() && (*now)->installed() &&
-                                                     pm->CompareVersions((*now)->version, old) == 0);
-  if (at_old) {
+  if (AtVersion(*pm, now, old)) {
     result->set_new_version(old);
     return Finish(rec, resumed ? v1::JOB_ROLLED_BACK : v1::JOB_SKIPPED,
                   absl::StrCat(resumed ? "restored " : "already at ", old.empty() ? "(not installed)" : old));
@@ -595,20 +596,13 @@ absl::StatusOr<std::string> JobExecutor::RestoreApt(const internal::AgentJobReco
   if (apt_ == nullptr) return absl::FailedPreconditionError("apt is not set up on this agent");
   const std::string& name = change.result().package();
   const std::string& old = change.result().old_version();
-  absl::StatusOr<std::optional<DebState>> now = dpkg_->State(name);
-  if (now.ok() && (old.empty() ? !now->has_value()
-                               : now->has_value() && (*now)->installed() &&
-                                     CompareDpkgVersionStrings((*now)->version, old) == 0)) {
-    return old;  // already there (a resumed rollback)
-  }
+  if (AtVersion(*dpkg_, dpkg_->State(name), old)) return old;  // already there (a resumed rollback)
   ASSIGN_OR_RETURN(CommandResult r, old.empty() ? apt_->Remove(name) : apt_->Install(name, old, true));
   result->set_exit_code(r.exit_code);
   AppendOutput(result, old.empty() ? "apt-get remove (rollback):" : "apt-get install (rollback):", r.output);
-  ASSIGN_OR_RETURN(std::optional<DebState> state, dpkg_->State(name));
-  const bool back = old.empty() ? !state.has_value()
-                                : state.has_value() && state->installed() &&
-                                      CompareDpkgVersionStrings(state->version, old) == 0;
-  if (!back) {
+  absl::StatusOr<std::optional<DebState>> state = dpkg_->State(name);
+  RETURN_IF_ERROR(state.status());
+  if (!AtVersion(*dpkg_, state, old)) {
     return absl::InternalError(absl::StrCat("apt-get could not put ", name, " back to ",
                                             old.empty() ? "not installed" : old, " (exit ", r.exit_code,
                                             "; is that version still in the repositories?)"));
@@ -697,13 +691,8 @@ void JobExecutor::AptPackage(internal::AgentJobRecord* rec) {
   }
   // CHANGING (also on resume): done when dpkg shows the target.
   const std::string target = result->new_version();
-  auto at_target = [&](const absl::StatusOr<std::optional<DebState>>& s) {
-    return s.ok() && (a.remove() ? !s->has_value()
-                                 : s->has_value() && (*s)->installed() &&
-                                       CompareDpkgVersionStrings((*s)->version, target) == 0);
-  };
   absl::StatusOr<std::optional<DebState>> now = dpkg_->State(a.name());
-  if (!at_target(now)) {
+  if (!AtVersion(*dpkg_, now, target)) {
     absl::StatusOr<CommandResult> r = a.remove() ? apt_->Remove(a.name()) : apt_->Install(a.name(), target, true);
     if (!r.ok()) {
       AppendOutput(result, "apt-get:", std::string(r.status().message()));
@@ -713,7 +702,7 @@ void JobExecutor::AptPackage(internal::AgentJobRecord* rec) {
     }
     now = dpkg_->State(a.name());
   }
-  if (at_target(now)) return Finish(rec, v1::JOB_SUCCEEDED, "");
+  if (AtVersion(*dpkg_, now, target)) return Finish(rec, v1::JOB_SUCCEEDED, "");
   const std::string failure =
       absl::StrCat("apt-get could not ", a.remove() ? "remove " : "install ", a.name(),
                    a.remove() ? "" : absl::StrCat(" ", target), " (exit ", result->exit_code(), ")",
