@@ -331,8 +331,13 @@ void RolloutEngine::WaveFailed(v1::Deployment* d, int failed, int total) {
   const std::string what = absl::StrCat(WaveName(w), ": ", failed, " of ", total, " hosts failed (threshold ",
                                         d->spec().error_threshold_pct(), "%); ", first);
   d->mutable_waves(static_cast<int>(w))->set_done_ms(absl::ToUnixMillis(deps_.now()));
-  if (d->spec().on_failure() == v1::DeploymentSpec::ABORT) {
-    StopPendingHosts(d, absl::StrCat("not started: ", WaveName(w), " failed"));
+  // Past the deadline nothing can start any more: pausing would only wait
+  // for people to resume into waves that fail the same way.
+  const bool past_deadline =
+      d->spec().deadline_ms() != 0 && absl::ToUnixMillis(deps_.now()) >= d->spec().deadline_ms();
+  if (d->spec().on_failure() == v1::DeploymentSpec::ABORT || past_deadline) {
+    StopPendingHosts(d, past_deadline ? "not started: the deployment's deadline passed"
+                                      : absl::StrCat("not started: ", WaveName(w), " failed"));
     bool any_changed = false, any_rolled_back = false;
     for (const v1::DeploymentHost& h : d->hosts()) {
       any_changed |= h.status() == v1::HOST_SUCCEEDED;
@@ -429,8 +434,9 @@ absl::Status RolloutEngine::Advance(v1::Deployment* d) {
   const absl::Time now = deps_.now();
   ASSIGN_OR_RETURN(MaintenanceWindows window, MaintenanceWindows::Parse(d->spec().window()));
   const bool open = window.Contains(now);
+  const bool before_deadline = d->spec().deadline_ms() == 0 || absl::ToUnixMillis(now) < d->spec().deadline_ms();
   if (d->state() == v1::DEPLOYMENT_PENDING) {
-    if (!open) {
+    if (!open && before_deadline) {
       d->set_message(absl::StrCat("waiting for the maintenance window (opens ", Utc(window.NextOpen(now)), ")"));
       return absl::OkStatus();
     }
@@ -452,7 +458,6 @@ absl::Status RolloutEngine::Advance(v1::Deployment* d) {
   }
   const bool wave_failed = !d->waves(static_cast<int>(w)).failure_accepted() &&
                            failed * 100.0 > d->spec().error_threshold_pct() * total;
-  const bool before_deadline = d->spec().deadline_ms() == 0 || absl::ToUnixMillis(now) < d->spec().deadline_ms();
   if (!wave_failed && pending > 0) {
     if (open && before_deadline) {
       for (v1::DeploymentHost& h : *d->mutable_hosts()) {

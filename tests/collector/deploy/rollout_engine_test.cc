@@ -354,13 +354,26 @@ TEST_F(RolloutEngineTest, WaitsForTheWindowAndFailsHostsPastTheDeadline) {
   now_ += absl::Hours(11);
   engine_->Tick();
   d = Get(d.id());
-  EXPECT_EQ(d.state(), v1::DEPLOYMENT_PAUSED);
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_FAILED);  // past the deadline: no pause, nothing could start
   auto failed = WithStatus(d, v1::HOST_FAILED);
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].agent_id(), offline);
   EXPECT_THAT(failed[0].message(), HasSubstr("deadline passed"));
   // The job will not reach the host when it comes back.
   EXPECT_TRUE(store_->PendingJobs(offline).value().empty());
+
+  // A deployment whose window does not open before its deadline fails at
+  // the deadline instead of waiting for the window.
+  spec.set_deadline_ms(absl::ToUnixMillis(now_ + absl::Hours(1)));
+  v1::Deployment late = Create(spec);
+  engine_->Tick();
+  EXPECT_EQ(Get(late.id()).state(), v1::DEPLOYMENT_PENDING);
+  now_ += absl::Hours(2);
+  engine_->Tick();
+  late = Get(late.id());
+  EXPECT_EQ(late.state(), v1::DEPLOYMENT_FAILED) << late.message();
+  EXPECT_EQ(WithStatus(late, v1::HOST_FAILED).size(), 2u);
+  EXPECT_TRUE(store_->ListJobs("h0").value().size() == 1u);  // only the first deployment's
 }
 
 TEST_F(RolloutEngineTest, ARestartResumesWithoutDuplicateJobs) {
@@ -620,7 +633,7 @@ TEST_F(RolloutEngineTest, TheDeadlineLeavesConnectedHostsRunningAndTakesLateResu
   EXPECT_TRUE(WithStatus(d, v1::HOST_FAILED)[0].withdrawn());
   Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);
   engine_->Tick();
-  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_PAUSED);  // h1 failed the only wave
+  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_FAILED);  // h1 failed the only wave, past the deadline
   // h1 had the job after all and reports it late: it counts.
   Report("h1", d.id() + "-1", v1::JOB_SUCCEEDED);
   engine_->Tick();
