@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <tuple>
 #include <string>
 #include <thread>
 #include <utility>
@@ -22,7 +23,8 @@ namespace {
 
 // A group's identity: its metric (ResultGroup::metric) and its labels.
 using GroupKey = std::pair<std::string, Labels>;
-using GroupMap = std::map<GroupKey, std::vector<const SeriesRef*>>;
+// Groups with their member series, ascending by key.
+using GroupList = std::vector<std::pair<GroupKey, std::vector<const SeriesRef*>>>;
 
 // A group with its points, on its way into the result.
 struct EvaluatedGroup {
@@ -71,9 +73,6 @@ absl::Status TooManyPoints(int64_t points, int64_t limit) {
 // `by_metric` stands for.
 GroupKey GroupOf(const QueryRequest& request, const std::vector<std::string>& names, bool by_metric,
                  const SeriesRef& series) {
-  if (request.by_series || request.last_point || request.agg == Aggregation::kNone) {
-    return {series.metric, series.labels};
-  }
   GroupKey key{by_metric ? series.metric : request.metric, {}};
   Labels& labels = key.second;
   for (const std::string& name : names) {
@@ -85,15 +84,36 @@ GroupKey GroupOf(const QueryRequest& request, const std::vector<std::string>& na
   return key;
 }
 
-GroupMap GroupSeries(const QueryRequest& request, const std::vector<SeriesRef>& series) {
+// Takes the metric names and labels out of `series` when each series is a
+// group of its own (nothing reads them after grouping).
+GroupList GroupSeries(const QueryRequest& request, std::vector<SeriesRef>& series) {
+  GroupList groups;
+  if (request.by_series || request.last_point || request.agg == Aggregation::kNone) {
+    std::vector<SeriesRef*> order;
+    order.reserve(series.size());
+    for (SeriesRef& s : series) order.push_back(&s);
+    std::sort(order.begin(), order.end(), [](const SeriesRef* a, const SeriesRef* b) {
+      return std::tie(a->metric, a->labels) < std::tie(b->metric, b->labels);
+    });
+    groups.reserve(order.size());
+    for (SeriesRef* s : order) {
+      groups.emplace_back(GroupKey{std::move(s->metric), std::move(s->labels)}, std::vector<const SeriesRef*>{s});
+    }
+    return groups;
+  }
   std::vector<std::string> names = request.group_by;
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   const auto metric_name = std::find(names.begin(), names.end(), kMetricNameLabel);
   const bool by_metric = metric_name != names.end();
   if (by_metric) names.erase(metric_name);
-  GroupMap groups;
-  for (const SeriesRef& s : series) groups[GroupOf(request, names, by_metric, s)].push_back(&s);
+  std::map<GroupKey, std::vector<const SeriesRef*>> by_key;
+  for (const SeriesRef& s : series) by_key[GroupOf(request, names, by_metric, s)].push_back(&s);
+  groups.reserve(by_key.size());
+  while (!by_key.empty()) {
+    auto node = by_key.extract(by_key.begin());
+    groups.emplace_back(std::move(node.key()), std::move(node.mapped()));
+  }
   return groups;
 }
 
@@ -120,8 +140,8 @@ void KeepTop(std::vector<EvaluatedGroup>& groups, size_t k) {
 // members; a group in several parts is accumulated per part and merged
 // (mergeable aggregations only).
 struct Task {
-  Task(GroupMap::value_type* g, size_t b, size_t e, bool w) : group(g), begin(b), end(e), whole(w) {}
-  GroupMap::value_type* group;
+  Task(GroupList::value_type* g, size_t b, size_t e, bool w) : group(g), begin(b), end(e), whole(w) {}
+  GroupList::value_type* group;
   size_t begin, end;
   bool whole;
   // Results, filled by the shard that runs the task.
@@ -132,7 +152,7 @@ struct Task {
 // Splits the groups into tasks for `shards` shards of about equal series
 // counts (groups larger than a shard in parts, when they can be merged);
 // returns where each shard's tasks start.
-std::vector<size_t> PlanTasks(const QueryRequest& request, GroupMap& groups, size_t series,
+std::vector<size_t> PlanTasks(const QueryRequest& request, GroupList& groups, size_t series,
                               size_t shards, std::vector<Task>* tasks) {
   const size_t per_shard = (series + shards - 1) / shards;
   const bool splittable = IsMergeable(request.agg) && !request.last_point;
@@ -195,7 +215,7 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   ASSIGN_OR_RETURN(std::vector<SeriesRef> series,
                    source->Select(request.metric, request.matchers));
   RETURN_IF_ERROR(CheckSelection(request, series));
-  GroupMap groups = GroupSeries(request, series);
+  GroupList groups = GroupSeries(request, series);
 
   // Large selections run in shards on threads of their own, each with its
   // own view (series are independent; only sources with views can: their
@@ -227,7 +247,7 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
   std::vector<EvaluatedGroup> kept;
   int64_t points = 0;
   for (size_t i = 0; i < tasks.size();) {
-    GroupMap::value_type* group = tasks[i].group;
+    GroupList::value_type* group = tasks[i].group;
     GroupPoints evaluated;
     if (tasks[i].whole) {
       evaluated = std::move(tasks[i].points);
@@ -249,7 +269,7 @@ absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
     const std::vector<const SeriesRef*>& members = group->second;
     const bool counter = std::all_of(members.begin(), members.end(),
                                      [](const SeriesRef* s) { return s->counter; });
-    kept.push_back({group->first, std::move(evaluated), counter});
+    kept.push_back({std::move(group->first), std::move(evaluated), counter});
     if (k > 0 && kept.size() >= 2 * k) KeepTop(kept, k);
   }
   if (k > 0) {
