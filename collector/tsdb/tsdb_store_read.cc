@@ -175,7 +175,9 @@ std::unique_ptr<SeriesSource> TsdbStore::ForOneQuery() { return std::make_unique
 bool TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shared,
                              absl::FunctionRef<bool(const Head*)> need, std::vector<Sample>* head,
                              const rocksdb::Snapshot** own) {
-  absl::MutexLock lock(&mu_);
+  // Shared: the query threads of one query take it once per series; `need`
+  // only reads the head.
+  absl::ReaderMutexLock lock(&mu_);
   auto it = heads_.find(id);
   const Head* found = it == heads_.end() ? nullptr : &it->second;
   *own = nullptr;
