@@ -360,6 +360,10 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
   }
   const v1::JobStatus was = target->result().status();
   const v1::JobSpec::ActionCase kind = target->spec().action_case();
+  if (kind == v1::JobSpec::kWriteConfig && target->compacted()) {
+    return Finish(rec, v1::JOB_FAILED,
+                  absl::StrCat("job ", of, " finished too long ago: what its rollback needs is no longer kept"));
+  }
   if (kind == v1::JobSpec::kRunScript || kind == v1::JobSpec::kRestartService || kind == v1::JobSpec::kRollback) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat("job ", of, " (a script, a restart or a rollback) cannot be undone"));
   }
@@ -743,9 +747,20 @@ std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
   }
   closedir(d);
   std::sort(ids.begin(), ids.end());
+  const int64_t now = now_ms_();
   for (const std::string& id : ids) {
     auto rec = Load(id);
-    if (rec.ok() && rec->phase() != internal::AgentJobRecord::DONE) out.push_back(rec->spec());
+    if (!rec.ok()) continue;
+    if (rec->phase() != internal::AgentJobRecord::DONE) {
+      out.push_back(rec->spec());
+    } else if (options_.compact_after_ms > 0 && !rec->compacted() && rec->result().finished_ms() > 0 &&
+               now - rec->result().finished_ms() > options_.compact_after_ms) {
+      rec->mutable_result()->clear_output();
+      rec->clear_previous_content();
+      if (rec->spec().has_write_config()) rec->mutable_spec()->mutable_write_config()->clear_content();
+      rec->set_compacted(true);
+      if (absl::Status st = Save(*rec); !st.ok()) spdlog::warn("job {}: cannot compact its record: {}", id, st.ToString());
+    }
   }
   return out;
 }

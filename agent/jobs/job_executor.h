@@ -37,6 +37,10 @@ struct JobExecutorOptions {
   std::string state_dir;  // holds jobs/ and kept/
   // Free space to leave beyond what the package needs.
   uint64_t reserve_bytes = 64 << 20;
+  // Job records finished longer ago than this lose their output and the
+  // previous file a write_config kept (up to 2 MiB each); such a config
+  // change can no longer be rolled back. 0: never.
+  int64_t compact_after_ms = int64_t{30} * 24 * 3600 * 1000;
 };
 
 class JobExecutor {
@@ -59,6 +63,7 @@ class JobExecutor {
   void set_rpm(const PackageManager* rpm) { rpm_ = rpm; }
 
   // Jobs received but not DONE (to resume after a restart), by job id.
+  // Compacts old finished records on the way (compact_after_ms).
   std::vector<v1::JobSpec> Unfinished() const;
 
  private:

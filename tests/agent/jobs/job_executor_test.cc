@@ -62,7 +62,7 @@ class JobExecutorTest : public ::testing::Test {
     return sha;
   }
 
-  JobExecutor Executor(uint64_t reserve = 0) {
+  JobExecutor Executor(uint64_t reserve = 0, int64_t now_ms = 1'800'000'000'000) {
     JobExecutorOptions o;
     o.state_dir = dir_.path() + "/state";
     o.reserve_bytes = reserve;
@@ -73,7 +73,7 @@ class JobExecutorTest : public ::testing::Test {
           if (it == debs_.end()) return absl::NotFoundError("no artifact " + sha);
           return FetchedArtifact{it->second, {}, 1};
         },
-        o, [] { return int64_t{1'800'000'000'000}; });
+        o, [now_ms] { return now_ms; });
   }
 
   std::string Installed(const std::string& name = "demo") {
@@ -463,6 +463,30 @@ TEST_F(JobExecutorTest, WritesAConfigFileAndRollsItBack) {
   EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message();
   EXPECT_THAT(r.message(), HasSubstr("left " + path + " alone"));
   EXPECT_EQ(ReadFile(path).value(), "port = 80\n");
+}
+
+TEST_F(JobExecutorTest, OldFinishedRecordsAreCompacted) {
+  const std::string path = dir_.path() + "/app.conf";
+  ASSERT_TRUE(WriteFileAtomic(path, std::string(100000, 'o'), 0644).ok());
+  const int64_t day = int64_t{24} * 3600 * 1000;
+  // Written 40 days before "now", and one written yesterday.
+  ASSERT_EQ(Executor(0, 1'800'000'000'000 - 40 * day).Run(ConfigJob("old", path, std::string(100000, 'n'))).status(),
+            v1::JOB_SUCCEEDED);
+  const std::string other = dir_.path() + "/other.conf";
+  ASSERT_EQ(Executor(0, 1'800'000'000'000 - day).Run(ConfigJob("new", other, std::string(100000, 'x'))).status(),
+            v1::JOB_SUCCEEDED);
+  const std::string jobs = dir_.path() + "/state/jobs/";
+  ASSERT_GT(ReadFile(jobs + "old").value().size(), 200000u);
+  EXPECT_TRUE(Executor().Unfinished().empty());  // at start: nothing to resume, old records compacted
+  EXPECT_LT(ReadFile(jobs + "old").value().size(), 1000u);
+  EXPECT_GT(ReadFile(jobs + "new").value().size(), 100000u);  // recent: kept whole
+  // A finished job is still answered from its record, never run again.
+  EXPECT_EQ(Executor().Run(ConfigJob("old", path, std::string(100000, 'n'))).status(), v1::JOB_SUCCEEDED);
+  v1::JobResult r = Executor().Run(RollbackJob("old-rb", "old"));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("finished too long ago"));
+  EXPECT_EQ(ReadFile(path).value(), std::string(100000, 'n'));  // untouched
+  EXPECT_EQ(Executor().Run(RollbackJob("new-rb", "new")).status(), v1::JOB_ROLLED_BACK);
 }
 
 // This machine runs no systemd: the restart after the write fails, and
