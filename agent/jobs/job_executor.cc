@@ -308,7 +308,8 @@ void JobExecutor::FinishRollback(internal::AgentJobRecord* rec, const std::strin
   const PackageManager* pm = *manager;
   const std::string& old = result->old_version();
   absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
-  absl::StatusOr<std::string> restored = AtVersion(*pm, now, old) ? absl::StatusOr<std::string>(old) : Restore(*rec, result);
+  absl::StatusOr<std::string> restored =
+      AtVersion(*pm, now, old) ? absl::StatusOr<std::string>(old) : Restore(*rec, result);
   if (!restored.ok()) {
     return Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; rollback failed: ", restored.status().message()));
   }

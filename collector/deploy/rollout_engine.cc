@@ -32,6 +32,9 @@ bool JobFinal(v1::JobStatus s) {
   return s == v1::JOB_SUCCEEDED || s == v1::JOB_SKIPPED || s == v1::JOB_FAILED || s == v1::JOB_ROLLED_BACK;
 }
 bool RollbackPending(const v1::DeploymentHost& h) { return !h.rollback_job_id().empty() && !h.rollback_done(); }
+bool PastDeadline(const v1::Deployment& d, int64_t now_ms) {
+  return d.spec().deadline_ms() != 0 && now_ms >= d.spec().deadline_ms();
+}
 // Skipped before it got a job (the rollout stopped): retry runs it.
 bool NeverStarted(const v1::DeploymentHost& h) {
   return h.status() == v1::HOST_SKIPPED && !h.withdrawn() && h.finished_ms() == 0;
@@ -267,7 +270,7 @@ void RolloutEngine::StartRollback(v1::Deployment* d, v1::DeploymentHost* h, cons
 
 void RolloutEngine::RefreshHosts(v1::Deployment* d) {
   const int64_t now = absl::ToUnixMillis(deps_.now());
-  const int64_t deadline = d->spec().deadline_ms();
+  const bool past_deadline = PastDeadline(*d, now);
   for (v1::DeploymentHost& h : *d->mutable_hosts()) {
     if (h.status() == v1::HOST_RUNNING || h.withdrawn()) {
       absl::StatusOr<v1::Job> job = deps_.store->GetJob(h.agent_id(), h.job_id());
@@ -276,7 +279,7 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
                             !(h.withdrawn() && job->result().message() == h.message());
       if (reported) {
         TakeResult(*d, &h, job->result());
-      } else if (h.status() == v1::HOST_RUNNING && job.ok() && deadline != 0 && now >= deadline &&
+      } else if (h.status() == v1::HOST_RUNNING && job.ok() && past_deadline &&
                  !deps_.sessions->IsConnected(h.agent_id())) {
         // A connected host is running the job and will report; an offline
         // one must not get it later.
@@ -285,7 +288,7 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
                  deps_.sessions->IsConnected(h.agent_id())) {
         h.clear_message();
       }
-    } else if (h.status() == v1::HOST_PENDING && deadline != 0 && now >= deadline && !AdoptCreatedJob(*d, &h)) {
+    } else if (h.status() == v1::HOST_PENDING && past_deadline && !AdoptCreatedJob(*d, &h)) {
       h.set_status(v1::HOST_FAILED);
       h.set_message("the deployment's deadline passed before the host's turn");
       h.set_finished_ms(now);
@@ -333,8 +336,7 @@ void RolloutEngine::WaveFailed(v1::Deployment* d, int failed, int total) {
   d->mutable_waves(static_cast<int>(w))->set_done_ms(absl::ToUnixMillis(deps_.now()));
   // Past the deadline nothing can start any more: pausing would only wait
   // for people to resume into waves that fail the same way.
-  const bool past_deadline =
-      d->spec().deadline_ms() != 0 && absl::ToUnixMillis(deps_.now()) >= d->spec().deadline_ms();
+  const bool past_deadline = PastDeadline(*d, absl::ToUnixMillis(deps_.now()));
   if (d->spec().on_failure() == v1::DeploymentSpec::ABORT || past_deadline) {
     StopPendingHosts(d, past_deadline ? "not started: the deployment's deadline passed"
                                       : absl::StrCat("not started: ", WaveName(w), " failed"));
@@ -388,10 +390,6 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
   int waiting = 0;
   for (v1::DeploymentHost& h : *d->mutable_hosts()) {
     if (h.wave() != w || h.status() != v1::HOST_SUCCEEDED) continue;
-    if (AdoptGateRollback(&h)) {
-      failed = true;
-      continue;
-    }
     absl::StatusOr<std::vector<v1::CheckState>> checks = deps_.store->ListHealth(h.agent_id());
     if (!checks.ok()) {  // cannot judge it: hold the wave
       spdlog::error("deployment {}: health of {}: {}", d->id(), h.agent_id(), checks.status().ToString());
@@ -415,6 +413,8 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
     if (!why.empty()) {
       StartRollback(d, &h, why);
       failed = true;
+    } else if (over && AdoptGateRollback(&h)) {  // before passing it: a rollback sent before a restart
+      failed = true;
     } else if (over && !fresh) {
       ++waiting;  // connected, but its checks have not run since the change
     }
@@ -434,7 +434,7 @@ absl::Status RolloutEngine::Advance(v1::Deployment* d) {
   const absl::Time now = deps_.now();
   ASSIGN_OR_RETURN(MaintenanceWindows window, MaintenanceWindows::Parse(d->spec().window()));
   const bool open = window.Contains(now);
-  const bool before_deadline = d->spec().deadline_ms() == 0 || absl::ToUnixMillis(now) < d->spec().deadline_ms();
+  const bool before_deadline = !PastDeadline(*d, absl::ToUnixMillis(now));
   if (d->state() == v1::DEPLOYMENT_PENDING) {
     if (!open && before_deadline) {
       d->set_message(absl::StrCat("waiting for the maintenance window (opens ", Utc(window.NextOpen(now)), ")"));

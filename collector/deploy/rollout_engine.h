@@ -79,7 +79,7 @@ class RolloutEngine {
   // A job `h` would get next already exists (created before a restart lost
   // the step): the host takes it as running. False when there is none.
   bool AdoptCreatedJob(const v1::Deployment& d, v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The same for a gate rollback job.
+  // The same for a gate rollback job (checked when a host would pass its gate).
   bool AdoptGateRollback(v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finishes the job of an offline host in the store so it is never
   // delivered; false when the host has reported a result already.
