@@ -41,10 +41,15 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* ctx
     reactor->Finish(ToGrpcStatus(admin.status()));
     return reactor;
   }
+  Submit(reactor, std::move(fn));
+  return reactor;
+}
+
+template <typename Fn>
+void AdminServiceImpl::Submit(grpc::ServerUnaryReactor* reactor, Fn fn) {
   if (!deps_.work->TrySubmit([reactor, fn = std::move(fn)] { reactor->Finish(ToGrpcStatus(fn())); })) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector is overloaded; retry"));
   }
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::CreateEnrollmentToken(
@@ -90,7 +95,43 @@ AdminServiceImpl::ArenaQueryMessages::AllocateMessages() {
 grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerContext* ctx,
                                                          const v1::QueryMetricsRequest* req,
                                                          v1::QueryMetricsResponse* resp) {
-  return Run(ctx, [=, this] { return DoQueryMetrics(*req, resp); });
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto admin = AdminFromPeer(*ctx);
+  if (!admin.ok()) {
+    reactor->Finish(ToGrpcStatus(admin.status()));
+    return reactor;
+  }
+  // A query naming its series by exact label values (one host's cpu over
+  // an hour) is answered on this gRPC thread: handing it to the WorkQueue
+  // cost more than the query itself (thread wake-ups on these VMs,
+  // docs/benchmarks.md, high-cpu-1). Its series are selected here; only a
+  // small selection is also read here, a larger one goes on to the
+  // WorkQueue. Any other query runs on the WorkQueue from the start.
+  absl::StatusOr<tsdb::QueryRequest> query = QueryRequestOf(*req);
+  if (!query.ok()) {
+    reactor->Finish(ToGrpcStatus(query.status()));
+    return reactor;
+  }
+  std::shared_ptr<tsdb::PreparedQuery> prepared;
+  if (SelectsByExactLabel(*query)) {
+    absl::StatusOr<tsdb::PreparedQuery> p = QueryEngineOf().Prepare(*std::move(query));
+    if (!p.ok()) {
+      reactor->Finish(ToGrpcStatus(p.status()));
+      return reactor;
+    }
+    if (SmallEnoughToRunInline(*p)) {
+      reactor->Finish(ToGrpcStatus(AnswerQuery(*std::move(p), !req->agent_id().empty(), resp)));
+      return reactor;
+    }
+    prepared = std::make_shared<tsdb::PreparedQuery>(*std::move(p));
+  }
+  auto run = [=, this, query = std::make_shared<tsdb::QueryRequest>(*std::move(query))]() -> absl::Status {
+    if (prepared != nullptr) return AnswerQuery(std::move(*prepared), !req->agent_id().empty(), resp);
+    ASSIGN_OR_RETURN(tsdb::PreparedQuery p, QueryEngineOf().Prepare(std::move(*query)));
+    return AnswerQuery(std::move(p), !req->agent_id().empty(), resp);
+  };
+  Submit(reactor, std::move(run));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::CompactMetrics(grpc::CallbackServerContext* ctx,
@@ -402,19 +443,39 @@ absl::Status AdminServiceImpl::DoListMetricNames(const v1::ListMetricNamesReques
   return absl::OkStatus();
 }
 
-absl::Status AdminServiceImpl::DoQueryMetrics(const v1::QueryMetricsRequest& req,
-                                              v1::QueryMetricsResponse* resp) {
+absl::StatusOr<tsdb::QueryRequest> AdminServiceImpl::QueryRequestOf(const v1::QueryMetricsRequest& req) {
   if (!req.agent_id().empty()) RETURN_IF_ERROR(deps_.store->GetAgent(req.agent_id()).status());
   if (deps_.metrics == nullptr) return absl::UnavailableError("this collector keeps no time series");
   ASSIGN_OR_RETURN(tsdb::QueryRequest query, ToQueryRequest(req, absl::ToUnixMillis(deps_.now())));
   query.max_points = kMaxQueryPoints;
+  return query;
+}
+
+tsdb::QueryEngine AdminServiceImpl::QueryEngineOf() {
   // A large query also runs on the other cores (its shares of the series
-  // on threads of its own); a small one stays on this worker.
+  // on threads of its own); a small one stays on the calling thread.
   static const int kQueryThreads =
       std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
-  tsdb::QueryEngine engine(deps_.metrics, tsdb::QueryThreads{.max = kQueryThreads});
-  ASSIGN_OR_RETURN(tsdb::QueryResult result, engine.Run(query));
-  ToQueryResponse(query, std::move(result), !req.agent_id().empty(), resp);
+  return tsdb::QueryEngine(deps_.metrics, tsdb::QueryThreads{.max = kQueryThreads});
+}
+
+bool AdminServiceImpl::SelectsByExactLabel(const tsdb::QueryRequest& query) {
+  return std::any_of(query.matchers.begin(), query.matchers.end(), [](const tsdb::LabelMatcher& m) {
+    return m.op == tsdb::LabelMatcher::Op::kEq && m.name != tsdb::kMetricNameLabel;
+  });
+}
+
+bool AdminServiceImpl::SmallEnoughToRunInline(const tsdb::PreparedQuery& query) {
+  const tsdb::QueryRequest& r = query.request();
+  const int64_t hours = std::max<int64_t>(1, (r.end_ms - r.start_ms) / 3'600'000 + 1);
+  return static_cast<int64_t>(query.series_count()) * hours <= kInlineSeriesHours;
+}
+
+absl::Status AdminServiceImpl::AnswerQuery(tsdb::PreparedQuery query, bool one_agent,
+                                           v1::QueryMetricsResponse* resp) {
+  tsdb::QueryRequest request = query.request();
+  ASSIGN_OR_RETURN(tsdb::QueryResult result, QueryEngineOf().Run(std::move(query)));
+  ToQueryResponse(request, std::move(result), one_agent, resp);
   return absl::OkStatus();
 }
 

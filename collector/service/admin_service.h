@@ -1,12 +1,14 @@
 #pragma once
 // AdminService on the gRPC callback API: the one implementation of every ops
 // query. Each call is authenticated by the admin client certificate, then
-// runs on the WorkQueue.
+// runs on the WorkQueue; a small QueryMetrics (see QueryMetrics) runs on the
+// gRPC thread instead.
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/support/message_allocator.h"
 #include "collector/service/service_deps.h"
+#include "collector/tsdb/query/query_engine.h"
 #include "steward/internal/records.pb.h"
 #include "steward/v1/admin.grpc.pb.h"
 
@@ -76,6 +78,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
   // Most points one QueryMetrics answer may carry.
   static constexpr size_t kMaxQueryPoints = 500000;
+  // Largest query run on the gRPC thread that received it, in series times
+  // hours of range (rounded up): 64 is five hosts' cpu field over 12 h, about
+  // a tenth of a millisecond.
+  static constexpr int64_t kInlineSeriesHours = 64;
 
  private:
   // QueryMetrics' request and response on one protobuf arena per call: an
@@ -93,6 +99,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // the call with its status.
   template <typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Fn fn);
+  // Runs `fn` on the WorkQueue and finishes `reactor` with its status, or
+  // finishes it UNAVAILABLE when the queue is full.
+  template <typename Fn>
+  void Submit(grpc::ServerUnaryReactor* reactor, Fn fn);
 
   // One agent (NOT_FOUND if unknown) or, for an empty id, all of them.
   absl::StatusOr<std::vector<internal::AgentRecord>> SelectAgents(const std::string& agent_id);
@@ -109,7 +119,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // Sends every open session the pushed checks that now apply to it.
   absl::StatusOr<uint32_t> PushSettingsToSessions();
   absl::Status DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp);
-  absl::Status DoQueryMetrics(const v1::QueryMetricsRequest& req, v1::QueryMetricsResponse* resp);
+  // QueryMetrics in steps (see QueryMetrics for where each runs): the
+  // engine's request for `req` (its agent checked), the engine, whether the
+  // query is one to prepare on the gRPC thread and then to run there too,
+  // and the answer of a prepared query into `resp`.
+  absl::StatusOr<tsdb::QueryRequest> QueryRequestOf(const v1::QueryMetricsRequest& req);
+  tsdb::QueryEngine QueryEngineOf();
+  static bool SelectsByExactLabel(const tsdb::QueryRequest& query);
+  static bool SmallEnoughToRunInline(const tsdb::PreparedQuery& query);
+  absl::Status AnswerQuery(tsdb::PreparedQuery query, bool one_agent, v1::QueryMetricsResponse* resp);
 
   ServiceDeps deps_;
 };

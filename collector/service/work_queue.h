@@ -1,8 +1,9 @@
 #pragma once
 // A fixed pool of threads behind a bounded queue. gRPC reactor callbacks
 // hand their blocking work (RocksDB writes, signing) here, so no callback
-// blocks a gRPC thread. When the queue is full, TrySubmit refuses and the
-// caller answers RESOURCE_EXHAUSTED instead of queueing without bound.
+// blocks a gRPC thread (the one exception, a small metrics query, is in
+// AdminServiceImpl::QueryMetrics). When the queue is full, TrySubmit refuses
+// and the caller answers UNAVAILABLE instead of queueing without bound.
 // Thread-safe.
 
 #include <cstddef>

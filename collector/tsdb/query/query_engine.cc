@@ -207,14 +207,28 @@ absl::Status RunTasks(SeriesSource* source, const QueryRequest& request, std::ve
 }  // namespace
 
 absl::StatusOr<QueryResult> QueryEngine::Run(const QueryRequest& request) {
+  ASSIGN_OR_RETURN(PreparedQuery prepared, Prepare(request));
+  return Run(std::move(prepared));
+}
+
+absl::StatusOr<PreparedQuery> QueryEngine::Prepare(QueryRequest request) {
   RETURN_IF_ERROR(ValidateQuery(request));
+  PreparedQuery prepared;
   // One view for the whole query: a store can read every series at one
   // snapshot with shared iterators.
-  std::unique_ptr<SeriesSource> view = source_->ForOneQuery();
+  prepared.view_ = source_->ForOneQuery();
+  SeriesSource* source = prepared.view_ != nullptr ? prepared.view_.get() : source_;
+  ASSIGN_OR_RETURN(prepared.series_, source->Select(request.metric, request.matchers));
+  RETURN_IF_ERROR(CheckSelection(request, prepared.series_));
+  prepared.request_ = std::move(request);
+  return prepared;
+}
+
+absl::StatusOr<QueryResult> QueryEngine::Run(PreparedQuery query) {
+  const QueryRequest& request = query.request_;
+  std::vector<SeriesRef>& series = query.series_;
+  std::unique_ptr<SeriesSource> view = std::move(query.view_);
   SeriesSource* source = view != nullptr ? view.get() : source_;
-  ASSIGN_OR_RETURN(std::vector<SeriesRef> series,
-                   source->Select(request.metric, request.matchers));
-  RETURN_IF_ERROR(CheckSelection(request, series));
   GroupList groups = GroupSeries(request, series);
 
   // Large selections run in shards on threads of their own, each with its

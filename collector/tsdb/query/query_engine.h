@@ -3,6 +3,8 @@
 // every field means) from any SeriesSource.
 
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "collector/tsdb/query/query.h"
@@ -26,6 +28,21 @@ struct QueryThreads {
   size_t min_series = 256;  // per thread
 };
 
+// A request whose series are selected but not yet read (QueryEngine::
+// Prepare): lets a caller decide by the size of the selection where the rest
+// runs. Movable between threads, not shared.
+class PreparedQuery {
+ public:
+  const QueryRequest& request() const { return request_; }
+  size_t series_count() const { return series_.size(); }
+
+ private:
+  friend class QueryEngine;
+  QueryRequest request_;
+  std::unique_ptr<SeriesSource> view_;  // null for a source without views
+  std::vector<SeriesRef> series_;
+};
+
 class QueryEngine {
  public:
   explicit QueryEngine(SeriesSource* source, QueryThreads threads = {})
@@ -36,6 +53,13 @@ class QueryEngine {
   // series that is not a counter; ResourceExhausted when max_series or
   // max_points is exceeded; the source's errors otherwise.
   absl::StatusOr<QueryResult> Run(const QueryRequest& request);
+
+  // Run in two steps: Prepare validates the request and selects its series
+  // (at one view of the source), Run(PreparedQuery) reads and evaluates
+  // them, on any thread. Same errors as Run(request), each from the step
+  // that finds it.
+  absl::StatusOr<PreparedQuery> Prepare(QueryRequest request);
+  absl::StatusOr<QueryResult> Run(PreparedQuery query);
 
  private:
   SeriesSource* source_;

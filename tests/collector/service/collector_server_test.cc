@@ -552,6 +552,51 @@ TEST_F(CollectorServerTest, AdminQueryNamesSeveralMetricsWithANameMatcher) {
   EXPECT_EQ(resp.series(1).points(0).value(), 2);
 }
 
+// QueryMetrics runs a small query selected by exact label (one agent, an
+// hour) on the gRPC thread, a longer one selected there but read on the
+// WorkQueue, and one without an exact label on the WorkQueue throughout:
+// the same points each way.
+TEST_F(CollectorServerTest, AdminQueryAnswersAlikeWhereverItRuns) {
+  agent::AgentIdentity id = EnrollNew("query-paths");
+  auto stub = AgentStub(&id);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+  ASSERT_TRUE(stream->Write(HelloMessage()));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome());
+  const std::vector<int64_t> times = {1000, 2250, 3500};
+  ASSERT_TRUE(stream->Write(MetricEnvelope(1, "query_paths", times)));
+  uint64_t acked = 0;
+  while (acked < 1 && stream->Read(&msg)) {
+    if (msg.has_ack()) acked = msg.ack().seq();
+  }
+  ASSERT_EQ(acked, 1u);
+  stream->WritesDone();
+  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+
+  constexpr int64_t kHour = 3'600'000;
+  auto inline_answer = QueryMetrics(id.agent_id, "query_paths", 0, 10000);
+  auto prepared_answer = QueryMetrics(id.agent_id, "query_paths", 0, 100 * kHour);
+  auto queued_answer = QueryMetrics("", "query_paths", 0, 10000);
+  for (const auto* answer : {&inline_answer, &prepared_answer, &queued_answer}) {
+    ASSERT_TRUE(answer->ok()) << answer->status();
+    ASSERT_EQ((*answer)->series_size(), 1);
+    const auto& series = (*answer)->series(0);
+    ASSERT_EQ(series.points_size(), 3);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(series.points(i).time_ms(), times[static_cast<size_t>(i)]);
+      EXPECT_EQ(series.points(i).value(), static_cast<double>(times[static_cast<size_t>(i)] % 1000) / 4);
+    }
+  }
+  // Errors come back from the gRPC thread as from the WorkQueue.
+  auto bad_inline = QueryMetrics(id.agent_id, "query_paths", 10000, 1);
+  auto bad_queued = QueryMetrics("", "query_paths", 10000, 1);
+  EXPECT_EQ(bad_inline.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_queued.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(CollectorServerTest, AdminQueriesValidateTheirInput) {
   // No agent: every host's series (none of "m" here).
   auto no_agent = QueryMetrics("", "m", 0, 1);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/tsdb/query/query_engine.h"
@@ -92,7 +93,9 @@ TEST(QueryOverStore, RandomAggregatesEqualTheInMemorySource) {
 }
 
 // Queries over many series run on several threads, each with its own
-// view, and big groups in merged parts: the same answers as on one thread.
+// view, and big groups in merged parts: the same answers as on one thread;
+// so do queries prepared on one thread and run on another (as the admin
+// service hands a selection from its gRPC thread to its WorkQueue).
 TEST(QueryOverStore, ThreadedQueriesEqualOneThread) {
   testing::TempDir dir;
   auto opened = TsdbStore::Open(dir.path(), KeepAll(30, /*short_rollups=*/true));
@@ -138,7 +141,21 @@ TEST(QueryOverStore, ThreadedQueriesEqualOneThread) {
     ASSERT_TRUE(got.ok()) << got.status();
     ASSERT_TRUE(want.ok()) << want.status();
     EXPECT_TRUE(SameResult(*got, *want, r.agg)) << Describe(*got) << "\nvs\n" << Describe(*want);
+
+    absl::StatusOr<PreparedQuery> prepared = four.Prepare(r);
+    ASSERT_TRUE(prepared.ok()) << prepared.status();
+    EXPECT_EQ(prepared->series_count(), static_cast<size_t>(kHosts));
+    absl::StatusOr<QueryResult> elsewhere = absl::InternalError("not run");
+    std::thread([&] { elsewhere = four.Run(*std::move(prepared)); }).join();
+    ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
+    EXPECT_TRUE(SameResult(*elsewhere, *want, r.agg)) << Describe(*elsewhere) << "\nvs\n" << Describe(*want);
   }
+  // Prepare finds a malformed request and a selection over the limit.
+  QueryRequest reversed = MakeRequest("cpu", Aggregation::kAvg, 100, 1, 0);
+  EXPECT_EQ(four.Prepare(reversed).status().code(), absl::StatusCode::kInvalidArgument);
+  QueryRequest too_many = MakeRequest("cpu", Aggregation::kAvg, 0, 1000, 0);
+  too_many.max_series = kHosts - 1;
+  EXPECT_EQ(four.Prepare(too_many).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
 // A series whose samples all lie in the range is answered from rollups
