@@ -139,6 +139,27 @@ class CollectorServerTest : public ::testing::Test {
     return v1::AgentService::NewStub(agent::MakeCollectorChannel(server_->address(), CaPem(), id));
   }
 
+  // Connects as `id`, sends `envelopes` (seq 1..n) and waits until the last
+  // is acked, then closes the stream.
+  void SendAndAwaitAcks(const agent::AgentIdentity& id, const std::vector<v1::AgentMessage>& envelopes) {
+    auto stub = AgentStub(&id);
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    std::unique_ptr<Stream> stream = stub->Connect(&ctx);
+    ASSERT_TRUE(stream->Write(HelloMessage()));
+    v1::CollectorMessage msg;
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_welcome());
+    for (const v1::AgentMessage& m : envelopes) ASSERT_TRUE(stream->Write(m));
+    uint64_t acked = 0;
+    while (acked < envelopes.size() && stream->Read(&msg)) {
+      if (msg.has_ack()) acked = msg.ack().seq();
+    }
+    ASSERT_EQ(acked, envelopes.size());
+    stream->WritesDone();
+    EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  }
+
   absl::StatusOr<v1::QueryMetricsResponse> QueryMetrics(const std::string& agent_id,
                                                         const std::string& metric, int64_t start_ms,
                                                         int64_t end_ms) {
@@ -500,24 +521,9 @@ TEST_F(CollectorServerTest, InvalidEnvelopeIsAckedAsRejectedNamingTheItem) {
 // `__name__` regex: each answered series carries its own metric name.
 TEST_F(CollectorServerTest, AdminQueryNamesSeveralMetricsWithANameMatcher) {
   agent::AgentIdentity id = EnrollNew("several-metrics");
-  auto stub = AgentStub(&id);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(HelloMessage()));
-  v1::CollectorMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome());
-  ASSERT_TRUE(stream->Write(MetricEnvelope(1, "multi_user", {1000, 2000})));
-  ASSERT_TRUE(stream->Write(MetricEnvelope(2, "multi_system", {1000})));
-  ASSERT_TRUE(stream->Write(MetricEnvelope(3, "other", {1000})));
-  uint64_t acked = 0;
-  while (acked < 3 && stream->Read(&msg)) {
-    if (msg.has_ack()) acked = msg.ack().seq();
-  }
-  ASSERT_EQ(acked, 3u);
-  stream->WritesDone();
-  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  ASSERT_NO_FATAL_FAILURE(SendAndAwaitAcks(id, {MetricEnvelope(1, "multi_user", {1000, 2000}),
+                                                MetricEnvelope(2, "multi_system", {1000}),
+                                                MetricEnvelope(3, "other", {1000})}));
 
   v1::QueryMetricsRequest req;
   req.set_agent_id(id.agent_id);
@@ -558,23 +564,8 @@ TEST_F(CollectorServerTest, AdminQueryNamesSeveralMetricsWithANameMatcher) {
 // the same points each way.
 TEST_F(CollectorServerTest, AdminQueryAnswersAlikeWhereverItRuns) {
   agent::AgentIdentity id = EnrollNew("query-paths");
-  auto stub = AgentStub(&id);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(HelloMessage()));
-  v1::CollectorMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome());
   const std::vector<int64_t> times = {1000, 2250, 3500};
-  ASSERT_TRUE(stream->Write(MetricEnvelope(1, "query_paths", times)));
-  uint64_t acked = 0;
-  while (acked < 1 && stream->Read(&msg)) {
-    if (msg.has_ack()) acked = msg.ack().seq();
-  }
-  ASSERT_EQ(acked, 1u);
-  stream->WritesDone();
-  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  ASSERT_NO_FATAL_FAILURE(SendAndAwaitAcks(id, {MetricEnvelope(1, "query_paths", times)}));
 
   constexpr int64_t kHour = 3'600'000;
   auto inline_answer = QueryMetrics(id.agent_id, "query_paths", 0, 10000);
