@@ -461,14 +461,19 @@ tsdb::QueryEngine AdminServiceImpl::QueryEngineOf() {
 
 bool AdminServiceImpl::SelectsByExactLabel(const tsdb::QueryRequest& query) {
   return std::any_of(query.matchers.begin(), query.matchers.end(), [](const tsdb::LabelMatcher& m) {
-    return m.op == tsdb::LabelMatcher::Op::kEq && m.name != tsdb::kMetricNameLabel;
+    // `label=""` matches the series without the label: possibly all.
+    return m.op == tsdb::LabelMatcher::Op::kEq && m.name != tsdb::kMetricNameLabel && !m.value.empty();
   });
 }
 
 bool AdminServiceImpl::SmallEnoughToRunInline(const tsdb::PreparedQuery& query) {
   const tsdb::QueryRequest& r = query.request();
-  const int64_t hours = std::max<int64_t>(1, (r.end_ms - r.start_ms) / 3'600'000 + 1);
-  return static_cast<int64_t>(query.series_count()) * hours <= kInlineSeriesHours;
+  // Prepare checked end_ms >= start_ms; in uint64 the span cannot overflow.
+  constexpr uint64_t kHourMs = 3'600'000;
+  const uint64_t span = static_cast<uint64_t>(r.end_ms) - static_cast<uint64_t>(r.start_ms);
+  const uint64_t hours = std::max<uint64_t>(1, span / kHourMs + (span % kHourMs != 0 ? 1 : 0));
+  const uint64_t series = std::max<uint64_t>(1, query.series_count());
+  return hours <= static_cast<uint64_t>(kInlineSeriesHours) / series;
 }
 
 absl::Status AdminServiceImpl::AnswerQuery(tsdb::PreparedQuery query, bool one_agent,
