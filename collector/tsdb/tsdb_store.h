@@ -388,6 +388,12 @@ class TsdbStore : public SeriesSource {
                              std::vector<Sample>* out);
   absl::Status ReadLastSampleIn(ReadContext* shared, uint64_t id, int64_t start_ms,
                                 int64_t end_ms, std::optional<Sample>* out);
+  // ReadLastSampleIn's read of the chunks at `own` (or `shared`'s
+  // snapshot): the latest sample in [start_ms, end_ms] on disk, from the
+  // chunk starting at `seek_to` when the head knows it.
+  absl::Status ReadLastOnDisk(ReadContext* shared, uint64_t id, int64_t start_ms, int64_t end_ms,
+                              std::optional<int64_t> seek_to, const rocksdb::Snapshot* own,
+                              std::optional<Sample>* out);
   absl::Status ReadRollupsWithinIn(ReadContext* shared, uint64_t id, int64_t resolution_ms,
                                    int64_t range_start, int64_t range_end, uint32_t fields,
                                    std::vector<RollupBucket>* out, bool* used);

@@ -241,8 +241,10 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
   const rocksdb::Snapshot* own = nullptr;
   std::vector<Sample> head;
   std::optional<int64_t> seek_to;  // the chunk holding end_ms, if the head lists it
+  size_t live = 0;                 // head samples not yet sealed (the newest)
   const bool read_disk = HeadSnapshot(id, shared, [&](const Head* h) {
     if (h != nullptr) seek_to = h->ChunkStartFor(end_ms);
+    if (h != nullptr) live = h->samples.size();
     // Most last-point queries end now: the head knows the series' latest
     // sample. Unless retention may have dropped it since.
     if (h == nullptr || !h->has_last ||
@@ -258,15 +260,32 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
   }, &head, &own);
   if (!read_disk) return absl::OkStatus();
   SnapshotReleaser release(db_.get(), own);
-  // The head holds the newest samples: its latest at or before end_ms
-  // decides when there is one (in range, or nothing is: chunks are older).
+  // The head's unsealed samples are the newest: their latest at or before
+  // end_ms decides when there is one (in range, or nothing is: chunks are
+  // older). A persisting chunk's may not be (chunks of one series can reach
+  // the disk out of order): it is a candidate, against the disk's.
+  std::optional<Sample> persisting;
   for (auto s = head.rbegin(); s != head.rend(); ++s) {
     if (s->time_ms > end_ms) continue;
-    if (s->time_ms >= start_ms) *out = *s;
-    return absl::OkStatus();
+    if (static_cast<size_t>(s - head.rbegin()) < live) {
+      if (s->time_ms >= start_ms) *out = *s;
+      return absl::OkStatus();
+    }
+    if (s->time_ms >= start_ms) persisting = *s;
+    break;
   }
-  // Otherwise the one chunk starting at or before end_ms holds the latest
-  // sample at or before it (chunks do not overlap).
+  absl::Status disk = ReadLastOnDisk(shared, id, start_ms, end_ms, seek_to, own, out);
+  if (persisting.has_value() && (!out->has_value() || (*out)->time_ms < persisting->time_ms)) {
+    *out = persisting;
+  }
+  return disk;
+}
+
+absl::Status TsdbStore::ReadLastOnDisk(ReadContext* shared, uint64_t id, int64_t start_ms, int64_t end_ms,
+                                       std::optional<int64_t> seek_to, const rocksdb::Snapshot* own,
+                                       std::optional<Sample>* out) {
+  // The one chunk starting at or before end_ms holds the latest sample at
+  // or before it (chunks do not overlap).
   std::optional<SeriesIterator> fresh;
   rocksdb::Iterator* it =
       ReadContext::For(shared, &ReadContext::chunks, db_.get(), chunks_cf_, id, own, &fresh);
@@ -344,6 +363,7 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
     if (!it->Valid() || !it->key().starts_with(keys::IdPrefix(id)))
       it->Seek(keys::ChunkKey(id, std::numeric_limits<int64_t>::min()));
   }
+  const size_t disk_begin = out->size();
   size_t k = 0;  // the first span a later chunk can still serve
   for (; it->Valid(); it->Next()) {
     uint64_t key_id = 0;
@@ -367,9 +387,19 @@ absl::Status TsdbStore::ReadSamplesIn(ReadContext* shared, uint64_t id,
     if (j == n) break;  // past the last span
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read chunks"));
+  const size_t head_begin = out->size();
   size_t j = 0;
   for (const Sample& s : head) {
     if (!emit(s, &j)) break;
+  }
+  // Chunks of one series may reach the disk out of order (one still
+  // encoding by an append while Maintain or Flush writes the next), and a
+  // persisting chunk is then older than a written one: merge by time.
+  if (head_begin > disk_begin && head_begin < out->size() &&
+      (*out)[head_begin].time_ms < (*out)[head_begin - 1].time_ms) {
+    std::inplace_merge(out->begin() + static_cast<ptrdiff_t>(disk_begin),
+                       out->begin() + static_cast<ptrdiff_t>(head_begin), out->end(),
+                       [](const Sample& a, const Sample& b) { return a.time_ms < b.time_ms; });
   }
   return absl::OkStatus();
 }

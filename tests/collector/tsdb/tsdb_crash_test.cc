@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "collector/tsdb/tsdb_store.h"
 #include "gtest/gtest.h"
 #include "tests/collector/tsdb/tsdb_crash_writer.h"
@@ -150,12 +152,22 @@ TEST(TsdbConcurrency, ParallelAppendsMaintenanceAndReads) {
     TsdbStore& store = **opened;
     std::atomic<bool> done{false};
     std::atomic<int> failures{0};
+    absl::Mutex first_mu;
+    std::string first;  // the first failure, for the message
+    auto fail = [&](const std::string& what) {
+      if (failures.fetch_add(1) == 0) {
+        absl::MutexLock lock(&first_mu);
+        first = what;
+      }
+    };
     std::thread other([&] {
       while (!done.load()) {
-        if (!store.Maintain().ok()) ++failures;
+        if (absl::Status s = store.Maintain(); !s.ok()) fail(absl::StrCat("Maintain: ", s.ToString()));
         std::unique_ptr<SeriesSource> view = store.ForOneQuery();
         std::vector<Sample> samples;
-        if (!view->ReadSamples(1, INT64_MIN, INT64_MAX, &samples).ok()) ++failures;
+        if (absl::Status s = view->ReadSamples(1, INT64_MIN, INT64_MAX, &samples); !s.ok()) {
+          fail(absl::StrCat("ReadSamples: ", s.ToString()));
+        }
         // Series 1 (host 0 of the first writer to append) reads as a
         // prefix of all its batches: no sample twice, none missing, also
         // while a full head's chunk is encoded without the store's lock.
@@ -165,7 +177,14 @@ TEST(TsdbConcurrency, ParallelAppendsMaintenanceAndReads) {
                         [](const Sample& a, const Sample& b) {
                           return a.time_ms == b.time_ms && a.value == b.value;
                         })) {
-          ++failures;
+          size_t at = 0;
+          while (at < samples.size() && at < all.size() && samples[at].time_ms == all[at].time_ms &&
+                 samples[at].value == all[at].value) {
+            ++at;
+          }
+          fail(absl::StrCat("series 1 read ", samples.size(), " samples, not a prefix of the ", all.size(),
+                            " written: first difference at ", at,
+                            at < samples.size() ? absl::StrCat(" (t=", samples[at].time_ms, ")") : ""));
         }
       }
     });
@@ -173,14 +192,14 @@ TEST(TsdbConcurrency, ParallelAppendsMaintenanceAndReads) {
     for (int t = 0; t < kWriters; ++t) {
       writers.emplace_back([&, t] {
         for (int b = 0; b < kBatches; ++b) {
-          if (!store.Append(BatchOf(t, b)).ok()) ++failures;
+          if (absl::Status s = store.Append(BatchOf(t, b)); !s.ok()) fail(absl::StrCat("Append: ", s.ToString()));
         }
       });
     }
     for (auto& w : writers) w.join();
     done = true;
     other.join();
-    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(failures.load(), 0) << "first: " << first;
     for (int t = 0; t < kWriters; ++t) {
       for (int h = 0; h < kHosts; ++h) {
         EXPECT_TRUE(SameSamples(ReadAll(store, IdOf(store, HostName(t, h)), INT64_MIN, INT64_MAX),
