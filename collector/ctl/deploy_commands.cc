@@ -1,11 +1,13 @@
 #include "collector/ctl/deploy_commands.h"
 
+#include <iostream>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "collector/ctl/artifact_commands.h"
@@ -233,6 +235,13 @@ absl::Status DeployList(v1::AdminService::Stub& stub, const DeployOptions& o, st
   v1::ListDeploymentsResponse resp;
   RETURN_IF_ERROR(
       FromGrpcStatus(stub.ListDeployments(WithDeadline(&ctx, o.timeout), v1::ListDeploymentsRequest(), &resp)));
+  if (resp.unreadable_ids_size() > 0) {
+    // On stderr, so that --json output stays one array.
+    std::cerr << "warning: " << resp.unreadable_ids_size()
+              << " stored deployment record(s) could not be read and are not listed: "
+              << absl::StrJoin(resp.unreadable_ids(), ", ")
+              << " (the collector's disk may be damaged; see its log)\n";
+  }
   if (o.json) {
     JsonWriter w;
     w.BeginArray();

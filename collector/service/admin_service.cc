@@ -509,8 +509,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListDeployments(grpc::CallbackServer
                                                             const v1::ListDeploymentsRequest*,
                                                             v1::ListDeploymentsResponse* resp) {
   return Run(ctx, [=, this]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments());
+    std::vector<std::string> unreadable;
+    ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments(&unreadable));
     for (v1::Deployment& d : all) *resp->add_deployments() = std::move(d);
+    for (std::string& id : unreadable) {
+      spdlog::error("deployment record {} does not parse; it is left out of deployment lists", id);
+      resp->add_unreadable_ids(std::move(id));
+    }
     return absl::OkStatus();
   });
 }

@@ -122,8 +122,10 @@ class Store {
   absl::Status PutDeployment(const v1::Deployment& deployment);
   // NotFound when there is none.
   absl::StatusOr<v1::Deployment> GetDeployment(const std::string& id);
-  // Every deployment, newest first.
-  absl::StatusOr<std::vector<v1::Deployment>> ListDeployments();
+  // Every deployment, newest first. A record that does not parse is left
+  // out and its id added to `unreadable` (when given): one damaged record
+  // does not hide the others.
+  absl::StatusOr<std::vector<v1::Deployment>> ListDeployments(std::vector<std::string>* unreadable = nullptr);
   // Every deployment's id, without reading the records.
   absl::StatusOr<std::vector<std::string>> ListDeploymentIds();
 

@@ -31,12 +31,15 @@ absl::StatusOr<v1::Deployment> Store::GetDeployment(const std::string& id) {
   return d;
 }
 
-absl::StatusOr<std::vector<v1::Deployment>> Store::ListDeployments() {
+absl::StatusOr<std::vector<v1::Deployment>> Store::ListDeployments(std::vector<std::string>* unreadable) {
   std::vector<v1::Deployment> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), deployments_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     v1::Deployment d;
-    RETURN_IF_ERROR(ParseRecord(it->value().ToString(), "deployment", &d));
+    if (!ParseRecord(it->value().ToString(), "deployment", &d).ok()) {
+      if (unreadable != nullptr) unreadable->push_back(it->key().ToString());
+      continue;
+    }
     out.push_back(std::move(d));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "cannot list deployments"));

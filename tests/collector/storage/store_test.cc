@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "common/inventory/inventory_diff.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
@@ -567,6 +568,46 @@ TEST_F(StoreTest, ServiceReportWithoutSystemdClearsUnits) {
   rec = store_->GetAgent("a1");
   EXPECT_FALSE(rec->systemd_present());
   EXPECT_GT(rec->services_reported_ms(), 0);
+}
+
+// One deployment record that no longer parses does not hide the others:
+// ListDeployments leaves it out and names it; reading it alone is DATA_LOSS.
+TEST_F(StoreTest, ListDeploymentsSkipsAndNamesAnUnreadableRecord) {
+  v1::Deployment older, newer;
+  older.set_id("dep-older");
+  older.set_created_ms(1000);
+  newer.set_id("dep-newer");
+  newer.set_created_ms(2000);
+  ASSERT_TRUE(store_->PutDeployment(older).ok());
+  ASSERT_TRUE(store_->PutDeployment(newer).ok());
+  store_.reset();
+  {  // Damage: a record that is not a protobuf, written past the Store.
+    const std::string path = dir_.path() + "/db";
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), path, cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    const auto at = std::find(names.begin(), names.end(), "deployments");
+    ASSERT_NE(at, names.end());
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[static_cast<size_t>(at - names.begin())], "dep-damaged",
+                        std::string(11, '\xff'))
+                    .ok());
+    for (rocksdb::ColumnFamilyHandle* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  Reopen();
+  std::vector<std::string> unreadable;
+  auto listed = store_->ListDeployments(&unreadable);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id(), "dep-newer");
+  EXPECT_EQ((*listed)[1].id(), "dep-older");
+  EXPECT_EQ(unreadable, std::vector<std::string>{"dep-damaged"});
+  EXPECT_EQ(store_->GetDeployment("dep-damaged").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(store_->ListDeployments().ok());  // without the out-parameter too
 }
 
 }  // namespace
