@@ -112,25 +112,26 @@ grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerCon
     reactor->Finish(ToGrpcStatus(query.status()));
     return reactor;
   }
-  std::shared_ptr<tsdb::PreparedQuery> prepared;
-  if (SelectsByExactLabel(*query)) {
-    absl::StatusOr<tsdb::PreparedQuery> p = QueryEngineOf().Prepare(*std::move(query));
-    if (!p.ok()) {
-      reactor->Finish(ToGrpcStatus(p.status()));
-      return reactor;
-    }
-    if (SmallEnoughToRunInline(*p)) {
-      reactor->Finish(ToGrpcStatus(AnswerQuery(*std::move(p), !req->agent_id().empty(), resp)));
-      return reactor;
-    }
-    prepared = std::make_shared<tsdb::PreparedQuery>(*std::move(p));
+  const bool one_agent = !req->agent_id().empty();
+  if (!SelectsByExactLabel(*query)) {
+    Submit(reactor, [=, this, query = std::make_shared<tsdb::QueryRequest>(*std::move(query))]() -> absl::Status {
+      ASSIGN_OR_RETURN(tsdb::PreparedQuery prepared, QueryEngineOf().Prepare(std::move(*query)));
+      return AnswerQuery(std::move(prepared), one_agent, resp);
+    });
+    return reactor;
   }
-  auto run = [=, this, query = std::make_shared<tsdb::QueryRequest>(*std::move(query))]() -> absl::Status {
-    if (prepared != nullptr) return AnswerQuery(std::move(*prepared), !req->agent_id().empty(), resp);
-    ASSIGN_OR_RETURN(tsdb::PreparedQuery p, QueryEngineOf().Prepare(std::move(*query)));
-    return AnswerQuery(std::move(p), !req->agent_id().empty(), resp);
-  };
-  Submit(reactor, std::move(run));
+  absl::StatusOr<tsdb::PreparedQuery> prepared = QueryEngineOf().Prepare(*std::move(query));
+  if (!prepared.ok()) {
+    reactor->Finish(ToGrpcStatus(prepared.status()));
+    return reactor;
+  }
+  if (SmallEnoughToRunInline(*prepared)) {
+    reactor->Finish(ToGrpcStatus(AnswerQuery(*std::move(prepared), one_agent, resp)));
+    return reactor;
+  }
+  Submit(reactor, [=, this, prepared = std::make_shared<tsdb::PreparedQuery>(*std::move(prepared))] {
+    return AnswerQuery(std::move(*prepared), one_agent, resp);
+  });
   return reactor;
 }
 

@@ -7,7 +7,7 @@
 namespace steward::collector {
 namespace {
 
-absl::StatusOr<std::string> NameWithPrefix(const grpc::ServerContextBase& ctx,
+absl::StatusOr<std::string> NameWithPrefix(const grpc::CallbackServerContext& ctx,
                                            absl::string_view prefix, absl::string_view role) {
   auto auth = ctx.auth_context();
   if (!auth || !auth->IsPeerAuthenticated()) {
@@ -26,11 +26,11 @@ absl::StatusOr<std::string> NameWithPrefix(const grpc::ServerContextBase& ctx,
 
 }  // namespace
 
-absl::StatusOr<std::string> AgentIdFromPeer(const grpc::ServerContextBase& ctx) {
+absl::StatusOr<std::string> AgentIdFromPeer(const grpc::CallbackServerContext& ctx) {
   return NameWithPrefix(ctx, kAgentCnPrefix, "agent");
 }
 
-absl::StatusOr<std::string> AdminFromPeer(const grpc::ServerContextBase& ctx) {
+absl::StatusOr<std::string> AdminFromPeer(const grpc::CallbackServerContext& ctx) {
   return NameWithPrefix(ctx, kAdminCnPrefix, "admin");
 }
 

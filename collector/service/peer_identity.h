@@ -12,9 +12,9 @@ namespace steward::collector {
 // The agent id from a client certificate with CN "agent/<id>".
 // UNAUTHENTICATED when there is no verified certificate or it is not an
 // agent's.
-absl::StatusOr<std::string> AgentIdFromPeer(const grpc::ServerContextBase& ctx);
+absl::StatusOr<std::string> AgentIdFromPeer(const grpc::CallbackServerContext& ctx);
 
 // The admin name from a client certificate with CN "admin/<name>".
-absl::StatusOr<std::string> AdminFromPeer(const grpc::ServerContextBase& ctx);
+absl::StatusOr<std::string> AdminFromPeer(const grpc::CallbackServerContext& ctx);
 
 }  // namespace steward::collector
