@@ -2,12 +2,15 @@
 # TSDB benchmark: TSBS-like devops data (tests/bench/devops_data.h) ingested
 # into each system under test on 127.0.0.1, then bytes per sample on disk
 # after a forced merge, peak RSS, and the latency of TSBS's devops queries.
-#   tests/bench/run tsdb [--hosts 1000] [--steps 500] [--clients 2] [--runs 20] [--keep]
-# Systems, one after the other (so they never compete for the 2 cores):
-# Steward (a real steward-collector; tsdb_steward enrolls --clients agents
-# and sends the data through the agents' gRPC path, then runs the queries
-# through the admin API) and VictoriaMetrics (Debian package
+#   tests/bench/run tsdb [--hosts 1000] [--steps 500] [--clients 2] [--runs 100] [--keep]
+# Systems: Steward (a real steward-collector; tsdb_steward enrolls --clients
+# agents and sends the data through the agents' gRPC path, then runs the
+# queries through the admin API) and VictoriaMetrics (Debian package
 # victoria-metrics, /write with Influx line protocol, the same clients).
+# Ingest runs one system after the other, so they never compete for the 2
+# cores. Queries run in alternating blocks of 10 runs (never both at
+# once), pooled per system: a slow spell of this shared machine then falls
+# on both systems' figures, not on whichever ran during it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -17,7 +20,8 @@ export STEWARD_JOBS="${STEWARD_JOBS:-2}"
 HOSTS=1000
 STEPS=500
 CLIENTS=2
-RUNS=20
+RUNS=100
+BLOCK=10  # query runs per block; the blocks alternate between the systems
 KEEP=0
 BUILD_STEP=1
 
@@ -28,7 +32,8 @@ usage: tests/bench/run tsdb [--hosts N] [--steps S] [--clients C] [--runs R] [--
 Generates N hosts x S steps of devops data (20 fields per host, 10 s apart;
 default 1000 x 500 = 10 M samples), ingests it with C parallel clients
 (default 2), forces a merge, and runs each TSBS devops query R times
-(default 20) with seeded random hosts and windows. Prints one RESULT line per
+(default 100, in blocks of $BLOCK alternating between the systems) with seeded
+random hosts and windows. Prints one RESULT line per
 system: ingest_samples_per_s, bytes_per_sample, index_bytes_per_sample,
 peak_rss_mb, q_<query>_p50_ms, q_<query>_p99_ms.
 EOT
@@ -105,11 +110,7 @@ echo "$ST_COMPACT" >&2
 ST_DATA=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["data_bytes"])' "$ST_COMPACT")
 ST_INDEX=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["index_bytes"])' "$ST_COMPACT")
 ST_ROLLUPS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["rollup_bytes"])' "$ST_COMPACT")
-step "running the TSBS devops queries on steward ($RUNS runs each)"
-ST_QUERIES=$("$BUILD/tests/bench/tsdb_steward" query --admin-config "$TMP/steward/admin.conf" --hosts "$HOSTS" \
-  --start-ms "$START_MS" --end-ms "$(( START_MS + STEPS * INTERVAL_MS ))" --runs "$RUNS")
-ST_PEAK=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$ST_PID/status")
-kill "$ST_PID"; wait "$ST_PID" 2>/dev/null || true
+# steward-collector stays up (idle) for the queries below.
 
 # ------------------------------------------------------------ VictoriaMetrics
 VM_PORT="$(free_port)"
@@ -165,9 +166,29 @@ VM_STORED=$(curl -sf "$VM_URL/api/v1/series" --data-urlencode 'match[]={__name__
   | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]))')
 [ "$VM_STORED" = $(( HOSTS * 20 )) ] || warn "victoria-metrics holds $VM_STORED series, expected $(( HOSTS * 20 ))"
 
-step "running the TSBS devops queries ($RUNS runs each)"
-VM_QUERIES=$(python3 "$ROOT/tests/bench/tsdb_queries.py" victoriametrics "$VM_URL" \
-  --hosts "$HOSTS" --start-ms "$START_MS" --end-ms "$(( START_MS + STEPS * INTERVAL_MS ))" --runs "$RUNS")
+# ------------------------------------------------------------ queries
+# Each block: one warm-up run of every query (not counted), then its runs,
+# appended as "<query> <ms>" lines; a fresh seed per block.
+END_MS=$(( START_MS + STEPS * INTERVAL_MS ))
+ROUNDS=$(( (RUNS + BLOCK - 1) / BLOCK ))
+step "running the TSBS devops queries: $RUNS runs each, $ROUNDS blocks per system, alternating"
+steward_block() {
+  "$BUILD/tests/bench/tsdb_steward" query --admin-config "$TMP/steward/admin.conf" --hosts "$HOSTS" \
+    --start-ms "$START_MS" --end-ms "$END_MS" --runs "$1" --seed "$2" --times-to "$TMP/steward.times" >/dev/null
+}
+vm_block() {
+  python3 "$ROOT/tests/bench/tsdb_queries.py" victoriametrics "$VM_URL" --hosts "$HOSTS" \
+    --start-ms "$START_MS" --end-ms "$END_MS" --runs "$1" --seed "$2" --times-to "$TMP/vm.times" >/dev/null
+}
+for r in $(seq 1 "$ROUNDS"); do
+  n=$(( r < ROUNDS ? BLOCK : RUNS - BLOCK * (ROUNDS - 1) ))
+  if (( r % 2 )); then steward_block "$n" "$(( 6 + r ))"; vm_block "$n" "$(( 6 + r ))"
+  else vm_block "$n" "$(( 6 + r ))"; steward_block "$n" "$(( 6 + r ))"; fi
+  printf '  block %d/%d done\n' "$r" "$ROUNDS" >&2
+done
+ST_QUERIES=$(python3 "$ROOT/tests/bench/tsdb_queries.py" summarize "$TMP/steward.times")
+VM_QUERIES=$(python3 "$ROOT/tests/bench/tsdb_queries.py" summarize "$TMP/vm.times")
+ST_PEAK=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$ST_PID/status")
 VM_RSS=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$VM_PID/status")
 
 # ------------------------------------------------------------ report

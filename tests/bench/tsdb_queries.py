@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """TSBS devops queries for the TSDB benchmark (tests/bench/tsdb.sh).
 
-  tsdb_queries.py victoriametrics URL --hosts N --start-ms T0 --end-ms T1 [--runs R] [--seed S] [--only A,B] [--pause-us N]
+  tsdb_queries.py victoriametrics URL --hosts N --start-ms T0 --end-ms T1 [--runs R] [--seed S]
+                  [--only A,B] [--pause-us N] [--times-to FILE]
+  tsdb_queries.py summarize FILE
 
 Runs each query R times with seeded random hosts and windows inside the
 data's span [T0, T1), each run timed from request to the end of the
 response, and prints one line: q_<name>_p50_ms=... q_<name>_p99_ms=... for
 every query (TSBS's names). A query that fails or returns nothing is an
-error: an empty answer would time nothing.
+error: an empty answer would time nothing. --times-to also appends every
+timed run to FILE as "<name> <ms>"; summarize prints the same one line from
+such a file (tsdb.sh pools blocks of runs into one file per system, the
+Steward blocks written by tsdb_steward, so both get one percentile rule).
 """
 import argparse
 import http.client
 import json
+import math
 import random
 import sys
 import time
@@ -57,12 +63,45 @@ def vm_queries(rng, n_hosts, t0, t1):
 
 
 def percentile(sorted_ms, p):
-    """Nearest rank."""
-    i = max(0, min(len(sorted_ms) - 1, int(round(p / 100 * len(sorted_ms) + 0.5)) - 1))
+    """Nearest rank: the smallest value with at least p% of the values at or below it."""
+    i = max(0, min(len(sorted_ms) - 1, math.ceil(p / 100 * len(sorted_ms)) - 1))
     return sorted_ms[i]
 
 
+NAMES = ["single-groupby-1-1-1", "single-groupby-1-8-1", "single-groupby-5-1-12", "double-groupby-1",
+         "high-cpu-1", "lastpoint", "groupby-orderby-limit"]
+
+
+def summary_line(times):
+    """q_<name>_p50_ms=... q_<name>_p99_ms=... in TSBS's order, from {name: [ms, ...]}."""
+    out = []
+    for name in NAMES + sorted(set(times) - set(NAMES)):
+        ms = sorted(times.get(name, []))
+        if ms:
+            out.append(f"q_{name}_p50_ms={percentile(ms, 50):.2f} q_{name}_p99_ms={percentile(ms, 99):.2f}")
+    return " ".join(out)
+
+
+def summarize(path):
+    times = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            parts = line.split()
+            try:
+                name, ms = parts[0], float(parts[1])
+                if len(parts) != 2 or not ms >= 0:
+                    raise ValueError
+            except (IndexError, ValueError):
+                sys.exit(f"{path}:{n}: expected '<query> <ms>', got {line.strip()!r}")
+            times.setdefault(name, []).append(ms)
+    if not times:
+        sys.exit(f"{path}: no timed runs")
+    print(summary_line(times))
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "summarize":
+        return summarize(sys.argv[2])
     ap = argparse.ArgumentParser()
     ap.add_argument("system", choices=["victoriametrics"])
     ap.add_argument("url")
@@ -73,6 +112,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--only", default="", help="comma-separated query names to run (default all)")
     ap.add_argument("--pause-us", type=int, default=0, help="idle time before each timed query (profiling)")
+    ap.add_argument("--times-to", default="", help='append "<name> <ms>" per timed run to this file')
     args = ap.parse_args()
     u = urllib.parse.urlparse(args.url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
@@ -96,11 +136,10 @@ def main():
                 sys.exit(f"{name}: empty result for {path}")
             if run > 0:
                 times.setdefault(name, []).append(ms)
-    out = []
-    for name, ms in times.items():
-        ms.sort()
-        out.append(f"q_{name}_p50_ms={percentile(ms, 50):.2f} q_{name}_p99_ms={percentile(ms, 99):.2f}")
-    print(" ".join(out))
+    if args.times_to:
+        with open(args.times_to, "a") as f:
+            f.writelines(f"{name} {ms}\n" for name, v in times.items() for ms in v)
+    print(summary_line(times))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 //                [--start-ms T] [--interval-ms 10000] [--seed 1] [--clients 2]
 //   tsdb_steward query  --admin-config FILE [--hosts 1000] --start-ms T0 --end-ms T1
 //                [--runs 20] [--seed 7] [--only QUERY[,QUERY...]] [--pause-us N]
+//                [--times-to FILE]
 //
 // ingest enrolls --clients agents (identities under DIR) and has each send
 // its share of the devops hosts (host i -> client i % clients) through the
@@ -15,7 +16,9 @@
 //   RESULT steward_ingest samples=N seconds=S samples_per_s=R
 // query runs TSBS's devops queries through AdminService.QueryMetrics on one
 // kept channel, --runs times each after one warm-up, with seeded random hosts
-// and windows, and prints q_<name>_p50_ms=... q_<name>_p99_ms=... on one line.
+// and windows, and prints q_<name>_p50_ms=... q_<name>_p99_ms=... on one line;
+// with --times-to it also appends every timed run to FILE as "<name> <ms>"
+// (tsdb.sh pools several such blocks, interleaved with VictoriaMetrics's).
 
 #include <malloc.h>
 
@@ -23,6 +26,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -60,6 +64,7 @@ struct Args {
   uint64_t query_seed = 7;
   std::string only;  // query: run just these TSBS queries, comma-separated (for profiling)
   int pause_us = 0;  // query: idle time before each timed call (for profiling idle wake-ups)
+  std::string times_to;  // query: append "<name> <ms>" per timed run to this file
 };
 
 [[noreturn]] void Die(const std::string& what) {
@@ -93,6 +98,7 @@ Args ParseArgs(int argc, char** argv) {
     else if (k == "--runs") a.runs = static_cast<int>(num());
     else if (k == "--only") a.only = v;
     else if (k == "--pause-us") a.pause_us = static_cast<int>(num());
+    else if (k == "--times-to") a.times_to = v;
     else Die("unknown argument " + k);
   }
   if (a.admin_config.empty()) Die("--admin-config is required");
@@ -309,6 +315,7 @@ int Query(const Args& a) {
   };
   std::map<std::string, std::vector<double>> times;
   std::vector<std::string> order;
+  std::string raw;  // --times-to lines, written once at the end (no file I/O between calls)
   for (int run = 0; run <= a.runs; ++run) {  // run 0 warms up
     for (auto& [name, reqs] : queries()) {
       if (!a.only.empty() && absl::StrCat(",", a.only, ",").find(absl::StrCat(",", name, ",")) ==
@@ -328,7 +335,12 @@ int Query(const Args& a) {
       if (points == 0 && name != "high-cpu-1") Die(name + ": empty result");
       if (run == 0) order.push_back(name);
       if (run > 0) times[name].push_back(ms);
+      if (run > 0 && !a.times_to.empty()) raw += absl::StrCat(name, " ", ms, "\n");
     }
+  }
+  if (!a.times_to.empty()) {
+    std::FILE* f = std::fopen(a.times_to.c_str(), "a");
+    if (f == nullptr || std::fputs(raw.c_str(), f) < 0 || std::fclose(f) != 0) Die("cannot append to " + a.times_to);
   }
   std::string line;
   for (const auto& name : order) {
@@ -336,7 +348,7 @@ int Query(const Args& a) {
     std::sort(v.begin(), v.end());
     auto rank = [&](double p) {
       size_t i = static_cast<size_t>(std::max(0.0, std::min(static_cast<double>(v.size() - 1),
-                                                              std::round(p / 100 * v.size() + 0.5) - 1)));
+                                                              std::ceil(p / 100 * v.size()) - 1)));
       return v[i];
     };
     char buf[160];
