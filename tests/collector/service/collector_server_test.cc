@@ -70,6 +70,43 @@ v1::AgentMessage MetricEnvelope(uint64_t seq, const std::string& metric,
   return m;
 }
 
+// Reads until the server ends the stream and returns its status.
+grpc::Status DrainAndFinish(Stream* stream) {
+  v1::CollectorMessage ignored;
+  while (stream->Read(&ignored)) {
+  }
+  return stream->Finish();
+}
+
+// An agent's Connect stream past Hello and Welcome, with what it needs kept
+// alive (stub, context).
+struct AgentSession {
+  std::unique_ptr<v1::AgentService::Stub> stub;
+  grpc::ClientContext ctx;
+  std::unique_ptr<Stream> stream;
+  v1::Welcome welcome;
+
+  // Half-closes, reads to the end and returns the server's status.
+  grpc::Status Close() {
+    stream->WritesDone();
+    return DrainAndFinish(stream.get());
+  }
+};
+
+// Opens a Connect stream on `channel`, sends Hello (with `digest`) and reads
+// the Welcome. Call under ASSERT_NO_FATAL_FAILURE.
+void OpenSession(const std::shared_ptr<grpc::Channel>& channel, AgentSession* s,
+                 const std::string& digest = "") {
+  s->stub = v1::AgentService::NewStub(channel);
+  SetDeadline(&s->ctx);
+  s->stream = s->stub->Connect(&s->ctx);
+  ASSERT_TRUE(s->stream->Write(HelloMessage(digest)));
+  v1::CollectorMessage msg;
+  ASSERT_TRUE(s->stream->Read(&msg));
+  ASSERT_TRUE(msg.has_welcome()) << msg.ShortDebugString();
+  s->welcome = msg.welcome();
+}
+
 // One collector for the whole suite (starting one costs key generation);
 // every test enrolls its own agents, so tests do not see each other's data.
 class CollectorServerTest : public ::testing::Test {
@@ -139,25 +176,26 @@ class CollectorServerTest : public ::testing::Test {
     return v1::AgentService::NewStub(agent::MakeCollectorChannel(server_->address(), CaPem(), id));
   }
 
+  // OpenSession as `id` on this suite's collector.
+  void ConnectAndHello(const agent::AgentIdentity& id, AgentSession* s,
+                       const std::string& digest = "") {
+    OpenSession(agent::MakeCollectorChannel(server_->address(), CaPem(), &id), s, digest);
+  }
+
   // Connects as `id`, sends `envelopes` (seq 1..n) and waits until the last
   // is acked, then closes the stream.
-  void SendAndAwaitAcks(const agent::AgentIdentity& id, const std::vector<v1::AgentMessage>& envelopes) {
-    auto stub = AgentStub(&id);
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx);
-    std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-    ASSERT_TRUE(stream->Write(HelloMessage()));
-    v1::CollectorMessage msg;
-    ASSERT_TRUE(stream->Read(&msg));
-    ASSERT_TRUE(msg.has_welcome());
-    for (const v1::AgentMessage& m : envelopes) ASSERT_TRUE(stream->Write(m));
+  void SendAndAwaitAcks(const agent::AgentIdentity& id,
+                        const std::vector<v1::AgentMessage>& envelopes) {
+    AgentSession s;
+    ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &s));
+    for (const v1::AgentMessage& m : envelopes) ASSERT_TRUE(s.stream->Write(m));
     uint64_t acked = 0;
-    while (acked < envelopes.size() && stream->Read(&msg)) {
+    v1::CollectorMessage msg;
+    while (acked < envelopes.size() && s.stream->Read(&msg)) {
       if (msg.has_ack()) acked = msg.ack().seq();
     }
     ASSERT_EQ(acked, envelopes.size());
-    stream->WritesDone();
-    EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+    EXPECT_TRUE(s.Close().ok());
   }
 
   absl::StatusOr<v1::QueryMetricsResponse> QueryMetrics(const std::string& agent_id,
@@ -183,14 +221,6 @@ class CollectorServerTest : public ::testing::Test {
     grpc::Status st = admin_->ListHosts(&ctx, v1::ListHostsRequest(), &resp);
     if (!st.ok()) return FromGrpcStatus(st);
     return resp;
-  }
-
-  // Reads until the server ends the stream and returns its status.
-  static grpc::Status DrainAndFinish(Stream* stream) {
-    v1::CollectorMessage ignored;
-    while (stream->Read(&ignored)) {
-    }
-    return stream->Finish();
   }
 
   static testing::TempDir* dir_;
@@ -298,17 +328,13 @@ TEST_F(CollectorServerTest, ConnectHelloEnvelopeAckAndIdempotentResend) {
   int64_t now = absl::ToUnixMillis(absl::Now());
   std::vector<int64_t> times = {now - 3000, now - 2000, now - 1000};
   {
-    auto stub = AgentStub(&id);
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx);
-    std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-    ASSERT_TRUE(stream->Write(HelloMessage()));
-    v1::CollectorMessage msg;
-    ASSERT_TRUE(stream->Read(&msg));
-    ASSERT_TRUE(msg.has_welcome()) << msg.ShortDebugString();
-    EXPECT_EQ(msg.welcome().agent_id(), id.agent_id);
-    EXPECT_EQ(msg.welcome().last_applied_seq(), 0u);
+    AgentSession session;
+    ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &session));
+    EXPECT_EQ(session.welcome.agent_id(), id.agent_id);
+    EXPECT_EQ(session.welcome.last_applied_seq(), 0u);
+    Stream* stream = session.stream.get();
     // Then the pushed settings (no checks assigned here).
+    v1::CollectorMessage msg;
     ASSERT_TRUE(stream->Read(&msg));
     ASSERT_TRUE(msg.has_settings()) << msg.ShortDebugString();
     EXPECT_EQ(msg.settings().checks_size(), 0);
@@ -336,8 +362,7 @@ TEST_F(CollectorServerTest, ConnectHelloEnvelopeAckAndIdempotentResend) {
     ASSERT_TRUE(msg.has_ack()) << msg.ShortDebugString();
     EXPECT_EQ(msg.ack().seq(), 1u);
 
-    ASSERT_TRUE(stream->WritesDone());
-    grpc::Status st = DrainAndFinish(stream.get());
+    grpc::Status st = session.Close();
     EXPECT_TRUE(st.ok()) << st.error_code() << ": " << st.error_message();
   }
   // ...but not applied twice.
@@ -354,35 +379,22 @@ TEST_F(CollectorServerTest, ConnectHelloEnvelopeAckAndIdempotentResend) {
   EXPECT_EQ(s.labels(0).name(), "cpu");
 
   // A new stream is welcomed with the applied sequence.
-  auto stub = AgentStub(&id);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(HelloMessage()));
-  v1::CollectorMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome());
-  EXPECT_EQ(msg.welcome().last_applied_seq(), 1u);
-  stream->WritesDone();
-  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  AgentSession again;
+  ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &again));
+  EXPECT_EQ(again.welcome.last_applied_seq(), 1u);
+  EXPECT_TRUE(again.Close().ok());
 }
 
 TEST_F(CollectorServerTest, HelloWithStaleInventoryDigestGetsResyncRequest) {
   agent::AgentIdentity id = EnrollNew("resync-1");
-  auto stub = AgentStub(&id);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(HelloMessage("abc123")));
+  AgentSession s;
+  ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &s, "abc123"));
   v1::CollectorMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome());
-  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(s.stream->Read(&msg));
   ASSERT_TRUE(msg.has_settings()) << msg.ShortDebugString();
-  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(s.stream->Read(&msg));
   EXPECT_TRUE(msg.has_resync()) << msg.ShortDebugString();
-  stream->WritesDone();
-  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  EXPECT_TRUE(s.Close().ok());
 }
 
 TEST_F(CollectorServerTest, ConnectWithoutClientCertificateIsUnauthenticated) {
@@ -455,16 +467,10 @@ TEST_F(CollectorServerTest, EnvelopeBeforeHelloIsFailedPrecondition) {
 
 TEST_F(CollectorServerTest, SecondHelloIsFailedPrecondition) {
   agent::AgentIdentity id = EnrollNew("chatty");
-  auto stub = AgentStub(&id);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(HelloMessage()));
-  v1::CollectorMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome());
-  stream->Write(HelloMessage());
-  grpc::Status st = DrainAndFinish(stream.get());
+  AgentSession s;
+  ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &s));
+  s.stream->Write(HelloMessage());
+  grpc::Status st = DrainAndFinish(s.stream.get());
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
 }
 
@@ -473,14 +479,9 @@ TEST_F(CollectorServerTest, SecondHelloIsFailedPrecondition) {
 // behind it would arrive (a newer agent's payload, a malformed batch).
 TEST_F(CollectorServerTest, InvalidEnvelopeIsAckedAsRejectedNamingTheItem) {
   agent::AgentIdentity id = EnrollNew("sloppy");
-  auto stub = AgentStub(&id);
-  grpc::ClientContext ctx;
-  SetDeadline(&ctx);
-  std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(HelloMessage()));
-  v1::CollectorMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome());
+  AgentSession s;
+  ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &s));
+  Stream* stream = s.stream.get();
   ASSERT_TRUE(stream->Write(MetricEnvelope(1, "1bad", {1000})));
   v1::AgentMessage unknown;  // A payload this collector does not know.
   unknown.mutable_envelope()->set_seq(2);
@@ -488,6 +489,7 @@ TEST_F(CollectorServerTest, InvalidEnvelopeIsAckedAsRejectedNamingTheItem) {
   ASSERT_TRUE(stream->Write(unknown));
   ASSERT_TRUE(stream->Write(MetricEnvelope(3, "good_metric", {2000})));
   std::vector<v1::Ack> acks;
+  v1::CollectorMessage msg;
   while (acks.size() < 3 && stream->Read(&msg)) {
     if (msg.has_ack()) acks.push_back(msg.ack());
   }
@@ -498,19 +500,13 @@ TEST_F(CollectorServerTest, InvalidEnvelopeIsAckedAsRejectedNamingTheItem) {
   EXPECT_TRUE(absl::StrContains(acks[1].rejected(), "no payload")) << acks[1].rejected();
   EXPECT_EQ(acks[2].seq(), 3u);
   EXPECT_EQ(acks[2].rejected(), "");
-  stream->WritesDone();
-  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  EXPECT_TRUE(s.Close().ok());
 
   // The refused ones are recorded as done (a resend is skipped), not stored.
-  grpc::ClientContext ctx2;
-  SetDeadline(&ctx2);
-  stream = stub->Connect(&ctx2);
-  ASSERT_TRUE(stream->Write(HelloMessage()));
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome());
-  EXPECT_EQ(msg.welcome().last_applied_seq(), 3u);
-  stream->WritesDone();
-  EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
+  AgentSession again;
+  ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &again));
+  EXPECT_EQ(again.welcome.last_applied_seq(), 3u);
+  EXPECT_TRUE(again.Close().ok());
   auto good = QueryMetrics(id.agent_id, "good_metric", 0, 10000);
   ASSERT_TRUE(good.ok()) << good.status();
   ASSERT_EQ(good->series_size(), 1);
@@ -521,9 +517,9 @@ TEST_F(CollectorServerTest, InvalidEnvelopeIsAckedAsRejectedNamingTheItem) {
 // `__name__` regex: each answered series carries its own metric name.
 TEST_F(CollectorServerTest, AdminQueryNamesSeveralMetricsWithANameMatcher) {
   agent::AgentIdentity id = EnrollNew("several-metrics");
-  ASSERT_NO_FATAL_FAILURE(SendAndAwaitAcks(id, {MetricEnvelope(1, "multi_user", {1000, 2000}),
-                                                MetricEnvelope(2, "multi_system", {1000}),
-                                                MetricEnvelope(3, "other", {1000})}));
+  ASSERT_NO_FATAL_FAILURE(SendAndAwaitAcks(
+      id, {MetricEnvelope(1, "multi_user", {1000, 2000}), MetricEnvelope(2, "multi_system", {1000}),
+           MetricEnvelope(3, "other", {1000})}));
 
   v1::QueryMetricsRequest req;
   req.set_agent_id(id.agent_id);
@@ -578,7 +574,8 @@ TEST_F(CollectorServerTest, AdminQueryAnswersAlikeWhereverItRuns) {
     ASSERT_EQ(series.points_size(), 3);
     for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(series.points(i).time_ms(), times[static_cast<size_t>(i)]);
-      EXPECT_EQ(series.points(i).value(), static_cast<double>(times[static_cast<size_t>(i)] % 1000) / 4);
+      EXPECT_EQ(series.points(i).value(),
+                static_cast<double>(times[static_cast<size_t>(i)] % 1000) / 4);
     }
   }
   // Errors come back from the gRPC thread as from the WorkQueue.
@@ -615,7 +612,8 @@ TEST_F(CollectorServerTest, AdminQueriesValidateTheirInput) {
 
 // --- services inventory: report through a session, ListServices, stewardctl ---
 
-v1::AgentMessage ServiceEnvelope(uint64_t seq, bool systemd, std::vector<std::vector<std::string>> units) {
+v1::AgentMessage ServiceEnvelope(uint64_t seq, bool systemd,
+                                 std::vector<std::vector<std::string>> units) {
   v1::AgentMessage m;
   m.mutable_envelope()->set_seq(seq);
   auto* r = m.mutable_envelope()->mutable_service_report();
@@ -636,27 +634,14 @@ TEST_F(CollectorServerTest, ServiceReportsAreListedFilteredAndShownByStewardctl)
   agent::AgentIdentity web = EnrollNew("svc-web");
   agent::AgentIdentity box = EnrollNew("svc-container");
   agent::AgentIdentity old = EnrollNew("svc-old");
-  auto send = [&](const agent::AgentIdentity& id, const v1::AgentMessage& env) {
-    auto stub = AgentStub(&id);
-    grpc::ClientContext ctx;
-    SetDeadline(&ctx);
-    std::unique_ptr<Stream> stream = stub->Connect(&ctx);
-    ASSERT_TRUE(stream->Write(HelloMessage()));
-    v1::CollectorMessage msg;
-    ASSERT_TRUE(stream->Read(&msg) && msg.has_welcome());
-    ASSERT_TRUE(stream->Write(env));
-    do {
-      ASSERT_TRUE(stream->Read(&msg));
-    } while (!msg.has_ack());
-    EXPECT_EQ(msg.ack().seq(), env.envelope().seq());
-    stream->WritesDone();
-    EXPECT_TRUE(DrainAndFinish(stream.get()).ok());
-  };
-  send(web, ServiceEnvelope(1, true,
-                            {{"cron.service", "active", "running", "Regular background program processing daemon"},
-                             {"nginx-exporter.timer", "active", "waiting", "Scrape nginx"},
-                             {"nginx.service", "failed", "failed", "A high performance web server"}}));
-  send(box, ServiceEnvelope(1, false, {}));
+  ASSERT_NO_FATAL_FAILURE(SendAndAwaitAcks(
+      web,
+      {ServiceEnvelope(
+          1, true,
+          {{"cron.service", "active", "running", "Regular background program processing daemon"},
+           {"nginx-exporter.timer", "active", "waiting", "Scrape nginx"},
+           {"nginx.service", "failed", "failed", "A high performance web server"}})}));
+  ASSERT_NO_FATAL_FAILURE(SendAndAwaitAcks(box, {ServiceEnvelope(1, false, {})}));
 
   auto list = [&](const std::string& host, const std::string& state, const std::string& part) {
     v1::ListServicesRequest req;
@@ -677,11 +662,14 @@ TEST_F(CollectorServerTest, ServiceReportsAreListedFilteredAndShownByStewardctl)
     return out;
   };
   EXPECT_EQ(list(web.agent_id, "", ""),
-            (std::vector<std::string>{"svc-web cron.service active", "svc-web nginx-exporter.timer active",
+            (std::vector<std::string>{"svc-web cron.service active",
+                                      "svc-web nginx-exporter.timer active",
                                       "svc-web nginx.service failed"}));
-  EXPECT_EQ(list(web.agent_id, "failed", ""), std::vector<std::string>{"svc-web nginx.service failed"});
+  EXPECT_EQ(list(web.agent_id, "failed", ""),
+            std::vector<std::string>{"svc-web nginx.service failed"});
   EXPECT_EQ(list(web.agent_id, "", "nginx"),
-            (std::vector<std::string>{"svc-web nginx-exporter.timer active", "svc-web nginx.service failed"}));
+            (std::vector<std::string>{"svc-web nginx-exporter.timer active",
+                                      "svc-web nginx.service failed"}));
   EXPECT_EQ(list(box.agent_id, "", ""), std::vector<std::string>{"no-systemd " + box.agent_id});
   EXPECT_EQ(list(old.agent_id, "", ""), std::vector<std::string>{"not-reporting " + old.agent_id});
 
@@ -698,20 +686,24 @@ TEST_F(CollectorServerTest, ServiceReportsAreListedFilteredAndShownByStewardctl)
     EXPECT_EQ(ctl::RunStewardctl(args, "", out, err), want_code) << err.str();
     return want_code == 0 ? out.str() : err.str();
   };
-  EXPECT_EQ(ctl({"services", "--host", web.agent_id, "--state", "failed"}, 0),
-            "HOST     UNIT           LOAD    ACTIVE  SUB     ENABLED  DESCRIPTION\n"
-            "svc-web  nginx.service  loaded  failed  failed  enabled  A high performance web server\n");
+  EXPECT_EQ(
+      ctl({"services", "--host", web.agent_id, "--state", "failed"}, 0),
+      "HOST     UNIT           LOAD    ACTIVE  SUB     ENABLED  DESCRIPTION\n"
+      "svc-web  nginx.service  loaded  failed  failed  enabled  A high performance web server\n");
   std::string json = ctl({"services", "--host", web.agent_id, "--name", "cron", "--json"}, 0);
   EXPECT_TRUE(absl::StrContains(json, "\"unit\": \"cron.service\"")) << json;
   EXPECT_TRUE(absl::StrContains(json, "\"active_state\": \"active\"")) << json;
   EXPECT_TRUE(absl::StrContains(json, "\"sub_state\": \"running\"")) << json;
   EXPECT_FALSE(absl::StrContains(json, "nginx")) << json;
   EXPECT_EQ(ctl({"services", "--host", box.agent_id}, 0),
-            "HOST  UNIT  LOAD  ACTIVE  SUB  ENABLED  DESCRIPTION\n(no units match)\n(1 host(s) without systemd: " +
+            "HOST  UNIT  LOAD  ACTIVE  SUB  ENABLED  DESCRIPTION\n(no units match)\n(1 host(s) "
+            "without systemd: " +
                 box.agent_id + ")\n");
-  EXPECT_TRUE(absl::StrContains(ctl({"services", "--state", "broken"}, 2),
-                                "--state 'broken' is not a systemd active state; use one of active, reloading"));
-  EXPECT_TRUE(absl::StrContains(ctl({"services", "--host", "no-such-agent"}, 1), "no agent with id 'no-such-agent'"));
+  EXPECT_TRUE(absl::StrContains(
+      ctl({"services", "--state", "broken"}, 2),
+      "--state 'broken' is not a systemd active state; use one of active, reloading"));
+  EXPECT_TRUE(absl::StrContains(ctl({"services", "--host", "no-such-agent"}, 1),
+                                "no agent with id 'no-such-agent'"));
 }
 
 TEST(CollectorServerStart, RejectsMissingDataDirAndBadListenAddress) {
@@ -756,23 +748,16 @@ TEST(CollectorServerStart, RestartKeepsCaAndAppliedData) {
                                        dir.path() + "/state", v1::HostFacts(), absl::Seconds(10));
     ASSERT_TRUE(enrolled.ok()) << enrolled.status();
     id = *enrolled;
-    auto stub = v1::AgentService::NewStub(
-        agent::MakeCollectorChannel((*server)->address(), ca_before, &id));
-    grpc::ClientContext sctx;
-    SetDeadline(&sctx);
-    auto stream = stub->Connect(&sctx);
-    ASSERT_TRUE(stream->Write(HelloMessage()));
+    AgentSession s;
+    ASSERT_NO_FATAL_FAILURE(
+        OpenSession(agent::MakeCollectorChannel((*server)->address(), ca_before, &id), &s));
     v1::CollectorMessage msg;
-    ASSERT_TRUE(stream->Read(&msg));  // Welcome
-    ASSERT_TRUE(stream->Read(&msg));  // Settings
+    ASSERT_TRUE(s.stream->Read(&msg));  // Settings
     ASSERT_TRUE(msg.has_settings()) << msg.ShortDebugString();
-    ASSERT_TRUE(stream->Write(MetricEnvelope(1, "m", {5})));
-    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(s.stream->Write(MetricEnvelope(1, "m", {5})));
+    ASSERT_TRUE(s.stream->Read(&msg));
     ASSERT_TRUE(msg.has_ack());
-    stream->WritesDone();
-    while (stream->Read(&msg)) {
-    }
-    EXPECT_TRUE(stream->Finish().ok());
+    EXPECT_TRUE(s.Close().ok());
   }
   auto server = CollectorServer::Start(opts);
   ASSERT_TRUE(server.ok()) << server.status();
@@ -781,20 +766,11 @@ TEST(CollectorServerStart, RestartKeepsCaAndAppliedData) {
   ASSERT_TRUE(cred.ok());
   EXPECT_EQ(cred->collector, (*server)->address());
   // The agent's old certificate still works and the applied sequence survived.
-  auto stub =
-      v1::AgentService::NewStub(agent::MakeCollectorChannel((*server)->address(), ca_before, &id));
-  grpc::ClientContext sctx;
-  SetDeadline(&sctx);
-  auto stream = stub->Connect(&sctx);
-  ASSERT_TRUE(stream->Write(HelloMessage()));
-  v1::CollectorMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
-  ASSERT_TRUE(msg.has_welcome()) << msg.ShortDebugString();
-  EXPECT_EQ(msg.welcome().last_applied_seq(), 1u);
-  stream->WritesDone();
-  while (stream->Read(&msg)) {
-  }
-  EXPECT_TRUE(stream->Finish().ok());
+  AgentSession s;
+  ASSERT_NO_FATAL_FAILURE(
+      OpenSession(agent::MakeCollectorChannel((*server)->address(), ca_before, &id), &s));
+  EXPECT_EQ(s.welcome.last_applied_seq(), 1u);
+  EXPECT_TRUE(s.Close().ok());
 }
 
 // --- SplitHostPort ---
@@ -817,9 +793,8 @@ TEST(SplitHostPort, SplitsHostAndPort) {
 }
 
 TEST(SplitHostPort, RejectsMalformedAddressesNamingThem) {
-  for (std::string bad :
-       {"", "localhost", ":7443", "host:", "host:port", "host:-1", "host:65536", "host:99999999999",
-        "::1:7443", "[::1:7443", "::1]:7443", "host:7443x"}) {
+  for (std::string bad : {"", "localhost", ":7443", "host:", "host:port", "host:-1", "host:65536",
+                          "host:99999999999", "::1:7443", "[::1:7443", "::1]:7443", "host:7443x"}) {
     std::string host;
     int port = 0;
     absl::Status s = SplitHostPort(bad, &host, &port);
