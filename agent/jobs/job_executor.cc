@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -177,6 +178,11 @@ v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
       break;
     default:
       Finish(&rec, v1::JOB_FAILED, "the job has no action this agent knows (a newer collector?)");
+  }
+  const v1::JobSpec::ActionCase action = rec.spec().action_case();
+  if (rec.phase() == internal::AgentJobRecord::DONE &&
+      (action == v1::JobSpec::kInstallArtifact || action == v1::JobSpec::kRemovePackage)) {
+    PruneKept();
   }
   return rec.result();
 }
@@ -361,7 +367,10 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
   }
   const v1::JobStatus was = target->result().status();
   const v1::JobSpec::ActionCase kind = target->spec().action_case();
-  if (kind == v1::JobSpec::kWriteConfig && target->compacted()) {
+  // Compacted: a write_config's previous file is gone, and so may be
+  // (PruneKept) the package an install or removal kept.
+  const bool kept_gone = !target->kept_deb().empty() && access(target->kept_deb().c_str(), R_OK) != 0;
+  if (target->compacted() && (kind == v1::JobSpec::kWriteConfig || kept_gone)) {
     return Finish(rec, v1::JOB_FAILED,
                   absl::StrCat("job ", of, " finished too long ago: what its rollback needs is no longer kept"));
   }
@@ -737,19 +746,23 @@ absl::StatusOr<const PackageManager*> JobExecutor::ForKind(const std::string& ki
   return dpkg_;  // "deb", and records written before kinds were stored
 }
 
-std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
-  std::vector<v1::JobSpec> out;
-  DIR* d = opendir((options_.state_dir + "/jobs").c_str());
-  if (d == nullptr) return out;
+std::vector<std::string> JobExecutor::JobIds() const {
   std::vector<std::string> ids;
+  DIR* d = opendir((options_.state_dir + "/jobs").c_str());
+  if (d == nullptr) return ids;
   while (dirent* e = readdir(d)) {
     // Skip hidden names and WriteFileAtomic's leftovers (<id>.tmp.<pid>).
     if (e->d_name[0] != '.' && std::strstr(e->d_name, ".tmp.") == nullptr) ids.emplace_back(e->d_name);
   }
   closedir(d);
   std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
+  std::vector<v1::JobSpec> out;
   const int64_t now = now_ms_();
-  for (const std::string& id : ids) {
+  for (const std::string& id : JobIds()) {
     auto rec = Load(id);
     if (!rec.ok()) continue;
     if (rec->phase() != internal::AgentJobRecord::DONE) {
@@ -763,7 +776,65 @@ std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
       if (absl::Status st = Save(*rec); !st.ok()) spdlog::warn("job {}: cannot compact its record: {}", id, st.ToString());
     }
   }
+  PruneKept();
   return out;
+}
+
+size_t JobExecutor::PruneKept() const {
+  const std::string kept_dir = options_.state_dir + "/kept";
+  std::vector<std::string> files;
+  if (DIR* d = opendir(kept_dir.c_str()); d != nullptr) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') files.emplace_back(e->d_name);
+    }
+    closedir(d);
+  }
+  if (files.empty()) return 0;
+  std::set<std::string> needed;                            // file names in kept/
+  std::set<std::pair<std::string, std::string>> packages;  // (name, kind) jobs changed
+  for (const std::string& id : JobIds()) {
+    absl::StatusOr<internal::AgentJobRecord> rec = Load(id);
+    if (!rec.ok()) {
+      spdlog::warn("kept packages: not pruned, job record {} cannot be read: {}", id,
+                   rec.status().ToString());
+      return 0;
+    }
+    if (!rec->compacted() && !rec->kept_deb().empty()) {
+      needed.insert(rec->kept_deb().substr(rec->kept_deb().rfind('/') + 1));
+    }
+    const v1::JobSpec::ActionCase kind = rec->spec().action_case();
+    if ((kind == v1::JobSpec::kInstallArtifact || kind == v1::JobSpec::kRemovePackage) &&
+        !rec->result().package().empty()) {
+      packages.emplace(rec->result().package(),
+                       rec->package_kind().empty() ? "deb" : rec->package_kind());
+    }
+  }
+  for (const auto& [name, kind] : packages) {
+    absl::StatusOr<const PackageManager*> pm = ForKind(kind);
+    if (!pm.ok()) {
+      spdlog::warn("kept packages: not pruned, cannot see what is installed of {}: {}", name,
+                   pm.status().ToString());
+      return 0;
+    }
+    absl::StatusOr<std::optional<DebState>> state = (*pm)->State(name);
+    if (!state.ok() || (state->has_value() && !(*state)->installed())) {
+      spdlog::warn("kept packages: not pruned, the state of {} is unclear ({})", name,
+                   state.ok() ? (*state)->status : state.status().ToString());
+      return 0;
+    }
+    if (state->has_value()) needed.insert(FileName(name, (*state)->version, (*pm)->Kind()));
+  }
+  size_t removed = 0;
+  for (const std::string& f : files) {
+    if (needed.count(f) != 0) continue;
+    if (unlink((kept_dir + "/" + f).c_str()) == 0) {
+      spdlog::info("kept packages: removed {} (no job can restore it any more)", f);
+      ++removed;
+    } else if (errno != ENOENT) {
+      spdlog::warn("kept packages: cannot remove {}: {}", f, std::strerror(errno));
+    }
+  }
+  return removed;
 }
 
 }  // namespace steward::agent

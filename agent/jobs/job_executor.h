@@ -16,6 +16,7 @@
 // package of the version it replaces is kept (STATE_DIR/kept/) when the
 // agent installed it, so a failed change can be undone with
 // rollback_on_failure (ROLLED_BACK) and a later rollback job can restore it.
+// A kept package nothing can restore any more is deleted (see PruneKept).
 //
 // Not thread-safe: one job at a time.
 
@@ -39,7 +40,8 @@ struct JobExecutorOptions {
   uint64_t reserve_bytes = 64 << 20;
   // Job records finished longer ago than this lose their output and the
   // previous file a write_config kept (up to 2 MiB each); such a config
-  // change can no longer be rolled back. 0: never.
+  // change can no longer be rolled back, nor an install or removal once its
+  // kept package is pruned. 0: never.
   int64_t compact_after_ms = int64_t{30} * 24 * 3600 * 1000;
 };
 
@@ -63,8 +65,17 @@ class JobExecutor {
   void set_rpm(const PackageManager* rpm) { rpm_ = rpm; }
 
   // Jobs received but not DONE (to resume after a restart), by job id.
-  // Compacts old finished records on the way (compact_after_ms).
+  // Compacts old finished records on the way (compact_after_ms), then
+  // prunes kept packages.
   std::vector<v1::JobSpec> Unfinished() const;
+
+  // Deletes the kept packages (STATE_DIR/kept/) that nothing can restore any
+  // more: kept for no record that is not compacted, and not the version now
+  // installed of a package a job installed or removed (the next change's
+  // rollback needs that one). Deletes nothing when a record or a package's
+  // state cannot be read. Runs at Unfinished() and after each install or
+  // removal; returns how many files it deleted.
+  size_t PruneKept() const;
 
  private:
   void Install(internal::AgentJobRecord* rec);
@@ -92,6 +103,8 @@ class JobExecutor {
   absl::StatusOr<const PackageManager*> ForKind(const std::string& kind) const;
   absl::StatusOr<internal::AgentJobRecord> Load(const std::string& job_id) const;
   std::string RecordPath(const std::string& job_id) const;
+  // The ids in jobs/, sorted (no hidden names, no WriteFileAtomic leftovers).
+  std::vector<std::string> JobIds() const;
 
   const DpkgBackend* dpkg_;
   const AptBackend* apt_ = nullptr;

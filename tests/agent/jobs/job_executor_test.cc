@@ -489,6 +489,50 @@ TEST_F(JobExecutorTest, OldFinishedRecordsAreCompacted) {
   EXPECT_EQ(Executor().Run(RollbackJob("new-rb", "new")).status(), v1::JOB_ROLLED_BACK);
 }
 
+// Kept packages go once nothing can restore them: the one a record younger
+// than compact_after_ms would roll back to stays, and so does the installed
+// version's (the next change's rollback); an unreadable record stops pruning.
+TEST_F(JobExecutorTest, KeptPackagesNothingCanRestoreArePruned) {
+  const int64_t now = 1'800'000'000'000, day = int64_t{24} * 3600 * 1000;
+  const std::string kept = dir_.path() + "/state/kept/";
+  auto present = [&](const std::string& version) {
+    return FileExists(kept + "demo_" + version + ".deb");
+  };
+  ASSERT_EQ(Executor(0, now - 40 * day).Run(InstallJob("i1", Add({.version = "1.0"}))).status(),
+            v1::JOB_SUCCEEDED);
+  ASSERT_EQ(Executor(0, now - 39 * day).Run(InstallJob("i2", Add({.version = "2.0"}))).status(),
+            v1::JOB_SUCCEEDED);
+  ASSERT_EQ(Executor(0, now - day).Run(InstallJob("i3", Add({.version = "3.0"}))).status(),
+            v1::JOB_SUCCEEDED);
+  // Each is still needed then: i2 and i3 roll back to 1.0 and 2.0, 3.0 is installed.
+  EXPECT_TRUE(present("1.0") && present("2.0") && present("3.0"));
+
+  // At start 40 days on, i1 and i2 are compacted; a record that cannot be
+  // read might still need one, so nothing goes.
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_.path() + "/state/jobs/garbled", "\xff\xff not a record", 0600).ok());
+  EXPECT_TRUE(Executor().Unfinished().empty());
+  EXPECT_TRUE(present("1.0") && present("2.0") && present("3.0"));
+  ASSERT_EQ(unlink((dir_.path() + "/state/jobs/garbled").c_str()), 0);
+  EXPECT_TRUE(Executor().Unfinished().empty());
+  EXPECT_FALSE(present("1.0"));  // only i2's rollback needed it
+  EXPECT_TRUE(present("2.0"));   // i3's rollback
+  EXPECT_TRUE(present("3.0"));   // installed
+
+  v1::JobResult r = Executor().Run(RollbackJob("i2-rb", "i2"));
+  EXPECT_EQ(r.status(), v1::JOB_FAILED);
+  EXPECT_THAT(r.message(), HasSubstr("finished too long ago"));
+  EXPECT_EQ(Installed(), "3.0");
+  ASSERT_EQ(Executor().Run(RollbackJob("i3-rb", "i3")).status(), v1::JOB_ROLLED_BACK);
+  EXPECT_EQ(Installed(), "2.0");
+  // 3.0 is neither installed nor what a rollback restores: a new install of
+  // it fetches it again.
+  EXPECT_EQ(Executor().PruneKept(), 1u);
+  EXPECT_FALSE(present("3.0"));
+  EXPECT_TRUE(present("2.0"));
+  EXPECT_EQ(Executor().PruneKept(), 0u);
+}
+
 // This machine runs no systemd: the restart after the write fails, and
 // with rollback_on_failure the previous file comes back.
 TEST_F(JobExecutorTest, AFailedRestartAfterAConfigWriteRestoresThePreviousFile) {
