@@ -314,13 +314,15 @@ absl::Status AdminServiceImpl::DoListServices(const v1::ListServicesRequest& req
 }
 
 absl::StatusOr<uint32_t> AdminServiceImpl::PushSettingsToSessions() {
-  ASSIGN_OR_RETURN(auto checks, deps_.store->ListChecks());
-  uint32_t pushed = 0;
-  deps_.sessions->ForEach([&](const std::string&, const std::vector<v1::Label>& labels, SettingsSink* sink) {
-    sink->PushSettings(SettingsFor(checks, labels));
-    ++pushed;
+  return deps_.sessions->WithSettingsLock([&]() -> absl::StatusOr<uint32_t> {
+    ASSIGN_OR_RETURN(auto checks, deps_.store->ListChecks());
+    uint32_t pushed = 0;
+    deps_.sessions->ForEach([&](const std::string&, const std::vector<v1::Label>& labels, SettingsSink* sink) {
+      sink->PushSettings(SettingsFor(checks, labels));
+      ++pushed;
+    });
+    return pushed;
   });
-  return pushed;
 }
 
 absl::Status AdminServiceImpl::DoPutCheck(const v1::PutCheckRequest& req, v1::PutCheckResponse* resp) {

@@ -11,6 +11,7 @@
 #include "collector/tsdb/tsdb_store.h"
 #include "common/grpc/status_convert.h"
 #include "common/log_format.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
@@ -124,16 +125,21 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   // queued, so nothing pushed by another thread can overtake it; settings
   // and jobs are read after registering, so a check or job stored meanwhile
   // is either read here or pushed live (a job sent twice never runs twice:
-  // the agent answers finished job ids from its records).
+  // the agent answers finished job ids from its records). The checks are
+  // read and their settings queued under the settings lock, so a push of a
+  // newer set cannot be overtaken by this older one.
   v1::CollectorMessage welcome;
   welcome.mutable_welcome()->set_agent_id(agent_id_);
   welcome.mutable_welcome()->set_last_applied_seq(rec->last_applied_seq());
   Send(std::move(welcome));
   deps_.sessions->Opened(agent_id_, this, labels);
   registered_ = true;
-  auto checks = deps_.store->ListChecks();
-  if (!checks.ok()) return checks.status();
-  PushSettings(SettingsFor(*checks, labels));
+  absl::Status settings = deps_.sessions->WithSettingsLock([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<v1::CheckAssignment> checks, deps_.store->ListChecks());
+    PushSettings(SettingsFor(checks, labels));
+    return absl::OkStatus();
+  });
+  if (!settings.ok()) return settings;
   auto pending = deps_.store->PendingJobs(agent_id_);
   if (!pending.ok()) return pending.status();
   for (const v1::JobSpec& job : *pending) PushJob(job);

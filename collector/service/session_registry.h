@@ -34,6 +34,17 @@ class SessionRegistry {
   // gets the job after its next Welcome).
   bool PushJob(const std::string& agent_id, const v1::JobSpec& job);
   size_t ConnectedCount() const;
+  // Runs fn() under the settings lock. Whoever reads the checks to push
+  // settings from them (a session after its Welcome, an admin change to
+  // every session) does both under it, so the settings an agent gets last
+  // were read last: otherwise a session that read the checks just before a
+  // change could queue its older settings after the change's push. Order:
+  // this lock, then the registry's, then a session's.
+  template <typename Fn>
+  auto WithSettingsLock(Fn fn) {
+    absl::MutexLock lock(&settings_mu_);
+    return fn();
+  }
   // Calls fn(agent_id, labels, sink) for every open session, under the lock.
   template <typename Fn>
   void ForEach(Fn fn) const {
@@ -48,6 +59,7 @@ class SessionRegistry {
     SettingsSink* sink;
     std::vector<v1::Label> labels;
   };
+  absl::Mutex settings_mu_;
   mutable absl::Mutex mu_;
   // Open streams per agent (a reconnect may overlap the old stream briefly).
   absl::flat_hash_map<std::string, std::vector<Entry>> open_ ABSL_GUARDED_BY(mu_);

@@ -613,7 +613,9 @@ TEST_F(RolloutEngineTest, JobsStoredBeforeARestartAreAdopted) {
   ASSERT_TRUE(aborted.ok()) << aborted.status();
   EXPECT_TRUE(store_->PendingJobs(pending->agent_id()).value().empty());  // withdrawn, offline
   for (const auto& h : aborted->hosts()) {
-    if (h.agent_id() == pending->agent_id()) EXPECT_TRUE(h.withdrawn());
+    if (h.agent_id() == pending->agent_id()) {
+      EXPECT_TRUE(h.withdrawn());
+    }
   }
 }
 

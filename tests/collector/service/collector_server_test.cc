@@ -10,10 +10,12 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/session/identity.h"
@@ -383,6 +385,63 @@ TEST_F(CollectorServerTest, ConnectHelloEnvelopeAckAndIdempotentResend) {
   ASSERT_NO_FATAL_FAILURE(ConnectAndHello(id, &again));
   EXPECT_EQ(again.welcome.last_applied_seq(), 1u);
   EXPECT_TRUE(again.Close().ok());
+}
+
+// A check stored while agents connect: whatever the interleaving, the last
+// settings each agent gets hold every check (a session's first settings,
+// read just before a change, must not arrive after the change's push).
+TEST_F(CollectorServerTest, LastSettingsAnAgentGetsHoldEveryCheckStoredWhileItConnected) {
+  constexpr int kAgents = 4, kRounds = 12;
+  v1::Label label;  // the checks select these agents only (the suite shares one collector)
+  label.set_name("suite");
+  label.set_value("settings-race");
+  std::vector<agent::AgentIdentity> ids;
+  for (int i = 0; i < kAgents; ++i) {
+    auto id = Enroll(CreateToken(1, {label}).token(), absl::StrCat("settings-race-", i));
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    // Each round the agents connect at once and one more check is stored,
+    // a little later every round (0-11 ms), so that the push meets the
+    // sessions at different points of their opening.
+    std::vector<AgentSession> sessions(kAgents);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kAgents; ++i) {
+      threads.emplace_back([&, i] { ConnectAndHello(ids[static_cast<size_t>(i)], &sessions[static_cast<size_t>(i)]); });
+    }
+    threads.emplace_back([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(round));
+      v1::PutCheckRequest req;
+      req.mutable_check()->mutable_spec()->set_name(absl::StrCat("race-", round));
+      req.mutable_check()->mutable_spec()->set_type("tcp");
+      (*req.mutable_check()->mutable_spec()->mutable_params())["address"] = "127.0.0.1:9";
+      *req.mutable_check()->add_selector() = label;
+      v1::PutCheckResponse resp;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx);
+      grpc::Status st = admin_->PutCheck(&ctx, req, &resp);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+    });
+    for (std::thread& t : threads) t.join();
+    for (int i = 0; i < kAgents; ++i) {
+      SCOPED_TRACE(absl::StrCat("agent ", i));
+      Stream* stream = sessions[static_cast<size_t>(i)].stream.get();
+      ASSERT_NE(stream, nullptr);
+      // Half-close: the collector sends what it queued, then ends the stream.
+      stream->WritesDone();
+      v1::CollectorMessage msg;
+      int settings = 0, last_count = -1;
+      while (stream->Read(&msg)) {
+        if (!msg.has_settings()) continue;
+        ++settings;
+        last_count = msg.settings().checks_size();
+      }
+      EXPECT_TRUE(stream->Finish().ok());
+      EXPECT_EQ(last_count, round + 1) << "the last of " << settings << " settings messages";
+    }
+  }
 }
 
 TEST_F(CollectorServerTest, HelloWithStaleInventoryDigestGetsResyncRequest) {
