@@ -339,6 +339,11 @@ absl::StatusOr<std::string> JobExecutor::Restore(const internal::AgentJobRecord&
     return std::string();
   }
   if (change.kept_deb().empty() || access(change.kept_deb().c_str(), R_OK) != 0) {
+    if (change.compacted() && !change.kept_deb().empty()) {  // PruneKept removed it
+      return absl::FailedPreconditionError(absl::StrCat("job ", change.spec().job_id(),
+                                                        " finished too long ago: the package of ", name, " ", old,
+                                                        " it would restore is no longer kept"));
+    }
     return absl::FailedPreconditionError(absl::StrCat("no package of ", name, " ", old,
                                                       " is kept on this host (it was not installed by Steward)"));
   }
@@ -367,10 +372,7 @@ void JobExecutor::Rollback(internal::AgentJobRecord* rec) {
   }
   const v1::JobStatus was = target->result().status();
   const v1::JobSpec::ActionCase kind = target->spec().action_case();
-  // Compacted: a write_config's previous file is gone, and so may be
-  // (PruneKept) the package an install or removal kept.
-  const bool kept_gone = !target->kept_deb().empty() && access(target->kept_deb().c_str(), R_OK) != 0;
-  if (target->compacted() && (kind == v1::JobSpec::kWriteConfig || kept_gone)) {
+  if (kind == v1::JobSpec::kWriteConfig && target->compacted()) {
     return Finish(rec, v1::JOB_FAILED,
                   absl::StrCat("job ", of, " finished too long ago: what its rollback needs is no longer kept"));
   }
@@ -746,15 +748,24 @@ absl::StatusOr<const PackageManager*> JobExecutor::ForKind(const std::string& ki
   return dpkg_;  // "deb", and records written before kinds were stored
 }
 
-std::vector<std::string> JobExecutor::JobIds() const {
+absl::StatusOr<std::vector<std::string>> JobExecutor::JobIds() const {
   std::vector<std::string> ids;
-  DIR* d = opendir((options_.state_dir + "/jobs").c_str());
-  if (d == nullptr) return ids;
-  while (dirent* e = readdir(d)) {
+  const std::string dir = options_.state_dir + "/jobs";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return ids;
+    return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", std::strerror(errno)));
+  }
+  for (;;) {
+    errno = 0;
+    dirent* e = readdir(d);
+    if (e == nullptr) break;
     // Skip hidden names and WriteFileAtomic's leftovers (<id>.tmp.<pid>).
     if (e->d_name[0] != '.' && std::strstr(e->d_name, ".tmp.") == nullptr) ids.emplace_back(e->d_name);
   }
+  const int read_errno = errno;
   closedir(d);
+  if (read_errno != 0) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", std::strerror(read_errno)));
   std::sort(ids.begin(), ids.end());
   return ids;
 }
@@ -762,7 +773,12 @@ std::vector<std::string> JobExecutor::JobIds() const {
 std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
   std::vector<v1::JobSpec> out;
   const int64_t now = now_ms_();
-  for (const std::string& id : JobIds()) {
+  absl::StatusOr<std::vector<std::string>> ids = JobIds();
+  if (!ids.ok()) {
+    spdlog::error("jobs: nothing resumed: {}", ids.status().ToString());
+    return out;
+  }
+  for (const std::string& id : *ids) {
     auto rec = Load(id);
     if (!rec.ok()) continue;
     if (rec->phase() != internal::AgentJobRecord::DONE) {
@@ -790,25 +806,37 @@ size_t JobExecutor::PruneKept() const {
     closedir(d);
   }
   if (files.empty()) return 0;
+  absl::StatusOr<std::vector<std::string>> ids = JobIds();
+  if (!ids.ok()) {
+    spdlog::warn("kept packages: not pruned: {}", ids.status().ToString());
+    return 0;
+  }
+  auto base = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
   std::set<std::string> needed;                            // file names in kept/
   std::set<std::pair<std::string, std::string>> packages;  // (name, kind) jobs changed
-  for (const std::string& id : JobIds()) {
+  for (const std::string& id : *ids) {
     absl::StatusOr<internal::AgentJobRecord> rec = Load(id);
     if (!rec.ok()) {
       spdlog::warn("kept packages: not pruned, job record {} cannot be read: {}", id,
                    rec.status().ToString());
       return 0;
     }
-    if (!rec->compacted() && !rec->kept_deb().empty()) {
-      needed.insert(rec->kept_deb().substr(rec->kept_deb().rfind('/') + 1));
-    }
+    if (!rec->compacted() && !rec->kept_deb().empty()) needed.insert(base(rec->kept_deb()));
     const v1::JobSpec::ActionCase kind = rec->spec().action_case();
+    if (kind == v1::JobSpec::kRollback && rec->phase() != internal::AgentJobRecord::DONE &&
+        IsValidJobId(rec->spec().rollback().of_job_id())) {
+      // An accepted rollback not finished yet (resumes at start): its
+      // target's package stays, compacted or not.
+      absl::StatusOr<internal::AgentJobRecord> target = Load(rec->spec().rollback().of_job_id());
+      if (target.ok() && !target->kept_deb().empty()) needed.insert(base(target->kept_deb()));
+    }
     if ((kind == v1::JobSpec::kInstallArtifact || kind == v1::JobSpec::kRemovePackage) &&
         !rec->result().package().empty()) {
       packages.emplace(rec->result().package(),
                        rec->package_kind().empty() ? "deb" : rec->package_kind());
     }
   }
+  std::vector<std::string> unclear;  // "NAME_" of packages whose state is unclear
   for (const auto& [name, kind] : packages) {
     absl::StatusOr<const PackageManager*> pm = ForKind(kind);
     if (!pm.ok()) {
@@ -818,15 +846,19 @@ size_t JobExecutor::PruneKept() const {
     }
     absl::StatusOr<std::optional<DebState>> state = (*pm)->State(name);
     if (!state.ok() || (state->has_value() && !(*state)->installed())) {
-      spdlog::warn("kept packages: not pruned, the state of {} is unclear ({})", name,
+      spdlog::warn("kept packages: those of {} not pruned, its state is unclear ({})", name,
                    state.ok() ? (*state)->status : state.status().ToString());
-      return 0;
+      unclear.push_back(name + "_");
+      continue;
     }
     if (state->has_value()) needed.insert(FileName(name, (*state)->version, (*pm)->Kind()));
   }
   size_t removed = 0;
   for (const std::string& f : files) {
     if (needed.count(f) != 0) continue;
+    // FileName's "NAME_": a package name may hold '_' (rpm), so this may
+    // keep more than that package's files, never fewer.
+    if (std::any_of(unclear.begin(), unclear.end(), [&](const std::string& p) { return f.starts_with(p); })) continue;
     if (unlink((kept_dir + "/" + f).c_str()) == 0) {
       spdlog::info("kept packages: removed {} (no job can restore it any more)", f);
       ++removed;

@@ -72,9 +72,10 @@ class JobExecutor {
   // Deletes the kept packages (STATE_DIR/kept/) that nothing can restore any
   // more: kept for no record that is not compacted, and not the version now
   // installed of a package a job installed or removed (the next change's
-  // rollback needs that one). Deletes nothing when a record or a package's
-  // state cannot be read. Runs at Unfinished() and after each install or
-  // removal; returns how many files it deleted.
+  // rollback needs that one), nor what an unfinished rollback job restores.
+  // Deletes nothing when jobs/ or a record cannot be read, and nothing of a
+  // package whose state is unclear. Runs at Unfinished() and after each
+  // install or removal; returns how many files it deleted.
   size_t PruneKept() const;
 
  private:
@@ -103,8 +104,9 @@ class JobExecutor {
   absl::StatusOr<const PackageManager*> ForKind(const std::string& kind) const;
   absl::StatusOr<internal::AgentJobRecord> Load(const std::string& job_id) const;
   std::string RecordPath(const std::string& job_id) const;
-  // The ids in jobs/, sorted (no hidden names, no WriteFileAtomic leftovers).
-  std::vector<std::string> JobIds() const;
+  // The ids in jobs/, sorted (no hidden names, no WriteFileAtomic leftovers);
+  // none when jobs/ does not exist, an error when it cannot be read.
+  absl::StatusOr<std::vector<std::string>> JobIds() const;
 
   const DpkgBackend* dpkg_;
   const AptBackend* apt_ = nullptr;

@@ -8,7 +8,7 @@
 # queries through the admin API) and VictoriaMetrics (Debian package
 # victoria-metrics, /write with Influx line protocol, the same clients).
 # Ingest runs one system after the other, so they never compete for the 2
-# cores. Queries run in alternating blocks of 10 runs (never both at
+# cores (steward-collector stays up, idle, through VictoriaMetrics' ingest). Queries run in alternating blocks of 10 runs (never both at
 # once), pooled per system: a slow spell of this shared machine then falls
 # on both systems' figures, not on whichever ran during it.
 set -euo pipefail

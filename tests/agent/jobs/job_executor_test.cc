@@ -514,6 +514,15 @@ TEST_F(JobExecutorTest, KeptPackagesNothingCanRestoreArePruned) {
   EXPECT_TRUE(Executor().Unfinished().empty());
   EXPECT_TRUE(present("1.0") && present("2.0") && present("3.0"));
   ASSERT_EQ(unlink((dir_.path() + "/state/jobs/garbled").c_str()), 0);
+  // A rollback of i2 accepted before a crash (RECEIVED) resumes at start:
+  // what it restores stays.
+  internal::AgentJobRecord early;
+  *early.mutable_spec() = RollbackJob("i2-rb-early", "i2");
+  early.set_phase(internal::AgentJobRecord::RECEIVED);
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/state/jobs/i2-rb-early", early.SerializeAsString(), 0600).ok());
+  EXPECT_EQ(Executor().Unfinished().size(), 1u);
+  EXPECT_TRUE(present("1.0") && present("2.0") && present("3.0"));
+  ASSERT_EQ(unlink((dir_.path() + "/state/jobs/i2-rb-early").c_str()), 0);
   EXPECT_TRUE(Executor().Unfinished().empty());
   EXPECT_FALSE(present("1.0"));  // only i2's rollback needed it
   EXPECT_TRUE(present("2.0"));   // i3's rollback
@@ -531,6 +540,17 @@ TEST_F(JobExecutorTest, KeptPackagesNothingCanRestoreArePruned) {
   EXPECT_FALSE(present("3.0"));
   EXPECT_TRUE(present("2.0"));
   EXPECT_EQ(Executor().PruneKept(), 0u);
+
+  // A package in an unclear state (a failed install left it half-configured)
+  // keeps all its files; the others are still pruned.
+  ASSERT_EQ(Executor().Run(InstallJob("i4", Add({.version = "4.0", .postinst = "exit 1"}))).status(),
+            v1::JOB_FAILED);
+  ASSERT_THAT(Installed(), HasSubstr("half-configured"));
+  ASSERT_TRUE(WriteFileAtomic(kept + "demo_0.9.deb", "stray", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(kept + "stray_1.0.deb", "stray", 0600).ok());
+  EXPECT_EQ(Executor().PruneKept(), 1u);
+  EXPECT_TRUE(present("0.9"));
+  EXPECT_FALSE(FileExists(kept + "stray_1.0.deb"));
 }
 
 // This machine runs no systemd: the restart after the write fails, and
