@@ -1,10 +1,13 @@
 #include "common/file_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
@@ -101,6 +104,29 @@ absl::Status MakeDirs(const std::string& path, int mode) {
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    int err = errno;
+    std::string what = absl::StrCat("cannot list ", dir, ": ", strerror(err));
+    if (err == ENOENT) return absl::NotFoundError(what);
+    return absl::PermissionDeniedError(what);
+  }
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(d);
+    if (e == nullptr) break;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    names.emplace_back(e->d_name);
+  }
+  const int err = errno;
+  ::closedir(d);
+  if (err != 0) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", strerror(err)));
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace steward

@@ -2,6 +2,7 @@
 // Small, checked file helpers shared by agent, collector and stewardctl.
 
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -20,5 +21,10 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, in
 absl::Status MakeDirs(const std::string& path, int mode = 0755);
 
 bool FileExists(const std::string& path);
+
+// Names in `dir` (no "." or ".."), sorted. NotFound when `dir` does not
+// exist; another error when it is not a readable directory or reading it
+// fails midway.
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
 
 }  // namespace steward

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/file_util.h"
 
 namespace steward::agent {
 
@@ -42,24 +43,6 @@ std::string StatStamp(const std::string& path, absl::string_view label, bool fol
   std::optional<FileStat> st = StatPath(path, follow_symlinks);
   if (!st.has_value()) return "";
   return absl::StrCat(label, " ", st->mtime_ns, " ", st->size, "\n");
-}
-
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    int err = errno;
-    std::string what = absl::StrCat("cannot list ", dir, ": ", strerror(err));
-    if (err == ENOENT) return absl::NotFoundError(what);
-    return absl::PermissionDeniedError(what);
-  }
-  std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d)) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    names.emplace_back(e->d_name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 std::vector<std::string> GlobDirs(absl::string_view root, absl::string_view pattern) {

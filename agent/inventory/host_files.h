@@ -34,10 +34,6 @@ std::optional<FileStat> StatPath(const std::string& path, bool follow_symlinks =
 std::string StatStamp(const std::string& path, absl::string_view label,
                       bool follow_symlinks = true);
 
-// Names in `dir` (no "." or ".."), sorted. NotFound when `dir` does not
-// exist; another error when it is not a readable directory.
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
-
 // Expands a host-path pattern whose components may use fnmatch(3) wildcards
 // ("/usr/lib/python3*/site-packages") under `root`. Returns the matching
 // directories as host paths, sorted; unreadable directories on the way are

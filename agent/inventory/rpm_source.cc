@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "agent/inventory/host_files.h"
 #include "common/exec/tool_runner.h"
+#include "common/file_util.h"
 
 namespace steward::agent {
 namespace {

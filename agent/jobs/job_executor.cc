@@ -1,6 +1,5 @@
 #include "agent/jobs/job_executor.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -749,25 +748,12 @@ absl::StatusOr<const PackageManager*> JobExecutor::ForKind(const std::string& ki
 }
 
 absl::StatusOr<std::vector<std::string>> JobExecutor::JobIds() const {
-  std::vector<std::string> ids;
-  const std::string dir = options_.state_dir + "/jobs";
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return ids;
-    return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", std::strerror(errno)));
-  }
-  for (;;) {
-    errno = 0;
-    dirent* e = readdir(d);
-    if (e == nullptr) break;
-    // Skip hidden names and WriteFileAtomic's leftovers (<id>.tmp.<pid>).
-    if (e->d_name[0] != '.' && std::strstr(e->d_name, ".tmp.") == nullptr) ids.emplace_back(e->d_name);
-  }
-  const int read_errno = errno;
-  closedir(d);
-  if (read_errno != 0) return absl::InternalError(absl::StrCat("cannot list ", dir, ": ", std::strerror(read_errno)));
-  std::sort(ids.begin(), ids.end());
-  return ids;
+  absl::StatusOr<std::vector<std::string>> names = ListDir(options_.state_dir + "/jobs");
+  if (absl::IsNotFound(names.status())) return std::vector<std::string>();
+  if (!names.ok()) return names.status();
+  // Skip hidden names and WriteFileAtomic's leftovers (<id>.tmp.<pid>).
+  std::erase_if(*names, [](const std::string& n) { return n.starts_with('.') || absl::StrContains(n, ".tmp."); });
+  return names;
 }
 
 std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
@@ -798,14 +784,8 @@ std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
 
 size_t JobExecutor::PruneKept() const {
   const std::string kept_dir = options_.state_dir + "/kept";
-  std::vector<std::string> files;
-  if (DIR* d = opendir(kept_dir.c_str()); d != nullptr) {
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] != '.') files.emplace_back(e->d_name);
-    }
-    closedir(d);
-  }
-  if (files.empty()) return 0;
+  absl::StatusOr<std::vector<std::string>> files = ListDir(kept_dir);
+  if (!files.ok() || files->empty()) return 0;  // nothing kept (or nothing that can be listed)
   absl::StatusOr<std::vector<std::string>> ids = JobIds();
   if (!ids.ok()) {
     spdlog::warn("kept packages: not pruned: {}", ids.status().ToString());
@@ -854,8 +834,8 @@ size_t JobExecutor::PruneKept() const {
     if (state->has_value()) needed.insert(FileName(name, (*state)->version, (*pm)->Kind()));
   }
   size_t removed = 0;
-  for (const std::string& f : files) {
-    if (needed.count(f) != 0) continue;
+  for (const std::string& f : *files) {
+    if (f.starts_with('.') || needed.count(f) != 0) continue;
     // FileName's "NAME_": a package name may hold '_' (rpm), so this may
     // keep more than that package's files, never fewer.
     if (std::any_of(unclear.begin(), unclear.end(), [&](const std::string& p) { return f.starts_with(p); })) continue;

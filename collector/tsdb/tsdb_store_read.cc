@@ -243,8 +243,10 @@ absl::Status TsdbStore::ReadLastSampleIn(ReadContext* shared, uint64_t id, int64
   std::optional<int64_t> seek_to;  // the chunk holding end_ms, if the head lists it
   size_t live = 0;                 // head samples not yet sealed (the newest)
   const bool read_disk = HeadSnapshot(id, shared, [&](const Head* h) {
-    if (h != nullptr) seek_to = h->ChunkStartFor(end_ms);
-    if (h != nullptr) live = h->samples.size();
+    if (h != nullptr) {
+      seek_to = h->ChunkStartFor(end_ms);
+      live = h->samples.size();
+    }
     // Most last-point queries end now: the head knows the series' latest
     // sample. Unless retention may have dropped it since.
     if (h == nullptr || !h->has_last ||
