@@ -33,15 +33,16 @@ absl::StatusOr<std::vector<internal::AgentRecord>> AdminServiceImpl::SelectAgent
   return std::vector<internal::AgentRecord>{std::move(rec)};
 }
 
+bool AdminServiceImpl::AdmitAdmin(const grpc::CallbackServerContext& ctx, grpc::ServerUnaryReactor* reactor) {
+  absl::StatusOr<std::string> admin = AdminFromPeer(ctx);
+  if (!admin.ok()) reactor->Finish(ToGrpcStatus(admin.status()));
+  return admin.ok();
+}
+
 template <typename Fn>
 grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* ctx, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto admin = AdminFromPeer(*ctx);
-  if (!admin.ok()) {
-    reactor->Finish(ToGrpcStatus(admin.status()));
-    return reactor;
-  }
-  Submit(reactor, std::move(fn));
+  if (AdmitAdmin(*ctx, reactor)) Submit(reactor, std::move(fn));
   return reactor;
 }
 
@@ -96,11 +97,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerCon
                                                          const v1::QueryMetricsRequest* req,
                                                          v1::QueryMetricsResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto admin = AdminFromPeer(*ctx);
-  if (!admin.ok()) {
-    reactor->Finish(ToGrpcStatus(admin.status()));
-    return reactor;
-  }
+  if (!AdmitAdmin(*ctx, reactor)) return reactor;
   // A query naming its series by exact label values (one host's cpu over
   // an hour) is answered on this gRPC thread: handing it to the WorkQueue
   // cost more than the query itself (thread wake-ups on these VMs,

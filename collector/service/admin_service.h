@@ -95,6 +95,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   };
   ArenaQueryMessages query_messages_;
 
+  // True when the caller has an admin certificate; otherwise finishes
+  // `reactor` with why not.
+  static bool AdmitAdmin(const grpc::CallbackServerContext& ctx, grpc::ServerUnaryReactor* reactor);
   // Authenticates the caller, then runs `fn` on the WorkQueue and finishes
   // the call with its status.
   template <typename Fn>
