@@ -10,6 +10,7 @@
 #include "collector/deploy/job_dispatch.h"
 #include "collector/deploy/rollout_plan.h"
 #include "collector/service/session_registry.h"
+#include "common/wire/agent_text.h"
 #include "collector/storage/store.h"
 #include "collector/targeting/host_selection.h"
 #include "collector/targeting/target_expr.h"
@@ -308,7 +309,7 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
           h.set_message(absl::StrCat(gate, "; rollback failed: ", r.message()));
         }
         h.set_finished_ms(r.finished_ms() != 0 ? r.finished_ms() : now);
-        spdlog::warn("deployment {}: {}: {}", d->id(), h.agent_id(), h.message());
+        spdlog::warn("deployment {}: {}: {}", d->id(), h.agent_id(), EscapeForDisplay(h.message()));
       }
     }
   }

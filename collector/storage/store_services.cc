@@ -5,6 +5,7 @@
 #include "collector/storage/store.h"
 #include "collector/storage/store_internal.h"
 #include "common/log_format.h"
+#include "common/wire/agent_text.h"
 #include "common/status_macros.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
@@ -27,8 +28,8 @@ absl::Status Store::ApplyServiceReport(const std::string& agent_id, const v1::Se
     auto it = was.find(u.name());
     if (it == was.end() || it->second == u.active_state()) continue;
     if (u.active_state() == "failed" || it->second == "failed") {
-      spdlog::info("agent {} ({}): unit {} {} -> {} ({})", agent_id, rec->facts().hostname(), u.name(), it->second,
-                   u.active_state(), u.sub_state());
+      spdlog::info("agent {} ({}): unit {} {} -> {} ({})", agent_id, EscapeForDisplay(rec->facts().hostname()),
+                   EscapeForDisplay(u.name()), it->second, u.active_state(), u.sub_state());
     }
   }
   if (rec->services_reported_ms() > 0 && rec->systemd_present() != report.systemd_present()) {
