@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/duration.h"
 #include "common/file_util.h"
+#include "common/jobs/job_kinds.h"
 #include "common/jobs/job_spec.h"
 #include "common/grpc/status_convert.h"
 #include "common/json_writer.h"
@@ -23,24 +24,12 @@ grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeo
   return ctx;
 }
 
-std::string ActionName(const v1::JobSpec& s) {
-  switch (s.action_case()) {
-    case v1::JobSpec::kInstallArtifact: return "install_artifact";
-    case v1::JobSpec::kRollback: return "rollback";
-    case v1::JobSpec::kRemovePackage: return "remove_package";
-    case v1::JobSpec::kRunScript: return "run_script";
-    case v1::JobSpec::kWriteConfig: return "write_config";
-    case v1::JobSpec::kRestartService: return "restart_service";
-    default: return "";
-  }
-}
-
 void JobJson(JsonWriter& w, const v1::Job& j) {
   const v1::JobResult& r = j.result();
   w.BeginObject()
       .Key("job_id").String(j.spec().job_id())
       .Key("agent_id").String(j.agent_id())
-      .Key("action").String(ActionName(j.spec()))
+      .Key("action").String(JobKindName(j.spec()))
       .Key("artifact").String(j.spec().install_artifact().sha256())
       .Key("status").String(JobStatusName(r.status()))
       .Key("package").String(r.package())

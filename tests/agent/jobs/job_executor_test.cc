@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "agent/jobs/kinds/kinds.h"
 #include "agent/jobs/rpm_backend.h"
 #include "agent/session/identity.h"
 #include "collector/ctl/admin_client.h"
@@ -19,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "common/exec/tool_runner.h"
 #include "common/file_util.h"
+#include "common/jobs/job_kinds.h"
 #include "common/signing/ed25519.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -699,6 +701,17 @@ TEST_F(JobExecutorTest, RpmArtifactsInstallUpgradeAndRollBack) {
   r = plain.Run(InstallJob("r4", add("4.0")));
   EXPECT_EQ(r.status(), v1::JOB_FAILED);
   EXPECT_THAT(r.message(), HasSubstr("does not manage rpm packages"));
+}
+
+// The agent's registration list covers the common table of kinds: a kind
+// the collector accepts is one this agent runs.
+TEST(AgentJobKinds, EveryKindOfTheCommonTableHasItsFileHere) {
+  for (const JobKind& k : JobKinds()) {
+    const AgentJobKind* mine = FindAgentJobKind(k.action);
+    ASSERT_NE(mine, nullptr) << k.name << " has no line in agent/jobs/kinds/kinds.cc";
+    EXPECT_NE(mine->run, nullptr) << k.name;
+    EXPECT_NE(mine->changed, nullptr) << k.name;
+  }
 }
 
 TEST(ParseAptSimulation, ReadsInstAndRemvLines) {
