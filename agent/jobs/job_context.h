@@ -10,11 +10,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "agent/artifacts/artifact_fetcher.h"
 #include "agent/jobs/apt_backend.h"
 #include "agent/jobs/dpkg_backend.h"
+#include "common/signing/ed25519.h"
 #include "steward/internal/records.pb.h"
 #include "steward/v1/types.pb.h"
 
@@ -29,6 +31,11 @@ struct JobExecutorOptions {
   // change can no longer be rolled back, nor an install or removal once its
   // kept package is pruned. 0: never.
   int64_t compact_after_ms = int64_t{30} * 24 * 3600 * 1000;
+  // This agent's id (from its identity): signed statements must name it.
+  std::string agent_id;
+  // The publisher keys whose signed statements allow host-changing jobs
+  // (--trusted-key); none: no such job runs.
+  std::vector<Ed25519PublicKey> trusted_keys;
 };
 
 // A job's output as results carry it: the last 64 KiB.

@@ -13,17 +13,37 @@
 #include "agent/jobs/kinds/kinds.h"
 #include "common/file_util.h"
 #include "common/job_id.h"
+#include "common/jobs/job_kinds.h"
 #include "common/jobs/job_spec.h"
+#include "common/jobs/job_statement.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::agent {
 
 JobExecutor::JobExecutor(const DpkgBackend* dpkg, FetchFn fetch, JobExecutorOptions options,
-                         std::function<int64_t()> now_ms) {
+                         std::function<int64_t()> now_ms)
+    : ledger_(options.state_dir + "/statements") {
   ctx_.dpkg = dpkg;
   ctx_.fetch = std::move(fetch);
   ctx_.options = std::move(options);
   ctx_.now_ms = std::move(now_ms);
+}
+
+absl::Status JobExecutor::Authorize(const v1::JobSpec& spec) {
+  const JobKind* kind = FindJobKind(spec.action_case());
+  if (kind != nullptr && !kind->changes_host) return absl::OkStatus();
+  ASSIGN_OR_RETURN(
+      AuthorizedJob allowed,
+      CheckJobAuthorization(spec, ctx_.options.agent_id, ctx_.options.trusted_keys, ctx_.now_ms()));
+  if (absl::Status admitted = ledger_.Admit(allowed, spec); !admitted.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("job ", spec.job_id(), " refused: ", admitted.message()));
+  }
+  spdlog::info("job {}: {} signed by key {} (statement {}{})", spec.job_id(), JobKindName(spec),
+               allowed.key_id, allowed.statement.id,
+               allowed.use == StatementUse::kRollbackOfChange ? ", a rollback it allows" : "");
+  return absl::OkStatus();
 }
 
 v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
@@ -54,6 +74,20 @@ v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
                                     "); check it, remove it and run a new job"));
     return failed;
   } else {
+    // A new job: nothing is recorded, let alone run, before an operator's
+    // signed statement allows it here (a resumed job was allowed when it
+    // was first recorded).
+    if (absl::Status allowed = Authorize(spec); !allowed.ok()) {
+      spdlog::warn("{}", std::string(allowed.message()));
+      v1::JobResult refused;
+      refused.set_job_id(spec.job_id());
+      refused.set_status(v1::JOB_FAILED);
+      refused.set_exit_code(-1);
+      refused.set_message(std::string(allowed.message()));
+      refused.set_started_ms(ctx_.now_ms());
+      refused.set_finished_ms(refused.started_ms());
+      return refused;
+    }
     *rec.mutable_spec() = spec;
     rec.set_phase(internal::AgentJobRecord::RECEIVED);
     v1::JobResult* r = rec.mutable_result();
@@ -121,6 +155,9 @@ std::vector<v1::JobSpec> JobExecutor::Unfinished() const {
     }
   }
   PruneKept();
+  if (size_t pruned = ledger_.Prune(now); pruned > 0) {
+    spdlog::info("signed statements: forgot {} that expired more than a day ago", pruned);
+  }
   return out;
 }
 

@@ -15,6 +15,13 @@
 // it replaces (STATE_DIR/kept/) for rollbacks; a kept package nothing can
 // restore any more is deleted (see PruneKept).
 //
+// Only an operator can allow a job that changes the host: a new job must
+// carry a statement signed by a publisher key this agent trusts
+// (common/jobs/job_statement.h), naming this agent, not expired, covering
+// the job's action and parameters, and not used up on this agent already
+// (StatementLedger, STATE_DIR/statements/). Otherwise Run answers FAILED
+// saying why, records nothing and runs nothing. No trusted key: no such job.
+//
 // Not thread-safe: one job at a time.
 
 #include <cstdint>
@@ -24,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/jobs/job_context.h"
+#include "agent/jobs/statement_ledger.h"
 
 namespace steward::agent {
 
@@ -61,11 +69,16 @@ class JobExecutor {
   size_t PruneKept() const;
 
  private:
+  // A new job may run: a host-changing one carries a statement signed by a
+  // trusted key, for this agent, not expired, covering its action, and not
+  // a replay (the ledger admits and records it). PermissionDenied saying why.
+  absl::Status Authorize(const v1::JobSpec& spec);
   // The ids in jobs/, sorted (no hidden names, no WriteFileAtomic leftovers);
   // none when jobs/ does not exist, an error when it cannot be read.
   absl::StatusOr<std::vector<std::string>> JobIds() const;
 
   JobContext ctx_;
+  StatementLedger ledger_;
 };
 
 }  // namespace steward::agent

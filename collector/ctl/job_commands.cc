@@ -12,6 +12,8 @@
 #include "common/file_util.h"
 #include "common/jobs/job_kinds.h"
 #include "common/jobs/job_spec.h"
+#include "common/jobs/job_statement.h"
+#include "common/signing/ed25519.h"
 #include "common/grpc/status_convert.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
@@ -55,6 +57,31 @@ absl::Status Print(const v1::Job& j, bool json, std::ostream& out) {
   return absl::OkStatus();
 }
 
+// Usage error (before any call) without --sign-key.
+absl::Status NeedSignKey(const JobOptions& o, absl::string_view command) {
+  if (o.sign_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        command, " changes the host: it needs --sign-key PREFIX.key, a publisher key the agent trusts "
+                 "(stewardctl keys generate; agents --trusted-key PREFIX.pub). Agents refuse unsigned jobs."));
+  }
+  return absl::OkStatus();
+}
+
+// Signs `spec` for the one host `o.host`: its action and parameters, valid
+// kOneHostStatementLifetime, for one job, allowing rollback_on_failure when
+// the job asks for it.
+absl::Status SignForHost(const JobOptions& o, v1::JobSpec* spec) {
+  ASSIGN_OR_RETURN(Ed25519PrivateKey key, ReadPrivateKeyFile(o.sign_key));
+  ASSIGN_OR_RETURN(JobStatement s, StatementForAction(*spec));
+  s.agents = {o.host};
+  s.issued_ms = absl::ToUnixMillis(absl::Now());
+  s.expires_ms = s.issued_ms + absl::ToInt64Milliseconds(kOneHostStatementLifetime);
+  s.may_roll_back = spec->rollback_on_failure();
+  s.attempts = 1;
+  *spec->mutable_authorization() = SignJobStatement(s, key);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string JobStatusName(int status) {
@@ -65,6 +92,7 @@ std::string JobStatusName(int status) {
 
 absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
   if (o.host.empty()) return absl::InvalidArgumentError("job run needs --host ID ('stewardctl hosts' lists them)");
+  RETURN_IF_ERROR(NeedSignKey(o, "job run"));
   const int actions = !o.artifact.empty() + !o.remove.empty() + !o.script.empty() + !o.write_config.empty() +
                       (!o.restart.empty() && o.write_config.empty());
   if (actions != 1) {
@@ -111,6 +139,7 @@ absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostr
   // The agent checks the same rules; a bad path or argv fails here, before any call.
   if (absl::Status valid = ValidateJobSpec(*spec); !valid.ok()) return valid;
   spec->clear_job_id();
+  RETURN_IF_ERROR(SignForHost(o, spec));
   grpc::ClientContext ctx;
   v1::RunJobResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));
@@ -121,9 +150,11 @@ absl::Status JobRollback(v1::AdminService::Stub& stub, const JobOptions& o, std:
   if (o.host.empty() || o.of_job.empty()) {
     return absl::InvalidArgumentError("job rollback needs --host ID and --of JOB_ID");
   }
+  RETURN_IF_ERROR(NeedSignKey(o, "job rollback"));
   v1::RunJobRequest req;
   req.set_agent_id(o.host);
   req.mutable_spec()->mutable_rollback()->set_of_job_id(o.of_job);
+  RETURN_IF_ERROR(SignForHost(o, req.mutable_spec()));
   grpc::ClientContext ctx;
   v1::RunJobResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));

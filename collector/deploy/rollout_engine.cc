@@ -15,6 +15,7 @@
 #include "collector/targeting/target_expr.h"
 #include "common/crypto.h"
 #include "common/jobs/deployment_change.h"
+#include "common/jobs/job_statement.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -43,6 +44,34 @@ bool NeverStarted(const v1::DeploymentHost& h) {
 std::string WaveName(uint32_t w) { return w == 0 ? "wave 1 (canary)" : absl::StrCat("wave ", w + 1); }
 
 std::string Utc(absl::Time t) { return absl::FormatTime("%Y-%m-%d %H:%M UTC", t, absl::UTCTimeZone()); }
+
+// The deployment's signed statement covers what it will do: the change
+// with rollbacks, exactly the hosts the target resolves to now, not
+// expired, and its signature verifies with its own key (whether agents
+// trust that key only they know). Signed after a dry run, so a host that
+// joined or left the target since makes the statement stale.
+absl::Status CheckDeploymentStatement(const v1::DeploymentSpec& spec, const v1::JobSpec& change,
+                                      const std::vector<internal::AgentRecord>& hosts, int64_t now_ms) {
+  std::vector<std::string> ids;
+  for (const internal::AgentRecord& h : hosts) ids.push_back(h.agent_id());
+  std::sort(ids.begin(), ids.end());
+  absl::StatusOr<JobStatement> s = ParseJobStatement(spec.authorization().statement());
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("the deployment's signed statement: ", s.status().message()));
+  if (s->agents != ids) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the target now resolves to ", ids.size(), " host(s), not the ", s->agents.size(),
+        " the signed statement names (hosts joined or left it since): create the deployment again"));
+  }
+  // The same statement for every host: one check covers them all.
+  v1::JobSpec job = change;
+  job.set_job_id("statement-check");
+  *job.mutable_authorization() = spec.authorization();
+  if (absl::Status st = CheckJobSignedFor(job, ids.front(), now_ms); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the deployment's signed statement: ", st.message()));
+  }
+  if (!s->may_roll_back) return absl::InvalidArgumentError("the deployment's signed statement must allow rollbacks");
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -78,6 +107,8 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
     return absl::FailedPreconditionError(absl::StrCat("the target '", spec.target(),
                                                       "' matches no host (check it with stewardctl hosts --where)"));
   }
+
+  if (spec.has_authorization()) RETURN_IF_ERROR(CheckDeploymentStatement(spec, change, hosts, absl::ToUnixMillis(now)));
 
   v1::Deployment d;
   d.set_id(absl::StrCat("d-", RandomHex(4)));
@@ -211,6 +242,7 @@ void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
   *job.mutable_spec() = *std::move(change);
   job.mutable_spec()->set_job_id(absl::StrCat(d->id(), "-", attempt));
   job.mutable_spec()->set_deployment_id(d->id());
+  *job.mutable_spec()->mutable_authorization() = d->spec().authorization();
   job.set_created_ms(absl::ToUnixMillis(deps_.now()));
   job.set_created_by(d->created_by());
   absl::StatusOr<v1::Job> created = DispatchJob(*deps_.store, *deps_.sessions, job);
@@ -236,6 +268,8 @@ void RolloutEngine::StartRollback(v1::Deployment* d, v1::DeploymentHost* h, cons
   job.mutable_spec()->set_job_id(absl::StrCat(h->job_id(), "-rb"));
   job.mutable_spec()->set_deployment_id(d->id());
   job.mutable_spec()->mutable_rollback()->set_of_job_id(h->job_id());
+  // The deployment's statement allows undoing the jobs it ran.
+  *job.mutable_spec()->mutable_authorization() = d->spec().authorization();
   job.set_created_ms(absl::ToUnixMillis(deps_.now()));
   job.set_created_by(d->created_by());
   absl::StatusOr<v1::Job> created = DispatchJob(*deps_.store, *deps_.sessions, job);
