@@ -174,7 +174,6 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     return absl::InvalidArgumentError(
         "deploy create needs --target EXPR (e.g. 'label:role=web'; check it with stewardctl hosts --where)");
   }
-  RETURN_IF_ERROR(NeedSignKey(o));
   v1::CreateDeploymentRequest req;
   v1::DeploymentSpec* spec = req.mutable_spec();
   spec->set_target(o.target);
@@ -214,6 +213,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     return absl::InvalidArgumentError(absl::StrCat("--on-failure '", o.on_failure, "' must be pause or abort"));
   }
   req.set_dry_run(o.dry_run);
+  RETURN_IF_ERROR(NeedSignKey(o));
   // Flags first (no call for a typo), then the artifact prefix.
   if (!o.package.empty()) {
     spec->set_apt_package(o.package);

@@ -92,7 +92,6 @@ std::string JobStatusName(int status) {
 
 absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
   if (o.host.empty()) return absl::InvalidArgumentError("job run needs --host ID ('stewardctl hosts' lists them)");
-  RETURN_IF_ERROR(NeedSignKey(o, "job run"));
   const int actions = !o.artifact.empty() + !o.remove.empty() + !o.script.empty() + !o.write_config.empty() +
                       (!o.restart.empty() && o.write_config.empty());
   if (actions != 1) {
@@ -100,6 +99,7 @@ absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostr
         "job run needs exactly one of --artifact SHA256, --remove NAME, --write-config PATH --from FILE, "
         "--restart UNIT, or -- /absolute/program [ARG...] (a script)");
   }
+  RETURN_IF_ERROR(NeedSignKey(o, "job run"));
   v1::RunJobRequest req;
   req.set_agent_id(o.host);
   v1::JobSpec* spec = req.mutable_spec();
