@@ -159,6 +159,11 @@ absl::Status SignDeployment(v1::AdminService::Stub& stub, const DeployOptions& o
   s.may_roll_back = true;
   s.attempts = kDeploymentAttempts;
   *req->mutable_spec()->mutable_authorization() = SignJobStatement(s, key);
+  // The host list comes from the collector's resolution of the target:
+  // say what was signed, so a list wider than expected is seen.
+  std::cerr << "signed with key " << key.public_key().key_id() << " for " << s.agents.size()
+            << " host(s) (statement " << s.id << ", valid until "
+            << FormatRfc3339(absl::FromUnixMillis(s.expires_ms)) << ")\n";
   return absl::OkStatus();
 }
 
