@@ -20,6 +20,11 @@
 #include "spdlog/spdlog.h"
 
 namespace steward::agent {
+namespace {
+
+constexpr int64_t kLedgerPruneEveryMs = int64_t{3600} * 1000;
+
+}  // namespace
 
 JobExecutor::JobExecutor(const DpkgBackend* dpkg, FetchFn fetch, JobExecutorOptions options,
                          std::function<int64_t()> now_ms)
@@ -36,6 +41,12 @@ absl::Status JobExecutor::Authorize(const v1::JobSpec& spec) {
   ASSIGN_OR_RETURN(
       AuthorizedJob allowed,
       CheckJobAuthorization(spec, ctx_.options.agent_id, ctx_.options.trusted_keys, ctx_.now_ms()));
+  // A long-running agent forgets expired statements now and then, not only
+  // at start (Unfinished).
+  if (const int64_t now = ctx_.now_ms(); now - last_ledger_prune_ms_ > kLedgerPruneEveryMs) {
+    ledger_.Prune(now);
+    last_ledger_prune_ms_ = now;
+  }
   if (absl::Status admitted = ledger_.Admit(allowed, spec); !admitted.ok()) {
     return absl::PermissionDeniedError(
         absl::StrCat("job ", spec.job_id(), " refused: ", admitted.message()));

@@ -79,6 +79,7 @@ class JobExecutor {
 
   JobContext ctx_;
   StatementLedger ledger_;
+  int64_t last_ledger_prune_ms_ = 0;
 };
 
 }  // namespace steward::agent

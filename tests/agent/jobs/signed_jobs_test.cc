@@ -35,7 +35,8 @@ class SignedJobsTest : public ::testing::Test {
  protected:
   void SetUp() override { MakeDpkgRoot(root_); }
 
-  JobExecutor Executor(std::vector<Ed25519PublicKey> trusted = {TestOperatorKey().public_key()}) {
+  JobExecutor Executor(std::vector<Ed25519PublicKey> trusted = {TestOperatorKey().public_key()},
+                       int64_t now_ms = kTestNowMs) {
     JobExecutorOptions o;
     o.state_dir = dir_.path() + "/state";
     o.reserve_bytes = 0;
@@ -48,7 +49,7 @@ class SignedJobsTest : public ::testing::Test {
           if (it == debs_.end()) return absl::NotFoundError("no artifact " + sha);
           return FetchedArtifact{it->second, {}, 1};
         },
-        o, [] { return kTestNowMs; });
+        o, [now_ms] { return now_ms; });
   }
 
   std::string Add(const testing::TestDeb& deb) {
@@ -223,6 +224,20 @@ TEST_F(SignedJobsTest, AReplayedStatementIsRefusedAlsoAfterARestart) {
   // A new statement for the same script runs it.
   EXPECT_EQ(Executor().Run(Signed(Script("s2"))).status(), v1::JOB_SUCCEEDED);
   EXPECT_EQ(Marker(), "ran\nran\n");
+}
+
+// The ledger keeps a statement until a day after its expiry, also in an
+// agent that is never restarted: a later job prunes it.
+TEST_F(SignedJobsTest, ALongRunningAgentForgetsStatementsLongExpired) {
+  const v1::JobSpec old_job = Signed(Script("old"), kTestNowMs - 3 * kDay);
+  ASSERT_EQ(Executor({TestOperatorKey().public_key()}, kTestNowMs - 3 * kDay).Run(old_job).status(),
+            v1::JOB_SUCCEEDED);
+  const std::string ledger = dir_.path() + "/state/statements/";
+  EXPECT_TRUE(FileExists(ledger + StatementOf(old_job).id));
+  const v1::JobSpec new_job = Signed(Script("new"));
+  ASSERT_EQ(Executor().Run(new_job).status(), v1::JOB_SUCCEEDED);
+  EXPECT_FALSE(FileExists(ledger + StatementOf(old_job).id));
+  EXPECT_TRUE(FileExists(ledger + StatementOf(new_job).id));
 }
 
 TEST_F(SignedJobsTest, ACorrectlySignedJobRuns) {
