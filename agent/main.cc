@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (trusted->empty()) {
-    spdlog::info("no --trusted-key: this agent installs no artifact");
+    spdlog::info("no --trusted-key: this agent installs no artifact and runs no job that changes the host");
   } else {
     std::string ids;
     for (const auto& k : *trusted) ids += (ids.empty() ? "" : ", ") + k.key_id();
@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
   DpkgBackend dpkg(config->dpkg_root);
   JobExecutorOptions job_options;
   job_options.state_dir = config->state_dir;
+  job_options.agent_id = identity->agent_id;
+  job_options.trusted_keys = *trusted;
   JobExecutor executor(&dpkg, [&](const std::string& sha) { return fetcher.Fetch(sha); }, job_options,
                        [] { return absl::ToUnixMillis(absl::Now()); });
   AptBackend apt(config->dpkg_root);

@@ -9,14 +9,18 @@
 // CHANGING by a kill -9 looks at what dpkg shows and finishes from there,
 // never recording the half-installed version as the "old" one.
 //
-// install_artifact: fetch and verify the artifact (trusted signature and
-// SHA-256), then pre-check before any change: a readable .deb, its
-// architecture, already at that version (SKIPPED), free space, and its
-// Depends/Pre-Depends/Conflicts/Breaks against what is installed. The
-// package of the version it replaces is kept (STATE_DIR/kept/) when the
-// agent installed it, so a failed change can be undone with
-// rollback_on_failure (ROLLED_BACK) and a later rollback job can restore it.
-// A kept package nothing can restore any more is deleted (see PruneKept).
+// What each kind of job does is in agent/jobs/kinds/ (one file per kind,
+// registered in kinds.cc); the executor checks the spec, keeps the record
+// and hands the job to its kind. An install keeps the package of the version
+// it replaces (STATE_DIR/kept/) for rollbacks; a kept package nothing can
+// restore any more is deleted (see PruneKept).
+//
+// Only an operator can allow a job that changes the host: a new job must
+// carry a statement signed by a publisher key this agent trusts
+// (common/jobs/job_statement.h), naming this agent, not expired, covering
+// the job's action and parameters, and not used up on this agent already
+// (StatementLedger, STATE_DIR/statements/). Otherwise Run answers FAILED
+// saying why, records nothing and runs nothing. No trusted key: no such job.
 //
 // Not thread-safe: one job at a time.
 
@@ -26,28 +30,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/artifacts/artifact_fetcher.h"
-#include "agent/jobs/apt_backend.h"
-#include "agent/jobs/dpkg_backend.h"
-#include "steward/internal/records.pb.h"
-#include "steward/v1/types.pb.h"
+#include "agent/jobs/job_context.h"
+#include "agent/jobs/statement_ledger.h"
 
 namespace steward::agent {
 
-struct JobExecutorOptions {
-  std::string state_dir;  // holds jobs/ and kept/
-  // Free space to leave beyond what the package needs.
-  uint64_t reserve_bytes = 64 << 20;
-  // Job records finished longer ago than this lose their output and the
-  // previous file a write_config kept (up to 2 MiB each); such a config
-  // change can no longer be rolled back, nor an install or removal once its
-  // kept package is pruned. 0: never.
-  int64_t compact_after_ms = int64_t{30} * 24 * 3600 * 1000;
-};
-
 class JobExecutor {
  public:
-  using FetchFn = std::function<absl::StatusOr<FetchedArtifact>(const std::string& sha256)>;
+  using FetchFn = JobContext::FetchFn;
 
   JobExecutor(const DpkgBackend* dpkg, FetchFn fetch, JobExecutorOptions options,
               std::function<int64_t()> now_ms);
@@ -60,9 +50,9 @@ class JobExecutor {
 
   // apt_package jobs go through `apt` (null: they fail saying apt is not
   // set up). Call before the first Run.
-  void set_apt(const AptBackend* apt) { apt_ = apt; }
+  void set_apt(const AptBackend* apt) { ctx_.apt = apt; }
   // .rpm artifacts install through `rpm` (null: they fail saying so).
-  void set_rpm(const PackageManager* rpm) { rpm_ = rpm; }
+  void set_rpm(const PackageManager* rpm) { ctx_.rpm = rpm; }
 
   // Jobs received but not DONE (to resume after a restart), by job id.
   // Compacts old finished records on the way (compact_after_ms), then
@@ -79,41 +69,17 @@ class JobExecutor {
   size_t PruneKept() const;
 
  private:
-  void Install(internal::AgentJobRecord* rec);
-  void Rollback(internal::AgentJobRecord* rec);
-  void RemovePackage(internal::AgentJobRecord* rec);
-  void RunScript(internal::AgentJobRecord* rec);
-  void WriteConfig(internal::AgentJobRecord* rec);
-  void RestartService(internal::AgentJobRecord* rec);
-  void AptPackage(internal::AgentJobRecord* rec);
-  // apt to the version before `change` (or removal when it was new).
-  absl::StatusOr<std::string> RestoreApt(const internal::AgentJobRecord& change, v1::JobResult* result);
-  // systemctl restart; the output goes into `result`.
-  absl::Status RestartUnit(const std::string& unit, v1::JobResult* result);
-  // Puts a write_config job's file back as it was (and restarts its unit).
-  // OK with what was done, for the message.
-  absl::StatusOr<std::string> RestoreConfig(const internal::AgentJobRecord& change, v1::JobResult* result);
-  // Install's rollback_on_failure (phase ROLLING_BACK): back to old_version.
-  void FinishRollback(internal::AgentJobRecord* rec, const std::string& failure);
-  // Restores the version before `change` (kept package, or removal when it
-  // was new). OK with the version now installed ("" when removed).
-  absl::StatusOr<std::string> Restore(const internal::AgentJobRecord& change, v1::JobResult* result);
-  void Finish(internal::AgentJobRecord* rec, v1::JobStatus status, const std::string& message);
-  absl::Status Save(const internal::AgentJobRecord& rec) const;
-  // dpkg for "deb" (and ""), rpm_ for "rpm".
-  absl::StatusOr<const PackageManager*> ForKind(const std::string& kind) const;
-  absl::StatusOr<internal::AgentJobRecord> Load(const std::string& job_id) const;
-  std::string RecordPath(const std::string& job_id) const;
+  // A new job may run: a host-changing one carries a statement signed by a
+  // trusted key, for this agent, not expired, covering its action, and not
+  // a replay (the ledger admits and records it). PermissionDenied saying why.
+  absl::Status Authorize(const v1::JobSpec& spec);
   // The ids in jobs/, sorted (no hidden names, no WriteFileAtomic leftovers);
   // none when jobs/ does not exist, an error when it cannot be read.
   absl::StatusOr<std::vector<std::string>> JobIds() const;
 
-  const DpkgBackend* dpkg_;
-  const AptBackend* apt_ = nullptr;
-  const PackageManager* rpm_ = nullptr;
-  FetchFn fetch_;
-  JobExecutorOptions options_;
-  std::function<int64_t()> now_ms_;
+  JobContext ctx_;
+  StatementLedger ledger_;
+  int64_t last_ledger_prune_ms_ = 0;
 };
 
 }  // namespace steward::agent

@@ -37,7 +37,8 @@ ArgParser MakeParser(Raw* r, bool* help) {
       .Flag("outbox-max-mb", &r->outbox_max_mb, "bound of the on-disk outbox in MiB (default 64)")
       .Repeated("trusted-key", &r->trusted_keys,
                 "publisher public key (PEM, 'stewardctl keys generate' PREFIX.pub) whose signed artifacts this "
-                "agent installs; repeatable. Without one, no artifact is installed")
+                "agent installs and whose signed jobs it runs; repeatable. Without one, no artifact is installed "
+                "and no job that changes the host runs")
       .Flag("artifact-rate", &r->artifact_rate,
             "download bandwidth cap for artifacts in bytes per second, with K, M or G (KiB...) (default: none)")
       .Flag("dpkg-root", &r->dpkg_root,

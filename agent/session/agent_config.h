@@ -33,7 +33,8 @@ struct AgentConfig {
   // always gets a fresh report.
   absl::Duration services_interval = absl::Minutes(1);
   // Publisher public key files (--trusted-key, repeatable; trusted_key in
-  // the file): an artifact is installed only with a valid signature by one.
+  // the file): an artifact is installed, and a job that changes the host
+  // runs, only with a valid signature by one.
   std::vector<std::string> trusted_keys;
   // Root directory dpkg installs into for jobs (--dpkg-root; dpkg --root):
   // empty for this host. For tests and chroots.

@@ -56,20 +56,23 @@ Commands:
                                                         upload a package (a .deb names itself), signed
   artifact list                                         stored artifacts with their signers
   artifact rm SHA256                                    remove one (or a unique prefix of 6+ digits)
-  job run --host ID --artifact SHA [--rollback-on-failure]
+  job run --host ID --sign-key KEY --artifact SHA [--rollback-on-failure]
                                                         install an artifact on one host (now, or when it connects)
-  job run --host ID --remove NAME                       remove a package (dpkg --remove)
-  job run --host ID [--script-timeout 5m] -- /abs/program [ARG...]
+  job run --host ID --sign-key KEY --remove NAME        remove a package (dpkg --remove)
+  job run --host ID --sign-key KEY [--script-timeout 5m] -- /abs/program [ARG...]
                                                         run a program (no shell; output captured)
-  job run --host ID --write-config PATH --from FILE [--mode 0644] [--restart UNIT] [--rollback-on-failure]
-                                                        write a file (then restart a unit)
-  job run --host ID --restart UNIT                      systemctl restart UNIT
-  job rollback --host ID --of JOB_ID                    undo a job on its host (restore the version it replaced)
+  job run --host ID --sign-key KEY --write-config PATH --from FILE [--mode 0644] [--restart UNIT]
+          [--rollback-on-failure]                       write a file (then restart a unit)
+  job run --host ID --sign-key KEY --restart UNIT       systemctl restart UNIT
+  job rollback --host ID --sign-key KEY --of JOB_ID     undo a job on its host (restore the version it replaced)
+                                                        (--sign-key PREFIX.key: a publisher key the agent trusts
+                                                        signs the job for that host, valid 24 hours, once)
   job list [--host ID] [--job JOB_ID]                   jobs with their results
-  deploy create --artifact SHA|--package NAME=VERSION --target EXPR [--waves 1,10%,50%,100%] [--max-parallel N]
-          [--error-threshold 5%] [--health-gate 5m] [--window "Sat 01:00-05:00"]
+  deploy create --artifact SHA|--package NAME=VERSION --target EXPR --sign-key KEY [--waves 1,10%,50%,100%]
+          [--max-parallel N] [--error-threshold 5%] [--health-gate 5m] [--window "Sat 01:00-05:00"]
           [--deadline 24h] [--on-failure pause|abort] [--dry-run]
-                                                        staged rollout to the hosts a target selects
+                                                        staged rollout to the hosts a target selects, signed
+                                                        for exactly those hosts (until the deadline, or 7 days)
   deploy status ID [--watch]                            progress per wave and host
   deploy list                                           every deployment, newest first
   deploy pause|resume|abort|retry ID                    control a rollout (retry: failed hosts again)
@@ -506,6 +509,7 @@ class Ctl {
     o.from = f_.from;
     o.mode = f_.mode;
     o.restart = f_.restart;
+    o.sign_key = f_.sign_key;
     o.json = f_.json;
     o.timeout = timeout_;
     if (cmd == "job run") return JobRun(*stub_, o, out_);
@@ -527,6 +531,7 @@ class Ctl {
     o.deadline = f_.deadline;
     o.on_failure = f_.on_failure;
     o.dry_run = f_.dry_run;
+    o.sign_key = f_.sign_key;
     o.watch = f_.watch;
     o.json = f_.json;
     o.timeout = timeout_;
@@ -673,7 +678,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("where", &f.where, "target expression (hosts)")
       .Flag("out", &f.out, "key file prefix (keys generate)")
       .Bool("force", &f.force, "overwrite existing key files (keys generate)")
-      .Flag("sign-key", &f.sign_key, "publisher private key (artifact push)")
+      .Flag("sign-key", &f.sign_key, "publisher private key (artifact push, job run|rollback, deploy create)")
       .Flag("version", &f.version, "artifact version (artifact push)")
       .Flag("artifact", &f.artifact, "artifact SHA-256 (job run)")
       .Flag("of", &f.of, "job to undo (job rollback)")

@@ -1,5 +1,6 @@
 #include "collector/ctl/deploy_commands.h"
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -15,6 +16,9 @@
 #include "common/wire/agent_text.h"
 #include "collector/deploy/deployment_names.h"
 #include "common/duration.h"
+#include "common/jobs/deployment_change.h"
+#include "common/jobs/job_statement.h"
+#include "common/signing/ed25519.h"
 #include "common/grpc/status_convert.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
@@ -121,6 +125,49 @@ absl::StatusOr<v1::Deployment> Get(v1::AdminService::Stub& stub, const DeployOpt
   return resp.deployment();
 }
 
+// Usage error (before any call) when a deployment to create has no key.
+absl::Status NeedSignKey(const DeployOptions& o) {
+  if (o.dry_run) return absl::OkStatus();
+  if (o.sign_key.empty()) {
+    return absl::InvalidArgumentError(
+        "deploy create changes hosts: it needs --sign-key PREFIX.key, a publisher key the agents trust "
+        "(stewardctl keys generate; agents --trusted-key PREFIX.pub). Agents refuse unsigned jobs. "
+        "(--dry-run needs no key.)");
+  }
+  return absl::OkStatus();
+}
+
+// Resolves the target (a dry run), then signs the change for exactly those
+// hosts into req->spec().authorization().
+absl::Status SignDeployment(v1::AdminService::Stub& stub, const DeployOptions& o, v1::CreateDeploymentRequest* req) {
+  ASSIGN_OR_RETURN(Ed25519PrivateKey key, ReadPrivateKeyFile(o.sign_key));
+  ASSIGN_OR_RETURN(v1::JobSpec change, DeploymentChangeJob(req->spec()));
+  v1::CreateDeploymentRequest plan_req = *req;
+  plan_req.set_dry_run(true);
+  grpc::ClientContext ctx;
+  v1::CreateDeploymentResponse plan;
+  RETURN_IF_ERROR(FromGrpcStatus(stub.CreateDeployment(WithDeadline(&ctx, o.timeout), plan_req, &plan)));
+  ASSIGN_OR_RETURN(JobStatement s, StatementForAction(change));
+  for (const v1::DeploymentHost& h : plan.deployment().hosts()) s.agents.push_back(h.agent_id());
+  std::sort(s.agents.begin(), s.agents.end());
+  s.agents.erase(std::unique(s.agents.begin(), s.agents.end()), s.agents.end());
+  s.issued_ms = absl::ToUnixMillis(absl::Now());
+  const int64_t deadline = req->spec().deadline_ms();
+  s.expires_ms = deadline != 0 ? deadline : s.issued_ms + absl::ToInt64Milliseconds(kDeploymentStatementLifetime);
+  if (s.expires_ms - s.issued_ms > kMaxStatementLifetimeMs) {
+    return absl::InvalidArgumentError("--deadline: a signed deployment is valid for at most 31 days");
+  }
+  s.may_roll_back = true;
+  s.attempts = kDeploymentAttempts;
+  *req->mutable_spec()->mutable_authorization() = SignJobStatement(s, key);
+  // The host list comes from the collector's resolution of the target:
+  // say what was signed, so a list wider than expected is seen.
+  std::cerr << "signed with key " << key.public_key().key_id() << " for " << s.agents.size()
+            << " host(s) (statement " << s.id << ", valid until "
+            << FormatRfc3339(absl::FromUnixMillis(s.expires_ms)) << ")\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out) {
@@ -172,6 +219,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     return absl::InvalidArgumentError(absl::StrCat("--on-failure '", o.on_failure, "' must be pause or abort"));
   }
   req.set_dry_run(o.dry_run);
+  RETURN_IF_ERROR(NeedSignKey(o));
   // Flags first (no call for a typo), then the artifact prefix.
   if (!o.package.empty()) {
     spec->set_apt_package(o.package);
@@ -179,6 +227,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     ASSIGN_OR_RETURN(std::string sha, ResolveArtifact(stub, o.artifact, "--artifact", o.timeout));
     spec->set_artifact_sha256(sha);
   }
+  if (!o.dry_run) RETURN_IF_ERROR(SignDeployment(stub, o, &req));
   grpc::ClientContext ctx;
   v1::CreateDeploymentResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.CreateDeployment(WithDeadline(&ctx, o.timeout), req, &resp)));

@@ -26,6 +26,9 @@ struct DeployOptions {
   std::string window;          // "Sat 01:00-05:00"
   std::string deadline;        // "24h" from now
   std::string on_failure;      // "pause" | "abort"
+  // create: the publisher private key (PREFIX.key) that signs the
+  // deployment for the hosts its target resolves to; required unless dry_run.
+  std::string sign_key;
   bool dry_run = false;
   bool watch = false;
   bool json = false;
@@ -33,6 +36,14 @@ struct DeployOptions {
   absl::Duration watch_every = absl::Seconds(2);
 };
 
+// A deployment's signed statement: valid until its deadline, or this long
+// without one; up to kDeploymentAttempts jobs per host (retry).
+inline constexpr absl::Duration kDeploymentStatementLifetime = absl::Hours(7 * 24);
+inline constexpr uint32_t kDeploymentAttempts = 3;
+
+// With sign_key (and not dry_run): plans first (a dry run) to learn the
+// hosts, signs one statement for exactly those hosts (the change, "may roll
+// back", the expiry, a fresh id), then creates the deployment with it.
 absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out);
 // With watch: prints again whenever something changed until the
 // deployment finishes or pauses (on a terminal the screen is redrawn;

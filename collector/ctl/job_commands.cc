@@ -10,7 +10,10 @@
 #include "common/crypto.h"
 #include "common/duration.h"
 #include "common/file_util.h"
+#include "common/jobs/job_kinds.h"
 #include "common/jobs/job_spec.h"
+#include "common/jobs/job_statement.h"
+#include "common/signing/ed25519.h"
 #include "common/grpc/status_convert.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
@@ -23,24 +26,12 @@ grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeo
   return ctx;
 }
 
-std::string ActionName(const v1::JobSpec& s) {
-  switch (s.action_case()) {
-    case v1::JobSpec::kInstallArtifact: return "install_artifact";
-    case v1::JobSpec::kRollback: return "rollback";
-    case v1::JobSpec::kRemovePackage: return "remove_package";
-    case v1::JobSpec::kRunScript: return "run_script";
-    case v1::JobSpec::kWriteConfig: return "write_config";
-    case v1::JobSpec::kRestartService: return "restart_service";
-    default: return "";
-  }
-}
-
 void JobJson(JsonWriter& w, const v1::Job& j) {
   const v1::JobResult& r = j.result();
   w.BeginObject()
       .Key("job_id").String(j.spec().job_id())
       .Key("agent_id").String(j.agent_id())
-      .Key("action").String(ActionName(j.spec()))
+      .Key("action").String(JobKindName(j.spec()))
       .Key("artifact").String(j.spec().install_artifact().sha256())
       .Key("status").String(JobStatusName(r.status()))
       .Key("package").String(r.package())
@@ -66,6 +57,31 @@ absl::Status Print(const v1::Job& j, bool json, std::ostream& out) {
   return absl::OkStatus();
 }
 
+// Usage error (before any call) without --sign-key.
+absl::Status NeedSignKey(const JobOptions& o, absl::string_view command) {
+  if (o.sign_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        command, " changes the host: it needs --sign-key PREFIX.key, a publisher key the agent trusts "
+                 "(stewardctl keys generate; agents --trusted-key PREFIX.pub). Agents refuse unsigned jobs."));
+  }
+  return absl::OkStatus();
+}
+
+// Signs `spec` for the one host `o.host`: its action and parameters, valid
+// kOneHostStatementLifetime, for one job, allowing rollback_on_failure when
+// the job asks for it.
+absl::Status SignForHost(const JobOptions& o, v1::JobSpec* spec) {
+  ASSIGN_OR_RETURN(Ed25519PrivateKey key, ReadPrivateKeyFile(o.sign_key));
+  ASSIGN_OR_RETURN(JobStatement s, StatementForAction(*spec));
+  s.agents = {o.host};
+  s.issued_ms = absl::ToUnixMillis(absl::Now());
+  s.expires_ms = s.issued_ms + absl::ToInt64Milliseconds(kOneHostStatementLifetime);
+  s.may_roll_back = spec->rollback_on_failure();
+  s.attempts = 1;
+  *spec->mutable_authorization() = SignJobStatement(s, key);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string JobStatusName(int status) {
@@ -83,6 +99,7 @@ absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostr
         "job run needs exactly one of --artifact SHA256, --remove NAME, --write-config PATH --from FILE, "
         "--restart UNIT, or -- /absolute/program [ARG...] (a script)");
   }
+  RETURN_IF_ERROR(NeedSignKey(o, "job run"));
   v1::RunJobRequest req;
   req.set_agent_id(o.host);
   v1::JobSpec* spec = req.mutable_spec();
@@ -122,6 +139,7 @@ absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostr
   // The agent checks the same rules; a bad path or argv fails here, before any call.
   if (absl::Status valid = ValidateJobSpec(*spec); !valid.ok()) return valid;
   spec->clear_job_id();
+  RETURN_IF_ERROR(SignForHost(o, spec));
   grpc::ClientContext ctx;
   v1::RunJobResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));
@@ -132,9 +150,11 @@ absl::Status JobRollback(v1::AdminService::Stub& stub, const JobOptions& o, std:
   if (o.host.empty() || o.of_job.empty()) {
     return absl::InvalidArgumentError("job rollback needs --host ID and --of JOB_ID");
   }
+  RETURN_IF_ERROR(NeedSignKey(o, "job rollback"));
   v1::RunJobRequest req;
   req.set_agent_id(o.host);
   req.mutable_spec()->mutable_rollback()->set_of_job_id(o.of_job);
+  RETURN_IF_ERROR(SignForHost(o, req.mutable_spec()));
   grpc::ClientContext ctx;
   v1::RunJobResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));

@@ -25,9 +25,16 @@ struct JobOptions {
   std::string script_timeout;  // "5m"
   std::string write_config, from, mode, restart;
   bool rollback_on_failure = false;
+  // job run, job rollback: the publisher private key (PREFIX.key) that
+  // signs the job for this host; required (agents refuse unsigned jobs).
+  std::string sign_key;
   bool json = false;
   absl::Duration timeout = absl::Seconds(30);
 };
+
+// How long the statement of a one-host job is valid: the host may be
+// offline when the job is created.
+inline constexpr absl::Duration kOneHostStatementLifetime = absl::Hours(24);
 
 absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);
 absl::Status JobRollback(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);

@@ -15,7 +15,8 @@
 #include "collector/targeting/host_selection.h"
 #include "collector/targeting/target_expr.h"
 #include "common/crypto.h"
-#include "common/jobs/job_spec.h"
+#include "common/jobs/deployment_change.h"
+#include "common/jobs/job_statement.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -45,36 +46,48 @@ std::string WaveName(uint32_t w) { return w == 0 ? "wave 1 (canary)" : absl::Str
 
 std::string Utc(absl::Time t) { return absl::FormatTime("%Y-%m-%d %H:%M UTC", t, absl::UTCTimeZone()); }
 
+// The deployment's signed statement covers what it will do: the change
+// with rollbacks, exactly the hosts the target resolves to now, not
+// expired, and its signature verifies with its own key (whether agents
+// trust that key only they know). Signed after a dry run, so a host that
+// joined or left the target since makes the statement stale.
+absl::Status CheckDeploymentStatement(const v1::DeploymentSpec& spec, const v1::JobSpec& change,
+                                      const std::vector<internal::AgentRecord>& hosts, int64_t now_ms) {
+  std::vector<std::string> ids;
+  for (const internal::AgentRecord& h : hosts) ids.push_back(h.agent_id());
+  std::sort(ids.begin(), ids.end());
+  absl::StatusOr<JobStatement> s = ParseJobStatement(spec.authorization().statement());
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("the deployment's signed statement: ", s.status().message()));
+  if (s->agents != ids) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the target now resolves to ", ids.size(), " host(s), not the ", s->agents.size(),
+        " the signed statement names (hosts joined or left it since): create the deployment again"));
+  }
+  // The same statement for every host: one check covers them all.
+  v1::JobSpec job = change;
+  job.set_job_id("statement-check");
+  *job.mutable_authorization() = spec.authorization();
+  if (absl::Status st = CheckJobSignedFor(job, ids.front(), now_ms); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the deployment's signed statement: ", st.message()));
+  }
+  if (!s->may_roll_back) return absl::InvalidArgumentError("the deployment's signed statement must allow rollbacks");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& in, const std::string& by,
                                                      bool dry_run) {
   v1::DeploymentSpec spec = in;
   const absl::Time now = deps_.now();
+  ASSIGN_OR_RETURN(const v1::JobSpec change, DeploymentChangeJob(spec));
   v1::Artifact artifact;
-  if (spec.change_case() == v1::DeploymentSpec::kAptPackage) {
-    // NAME=VERSION or NAME (the newest), from each host's repositories.
-    const std::string& p = spec.apt_package();
-    const size_t eq = p.find('=');
-    artifact.set_name(p.substr(0, eq));
-    artifact.set_version(eq == std::string::npos ? "" : p.substr(eq + 1));
-    v1::JobSpec probe;
-    probe.set_job_id("probe");
-    probe.mutable_apt_package()->set_name(artifact.name());
-    probe.mutable_apt_package()->set_version(artifact.version());
-    if (absl::Status valid = ValidateJobSpec(probe); !valid.ok() || (eq != std::string::npos && artifact.version().empty())) {
-      return absl::InvalidArgumentError(absl::StrCat("--package '", p.substr(0, 100),
-                                                     "' must be NAME=VERSION or NAME (a Debian package name and version)"));
-    }
-  } else if (spec.change_case() == v1::DeploymentSpec::kArtifactSha256) {
-    if (!IsSha256Hex(spec.artifact_sha256())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", spec.artifact_sha256().substr(0, 80), "' is not a SHA-256 (64 lower-case hex digits)"));
-    }
+  if (change.has_apt_package()) {
+    artifact.set_name(change.apt_package().name());
+    artifact.set_version(change.apt_package().version());
+  } else {
     if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
     ASSIGN_OR_RETURN(artifact, deps_.artifacts->Get(spec.artifact_sha256()));
-  } else {
-    return absl::InvalidArgumentError("a deployment needs a change: --artifact SHA256 or --package NAME=VERSION");
   }
   if (spec.target().empty()) return absl::InvalidArgumentError("a deployment needs a target expression");
   absl::StatusOr<TargetExpr> target = TargetExpr::Parse(spec.target());
@@ -95,6 +108,8 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
     return absl::FailedPreconditionError(absl::StrCat("the target '", spec.target(),
                                                       "' matches no host (check it with stewardctl hosts --where)"));
   }
+
+  if (spec.has_authorization()) RETURN_IF_ERROR(CheckDeploymentStatement(spec, change, hosts, absl::ToUnixMillis(now)));
 
   v1::Deployment d;
   d.set_id(absl::StrCat("d-", RandomHex(4)));
@@ -218,17 +233,17 @@ void RolloutEngine::TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, c
 
 void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
   const uint32_t attempt = h->attempt() + 1;
+  absl::StatusOr<v1::JobSpec> change = DeploymentChangeJob(d->spec());
+  if (!change.ok()) {  // checked at Create: a stored record that changed since
+    spdlog::error("deployment {}: no job for {}: {}", d->id(), h->agent_id(), change.status().ToString());
+    return;
+  }
   v1::Job job;
   job.set_agent_id(h->agent_id());
+  *job.mutable_spec() = *std::move(change);
   job.mutable_spec()->set_job_id(absl::StrCat(d->id(), "-", attempt));
   job.mutable_spec()->set_deployment_id(d->id());
-  if (d->spec().change_case() == v1::DeploymentSpec::kAptPackage) {
-    job.mutable_spec()->mutable_apt_package()->set_name(d->package());
-    job.mutable_spec()->mutable_apt_package()->set_version(d->version());
-  } else {
-    job.mutable_spec()->mutable_install_artifact()->set_sha256(d->spec().artifact_sha256());
-  }
-  job.mutable_spec()->set_rollback_on_failure(true);
+  *job.mutable_spec()->mutable_authorization() = d->spec().authorization();
   job.set_created_ms(absl::ToUnixMillis(deps_.now()));
   job.set_created_by(d->created_by());
   absl::StatusOr<v1::Job> created = DispatchJob(*deps_.store, *deps_.sessions, job);
@@ -254,6 +269,8 @@ void RolloutEngine::StartRollback(v1::Deployment* d, v1::DeploymentHost* h, cons
   job.mutable_spec()->set_job_id(absl::StrCat(h->job_id(), "-rb"));
   job.mutable_spec()->set_deployment_id(d->id());
   job.mutable_spec()->mutable_rollback()->set_of_job_id(h->job_id());
+  // The deployment's statement allows undoing the jobs it ran.
+  *job.mutable_spec()->mutable_authorization() = d->spec().authorization();
   job.set_created_ms(absl::ToUnixMillis(deps_.now()));
   job.set_created_by(d->created_by());
   absl::StatusOr<v1::Job> created = DispatchJob(*deps_.store, *deps_.sessions, job);

@@ -20,6 +20,7 @@
 #include "common/crypto.h"
 #include "common/health/check_spec.h"
 #include "common/jobs/job_spec.h"
+#include "common/jobs/job_statement.h"
 #include "common/log_format.h"
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
@@ -211,6 +212,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* 
     job.set_created_by(by);
     if (job.spec().job_id().empty()) job.mutable_spec()->set_job_id(absl::StrCat("job-", RandomHex(6)));
     RETURN_IF_ERROR(ValidateJobSpec(job.spec()));
+    // Agents refuse an unsigned host-changing job: say so now, not later.
+    RETURN_IF_ERROR(CheckJobSignedFor(job.spec(), req->agent_id(), job.created_ms()));
     if (req->spec().has_install_artifact()) {
       if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
       RETURN_IF_ERROR(deps_.artifacts->Get(req->spec().install_artifact().sha256()).status());
@@ -491,6 +494,12 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateDeployment(grpc::CallbackServe
   const std::string by = admin.ok() ? *admin : "";
   return Run(ctx, [=, this]() -> absl::Status {
     if (deps_.rollouts == nullptr) return absl::UnavailableError("this collector runs no rollouts");
+    if (!req->dry_run() && !req->spec().has_authorization()) {
+      // Agents refuse every job of an unsigned deployment: say so now.
+      return absl::FailedPreconditionError(
+          "a deployment changes hosts and must carry a statement signed by a publisher key "
+          "(stewardctl deploy create --sign-key FILE.key); every agent refuses its jobs otherwise");
+    }
     ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Create(req->spec(), by, req->dry_run()));
     return absl::OkStatus();
   });

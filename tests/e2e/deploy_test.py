@@ -10,7 +10,9 @@ Checks, in order (each starts from the state the previous one left):
   2. a release whose postinst fails stops at the canary, which is rolled
      back; the rollout ends rolled_back and no other host is touched;
   3. a canary that installs fine but turns unhealthy during the health
-     gate is rolled back by a rollback job and the rollout pauses; abort;
+     gate is rolled back by a rollback job and the rollout pauses; abort
+     (the agent accepts that rollback under the deployment's signed
+     statement: every deployment here is signed with --sign-key);
   4. an artifact signed by a key no agent trusts is refused by every agent;
   5. kill -9 of the collector and of the canary's agent while the canary's
      dpkg runs: after restarts the rollout resumes and finishes, the
@@ -80,6 +82,8 @@ class Deploy(unittest.TestCase):
         os.makedirs(keys)
         c.ctl_ok("keys", "generate", "--out", os.path.join(keys, "release"))
         c.ctl_ok("keys", "generate", "--out", os.path.join(keys, "rogue"))
+        # The operator's key: signs each deployment for its hosts.
+        cls.sign = ("--sign-key", os.path.join(keys, "release.key"))
         cls.sha = {}
         big = os.path.join(c.tmp, "big.bin")
         with open(big, "wb") as f:
@@ -123,7 +127,7 @@ class Deploy(unittest.TestCase):
 
     def create(self, version, *flags):
         d = self.c.ctl_json("deploy", "create", "--artifact", self.sha[version][:12], "--target", "label:role=web",
-                            *flags)
+                            *self.sign, *flags)
         self.assertTrue(d["id"].startswith("d-"), d)
         self.assertEqual(len(d["hosts"]), HOSTS)
         return d["id"]
@@ -264,7 +268,7 @@ class Deploy(unittest.TestCase):
         make_apt_repo(os.path.join(self.c.tmp, "repo"), [build_deb(self.c.tmp, "7.0")],
                       [self.root[i] for i in range(HOSTS)])
         d = self.c.ctl_json("deploy", "create", "--package", "demo=7.0", "--target", "label:role=web",
-                            "--waves", "1,100%")
+                            "--waves", "1,100%", *self.sign)
         self.assertEqual((d["package"], d["version"], d["apt_package"]), ("demo", "7.0", "demo=7.0"))
         d = self.wait_state(d["id"], ("succeeded", "failed", "paused", "rolled_back"), timeout=120)
         self.assertEqual(d["state"], "succeeded", json.dumps(d, indent=1))

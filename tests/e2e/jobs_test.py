@@ -4,6 +4,7 @@ dpkg-deb (a good v1 and v2, a v3 whose postinst fails, a v4 whose postinst
 takes a while), pushed signed, and installed by real agents into their own
 dpkg roots (--dpkg-root, so the test machine's packages are untouched).
 
+Every job is signed (--sign-key) with a key its agent trusts.
 Checks: installs and upgrades report old and new versions and show in the
 inventory; the bad release is rolled back on its host; an agent that does
 not trust the publisher refuses the artifact; a job for an agent that is
@@ -82,6 +83,10 @@ class Jobs(unittest.TestCase):
         cls.root = {}
         cls.agent = {}
         cls.args = {}
+        # Jobs are signed with a key each agent trusts (the stranger trusts
+        # only "other", so the artifacts, signed "release", are what it refuses).
+        cls.sign = {"trusting": ("--sign-key", os.path.join(keys, "release.key")),
+                    "stranger": ("--sign-key", os.path.join(keys, "other.key"))}
         for name, key in (("trusting", "release.pub"), ("stranger", "other.pub")):
             root = cls.root[name] = os.path.join(c.tmp, f"root-{name}")
             make_dpkg_root(root)
@@ -103,7 +108,8 @@ class Jobs(unittest.TestCase):
         cls.c.close()
 
     def run_job(self, host, version, *extra):
-        job = self.c.ctl_json("job", "run", "--host", self.id[host], "--artifact", self.sha[version][:10], *extra)
+        job = self.c.ctl_json("job", "run", "--host", self.id[host], "--artifact", self.sha[version][:10],
+                              *self.sign[host], *extra)
         self.assertEqual(job["status"], "pending")
         return job["job_id"]
 
@@ -169,11 +175,12 @@ class Jobs(unittest.TestCase):
 
     def test_5_script_config_file_and_removal(self):
         host = self.id["trusting"]
+        sign = self.sign["trusting"]
         # A program with arguments that a shell would have expanded: they arrive verbatim.
-        j = json.loads(self.c.ctl_ok("--json", "job", "run", "--host", host, "--", "/bin/echo", "$(id -u)", ";", "&&"))
+        j = json.loads(self.c.ctl_ok("--json", "job", "run", "--host", host, *sign, "--", "/bin/echo", "$(id -u)", ";", "&&"))
         j = self.wait_job("trusting", j["job_id"])
         self.assertEqual((j["status"], j["exit_code"], j["output"]), ("succeeded", 0, "$(id -u) ; &&\n"), j)
-        j = self.wait_job("trusting", json.loads(self.c.ctl_ok("--json", "job", "run", "--host", host,
+        j = self.wait_job("trusting", json.loads(self.c.ctl_ok("--json", "job", "run", "--host", host, *sign,
                                                                "--script-timeout", "1s", "--", "/bin/sleep", "20"))["job_id"])
         self.assertEqual(j["status"], "failed")
         self.assertIn("ran longer than 1s, killed", j["message"])
@@ -184,27 +191,27 @@ class Jobs(unittest.TestCase):
         new = os.path.join(self.c.tmp, "app.conf.new")
         with open(new, "w") as f:
             f.write("port = 8080\n")
-        j = self.wait_job("trusting", self.c.ctl_json("job", "run", "--host", host, "--write-config", conf,
+        j = self.wait_job("trusting", self.c.ctl_json("job", "run", "--host", host, *sign, "--write-config", conf,
                                                       "--from", new, "--mode", "0640")["job_id"])
         self.assertEqual(j["status"], "succeeded", j)
         with open(conf) as f:
             self.assertEqual(f.read(), "port = 8080\n")
         self.assertEqual(os.stat(conf).st_mode & 0o7777, 0o640)
-        rb = self.wait_job("trusting", self.c.ctl_json("job", "rollback", "--host", host, "--of", j["job_id"])["job_id"])
+        rb = self.wait_job("trusting", self.c.ctl_json("job", "rollback", "--host", host, *sign, "--of", j["job_id"])["job_id"])
         self.assertEqual(rb["status"], "rolled_back", rb)
         with open(conf) as f:
             self.assertEqual(f.read(), "port = 80\n")
         # Removal, then reinstalled from the kept package by a rollback.
         before = installed(self.root["trusting"])
         self.assertTrue(before.startswith("install ok installed "), before)
-        rm = self.wait_job("trusting", self.c.ctl_json("job", "run", "--host", host, "--remove", "demo")["job_id"])
+        rm = self.wait_job("trusting", self.c.ctl_json("job", "run", "--host", host, *sign, "--remove", "demo")["job_id"])
         self.assertEqual((rm["status"], rm["new_version"]), ("succeeded", ""), rm)
         self.assertEqual(installed(self.root["trusting"]), "(none)")
-        rb = self.wait_job("trusting", self.c.ctl_json("job", "rollback", "--host", host, "--of", rm["job_id"])["job_id"])
+        rb = self.wait_job("trusting", self.c.ctl_json("job", "rollback", "--host", host, *sign, "--of", rm["job_id"])["job_id"])
         self.assertEqual(rb["status"], "rolled_back", rb)
         self.assertEqual(installed(self.root["trusting"]), before)
         # Refused by stewardctl before any call: not an absolute program.
-        r = self.c.ctl("job", "run", "--host", host, "--", "echo", "hi")
+        r = self.c.ctl("job", "run", "--host", host, *sign, "--", "echo", "hi")
         self.assertEqual(r.returncode, 2)
         self.assertIn("must be an absolute path", r.stderr)
 

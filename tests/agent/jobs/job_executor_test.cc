@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "agent/jobs/kinds/kinds.h"
 #include "agent/jobs/rpm_backend.h"
 #include "agent/session/identity.h"
 #include "collector/ctl/admin_client.h"
@@ -19,10 +20,12 @@
 #include "absl/strings/str_format.h"
 #include "common/exec/tool_runner.h"
 #include "common/file_util.h"
+#include "common/jobs/job_kinds.h"
 #include "common/signing/ed25519.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/jobs/dpkg_test_root.h"
+#include "tests/agent/jobs/signed_job.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
@@ -34,20 +37,23 @@ using testing::BuildDeb;
 using testing::BuildRpm;
 using testing::MakeDpkgRoot;
 using testing::TestDeb;
+using testing::kTestAgentId;
+using testing::Signed;
+using testing::TestOperatorKey;
 
 v1::JobSpec InstallJob(const std::string& id, const std::string& sha, bool rollback = false) {
   v1::JobSpec s;
   s.set_job_id(id);
   s.mutable_install_artifact()->set_sha256(sha);
   s.set_rollback_on_failure(rollback);
-  return s;
+  return Signed(s);
 }
 
 v1::JobSpec RollbackJob(const std::string& id, const std::string& of) {
   v1::JobSpec s;
   s.set_job_id(id);
   s.mutable_rollback()->set_of_job_id(of);
-  return s;
+  return Signed(s);
 }
 
 class JobExecutorTest : public ::testing::Test {
@@ -66,6 +72,8 @@ class JobExecutorTest : public ::testing::Test {
     JobExecutorOptions o;
     o.state_dir = dir_.path() + "/state";
     o.reserve_bytes = reserve;
+    o.agent_id = kTestAgentId;
+    o.trusted_keys = {TestOperatorKey().public_key()};
     return JobExecutor(
         &dpkg_,
         [this](const std::string& sha) -> absl::StatusOr<FetchedArtifact> {
@@ -131,6 +139,8 @@ TEST_F(JobExecutorTest, WholeChainWithARealCollector) {
   JobExecutorOptions eo;
   eo.state_dir = dir_.path() + "/state";
   eo.reserve_bytes = 0;
+  eo.agent_id = kTestAgentId;
+  eo.trusted_keys = {TestOperatorKey().public_key()};
   JobExecutor exec(&dpkg_, [&](const std::string& sha) { return fetcher.Fetch(sha); }, eo,
                    [] { return int64_t{1'800'000'000'000}; });
 
@@ -346,7 +356,7 @@ v1::JobSpec RemoveJob(const std::string& id, const std::string& name) {
   v1::JobSpec s;
   s.set_job_id(id);
   s.mutable_remove_package()->set_name(name);
-  return s;
+  return Signed(s);
 }
 
 v1::JobSpec ScriptJob(const std::string& id, std::vector<std::string> argv, int64_t timeout_ms = 0) {
@@ -354,7 +364,7 @@ v1::JobSpec ScriptJob(const std::string& id, std::vector<std::string> argv, int6
   s.set_job_id(id);
   for (auto& a : argv) s.mutable_run_script()->add_argv(a);
   s.mutable_run_script()->set_timeout_ms(timeout_ms);
-  return s;
+  return Signed(s);
 }
 
 v1::JobSpec ConfigJob(const std::string& id, const std::string& path, const std::string& content,
@@ -366,7 +376,7 @@ v1::JobSpec ConfigJob(const std::string& id, const std::string& path, const std:
   s.mutable_write_config()->set_mode(0640);
   s.mutable_write_config()->set_restart_unit(unit);
   s.set_rollback_on_failure(rollback);
-  return s;
+  return Signed(s);
 }
 
 TEST_F(JobExecutorTest, RemovesAPackageAndARollbackReinstallsIt) {
@@ -458,7 +468,7 @@ TEST_F(JobExecutorTest, WritesAConfigFileAndRollsItBack) {
   // recorded no previous file; its rollback must not delete the one there.
   v1::JobSpec bad = ConfigJob("c4", path, "port = 9090\n");
   bad.mutable_write_config()->set_mode(070000);
-  ASSERT_EQ(Executor().Run(bad).status(), v1::JOB_FAILED);
+  ASSERT_EQ(Executor().Run(Signed(bad)).status(), v1::JOB_FAILED);  // signed as it is: the agent's own checks refuse it
   r = Executor().Run(RollbackJob("c4-rb", "c4"));
   EXPECT_EQ(r.status(), v1::JOB_ROLLED_BACK) << r.message();
   EXPECT_THAT(r.message(), HasSubstr("left " + path + " alone"));
@@ -470,10 +480,10 @@ TEST_F(JobExecutorTest, OldFinishedRecordsAreCompacted) {
   ASSERT_TRUE(WriteFileAtomic(path, std::string(100000, 'o'), 0644).ok());
   const int64_t day = int64_t{24} * 3600 * 1000;
   // Written 40 days before "now", and one written yesterday.
-  ASSERT_EQ(Executor(0, 1'800'000'000'000 - 40 * day).Run(ConfigJob("old", path, std::string(100000, 'n'))).status(),
+  ASSERT_EQ(Executor(0, 1'800'000'000'000 - 40 * day).Run(Signed(ConfigJob("old", path, std::string(100000, 'n')), 1'800'000'000'000 - 40 * day)).status(),
             v1::JOB_SUCCEEDED);
   const std::string other = dir_.path() + "/other.conf";
-  ASSERT_EQ(Executor(0, 1'800'000'000'000 - day).Run(ConfigJob("new", other, std::string(100000, 'x'))).status(),
+  ASSERT_EQ(Executor(0, 1'800'000'000'000 - day).Run(Signed(ConfigJob("new", other, std::string(100000, 'x')), 1'800'000'000'000 - day)).status(),
             v1::JOB_SUCCEEDED);
   const std::string jobs = dir_.path() + "/state/jobs/";
   ASSERT_GT(ReadFile(jobs + "old").value().size(), 200000u);
@@ -498,11 +508,11 @@ TEST_F(JobExecutorTest, KeptPackagesNothingCanRestoreArePruned) {
   auto present = [&](const std::string& version) {
     return FileExists(kept + "demo_" + version + ".deb");
   };
-  ASSERT_EQ(Executor(0, now - 40 * day).Run(InstallJob("i1", Add({.version = "1.0"}))).status(),
+  ASSERT_EQ(Executor(0, now - 40 * day).Run(Signed(InstallJob("i1", Add({.version = "1.0"})), now - 40 * day)).status(),
             v1::JOB_SUCCEEDED);
-  ASSERT_EQ(Executor(0, now - 39 * day).Run(InstallJob("i2", Add({.version = "2.0"}))).status(),
+  ASSERT_EQ(Executor(0, now - 39 * day).Run(Signed(InstallJob("i2", Add({.version = "2.0"})), now - 39 * day)).status(),
             v1::JOB_SUCCEEDED);
-  ASSERT_EQ(Executor(0, now - day).Run(InstallJob("i3", Add({.version = "3.0"}))).status(),
+  ASSERT_EQ(Executor(0, now - day).Run(Signed(InstallJob("i3", Add({.version = "3.0"})), now - day)).status(),
             v1::JOB_SUCCEEDED);
   // Each is still needed then: i2 and i3 roll back to 1.0 and 2.0, 3.0 is installed.
   EXPECT_TRUE(present("1.0") && present("2.0") && present("3.0"));
@@ -571,7 +581,7 @@ TEST_F(JobExecutorTest, AFailedRestartAfterAConfigWriteRestoresThePreviousFile) 
   v1::JobSpec restart;
   restart.set_job_id("r");
   restart.mutable_restart_service()->set_unit("steward-test-app.service");
-  r = Executor().Run(restart);
+  r = Executor().Run(Signed(restart));
   EXPECT_EQ(r.status(), v1::JOB_FAILED);
   EXPECT_THAT(r.message(), HasSubstr("steward-test-app.service"));
   // Scripts and restarts cannot be undone: a rollback job says so.
@@ -587,7 +597,7 @@ v1::JobSpec AptJob(const std::string& id, const std::string& name, const std::st
   s.mutable_apt_package()->set_version(version);
   s.mutable_apt_package()->set_remove(remove);
   s.set_rollback_on_failure(true);
-  return s;
+  return Signed(s);
 }
 
 // apt with a file: repository, confined to the test root (AptBackend root).
@@ -699,6 +709,17 @@ TEST_F(JobExecutorTest, RpmArtifactsInstallUpgradeAndRollBack) {
   r = plain.Run(InstallJob("r4", add("4.0")));
   EXPECT_EQ(r.status(), v1::JOB_FAILED);
   EXPECT_THAT(r.message(), HasSubstr("does not manage rpm packages"));
+}
+
+// The agent's registration list covers the common table of kinds: a kind
+// the collector accepts is one this agent runs.
+TEST(AgentJobKinds, EveryKindOfTheCommonTableHasItsFileHere) {
+  for (const JobKind& k : JobKinds()) {
+    const AgentJobKind* mine = FindAgentJobKind(k.action);
+    ASSERT_NE(mine, nullptr) << k.name << " has no line in agent/jobs/kinds/kinds.cc";
+    EXPECT_NE(mine->run, nullptr) << k.name;
+    EXPECT_NE(mine->changed, nullptr) << k.name;
+  }
 }
 
 TEST(ParseAptSimulation, ReadsInstAndRemvLines) {

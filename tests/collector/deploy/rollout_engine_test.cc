@@ -14,6 +14,8 @@
 #include "collector/service/session_registry.h"
 #include "collector/storage/store.h"
 #include "common/crypto.h"
+#include "common/jobs/deployment_change.h"
+#include "common/jobs/job_statement.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -328,6 +330,65 @@ TEST_F(RolloutEngineTest, AHostTurningUnhealthyInTheGateIsRolledBack) {
   EXPECT_EQ(back[0].new_version(), "2.0");  // what the rollback job reported as now installed
   EXPECT_THAT(back[0].message(), HasSubstr("rolled back to 2.0"));
   EXPECT_TRUE(WithStatus(d, v1::HOST_RUNNING).empty());
+}
+
+// A deployment signed by an operator: its statement must name exactly the
+// hosts the target resolves to, the change and "may roll back"; the engine
+// attaches it to every job, and to the rollback a failed health gate starts,
+// which the agent's check accepts as covered by it.
+TEST_F(RolloutEngineTest, ASignedDeploymentCarriesItsStatementToEveryJobAndGateRollback) {
+  AddHosts(3);
+  Connect(3);
+  for (int i = 0; i < 3; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::OK}});
+  const Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+  auto sign = [&](v1::DeploymentSpec spec, std::vector<std::string> agents, bool rollback = true) {
+    JobStatement s = StatementForAction(DeploymentChangeJob(spec).value()).value();
+    s.agents = std::move(agents);
+    s.issued_ms = absl::ToUnixMillis(now_);
+    s.expires_ms = s.issued_ms + 24 * 3600 * 1000;
+    s.may_roll_back = rollback;
+    s.attempts = 3;
+    *spec.mutable_authorization() = SignJobStatement(s, key);
+    return spec;
+  };
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_health_gate_ms(600'000);
+  // Stale (a host joined since), for another change, or without rollbacks: refused.
+  absl::StatusOr<v1::Deployment> bad = engine_->Create(sign(spec, {"h0", "h1"}), "alice", false);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kFailedPrecondition) << bad.status();
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("resolves to 3 host(s), not the 2"));
+  v1::DeploymentSpec other = Spec("1,100%");
+  other.set_artifact_sha256(Sha256Hex("demo 3.0"));
+  v1::DeploymentSpec swapped = sign(other, {"h0", "h1", "h2"});
+  *spec.mutable_authorization() = swapped.authorization();
+  bad = engine_->Create(spec, "alice", false);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("is not what was signed"));
+  bad = engine_->Create(sign(spec, {"h0", "h1", "h2"}, false), "alice", false);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("does not allow"));
+  ASSERT_TRUE(store_->ListDeployments().value().empty());
+
+  const v1::DeploymentSpec signed_spec = sign(spec, {"h0", "h1", "h2"});
+  v1::Deployment d = Create(signed_spec);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  v1::Job job = store_->GetJob(canary.agent_id(), canary.job_id()).value();
+  EXPECT_EQ(job.spec().authorization().SerializeAsString(), signed_spec.authorization().SerializeAsString());
+  absl::StatusOr<AuthorizedJob> allowed =
+      CheckJobAuthorization(job.spec(), canary.agent_id(), {key.public_key()}, absl::ToUnixMillis(now_));
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_EQ(allowed->use, StatementUse::kChange);
+
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  now_ += absl::Minutes(1);
+  Health(canary.agent_id(), {{"app", v1::CheckState::DOWN}});
+  engine_->Tick();
+  v1::Job rb = store_->GetJob(canary.agent_id(), canary.job_id() + "-rb").value();
+  EXPECT_EQ(rb.spec().rollback().of_job_id(), canary.job_id());
+  EXPECT_EQ(rb.spec().authorization().SerializeAsString(), signed_spec.authorization().SerializeAsString());
+  allowed = CheckJobAuthorization(rb.spec(), canary.agent_id(), {key.public_key()}, absl::ToUnixMillis(now_));
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_EQ(allowed->use, StatementUse::kRollbackOfChange);
 }
 
 TEST_F(RolloutEngineTest, WaitsForTheWindowAndFailsHostsPastTheDeadline) {

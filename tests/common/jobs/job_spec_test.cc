@@ -2,6 +2,9 @@
 // each broken field refused naming the field.
 #include "common/jobs/job_spec.h"
 
+#include "common/jobs/deployment_change.h"
+#include "common/jobs/job_kinds.h"
+
 #include <functional>
 #include <string>
 
@@ -94,6 +97,62 @@ TEST(ValidateJobSpec, RefusesBrokenFieldsNamingThem) {
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << c.says;
     EXPECT_THAT(std::string(st.message()), HasSubstr(c.says));
   }
+}
+
+// Every field of JobSpec's `action` oneof has exactly one row in the kind
+// table, under the field's own name (what stewardctl's JSON and signed
+// statements spell), and every row names a field.
+TEST(JobKinds, OneRowPerActionOfTheOneof) {
+  const google::protobuf::OneofDescriptor* action = v1::JobSpec::descriptor()->FindOneofByName("action");
+  ASSERT_NE(action, nullptr);
+  EXPECT_EQ(JobKinds().size(), static_cast<size_t>(action->field_count()));
+  for (int i = 0; i < action->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = action->field(i);
+    const JobKind* kind = FindJobKind(static_cast<v1::JobSpec::ActionCase>(f->number()));
+    ASSERT_NE(kind, nullptr) << f->name() << " has no row in common/jobs/job_kinds.cc";
+    EXPECT_EQ(kind->name, f->name());
+    EXPECT_EQ(FindJobKind(f->name()), kind);
+    EXPECT_TRUE(kind->changes_host) << f->name();
+  }
+  EXPECT_EQ(FindJobKind(v1::JobSpec::ACTION_NOT_SET), nullptr);
+  EXPECT_EQ(FindJobKind("format_disk"), nullptr);
+}
+
+TEST(JobKinds, SummariesAndParamsNameWhatTheJobTouches) {
+  v1::JobSpec apt = Spec([](auto* s) {
+    s->mutable_apt_package()->set_name("openssl");
+    s->mutable_apt_package()->set_version("3.0.13-1");
+  });
+  EXPECT_EQ(JobKindName(apt), "apt_package");
+  EXPECT_EQ(FindJobKind(apt.action_case())->summary(apt), "openssl=3.0.13-1");
+  v1::JobSpec cfg = Spec([](auto* s) {
+    s->mutable_write_config()->set_path("/etc/app.conf");
+    s->mutable_write_config()->set_content("a = 1\n");
+  });
+  const JobParams params = FindJobKind(cfg.action_case())->params(cfg);
+  ASSERT_EQ(params.size(), 4u);
+  EXPECT_EQ(params[0], (std::pair<std::string, std::string>("path", "/etc/app.conf")));
+  EXPECT_EQ(params[1].first, "content_sha256");
+  EXPECT_EQ(params[1].second.size(), 64u);
+  EXPECT_EQ(JobKindName(v1::JobSpec()), "");
+}
+
+TEST(DeploymentChangeJob, ArtifactOrAptPackageWithRollback) {
+  v1::DeploymentSpec d;
+  d.set_artifact_sha256(std::string(64, 'a'));
+  absl::StatusOr<v1::JobSpec> job = DeploymentChangeJob(d);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->install_artifact().sha256(), std::string(64, 'a'));
+  EXPECT_TRUE(job->rollback_on_failure());
+  d.set_apt_package("openssl=3.0.13-1");
+  job = DeploymentChangeJob(d);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->apt_package().name(), "openssl");
+  EXPECT_EQ(job->apt_package().version(), "3.0.13-1");
+  d.set_apt_package("openssl=");
+  EXPECT_THAT(std::string(DeploymentChangeJob(d).status().message()), HasSubstr("must be NAME=VERSION"));
+  EXPECT_THAT(std::string(DeploymentChangeJob(v1::DeploymentSpec()).status().message()),
+              HasSubstr("needs a change"));
 }
 
 }  // namespace

@@ -1,0 +1,88 @@
+#include "agent/jobs/job_context.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace steward::agent {
+
+void AppendOutput(v1::JobResult* result, const std::string& header, const std::string& output) {
+  std::string* out = result->mutable_output();
+  absl::StrAppend(out, out->empty() ? "" : "\n", header, "\n", output);
+  if (out->size() > kMaxJobOutput) out->erase(0, out->size() - kMaxJobOutput);
+}
+
+std::string KeptFileName(const std::string& name, const std::string& version,
+                         const std::string& kind) {
+  // ':' (epochs) is fine in file names; '/' cannot be in either.
+  return absl::StrCat(name, "_", version, ".", kind);
+}
+
+std::string ToolOf(const PackageManager& pm) { return pm.Kind() == "rpm" ? "rpm" : "dpkg"; }
+
+bool AtVersion(const PackageManager& pm, const absl::StatusOr<std::optional<DebState>>& state,
+               const std::string& version) {
+  if (!state.ok()) return false;
+  if (version.empty()) return !state->has_value();
+  return state->has_value() && (*state)->installed() &&
+         pm.CompareVersions((*state)->version, version) == 0;
+}
+
+std::string JobContext::RecordPath(const std::string& job_id) const {
+  return options.state_dir + "/jobs/" + job_id;
+}
+
+std::string JobContext::KeptPath(const std::string& name, const std::string& version,
+                                 const std::string& kind) const {
+  return options.state_dir + "/kept/" + KeptFileName(name, version, kind);
+}
+
+absl::Status JobContext::Save(const internal::AgentJobRecord& rec) const {
+  RETURN_IF_ERROR(MakeDirs(options.state_dir + "/jobs", 0700));
+  return WriteFileAtomic(RecordPath(rec.spec().job_id()), rec.SerializeAsString(), 0600);
+}
+
+absl::StatusOr<internal::AgentJobRecord> JobContext::Load(const std::string& job_id) const {
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(RecordPath(job_id)));
+  internal::AgentJobRecord rec;
+  if (!rec.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat(RecordPath(job_id), " is damaged"));
+  }
+  return rec;
+}
+
+void JobContext::Finish(internal::AgentJobRecord* rec, v1::JobStatus status,
+                        const std::string& message) const {
+  v1::JobResult* r = rec->mutable_result();
+  r->set_status(status);
+  r->set_message(message);
+  r->set_finished_ms(now_ms());
+  rec->set_phase(internal::AgentJobRecord::DONE);
+  // Unsaved, the job would be resumed at the next start: try hard. (A
+  // resume is still safe: each phase checks the host's state first.)
+  absl::Status st = Save(*rec);
+  for (int attempt = 1; !st.ok() && attempt < 5; ++attempt) {
+    spdlog::error("job {}: cannot record its result (attempt {}): {}", rec->spec().job_id(),
+                  attempt, st.ToString());
+    usleep(200'000 * attempt);
+    st = Save(*rec);
+  }
+  spdlog::info("job {}: {} {} {} -> {}{}{}", rec->spec().job_id(), v1::JobStatus_Name(status),
+               r->package(), r->old_version().empty() ? "(none)" : r->old_version(),
+               r->new_version().empty() ? "(none)" : r->new_version(), message.empty() ? "" : ": ",
+               message);
+}
+
+absl::StatusOr<const PackageManager*> JobContext::ForKind(const std::string& kind) const {
+  if (kind == "rpm") {
+    if (rpm == nullptr)
+      return absl::FailedPreconditionError("this agent does not manage rpm packages");
+    return rpm;
+  }
+  return dpkg;
+}
+
+}  // namespace steward::agent
