@@ -49,14 +49,15 @@ absl::StatusOr<AgentMessagePeek> Peek(CodedInputStream* in) {
       uint32_t length = 0;
       if (!in->ReadVarint32(&length)) return NotProtobuf("envelope length");
       auto limit = in->PushLimit(static_cast<int>(length));
-      // A oneof set twice: the last one counts, as in a parse.
-      peek = AgentMessagePeek{};
+      // As a parse does: an envelope after a hello replaces it; a second
+      // envelope is merged into the first (its fields, where set, win).
+      if (!peek.envelope) peek = AgentMessagePeek{};
       peek.envelope = true;
       if (auto s = PeekEnvelope(in, &peek); !s.ok()) return s;
       in->PopLimit(limit);
     } else {
       if (field == v1::AgentMessage::kHelloFieldNumber && wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-        peek = AgentMessagePeek{};
+        peek = AgentMessagePeek{};  // a hello replaces an envelope before it
         peek.hello = true;
       }
       if (!WireFormatLite::SkipField(in, tag)) return NotProtobuf("field");
