@@ -109,7 +109,8 @@ absl::Status AuditVerify(v1::AdminService::Stub& stub, const AuditOptions& o, st
   }
   if (resp.intact()) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat("audit trail broken at record ", resp.first_bad_seq(), ": ",
-                                          resp.problem(), " (", resp.records(), " records before it are intact)"));
+                                          resp.problem(), "; the ", resp.records(),
+                                          " records before it are intact"));
 }
 
 }  // namespace steward::ctl

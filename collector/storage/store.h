@@ -63,12 +63,12 @@ struct StoredAuditRecord {
 // What Store::VerifyAudit found.
 struct AuditVerification {
   bool intact = true;
-  // Records walked (up to the first bad one when not intact).
+  // Records in the trail; when not intact, those before the first bad one.
   uint64_t records = 0;
   // The first bad record (missing, out of order, unreadable, altered); 0 if intact.
   uint64_t first_bad_seq = 0;
   std::string problem;
-  // SHA-256 (hex) of the newest record; empty for an empty trail.
+  // SHA-256 (hex) of the newest record; empty for an empty or broken trail.
   std::string head_sha256_hex;
 };
 

@@ -122,8 +122,10 @@ absl::StatusOr<AuditVerification> Store::VerifyAudit() {
   }
   auto bad = [&v](uint64_t seq, std::string problem) {
     v.intact = false;
+    v.records = seq - 1;  // the intact prefix
     v.first_bad_seq = seq;
     v.problem = std::move(problem);
+    v.head_sha256_hex.clear();
     return v;
   };
 

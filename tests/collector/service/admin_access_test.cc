@@ -380,6 +380,7 @@ TEST_F(AdminAccessTest, AuditTrailAttributesEachChangeAndNamesTheRecordEditedOnD
   v = Verify();
   EXPECT_FALSE(v.intact());
   EXPECT_EQ(v.first_bad_seq(), 3u) << v.problem();
+  EXPECT_EQ(v.records(), 2u);
   EXPECT_THAT(v.problem(), HasSubstr("record 3 was altered"));
 
   // A record deleted instead: exactly that one is named.

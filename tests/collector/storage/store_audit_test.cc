@@ -151,6 +151,8 @@ TEST_P(AuditTamperTest, VerifyNamesExactlyTheTamperedRecord) {
   AuditVerification v = Verify();
   EXPECT_FALSE(v.intact);
   EXPECT_EQ(v.first_bad_seq, GetParam().first_bad) << v.problem;
+  EXPECT_EQ(v.records, GetParam().first_bad - 1) << "the intact records before the bad one";
+  EXPECT_TRUE(v.head_sha256_hex.empty());
   EXPECT_TRUE(absl::StrContains(v.problem, GetParam().says)) << v.problem;
 }
 
