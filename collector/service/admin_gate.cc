@@ -37,14 +37,7 @@ absl::Status AdminGate::Identify(const PeerCredential& peer, Caller* caller) con
   absl::string_view cn = peer.common_name;
   // The serial tells the one current certificate of a name from an older
   // one (rotated, or of a removed and re-added user) with the same CN.
-  auto serial = [&]() -> absl::StatusOr<std::string> {
-    absl::StatusOr<CertInfo> info = InspectCert(peer.cert_pem);
-    if (!info.ok()) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("the client certificate of ", cn, " cannot be read: ", info.status().message()));
-    }
-    return info->serial_hex;
-  };
+  auto serial = [&] { return SerialOf(peer); };
   if (absl::StartsWith(cn, kAdminCnPrefix) && cn.size() > sizeof(kAdminCnPrefix) - 1) {
     // The bootstrap credential (DATA_DIR/admin.conf): the one certificate in
     // DATA_DIR/pki/admin.crt; a new one is issued when that file is removed.
@@ -80,6 +73,23 @@ absl::Status AdminGate::Identify(const PeerCredential& peer, Caller* caller) con
   }
   return absl::PermissionDeniedError(
       absl::StrCat("the client certificate (CN '", cn, "') is not a user or admin credential"));
+}
+
+absl::StatusOr<std::string> AdminGate::SerialOf(const PeerCredential& peer) const {
+  {
+    absl::MutexLock lock(&serials_mu_);
+    auto it = serials_.find(peer.cert_pem);
+    if (it != serials_.end()) return it->second;
+  }
+  absl::StatusOr<CertInfo> info = InspectCert(peer.cert_pem);
+  if (!info.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("the client certificate of ", peer.common_name,
+                                                    " cannot be read: ", info.status().message()));
+  }
+  absl::MutexLock lock(&serials_mu_);
+  if (serials_.size() >= kMaxCachedSerials) serials_.clear();
+  serials_.emplace(peer.cert_pem, info->serial_hex);
+  return info->serial_hex;
 }
 
 absl::Status AdminGate::Check(const PeerCredential& peer, absl::string_view method, Caller* caller) const {
