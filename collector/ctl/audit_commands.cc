@@ -31,7 +31,11 @@ std::string CodeName(int code) {
 
 std::string Outcome(const v1::AuditEntry& e) {
   if (e.code() == 0) return "ok";
-  return absl::StrCat(e.refused() ? "refused: " : "", CodeName(e.code()), ": ", e.message());
+  std::string text = absl::StrCat(e.refused() ? "refused: " : "", CodeName(e.code()), ": ", e.message());
+  if (e.unrecorded_refusals() > 0) {
+    absl::StrAppend(&text, " (after ", e.unrecorded_refusals(), " more refusals of this caller not listed)");
+  }
+  return text;
 }
 
 }  // namespace
@@ -68,6 +72,7 @@ absl::Status AuditList(v1::AdminService::Stub& stub, const AuditOptions& o, std:
           .Key("code").String(CodeName(e.code()))
           .Key("message").String(e.message())
           .Key("refused").Bool(e.refused())
+          .Key("unrecorded_refusals").Uint(e.unrecorded_refusals())
           .Key("sha256").String(e.sha256())
           .Key("prev_sha256").String(e.prev_sha256())
           .EndObject();

@@ -115,8 +115,15 @@ absl::Status AdminGate::Record(const Caller& caller, const PeerCredential& peer,
     spdlog::warn("admin call {} from {} without a client certificate refused", std::string(method), peer.address);
     return absl::OkStatus();
   }
+  const absl::Time now = deps_.now();
+  uint64_t unrecorded = 0;
+  if (refused) {
+    absl::MutexLock lock(&limiter_mu_);
+    if (!limiter_.Admit(caller.who, now, &unrecorded)) return absl::OkStatus();
+  }
   internal::AuditRecord rec;
-  rec.set_time_ms(absl::ToUnixMillis(deps_.now()));
+  rec.set_time_ms(absl::ToUnixMillis(now));
+  rec.set_unrecorded_refusals(unrecorded);
   rec.set_who(caller.who);
   rec.set_role(caller.role);
   rec.set_method(std::string(method));

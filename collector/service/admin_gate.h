@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/service/refusal_limiter.h"
 #include "collector/service/service_deps.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/server_context.h"
@@ -66,7 +67,9 @@ class AdminGate {
   // or the outcome of a mutating one (reads that ran are not recorded; then
   // this is a no-op). The target comes from the method's table entry.
   // A refusal from a caller without a verified certificate is not recorded
-  // (anyone could fill the trail); it is counted in the log instead.
+  // (anyone could fill the trail); it is logged instead. Refusals of one
+  // caller are recorded at a bounded rate (RefusalLimiter); those left out
+  // are counted in the caller's next recorded one.
   absl::Status Record(const Caller& caller, const PeerCredential& peer, absl::string_view method,
                       const google::protobuf::Message& req, const google::protobuf::Message& resp,
                       const absl::Status& outcome, bool refused) const;
@@ -93,6 +96,8 @@ class AdminGate {
   static constexpr size_t kMaxCachedSerials = 1024;
 
   ServiceDeps deps_;
+  mutable absl::Mutex limiter_mu_;
+  mutable RefusalLimiter limiter_ ABSL_GUARDED_BY(limiter_mu_);
   mutable absl::Mutex serials_mu_;
   mutable absl::flat_hash_map<std::string, std::string> serials_ ABSL_GUARDED_BY(serials_mu_);
 };

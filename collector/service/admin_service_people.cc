@@ -110,6 +110,7 @@ absl::Status AdminServiceImpl::DoListAudit(const v1::ListAuditRecordsRequest& re
     e->set_code(r.code());
     e->set_message(std::move(*r.mutable_message()));
     e->set_refused(r.refused());
+    e->set_unrecorded_refusals(r.unrecorded_refusals());
     e->set_sha256(std::move(s.sha256_hex));
     e->set_prev_sha256(absl::BytesToHexString(r.prev_sha256()));
   }

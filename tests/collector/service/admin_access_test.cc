@@ -357,7 +357,9 @@ TEST_F(AdminAccessTest, AuditTrailAttributesEachChangeAndNamesTheRecordEditedOnD
     EXPECT_EQ(e.target(), want[i].target) << i;
     EXPECT_EQ(e.code(), want[i].code) << i;
     EXPECT_FALSE(e.refused()) << i;
-    if (i > 0) EXPECT_EQ(e.prev_sha256(), (*records)[i - 1].sha256()) << i;
+    if (i > 0) {
+      EXPECT_EQ(e.prev_sha256(), (*records)[i - 1].sha256()) << i;
+    }
   }
   EXPECT_THAT((*records)[4].message(), HasSubstr("no pushed check named 'sshd'"));
 

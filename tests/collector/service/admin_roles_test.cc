@@ -64,7 +64,9 @@ TEST(AdminRoleTable, ChangingVerbsAreAuditedAndReadsAreNot) {
     const bool reads = absl::StartsWith(name, "List") || absl::StartsWith(name, "Get") ||
                        absl::StartsWith(name, "Query") || absl::StartsWith(name, "Verify");
     EXPECT_EQ(entry.mutates, !reads) << name;
-    if (entry.mutates) EXPECT_NE(entry.role, v1::ROLE_VIEWER) << name << " changes things: not for viewers";
+    if (entry.mutates) {
+      EXPECT_NE(entry.role, v1::ROLE_VIEWER) << name << " changes things: not for viewers";
+    }
   }
 }
 
@@ -224,6 +226,27 @@ TEST_F(AdminGateTest, RefusalsAndChangesAreRecordedButReadsAreNot) {
   EXPECT_EQ(failed.code(), static_cast<int>(absl::StatusCode::kNotFound));
   EXPECT_FALSE(failed.refused());
   EXPECT_EQ(failed.message(), "no pushed check named 'nginx'");
+}
+
+TEST_F(AdminGateTest, ACallerRefusedOverAndOverIsRecordedAtABoundedRateWithACount) {
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  deps_.now = [&now] { return now; };
+  gate_ = std::make_unique<AdminGate>(deps_);
+  PeerCredential agent = Peer("agent/stolen");
+  Caller caller;
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(gate_->Admit(agent, "ListHosts", v1::ListHostsRequest(), v1::ListHostsResponse(), &caller).code(),
+              absl::StatusCode::kPermissionDenied);
+  }
+  now += absl::Seconds(1);
+  EXPECT_FALSE(gate_->Admit(agent, "ListHosts", v1::ListHostsRequest(), v1::ListHostsResponse(), &caller).ok());
+  bool truncated = false;
+  auto records = store_->ListAudit(0, nullptr, 1000, &truncated);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), static_cast<size_t>(RefusalLimiter::kCallerBurst) + 1);
+  EXPECT_EQ(records->front().record.unrecorded_refusals(), 0u);
+  EXPECT_EQ(records->back().record.unrecorded_refusals(), 100u - 20u);
+  EXPECT_EQ(records->back().record.who(), "agent/stolen");
 }
 
 }  // namespace
