@@ -1,11 +1,14 @@
 #include "collector/service/admin_gate.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "collector/pki/collector_pki.h"
 #include "collector/service/admin_roles.h"
 #include "collector/storage/store.h"
 #include "common/tls/pki.h"
+#include "common/utf8.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
@@ -26,6 +29,38 @@ PeerCredential PeerCredential::Of(const grpc::CallbackServerContext& ctx) {
   }
   return p;
 }
+
+namespace {
+
+// `s` cut to at most `max` bytes on a character boundary, with what was cut
+// said: request fields of a refused call are not validated, and one
+// record must not carry megabytes. Invalid UTF-8 (not expected: gRPC
+// parsed these strings) becomes U+FFFD, as a proto string must be UTF-8 or
+// the stored record would not parse again.
+std::string Bounded(absl::string_view s, size_t max) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t n = Utf8SequenceLength(s, i);
+    if (out.size() + std::max<size_t>(n, 3) > max) {
+      absl::StrAppend(&out, "...(", s.size() - i, " more bytes)");
+      break;
+    }
+    if (n == 0) {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    } else {
+      out.append(s.data() + i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+constexpr size_t kMaxField = 512;
+constexpr size_t kMaxMessage = 2048;
+
+}  // namespace
 
 AdminGate::AdminGate(const ServiceDeps& deps) : deps_(deps) {}
 
@@ -124,13 +159,13 @@ absl::Status AdminGate::Record(const Caller& caller, const PeerCredential& peer,
   internal::AuditRecord rec;
   rec.set_time_ms(absl::ToUnixMillis(now));
   rec.set_unrecorded_refusals(unrecorded);
-  rec.set_who(caller.who);
+  rec.set_who(Bounded(caller.who, kMaxField));
   rec.set_role(caller.role);
-  rec.set_method(std::string(method));
-  if (m != nullptr && m->target != nullptr) rec.set_target(m->target(req, resp));
-  rec.set_peer(peer.address);
+  rec.set_method(Bounded(method, kMaxField));
+  if (m != nullptr && m->target != nullptr) rec.set_target(Bounded(m->target(req, resp), kMaxField));
+  rec.set_peer(Bounded(peer.address, kMaxField));
   rec.set_code(static_cast<int>(outcome.code()));
-  rec.set_message(std::string(outcome.message()));
+  rec.set_message(Bounded(outcome.message(), kMaxMessage));
   rec.set_refused(refused);
   absl::StatusOr<StoredAuditRecord> stored = deps_.store->AppendAudit(std::move(rec));
   if (!stored.ok()) {

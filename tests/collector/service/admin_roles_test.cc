@@ -228,6 +228,27 @@ TEST_F(AdminGateTest, RefusalsAndChangesAreRecordedButReadsAreNot) {
   EXPECT_EQ(failed.message(), "no pushed check named 'nginx'");
 }
 
+TEST_F(AdminGateTest, HugeOrMalformedRequestFieldsAreCutAndTheRecordStillReadsBack) {
+  std::string serial;
+  PeerCredential viewer = Peer("user/vera", &serial);
+  AddUser("vera", v1::ROLE_VIEWER, serial);
+  v1::DeleteCheckRequest del;
+  del.set_name(std::string("\xff") + std::string(1 << 20, 'x'));
+  Caller caller;
+  EXPECT_FALSE(gate_->Admit(viewer, "DeleteCheck", del, v1::DeleteCheckResponse(), &caller).ok());
+  bool truncated = false;
+  auto records = store_->ListAudit(0, nullptr, 10, &truncated);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 1u);
+  const std::string& target = records->front().record.target();
+  EXPECT_LE(target.size(), 600u);
+  EXPECT_TRUE(absl::StartsWith(target, "check:\xEF\xBF\xBDxxx")) << target.substr(0, 20);
+  EXPECT_TRUE(absl::EndsWith(target, "more bytes)")) << target.substr(target.size() - 30);
+  auto verified = store_->VerifyAudit();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->intact) << verified->problem;
+}
+
 TEST_F(AdminGateTest, ACallerRefusedOverAndOverIsRecordedAtABoundedRateWithACount) {
   absl::Time now = absl::FromUnixSeconds(1'800'000'000);
   deps_.now = [&now] { return now; };
