@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -105,6 +106,16 @@ TEST_F(UserAuditCommandsTest, ViewerCredentialFileReadsIsRefusedChangesAndTheAud
   r = Ctl({"audit", "verify"}, admin_);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("audit trail intact: 3 records"));
+}
+
+TEST_F(UserAuditCommandsTest, AuditTableShowsControlCharactersOfARequestEscaped) {
+  CtlResult r = Ctl({"checks", "rm", "evil\x1b[2J\nfake row"}, admin_);
+  EXPECT_EQ(r.code, 1);
+  r = Ctl({"audit"}, admin_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("check:evil\\x1b[2J\\x0afake row"));
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;  // header and one row
 }
 
 TEST_F(UserAuditCommandsTest, RotateAndRemoveCutOffTheOldCredentials) {
