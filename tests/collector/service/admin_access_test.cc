@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/service/collector_server.h"
+#include "common/crypto.h"
 #include "common/file_util.h"
 #include "common/tls/pki.h"
 #include "gmock/gmock.h"
@@ -312,6 +313,55 @@ TEST_F(AdminAccessTest, UserNamesRolesAndCsrsAreValidated) {
   v1::ListUsersResponse users;
   ASSERT_TRUE(Call(*admin_, &v1::AdminService::Stub::ListUsers, v1::ListUsersRequest(), &users).ok());
   EXPECT_EQ(users.users_size(), 1);
+}
+
+// PushArtifact is a stream with a reactor of its own: the same gate.
+TEST_F(AdminAccessTest, ArtifactPushesAreGatedAndAuditedLikeUnaryCalls) {
+  const std::string content = "steward audit test artifact";
+  v1::PushArtifactRequest header;
+  header.mutable_header()->set_name("demo");
+  header.mutable_header()->set_version("1.0");
+  header.mutable_header()->set_size(content.size());
+  header.mutable_header()->set_sha256(Sha256Hex(content));
+  v1::PushArtifactRequest chunk;
+  chunk.set_chunk(content);
+  auto push = [&](v1::AdminService::Stub& stub, v1::PushArtifactResponse* resp) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    auto writer = stub.PushArtifact(&ctx, resp);
+    writer->Write(header);
+    writer->Write(chunk);
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  auto viewer = ctl::MakeAdminStub(AddUser("vera", v1::ROLE_VIEWER));
+  v1::PushArtifactResponse resp;
+  grpc::Status st = push(*viewer, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(st.error_message(), "PushArtifact needs role operator; user/vera has role viewer");
+  v1::ListArtifactsResponse artifacts;
+  ASSERT_TRUE(Call(*admin_, &v1::AdminService::Stub::ListArtifacts, v1::ListArtifactsRequest(), &artifacts).ok());
+  EXPECT_EQ(artifacts.artifacts_size(), 0);
+
+  auto op = ctl::MakeAdminStub(AddUser("otto", v1::ROLE_OPERATOR));
+  grpc::Status pushed = push(*op, &resp);
+  EXPECT_TRUE(pushed.ok()) << pushed.error_message();
+  EXPECT_EQ(resp.artifact().sha256(), Sha256Hex(content));
+
+  auto records = Audit();
+  ASSERT_TRUE(records.ok());
+  ASSERT_GE(records->size(), 2u);
+  const v1::AuditEntry& refused = (*records)[1];  // after AddUser vera
+  EXPECT_EQ(refused.method(), "PushArtifact");
+  EXPECT_EQ(refused.who(), "user/vera");
+  EXPECT_TRUE(refused.refused());
+  const v1::AuditEntry& done = records->back();
+  EXPECT_EQ(done.method(), "PushArtifact");
+  EXPECT_EQ(done.who(), "user/otto");
+  EXPECT_EQ(done.target(), "artifact:" + Sha256Hex(content));
+  EXPECT_EQ(done.code(), pushed.error_code()) << pushed.error_message();
+  EXPECT_EQ(done.message(), pushed.error_message());
+  EXPECT_FALSE(done.refused());
 }
 
 TEST_F(AdminAccessTest, AuditTrailAttributesEachChangeAndNamesTheRecordEditedOnDisk) {
