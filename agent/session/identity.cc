@@ -5,6 +5,7 @@
 #include "common/file_util.h"
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
+#include "common/wire/agent_text.h"
 #include "common/tls/pki.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -63,6 +64,7 @@ absl::StatusOr<AgentIdentity> EnrollAgent(const std::string& collector, const st
   req.set_csr_pem(csr_pem);
   *req.mutable_facts() = facts;
   req.set_agent_version(kAgentVersion);
+  SanitizeAgentText(&req);  // the collector refuses text that is not printable UTF-8
   v1::EnrollResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
