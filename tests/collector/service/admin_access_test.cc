@@ -4,6 +4,8 @@
 // audit records they leave, and a trail edited on disk while the collector
 // was down.
 
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -289,6 +291,23 @@ TEST_F(AdminAccessTest, CertificatesWithTheRightNameButNotTheIssuedSerialAreRefu
     grpc::Status st = Call(*stub, &v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &hosts);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << cn;
   }
+}
+
+// docs/operations.md: remove pki/admin.{key,crt} and restart to replace the
+// bootstrap credential; the old admin.conf is then refused.
+TEST_F(AdminAccessTest, ReplacedBootstrapCredentialIsRefused) {
+  ctl::AdminCredential old_admin = admin_cred_;
+  StopCollector();
+  ASSERT_EQ(::unlink((DataDir() + "/pki/admin.key").c_str()), 0);
+  ASSERT_EQ(::unlink((DataDir() + "/pki/admin.crt").c_str()), 0);
+  ASSERT_NO_FATAL_FAILURE(StartCollector());
+  old_admin.collector = server_->address();
+  auto old_stub = ctl::MakeAdminStub(old_admin);
+  v1::ListHostsResponse hosts;
+  grpc::Status st = Call(*old_stub, &v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &hosts);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr("not the collector's current bootstrap credential"));
+  EXPECT_TRUE(Call(*admin_, &v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &hosts).ok());
 }
 
 TEST_F(AdminAccessTest, UserNamesRolesAndCsrsAreValidated) {
