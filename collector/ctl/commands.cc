@@ -18,11 +18,13 @@
 #include "absl/time/clock.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/ctl/artifact_commands.h"
+#include "collector/ctl/audit_commands.h"
 #include "collector/ctl/deploy_commands.h"
 #include "collector/ctl/job_commands.h"
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/services_view.h"
 #include "collector/ctl/table.h"
+#include "collector/ctl/user_commands.h"
 #include "collector/targeting/target_expr.h"
 #include "common/cli_args.h"
 #include "common/duration.h"
@@ -87,9 +89,18 @@ Commands:
                                                         --match '__name__=~re' instead of --metric
                                                         selects several metrics, --by __name__
                                                         groups per metric
+  user add NAME --role viewer|operator|admin --out FILE [--force]
+                                                        a person's credential file (like admin.conf, 0600);
+                                                        the key is made here, the collector signs it
+  user list                                             users with their roles
+  user rm NAME                                          remove a user (their credential stops working at once)
+  user rotate NAME --out FILE [--force]                 a new credential for a user; the old one stops working
+  audit [--since 24h] [--user NAME] [--limit N]         audit trail: every change and every refusal (admin)
+  audit verify                                          check the audit trail's hash chain (exit 1 if broken)
 
 Global flags:
-  --config FILE   admin credential (default: $STEWARD_CONFIG); the collector writes DATA_DIR/admin.conf
+  --config FILE   credential (default: $STEWARD_CONFIG); the collector writes DATA_DIR/admin.conf (role
+                  admin), 'stewardctl user add' writes one per person (viewer, operator or admin)
   --json          JSON output for scripts
   --timeout 30s   how long to wait for the collector
 )";
@@ -110,6 +121,8 @@ struct Flags {
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
   std::string type;
+  std::string role, user, limit;  // user add; audit
+  std::string audit_since;        // audit --since (empty: from the start)
   std::vector<std::string> args;  // positional words after the command
   bool json = false, list = false, help = false, last = false, compact = false;
 };
@@ -127,9 +140,15 @@ std::string Hint(const absl::Status& st, const std::string& collector) {
       return absl::StrCat("cannot reach the collector at ", collector, " (", st.message(),
                           "); is steward-collector running? check 'collector' in the admin config");
     case absl::StatusCode::kUnauthenticated:
+      return absl::StrCat("the collector refused the credential: ", st.message(),
+                          "; use the admin.conf of this collector's data directory or your own from "
+                          "'stewardctl user add'");
     case absl::StatusCode::kPermissionDenied:
-      return absl::StrCat("the collector refused the admin credential: ", st.message(),
-                          "; use the admin.conf of this collector's data directory");
+      if (absl::StrContains(st.message(), " needs role ")) {
+        return absl::StrCat("the collector refused: ", st.message(),
+                            "; ask an admin for a credential with that role");
+      }
+      return absl::StrCat("the collector refused the credential: ", st.message());
     case absl::StatusCode::kNotFound:
       // An unknown --host: say where the ids are.
       if (absl::StartsWith(st.message(), "no agent with id")) {
@@ -563,6 +582,31 @@ class Ctl {
     return ArtifactPush(*stub_, o, out_);
   }
 
+  absl::Status User(const std::string& cmd) {
+    UserOptions o;
+    if (!f_.args.empty()) o.name = f_.args[0];
+    o.role = f_.role;
+    o.out = f_.out;
+    o.force = f_.force;
+    o.json = f_.json;
+    o.timeout = timeout_;
+    if (cmd == "user add") return UserAdd(*stub_, cred_, o, out_);
+    if (cmd == "user rotate") return UserRotate(*stub_, cred_, o, out_);
+    if (cmd == "user rm") return UserRm(*stub_, o, out_);
+    return UserList(*stub_, o, out_);
+  }
+
+  absl::Status Audit(const std::string& cmd) {
+    AuditOptions o;
+    o.since = f_.audit_since;
+    o.user = f_.user;
+    o.limit = f_.limit;
+    o.json = f_.json;
+    o.timeout = timeout_;
+    if (cmd == "audit verify") return AuditVerify(*stub_, o, out_);
+    return AuditList(*stub_, o, out_);
+  }
+
   absl::Status ChecksRm() {
     if (f_.args.size() != 1) return absl::InvalidArgumentError("checks rm needs exactly one NAME");
     v1::DeleteCheckRequest req;
@@ -714,6 +758,9 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("filter", &f.filter, "value filter such as '> 90' (metrics)")
       .Bool("last", &f.last, "latest sample of each series (metrics)")
       .Bool("compact", &f.compact, "persist and compact the time series (metrics)")
+      .Flag("role", &f.role, "viewer, operator or admin (user add)")
+      .Flag("user", &f.user, "only this user's records (audit)")
+      .Flag("limit", &f.limit, "newest N records (audit)")
       .Flag("type", &f.type, "check type")
       .Repeated("param", &f.params, "check param k=v")
       .Bool("help", &f.help, "help");
@@ -744,7 +791,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   // "token create", "checks set NAME": the command is one or two words, the rest are arguments.
   std::string cmd = words[0];
   if ((cmd == "token" || cmd == "checks" || cmd == "artifact" || cmd == "keys" || cmd == "job" ||
-       cmd == "deploy") &&
+       cmd == "deploy" || cmd == "user" || (cmd == "audit" && words.size() > 1 && words[1] == "verify")) &&
       words.size() > 1) {
     cmd += " " + words[1];
   }
@@ -752,6 +799,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
                 words.end());
   Ctl ctl(f, out);
   absl::Status st;
+  f.audit_since = f.since;
   f.since_changes = f.since.empty() ? "24h" : f.since;
   if (f.since.empty()) f.since = "15m";
   static const std::set<std::string> kCommands = {"token create", "hosts", "software", "metrics", "changes",
@@ -760,10 +808,16 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
                                                   "artifact rm", "job run", "job rollback", "job list",
                                                   "deploy create", "deploy status", "deploy list",
                                                   "deploy pause", "deploy resume", "deploy abort",
-                                                  "deploy retry"};
+                                                  "deploy retry", "user add", "user list", "user rm",
+                                                  "user rotate", "audit", "audit verify"};
   const bool takes_id = absl::StartsWith(cmd, "deploy ") && cmd != "deploy create" && cmd != "deploy list";
   if (takes_id && f.args.size() != 1) {
     err << "error: '" << cmd << "' needs exactly one deployment ID ('stewardctl deploy list')\n";
+    return 2;
+  }
+  const bool takes_user = cmd == "user add" || cmd == "user rm" || cmd == "user rotate";
+  if (takes_user && f.args.size() != 1) {
+    err << "error: '" << cmd << "' needs exactly one user NAME ('stewardctl user list')\n";
     return 2;
   }
   if (!kCommands.contains(cmd)) {
@@ -771,7 +825,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     return 2;
   }
   if (!f.args.empty() && cmd != "checks set" && cmd != "checks rm" && cmd != "artifact push" &&
-      cmd != "artifact rm" && cmd != "job run" && !takes_id) {
+      cmd != "artifact rm" && cmd != "job run" && !takes_id && !takes_user) {
     err << "error: unexpected argument '" << f.args[0] << "' after '" << cmd << "'\n";
     return 2;
   }
@@ -788,6 +842,8 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     else if (cmd == "checks set") st = ctl.ChecksSet();
     else if (cmd == "checks rm") st = ctl.ChecksRm();
     else if (absl::StartsWith(cmd, "job ")) st = ctl.Job(cmd);
+    else if (absl::StartsWith(cmd, "user ")) st = ctl.User(cmd);
+    else if (cmd == "audit" || cmd == "audit verify") st = ctl.Audit(cmd);
     else if (absl::StartsWith(cmd, "deploy ")) st = ctl.Deploy(cmd, &out == &std::cout && isatty(1));
     else if (absl::StartsWith(cmd, "artifact ")) st = ctl.Artifact(cmd, &err == &std::cerr && isatty(2) && !f.json ? &err : nullptr);
     else st = ctl.Metrics();

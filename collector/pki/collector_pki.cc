@@ -63,7 +63,22 @@ absl::StatusOr<std::unique_ptr<CollectorPki>> CollectorPki::LoadOrCreate(
   ASSIGN_OR_RETURN(pki->server_, IssueServerCert(pki->ca_, "steward-collector", dns, ips,
                                                  absl::Hours(24 * 365)));
   RETURN_IF_ERROR(SavePair(pki->server_, pki_dir + "/server.key", pki_dir + "/server.crt"));
+
+  std::string admin_key = pki_dir + "/admin.key", admin_cert = pki_dir + "/admin.crt";
+  if (FileExists(admin_key)) {
+    ASSIGN_OR_RETURN(pki->admin_, LoadPair(admin_key, admin_cert));
+  } else {
+    ASSIGN_OR_RETURN(pki->admin_, IssueClientCert(pki->ca_, absl::StrCat(kAdminCnPrefix, "admin"),
+                                                  absl::Hours(24 * 365)));
+    RETURN_IF_ERROR(SavePair(pki->admin_, admin_key, admin_cert));
+  }
+  ASSIGN_OR_RETURN(CertInfo admin_info, InspectCert(pki->admin_.cert_pem));
+  pki->admin_serial_ = admin_info.serial_hex;
   return pki;
+}
+
+absl::StatusOr<std::string> CollectorPki::SignUserCsr(const std::string& csr_pem, const std::string& name) const {
+  return SignCsr(ca_, csr_pem, absl::StrCat(kUserCnPrefix, name), kUserCertValidity);
 }
 
 absl::StatusOr<std::string> CollectorPki::SignAgentCsr(const std::string& csr_pem,
@@ -72,16 +87,7 @@ absl::StatusOr<std::string> CollectorPki::SignAgentCsr(const std::string& csr_pe
 }
 
 absl::Status CollectorPki::WriteAdminConfig(const std::string& address) const {
-  std::string pki_dir = data_dir_ + "/pki";
-  std::string key_path = pki_dir + "/admin.key", cert_path = pki_dir + "/admin.crt";
-  KeyAndCert admin;
-  if (FileExists(key_path)) {
-    ASSIGN_OR_RETURN(admin, LoadPair(key_path, cert_path));
-  } else {
-    ASSIGN_OR_RETURN(admin, IssueClientCert(ca_, absl::StrCat(kAdminCnPrefix, "admin"),
-                                            absl::Hours(24 * 365)));
-    RETURN_IF_ERROR(SavePair(admin, key_path, cert_path));
-  }
+  const KeyAndCert& admin = admin_;
   ASSIGN_OR_RETURN(std::string text, KvConfig::Render(
       {{"collector", address},
        {"ca_data", absl::Base64Escape(ca_.cert_pem)},

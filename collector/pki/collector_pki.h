@@ -6,7 +6,8 @@
 //   <data-dir>/pki/ca.key        CA private key (0600)
 //   <data-dir>/pki/server.{crt,key}  TLS server certificate, re-issued at
 //                                each start for the current host names
-//   <data-dir>/pki/admin.{crt,key}   admin client credential
+//   <data-dir>/pki/admin.{crt,key}   bootstrap admin client credential (remove
+//                                both and restart to replace it)
 //   <data-dir>/admin.conf        stewardctl credential file (0600), written
 //                                once the listen address is known
 //
@@ -38,21 +39,35 @@ class CollectorPki {
   absl::StatusOr<std::string> SignAgentCsr(const std::string& csr_pem,
                                            const std::string& agent_id) const;
 
+  // Signs a user's CSR (made by stewardctl: the key never reaches the
+  // collector); the certificate's CN is "user/<name>".
+  absl::StatusOr<std::string> SignUserCsr(const std::string& csr_pem, const std::string& name) const;
+
   // Writes <data-dir>/admin.conf (0600) pointing stewardctl at `address`,
-  // with the admin certificate (created on first use) embedded.
+  // with the admin certificate embedded.
   absl::Status WriteAdminConfig(const std::string& address) const;
 
+  // Serial (lower-case hex) of the bootstrap admin certificate,
+  // pki/admin.crt (created by LoadOrCreate when missing): the only
+  // "admin/..." certificate the admin service accepts.
+  const std::string& admin_cert_serial() const { return admin_serial_; }
+
   static constexpr absl::Duration kAgentCertValidity = absl::Hours(24 * 365);
+  static constexpr absl::Duration kUserCertValidity = absl::Hours(24 * 365);
 
  private:
   CollectorPki() = default;
   std::string data_dir_;
   KeyAndCert ca_;
   KeyAndCert server_;
+  KeyAndCert admin_;
+  std::string admin_serial_;
 };
 
 // CN prefixes that tell agents and admins apart in peer certificates.
 inline constexpr char kAgentCnPrefix[] = "agent/";
 inline constexpr char kAdminCnPrefix[] = "admin/";
+// People added with 'stewardctl user add' (role in the `users` store).
+inline constexpr char kUserCnPrefix[] = "user/";
 
 }  // namespace steward::collector

@@ -1,6 +1,7 @@
 #include "collector/service/admin_service.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -9,7 +10,6 @@
 #include "collector/deploy/rollout_engine.h"
 #include "collector/service/artifact_reactors.h"
 #include "collector/service/metrics_query.h"
-#include "collector/service/peer_identity.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
@@ -34,45 +34,57 @@ absl::StatusOr<std::vector<internal::AgentRecord>> AdminServiceImpl::SelectAgent
   return std::vector<internal::AgentRecord>{std::move(rec)};
 }
 
-bool AdminServiceImpl::AdmitAdmin(const grpc::CallbackServerContext& ctx, grpc::ServerUnaryReactor* reactor) {
-  absl::StatusOr<std::string> admin = AdminFromPeer(ctx);
-  if (!admin.ok()) reactor->Finish(ToGrpcStatus(admin.status()));
-  return admin.ok();
-}
-
-template <typename Fn>
-grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* ctx, Fn fn) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (AdmitAdmin(*ctx, reactor)) Submit(reactor, std::move(fn));
-  return reactor;
-}
-
 template <typename Fn>
 void AdminServiceImpl::Submit(grpc::ServerUnaryReactor* reactor, Fn fn) {
-  if (!deps_.work->TrySubmit([reactor, fn = std::move(fn)] { reactor->Finish(ToGrpcStatus(fn())); })) {
+  if (!deps_.work->TrySubmit([reactor, fn = std::move(fn)]() mutable { reactor->Finish(ToGrpcStatus(fn())); })) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector is overloaded; retry"));
   }
+}
+
+template <typename Req, typename Resp, typename Fn>
+grpc::ServerUnaryReactor* AdminServiceImpl::Run(grpc::CallbackServerContext* ctx, const char* method,
+                                                const Req* req, Resp* resp, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  PeerCredential peer = PeerCredential::Of(*ctx);
+  if (!peer.verified) {
+    // Not recorded (anyone could fill the trail), and no queued work.
+    Caller nobody;
+    reactor->Finish(ToGrpcStatus(gate_.Check(peer, method, &nobody)));
+    return reactor;
+  }
+  Submit(reactor, [this, method, req, resp, peer = std::move(peer), fn = std::move(fn)]() mutable -> absl::Status {
+    Caller caller;
+    RETURN_IF_ERROR(gate_.Admit(peer, method, *req, *resp, &caller));
+    absl::Status outcome;
+    if constexpr (std::is_invocable_v<Fn&, const Caller&>) {
+      outcome = fn(caller);
+    } else {
+      outcome = fn();
+    }
+    return gate_.Finish(caller, peer, method, *req, *resp, outcome);
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::CreateEnrollmentToken(
     grpc::CallbackServerContext* ctx, const v1::CreateEnrollmentTokenRequest* req,
     v1::CreateEnrollmentTokenResponse* resp) {
-  return Run(ctx, [=, this] { return DoCreateToken(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoCreateToken(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::ListHosts(grpc::CallbackServerContext* ctx,
                                                       const v1::ListHostsRequest* req,
                                                       v1::ListHostsResponse* resp) {
-  return Run(ctx, [=, this] { return DoListHosts(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListHosts(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::ListSoftware(grpc::CallbackServerContext* ctx,
                                                          const v1::ListSoftwareRequest* req,
                                                          v1::ListSoftwareResponse* resp) {
-  return Run(ctx, [=, this] { return DoListSoftware(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListSoftware(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::ListMetricNames(grpc::CallbackServerContext* ctx,
                                                             const v1::ListMetricNamesRequest* req,
                                                             v1::ListMetricNamesResponse* resp) {
-  return Run(ctx, [=, this] { return DoListMetricNames(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListMetricNames(*req, resp); });
 }
 namespace {
 class ArenaQueryHolder final
@@ -98,7 +110,21 @@ grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerCon
                                                          const v1::QueryMetricsRequest* req,
                                                          v1::QueryMetricsResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!AdmitAdmin(*ctx, reactor)) return reactor;
+  // The gate inline: this path reads storage on the gRPC thread anyway; only
+  // a refusal (whose audit record is a synced write) goes to the WorkQueue.
+  const PeerCredential peer = PeerCredential::Of(*ctx);
+  Caller caller;
+  if (absl::Status st = gate_.Check(peer, __func__, &caller); !st.ok()) {
+    if (!peer.verified) {
+      reactor->Finish(ToGrpcStatus(st));
+    } else {
+      Submit(reactor, [this, peer, caller, req, resp, st] {
+        gate_.Record(caller, peer, "QueryMetrics", *req, *resp, st, /*refused=*/true).IgnoreError();
+        return st;
+      });
+    }
+    return reactor;
+  }
   // A query naming its series by exact label values (one host's cpu over
   // an hour) is answered on this gRPC thread: handing it to the WorkQueue
   // cost more than the query itself (thread wake-ups on these VMs,
@@ -134,9 +160,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::QueryMetrics(grpc::CallbackServerCon
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::CompactMetrics(grpc::CallbackServerContext* ctx,
-                                                           const v1::CompactMetricsRequest*,
+                                                           const v1::CompactMetricsRequest* req,
                                                            v1::CompactMetricsResponse* resp) {
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     if (deps_.metrics == nullptr) return absl::UnavailableError("this collector keeps no time series");
     RETURN_IF_ERROR(deps_.metrics->Flush());
     RETURN_IF_ERROR(deps_.metrics->CompactAll());
@@ -153,15 +179,19 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CompactMetrics(grpc::CallbackServerC
 
 grpc::ServerReadReactor<v1::PushArtifactRequest>* AdminServiceImpl::PushArtifact(grpc::CallbackServerContext* ctx,
                                                                                  v1::PushArtifactResponse* resp) {
-  auto admin = AdminFromPeer(*ctx);
-  if (!admin.ok()) return new RejectedCall<grpc::ServerReadReactor<v1::PushArtifactRequest>>(ToGrpcStatus(admin.status()));
-  return new PushArtifactReactor(deps_, *admin, resp);
+  PeerCredential peer = PeerCredential::Of(*ctx);
+  if (!peer.verified) {
+    Caller nobody;
+    return new RejectedCall<grpc::ServerReadReactor<v1::PushArtifactRequest>>(
+        ToGrpcStatus(gate_.Check(peer, __func__, &nobody)));
+  }
+  return new PushArtifactReactor(deps_, &gate_, std::move(peer), resp);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetArtifact(grpc::CallbackServerContext* ctx,
                                                         const v1::GetArtifactRequest* req,
                                                         v1::GetArtifactResponse* resp) {
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
     ASSIGN_OR_RETURN(*resp->mutable_artifact(), deps_.artifacts->Get(req->sha256()));
     return absl::OkStatus();
@@ -169,9 +199,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetArtifact(grpc::CallbackServerCont
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListArtifacts(grpc::CallbackServerContext* ctx,
-                                                          const v1::ListArtifactsRequest*,
+                                                          const v1::ListArtifactsRequest* req,
                                                           v1::ListArtifactsResponse* resp) {
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
     ASSIGN_OR_RETURN(std::vector<v1::Artifact> all, deps_.artifacts->List());
     for (v1::Artifact& a : all) *resp->add_artifacts() = std::move(a);
@@ -181,8 +211,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListArtifacts(grpc::CallbackServerCo
 
 grpc::ServerUnaryReactor* AdminServiceImpl::DeleteArtifact(grpc::CallbackServerContext* ctx,
                                                            const v1::DeleteArtifactRequest* req,
-                                                           v1::DeleteArtifactResponse*) {
-  return Run(ctx, [=, this]() -> absl::Status {
+                                                           v1::DeleteArtifactResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
     if (deps_.rollouts != nullptr) {
       ASSIGN_OR_RETURN(bool in_use, deps_.rollouts->ArtifactInUse(req->sha256()));
@@ -201,15 +231,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteArtifact(grpc::CallbackServerC
 
 grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* ctx, const v1::RunJobRequest* req,
                                                    v1::RunJobResponse* resp) {
-  auto admin = AdminFromPeer(*ctx);
-  const std::string by = admin.ok() ? *admin : "";
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this](const Caller& caller) -> absl::Status {
     RETURN_IF_ERROR(deps_.store->GetAgent(req->agent_id()).status());
     v1::Job job;
     *job.mutable_spec() = req->spec();
     job.set_agent_id(req->agent_id());
     job.set_created_ms(absl::ToUnixMillis(deps_.now()));
-    job.set_created_by(by);
+    job.set_created_by(caller.who);
     if (job.spec().job_id().empty()) job.mutable_spec()->set_job_id(absl::StrCat("job-", RandomHex(6)));
     RETURN_IF_ERROR(ValidateJobSpec(job.spec()));
     // Agents refuse an unsigned host-changing job: say so now, not later.
@@ -227,7 +255,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* 
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListJobs(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* req,
                                                      v1::ListJobsResponse* resp) {
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     if (!req->job_id().empty() && !req->agent_id().empty()) {
       ASSIGN_OR_RETURN(*resp->add_jobs(), deps_.store->GetJob(req->agent_id(), req->job_id()));
       return absl::OkStatus();
@@ -244,34 +272,69 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListJobs(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminServiceImpl::ListChanges(grpc::CallbackServerContext* ctx,
                                                         const v1::ListChangesRequest* req,
                                                         v1::ListChangesResponse* resp) {
-  return Run(ctx, [=, this] { return DoListChanges(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListChanges(*req, resp); });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListHealth(grpc::CallbackServerContext* ctx,
                                                        const v1::ListHealthRequest* req,
                                                        v1::ListHealthResponse* resp) {
-  return Run(ctx, [=, this] { return DoListHealth(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListHealth(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::ListServices(grpc::CallbackServerContext* ctx,
                                                          const v1::ListServicesRequest* req,
                                                          v1::ListServicesResponse* resp) {
-  return Run(ctx, [=, this] { return DoListServices(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListServices(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::PutCheck(grpc::CallbackServerContext* ctx, const v1::PutCheckRequest* req,
                                                      v1::PutCheckResponse* resp) {
-  return Run(ctx, [=, this] { return DoPutCheck(*req, resp); });
+  return Run(ctx, __func__, req, resp, [=, this] { return DoPutCheck(*req, resp); });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::ListChecks(grpc::CallbackServerContext* ctx,
-                                                       const v1::ListChecksRequest*, v1::ListChecksResponse* resp) {
-  return Run(ctx, [=, this]() -> absl::Status {
+                                                       const v1::ListChecksRequest* req, v1::ListChecksResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(auto checks, deps_.store->ListChecks());
     for (auto& c : checks) *resp->add_checks() = std::move(c);
     return absl::OkStatus();
   });
 }
 grpc::ServerUnaryReactor* AdminServiceImpl::DeleteCheck(grpc::CallbackServerContext* ctx,
-                                                        const v1::DeleteCheckRequest* req, v1::DeleteCheckResponse*) {
-  return Run(ctx, [=, this] { return DoDeleteCheck(*req); });
+                                                        const v1::DeleteCheckRequest* req, v1::DeleteCheckResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoDeleteCheck(*req); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::AddUser(grpc::CallbackServerContext* ctx, const v1::AddUserRequest* req,
+                                                    v1::AddUserResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this](const Caller& caller) { return DoAddUser(caller, *req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::ListUsers(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListUsersRequest* req, v1::ListUsersResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<internal::UserRecord> users, deps_.store->ListUsers());
+    for (internal::UserRecord& u : users) *resp->add_users() = std::move(*u.mutable_user());
+    return absl::OkStatus();
+  });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::RemoveUser(grpc::CallbackServerContext* ctx,
+                                                       const v1::RemoveUserRequest* req, v1::RemoveUserResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this](const Caller& caller) -> absl::Status {
+    RETURN_IF_ERROR(deps_.store->DeleteUser(req->name()));
+    spdlog::info("user '{}' removed by {}", req->name(), caller.who);
+    return absl::OkStatus();
+  });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::RotateUser(grpc::CallbackServerContext* ctx,
+                                                       const v1::RotateUserRequest* req, v1::RotateUserResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoRotateUser(*req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::ListAuditRecords(grpc::CallbackServerContext* ctx,
+                                                             const v1::ListAuditRecordsRequest* req,
+                                                             v1::ListAuditRecordsResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListAudit(*req, resp); });
+}
+grpc::ServerUnaryReactor* AdminServiceImpl::VerifyAudit(grpc::CallbackServerContext* ctx,
+                                                        const v1::VerifyAuditRequest* req,
+                                                        v1::VerifyAuditResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoVerifyAudit(resp); });
 }
 
 absl::Status AdminServiceImpl::DoListHealth(const v1::ListHealthRequest& req, v1::ListHealthResponse* resp) {
@@ -340,6 +403,7 @@ absl::Status AdminServiceImpl::DoPutCheck(const v1::PutCheckRequest& req, v1::Pu
 
 absl::Status AdminServiceImpl::DoDeleteCheck(const v1::DeleteCheckRequest& req) {
   RETURN_IF_ERROR(deps_.store->DeleteCheck(req.name()));
+  spdlog::info("check '{}' removed", req.name());
   return PushSettingsToSessions().status();
 }
 
@@ -490,9 +554,7 @@ absl::Status AdminServiceImpl::AnswerQuery(tsdb::PreparedQuery query, bool one_a
 grpc::ServerUnaryReactor* AdminServiceImpl::CreateDeployment(grpc::CallbackServerContext* ctx,
                                                              const v1::CreateDeploymentRequest* req,
                                                              v1::CreateDeploymentResponse* resp) {
-  auto admin = AdminFromPeer(*ctx);
-  const std::string by = admin.ok() ? *admin : "";
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this](const Caller& caller) -> absl::Status {
     if (deps_.rollouts == nullptr) return absl::UnavailableError("this collector runs no rollouts");
     if (!req->dry_run() && !req->spec().has_authorization()) {
       // Agents refuse every job of an unsigned deployment: say so now.
@@ -500,7 +562,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateDeployment(grpc::CallbackServe
           "a deployment changes hosts and must carry a statement signed by a publisher key "
           "(stewardctl deploy create --sign-key FILE.key); every agent refuses its jobs otherwise");
     }
-    ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Create(req->spec(), by, req->dry_run()));
+    ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Create(req->spec(), caller.who, req->dry_run()));
     return absl::OkStatus();
   });
 }
@@ -508,16 +570,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateDeployment(grpc::CallbackServe
 grpc::ServerUnaryReactor* AdminServiceImpl::GetDeployment(grpc::CallbackServerContext* ctx,
                                                           const v1::GetDeploymentRequest* req,
                                                           v1::GetDeploymentResponse* resp) {
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.store->GetDeployment(req->id()));
     return absl::OkStatus();
   });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListDeployments(grpc::CallbackServerContext* ctx,
-                                                            const v1::ListDeploymentsRequest*,
+                                                            const v1::ListDeploymentsRequest* req,
                                                             v1::ListDeploymentsResponse* resp) {
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     std::vector<std::string> unreadable;
     ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments(&unreadable));
     for (v1::Deployment& d : all) *resp->add_deployments() = std::move(d);
@@ -532,11 +594,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListDeployments(grpc::CallbackServer
 grpc::ServerUnaryReactor* AdminServiceImpl::ControlDeployment(grpc::CallbackServerContext* ctx,
                                                               const v1::ControlDeploymentRequest* req,
                                                               v1::ControlDeploymentResponse* resp) {
-  auto admin = AdminFromPeer(*ctx);
-  const std::string by = admin.ok() ? *admin : "";
-  return Run(ctx, [=, this]() -> absl::Status {
+  return Run(ctx, __func__, req, resp, [=, this](const Caller& caller) -> absl::Status {
     if (deps_.rollouts == nullptr) return absl::UnavailableError("this collector runs no rollouts");
-    ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Control(req->id(), req->action(), by));
+    ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Control(req->id(), req->action(), caller.who));
     return absl::OkStatus();
   });
 }

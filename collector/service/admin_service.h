@@ -1,12 +1,15 @@
 #pragma once
 // AdminService on the gRPC callback API: the one implementation of every ops
-// query. Each call is authenticated by the admin client certificate, then
-// runs on the WorkQueue; a small QueryMetrics (see QueryMetrics) runs on the
-// gRPC thread instead.
+// query. Each call goes through one AdminGate (admin_gate.h): the caller's
+// certificate and role are checked against the method's line in the role
+// table (admin_roles.cc), refusals and mutating calls are recorded in the
+// audit trail. Calls run on the WorkQueue; a small QueryMetrics (see
+// QueryMetrics) runs on the gRPC thread instead.
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/support/message_allocator.h"
+#include "collector/service/admin_gate.h"
 #include "collector/service/service_deps.h"
 #include "collector/tsdb/query/query_engine.h"
 #include "steward/internal/records.pb.h"
@@ -16,7 +19,7 @@ namespace steward::collector {
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  explicit AdminServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {
+  explicit AdminServiceImpl(ServiceDeps deps) : deps_(std::move(deps)), gate_(deps_) {
     SetMessageAllocatorFor_QueryMetrics(&query_messages_);
   }
 
@@ -76,6 +79,21 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* DeleteCheck(grpc::CallbackServerContext* ctx, const v1::DeleteCheckRequest* req,
                                         v1::DeleteCheckResponse* resp) override;
 
+  // People and the audit trail (admin_service_people.cc).
+  grpc::ServerUnaryReactor* AddUser(grpc::CallbackServerContext* ctx, const v1::AddUserRequest* req,
+                                    v1::AddUserResponse* resp) override;
+  grpc::ServerUnaryReactor* ListUsers(grpc::CallbackServerContext* ctx, const v1::ListUsersRequest* req,
+                                      v1::ListUsersResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveUser(grpc::CallbackServerContext* ctx, const v1::RemoveUserRequest* req,
+                                       v1::RemoveUserResponse* resp) override;
+  grpc::ServerUnaryReactor* RotateUser(grpc::CallbackServerContext* ctx, const v1::RotateUserRequest* req,
+                                       v1::RotateUserResponse* resp) override;
+  grpc::ServerUnaryReactor* ListAuditRecords(grpc::CallbackServerContext* ctx,
+                                             const v1::ListAuditRecordsRequest* req,
+                                             v1::ListAuditRecordsResponse* resp) override;
+  grpc::ServerUnaryReactor* VerifyAudit(grpc::CallbackServerContext* ctx, const v1::VerifyAuditRequest* req,
+                                        v1::VerifyAuditResponse* resp) override;
+
   // Most points one QueryMetrics answer may carry.
   static constexpr size_t kMaxQueryPoints = 500000;
   // Largest query run on the gRPC thread that received it, in series times
@@ -95,13 +113,15 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   };
   ArenaQueryMessages query_messages_;
 
-  // True when the caller has an admin certificate; otherwise finishes
-  // `reactor` with why not.
-  static bool AdmitAdmin(const grpc::CallbackServerContext& ctx, grpc::ServerUnaryReactor* reactor);
-  // Authenticates the caller, then runs `fn` on the WorkQueue and finishes
-  // the call with its status.
-  template <typename Fn>
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, Fn fn);
+  // The one way into a unary call: on the WorkQueue, admits the caller for
+  // `method` (AdminGate::Admit: identity, role, refusals audited), runs
+  // `fn` (given the Caller when it takes one), records the outcome of a
+  // mutating method and finishes the call. A caller without a verified
+  // certificate is refused at once on the gRPC thread. `method` is the
+  // handler's __func__, the RPC's name.
+  template <typename Req, typename Resp, typename Fn>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx, const char* method, const Req* req, Resp* resp,
+                                Fn fn);
   // Runs `fn` on the WorkQueue and finishes `reactor` with its status, or
   // finishes it UNAVAILABLE when the queue is full.
   template <typename Fn>
@@ -132,7 +152,14 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   static bool SmallEnoughToRunInline(const tsdb::PreparedQuery& query);
   absl::Status AnswerQuery(tsdb::PreparedQuery query, bool one_agent, v1::QueryMetricsResponse* resp);
 
+  // admin_service_people.cc
+  absl::Status DoAddUser(const Caller& caller, const v1::AddUserRequest& req, v1::AddUserResponse* resp);
+  absl::Status DoRotateUser(const v1::RotateUserRequest& req, v1::RotateUserResponse* resp);
+  absl::Status DoListAudit(const v1::ListAuditRecordsRequest& req, v1::ListAuditRecordsResponse* resp);
+  absl::Status DoVerifyAudit(v1::VerifyAuditResponse* resp);
+
   ServiceDeps deps_;
+  AdminGate gate_;
 };
 
 }  // namespace steward::collector

@@ -12,13 +12,27 @@ namespace {
 const grpc::Status kOverloaded(grpc::StatusCode::UNAVAILABLE, "collector is overloaded; retry");
 }  // namespace
 
-PushArtifactReactor::PushArtifactReactor(ServiceDeps deps, std::string admin, v1::PushArtifactResponse* resp)
-    : deps_(std::move(deps)), admin_(std::move(admin)), resp_(resp) {
+PushArtifactReactor::PushArtifactReactor(ServiceDeps deps, const AdminGate* gate, PeerCredential peer,
+                                         v1::PushArtifactResponse* resp)
+    : deps_(std::move(deps)), gate_(gate), peer_(std::move(peer)), resp_(resp) {
+  Submit(&PushArtifactReactor::Admit);
+}
+
+void PushArtifactReactor::Admit() {
+  if (absl::Status st = gate_->Admit(peer_, "PushArtifact", req_, *resp_, &caller_); !st.ok()) {
+    return Finish(ToGrpcStatus(st));
+  }
   if (deps_.artifacts == nullptr) {
-    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this collector keeps no artifacts"));
-    return;
+    return Done(absl::UnavailableError("this collector keeps no artifacts"));
   }
   StartRead(&req_);
+}
+
+void PushArtifactReactor::Done(const absl::Status& status) {
+  // The audit target is the header's SHA-256 (or the stored artifact's).
+  v1::PushArtifactRequest as_header;
+  if (have_header_) *as_header.mutable_header() = header_;
+  Finish(ToGrpcStatus(gate_->Finish(caller_, peer_, "PushArtifact", as_header, *resp_, status)));
 }
 
 void PushArtifactReactor::Submit(void (PushArtifactReactor::*step)()) {
@@ -27,11 +41,11 @@ void PushArtifactReactor::Submit(void (PushArtifactReactor::*step)()) {
 
 void PushArtifactReactor::Fail(const absl::Status& status) {
   if (have_header_) {
-    spdlog::warn("artifact push by {} of {} {} refused: {}", admin_, header_.name(), header_.version(),
+    spdlog::warn("artifact push by {} of {} {} refused: {}", caller_.who, header_.name(), header_.version(),
                  std::string(status.message()));
   }
   upload_.reset();  // removes the partial file now
-  Finish(ToGrpcStatus(status));
+  Done(status);
 }
 
 void PushArtifactReactor::OnReadDone(bool ok) {
@@ -63,14 +77,14 @@ void PushArtifactReactor::Handle() {
 
 void PushArtifactReactor::Complete() {
   if (!have_header_) return Fail(absl::InvalidArgumentError("the stream ended without a header"));
-  auto done = deps_.artifacts->CompletePush(header_, *upload_, admin_, absl::ToUnixMillis(deps_.now()));
+  auto done = deps_.artifacts->CompletePush(header_, *upload_, caller_.who, absl::ToUnixMillis(deps_.now()));
   if (!done.ok()) return Fail(done.status());
   *resp_ = *std::move(done);
   spdlog::info("artifact {} {} ({}, {} bytes, {} signature(s)) {} by {}", resp_->artifact().name(),
                resp_->artifact().version(), resp_->artifact().sha256().substr(0, 12), resp_->artifact().size(),
-               resp_->artifact().signatures_size(), resp_->already_stored() ? "pushed again" : "stored", admin_);
+               resp_->artifact().signatures_size(), resp_->already_stored() ? "pushed again" : "stored", caller_.who);
   upload_.reset();
-  Finish(grpc::Status::OK);
+  Done(absl::OkStatus());
 }
 
 FetchArtifactReactor::FetchArtifactReactor(ServiceDeps deps, std::string agent_id,

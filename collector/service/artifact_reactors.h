@@ -1,10 +1,12 @@
 #pragma once
 // The two streaming artifact calls on the callback API:
 //
-// PushArtifactReactor (AdminService.PushArtifact): reads the header, checks
+// PushArtifactReactor (AdminService.PushArtifact): first admits the caller
+// through the AdminGate on the WorkQueue (role, audit of a refusal), then
+// reads the header, checks
 // it (ArtifactRepository::CheckHeader) before accepting content, appends
 // each chunk to an upload, and on the end of the stream commits it and
-// records the artifact. FetchArtifactReactor (AgentService.FetchArtifact):
+// records the artifact; the outcome goes to the audit trail. FetchArtifactReactor (AgentService.FetchArtifact):
 // writes the metadata, then the content from the requested offset in
 // 256 KiB chunks.
 //
@@ -16,6 +18,7 @@
 #include <string>
 
 #include "collector/artifacts/artifact_repository.h"
+#include "collector/service/admin_gate.h"
 #include "collector/service/service_deps.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/agent.grpc.pb.h"
@@ -32,19 +35,26 @@ class RejectedCall final : public Reactor {
 
 class PushArtifactReactor final : public grpc::ServerReadReactor<v1::PushArtifactRequest> {
  public:
-  PushArtifactReactor(ServiceDeps deps, std::string admin, v1::PushArtifactResponse* resp);
+  // `gate` outlives the reactor; `peer` has a verified certificate.
+  PushArtifactReactor(ServiceDeps deps, const AdminGate* gate, PeerCredential peer, v1::PushArtifactResponse* resp);
   void OnReadDone(bool ok) override;
   void OnDone() override { delete this; }
   void OnCancel() override {}
 
  private:
+  void Admit();     // on the WorkQueue: the caller's identity and role
   void Handle();    // on the WorkQueue: the message just read
   void Complete();  // on the WorkQueue: the stream ended
   void Submit(void (PushArtifactReactor::*step)());
   void Fail(const absl::Status& status);
 
+  // Records the outcome in the audit trail and finishes the call.
+  void Done(const absl::Status& status);
+
   ServiceDeps deps_;
-  const std::string admin_;
+  const AdminGate* gate_;
+  const PeerCredential peer_;
+  Caller caller_;
   v1::PushArtifactResponse* resp_;
   v1::PushArtifactRequest req_;
   v1::PushArtifactHeader header_;

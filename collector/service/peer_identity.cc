@@ -30,8 +30,4 @@ absl::StatusOr<std::string> AgentIdFromPeer(const grpc::CallbackServerContext& c
   return NameWithPrefix(ctx, kAgentCnPrefix, "agent");
 }
 
-absl::StatusOr<std::string> AdminFromPeer(const grpc::CallbackServerContext& ctx) {
-  return NameWithPrefix(ctx, kAdminCnPrefix, "admin");
-}
-
 }  // namespace steward::collector

@@ -14,7 +14,6 @@ namespace steward::collector {
 // agent's.
 absl::StatusOr<std::string> AgentIdFromPeer(const grpc::CallbackServerContext& ctx);
 
-// The admin name from a client certificate with CN "admin/<name>".
-absl::StatusOr<std::string> AdminFromPeer(const grpc::CallbackServerContext& ctx);
+// Admin callers (people) are identified by AdminGate (admin_gate.h).
 
 }  // namespace steward::collector

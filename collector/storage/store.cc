@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
-                           "services", "artifacts", "jobs", "deployments"}) {
+                           "services", "artifacts", "jobs", "deployments", "users", "audit"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -47,6 +47,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->artifacts_ = store->handles_[10];
   store->jobs_ = store->handles_[11];
   store->deployments_ = store->handles_[12];
+  store->users_ = store->handles_[13];
+  store->audit_ = store->handles_[14];
   return store;
 }
 

@@ -13,6 +13,10 @@
 //   deployments  deployment id                          -> Deployment (rollout state)
 //   artifacts  sha256 (hex)                              -> Artifact (metadata; content in
 //              files, collector/artifacts/artifact_blobs.h)
+//   users      user name                                 -> UserRecord (role, cert serial)
+//   audit      seq (BE8)                                 -> AuditRecord, hash-chained
+//              (store_audit.cc); the newest record's seq and hash are
+//              also kept under "audit_head" in `default`
 //   series, samples  (unused: the foundation's metric layout, still opened
 //              so data directories of that version open; series and
 //              samples now live in the TSDB, collector/tsdb/, DATA_DIR/tsdb)
@@ -22,6 +26,7 @@
 // last-applied sequence go into one synced WriteBatch, so an ack means the
 // data is on disk and a resent envelope is skipped, not applied twice.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +53,24 @@ namespace steward::collector {
 // was recorded as processed (its seq advanced) but nothing else changed, and
 // the agent must send a full snapshot.
 enum class ApplyOutcome { kApplied, kDuplicate, kResyncNeeded };
+
+// An audit record as read back, with the SHA-256 (hex) of its stored bytes.
+struct StoredAuditRecord {
+  internal::AuditRecord record;
+  std::string sha256_hex;
+};
+
+// What Store::VerifyAudit found.
+struct AuditVerification {
+  bool intact = true;
+  // Records in the trail; when not intact, those before the first bad one.
+  uint64_t records = 0;
+  // The first bad record (missing, out of order, unreadable, altered); 0 if intact.
+  uint64_t first_bad_seq = 0;
+  std::string problem;
+  // SHA-256 (hex) of the newest record; empty for an empty or broken trail.
+  std::string head_sha256_hex;
+};
 
 class Store {
  public:
@@ -129,6 +152,34 @@ class Store {
   // Every deployment's id, without reading the records.
   absl::StatusOr<std::vector<std::string>> ListDeploymentIds();
 
+  // --- users (see store_users.cc) ---
+  // AlreadyExists when the name is taken.
+  absl::Status CreateUser(const internal::UserRecord& user);
+  // Replaces a user's record; NotFound when there is none (a concurrent
+  // RemoveUser wins: a removed user is not brought back).
+  absl::Status ReplaceUser(const internal::UserRecord& user);
+  // NotFound when there is none.
+  absl::StatusOr<internal::UserRecord> GetUser(const std::string& name);
+  // By name.
+  absl::StatusOr<std::vector<internal::UserRecord>> ListUsers();
+  // NotFound when there is none.
+  absl::Status DeleteUser(const std::string& name);
+
+  // --- audit trail (see store_audit.cc) ---
+  // Appends `record` (its seq and prev_sha256 are set here) in one synced
+  // write with the new head; returns it as stored. Appends are serialised,
+  // so the chain is linear.
+  absl::StatusOr<StoredAuditRecord> AppendAudit(internal::AuditRecord record);
+  // Records at or after `since_ms` that `keep` accepts (all when null),
+  // oldest first; at most `limit` (the newest), with *truncated set when
+  // more matched. Reads newest first and stops at the first record older
+  // than `since_ms` (records are appended in time order).
+  absl::StatusOr<std::vector<StoredAuditRecord>> ListAudit(
+      int64_t since_ms, const std::function<bool(const internal::AuditRecord&)>& keep, size_t limit,
+      bool* truncated);
+  // Walks the whole chain (see AuditVerification).
+  absl::StatusOr<AuditVerification> VerifyAudit();
+
   // Inventory changes of one agent at or after `since_ms`, oldest first; at
   // most `limit` (the newest), with *truncated set when more existed.
   absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
@@ -169,6 +220,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* artifacts_ = nullptr;
   rocksdb::ColumnFamilyHandle* jobs_ = nullptr;
   rocksdb::ColumnFamilyHandle* deployments_ = nullptr;
+  rocksdb::ColumnFamilyHandle* users_ = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_ = nullptr;
   // Writes of one agent's records (its AgentRecord read-modify-write with
   // the payload of an envelope) serialize on that agent's stripe; writes of
   // different agents run in parallel, their synced writes committed by
@@ -178,6 +231,14 @@ class Store {
   absl::Mutex& AgentLock(const std::string& agent_id);
   absl::Mutex agent_mu_[kAgentStripes];
   absl::Mutex token_mu_;
+  // User records' read-modify-writes (create, rotate).
+  absl::Mutex users_mu_;
+  // The audit trail's append point: the newest record's seq and SHA-256
+  // (raw), read from "audit_head" on the first append.
+  absl::Mutex audit_mu_;
+  bool audit_head_loaded_ ABSL_GUARDED_BY(audit_mu_) = false;
+  uint64_t audit_seq_ ABSL_GUARDED_BY(audit_mu_) = 0;
+  std::string audit_hash_ ABSL_GUARDED_BY(audit_mu_);
 };
 
 }  // namespace steward::collector
