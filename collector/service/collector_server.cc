@@ -44,6 +44,9 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 
 absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const CollectorOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("--data-dir is required");
+  if (options.agent_cert_ttl < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("--agent-cert-ttl must be at least 1m (default 7d)");
+  }
   std::string host;
   int port = 0;
   RETURN_IF_ERROR(SplitHostPort(options.listen, &host, &port));
@@ -71,6 +74,8 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.work = server->work_.get();
   deps.sessions = server->sessions_.get();
   deps.rollouts = server->rollouts_.get();
+  if (options.clock) deps.now = options.clock;
+  deps.agent_cert_ttl = options.agent_cert_ttl;
   server->agent_service_ = std::make_unique<AgentServiceImpl>(deps);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(deps);
 

@@ -4,6 +4,7 @@
 // admin.conf is written; Shutdown() stops accepting, ends open streams and
 // drains queued work. Thread-safe for Shutdown from another thread.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -48,6 +49,12 @@ struct CollectorOptions {
   absl::Duration rollout_tick = absl::Seconds(1);
   // How often idle heads are persisted and the TSDB's WAL truncated.
   absl::Duration tsdb_maintenance_every = absl::Seconds(60);
+  // Lifetime of the client certificates agents get at enrollment and
+  // renewal (--agent-cert-ttl).
+  absl::Duration agent_cert_ttl = absl::Hours(24 * 7);
+  // The services' clock (certificate issue and expiry, last-seen times);
+  // null: absl::Now. Tests move it to expire certificates without sleeping.
+  std::function<absl::Time()> clock;
 };
 
 class CollectorServer {
