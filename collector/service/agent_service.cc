@@ -36,6 +36,17 @@ absl::Status DoEnroll(const ServiceDeps& deps, const v1::EnrollRequest& req, v1:
   ASSIGN_OR_RETURN(internal::TokenRecord token, deps.store->CheckToken(parts[0], parts[1], now_ms / 1000));
   // A renewal token (stewardctl hosts renew) keeps the agent's id and data.
   const bool renewal = !token.agent_id().empty();
+  if (!renewal && !req.previous_agent_id().empty()) {
+    // The agent enrolls again (its certificate expired): not while an
+    // operator keeps its previous identity disabled.
+    absl::StatusOr<internal::AgentRecord> previous = deps.store->GetAgent(req.previous_agent_id());
+    if (previous.ok() && previous->disabled()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "this host's agent ", req.previous_agent_id(), " is disabled; an operator enables it ('stewardctl hosts "
+          "enable ", req.previous_agent_id(), "') or removes it ('stewardctl hosts rm ", req.previous_agent_id(),
+          "') before it can enroll again"));
+    }
+  }
   std::string agent_id = renewal ? token.agent_id() : RandomHex(8);
   ASSIGN_OR_RETURN(std::string cert_pem,
                    deps.pki->SignAgentCsr(req.csr_pem(), agent_id, deps.agent_cert_ttl, deps.now()));

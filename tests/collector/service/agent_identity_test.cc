@@ -551,6 +551,32 @@ TEST_F(AgentIdentityTest, RenewalTokenKeepsTheIdAndDataAndRetiresTheOldCertifica
   EXPECT_FALSE(twice.ok());
 }
 
+TEST_F(AgentIdentityTest, ADisabledAgentCannotReenrollItselfWithAnOrdinaryToken) {
+  AgentIdentity id = EnrollNew("expiring");
+  ASSERT_TRUE(SetDisabled(id.agent_id, true).ok());
+  const std::string token = CreateToken({}, 5);  // e.g. a fleet token still in its config
+  v1::HostFacts facts;
+  facts.set_hostname("expiring");
+  auto again = agent::EnrollAgent(server_->address(), CaPem(), token, dir_.path() + "/state-again", facts,
+                                  absl::Seconds(10), id.agent_id);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied) << again.status();
+  EXPECT_TRUE(absl::StrContains(again.status().message(), "is disabled")) << again.status();
+  EXPECT_EQ(HostsWhere("").value().size(), 1u);  // no second host appeared
+  v1::ListEnrollmentTokensResponse list;
+  ASSERT_TRUE(Admin(&v1::AdminService::Stub::ListEnrollmentTokens, v1::ListEnrollmentTokensRequest(), &list).ok());
+  for (const auto& t : list.tokens()) {
+    if (token.rfind(t.token_id(), 0) == 0) {
+      EXPECT_EQ(t.used(), 0u);  // no use counted
+    }
+  }
+  ASSERT_TRUE(SetDisabled(id.agent_id, false).ok());
+  again = agent::EnrollAgent(server_->address(), CaPem(), token, dir_.path() + "/state-again", facts,
+                             absl::Seconds(10), id.agent_id);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_NE(again->agent_id, id.agent_id);  // an ordinary token: a new host
+}
+
 TEST_F(AgentIdentityTest, StewardctlHostCommandsNameTheirMistakes) {
   AgentIdentity id = EnrollNew("ctl-host");
   std::string out, err;
