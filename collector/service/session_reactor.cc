@@ -161,6 +161,7 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   std::optional<std::string> replaced = deps_.sessions->Opened(agent_id_, this, labels, peer_.address);
   registered_ = true;
   if (replaced.has_value()) {
+    if (auto s = deps_.store->NoteSessionReplaced(agent_id_, now_ms); !s.ok()) return s;
     spdlog::warn("agent {}: new session from {} replaces its session from {} (one session per agent). If both "
                  "keep coming back, two hosts hold this identity: a possible clone; 'stewardctl hosts disable {}' "
                  "cuts both off",

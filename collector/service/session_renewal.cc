@@ -18,6 +18,11 @@ namespace steward::collector {
 namespace {
 // A P-256 or RSA-4096 CSR is 0.5 to 2 KiB.
 constexpr size_t kMaxCsrBytes = 16 << 10;
+// No renewal this long after a session of the agent was replaced: two
+// holders of one key fight over the session, and the first to renew would
+// otherwise make the other's certificate invalid. The real agent retries
+// later (it renews with days left); a copy's certificate runs out.
+constexpr absl::Duration kQuietAfterReplace = absl::Hours(1);
 }  // namespace
 
 absl::Status SessionReactor::HandleRenew(const v1::RenewCertificate& renew) {
@@ -31,6 +36,16 @@ absl::Status SessionReactor::HandleRenew(const v1::RenewCertificate& renew) {
   if (!rec.cert_serial().empty() && peer_.cert_serial != rec.cert_serial()) {
     return absl::FailedPreconditionError(
         "this stream uses a certificate that a renewal already replaced; reconnect with the new one");
+  }
+  if (rec.session_replaced_ms() != 0 && now - absl::FromUnixMillis(rec.session_replaced_ms()) < kQuietAfterReplace) {
+    spdlog::warn("agent {} (from {}): certificate renewal refused: its session was replaced at {} (two connections "
+                 "with one identity: a possible clone)",
+                 agent_id_, peer_.address, FormatRfc3339(absl::FromUnixMillis(rec.session_replaced_ms())));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "certificate renewal refused: agent ", agent_id_, " was connected twice at once at ",
+        FormatRfc3339(absl::FromUnixMillis(rec.session_replaced_ms())),
+        " (a possible copy of its key); renewal is possible again an hour later, or an operator disables the "
+        "host and issues 'stewardctl hosts renew ", agent_id_, "'"));
   }
   ASSIGN_OR_RETURN(std::string cert_pem, deps_.pki->SignAgentCsr(renew.csr_pem(), agent_id_, deps_.agent_cert_ttl, now));
   ASSIGN_OR_RETURN(CertInfo info, InspectCert(cert_pem));

@@ -107,6 +107,8 @@ class Store {
   // is no longer `old_serial` (a concurrent renewal or re-enrollment won).
   absl::Status RecordRenewedCert(const std::string& agent_id, const std::string& old_serial,
                                  const std::string& serial, int64_t not_after_unix);
+  // Records that a session of the agent was replaced (session_replaced_ms).
+  absl::Status NoteSessionReplaced(const std::string& agent_id, int64_t now_ms);
   // True when the agent has a job installing artifact `sha256` that is not
   // finished, or that finished (or was created) after `since_ms`.
   absl::StatusOr<bool> AgentHasArtifactJob(const std::string& agent_id, const std::string& sha256,

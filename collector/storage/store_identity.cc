@@ -132,6 +132,13 @@ absl::Status Store::RecordRenewedCert(const std::string& agent_id, const std::st
   return FromRocks(db_->Put(SyncWrite(), agents_, agent_id, rec.SerializeAsString()), "cannot record certificate");
 }
 
+absl::Status Store::NoteSessionReplaced(const std::string& agent_id, int64_t now_ms) {
+  absl::MutexLock lock(&AgentLock(agent_id));
+  ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
+  rec.set_session_replaced_ms(now_ms);
+  return FromRocks(db_->Put(SyncWrite(), agents_, agent_id, rec.SerializeAsString()), "cannot update agent");
+}
+
 absl::StatusOr<bool> Store::AgentHasArtifactJob(const std::string& agent_id, const std::string& sha256,
                                                 int64_t since_ms) {
   ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, ListJobs(agent_id));

@@ -434,8 +434,16 @@ TEST_F(AgentIdentityTest, ASecondStreamReplacesTheFirstAndAJobIsDeliveredOnce) {
   while (second_jobs == 0 && second.stream->Read(&msg)) second_jobs += msg.has_job();
   EXPECT_EQ(second_jobs, 1);
   EXPECT_EQ(first_jobs, 0);
-  second.ctx.TryCancel();
-  second.Drain(&second_jobs);
+  // Two holders of one key: neither may renew for a while (the first to
+  // renew would make the other's certificate invalid).
+  auto key = GeneratePrivateKeyPem();
+  ASSERT_TRUE(key.ok());
+  v1::AgentMessage renew;
+  renew.mutable_renew_certificate()->set_csr_pem(CreateCsrPem(*key, "twin").value());
+  ASSERT_TRUE(second.stream->Write(renew));
+  grpc::Status refused = second.Drain(&second_jobs);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "possible copy of its key")) << refused.error_message();
   EXPECT_EQ(second_jobs, 1);
 
   v1::ListHostsResponse hosts;
