@@ -4,6 +4,8 @@
 // verified peer certificate, never from the message), records the new
 // serial as current and the old one as previous (accepted until the agent
 // first connects with the new one), and sends the certificate back.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "collector/pki/collector_pki.h"
 #include "collector/service/agent_admission.h"
@@ -18,10 +20,13 @@ namespace steward::collector {
 namespace {
 // A P-256 or RSA-4096 CSR is 0.5 to 2 KiB.
 constexpr size_t kMaxCsrBytes = 16 << 10;
-// No renewal this long after a session of the agent was replaced: two
-// holders of one key fight over the session, and the first to renew would
-// otherwise make the other's certificate invalid. The real agent retries
-// later (it renews with days left); a copy's certificate runs out.
+// No renewal this long (at most; a quarter of the certificate lifetime for
+// short ones) after a session of the agent was replaced: two holders of one
+// key fight over the session, and the first to renew would otherwise make
+// the other's certificate invalid. The real agent retries later (it renews
+// with a third of the lifetime left); a copy's certificate runs out. A
+// reconnect racing the end of its own old stream (after a NAT drop, or
+// right after a renewal) also counts, which only delays the next renewal.
 constexpr absl::Duration kQuietAfterReplace = absl::Hours(1);
 }  // namespace
 
@@ -37,15 +42,16 @@ absl::Status SessionReactor::HandleRenew(const v1::RenewCertificate& renew) {
     return absl::FailedPreconditionError(
         "this stream uses a certificate that a renewal already replaced; reconnect with the new one");
   }
-  if (rec.session_replaced_ms() != 0 && now - absl::FromUnixMillis(rec.session_replaced_ms()) < kQuietAfterReplace) {
+  const absl::Duration quiet = std::min(kQuietAfterReplace, deps_.agent_cert_ttl / 4);
+  if (rec.session_replaced_ms() != 0 && now - absl::FromUnixMillis(rec.session_replaced_ms()) < quiet) {
     spdlog::warn("agent {} (from {}): certificate renewal refused: its session was replaced at {} (two connections "
                  "with one identity: a possible clone)",
                  agent_id_, peer_.address, FormatRfc3339(absl::FromUnixMillis(rec.session_replaced_ms())));
     return absl::FailedPreconditionError(absl::StrCat(
         "certificate renewal refused: agent ", agent_id_, " was connected twice at once at ",
         FormatRfc3339(absl::FromUnixMillis(rec.session_replaced_ms())),
-        " (a possible copy of its key); renewal is possible again an hour later, or an operator disables the "
-        "host and issues 'stewardctl hosts renew ", agent_id_, "'"));
+        " (a possible copy of its key); renewal is possible again ", absl::FormatDuration(quiet),
+        " later, or an operator disables the host and issues 'stewardctl hosts renew ", agent_id_, "'"));
   }
   ASSIGN_OR_RETURN(std::string cert_pem, deps_.pki->SignAgentCsr(renew.csr_pem(), agent_id_, deps_.agent_cert_ttl, now));
   ASSIGN_OR_RETURN(CertInfo info, InspectCert(cert_pem));
