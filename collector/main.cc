@@ -6,6 +6,7 @@
 #include <thread>
 #include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "collector/service/collector_server.h"
 #include "common/cli_args.h"
 #include "common/duration.h"
@@ -23,6 +24,7 @@ constexpr char kUsage[] =
 int main(int argc, char** argv) {
   steward::collector::CollectorOptions opts;
   std::string log_level = "info", workers = "4", retention = "15d", rollup_retention = "400d", agent_cert_ttl = "7d";
+  std::string max_connections = "0", per_source = "512", max_series = "20000", new_series = "10000";
   bool help = false;
   steward::ArgParser args;
   args.Flag("data-dir", &opts.data_dir, "directory for the database, CA and admin.conf")
@@ -33,6 +35,11 @@ int main(int argc, char** argv) {
       .Flag("rollup-retention", &rollup_retention, "how long 1m/5m/1h rollups are kept (default 400d; 0 = forever)")
       .Flag("agent-cert-ttl", &agent_cert_ttl,
             "lifetime of agent certificates; agents renew with a third left (default 7d, at least 1m)")
+      .Flag("max-connections", &max_connections,
+            "connections open at once (default 0: the file limit less 256)")
+      .Flag("max-connections-per-source", &per_source, "connections open at once from one address (default 512)")
+      .Flag("max-series-per-agent", &max_series, "time series one agent may have (default 20000)")
+      .Flag("max-new-series-per-minute", &new_series, "series one agent may create per minute (default 10000)")
       .Flag("log-level", &log_level, "trace|debug|info|warn|error (default info)")
       .Bool("help", &help, "show this help");
   absl::Status st = args.Parse(std::vector<std::string>(argv + 1, argv + argc), nullptr);
@@ -51,6 +58,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts.worker_threads = std::max(1, std::atoi(workers.c_str()));
+  for (auto [flag, text, out] : {std::tuple{"--max-connections", &max_connections, &opts.max_connections},
+                                 std::tuple{"--max-connections-per-source", &per_source,
+                                            &opts.max_connections_per_source},
+                                 std::tuple{"--max-series-per-agent", &max_series, &opts.agent_limits.max_series},
+                                 std::tuple{"--max-new-series-per-minute", &new_series,
+                                            &opts.agent_limits.max_new_series_per_minute}}) {
+    if (!absl::SimpleAtoi(*text, out)) {
+      std::fprintf(stderr, "error: %s '%s' is not a whole number\n", flag, text->c_str());
+      return 2;
+    }
+  }
   for (auto [flag, text, out] : {std::tuple{"--retention", &retention, &opts.tsdb.retention_ms},
                                  std::tuple{"--rollup-retention", &rollup_retention, &opts.tsdb.rollup_retention_ms}}) {
     auto d = text->empty() || *text == "0" ? absl::StatusOr<absl::Duration>(absl::ZeroDuration())

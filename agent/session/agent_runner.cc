@@ -328,6 +328,9 @@ absl::Status AgentRunner::RunSession() {
                           "collector older than this agent?)",
                           msg.ack().seq(), msg.ack().rejected());
           }
+          if (!msg.ack().warning().empty()) {
+            spdlog::warn("the collector applied envelope {} in part: {}", msg.ack().seq(), msg.ack().warning());
+          }
           outbox_->Ack(msg.ack().seq());
         } else if (msg.has_settings()) {
           absl::MutexLock lock(&pushed_mu_);

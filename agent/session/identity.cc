@@ -12,6 +12,7 @@
 #include "common/file_util.h"
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
+#include "common/wire/agent_text.h"
 #include "common/tls/pki.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -151,6 +152,7 @@ absl::StatusOr<AgentIdentity> EnrollAgent(const std::string& collector, const st
   *req.mutable_facts() = facts;
   req.set_agent_version(kAgentVersion);
   req.set_previous_agent_id(previous_agent_id);
+  SanitizeAgentText(&req);  // the collector refuses text that is not printable UTF-8
   v1::EnrollResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

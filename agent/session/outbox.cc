@@ -6,6 +6,7 @@
 #include "common/file_util.h"
 #include "common/log_format.h"
 #include "common/status_macros.h"
+#include "common/wire/agent_text.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::agent {
@@ -76,6 +77,17 @@ Outbox::Outbox(std::unique_ptr<OutboxLog> log, std::string offset_path, uint64_t
 absl::Status Outbox::Push(const v1::Envelope& env) {
   v1::Envelope stored = env;
   stored.clear_seq();
+  // Text from the host (a Latin-1 pip Author:, a terminal escape in a unit
+  // description) is made printable UTF-8 and cut to the collector's limits
+  // here: otherwise the record would not parse when read back, or the
+  // collector would refuse the whole envelope.
+  if (size_t fixed = SanitizeAgentText(&stored); fixed > 0) {
+    spdlog::warn("outbox: {} text fields of a {} were not printable UTF-8 or over their limits: invalid bytes and "
+                 "control characters replaced with U+FFFD, long text cut",
+                 fixed, stored.GetDescriptor()->FindFieldByNumber(stored.payload_case()) != nullptr
+                            ? stored.GetDescriptor()->FindFieldByNumber(stored.payload_case())->name()
+                            : std::string("envelope"));
+  }
   ASSIGN_OR_RETURN(uint64_t id, log_->Append(KindOf(env), stored.SerializeAsString()));
   absl::MutexLock lock(&mu_);
   if (KindOf(env) == OutboxRecordKind::kInventory) inventory_digests_[id] = DigestAfter(env);
@@ -135,9 +147,16 @@ std::optional<v1::Envelope> Outbox::NextToSend(absl::Duration timeout) {
         cursor_id_ = next->id;
         auto bytes = log_->Read(next->id);
         v1::Envelope env;
-        if (!bytes.ok() || !env.ParseFromString(*bytes)) {
-          // Dropped for space meanwhile (NotFound), or damaged on disk: skip it.
-          if (!bytes.ok() && !absl::IsNotFound(bytes.status())) spdlog::error("outbox: {}", bytes.status());
+        if (!bytes.ok()) {
+          // Dropped for space meanwhile (NotFound), or unreadable: skip it.
+          if (!absl::IsNotFound(bytes.status())) spdlog::error("outbox: {}", bytes.status());
+          continue;
+        }
+        if (!env.ParseFromString(*bytes)) {
+          // Never silent: this is data the collector will not get.
+          spdlog::error("outbox: record {} ({} bytes) does not parse and is skipped: damaged on disk, or written "
+                        "by an agent that did not sanitize its text",
+                        next->id, bytes->size());
           continue;
         }
         env.set_seq(next->id + seq_offset_);

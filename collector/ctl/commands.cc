@@ -32,6 +32,7 @@
 #include "common/inventory/inventory_diff.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
+#include "common/wire/agent_text.h"
 
 namespace steward::ctl {
 namespace {
@@ -843,7 +844,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     else st = ctl.Metrics();
   }
   if (!st.ok()) {
-    err << "error: " << Hint(st, ctl.collector()) << "\n";
+    err << "error: " << EscapeForDisplay(Hint(st, ctl.collector()), /*multiline=*/true) << "\n";
     return st.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   return 0;

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "collector/ctl/artifact_commands.h"
 #include "collector/ctl/table.h"
+#include "common/wire/agent_text.h"
 #include "collector/deploy/deployment_names.h"
 #include "common/duration.h"
 #include "common/grpc/status_convert.h"
@@ -89,7 +90,7 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
 void PrintDeployment(const v1::Deployment& d, std::ostream& out) {
   out << "deployment " << d.id() << ": " << collector::DeploymentStateName(d.state()) << " — " << d.package() << " "
       << d.version() << " to '" << d.spec().target() << "'\n";
-  if (!d.message().empty()) out << "  " << d.message() << "\n";
+  if (!d.message().empty()) out << "  " << EscapeForDisplay(d.message(), /*multiline=*/true) << "\n";
   Table waves({"WAVE", "HOSTS", "DONE", "FAILED", "STARTED", "GATE UNTIL", "STATE"});
   for (int i = 0; i < d.waves_size(); ++i) {
     const v1::DeploymentWave& wave = d.waves(i);
@@ -276,7 +277,8 @@ absl::Status DeployControl(v1::AdminService::Stub& stub, const DeployOptions& o,
     out << w.str() << "\n";
   } else {
     out << "deployment " << o.id << ": " << collector::DeploymentStateName(resp.deployment().state())
-        << (resp.deployment().message().empty() ? "" : " — " + resp.deployment().message()) << "\n";
+        << (resp.deployment().message().empty() ? "" : " — " + EscapeForDisplay(resp.deployment().message()))
+        << "\n";
   }
   return absl::OkStatus();
 }

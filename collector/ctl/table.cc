@@ -2,7 +2,16 @@
 
 #include <algorithm>
 
+#include "common/wire/agent_text.h"
+
 namespace steward::ctl {
+
+void Table::AddRow(std::vector<std::string> row) {
+  for (std::string& cell : row) {
+    if (!IsDisplaySafe(cell)) cell = EscapeForDisplay(cell);
+  }
+  rows_.push_back(std::move(row));
+}
 
 std::string Table::Render() const {
   std::vector<size_t> width(header_.size(), 0);

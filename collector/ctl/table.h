@@ -1,6 +1,8 @@
 #pragma once
 // Plain-text tables for people: a header row, left-aligned columns sized to
-// their widest cell, two spaces between columns. Not thread-safe.
+// their widest cell, two spaces between columns. Cells are made printable
+// (EscapeForDisplay): text from agents cannot draw fake rows or move the
+// cursor. Not thread-safe.
 
 #include <string>
 #include <vector>
@@ -10,7 +12,7 @@ namespace steward::ctl {
 class Table {
  public:
   explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
-  void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void AddRow(std::vector<std::string> row);
   size_t size() const { return rows_.size(); }
   std::string Render() const;
 

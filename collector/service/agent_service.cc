@@ -13,13 +13,15 @@
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
 #include "common/log_format.h"
+#include "common/wire/agent_text.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
 namespace {
 
 // Ends a Connect call at once with an error (bad or missing credentials).
-class RejectedSession final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+class RejectedSession final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit RejectedSession(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
   void OnDone() override { delete this; }
@@ -71,29 +73,103 @@ absl::Status DoEnroll(const ServiceDeps& deps, const v1::EnrollRequest& req, v1:
     // Its open session (if any) used the certificate just replaced.
     deps.sessions->CloseAgent(agent_id, absl::UnauthenticatedError("the agent re-enrolled with a renewal token"));
     spdlog::info("agent {} re-enrolled with renewal token {} (host '{}'); its previous certificate is refused",
-                 agent_id, parts[0], req.facts().hostname());
+                 agent_id, parts[0], EscapeForDisplay(req.facts().hostname()));
     return absl::OkStatus();
   }
-  spdlog::info("enrolled agent {} (host '{}', token {})", agent_id, req.facts().hostname(), parts[0]);
+  spdlog::info("enrolled agent {} (host '{}', token {})", agent_id, EscapeForDisplay(req.facts().hostname()),
+               parts[0]);
   return absl::OkStatus();
 }
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AgentServiceImpl::Enroll(grpc::CallbackServerContext* ctx,
-                                                   const v1::EnrollRequest* req,
-                                                   v1::EnrollResponse* resp) {
+std::string PeerAddress(const std::string& peer) {
+  absl::string_view p = peer;
+  size_t colon = p.find(':');
+  if (colon == absl::string_view::npos) return std::string(p);
+  p.remove_prefix(colon + 1);  // "ipv4:" / "ipv6:"
+  if (!p.empty() && p.front() == '[') {
+    size_t end = p.find(']');
+    return std::string(p.substr(1, end == absl::string_view::npos ? absl::string_view::npos : end - 1));
+  }
+  size_t port = p.rfind(':');
+  return std::string(port == absl::string_view::npos ? p : p.substr(0, port));
+}
+
+AgentServiceImpl::AgentServiceImpl(ServiceDeps deps, EnrollmentLimits limits)
+    : deps_(std::move(deps)),
+      per_source_(limits.per_source_per_second, limits.per_source_burst),
+      per_token_(limits.per_token_per_second, limits.per_token_burst) {}
+
+void AgentServiceImpl::NoteRateRefusal() {
+  uint64_t total = ++rate_refusals_;
+  int64_t now_ms = absl::ToUnixMillis(deps_.now());
+  int64_t last = last_refusal_log_ms_.load();
+  if (now_ms - last < 60000 || !last_refusal_log_ms_.compare_exchange_strong(last, now_ms)) return;
+  uint64_t before = logged_refusals_.exchange(total);
+  spdlog::warn("enrollment: {} attempts refused for their rate since the last report ({} since start)",
+               total - before, total);
+}
+
+grpc::ServerUnaryReactor* AgentServiceImpl::Enroll(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw,
+                                                   grpc::ByteBuffer* raw_resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  bool queued = deps_.work->TrySubmit([this, req, resp, reactor] {
-    absl::Status s = DoEnroll(deps_, *req, resp);
-    if (!s.ok()) spdlog::warn("enrollment refused: {}", s.ToString());
-    reactor->Finish(ToGrpcStatus(s));
+  auto refuse = [reactor](grpc::StatusCode code, std::string why) {
+    reactor->Finish(grpc::Status(code, why));
+    return reactor;
+  };
+  // Everything before the work queue is cheap and bounded: this is the one
+  // call anyone who reaches the port may make.
+  absl::Time now = deps_.now();
+  absl::Duration retry;
+  if (!per_source_.Allow(PeerAddress(ctx->peer()), now, &retry)) {
+    NoteRateRefusal();
+    return refuse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  absl::StrCat("too many enrollment attempts from this address; retry in ",
+                               absl::FormatDuration(absl::Ceil(retry, absl::Seconds(1)))));
+  }
+  if (raw->Length() > kMaxEnrollRequestBytes) {
+    return refuse(grpc::StatusCode::INVALID_ARGUMENT,
+                  absl::StrCat("enrollment request of ", raw->Length(), " bytes is over the limit of ",
+                               kMaxEnrollRequestBytes, " bytes"));
+  }
+  auto req = std::make_shared<v1::EnrollRequest>();
+  {
+    grpc::ByteBuffer copy(*raw);  // shares the slices
+    grpc::ProtoBufferReader reader(&copy);
+    if (!req->ParseFromZeroCopyStream(&reader)) {
+      return refuse(grpc::StatusCode::INVALID_ARGUMENT,
+                    "enrollment request does not parse (a string that is not UTF-8, or not an EnrollRequest)");
+    }
+  }
+  req->DiscardUnknownFields();
+  if (auto s = CheckAgentText(*req); !s.ok()) {
+    return refuse(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("enrollment request: ", s.message()));
+  }
+  absl::string_view token_id = req->token().substr(0, req->token().find('.'));
+  if (!per_token_.Allow(token_id, now, &retry)) {
+    NoteRateRefusal();
+    return refuse(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  absl::StrCat("too many enrollment attempts with this token; retry in ",
+                               absl::FormatDuration(absl::Ceil(retry, absl::Seconds(1)))));
+  }
+  bool queued = deps_.work->TrySubmit([this, req, raw_resp, reactor] {
+    v1::EnrollResponse resp;
+    absl::Status s = DoEnroll(deps_, *req, &resp);
+    if (!s.ok()) {
+      spdlog::warn("enrollment refused: {}", s.ToString());
+      reactor->Finish(ToGrpcStatus(s));
+      return;
+    }
+    bool own = false;
+    grpc::Status serialized = grpc::SerializationTraits<v1::EnrollResponse>::Serialize(resp, raw_resp, &own);
+    reactor->Finish(serialized);
   });
   if (!queued) reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector is overloaded; retry"));
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>* AgentServiceImpl::Connect(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentServiceImpl::Connect(
     grpc::CallbackServerContext* ctx) {
   auto peer = AgentPeerFromContext(*ctx);
   if (!peer.ok()) return new RejectedSession(peer.status());

@@ -6,6 +6,7 @@
 #include "collector/pki/collector_pki.h"
 #include "collector/service/admin_service.h"
 #include "collector/service/agent_service.h"
+#include "collector/service/pre_auth.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
@@ -53,6 +54,17 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
 
   std::unique_ptr<CollectorServer> server(new CollectorServer());
   RETURN_IF_ERROR(MakeDirs(options.data_dir, 0700));
+  if (options.raise_file_limit) {
+    uint64_t before = 0;
+    uint64_t limit = RaiseFileLimit(&before);
+    spdlog::info("file descriptor limit: {}{}", limit,
+                 limit > before ? absl::StrCat(" (raised from ", before, ")") : std::string(" (the hard limit)"));
+  }
+  // Bound first: a second collector on the same address fails here.
+  ConnectionGateOptions gate_options;
+  gate_options.max_connections = options.max_connections;
+  gate_options.max_per_source = options.max_connections_per_source;
+  ASSIGN_OR_RETURN(server->gate_, ConnectionGate::Listen(host, port, gate_options));
   std::vector<std::string> names = options.server_names;
   names.push_back(host);
   ASSIGN_OR_RETURN(server->pki_, CollectorPki::LoadOrCreate(options.data_dir, names));
@@ -64,7 +76,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   server->work_ = std::make_unique<WorkQueue>(options.worker_threads, options.max_queued_work);
   server->sessions_ = std::make_unique<SessionRegistry>();
   server->rollouts_ = std::make_unique<RolloutEngine>(
-      RolloutDeps{server->store_.get(), server->artifacts_.get(), server->sessions_.get(), [] { return absl::Now(); }});
+      RolloutDeps{server->store_.get(), server->artifacts_.get(), server->sessions_.get(), options.now});
 
   ServiceDeps deps;
   deps.store = server->store_.get();
@@ -74,9 +86,10 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.work = server->work_.get();
   deps.sessions = server->sessions_.get();
   deps.rollouts = server->rollouts_.get();
-  if (options.clock) deps.now = options.clock;
+  deps.limits = options.agent_limits;
+  deps.now = options.now;
   deps.agent_cert_ttl = options.agent_cert_ttl;
-  server->agent_service_ = std::make_unique<AgentServiceImpl>(deps);
+  server->agent_service_ = std::make_unique<AgentServiceImpl>(deps, options.enrollment_limits);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(deps);
 
   // Client certificates are requested and verified when present; Enroll is
@@ -85,10 +98,21 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   ssl.pem_root_certs = server->pki_->ca_pem();
   ssl.pem_key_cert_pairs.push_back({server->pki_->server().key_pem, server->pki_->server().cert_pem});
 
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(ssl);
+  creds->SetAuthMetadataProcessor(MakeCertificateRequiredProcessor());
+
   grpc::ServerBuilder builder;
-  int bound_port = 0;
-  builder.AddListeningPort(options.listen, grpc::SslServerCredentials(ssl), &bound_port);
+  // Connections come from the gate (caps, descriptor exhaustion), not from
+  // a port gRPC listens on itself.
+  auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, creds);
   builder.SetMaxReceiveMessageSize(options.max_receive_bytes);
+  // Streams one connection may have open: an agent needs two (Connect and
+  // a download), a script a few; the bound caps what one peer can make the
+  // collector buffer.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
   // Keepalive: notice dead agents (NAT drops, power loss) within minutes.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
@@ -97,10 +121,12 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   builder.RegisterService(server->agent_service_.get());
   builder.RegisterService(server->admin_service_.get());
   server->server_ = builder.BuildAndStart();
-  if (!server->server_ || bound_port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
-                                               " (address in use, or not an address of this host?)"));
-  }
+  if (!server->server_) return absl::InternalError("cannot start the gRPC server");
+  server->gate_->Start(std::move(acceptor));
+  int bound_port = server->gate_->port();
+  spdlog::info("accepting at most {} connections ({} per source address), TLS handshake within {}",
+               server->gate_->max_connections(), options.max_connections_per_source,
+               absl::FormatDuration(options.handshake_timeout));
   std::string dial_host = (host.empty() || host == "0.0.0.0") ? "127.0.0.1" : host == "::" ? "::1" : host;
   server->address_ = dial_host.find(':') != std::string::npos
                          ? absl::StrCat("[", dial_host, "]:", bound_port)
@@ -121,8 +147,15 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
 }
 
 void CollectorServer::Shutdown(absl::Duration grace) {
+  if (gate_) gate_->Stop();
   if (server_) server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
+
+ConnectionGateStats CollectorServer::connection_stats() const {
+  return gate_ ? gate_->stats() : ConnectionGateStats{};
+}
+
+size_t CollectorServer::max_connections() const { return gate_ ? gate_->max_connections() : 0; }
 
 void CollectorServer::Wait() {
   if (server_) server_->Wait();

@@ -14,6 +14,9 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "collector/artifacts/artifact_repository.h"
+#include "collector/net/connection_gate.h"
+#include "collector/service/agent_service.h"
+#include "collector/service/service_deps.h"
 #include "collector/tsdb/tsdb_store.h"
 
 namespace grpc {
@@ -26,7 +29,6 @@ class Store;
 class CollectorPki;
 class WorkQueue;
 class SessionRegistry;
-class AgentServiceImpl;
 class AdminServiceImpl;
 class RolloutEngine;
 class RolloutScheduler;
@@ -39,8 +41,22 @@ struct CollectorOptions {
   std::vector<std::string> server_names;
   int worker_threads = 4;
   size_t max_queued_work = 10000;
-  // Largest message accepted from a client, bytes.
+  // Largest message accepted from a client, bytes (Enroll and each Connect
+  // message kind have smaller limits of their own).
   int max_receive_bytes = 32 << 20;
+  // Connections open at once (0: the file limit less a reserve) and from
+  // one source address; a TLS handshake not done within this is dropped.
+  size_t max_connections = 0;
+  size_t max_connections_per_source = 512;
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  // Raise the soft file limit to the hard one at start.
+  bool raise_file_limit = true;
+  // What one agent may send (series, clock skew, seq jumps) and how often
+  // enrollment may be tried.
+  AgentLimits agent_limits;
+  EnrollmentLimits enrollment_limits;
+  // The clock of the services and rollouts (tests move it).
+  std::function<absl::Time()> now = [] { return absl::Now(); };
   // The time-series store in DATA_DIR/tsdb (retention, rollups, head bounds).
   tsdb::TsdbOptions tsdb;
   // Largest artifact PushArtifact accepts (content in DATA_DIR/artifacts).
@@ -52,9 +68,6 @@ struct CollectorOptions {
   // Lifetime of the client certificates agents get at enrollment and
   // renewal (--agent-cert-ttl).
   absl::Duration agent_cert_ttl = absl::Hours(24 * 7);
-  // The services' clock (certificate issue and expiry, last-seen times);
-  // null: absl::Now. Tests move it to expire certificates without sleeping.
-  std::function<absl::Time()> clock;
 };
 
 class CollectorServer {
@@ -64,6 +77,9 @@ class CollectorServer {
 
   // The address clients should dial ("127.0.0.1:7443"), written to admin.conf.
   const std::string& address() const { return address_; }
+  // The listener's counters (admitted and refused connections).
+  ConnectionGateStats connection_stats() const;
+  size_t max_connections() const;
   // Stops accepting calls; calls still running after `grace` are cancelled
   // (0: at once, as a crash would end them).
   void Shutdown(absl::Duration grace = absl::Seconds(5));
@@ -87,6 +103,7 @@ class CollectorServer {
   std::unique_ptr<AgentServiceImpl> agent_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ConnectionGate> gate_;
 };
 
 // Splits "host:port" / "[v6]:port"; errors name the input.

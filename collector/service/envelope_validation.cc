@@ -4,6 +4,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/wire/agent_text.h"
 
 namespace steward::collector {
 namespace {
@@ -81,10 +82,21 @@ absl::Status ValidateServiceReport(const v1::ServiceReport& report) {
   return absl::OkStatus();
 }
 
+absl::Status ValidatePayload(const v1::Envelope& env, metrics::DecodedColumns* columns);
+
 }  // namespace
 
 absl::Status ValidateEnvelope(const v1::Envelope& env, metrics::DecodedColumns* columns) {
   if (env.seq() == 0) return absl::InvalidArgumentError("envelope seq must be >= 1");
+  RETURN_IF_ERROR(ValidatePayload(env, columns));
+  // Then every string: its limit, printable UTF-8; every repeated field: its
+  // bound (the payload's own rules above name the item more precisely).
+  return CheckAgentText(env);
+}
+
+namespace {
+
+absl::Status ValidatePayload(const v1::Envelope& env, metrics::DecodedColumns* columns) {
   switch (env.payload_case()) {
     case v1::Envelope::kInventorySnapshot: {
       const auto& snap = env.inventory_snapshot();
@@ -162,6 +174,46 @@ absl::Status ValidateEnvelope(const v1::Envelope& env, metrics::DecodedColumns* 
       return absl::OkStatus();
     case v1::Envelope::PAYLOAD_NOT_SET:
       return absl::InvalidArgumentError("envelope has no payload (unknown payload from a newer agent?)");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateEnvelopeTimes(const v1::Envelope& env, const metrics::DecodedColumns& columns,
+                                   int64_t latest_ms) {
+  auto late = [&](absl::string_view what, int64_t ms) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " ", ms, " is ", ms - latest_ms, " ms past the latest time the collector accepts (", latest_ms,
+        ": its clock plus the allowed skew); fix the agent host's clock"));
+  };
+  if (env.created_ms() < 0) return absl::InvalidArgumentError("envelope created_ms is negative");
+  if (env.created_ms() > latest_ms) return late("envelope created_ms", env.created_ms());
+  switch (env.payload_case()) {
+    case v1::Envelope::kMetricBatch:
+      for (const v1::Series& s : env.metric_batch().series()) {
+        for (const v1::Point& p : s.points()) {
+          if (p.time_ms() > latest_ms) return late(absl::StrCat("sample of '", s.name(), "' at"), p.time_ms());
+        }
+      }
+      for (int64_t t : columns.times) {
+        if (t > latest_ms) return late("sample (columns) at", t);
+      }
+      break;
+    case v1::Envelope::kHealthReport:
+      for (const v1::CheckState& c : env.health_report().checks()) {
+        if (c.time_ms() > latest_ms) return late(absl::StrCat("check '", c.name(), "' time_ms"), c.time_ms());
+        if (c.since_ms() > latest_ms) return late(absl::StrCat("check '", c.name(), "' since_ms"), c.since_ms());
+      }
+      break;
+    case v1::Envelope::kJobResult:
+      if (env.job_result().started_ms() > latest_ms) return late("job result started_ms", env.job_result().started_ms());
+      if (env.job_result().finished_ms() > latest_ms) {
+        return late("job result finished_ms", env.job_result().finished_ms());
+      }
+      break;
+    default:
+      break;
   }
   return absl::OkStatus();
 }

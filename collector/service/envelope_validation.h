@@ -24,4 +24,11 @@ inline constexpr size_t kMaxValueBytes = 4096;
 // keep the result (the session ingests from it; it is cleared otherwise).
 absl::Status ValidateEnvelope(const v1::Envelope& envelope, metrics::DecodedColumns* columns = nullptr);
 
+// Refuses times later than `latest_ms` (the collector's clock plus the
+// allowed skew: a sample from the future would make every real sample of
+// its series look out of order) and a negative created_ms. `columns` is
+// what ValidateEnvelope decoded.
+absl::Status ValidateEnvelopeTimes(const v1::Envelope& envelope, const metrics::DecodedColumns& columns,
+                                   int64_t latest_ms);
+
 }  // namespace steward::collector

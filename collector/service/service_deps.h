@@ -19,6 +19,21 @@ class WorkQueue;
 class SessionRegistry;
 class RolloutEngine;
 
+// What one agent may send (docs/protocol.md, "Limits").
+struct AgentLimits {
+  // Series one agent may have in the time-series store, and create per
+  // minute; new series beyond either are refused (known ones keep flowing).
+  size_t max_series = 20000;
+  size_t max_new_series_per_minute = 10000;
+  // Times (envelope, samples, checks, job results) later than the
+  // collector's clock by more than this are refused.
+  absl::Duration max_clock_skew = absl::Minutes(10);
+  // An envelope's seq may exceed the last applied one by at most this
+  // (more is a forged seq that would make the agent's real envelopes look
+  // like resends forever).
+  uint64_t max_seq_jump = uint64_t{1} << 28;
+};
+
 struct ServiceDeps {
   Store* store = nullptr;
   // The time series (metric batches go here; QueryMetrics reads here).
@@ -30,6 +45,7 @@ struct ServiceDeps {
   SessionRegistry* sessions = nullptr;
   // Staged rollouts (deployments); null in tests without them.
   RolloutEngine* rollouts = nullptr;
+  AgentLimits limits;
   // Injectable clock (tests move time without sleeping).
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Lifetime of the agent certificates the collector signs (--agent-cert-ttl).

@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/service/agent_admission.h"
+#include "collector/service/agent_message_decode.h"
 #include "collector/service/envelope_validation.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 #include "collector/service/metrics_query.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
@@ -13,6 +15,7 @@
 #include "common/grpc/status_convert.h"
 #include "common/log_format.h"
 #include "common/status_macros.h"
+#include "common/wire/agent_text.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
@@ -23,7 +26,7 @@ SessionReactor::SessionReactor(ServiceDeps deps, AgentPeer peer)
 }
 
 void SessionReactor::OnReadDone(bool ok) {
-  v1::AgentMessage* next_read = nullptr;
+  grpc::ByteBuffer* next_read = nullptr;
   std::optional<grpc::Status> finish;
   {
     absl::MutexLock lock(&mu_);
@@ -59,7 +62,7 @@ void SessionReactor::OnReadDone(bool ok) {
 
 void SessionReactor::Process() {
   while (true) {
-    v1::AgentMessage* msg = nullptr;
+    grpc::ByteBuffer* msg = nullptr;
     std::optional<grpc::Status> finish;
     {
       absl::MutexLock lock(&mu_);
@@ -80,7 +83,8 @@ void SessionReactor::Process() {
       if (finish.has_value()) Finish(*finish);  // the last touch of this reactor
       return;
     }
-    absl::Status status = Handle(*msg);
+    absl::Status status = Handle(msg);
+    msg->Clear();
     if (!status.ok()) {
       spdlog::warn("agent {}: closing session: {}", agent_id_, status.ToString());
       {
@@ -106,15 +110,49 @@ void SessionReactor::Process() {
   }
 }
 
-absl::Status SessionReactor::Handle(const v1::AgentMessage& msg) {
-  switch (msg.kind_case()) {
+absl::Status SessionReactor::Handle(grpc::ByteBuffer* raw) {
+  ++messages_read_;
+  size_t size = raw->Length();
+  absl::StatusOr<AgentMessagePeek> peek;
+  {
+    grpc::ProtoBufferReader reader(raw);
+    peek = PeekAgentMessage(&reader);
+  }
+  if (!peek.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("message ", messages_read_, " (", size, " bytes): ",
+                                                   peek.status().message()));
+  }
+  if (size > AgentMessageLimit(*peek)) {
+    std::string why = absl::StrCat(peek->hello ? "hello" : PayloadName(peek->payload), " of ", size,
+                                   " bytes is over the limit of ", AgentMessageLimit(*peek), " bytes for its kind");
+    // An oversized envelope is refused but acked like an invalid one, so it
+    // cannot block what is queued behind it; anything else ends the stream.
+    if (!peek->envelope || peek->seq == 0 || !got_hello_) return absl::ResourceExhaustedError(why);
+    v1::Envelope header;
+    header.set_seq(peek->seq);
+    header.set_created_ms(peek->created_ms);
+    return HandleEnvelope(header, std::move(why));
+  }
+  msg_.Clear();
+  {
+    grpc::ProtoBufferReader reader(raw);
+    if (!msg_.ParseFromZeroCopyStream(&reader)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "message ", messages_read_, " (", size,
+          " bytes) does not parse as an AgentMessage (a string field that is not UTF-8, or a field of the wrong "
+          "type)"));
+    }
+  }
+  // What a newer (or hostile) agent added is not stored or served back.
+  msg_.DiscardUnknownFields();
+  switch (msg_.kind_case()) {
     case v1::AgentMessage::kHello:
-      return HandleHello(msg.hello());
+      return HandleHello(msg_.hello());
     case v1::AgentMessage::kEnvelope:
-      return got_hello_ ? HandleEnvelope(msg.envelope())
+      return got_hello_ ? HandleEnvelope(msg_.envelope(), "")
                         : absl::FailedPreconditionError("the first message of a stream must be Hello");
     case v1::AgentMessage::kRenewCertificate:
-      return got_hello_ ? HandleRenew(msg.renew_certificate())
+      return got_hello_ ? HandleRenew(msg_.renew_certificate())
                         : absl::FailedPreconditionError("the first message of a stream must be Hello");
     case v1::AgentMessage::KIND_NOT_SET:
       break;
@@ -124,6 +162,7 @@ absl::Status SessionReactor::Handle(const v1::AgentMessage& msg) {
 
 absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   if (got_hello_) return absl::FailedPreconditionError("Hello sent twice on one stream");
+  if (auto s = CheckAgentText(hello); !s.ok()) return absl::InvalidArgumentError(absl::StrCat("hello: ", s.message()));
   int64_t now_ms = absl::ToUnixMillis(deps_.now());
   // Removed, disabled, expired or replaced certificates end here.
   auto admitted = AdmitAgent(*deps_.store, peer_, deps_.now());
@@ -145,6 +184,12 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   auto rec = deps_.store->GetAgent(agent_id_);
   if (!rec.ok()) return rec.status();
   got_hello_ = true;
+  applied_seq_ = rec->last_applied_seq();
+  if (deps_.metrics != nullptr) {
+    auto count = deps_.metrics->CountSeriesWithLabel(kAgentLabel, agent_id_);
+    if (!count.ok()) return count.status();
+    series_count_ = *count;
+  }
   std::vector<v1::Label> labels(rec->labels().begin(), rec->labels().end());
   // Order on the stream: Welcome first, then Settings and pending jobs,
   // then a ResyncRequest if needed. Registered right after the Welcome is
@@ -179,7 +224,7 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   auto pending = deps_.store->PendingJobs(agent_id_);
   if (!pending.ok()) return pending.status();
   for (const v1::JobSpec& job : *pending) PushJob(job);
-  spdlog::info("agent {} connected (agent {}, applied up to seq {})", agent_id_, hello.agent_version(),
+  spdlog::info("agent {} connected (agent {}, applied up to seq {})", agent_id_, EscapeForDisplay(hello.agent_version()),
                rec->last_applied_seq());
   if (!hello.inventory_digest().empty() && hello.inventory_digest() != rec->inventory_digest()) {
     v1::CollectorMessage resync;
@@ -189,21 +234,35 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   return absl::OkStatus();
 }
 
-absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
-  std::string rejected;
-  if (auto s = ValidateEnvelope(env, &columns_); !s.ok()) {
+absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env, std::string refused) {
+  if (env.seq() > applied_seq_ && env.seq() - applied_seq_ > deps_.limits.max_seq_jump) {
+    // Not acked: recording it would make every real envelope after it look
+    // like a resend.
+    return absl::InvalidArgumentError(absl::StrCat("envelope seq ", env.seq(), " is more than ",
+                                                   deps_.limits.max_seq_jump, " past the last applied seq ",
+                                                   applied_seq_, "; refused"));
+  }
+  std::string rejected = std::move(refused);
+  std::string warning;
+  if (!rejected.empty()) {
+    spdlog::warn("agent {}: envelope {} refused: {}", agent_id_, env.seq(), rejected);
+  } else if (auto s = ValidateEnvelope(env, &columns_); !s.ok()) {
     if (env.seq() == 0) {
       return absl::InvalidArgumentError(absl::StrCat("envelope without a seq: ", s.message()));
     }
     // Refused, but acked: closing the session instead would make the agent
     // resend it forever, and nothing queued behind it would ever arrive.
     rejected = std::string(s.message());
+    spdlog::warn("agent {}: envelope {} refused: {}", agent_id_, env.seq(), EscapeForDisplay(rejected));
+  } else if (auto t = ValidateEnvelopeTimes(
+                 env, columns_, absl::ToUnixMillis(deps_.now() + deps_.limits.max_clock_skew));
+             !t.ok()) {
+    rejected = std::string(t.message());
     spdlog::warn("agent {}: envelope {} refused: {}", agent_id_, env.seq(), rejected);
   }
-  bool resend = false;
-  if (env.has_metric_batch()) {
-    // A resend (seq already applied) must not reach the TSDB: its samples
-    // could differ from the first copy's.
+  bool resend = env.seq() <= applied_seq_;
+  if (!resend && env.has_metric_batch()) {
+    // Another stream of the same identity may have applied it meanwhile.
     auto rec = deps_.store->GetAgent(agent_id_);
     if (!rec.ok()) return rec.status();
     resend = env.seq() <= rec->last_applied_seq();
@@ -211,10 +270,10 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
   if (rejected.empty() && !resend && env.has_metric_batch() && deps_.metrics != nullptr) {
     // Into the TSDB first (its own synced WAL), then the seq: a crash in
     // between makes the agent resend, and the TSDB drops samples it already
-    // has (times at or before a series' latest), so nothing doubles.
-    ingest_.Build(agent_id_, env.metric_batch(), columns_);
-    absl::Status appended = deps_.metrics->Append(ingest_.views(), nullptr, &ingested_ids_);
-    if (appended.ok()) ingest_.Remember(env.metric_batch(), columns_, ingested_ids_);
+    // has (times at or before a series' latest), so nothing doubles. A
+    // resend (seq already applied) must not reach the TSDB: its samples
+    // could differ from the first copy's.
+    absl::Status appended = AppendMetrics(&warning);
     if (absl::IsInvalidArgument(appended)) {
       rejected = std::string(appended.message());
       spdlog::warn("agent {}: envelope {} refused by the time-series store: {}", agent_id_, env.seq(), rejected);
@@ -242,9 +301,11 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
   if (*outcome == ApplyOutcome::kDuplicate) {
     spdlog::debug("agent {}: envelope {} already applied, skipped", agent_id_, env.seq());
   }
+  applied_seq_ = std::max(applied_seq_, env.seq());
   v1::CollectorMessage ack;
   ack.mutable_ack()->set_seq(env.seq());
   if (!rejected.empty()) ack.mutable_ack()->set_rejected(std::move(rejected));
+  if (!warning.empty()) ack.mutable_ack()->set_warning(std::move(warning));
   Send(std::move(ack));
   if (*outcome == ApplyOutcome::kResyncNeeded) {
     v1::CollectorMessage resync;
@@ -255,10 +316,52 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env) {
   return absl::OkStatus();
 }
 
+absl::Status SessionReactor::AppendMetrics(std::string* warning) {
+  const v1::Envelope& env = msg_.envelope();
+  absl::Time now = deps_.now();
+  if (now - minute_start_ >= absl::Minutes(1)) {
+    minute_start_ = now;
+    series_this_minute_ = 0;
+  }
+  const AgentLimits& limits = deps_.limits;
+  size_t left_total = limits.max_series > series_count_ ? limits.max_series - series_count_ : 0;
+  size_t left_minute = limits.max_new_series_per_minute > series_this_minute_
+                           ? limits.max_new_series_per_minute - series_this_minute_
+                           : 0;
+  ingest_.Build(agent_id_, env.metric_batch(), columns_);
+  tsdb::AppendStats stats;
+  absl::Status appended =
+      deps_.metrics->Append(ingest_.views(), &stats, &ingested_ids_, std::min(left_total, left_minute));
+  if (!appended.ok()) return appended;
+  ingest_.Remember(env.metric_batch(), columns_, ingested_ids_);
+  series_count_ += stats.new_series;
+  series_this_minute_ += stats.new_series;
+  if (stats.refused_new_series > 0) {
+    *warning = absl::StrCat(
+        "RESOURCE_EXHAUSTED: ", stats.refused_new_series, " new series refused (their samples dropped): ",
+        left_total <= left_minute
+            ? absl::StrCat("this agent has ", series_count_, " series and the limit is ", limits.max_series,
+                           " per agent (collector --max-series-per-agent)")
+            : absl::StrCat("the limit is ", limits.max_new_series_per_minute,
+                           " new series per agent per minute (collector --max-new-series-per-minute)"));
+    if (now - last_limit_log_ >= absl::Minutes(1)) {
+      last_limit_log_ = now;
+      spdlog::warn("agent {}: {}", agent_id_, *warning);
+    }
+  }
+  return absl::OkStatus();
+}
+
 void SessionReactor::Send(v1::CollectorMessage msg) {
+  grpc::ByteBuffer bytes;
+  bool own = false;
+  if (!grpc::SerializationTraits<v1::CollectorMessage>::Serialize(msg, &bytes, &own).ok()) {
+    spdlog::error("agent {}: cannot serialize a {} message", agent_id_, msg.GetTypeName());
+    return;
+  }
   absl::MutexLock lock(&mu_);
   if (finished_) return;
-  out_.push_back(std::move(msg));
+  out_.push_back(std::move(bytes));
   if (!writing_) {
     writing_ = true;
     StartWrite(&out_.front());

@@ -1,5 +1,9 @@
 #pragma once
-// One agent's Connect stream. Messages are applied one at a time, in order,
+// One agent's Connect stream, read and written as raw bytes: each message
+// is judged by its size against the limit for its kind before it is parsed
+// (agent_message_decode.h), a message that does not parse ends the stream
+// with INVALID_ARGUMENT, and unknown fields are discarded before anything
+// is stored. Messages are applied one at a time, in order,
 // on the WorkQueue (an envelope: its synced writes, then its ack), while the
 // next message is read: two message buffers, so a stream holds at most two
 // messages in memory and the network and parsing of one overlap the
@@ -29,11 +33,12 @@
 #include "collector/service/service_deps.h"
 #include "common/metrics/series_columns.h"
 #include "collector/service/session_registry.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "steward/v1/agent.grpc.pb.h"
 
 namespace steward::collector {
 
-class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>,
+class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                              public SettingsSink {
  public:
   SessionReactor(ServiceDeps deps, AgentPeer peer);
@@ -51,13 +56,19 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   // Runs on the WorkQueue: applies the read messages in order, queues the
   // replies, and restarts reading when it frees a buffer.
   void Process();
-  absl::Status Handle(const v1::AgentMessage& msg);
+  // Decodes one read message into msg_ and applies it.
+  absl::Status Handle(grpc::ByteBuffer* raw);
   absl::Status HandleHello(const v1::Hello& hello);
-  absl::Status HandleEnvelope(const v1::Envelope& env);
+  // `refused`: why the envelope is refused before it was parsed (over its
+  // size limit: only its seq and created_ms are in `env`), or empty.
+  absl::Status HandleEnvelope(const v1::Envelope& env, std::string refused);
   // Signs the agent's CSR for its own id, records the new serial and sends
   // the certificate (session_renewal.cc).
   absl::Status HandleRenew(const v1::RenewCertificate& renew);
   void Send(v1::CollectorMessage msg);
+  // Appends the batch under the agent's series limits; `warning` says
+  // what was refused.
+  absl::Status AppendMetrics(std::string* warning);
   // Records that the stream ends with `status` (the first one wins); the
   // status to pass to Finish(), outside mu_, when that is now (no write in
   // flight; otherwise OnWriteDone finishes).
@@ -69,7 +80,10 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   const std::string& agent_id_ = peer_.agent_id;
   // The two message buffers: one being read into, or waiting in ready_, or
   // being applied.
-  v1::AgentMessage in_[2];
+  grpc::ByteBuffer in_[2];
+  // The message being applied (reused: no allocation per message).
+  v1::AgentMessage msg_;
+  uint64_t messages_read_ = 0;
   bool got_hello_ = false;
   // Scratch of HandleEnvelope (one envelope at a time), reused so that a
   // metric batch costs no allocation per series.
@@ -77,14 +91,23 @@ class SessionReactor final : public grpc::ServerBidiReactor<v1::AgentMessage, v1
   IngestBatch ingest_;
   std::vector<uint64_t> ingested_ids_;
   std::atomic<bool> registered_{false};
+  // Highest seq applied for this agent (from the Welcome on): an envelope
+  // may not jump further ahead than limits.max_seq_jump.
+  uint64_t applied_seq_ = 0;
+  // This agent's series in the TSDB (counted at Hello, then kept up to
+  // date), and the series it created in the current minute.
+  size_t series_count_ = 0;
+  size_t series_this_minute_ = 0;
+  absl::Time minute_start_ = absl::InfinitePast();
+  absl::Time last_limit_log_ = absl::InfinitePast();
 
   absl::Mutex mu_;
   int read_slot_ ABSL_GUARDED_BY(mu_) = 0;  // in_[read_slot_] is (or is next) read into
-  std::deque<v1::AgentMessage*> ready_ ABSL_GUARDED_BY(mu_);  // read, not yet applied
+  std::deque<grpc::ByteBuffer*> ready_ ABSL_GUARDED_BY(mu_);  // read, not yet applied
   bool processing_ ABSL_GUARDED_BY(mu_) = false;  // Process() is queued or running
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;  // both buffers busy: no read out
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // the read side ended
-  std::deque<v1::CollectorMessage> out_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> out_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

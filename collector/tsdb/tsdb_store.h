@@ -69,6 +69,10 @@ struct AppendStats {
   // Samples at or before the series' latest sample (out of order or
   // duplicate times), which are dropped.
   uint64_t dropped = 0;
+  // Series this append created, and series it would have created beyond
+  // `max_new_series` (their samples are dropped; nothing of them stored).
+  uint64_t new_series = 0;
+  uint64_t refused_new_series = 0;
 };
 
 struct TsdbOptions {
@@ -162,9 +166,16 @@ class TsdbStore : public SeriesSource {
   // the batch is then stored). After a failed write of persisted chunks the
   // store refuses further appends (the data is still in the WAL; reopen).
   // `ids`, when given, receives each series' id, in batch order (a caller
-  // sending the same series again may pass them back in the views).
+  // sending the same series again may pass them back in the views; a
+  // refused new series gets 0). At most `max_new_series` series are
+  // created: the samples of the others are dropped (stats->refused_new_series)
+  // and the rest of the batch stored, so a caller's limit on series keeps
+  // the known ones flowing.
   absl::Status Append(absl::Span<const IngestSeriesView> batch, AppendStats* stats = nullptr,
-                      std::vector<uint64_t>* ids = nullptr);
+                      std::vector<uint64_t>* ids = nullptr,
+                      size_t max_new_series = std::numeric_limits<size_t>::max());
+  // Number of series carrying label name=value (a read of the postings).
+  absl::StatusOr<size_t> CountSeriesWithLabel(absl::string_view name, absl::string_view value);
   // The same for owning series (tests, small callers).
   absl::Status Append(const std::vector<IngestSeries>& batch, AppendStats* stats = nullptr);
 
@@ -319,7 +330,8 @@ class TsdbStore : public SeriesSource {
   // tsdb_store_index.cc: the series' id, from the cache, the index, or
   // `pending` (ids created by this batch); a new series' index entries go
   // to `batch` and its id to `pending`.
-  absl::StatusOr<uint64_t> ResolveSeries(const IngestSeriesView& series, rocksdb::WriteBatch* batch,
+  // 0 when the series is new and `may_create` is false.
+  absl::StatusOr<uint64_t> ResolveSeries(const IngestSeriesView& series, bool may_create, rocksdb::WriteBatch* batch,
                                          absl::flat_hash_map<std::string, uint64_t>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records the metric of series `id` in metric_of_.

@@ -19,7 +19,7 @@ using internal::ToAbsl;
 using internal::View;
 
 absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
-    const IngestSeriesView& series, rocksdb::WriteBatch* batch,
+    const IngestSeriesView& series, bool may_create, rocksdb::WriteBatch* batch,
     absl::flat_hash_map<std::string, uint64_t>* pending) {
   if (series.metric.empty()) return absl::InvalidArgumentError("series with an empty metric name");
   // The key is built in scratch space: a known series costs no allocation.
@@ -50,6 +50,7 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
     return id;
   }
   if (!s.IsNotFound()) return ToAbsl(s, "cannot read the series index");
+  if (!may_create) return 0;
 
   SeriesRef ref;
   ref.metric = std::string(series.metric);
@@ -102,6 +103,11 @@ absl::StatusOr<std::vector<uint64_t>> TsdbStore::ReadPostings(const std::string&
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read postings"));
   return ids;
+}
+
+absl::StatusOr<size_t> TsdbStore::CountSeriesWithLabel(absl::string_view name, absl::string_view value) {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> ids, ReadPostings(keys::LabelPostingPrefix(name, value)));
+  return ids.size();
 }
 
 absl::StatusOr<std::vector<std::string>> TsdbStore::ReadMetricNames() {

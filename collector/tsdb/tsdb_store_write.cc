@@ -54,7 +54,7 @@ absl::Status TsdbStore::Append(const std::vector<IngestSeries>& batch, AppendSta
 }
 
 absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendStats* stats,
-                              std::vector<uint64_t>* ids_out) {
+                              std::vector<uint64_t>* ids_out, size_t max_new_series) {
   rocksdb::WriteBatch write;
   // Series this batch creates: key -> id (ids reserved from next_series_id_).
   absl::flat_hash_map<std::string, uint64_t> pending;
@@ -81,14 +81,17 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
         ids.push_back(series.id);
         continue;
       }
-      ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, &write, &pending));
+      ASSIGN_OR_RETURN(uint64_t id, ResolveSeries(series, pending.size() < max_new_series, &write, &pending));
+      if (id == 0) ++st.refused_new_series;
       ids.push_back(id);
     }
     first_new_id = next_series_id_;
     next_series_id_ += pending.size();
+    st.new_series = pending.size();
     const uint64_t epoch = ++append_epoch_;
     for (size_t i = 0; i < batch.size(); ++i) {
       const uint64_t id = ids[i];
+      if (id == 0) continue;  // a new series over the caller's limit
       Head* head = nullptr;
       if (id >= first_new_id) {
         head = &heads_[id];  // a new series: empty head, dropped again if the write fails

@@ -91,7 +91,9 @@ rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 # ------------------------------------------------------------ Steward
 step "starting steward-collector on 127.0.0.1:0 (data in $TMP/steward)"
+# Each bench client carries many hosts' series: above an agent's default limits.
 "$BUILD/collector/steward-collector" --data-dir "$TMP/steward" --listen 127.0.0.1:0 \
+  --max-series-per-agent 100000000 --max-new-series-per-minute 100000000 \
   >"$TMP/logs/steward-collector.log" 2>&1 </dev/null &
 ST_PID=$!
 STARTED+=("$ST_PID")

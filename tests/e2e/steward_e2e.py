@@ -54,11 +54,11 @@ def installed_packages():
 class Proc:
     """A background process with its log in a file."""
 
-    def __init__(self, argv, log_path, env=None):
+    def __init__(self, argv, log_path, preexec_fn=None, env=None):
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, "ab")
-        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn, env=env)
 
     def stop(self, timeout=10):
         if self.p.poll() is None:
@@ -91,11 +91,11 @@ class Cluster:
         self.procs = []
         self.address = None
 
-    def start_collector(self, listen="127.0.0.1:0", *extra):
+    def start_collector(self, listen="127.0.0.1:0", *extra, preexec_fn=None):
         if os.path.exists(self.admin):
             os.unlink(self.admin)
         p = Proc([COLLECTOR, "--data-dir", self.data, "--listen", listen, *extra],
-                 os.path.join(self.tmp, "collector.log"))
+                 os.path.join(self.tmp, "collector.log"), preexec_fn=preexec_fn)
         self.procs.append(p)
         wait_for("admin.conf", lambda: os.path.exists(self.admin) or p.p.poll() is not None, 30)
         if p.p.poll() is not None:
@@ -112,6 +112,10 @@ class Cluster:
                  env=None if env is None else {**os.environ, **env})
         self.procs.append(p)
         return p
+
+    @staticmethod
+    def read_log(proc):
+        return proc.output()
 
     def ctl(self, *args, env_config=False):
         argv = [CTL] + ([] if env_config else ["--config", self.admin]) + list(args)

@@ -78,7 +78,7 @@ class AgentIdentityTest : public ::testing::Test {
     opts.listen = "127.0.0.1:0";
     opts.worker_threads = 2;
     opts.agent_cert_ttl = kTtl;
-    opts.clock = [this] { return absl::Now() + absl::Seconds(offset_s_.load()); };
+    opts.now = [this] { return absl::Now() + absl::Seconds(offset_s_.load()); };
     auto server = CollectorServer::Start(opts);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
