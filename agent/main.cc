@@ -68,8 +68,14 @@ int main(int argc, char** argv) {
   }
   auto identity = LoadIdentity(config->state_dir);
   if (!identity.ok() && absl::IsNotFound(identity.status())) {
-    if (config->enroll_token.empty()) {
-      spdlog::error("not enrolled yet ({} holds no identity): pass --enroll-token (from 'stewardctl token create')",
+    auto token = CurrentEnrollToken(*config);
+    if (!token.ok()) {
+      spdlog::error("not enrolled yet ({} holds no identity): {}", config->state_dir, token.status().message());
+      return 1;
+    }
+    if (token->empty()) {
+      spdlog::error("not enrolled yet ({} holds no identity): give an enrollment token (from 'stewardctl token "
+                    "create') with --enroll-token-file FILE, STEWARD_ENROLL_TOKEN or --enroll-token",
                     config->state_dir);
       return 1;
     }
@@ -78,7 +84,7 @@ int main(int argc, char** argv) {
     paths.proc_root = config->proc_root;
     ParseReport report;
     auto facts = FactsToProto(CollectHostFacts(paths, &report));
-    identity = EnrollAgent(config->collector, *ca_pem, config->enroll_token, config->state_dir, facts,
+    identity = EnrollAgent(config->collector, *ca_pem, *token, config->state_dir, facts,
                            absl::Seconds(30));
     if (!identity.ok()) {
       spdlog::error("{}", identity.status().message());
@@ -88,8 +94,10 @@ int main(int argc, char** argv) {
   } else if (!identity.ok()) {
     spdlog::error("cannot load identity: {}", identity.status().message());
     return 1;
-  } else if (!config->enroll_token.empty()) {
-    spdlog::info("already enrolled as agent {}; --enroll-token ignored", identity->agent_id);
+  } else if (!config->enroll_token.empty() || !config->enroll_token_file.empty()) {
+    spdlog::info("already enrolled as agent {}; the enrollment token ({}) is used again only if its certificate "
+                 "expires",
+                 identity->agent_id, config->enroll_token_source);
   }
 
   // Artifacts for deployment jobs (and --fetch-artifact): verified
@@ -97,9 +105,9 @@ int main(int argc, char** argv) {
   FetchOptions fetch_options;
   fetch_options.dir = config->state_dir + "/artifacts";
   fetch_options.bytes_per_second = config->artifact_bytes_per_second;
+  const int fetch_window = fetch_options.bytes_per_second > 0 ? kCappedWindowBytes : 0;
   ArtifactFetcher fetcher(
-      v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &*identity,
-                                                     fetch_options.bytes_per_second > 0 ? kCappedWindowBytes : 0)),
+      v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &*identity, fetch_window)),
       *trusted, fetch_options);
   if (!config->fetch_artifact.empty()) {
     // One-shot: download and verify as a deployment would, print the path.
@@ -143,6 +151,10 @@ int main(int argc, char** argv) {
   }, [&fetcher] { fetcher.Cancel(); });
   AgentRunner runner(*config, *ca_pem, *identity, std::move(*outbox));
   runner.SetJobSink([&jobs](const v1::JobSpec& job) { jobs.Submit(job); });
+  // Downloads follow the agent's renewed (or re-enrolled) identity.
+  runner.SetIdentityListener([&](const AgentIdentity& id) {
+    fetcher.SetStub(v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &id, fetch_window)));
+  });
   jobs.Start();
   std::thread signals([&] {
     int sig = 0;

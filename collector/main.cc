@@ -23,7 +23,7 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   steward::collector::CollectorOptions opts;
-  std::string log_level = "info", workers = "4", retention = "15d", rollup_retention = "400d";
+  std::string log_level = "info", workers = "4", retention = "15d", rollup_retention = "400d", agent_cert_ttl = "7d";
   std::string max_connections = "0", per_source = "512", max_series = "20000", new_series = "10000";
   bool help = false;
   steward::ArgParser args;
@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
       .Flag("workers", &workers, "worker threads for storage and signing (default 4)")
       .Flag("retention", &retention, "how long raw samples are kept (default 15d; 0 = forever)")
       .Flag("rollup-retention", &rollup_retention, "how long 1m/5m/1h rollups are kept (default 400d; 0 = forever)")
+      .Flag("agent-cert-ttl", &agent_cert_ttl,
+            "lifetime of agent certificates; agents renew with a third left (default 7d, at least 1m)")
       .Flag("max-connections", &max_connections,
             "connections open at once (default 0: the file limit less 256)")
       .Flag("max-connections-per-source", &per_source, "connections open at once from one address (default 512)")
@@ -76,6 +78,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     *out = absl::ToInt64Milliseconds(*d);
+  }
+  if (auto d = steward::ParseHumanDuration(agent_cert_ttl); !d.ok() || *d < absl::Minutes(1)) {
+    std::fprintf(stderr, "error: --agent-cert-ttl '%s' is not a duration of at least 1m, such as 7d or 36h\n",
+                 agent_cert_ttl.c_str());
+    return 2;
+  } else {
+    opts.agent_cert_ttl = *d;
   }
 
   // Signals are taken synchronously by this thread; every other thread

@@ -157,16 +157,18 @@ absl::Status ArtifactFetcher::Download(const std::string& sha256, v1::Artifact* 
   v1::FetchArtifactRequest req;
   req.set_sha256(sha256);
   req.set_offset(have);
+  std::shared_ptr<v1::AgentService::StubInterface> stub;
   {
     absl::MutexLock lock(&ctx_mu_);
     current_ = &ctx;
     if (cancelled_) ctx.TryCancel();
+    stub = stub_;
   }
   absl::Cleanup forget = [this] {
     absl::MutexLock lock(&ctx_mu_);
     current_ = nullptr;
   };
-  std::unique_ptr<grpc::ClientReaderInterface<v1::FetchArtifactResponse>> reader(stub_->FetchArtifact(&ctx, req));
+  std::unique_ptr<grpc::ClientReaderInterface<v1::FetchArtifactResponse>> reader(stub->FetchArtifact(&ctx, req));
   v1::FetchArtifactResponse msg;
   int fd = -1;
   auto close_fd = [&] {
@@ -252,6 +254,11 @@ absl::Status ArtifactFetcher::Download(const std::string& sha256, v1::Artifact* 
     return absl::UnavailableError(absl::StrCat("the stream ended at byte ", have, " of ", artifact->size()));
   }
   return absl::OkStatus();
+}
+
+void ArtifactFetcher::SetStub(std::shared_ptr<v1::AgentService::StubInterface> stub) {
+  absl::MutexLock lock(&ctx_mu_);
+  stub_ = std::move(stub);
 }
 
 void ArtifactFetcher::Cancel() {

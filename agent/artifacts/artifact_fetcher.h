@@ -68,6 +68,10 @@ class ArtifactFetcher {
   // partial file for the next start: the agent is stopping. Thread-safe.
   void Cancel();
 
+  // The stub for later downloads (a channel with the agent's renewed
+  // certificate); a download in flight finishes on the old one. Thread-safe.
+  void SetStub(std::shared_ptr<v1::AgentService::StubInterface> stub);
+
   // Loads --trusted-key files; InvalidArgument or NotFound naming the file.
   static absl::StatusOr<std::vector<Ed25519PublicKey>> LoadTrustedKeys(const std::vector<std::string>& files);
 
@@ -78,7 +82,7 @@ class ArtifactFetcher {
   absl::Status CheckTrusted(const v1::Artifact& artifact) const;
   absl::StatusOr<FetchedArtifact> Verified(const std::string& sha256);
 
-  std::shared_ptr<v1::AgentService::StubInterface> stub_;
+  std::shared_ptr<v1::AgentService::StubInterface> stub_ ABSL_GUARDED_BY(ctx_mu_);
   std::vector<Ed25519PublicKey> trusted_;
   FetchOptions options_;
   std::atomic<bool> cancelled_{false};

@@ -1,13 +1,16 @@
 #include "agent/session/agent_config.h"
 
 #include <algorithm>
+#include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/cli_args.h"
 #include "common/health/check_spec.h"
 #include "common/duration.h"
+#include "common/file_util.h"
 #include "common/kv_config.h"
 #include "common/status_macros.h"
 
@@ -15,7 +18,7 @@ namespace steward::agent {
 namespace {
 
 struct Raw {
-  std::string config, collector, ca_file, enroll_token, state_dir, interval, dpkg_status, os_release,
+  std::string config, collector, ca_file, enroll_token, enroll_token_file, state_dir, interval, dpkg_status, os_release,
       proc_root, log_level, outbox_max_mb, coredump_dir, artifact_rate, fetch_artifact, dpkg_root;
   std::vector<std::string> trusted_keys;
 };
@@ -25,7 +28,10 @@ ArgParser MakeParser(Raw* r, bool* help) {
   p.Flag("config", &r->config, "config file with the settings below as 'key = value' (flags win)")
       .Flag("collector", &r->collector, "collector address HOST:PORT")
       .Flag("ca-file", &r->ca_file, "collector CA certificate (the collector's DATA_DIR/ca.pem)")
-      .Flag("enroll-token", &r->enroll_token, "enrollment token (first start only)")
+      .Flag("enroll-token-file", &r->enroll_token_file,
+            "file holding the enrollment token (read when enrolling or re-enrolling; also STEWARD_ENROLL_TOKEN)")
+      .Flag("enroll-token", &r->enroll_token,
+            "enrollment token on the command line (visible in ps: prefer --enroll-token-file)")
       .Flag("state-dir", &r->state_dir, "where the agent keeps its identity")
       .Flag("interval", &r->interval, "collection interval (default 10s)")
       .Flag("dpkg-status", &r->dpkg_status, "dpkg status database (default /var/lib/dpkg/status)")
@@ -75,17 +81,41 @@ std::string AgentUsage() {
   bool help;
   return absl::StrCat(
       "usage: steward-agent --collector HOST:PORT --ca-file CA.pem --state-dir DIR\n"
-      "                     [--enroll-token TOKEN] [--interval 10s] [--config FILE]\n"
+      "                     [--enroll-token-file FILE] [--interval 10s] [--config FILE]\n"
       "Reports this host's software inventory and metrics to a Steward collector.\n"
-      "The first start needs --enroll-token; later starts reuse the identity in --state-dir.\n\n",
+      "The first start needs an enrollment token: --enroll-token-file FILE (or enroll_token_file in\n"
+      "the config), the STEWARD_ENROLL_TOKEN environment variable, or --enroll-token (shows in ps).\n"
+      "Later starts reuse the identity in --state-dir; its certificate is renewed over the session,\n"
+      "and the token is used again only after the certificate expired (agent offline too long).\n\n",
       MakeParser(&r, &help).Usage());
 }
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help) {
+  return ParseAgentConfig(args, help, std::getenv("STEWARD_ENROLL_TOKEN"));
+}
+
+absl::StatusOr<std::string> CurrentEnrollToken(const AgentConfig& config) {
+  if (config.enroll_token_file.empty()) return config.enroll_token;
+  absl::StatusOr<std::string> text = ReadFile(config.enroll_token_file);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("enrollment token file: ", text.status().message()));
+  }
+  std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("enrollment token file ", config.enroll_token_file, " is empty"));
+  }
+  return token;
+}
+
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help,
+                                             const char* env_token) {
   Raw r;
   *help = false;
+  if (env_token != nullptr && *env_token == '\0') env_token = nullptr;  // set but empty: unset
   std::vector<v1::CheckSpec> checks;
   std::string services_enabled, services_systemctl, services_interval;
+  std::string token_source;
   ArgParser parser = MakeParser(&r, help);
   RETURN_IF_ERROR(parser.Parse(args, nullptr));
   if (*help) return AgentConfig{};
@@ -93,7 +123,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   if (!r.config.empty()) {
     ASSIGN_OR_RETURN(KvConfig file, KvConfig::Load(r.config));
     std::vector<std::string> unknown = file.UnknownKeys(
-        {"collector", "ca_file", "enroll_token", "state_dir", "interval", "dpkg_status", "os_release",
+        {"collector", "ca_file", "enroll_token", "enroll_token_file", "state_dir", "interval", "dpkg_status", "os_release",
          "proc_root", "log_level", "outbox_max_mb", "coredump_dir", "services.enabled",
          "services.systemctl", "services.interval", "trusted_key", "artifact_rate", "dpkg_root"});
     unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
@@ -108,7 +138,17 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     };
     fill("collector", "collector", &r.collector);
     fill("ca-file", "ca_file", &r.ca_file);
-    fill("enroll-token", "enroll_token", &r.enroll_token);
+    // A token on the command line (or in the environment) wins over both
+    // keys of the file.
+    if (!parser.WasSet("enroll-token") && !parser.WasSet("enroll-token-file") && env_token == nullptr) {
+      if (file.Has("enroll_token") && file.Has("enroll_token_file")) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(r.config, ": set enroll_token_file or enroll_token, not both"));
+      }
+      fill("enroll-token", "enroll_token", &r.enroll_token);
+      fill("enroll-token-file", "enroll_token_file", &r.enroll_token_file);
+      if (!r.enroll_token.empty()) token_source = absl::StrCat("enroll_token in ", r.config);
+    }
     fill("state-dir", "state_dir", &r.state_dir);
     fill("interval", "interval", &r.interval);
     fill("dpkg-status", "dpkg_status", &r.dpkg_status);
@@ -127,6 +167,19 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   }
 
   AgentConfig cfg;
+  if (parser.WasSet("enroll-token") && parser.WasSet("enroll-token-file")) {
+    return absl::InvalidArgumentError("give --enroll-token-file or --enroll-token, not both");
+  }
+  if (parser.WasSet("enroll-token")) {
+    token_source = "--enroll-token";
+  } else if (!parser.WasSet("enroll-token-file") && env_token != nullptr) {
+    r.enroll_token = env_token;
+    r.enroll_token_file.clear();
+    token_source = "STEWARD_ENROLL_TOKEN";
+  }
+  if (!r.enroll_token_file.empty()) token_source = r.enroll_token_file;
+  cfg.enroll_token_file = r.enroll_token_file;
+  cfg.enroll_token_source = token_source;
   if (r.collector.empty()) return absl::InvalidArgumentError("--collector HOST:PORT is required");
   if (r.ca_file.empty()) return absl::InvalidArgumentError("--ca-file is required (the collector's DATA_DIR/ca.pem)");
   if (r.state_dir.empty()) return absl::InvalidArgumentError("--state-dir is required");

@@ -14,7 +14,15 @@ namespace steward::agent {
 struct AgentConfig {
   std::string collector;       // HOST:PORT of the collector
   std::string ca_file;         // collector CA certificate (PEM)
-  std::string enroll_token;    // needed only until the agent is enrolled
+  // The enrollment token (needed to enroll, and to re-enroll after the
+  // certificate expired): read from enroll_token_file when set (at each
+  // use, so a renewal token written there later is picked up), otherwise
+  // this text (STEWARD_ENROLL_TOKEN, --enroll-token or enroll_token).
+  std::string enroll_token;
+  std::string enroll_token_file;
+  // Where enroll_token came from ("--enroll-token", "STEWARD_ENROLL_TOKEN",
+  // "enroll_token in FILE"), for logs.
+  std::string enroll_token_source;
   std::string state_dir;       // identity (key, certificate, id)
   absl::Duration interval = absl::Seconds(10);
   std::string dpkg_status = "/var/lib/dpkg/status";
@@ -51,6 +59,14 @@ struct AgentConfig {
 // Parses argv (without argv[0]). Returns the config, or an error naming the
 // bad flag, file line or missing setting. `*help` is set for --help.
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help);
+// The same with the value of STEWARD_ENROLL_TOKEN given (null: unset).
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help,
+                                             const char* env_token);
+
+// The enrollment token to use now: enroll_token_file's content (trimmed),
+// else enroll_token. Empty when none is configured; an error names an
+// unreadable or empty file.
+absl::StatusOr<std::string> CurrentEnrollToken(const AgentConfig& config);
 
 // Usage text for --help.
 std::string AgentUsage();

@@ -2,8 +2,11 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/facts/host_facts.h"
 #include "agent/health/coredumps.h"
@@ -67,6 +70,11 @@ void AgentRunner::Run() {
   std::thread collector([this] { CollectLoop(); });
   SessionLoop();
   collector.join();
+}
+
+AgentIdentity AgentRunner::identity() const {
+  absl::MutexLock lock(&identity_mu_);
+  return identity_;
 }
 
 void AgentRunner::Stop() {
@@ -235,12 +243,41 @@ void AgentRunner::SessionLoop() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
-    absl::Status st = RunSession();
+    absl::Status st;
+    if (CertExpired(identity().cert_pem, absl::Now())) {
+      // The collector would refuse it in the TLS handshake: enroll again.
+      st = Reenroll("its certificate expired");
+    }
+    if (st.ok()) st = RunSession();
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
+    if (reconnect_now_.exchange(false)) {
+      next_renewal_try_ = absl::InfinitePast();  // the new certificate decides when
+      spdlog::info("reconnecting to {} with the renewed certificate", config_.collector);
+      continue;
+    }
+    if (absl::IsUnauthenticated(st) && absl::StrContains(st.message(), "certificate")) {
+      // Replaced or expired by the collector's clock: only a token this
+      // identity has not used yet can help (a renewal token an operator
+      // wrote to the token file).
+      auto token = CurrentEnrollToken(config_);
+      if (token.ok() && !token->empty() && !EnrolledWithToken(config_.state_dir, *token)) {
+        if (Reenroll("the collector refused its certificate").ok()) continue;
+      }
+    }
     absl::Duration wait = backoff_.Next();
+    if (absl::IsAborted(st) && absl::StrContains(st.message(), "replaced by a newer session")) {
+      // Only another holder of this identity replaces a live session: a
+      // second agent on this state directory, or a copy of its key
+      // elsewhere. Do not fight it every second.
+      spdlog::error("another connection with this agent's identity replaced this one: a second agent process on "
+                    "{}, or a copy of its key on another host. An operator can cut both off with 'stewardctl hosts "
+                    "disable {}' and then renew the real one",
+                    config_.state_dir, identity().agent_id);
+      wait = std::max(wait, absl::Minutes(1));
+    }
     spdlog::warn("session with {} ended: {}; reconnecting in {}", config_.collector, st.ToString(),
                  absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(100))));
     if (!SleepUnlessStopped(wait)) return;
@@ -256,7 +293,8 @@ absl::Status AgentRunner::RunSession() {
   }
   // A fresh channel per attempt: gRPC's own reconnect backoff (up to two
   // minutes) must not stretch the agent's jittered backoff after an outage.
-  auto stub = v1::AgentService::NewStub(MakeCollectorChannel(config_.collector, ca_pem_, &identity_));
+  const AgentIdentity identity = this->identity();
+  auto stub = v1::AgentService::NewStub(MakeCollectorChannel(config_.collector, ca_pem_, &identity));
   auto stream = stub->Connect(&ctx);
 
   v1::AgentMessage hello;
@@ -267,7 +305,10 @@ absl::Status AgentRunner::RunSession() {
   hello.mutable_hello()->set_last_acked_seq(outbox_->last_acked());
   hello.mutable_hello()->set_inventory_digest(outbox_->acked_inventory_digest());
   v1::CollectorMessage in;
-  bool welcomed = stream->Write(hello) && stream->Read(&in) && in.has_welcome();
+  // A failed Read here means the collector ended the call (refused: its
+  // status says why) or the connection broke.
+  const bool answered = stream->Write(hello) && stream->Read(&in);
+  const bool welcomed = answered && in.has_welcome();
 
   std::atomic<bool> reader_done{false};
   std::thread reader;
@@ -303,12 +344,20 @@ absl::Status AgentRunner::RunSession() {
         } else if (msg.has_resync()) {
           spdlog::info("collector asks for an inventory resync: {}", msg.resync().reason());
           resync_requested_ = true;
+        } else if (msg.has_renewed_certificate()) {
+          // Reconnect with it, so the collector stops accepting the old one.
+          if (OnRenewed(msg.renewed_certificate())) ctx.TryCancel();
         }
       }
       reader_done = true;
       outbox_->WakeSender();
     });
+    {
+      absl::MutexLock lock(&identity_mu_);
+      renewal_key_.clear();
+    }
     while (!reader_done) {
+      MaybeRequestRenewal(stream.get());
       // Woken by a new envelope, the reader's end (WakeSender) or Stop(): no
       // polling, so an idle session costs no wakeups.
       auto env = outbox_->NextToSend(absl::InfiniteDuration());
@@ -322,7 +371,10 @@ absl::Status AgentRunner::RunSession() {
       if (!stream->Write(msg)) break;
     }
   }
-  ctx.TryCancel();
+  // When the collector ended the stream (the reader saw its end), Finish
+  // returns the collector's status (why: disabled, replaced, ...); cancel
+  // only a stream this side gives up.
+  if (answered && !reader_done) ctx.TryCancel();
   if (reader.joinable()) reader.join();
   grpc::Status st = stream->Finish();
   {

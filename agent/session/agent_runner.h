@@ -5,6 +5,13 @@
 // feeding the Outbox, and a session thread that keeps one Connect stream to
 // the collector, reconnecting with exponential backoff and jitter.
 // Run() blocks until Stop(), which may be called from any thread.
+//
+// Identity: when a third of the certificate's lifetime is left, the session
+// sends a RenewCertificate (CSR for a new key) and, on the answer, stores
+// the new key and certificate (StoreIdentity) and reconnects with them at
+// once. An agent whose certificate expired (offline too long) re-enrolls
+// with its configured token before connecting; without one it logs what an
+// operator can do, every attempt.
 
 #include <atomic>
 #include <functional>
@@ -38,6 +45,11 @@ class AgentRunner {
   // Where jobs from the collector go (null: they are logged and ignored).
   // Set before Run().
   void SetJobSink(std::function<void(const v1::JobSpec&)> sink) { job_sink_ = std::move(sink); }
+  // Called (on the session thread) with every new identity: a renewed
+  // certificate or a re-enrollment. Set before Run().
+  void SetIdentityListener(std::function<void(const AgentIdentity&)> fn) { identity_listener_ = std::move(fn); }
+  // The identity in use now. Thread-safe.
+  AgentIdentity identity() const;
 
  private:
   void CollectLoop();
@@ -53,11 +65,29 @@ class AgentRunner {
   std::vector<MetricSample> RunChecks();
   // Sleeps up to `d`; returns false if Stop() was called meanwhile.
   bool SleepUnlessStopped(absl::Duration d);
+  // Identity (agent_runner_identity.cc).
+  // Enrolls again with the configured token; `why` goes to the logs.
+  absl::Status Reenroll(const std::string& why);
+  // Asks for a new certificate on `stream` when one is due.
+  void MaybeRequestRenewal(grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>* stream);
+  // Stores and adopts a renewed certificate; true when the session should
+  // end so the next one uses it.
+  bool OnRenewed(const v1::RenewedCertificate& renewed);
+  void Adopt(AgentIdentity identity);
 
   std::function<void(const v1::JobSpec&)> job_sink_;
   const AgentConfig config_;
   const std::string ca_pem_;
-  const AgentIdentity identity_;
+  std::function<void(const AgentIdentity&)> identity_listener_;
+  mutable absl::Mutex identity_mu_;
+  AgentIdentity identity_ ABSL_GUARDED_BY(identity_mu_);
+  // The key of the renewal asked for on the current session (empty: none).
+  std::string renewal_key_ ABSL_GUARDED_BY(identity_mu_);
+  // No renewal request before this (one per session, then a pause when the
+  // collector did not answer). Session thread only.
+  absl::Time next_renewal_try_ = absl::InfinitePast();
+  // Set by the reader on a renewed certificate: reconnect without backoff.
+  std::atomic<bool> reconnect_now_{false};
   std::unique_ptr<Outbox> outbox_;
   HostMetricsSampler sampler_;  // collection thread only
   Backoff backoff_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -20,6 +21,7 @@
 #include "collector/ctl/artifact_commands.h"
 #include "collector/ctl/audit_commands.h"
 #include "collector/ctl/deploy_commands.h"
+#include "collector/ctl/host_commands.h"
 #include "collector/ctl/job_commands.h"
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/services_view.h"
@@ -41,9 +43,20 @@ constexpr char kUsage[] = R"(usage: stewardctl [--config FILE] [--json] COMMAND 
 
 Commands:
   token create [--ttl 1h] [--uses N] [--label k=v]...   create an enrollment token (printed alone)
+  token list                                            tokens: id, created, expires, uses, state (no secrets)
+  token revoke TOKEN_ID                                 refuse every later enrollment with a token
   hosts [--where EXPR]                                  list enrolled hosts, or those a target selects:
                                                         host:ID label:K=V os:NAME package:NAME[<VER]
                                                         with and/or/not and ( ) (docs/deployments.md)
+  hosts disable HOST                                    close its session, refuse its connections, downloads
+                                                        and job results (HOST: agent id or 4+ char prefix)
+  hosts enable HOST                                     let a disabled host in again
+  hosts rm HOST [--yes]                                 forget a host (inventory, checks, services, jobs) and
+                                                        refuse its certificate; asks first unless --yes
+  hosts renew HOST [--ttl 1d]                           one-use token that re-enrolls HOST keeping its id and
+                                                        data (certificate expired or to be replaced)
+  hosts label set HOST KEY=VALUE...                     set labels (targeting, pushed checks)
+  hosts label rm HOST KEY...                            remove labels
   software [--host ID] [--name NAME]                    list installed software
   changes [--host ID] [--since 24h]                     inventory changes (added, removed, upgraded, ...)
   health [--host ID]                                    application check states (ok, degraded, down)
@@ -125,6 +138,8 @@ struct Flags {
   std::string audit_since;        // audit --since (empty: from the start)
   std::vector<std::string> args;  // positional words after the command
   bool json = false, list = false, help = false, last = false, compact = false;
+  bool yes = false;    // hosts rm
+  bool ttl_set = false;  // --ttl given (hosts renew has its own default)
 };
 
 // A command's failure, already worded for the user.
@@ -279,6 +294,8 @@ class Ctl {
             .Key("agent_version").String(h.agent_version())
             .Key("last_seen").String(h.last_seen_ms() > 0 ? FormatRfc3339(absl::FromUnixMillis(h.last_seen_ms())) : "")
             .Key("connected").Bool(h.connected())
+            .Key("disabled").Bool(h.disabled())
+            .Key("cert_expires").String(h.cert_expires_unix() > 0 ? FormatRfc3339(absl::FromUnixSeconds(h.cert_expires_unix())) : "")
             .Key("enrolled").String(FormatRfc3339(absl::FromUnixMillis(h.enrolled_ms())))
             .Key("software_count").Uint(h.software_count())
             .Key("cpu_model").String(fa.cpu_model())
@@ -311,7 +328,8 @@ class Ctl {
     Table t({"AGENT ID", "HOSTNAME", "OS", "AGENT", "LAST SEEN", "CONNECTED", "PACKAGES", "LABELS"});
     for (const auto& h : resp.hosts()) {
       t.AddRow({h.agent_id(), h.facts().hostname(), h.facts().os_name(), h.agent_version(),
-                HumanAge(h.last_seen_ms(), now), h.connected() ? "yes" : "no", absl::StrCat(h.software_count()),
+                HumanAge(h.last_seen_ms(), now), h.disabled() ? "DISABLED" : h.connected() ? "yes" : "no",
+                absl::StrCat(h.software_count()),
                 LabelsText(h.labels())});
     }
     out_ << t.Render();
@@ -564,6 +582,24 @@ class Ctl {
     return DeployControl(*stub_, o, action, out_);
   }
 
+  absl::Status Identity(const std::string& cmd, std::function<bool(const std::string&)> confirm) {
+    HostOptions o;
+    o.args = f_.args;
+    o.yes = f_.yes;
+    o.ttl = f_.ttl_set ? f_.ttl : "";
+    o.json = f_.json;
+    o.timeout = timeout_;
+    o.confirm = std::move(confirm);
+    if (cmd == "token list") return TokenList(*stub_, o, out_);
+    if (cmd == "token revoke") return TokenRevoke(*stub_, o, out_);
+    if (cmd == "hosts disable") return HostSetDisabled(*stub_, o, true, out_);
+    if (cmd == "hosts enable") return HostSetDisabled(*stub_, o, false, out_);
+    if (cmd == "hosts rm") return HostRemove(*stub_, o, out_);
+    if (cmd == "hosts renew") return HostRenew(*stub_, o, out_);
+    if (cmd == "hosts label set") return HostLabelSet(*stub_, o, out_);
+    return HostLabelRm(*stub_, o, out_);
+  }
+
   absl::Status Artifact(const std::string& cmd, std::ostream* progress) {
     if (cmd == "artifact list") return ArtifactList(*stub_, timeout_, f_.json, out_);
     if (f_.args.size() != 1) {
@@ -761,6 +797,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("role", &f.role, "viewer, operator or admin (user add)")
       .Flag("user", &f.user, "only this user's records (audit)")
       .Flag("limit", &f.limit, "newest N records (audit)")
+      .Bool("yes", &f.yes, "confirm without asking (hosts rm)")
       .Flag("type", &f.type, "check type")
       .Repeated("param", &f.params, "check param k=v")
       .Bool("help", &f.help, "help");
@@ -791,12 +828,15 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
   // "token create", "checks set NAME": the command is one or two words, the rest are arguments.
   std::string cmd = words[0];
   if ((cmd == "token" || cmd == "checks" || cmd == "artifact" || cmd == "keys" || cmd == "job" ||
-       cmd == "deploy" || cmd == "user" || (cmd == "audit" && words.size() > 1 && words[1] == "verify")) &&
+       cmd == "deploy" || cmd == "user" || cmd == "hosts" ||
+       (cmd == "audit" && words.size() > 1 && words[1] == "verify")) &&
       words.size() > 1) {
     cmd += " " + words[1];
+    if (cmd == "hosts label" && words.size() > 2) cmd += " " + words[2];
   }
-  f.args.assign(words.begin() + static_cast<long>(std::min<size_t>(words.size(), cmd.find(' ') == std::string::npos ? 1 : 2)),
-                words.end());
+  f.ttl_set = p.WasSet("ttl");
+  const size_t cmd_words = 1 + static_cast<size_t>(std::count(cmd.begin(), cmd.end(), ' '));
+  f.args.assign(words.begin() + static_cast<long>(std::min(words.size(), cmd_words)), words.end());
   Ctl ctl(f, out);
   absl::Status st;
   f.audit_since = f.since;
@@ -809,7 +849,11 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
                                                   "deploy create", "deploy status", "deploy list",
                                                   "deploy pause", "deploy resume", "deploy abort",
                                                   "deploy retry", "user add", "user list", "user rm",
-                                                  "user rotate", "audit", "audit verify"};
+                                                  "user rotate", "audit", "audit verify", "token list",
+                                                  "token revoke", "hosts disable", "hosts enable", "hosts rm",
+                                                  "hosts renew", "hosts label set", "hosts label rm"};
+  // Identity commands check their own positional arguments.
+  const bool identity_cmd = cmd == "token list" || cmd == "token revoke" || absl::StartsWith(cmd, "hosts ");
   const bool takes_id = absl::StartsWith(cmd, "deploy ") && cmd != "deploy create" && cmd != "deploy list";
   if (takes_id && f.args.size() != 1) {
     err << "error: '" << cmd << "' needs exactly one deployment ID ('stewardctl deploy list')\n";
@@ -825,7 +869,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     return 2;
   }
   if (!f.args.empty() && cmd != "checks set" && cmd != "checks rm" && cmd != "artifact push" &&
-      cmd != "artifact rm" && cmd != "job run" && !takes_id && !takes_user) {
+      cmd != "artifact rm" && cmd != "job run" && !takes_id && !takes_user && !identity_cmd) {
     err << "error: unexpected argument '" << f.args[0] << "' after '" << cmd << "'\n";
     return 2;
   }
@@ -841,6 +885,19 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
     else if (cmd == "checks list") st = ctl.ChecksList();
     else if (cmd == "checks set") st = ctl.ChecksSet();
     else if (cmd == "checks rm") st = ctl.ChecksRm();
+    else if (identity_cmd) {
+      // hosts rm asks on the terminal; without one it needs --yes.
+      std::function<bool(const std::string&)> confirm;
+      if (&out == &std::cout && isatty(0) && isatty(2)) {
+        confirm = [&err](const std::string& question) {
+          err << question << std::flush;
+          std::string answer;
+          if (!std::getline(std::cin, answer)) return false;
+          return answer == "y" || answer == "Y" || answer == "yes";
+        };
+      }
+      st = ctl.Identity(cmd, std::move(confirm));
+    }
     else if (absl::StartsWith(cmd, "job ")) st = ctl.Job(cmd);
     else if (absl::StartsWith(cmd, "user ")) st = ctl.User(cmd);
     else if (cmd == "audit" || cmd == "audit verify") st = ctl.Audit(cmd);

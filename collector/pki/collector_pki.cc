@@ -81,9 +81,9 @@ absl::StatusOr<std::string> CollectorPki::SignUserCsr(const std::string& csr_pem
   return SignCsr(ca_, csr_pem, absl::StrCat(kUserCnPrefix, name), kUserCertValidity);
 }
 
-absl::StatusOr<std::string> CollectorPki::SignAgentCsr(const std::string& csr_pem,
-                                                       const std::string& agent_id) const {
-  return SignCsr(ca_, csr_pem, absl::StrCat(kAgentCnPrefix, agent_id), kAgentCertValidity);
+absl::StatusOr<std::string> CollectorPki::SignAgentCsr(const std::string& csr_pem, const std::string& agent_id,
+                                                       absl::Duration validity, absl::Time now) const {
+  return SignCsrAt(ca_, csr_pem, absl::StrCat(kAgentCnPrefix, agent_id), validity, now);
 }
 
 absl::Status CollectorPki::WriteAdminConfig(const std::string& address) const {

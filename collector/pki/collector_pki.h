@@ -35,9 +35,11 @@ class CollectorPki {
   const std::string& ca_pem() const { return ca_.cert_pem; }
   const KeyAndCert& server() const { return server_; }
 
-  // Signs an agent's CSR; the certificate's CN is "agent/<agent_id>".
-  absl::StatusOr<std::string> SignAgentCsr(const std::string& csr_pem,
-                                           const std::string& agent_id) const;
+  // Signs an agent's CSR; the certificate's CN is "agent/<agent_id>", valid
+  // from `now` - kCertBackdate to `now` + `validity` (the collector's
+  // --agent-cert-ttl; `now` from its injectable clock).
+  absl::StatusOr<std::string> SignAgentCsr(const std::string& csr_pem, const std::string& agent_id,
+                                           absl::Duration validity, absl::Time now) const;
 
   // Signs a user's CSR (made by stewardctl: the key never reaches the
   // collector); the certificate's CN is "user/<name>".
@@ -52,8 +54,10 @@ class CollectorPki {
   // "admin/..." certificate the admin service accepts.
   const std::string& admin_cert_serial() const { return admin_serial_; }
 
-  static constexpr absl::Duration kAgentCertValidity = absl::Hours(24 * 365);
   static constexpr absl::Duration kUserCertValidity = absl::Hours(24 * 365);
+  // Default lifetime of agent certificates (--agent-cert-ttl). Agents renew
+  // over their stream when a third of it is left (docs/security.md).
+  static constexpr absl::Duration kDefaultAgentCertTtl = absl::Hours(24 * 7);
 
  private:
   CollectorPki() = default;

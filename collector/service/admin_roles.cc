@@ -40,6 +40,9 @@ std::string UserOf(const Message& req, const Message&) {
   return Kind("user", As<Req>(req).name());
 }
 
+std::string RevokeTokenTarget(const Message& req, const Message&) {
+  return Kind("token", As<v1::RevokeEnrollmentTokenRequest>(req).token_id());
+}
 std::string TokenTarget(const Message&, const Message& resp) {
   return Kind("token", As<v1::CreateEnrollmentTokenResponse>(resp).token_id());
 }
@@ -106,6 +109,14 @@ constexpr AdminMethod kAdminMethods[] = {
     // Who did what is itself sensitive (names, hosts, addresses): admins only.
     {"ListAuditRecords", kAdmin, kReads, nullptr},
     {"VerifyAudit", kAdmin, kReads, nullptr},
+    // Agent identity (admin_identity.cc). Token ids are not secret.
+    {"ListEnrollmentTokens", kOperator, kReads, nullptr},
+    {"RevokeEnrollmentToken", kOperator, kMutates, RevokeTokenTarget},
+    {"SetHostDisabled", kOperator, kMutates, HostOf<v1::SetHostDisabledRequest>},
+    // Destroys a host's data: admins only.
+    {"RemoveHost", kAdmin, kMutates, HostOf<v1::RemoveHostRequest>},
+    {"UpdateHostLabels", kOperator, kMutates, HostOf<v1::UpdateHostLabelsRequest>},
+    {"RenewHost", kOperator, kMutates, HostOf<v1::RenewHostRequest>},
 };
 
 }  // namespace

@@ -480,6 +480,8 @@ absl::Status AdminServiceImpl::DoListHosts(const v1::ListHostsRequest& req, v1::
     *h->mutable_labels() = rec.labels();
     h->set_enrolled_ms(rec.enrolled_ms());
     h->set_software_count(rec.software_count());
+    h->set_disabled(rec.disabled());
+    h->set_cert_expires_unix(rec.cert_not_after_unix());
   }
   return absl::OkStatus();
 }
@@ -599,6 +601,43 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ControlDeployment(grpc::CallbackServ
     ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Control(req->id(), req->action(), caller.who));
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListEnrollmentTokens(grpc::CallbackServerContext* ctx,
+                                                                 const v1::ListEnrollmentTokensRequest* req,
+                                                                 v1::ListEnrollmentTokensResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListTokens(resp); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RevokeEnrollmentToken(grpc::CallbackServerContext* ctx,
+                                                                  const v1::RevokeEnrollmentTokenRequest* req,
+                                                                  v1::RevokeEnrollmentTokenResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoRevokeToken(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::SetHostDisabled(grpc::CallbackServerContext* ctx,
+                                                            const v1::SetHostDisabledRequest* req,
+                                                            v1::SetHostDisabledResponse* resp) {
+  return Run(ctx, __func__, req, resp,
+             [=, this](const Caller& caller) { return DoSetHostDisabled(*req, caller.who, resp); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RemoveHost(grpc::CallbackServerContext* ctx,
+                                                       const v1::RemoveHostRequest* req, v1::RemoveHostResponse* resp) {
+  return Run(ctx, __func__, req, resp,
+             [=, this](const Caller& caller) { return DoRemoveHost(*req, caller.who, resp); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::UpdateHostLabels(grpc::CallbackServerContext* ctx,
+                                                             const v1::UpdateHostLabelsRequest* req,
+                                                             v1::UpdateHostLabelsResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoUpdateHostLabels(*req, resp); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RenewHost(grpc::CallbackServerContext* ctx,
+                                                      const v1::RenewHostRequest* req, v1::RenewHostResponse* resp) {
+  return Run(ctx, __func__, req, resp,
+             [=, this](const Caller& caller) { return DoRenewHost(*req, caller.who, resp); });
 }
 
 }  // namespace steward::collector

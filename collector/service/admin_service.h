@@ -93,6 +93,24 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                              v1::ListAuditRecordsResponse* resp) override;
   grpc::ServerUnaryReactor* VerifyAudit(grpc::CallbackServerContext* ctx, const v1::VerifyAuditRequest* req,
                                         v1::VerifyAuditResponse* resp) override;
+  // Agent identity (admin_identity.cc).
+  grpc::ServerUnaryReactor* ListEnrollmentTokens(grpc::CallbackServerContext* ctx,
+                                                 const v1::ListEnrollmentTokensRequest* req,
+                                                 v1::ListEnrollmentTokensResponse* resp) override;
+  grpc::ServerUnaryReactor* RevokeEnrollmentToken(grpc::CallbackServerContext* ctx,
+                                                  const v1::RevokeEnrollmentTokenRequest* req,
+                                                  v1::RevokeEnrollmentTokenResponse* resp) override;
+  grpc::ServerUnaryReactor* SetHostDisabled(grpc::CallbackServerContext* ctx, const v1::SetHostDisabledRequest* req,
+                                            v1::SetHostDisabledResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveHost(grpc::CallbackServerContext* ctx, const v1::RemoveHostRequest* req,
+                                       v1::RemoveHostResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateHostLabels(grpc::CallbackServerContext* ctx, const v1::UpdateHostLabelsRequest* req,
+                                             v1::UpdateHostLabelsResponse* resp) override;
+  grpc::ServerUnaryReactor* RenewHost(grpc::CallbackServerContext* ctx, const v1::RenewHostRequest* req,
+                                      v1::RenewHostResponse* resp) override;
+
+  // Lifetime of a renewal token without ttl_seconds.
+  static constexpr absl::Duration kRenewalTokenTtl = absl::Hours(24);
 
   // Most points one QueryMetrics answer may carry.
   static constexpr size_t kMaxQueryPoints = 500000;
@@ -142,6 +160,14 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // Sends every open session the pushed checks that now apply to it.
   absl::StatusOr<uint32_t> PushSettingsToSessions();
   absl::Status DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp);
+  // Agent identity (admin_identity.cc); `by` is the calling admin.
+  absl::Status DoListTokens(v1::ListEnrollmentTokensResponse* resp);
+  absl::Status DoRevokeToken(const v1::RevokeEnrollmentTokenRequest& req, v1::RevokeEnrollmentTokenResponse* resp);
+  absl::Status DoSetHostDisabled(const v1::SetHostDisabledRequest& req, const std::string& by,
+                                 v1::SetHostDisabledResponse* resp);
+  absl::Status DoRemoveHost(const v1::RemoveHostRequest& req, const std::string& by, v1::RemoveHostResponse* resp);
+  absl::Status DoUpdateHostLabels(const v1::UpdateHostLabelsRequest& req, v1::UpdateHostLabelsResponse* resp);
+  absl::Status DoRenewHost(const v1::RenewHostRequest& req, const std::string& by, v1::RenewHostResponse* resp);
   // QueryMetrics in steps (see QueryMetrics for where each runs): the
   // engine's request for `req` (its agent checked), the engine, whether the
   // query is one to prepare on the gRPC thread and then to run there too,

@@ -6,6 +6,7 @@
 #include "collector/service/peer_identity.h"
 #include "collector/service/artifact_reactors.h"
 #include "collector/service/session_reactor.h"
+#include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
 #include "collector/storage/store.h"
 #include "common/crypto.h"
@@ -34,9 +35,23 @@ absl::Status DoEnroll(const ServiceDeps& deps, const v1::EnrollRequest& req, v1:
   }
   if (req.csr_pem().empty()) return absl::InvalidArgumentError("csr_pem is empty");
   int64_t now_ms = absl::ToUnixMillis(deps.now());
-  RETURN_IF_ERROR(deps.store->CheckToken(parts[0], parts[1], now_ms / 1000));
-  std::string agent_id = RandomHex(8);
-  ASSIGN_OR_RETURN(std::string cert_pem, deps.pki->SignAgentCsr(req.csr_pem(), agent_id));
+  ASSIGN_OR_RETURN(internal::TokenRecord token, deps.store->CheckToken(parts[0], parts[1], now_ms / 1000));
+  // A renewal token (stewardctl hosts renew) keeps the agent's id and data.
+  const bool renewal = !token.agent_id().empty();
+  if (!renewal && !req.previous_agent_id().empty()) {
+    // The agent enrolls again (its certificate expired): not while an
+    // operator keeps its previous identity disabled.
+    absl::StatusOr<internal::AgentRecord> previous = deps.store->GetAgent(req.previous_agent_id());
+    if (previous.ok() && previous->disabled()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "this host's agent ", req.previous_agent_id(), " is disabled; an operator enables it ('stewardctl hosts "
+          "enable ", req.previous_agent_id(), "') or removes it ('stewardctl hosts rm ", req.previous_agent_id(),
+          "') before it can enroll again"));
+    }
+  }
+  std::string agent_id = renewal ? token.agent_id() : RandomHex(8);
+  ASSIGN_OR_RETURN(std::string cert_pem,
+                   deps.pki->SignAgentCsr(req.csr_pem(), agent_id, deps.agent_cert_ttl, deps.now()));
   ASSIGN_OR_RETURN(CertInfo info, InspectCert(cert_pem));
 
   internal::AgentRecord rec;
@@ -46,6 +61,7 @@ absl::Status DoEnroll(const ServiceDeps& deps, const v1::EnrollRequest& req, v1:
   rec.set_enrolled_ms(now_ms);
   rec.set_last_seen_ms(now_ms);
   rec.set_cert_serial(info.serial_hex);
+  rec.set_cert_not_after_unix(info.not_after_unix);
   RETURN_IF_ERROR(deps.store->EnrollWithToken(parts[0], parts[1], now_ms / 1000, rec));
   ASSIGN_OR_RETURN(rec, deps.store->GetAgent(agent_id));
 
@@ -53,6 +69,13 @@ absl::Status DoEnroll(const ServiceDeps& deps, const v1::EnrollRequest& req, v1:
   resp->set_cert_pem(cert_pem);
   resp->set_ca_pem(deps.pki->ca_pem());
   *resp->mutable_labels() = rec.labels();
+  if (renewal) {
+    // Its open session (if any) used the certificate just replaced.
+    deps.sessions->CloseAgent(agent_id, absl::UnauthenticatedError("the agent re-enrolled with a renewal token"));
+    spdlog::info("agent {} re-enrolled with renewal token {} (host '{}'); its previous certificate is refused",
+                 agent_id, parts[0], EscapeForDisplay(req.facts().hostname()));
+    return absl::OkStatus();
+  }
   spdlog::info("enrolled agent {} (host '{}', token {})", agent_id, EscapeForDisplay(req.facts().hostname()),
                parts[0]);
   return absl::OkStatus();
@@ -148,18 +171,18 @@ grpc::ServerUnaryReactor* AgentServiceImpl::Enroll(grpc::CallbackServerContext* 
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentServiceImpl::Connect(
     grpc::CallbackServerContext* ctx) {
-  auto agent_id = AgentIdFromPeer(*ctx);
-  if (!agent_id.ok()) return new RejectedSession(agent_id.status());
-  return new SessionReactor(deps_, *agent_id);
+  auto peer = AgentPeerFromContext(*ctx);
+  if (!peer.ok()) return new RejectedSession(peer.status());
+  return new SessionReactor(deps_, *std::move(peer));
 }
 
 grpc::ServerWriteReactor<v1::FetchArtifactResponse>* AgentServiceImpl::FetchArtifact(
     grpc::CallbackServerContext* ctx, const v1::FetchArtifactRequest* req) {
-  auto agent_id = AgentIdFromPeer(*ctx);
-  if (!agent_id.ok()) {
-    return new RejectedCall<grpc::ServerWriteReactor<v1::FetchArtifactResponse>>(ToGrpcStatus(agent_id.status()));
+  auto peer = AgentPeerFromContext(*ctx);
+  if (!peer.ok()) {
+    return new RejectedCall<grpc::ServerWriteReactor<v1::FetchArtifactResponse>>(ToGrpcStatus(peer.status()));
   }
-  return new FetchArtifactReactor(deps_, *agent_id, *req);
+  return new FetchArtifactReactor(deps_, *std::move(peer), *req);
 }
 
 }  // namespace steward::collector

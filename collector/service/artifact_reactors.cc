@@ -3,7 +3,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "collector/service/agent_admission.h"
 #include "collector/service/work_queue.h"
+#include "collector/storage/store.h"
+#include "common/status_macros.h"
 #include "common/grpc/status_convert.h"
 #include "spdlog/spdlog.h"
 
@@ -87,9 +90,8 @@ void PushArtifactReactor::Complete() {
   Done(absl::OkStatus());
 }
 
-FetchArtifactReactor::FetchArtifactReactor(ServiceDeps deps, std::string agent_id,
-                                           const v1::FetchArtifactRequest& req)
-    : deps_(std::move(deps)), agent_id_(std::move(agent_id)), sha256_(req.sha256()), offset_(req.offset()) {
+FetchArtifactReactor::FetchArtifactReactor(ServiceDeps deps, AgentPeer peer, const v1::FetchArtifactRequest& req)
+    : deps_(std::move(deps)), peer_(std::move(peer)), sha256_(req.sha256()), offset_(req.offset()) {
   if (deps_.artifacts == nullptr) {
     Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "this collector keeps no artifacts"));
     return;
@@ -101,9 +103,25 @@ void FetchArtifactReactor::Submit() {
   if (!deps_.work->TrySubmit([this] { Next(); })) Finish(kOverloaded);
 }
 
+absl::Status FetchArtifactReactor::Admit() {
+  const absl::Time now = deps_.now();
+  RETURN_IF_ERROR(AdmitAgent(*deps_.store, peer_, now).status());
+  ASSIGN_OR_RETURN(bool has_job,
+                   deps_.store->AgentHasArtifactJob(agent_id_, sha256_, absl::ToUnixMillis(now - kRecentJob)));
+  if (!has_job) {
+    spdlog::warn("agent {} (from {}) asked for artifact {}, which none of its jobs installs: refused", agent_id_,
+                 peer_.address, sha256_.substr(0, 12));
+    return absl::PermissionDeniedError(absl::StrCat("agent ", agent_id_, " has no pending or recent job for artifact ",
+                                                    sha256_.substr(0, 12),
+                                                    "; artifacts are served only for the jobs of the agent"));
+  }
+  return absl::OkStatus();
+}
+
 void FetchArtifactReactor::Next() {
   out_.Clear();
   if (!sent_metadata_) {
+    if (absl::Status admitted = Admit(); !admitted.ok()) return Finish(ToGrpcStatus(admitted));
     auto artifact = deps_.artifacts->Get(sha256_);
     if (!artifact.ok()) return Finish(ToGrpcStatus(artifact.status()));
     size_ = artifact->size();

@@ -8,7 +8,10 @@
 // each chunk to an upload, and on the end of the stream commits it and
 // records the artifact; the outcome goes to the audit trail. FetchArtifactReactor (AgentService.FetchArtifact):
 // writes the metadata, then the content from the requested offset in
-// 256 KiB chunks.
+// 256 KiB chunks, once the agent is admitted (AdmitAgent: not disabled nor
+// removed, current certificate) and has a job that installs the artifact
+// (pending, or finished within kRecentJob): a stolen agent certificate
+// does not download every artifact whose hash it knows.
 //
 // Each keeps one operation outstanding at a time (a read or write, or its
 // disk work on the WorkQueue), so they need no lock. gRPC owns them until
@@ -19,6 +22,7 @@
 
 #include "collector/artifacts/artifact_repository.h"
 #include "collector/service/admin_gate.h"
+#include "collector/service/peer_identity.h"
 #include "collector/service/service_deps.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/agent.grpc.pb.h"
@@ -65,7 +69,10 @@ class PushArtifactReactor final : public grpc::ServerReadReactor<v1::PushArtifac
 class FetchArtifactReactor final : public grpc::ServerWriteReactor<v1::FetchArtifactResponse> {
  public:
   static constexpr size_t kChunkBytes = 256 << 10;
-  FetchArtifactReactor(ServiceDeps deps, std::string agent_id, const v1::FetchArtifactRequest& req);
+  // How long after its job finished (or was created) an artifact stays
+  // downloadable for the agent (a retry, a resumed download).
+  static constexpr absl::Duration kRecentJob = absl::Hours(1);
+  FetchArtifactReactor(ServiceDeps deps, AgentPeer peer, const v1::FetchArtifactRequest& req);
   void OnWriteDone(bool ok) override;
   void OnDone() override { delete this; }
   void OnCancel() override {}
@@ -73,9 +80,12 @@ class FetchArtifactReactor final : public grpc::ServerWriteReactor<v1::FetchArti
  private:
   void Next();  // on the WorkQueue: reads the next chunk and writes it
   void Submit();
+  // On the WorkQueue, before the first byte: may this agent have it?
+  absl::Status Admit();
 
   ServiceDeps deps_;
-  const std::string agent_id_;
+  const AgentPeer peer_;
+  const std::string& agent_id_ = peer_.agent_id;
   const std::string sha256_;
   uint64_t offset_;
   uint64_t size_ = 0;

@@ -45,6 +45,9 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
 
 absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const CollectorOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("--data-dir is required");
+  if (options.agent_cert_ttl < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("--agent-cert-ttl must be at least 1m (default 7d)");
+  }
   std::string host;
   int port = 0;
   RETURN_IF_ERROR(SplitHostPort(options.listen, &host, &port));
@@ -85,6 +88,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.rollouts = server->rollouts_.get();
   deps.limits = options.agent_limits;
   deps.now = options.now;
+  deps.agent_cert_ttl = options.agent_cert_ttl;
   server->agent_service_ = std::make_unique<AgentServiceImpl>(deps, options.enrollment_limits);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(deps);
 

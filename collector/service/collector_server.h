@@ -65,6 +65,9 @@ struct CollectorOptions {
   absl::Duration rollout_tick = absl::Seconds(1);
   // How often idle heads are persisted and the TSDB's WAL truncated.
   absl::Duration tsdb_maintenance_every = absl::Seconds(60);
+  // Lifetime of the client certificates agents get at enrollment and
+  // renewal (--agent-cert-ttl).
+  absl::Duration agent_cert_ttl = absl::Hours(24 * 7);
 };
 
 class CollectorServer {

@@ -48,6 +48,8 @@ struct ServiceDeps {
   AgentLimits limits;
   // Injectable clock (tests move time without sleeping).
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // Lifetime of the agent certificates the collector signs (--agent-cert-ttl).
+  absl::Duration agent_cert_ttl = absl::Hours(24 * 7);
 };
 
 }  // namespace steward::collector

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "collector/service/agent_admission.h"
 #include "collector/service/agent_message_decode.h"
 #include "collector/service/envelope_validation.h"
 #include "grpcpp/support/proto_buffer_reader.h"
@@ -19,8 +20,8 @@
 
 namespace steward::collector {
 
-SessionReactor::SessionReactor(ServiceDeps deps, std::string agent_id)
-    : deps_(std::move(deps)), agent_id_(std::move(agent_id)) {
+SessionReactor::SessionReactor(ServiceDeps deps, AgentPeer peer)
+    : deps_(std::move(deps)), peer_(std::move(peer)) {
   StartRead(&in_[0]);
 }
 
@@ -32,7 +33,13 @@ void SessionReactor::OnReadDone(bool ok) {
     if (!ok) {  // the agent closed its side, or the stream broke
       read_closed_ = true;
       // While a message is applied, Process finishes when it is done.
-      if (!processing_) finish = FinishLocked(absl::OkStatus());
+      if (!processing_) finish = FinishLocked(close_requested_ ? close_status_ : absl::OkStatus());
+    } else if (close_requested_ || finish_requested_) {
+      // Closing: what was read is dropped and nothing more is read. Close
+      // could not hand the finishing to the WorkQueue when nothing is
+      // processing: it happens here.
+      read_closed_ = true;
+      if (!processing_ && close_requested_) finish = FinishLocked(close_status_);
     } else {
       ready_.push_back(&in_[read_slot_]);
       read_slot_ ^= 1;
@@ -59,7 +66,12 @@ void SessionReactor::Process() {
     std::optional<grpc::Status> finish;
     {
       absl::MutexLock lock(&mu_);
-      if (ready_.empty()) {
+      if (close_requested_) {
+        ready_.clear();
+        read_paused_ = false;  // nothing is read again
+        processing_ = false;
+        finish = FinishLocked(close_status_);
+      } else if (ready_.empty()) {
         processing_ = false;
         if (read_closed_) finish = FinishLocked(absl::OkStatus());
       } else {
@@ -89,7 +101,7 @@ void SessionReactor::Process() {
     {
       absl::MutexLock lock(&mu_);
       // msg's buffer is free: it is the one a paused read waits for.
-      if (read_paused_ && !read_closed_) {
+      if (read_paused_ && !read_closed_ && !close_requested_) {
         read_paused_ = false;
         resume = true;
       }
@@ -139,6 +151,9 @@ absl::Status SessionReactor::Handle(grpc::ByteBuffer* raw) {
     case v1::AgentMessage::kEnvelope:
       return got_hello_ ? HandleEnvelope(msg_.envelope(), "")
                         : absl::FailedPreconditionError("the first message of a stream must be Hello");
+    case v1::AgentMessage::kRenewCertificate:
+      return got_hello_ ? HandleRenew(msg_.renew_certificate())
+                        : absl::FailedPreconditionError("the first message of a stream must be Hello");
     case v1::AgentMessage::KIND_NOT_SET:
       break;
   }
@@ -149,7 +164,18 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   if (got_hello_) return absl::FailedPreconditionError("Hello sent twice on one stream");
   if (auto s = CheckAgentText(hello); !s.ok()) return absl::InvalidArgumentError(absl::StrCat("hello: ", s.message()));
   int64_t now_ms = absl::ToUnixMillis(deps_.now());
-  if (auto s = deps_.store->TouchAgent(agent_id_, hello.agent_version(), now_ms); !s.ok()) {
+  // Removed, disabled, expired or replaced certificates end here.
+  auto admitted = AdmitAgent(*deps_.store, peer_, deps_.now());
+  if (!admitted.ok()) {
+    spdlog::warn("agent {} refused (from {}): {}", agent_id_, peer_.address, admitted.status().message());
+    return admitted.status();
+  }
+  if (!admitted->previous_cert_serial().empty() && peer_.cert_serial == admitted->previous_cert_serial()) {
+    spdlog::warn("agent {} connected with the certificate its renewal replaced (serial {}): it did not store the "
+                 "new one; it is accepted until the agent connects with the new one",
+                 agent_id_, peer_.cert_serial);
+  }
+  if (auto s = deps_.store->TouchAgent(agent_id_, hello.agent_version(), now_ms, peer_.cert_serial); !s.ok()) {
     if (absl::IsNotFound(s)) {
       return absl::PermissionDeniedError("this agent is not registered here; enroll it again");
     }
@@ -177,8 +203,18 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   welcome.mutable_welcome()->set_agent_id(agent_id_);
   welcome.mutable_welcome()->set_last_applied_seq(rec->last_applied_seq());
   Send(std::move(welcome));
-  deps_.sessions->Opened(agent_id_, this, labels);
+  std::optional<std::string> replaced = deps_.sessions->Opened(agent_id_, this, labels, peer_.address);
   registered_ = true;
+  if (replaced.has_value()) {
+    if (auto s = deps_.store->NoteSessionReplaced(agent_id_, now_ms); !s.ok()) return s;
+    spdlog::warn("agent {}: new session from {} replaces its session from {} (one session per agent). If both "
+                 "keep coming back, two hosts hold this identity: a possible clone; 'stewardctl hosts disable {}' "
+                 "cuts both off",
+                 agent_id_, peer_.address, *replaced, agent_id_);
+  }
+  // Checked again now that the session is registered: a disable that
+  // happened since the first check closed nothing, as it was not there yet.
+  if (auto again = AdmitAgent(*deps_.store, peer_, deps_.now()); !again.ok()) return again.status();
   absl::Status settings = deps_.sessions->WithSettingsLock([&]() -> absl::Status {
     ASSIGN_OR_RETURN(std::vector<v1::CheckAssignment> checks, deps_.store->ListChecks());
     PushSettings(SettingsFor(checks, labels));
@@ -255,6 +291,8 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env, std::string
   auto outcome = deps_.store->ApplyEnvelope(agent_id_, rejected.empty() ? env : seq_only,
                                             absl::ToUnixMillis(deps_.now()));
   if (!outcome.ok()) {
+    // A disabled agent: refused, not acked, the stream ends.
+    if (absl::IsPermissionDenied(outcome.status())) return outcome.status();
     // Not acked, so the agent keeps it and resends after reconnecting.
     spdlog::error("agent {}: cannot apply envelope {}: {}", agent_id_, env.seq(),
                   outcome.status().ToString());
@@ -341,7 +379,10 @@ void SessionReactor::OnWriteDone(bool ok) {
       return;
     }
     writing_ = false;
-    if (finish_requested_ && !finished_) {
+    if (close_requested_ && !processing_ && !finish_requested_) {
+      // Close could not hand the finishing to the WorkQueue.
+      finish = FinishLocked(close_status_);
+    } else if (finish_requested_ && !finished_) {
       finished_ = true;
       finish = ToGrpcStatus(finish_status_);
     }
@@ -356,6 +397,17 @@ std::optional<grpc::Status> SessionReactor::FinishLocked(const absl::Status& sta
   if (writing_) return std::nullopt;  // OnWriteDone finishes
   finished_ = true;
   return ToGrpcStatus(status);
+}
+
+void SessionReactor::Close(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (finished_ || finish_requested_ || close_requested_) return;
+  close_requested_ = true;
+  close_status_ = status;
+  if (processing_) return;  // Process finishes after the message it applies
+  // Finish() is not called here: the caller holds the registry's lock,
+  // which this reactor's OnDone takes.
+  if (deps_.work->TrySubmit([this] { Process(); })) processing_ = true;
 }
 
 void SessionReactor::PushSettings(const v1::AgentSettings& settings) {

@@ -13,6 +13,12 @@
 // Lifetime: gRPC owns the reactor until OnDone, which deletes it. Finish is
 // called exactly once, never while a write is in flight nor while a message
 // is being applied (a broken read during one waits for it to end).
+//
+// Close (from the registry: the session was replaced, or the agent disabled
+// or removed) only records the status and hands the finishing to the
+// WorkQueue (or, when that is full, to the next read or write completion),
+// so it never ends the call under the caller's locks; from then on nothing
+// read is applied.
 
 #include <atomic>
 #include <deque>
@@ -23,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/service/metrics_query.h"
+#include "collector/service/peer_identity.h"
 #include "collector/service/service_deps.h"
 #include "common/metrics/series_columns.h"
 #include "collector/service/session_registry.h"
@@ -34,10 +41,11 @@ namespace steward::collector {
 class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                              public SettingsSink {
  public:
-  SessionReactor(ServiceDeps deps, std::string agent_id);
+  SessionReactor(ServiceDeps deps, AgentPeer peer);
 
   void PushSettings(const v1::AgentSettings& settings) override;
   void PushJob(const v1::JobSpec& job) override;
+  void Close(const absl::Status& status) override;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -54,6 +62,9 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   // `refused`: why the envelope is refused before it was parsed (over its
   // size limit: only its seq and created_ms are in `env`), or empty.
   absl::Status HandleEnvelope(const v1::Envelope& env, std::string refused);
+  // Signs the agent's CSR for its own id, records the new serial and sends
+  // the certificate (session_renewal.cc).
+  absl::Status HandleRenew(const v1::RenewCertificate& renew);
   void Send(v1::CollectorMessage msg);
   // Appends the batch under the agent's series limits; `warning` says
   // what was refused.
@@ -65,7 +76,8 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   ServiceDeps deps_;
-  const std::string agent_id_;
+  const AgentPeer peer_;
+  const std::string& agent_id_ = peer_.agent_id;
   // The two message buffers: one being read into, or waiting in ready_, or
   // being applied.
   grpc::ByteBuffer in_[2];
@@ -100,6 +112,9 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  // Close() was called: apply nothing more, finish with close_status_.
+  bool close_requested_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status close_status_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace steward::collector

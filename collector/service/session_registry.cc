@@ -2,28 +2,58 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 namespace steward::collector {
 
-void SessionRegistry::Opened(const std::string& agent_id, SettingsSink* sink, std::vector<v1::Label> labels) {
+std::optional<std::string> SessionRegistry::Opened(const std::string& agent_id, SettingsSink* sink,
+                                                   std::vector<v1::Label> labels, std::string peer) {
   absl::MutexLock lock(&mu_);
-  open_[agent_id].push_back({sink, std::move(labels)});
+  std::optional<std::string> replaced;
+  auto it = open_.find(agent_id);
+  if (it != open_.end() && it->second.sink != sink) {
+    replaced = it->second.peer;
+    it->second.sink->Close(absl::AbortedError(absl::StrCat(
+        "replaced by a newer session of agent ", agent_id, peer.empty() ? "" : absl::StrCat(" from ", peer),
+        " (one session per agent; two hosts with the same identity is a possible clone)")));
+  }
+  open_[agent_id] = Entry{sink, std::move(labels), std::move(peer)};
+  return replaced;
 }
 
 bool SessionRegistry::PushJob(const std::string& agent_id, const v1::JobSpec& job) {
   absl::MutexLock lock(&mu_);
   auto it = open_.find(agent_id);
-  if (it == open_.end() || it->second.empty()) return false;
-  for (const Entry& e : it->second) e.sink->PushJob(job);
+  if (it == open_.end()) return false;
+  it->second.sink->PushJob(job);
   return true;
 }
 
 void SessionRegistry::Closed(const std::string& agent_id, SettingsSink* sink) {
   absl::MutexLock lock(&mu_);
   auto it = open_.find(agent_id);
-  if (it == open_.end()) return;
-  auto& v = it->second;
-  v.erase(std::remove_if(v.begin(), v.end(), [&](const Entry& e) { return e.sink == sink; }), v.end());
-  if (v.empty()) open_.erase(it);
+  if (it != open_.end() && it->second.sink == sink) open_.erase(it);
+}
+
+size_t SessionRegistry::CloseAgent(const std::string& agent_id, const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(agent_id);
+  if (it == open_.end()) return 0;
+  it->second.sink->Close(status);
+  // Out of the registry at once: nothing more is pushed to it, and the
+  // agent no longer shows as connected.
+  open_.erase(it);
+  return 1;
+}
+
+bool SessionRegistry::Relabel(const std::string& agent_id, std::vector<v1::Label> labels,
+                              const std::function<void(SettingsSink*)>& fn) {
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(agent_id);
+  if (it == open_.end()) return false;
+  it->second.labels = std::move(labels);
+  fn(it->second.sink);
+  return true;
 }
 
 bool SessionRegistry::IsConnected(const std::string& agent_id) const {

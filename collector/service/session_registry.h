@@ -3,11 +3,21 @@
 // a way to push settings to them. Thread-safe. A session registers after its
 // Hello and unregisters in OnDone before it is deleted, so a pointer in the
 // registry is always alive while the registry's lock is held.
+//
+// One session per agent identity: a session registering for an agent that
+// already has one replaces it, and the older one is closed. A real agent
+// reconnecting after a NAT drop (its old stream not yet timed out) just
+// takes over; a second holder of the same key (a clone) and the agent keep
+// replacing each other, each time logged with both addresses. A pushed job
+// therefore goes to one stream, never once per stream.
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "steward/v1/admin.pb.h"
@@ -23,12 +33,28 @@ class SettingsSink {
   virtual void PushSettings(const v1::AgentSettings& settings) = 0;
   // Queues a job for the agent; must not block.
   virtual void PushJob(const v1::JobSpec& job) = 0;
+  // Ends the session with `status` (replaced, agent disabled or removed):
+  // it applies nothing more. Must not block, and must not end the call
+  // inline (it is called under the registry's lock, which the session's
+  // own end takes).
+  virtual void Close(const absl::Status& status) { (void)status; }
 };
 
 class SessionRegistry {
  public:
-  void Opened(const std::string& agent_id, SettingsSink* sink, std::vector<v1::Label> labels);
+  // Registers `sink` as the agent's session. When the agent had another
+  // one, that one is closed (ABORTED, naming `peer`) and its peer address
+  // is returned, for the caller's "possible clone" warning.
+  std::optional<std::string> Opened(const std::string& agent_id, SettingsSink* sink, std::vector<v1::Label> labels,
+                                    std::string peer = "");
+  // Unregisters `sink` (nothing when it was replaced meanwhile).
   void Closed(const std::string& agent_id, SettingsSink* sink);
+  // Closes the agent's session, if any, with `status`; how many were closed.
+  size_t CloseAgent(const std::string& agent_id, const absl::Status& status);
+  // Gives the agent's session `labels` (what ForEach reports from now on)
+  // and calls fn(sink) under the lock; false when the agent has none.
+  bool Relabel(const std::string& agent_id, std::vector<v1::Label> labels,
+               const std::function<void(SettingsSink*)>& fn);
   bool IsConnected(const std::string& agent_id) const;
   // Sends `job` on the agent's open streams; false when it has none (it
   // gets the job after its next Welcome).
@@ -49,20 +75,19 @@ class SessionRegistry {
   template <typename Fn>
   void ForEach(Fn fn) const {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, entries] : open_) {
-      for (const auto& e : entries) fn(id, e.labels, e.sink);
-    }
+    for (const auto& [id, e] : open_) fn(id, e.labels, e.sink);
   }
 
  private:
   struct Entry {
     SettingsSink* sink;
     std::vector<v1::Label> labels;
+    std::string peer;
   };
   absl::Mutex settings_mu_;
   mutable absl::Mutex mu_;
-  // Open streams per agent (a reconnect may overlap the old stream briefly).
-  absl::flat_hash_map<std::string, std::vector<Entry>> open_ ABSL_GUARDED_BY(mu_);
+  // The open stream of each agent.
+  absl::flat_hash_map<std::string, Entry> open_ ABSL_GUARDED_BY(mu_);
 };
 
 // The pushed checks that apply to an agent with `labels`: those whose

@@ -75,6 +75,10 @@ absl::StatusOr<internal::TokenRecord> Store::ReadValidToken(const std::string& t
   if (!SecretEquals(Sha256Hex(secret), token.secret_sha256())) {
     return absl::UnauthenticatedError("enrollment token is not known");
   }
+  if (token.revoked()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "enrollment token ", token_id, " was revoked; create a new one with 'stewardctl token create'"));
+  }
   if (now_unix >= token.expires_unix()) {
     return absl::UnauthenticatedError(
         "enrollment token has expired; create a new one with 'stewardctl token create'");
@@ -87,8 +91,9 @@ absl::StatusOr<internal::TokenRecord> Store::ReadValidToken(const std::string& t
   return token;
 }
 
-absl::Status Store::CheckToken(const std::string& token_id, const std::string& secret, int64_t now_unix) {
-  return ReadValidToken(token_id, secret, now_unix).status();
+absl::StatusOr<internal::TokenRecord> Store::CheckToken(const std::string& token_id, const std::string& secret,
+                                                        int64_t now_unix) {
+  return ReadValidToken(token_id, secret, now_unix);
 }
 
 absl::Mutex& Store::AgentLock(const std::string& agent_id) {
@@ -101,8 +106,24 @@ absl::Status Store::EnrollWithToken(const std::string& token_id, const std::stri
   absl::MutexLock lock(&AgentLock(agent.agent_id()));
   ASSIGN_OR_RETURN(internal::TokenRecord token, ReadValidToken(token_id, secret, now_unix));
   token.set_used(token.used() + 1);
-  *agent.mutable_labels() = token.labels();
-  agent.set_token_id(token_id);
+  if (!token.agent_id().empty()) {
+    // A renewal token: the same agent, its data kept, a new certificate
+    // (the old one is no longer accepted).
+    if (token.agent_id() != agent.agent_id()) {
+      return absl::InternalError("renewal token used for another agent id");
+    }
+    ASSIGN_OR_RETURN(internal::AgentRecord existing, GetAgent(agent.agent_id()));
+    *existing.mutable_facts() = agent.facts();
+    existing.set_agent_version(agent.agent_version());
+    existing.set_last_seen_ms(agent.last_seen_ms());
+    existing.set_cert_serial(agent.cert_serial());
+    existing.set_cert_not_after_unix(agent.cert_not_after_unix());
+    existing.clear_previous_cert_serial();
+    agent = std::move(existing);
+  } else {
+    *agent.mutable_labels() = token.labels();
+    agent.set_token_id(token_id);
+  }
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(FromRocks(batch.Put(tokens_, token_id, token.SerializeAsString()), "batch"));
   RETURN_IF_ERROR(FromRocks(batch.Put(agents_, agent.agent_id(), agent.SerializeAsString()), "batch"));
@@ -132,12 +153,17 @@ absl::StatusOr<std::vector<internal::AgentRecord>> Store::ListAgents() {
 }
 
 absl::Status Store::TouchAgent(const std::string& agent_id, const std::string& agent_version,
-                               int64_t now_ms) {
+                               int64_t now_ms, const std::string& confirmed_serial) {
   absl::MutexLock lock(&AgentLock(agent_id));
   ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
   rec.set_agent_version(agent_version);
   rec.set_last_seen_ms(now_ms);
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), agents_, agent_id, rec.SerializeAsString()),
+  const bool confirmed = !confirmed_serial.empty() && confirmed_serial == rec.cert_serial() &&
+                         !rec.previous_cert_serial().empty();
+  if (confirmed) rec.clear_previous_cert_serial();
+  // Synced when it forgets a certificate, so a crash cannot bring it back.
+  return FromRocks(db_->Put(confirmed ? SyncWrite() : rocksdb::WriteOptions(), agents_, agent_id,
+                            rec.SerializeAsString()),
                    "cannot update agent");
 }
 
@@ -145,6 +171,9 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
                                                   const v1::Envelope& env, int64_t now_ms) {
   absl::MutexLock lock(&AgentLock(agent_id));
   ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
+  // Checked under the agent's lock: nothing of a disabled agent (a job
+  // result, an inventory) is applied, even from a stream still closing.
+  if (rec.disabled()) return absl::PermissionDeniedError(absl::StrCat("agent ", agent_id, " is disabled"));
   if (env.seq() <= rec.last_applied_seq()) return ApplyOutcome::kDuplicate;
   if (env.seq() != rec.last_applied_seq() + 1) {
     spdlog::warn("agent {}: sequence jumps from {} to {} (envelopes lost on the agent side)",

@@ -83,19 +83,59 @@ class Store {
   // --- tokens ---
   absl::Status PutToken(const internal::TokenRecord& token);
   // Read-only check of a token (same refusals as EnrollWithToken), so costly
-  // work such as signing is done only for a plausible caller.
-  absl::Status CheckToken(const std::string& token_id, const std::string& secret, int64_t now_unix);
+  // work such as signing is done only for a plausible caller. Returns the
+  // token (its agent_id says whether it renews an existing agent).
+  absl::StatusOr<internal::TokenRecord> CheckToken(const std::string& token_id, const std::string& secret,
+                                                   int64_t now_unix);
   // Checks `token_id`/`secret` and, when valid, atomically counts one use
-  // and creates `agent`. UNAUTHENTICATED with the reason otherwise.
+  // and creates `agent`. UNAUTHENTICATED with the reason otherwise. With a
+  // renewal token (TokenRecord.agent_id, which must equal agent.agent_id)
+  // the existing record is kept and only its facts, version and
+  // certificate (serial, expiry) are replaced; NOT_FOUND when that agent
+  // was removed meanwhile.
   absl::Status EnrollWithToken(const std::string& token_id, const std::string& secret,
                                int64_t now_unix, internal::AgentRecord agent);
+  // Every token, by id (see store_identity.cc).
+  absl::StatusOr<std::vector<internal::TokenRecord>> ListTokens();
+  // Marks a token revoked (a second revoke keeps the first time).
+  // NOT_FOUND for an unknown id.
+  absl::StatusOr<internal::TokenRecord> RevokeToken(const std::string& token_id, int64_t now_unix);
 
   // --- agents ---
   absl::StatusOr<internal::AgentRecord> GetAgent(const std::string& agent_id);
   absl::StatusOr<std::vector<internal::AgentRecord>> ListAgents();
-  // Records a Hello: agent version and last-seen time.
+  // Records a Hello: agent version and last-seen time. With
+  // `confirmed_serial` equal to the record's current certificate serial,
+  // the previous one (kept since a renewal) is forgotten: the agent has
+  // shown it uses the new certificate.
   absl::Status TouchAgent(const std::string& agent_id, const std::string& agent_version,
-                          int64_t now_ms);
+                          int64_t now_ms, const std::string& confirmed_serial = "");
+
+  // --- agent identity (see store_identity.cc) ---
+  // Sets or clears AgentRecord.disabled; false when it already had that
+  // state. NOT_FOUND for an unknown agent.
+  absl::StatusOr<bool> SetAgentDisabled(const std::string& agent_id, bool disabled, const std::string& by,
+                                        int64_t now_ms);
+  // Deletes the agent's record, inventory, change log, check states,
+  // services and jobs in one synced write; returns the deleted record.
+  // Its time series (collector/tsdb) are not touched.
+  absl::StatusOr<internal::AgentRecord> RemoveAgent(const std::string& agent_id);
+  // Sets (by name) then removes labels; the updated record. NOT_FOUND for an
+  // unknown agent or a label to remove that it does not have.
+  absl::StatusOr<internal::AgentRecord> UpdateAgentLabels(const std::string& agent_id,
+                                                          const std::vector<v1::Label>& set,
+                                                          const std::vector<std::string>& remove);
+  // Records a renewed certificate: the current serial becomes the previous
+  // one, `serial` the current. FAILED_PRECONDITION when the current serial
+  // is no longer `old_serial` (a concurrent renewal or re-enrollment won).
+  absl::Status RecordRenewedCert(const std::string& agent_id, const std::string& old_serial,
+                                 const std::string& serial, int64_t not_after_unix);
+  // Records that a session of the agent was replaced (session_replaced_ms).
+  absl::Status NoteSessionReplaced(const std::string& agent_id, int64_t now_ms);
+  // True when the agent has a job installing artifact `sha256` that is not
+  // finished, or that finished (or was created) after `since_ms`.
+  absl::StatusOr<bool> AgentHasArtifactJob(const std::string& agent_id, const std::string& sha256,
+                                           int64_t since_ms);
 
   // --- envelopes ---
   // Applies one envelope and advances the agent's last-applied sequence in

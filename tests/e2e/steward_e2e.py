@@ -54,11 +54,11 @@ def installed_packages():
 class Proc:
     """A background process with its log in a file."""
 
-    def __init__(self, argv, log_path, preexec_fn=None):
+    def __init__(self, argv, log_path, preexec_fn=None, env=None):
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, "ab")
-        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn, env=env)
 
     def stop(self, timeout=10):
         if self.p.poll() is None:
@@ -104,10 +104,12 @@ class Cluster:
             self.address = re.search(r"^collector = (\S+)$", f.read(), re.M).group(1)
         return p
 
-    def start_agent(self, state, *extra, interval="1s"):
+    def start_agent(self, state, *extra, interval="1s", env=None):
+        """env: extra environment variables for the agent process."""
         p = Proc([AGENT, "--collector", self.address, "--ca-file", os.path.join(self.data, "ca.pem"),
                   "--state-dir", state, "--interval", interval, *extra],
-                 os.path.join(self.tmp, f"agent-{len(self.procs)}.log"))
+                 os.path.join(self.tmp, f"agent-{len(self.procs)}.log"),
+                 env=None if env is None else {**os.environ, **env})
         self.procs.append(p)
         return p
 

@@ -22,6 +22,7 @@
 #include "common/signing/ed25519.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/agent/jobs/signed_job.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::agent {
@@ -89,7 +90,23 @@ class ArtifactFetcherTest : public ::testing::Test {
     EXPECT_TRUE(st.ok()) << st;
     const std::string json = out.str();
     size_t at = json.find("\"sha256\": \"");
-    return at == std::string::npos ? "" : json.substr(at + 11, 64);
+    const std::string sha = at == std::string::npos ? "" : json.substr(at + 11, 64);
+    GiveJob(sha);
+    return sha;
+  }
+
+  // The collector serves an artifact only to an agent with a job for it.
+  void GiveJob(const std::string& sha) {
+    grpc::ClientContext ctx;
+    v1::RunJobRequest req;
+    req.set_agent_id(identity_.agent_id);
+    v1::JobSpec spec;
+    spec.mutable_install_artifact()->set_sha256(sha);
+    // Host-changing jobs carry an operator's signed statement (section 5).
+    *req.mutable_spec() = testing::Signed(spec, absl::ToUnixMillis(absl::Now()), identity_.agent_id);
+    v1::RunJobResponse resp;
+    grpc::Status st = admin_->RunJob(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
   }
 
   ArtifactFetcher Fetcher(std::vector<Ed25519PublicKey> trusted, FetchOptions o = {}) {
@@ -269,9 +286,12 @@ TEST_F(ArtifactFetcherTest, CancelStopsTheDownloadKeepingItsBytes) {
   EXPECT_EQ(a->connections + b->connections, 1);
 }
 
-TEST_F(ArtifactFetcherTest, UnknownArtifactIsNotFound) {
+TEST_F(ArtifactFetcherTest, ArtifactWithoutAJobOfThisAgentIsRefused) {
+  // Unknown, or known but not this agent's to install: the same refusal,
+  // at once (no retries), so a hash reveals nothing.
   auto got = Fetcher({publisher_.public_key()}).Fetch(std::string(64, 'a'));
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied) << got.status();
+  EXPECT_THAT(Msg(got.status()), HasSubstr("no pending or recent job"));
   EXPECT_EQ(Fetcher({}).Fetch("nothex").status().code(), absl::StatusCode::kInvalidArgument);
 }
 

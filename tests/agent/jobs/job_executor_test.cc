@@ -132,6 +132,17 @@ TEST_F(JobExecutorTest, WholeChainWithARealCollector) {
   auto id = EnrollAgent((*server)->address(), ca, token.token(), dir_.path() + "/state", v1::HostFacts(),
                         absl::Seconds(10));
   ASSERT_TRUE(id.ok()) << id.status();
+  // The collector serves an artifact only to an agent with a job for it.
+  for (const std::string& sha : {v1, v2, v3}) {
+    grpc::ClientContext job_ctx;
+    v1::RunJobRequest job;
+    job.set_agent_id(id->agent_id);
+    v1::JobSpec spec;
+    spec.mutable_install_artifact()->set_sha256(sha);
+    *job.mutable_spec() = testing::Signed(spec, absl::ToUnixMillis(absl::Now()), id->agent_id);
+    v1::RunJobResponse job_resp;
+    ASSERT_TRUE(admin->RunJob(&job_ctx, job, &job_resp).ok());
+  }
   FetchOptions fo;
   fo.dir = dir_.path() + "/state/artifacts";
   ArtifactFetcher fetcher(v1::AgentService::NewStub(MakeCollectorChannel((*server)->address(), ca, &*id)),

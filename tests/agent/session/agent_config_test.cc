@@ -234,5 +234,54 @@ TEST(ParseAgentConfig, MissingConfigFileIsNotFoundNamingIt) {
   EXPECT_TRUE(absl::StrContains(s.message(), "/nonexistent-steward/agent.conf")) << s;
 }
 
+absl::StatusOr<AgentConfig> ParseWithEnv(const Args& args, const char* env) {
+  bool help = false;
+  return ParseAgentConfig(args, &help, env);
+}
+
+TEST(ParseAgentConfig, EnrollTokenFromFileIsReadAtEachUse) {
+  testing::TempDir dir;
+  std::string path = dir.Write("token", "  abcd.secret \n");
+  auto cfg = ParseWithEnv(With({"--enroll-token-file", path}), nullptr);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->enroll_token_file, path);
+  EXPECT_EQ(cfg->enroll_token, "");  // never kept from the parse
+  EXPECT_EQ(CurrentEnrollToken(*cfg).value(), "abcd.secret");
+  // A renewal token written there later is what the next use reads.
+  dir.Write("token", "efgh.other\n");
+  EXPECT_EQ(CurrentEnrollToken(*cfg).value(), "efgh.other");
+  dir.Write("token", "\n");
+  EXPECT_TRUE(absl::StrContains(CurrentEnrollToken(*cfg).status().message(), "is empty"));
+  auto missing = ParseWithEnv(With({"--enroll-token-file", dir.path() + "/nope"}), nullptr);
+  ASSERT_TRUE(missing.ok());  // only needed when enrolling
+  EXPECT_TRUE(absl::StrContains(CurrentEnrollToken(*missing).status().message(), dir.path() + "/nope"));
+}
+
+TEST(ParseAgentConfig, EnrollTokenFromEnvironmentAndItsPrecedence) {
+  testing::TempDir dir;
+  auto env = ParseWithEnv(kRequired, "env.token");
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(CurrentEnrollToken(*env).value(), "env.token");
+  EXPECT_EQ(env->enroll_token_source, "STEWARD_ENROLL_TOKEN");
+  // An empty variable is no token.
+  EXPECT_EQ(CurrentEnrollToken(ParseWithEnv(kRequired, "").value()).value(), "");
+  // The command line wins over the environment, the environment over the file.
+  EXPECT_EQ(CurrentEnrollToken(ParseWithEnv(With({"--enroll-token", "flag.token"}), "env.token").value()).value(),
+            "flag.token");
+  std::string file = dir.Write("token", "file.token\n");
+  EXPECT_EQ(CurrentEnrollToken(ParseWithEnv(With({"--enroll-token-file", file}), "env.token").value()).value(),
+            "file.token");
+  std::string conf = dir.Write("agent.conf", "enroll_token_file = " + file + "\n");
+  auto from_conf = ParseWithEnv(With({"--config", conf}), nullptr);
+  ASSERT_TRUE(from_conf.ok()) << from_conf.status();
+  EXPECT_EQ(CurrentEnrollToken(*from_conf).value(), "file.token");
+  EXPECT_EQ(CurrentEnrollToken(ParseWithEnv(With({"--config", conf}), "env.token").value()).value(), "env.token");
+  // Two sources on one level are a mistake, not a guess.
+  auto both = ParseWithEnv(With({"--enroll-token", "a.b", "--enroll-token-file", file}), nullptr);
+  EXPECT_FALSE(both.ok());
+  std::string both_conf = dir.Write("both.conf", "enroll_token = a.b\nenroll_token_file = " + file + "\n");
+  EXPECT_FALSE(ParseWithEnv(With({"--config", both_conf}), nullptr).ok());
+}
+
 }  // namespace
 }  // namespace steward::agent
