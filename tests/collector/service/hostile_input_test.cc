@@ -195,6 +195,9 @@ class HostileInputTest : public ::testing::Test {
   }
   void SetUp() override {
     ASSERT_EQ(start_error_, nullptr) << *start_error_;
+    // Certificates are signed by the collector's clock: every test starts
+    // with it at the real time.
+    clock_offset_s_ = 0;
     auto cred = ctl::LoadAdminCredential(dir_->path() + "/data/admin.conf");
     ASSERT_TRUE(cred.ok()) << cred.status();
     admin_ = ctl::MakeAdminStub(*cred);
@@ -503,6 +506,8 @@ TEST_F(HostileInputTest, SamplesFromTheFutureAreRefused) {
 // Threat: one agent created a million series in 14 s.
 TEST_F(HostileInputTest, SeriesAreLimitedPerAgentAndPerMinuteWithoutTouchingOtherAgents) {
   agent::AgentIdentity id = EnrollNew("series-flood");
+  // Enrolled before the clock moves (its certificate starts at enrollment).
+  agent::AgentIdentity other = EnrollNew("series-neighbour");
   Session s;
   ASSERT_NO_FATAL_FAILURE(Open(id, &s));
   int64_t t = absl::ToUnixMillis(absl::Now());
@@ -540,7 +545,6 @@ TEST_F(HostileInputTest, SeriesAreLimitedPerAgentAndPerMinuteWithoutTouchingOthe
   EXPECT_EQ(resp.series(0).points_size(), 4);
 
   // Another agent is not held back by the first one's flood.
-  agent::AgentIdentity other = EnrollNew("series-neighbour");
   Session o;
   ASSERT_NO_FATAL_FAILURE(Open(other, &o));
   EXPECT_TRUE(o.SendAndAwaitAck(Metrics(1, 0, 25, absl::ToUnixMillis(absl::Now()))).warning().empty());
