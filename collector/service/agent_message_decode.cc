@@ -56,9 +56,12 @@ absl::StatusOr<AgentMessagePeek> Peek(CodedInputStream* in) {
       if (auto s = PeekEnvelope(in, &peek); !s.ok()) return s;
       in->PopLimit(limit);
     } else {
-      if (field == v1::AgentMessage::kHelloFieldNumber && wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-        peek = AgentMessagePeek{};  // a hello replaces an envelope before it
-        peek.hello = true;
+      const auto* d = v1::AgentMessage::descriptor()->FindFieldByNumber(field);
+      if (d != nullptr && d->containing_oneof() != nullptr && wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+        // Another kind (a hello, a certificate renewal) replaces an
+        // envelope before it, as in a parse.
+        peek = AgentMessagePeek{};
+        peek.hello = field == v1::AgentMessage::kHelloFieldNumber;
       }
       if (!WireFormatLite::SkipField(in, tag)) return NotProtobuf("field");
     }

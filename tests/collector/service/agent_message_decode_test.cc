@@ -44,6 +44,9 @@ TEST(PeekAgentMessage, MergesARepeatedEnvelopeAsAParseDoes) {
   ExpectAgreesWithParse(std::string("\x12\x06\x08\x02\x62\x00\x72\x00", 8));
   // A known field with the wrong wire type is an unknown field to both.
   ExpectAgreesWithParse(std::string("\x12\x04\x08\x03\x60\x01", 6));
+  // Found by agent_message_fuzz: a payload field with the wrong wire type,
+  // then an unknown top-level field.
+  ExpectAgreesWithParse(std::string("\x12\x04\x50\x01\x72\x00\x1a\x04\x08\x01\x52\x00", 12));
 }
 
 TEST(PeekAgentMessage, RefusesWhatIsNotProtobuf) {
