@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/file_util.h"
 #include "common/kv_config.h"
 #include "common/status_macros.h"
@@ -65,6 +66,11 @@ std::unique_ptr<v1::AdminService::Stub> MakeAdminStub(const AdminCredential& cre
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 8 << 20);
   return v1::AdminService::NewStub(grpc::CreateCustomChannel(cred.collector, grpc::SslCredentials(ssl), args));
+}
+
+grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
 }
 
 }  // namespace steward::ctl

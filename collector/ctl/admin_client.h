@@ -11,6 +11,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
 #include "steward/v1/admin.grpc.pb.h"
 
 namespace steward::ctl {
@@ -23,5 +25,8 @@ struct AdminCredential {
 absl::StatusOr<AdminCredential> LoadAdminCredential(const std::string& path);
 
 std::unique_ptr<v1::AdminService::Stub> MakeAdminStub(const AdminCredential& cred);
+
+// Sets `ctx`'s deadline `timeout` from now; returns it (for a call's argument).
+grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeout);
 
 }  // namespace steward::ctl

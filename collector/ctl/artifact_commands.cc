@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "collector/ctl/admin_client.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -128,11 +129,6 @@ std::string SignedBy(const v1::Artifact& a) {
   std::vector<std::string> ids;
   for (const v1::ArtifactSignature& s : a.signatures()) ids.push_back(s.key_id());
   return ids.empty() ? "(unsigned)" : absl::StrJoin(ids, ",");
-}
-
-grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return ctx;
 }
 
 }  // namespace

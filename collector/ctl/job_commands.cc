@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "collector/ctl/admin_client.h"
 #include "collector/ctl/artifact_commands.h"
 #include "collector/ctl/table.h"
 #include "common/crypto.h"
@@ -20,11 +21,6 @@
 
 namespace steward::ctl {
 namespace {
-
-grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return ctx;
-}
 
 void JobJson(JsonWriter& w, const v1::Job& j) {
   const v1::JobResult& r = j.result();

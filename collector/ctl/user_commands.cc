@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "collector/ctl/admin_client.h"
 #include "collector/ctl/table.h"
 #include "common/duration.h"
 #include "common/file_util.h"
@@ -13,11 +14,6 @@
 
 namespace steward::ctl {
 namespace {
-
-grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx, absl::Duration timeout) {
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return ctx;
-}
 
 std::string RoleText(v1::Role role) {
   switch (role) {
