@@ -54,6 +54,16 @@ absl::StatusOr<internal::AgentJobRecord> JobContext::Load(const std::string& job
   return rec;
 }
 
+bool JobContext::BeginRollback(internal::AgentJobRecord* rec, const std::string& failure) const {
+  rec->mutable_result()->set_message(failure);
+  rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
+  if (absl::Status st = Save(*rec); !st.ok()) {
+    Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
+    return false;
+  }
+  return true;
+}
+
 void JobContext::Finish(internal::AgentJobRecord* rec, v1::JobStatus status,
                         const std::string& message) const {
   v1::JobResult* r = rec->mutable_result();

@@ -59,6 +59,11 @@ struct JobContext {
   // an unsaved result would be resumed at the next start) and logs it.
   void Finish(internal::AgentJobRecord* rec, v1::JobStatus status,
               const std::string& message) const;
+  // The change failed with `failure` and the job rolls back: records that
+  // first (phase ROLLING_BACK), so a crash resumes the rollback rather than
+  // the failing change. False when it cannot be recorded: the job is then
+  // finished FAILED, saying it was not rolled back.
+  bool BeginRollback(internal::AgentJobRecord* rec, const std::string& failure) const;
   // dpkg for "deb" (and "": records written before kinds were stored),
   // rpm for "rpm".
   absl::StatusOr<const PackageManager*> ForKind(const std::string& kind) const;

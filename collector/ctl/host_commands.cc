@@ -167,6 +167,31 @@ absl::Status HostRenew(v1::AdminService::Stub& stub, const HostOptions& o, std::
   return absl::OkStatus();
 }
 
+namespace {
+
+// Sends `req` (its set/remove filled in) for the host o.args[0] and prints
+// the host's labels after the change.
+absl::Status UpdateLabels(v1::AdminService::Stub& stub, const HostOptions& o, v1::UpdateHostLabelsRequest req,
+                          bool say_pushed, std::ostream& out) {
+  ASSIGN_OR_RETURN(std::string id, ResolveHost(stub, o.args[0], o.timeout));
+  req.set_agent_id(id);
+  v1::UpdateHostLabelsResponse resp;
+  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::UpdateHostLabels, req, &resp, o.timeout));
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Key("agent_id").String(id).Key("labels");
+    LabelsObject(w, resp.labels());
+    w.Key("pushed").Bool(resp.pushed()).EndObject();
+    out << w.str() << "\n";
+  } else {
+    out << "host " << id << " labels: " << (resp.labels().empty() ? "(none)" : LabelsText(resp.labels()))
+        << (say_pushed && resp.pushed() ? " (its session has them now)" : "") << "\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status HostLabelSet(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
   RETURN_IF_ERROR(NeedArgs(o, "hosts label set", 2, 64, "HOST KEY=VALUE..."));
   v1::UpdateHostLabelsRequest req;
@@ -180,21 +205,7 @@ absl::Status HostLabelSet(v1::AdminService::Stub& stub, const HostOptions& o, st
     l->set_name(kv.substr(0, eq));
     l->set_value(kv.substr(eq + 1));
   }
-  ASSIGN_OR_RETURN(std::string id, ResolveHost(stub, o.args[0], o.timeout));
-  req.set_agent_id(id);
-  v1::UpdateHostLabelsResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::UpdateHostLabels, req, &resp, o.timeout));
-  if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Key("agent_id").String(id).Key("labels");
-    LabelsObject(w, resp.labels());
-    w.Key("pushed").Bool(resp.pushed()).EndObject();
-    out << w.str() << "\n";
-  } else {
-    out << "host " << id << " labels: " << (resp.labels().empty() ? "(none)" : LabelsText(resp.labels()))
-        << (resp.pushed() ? " (its session has them now)" : "") << "\n";
-  }
-  return absl::OkStatus();
+  return UpdateLabels(stub, o, std::move(req), /*say_pushed=*/true, out);
 }
 
 absl::Status HostLabelRm(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
@@ -206,20 +217,7 @@ absl::Status HostLabelRm(v1::AdminService::Stub& stub, const HostOptions& o, std
     }
     req.add_remove(o.args[i]);
   }
-  ASSIGN_OR_RETURN(std::string id, ResolveHost(stub, o.args[0], o.timeout));
-  req.set_agent_id(id);
-  v1::UpdateHostLabelsResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::UpdateHostLabels, req, &resp, o.timeout));
-  if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Key("agent_id").String(id).Key("labels");
-    LabelsObject(w, resp.labels());
-    w.Key("pushed").Bool(resp.pushed()).EndObject();
-    out << w.str() << "\n";
-  } else {
-    out << "host " << id << " labels: " << (resp.labels().empty() ? "(none)" : LabelsText(resp.labels())) << "\n";
-  }
-  return absl::OkStatus();
+  return UpdateLabels(stub, o, std::move(req), /*say_pushed=*/false, out);
 }
 
 absl::Status TokenList(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {

@@ -155,13 +155,7 @@ void RunAptPackage(const JobContext& ctx, internal::AgentJobRecord* rec) {
     if (now.ok() && now->has_value()) result->set_new_version((*now)->version);
     return ctx.Finish(rec, v1::JOB_FAILED, failure);
   }
-  result->set_message(failure);
-  rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
-  if (absl::Status st = ctx.Save(*rec); !st.ok()) {
-    return ctx.Finish(
-        rec, v1::JOB_FAILED,
-        absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
-  }
+  if (!ctx.BeginRollback(rec, failure)) return;
   absl::StatusOr<std::string> back = RestoreApt(ctx, *rec, result);
   if (!back.ok())
     return ctx.Finish(rec, v1::JOB_FAILED,

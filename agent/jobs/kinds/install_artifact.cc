@@ -225,13 +225,7 @@ void RunInstallArtifact(const JobContext& ctx, internal::AgentJobRecord* rec) {
   }
   // Recorded first: a crash during the rollback must resume the rollback,
   // not install the failing version again.
-  result->set_message(failure);
-  rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
-  if (absl::Status st = ctx.Save(*rec); !st.ok()) {
-    return ctx.Finish(
-        rec, v1::JOB_FAILED,
-        absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
-  }
+  if (!ctx.BeginRollback(rec, failure)) return;
   FinishRollback(ctx, rec, failure);
 }
 

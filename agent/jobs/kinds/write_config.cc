@@ -97,13 +97,7 @@ void RunWriteConfig(const JobContext& ctx, internal::AgentJobRecord* rec) {
   if (restarted.ok()) return ctx.Finish(rec, v1::JOB_SUCCEEDED, "");
   const std::string failure = std::string(restarted.message());
   if (!rec->spec().rollback_on_failure()) return ctx.Finish(rec, v1::JOB_FAILED, failure);
-  result->set_message(failure);
-  rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
-  if (absl::Status st = ctx.Save(*rec); !st.ok()) {
-    return ctx.Finish(
-        rec, v1::JOB_FAILED,
-        absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
-  }
+  if (!ctx.BeginRollback(rec, failure)) return;
   absl::StatusOr<std::string> back = RestoreConfig(*rec, result);
   if (!back.ok()) {
     return ctx.Finish(rec, v1::JOB_FAILED,
