@@ -95,7 +95,16 @@ esac
 
     def test_2_changes_show_up_within_an_interval(self):
         self.wait_unit("nginx.service", "active", "running", 30)
-        # Nothing changes: the agent keeps reading but sends nothing new.
+        # The agent sends its report again once per session: a report made
+        # around the time the session opened is followed by one more on the
+        # next cycle. Wait until the reports settle (no new one for over two
+        # 1 s intervals); then nothing changes: the agent keeps reading but
+        # sends nothing new.
+        def settled():
+            n = self.reports_logged()
+            time.sleep(2.5)
+            return self.reports_logged() == n
+        wait_for("the session's reports to settle", settled, 30)
         before = self.reports_logged()
         time.sleep(4)
         self.assertEqual(self.reports_logged(), before, self.agent.output()[-2000:])
