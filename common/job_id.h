@@ -17,6 +17,16 @@ inline bool IsValidJobId(absl::string_view id) {
   return true;
 }
 
+// The form of a deployment's job ids: "d-", 8 hex digits, '-' and the rest
+// ("d-1a2b3c4d-2", "d-1a2b3c4d-2-rb"). Only the rollout engine makes them.
+inline bool IsDeploymentJobId(absl::string_view id) {
+  if (id.size() < 12 || id.substr(0, 2) != "d-" || id[10] != '-') return false;
+  for (char c : id.substr(2, 8)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+  }
+  return true;
+}
+
 inline constexpr char kJobIdRule[] = "1-128 characters of [A-Za-z0-9._-], not starting with '.'";
 
 }  // namespace steward

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "collector/artifacts/artifact_repository.h"
@@ -28,6 +29,10 @@ constexpr int64_t kMaxGateMs = int64_t{24} * 3600 * 1000;
 // withdrawn while offline, for a result they report late.
 constexpr int64_t kWithdrawnWatchMs = int64_t{7} * 24 * 3600 * 1000;
 constexpr char kWaitingToConnect[] = "waiting for the host to connect";
+// The plan of a deployment created without one (docs/deployments.md).
+constexpr const char* kDefaultWaves[] = {"1", "10%", "100%"};
+constexpr int64_t kDefaultGateMs = 5 * 60 * 1000;
+constexpr uint32_t kDefaultMaxParallel = 10;
 
 bool HostFailed(v1::DeploymentHostStatus s) { return s == v1::HOST_FAILED || s == v1::HOST_ROLLED_BACK; }
 bool JobFinal(v1::JobStatus s) {
@@ -41,6 +46,37 @@ bool PastDeadline(const v1::Deployment& d, int64_t now_ms) {
 bool NeverStarted(const v1::DeploymentHost& h) {
   return h.status() == v1::HOST_SKIPPED && !h.withdrawn() && h.finished_ms() == 0;
 }
+// Its job's result says it is at the deployment's version now (changed, or
+// already there): its health gate judges it.
+bool Gated(const v1::DeploymentHost& h) {
+  return h.status() == v1::HOST_SUCCEEDED ||
+         (h.status() == v1::HOST_SKIPPED && !h.job_id().empty() && h.finished_ms() != 0 && !h.withdrawn());
+}
+// What became of a host is not known yet: its job or rollback has no
+// result, or its job was withdrawn and the host has not said whether it
+// ran it.
+bool Unknown(const v1::DeploymentHost& h) {
+  return h.status() == v1::HOST_RUNNING || h.withdrawn() || RollbackPending(h);
+}
+// The deployment's change is on the host and stays there.
+bool LeftChanged(const v1::DeploymentHost& h) {
+  if (h.status() == v1::HOST_SUCCEEDED) return true;
+  return h.status() == v1::HOST_FAILED && !h.new_version().empty() && h.new_version() != h.old_version();
+}
+// A deployment a failure stopped (or finished with failed hosts):
+// ROLLED_BACK once every host it changed is known to be restored, FAILED
+// while any is changed or not known.
+v1::DeploymentState StoppedState(const v1::Deployment& d) {
+  bool rolled_back = false;
+  for (const v1::DeploymentHost& h : d.hosts()) {
+    if (Unknown(h) || LeftChanged(h)) return v1::DEPLOYMENT_FAILED;
+    rolled_back |= h.status() == v1::HOST_ROLLED_BACK;
+  }
+  return rolled_back ? v1::DEPLOYMENT_ROLLED_BACK : v1::DEPLOYMENT_FAILED;
+}
+// A deployment's job id ("<deployment>-<attempt>") that is really this
+// deployment's (people cannot create one: RunJob refuses the form).
+bool OwnJob(const v1::Deployment& d, const v1::Job& job) { return job.spec().deployment_id() == d.id(); }
 
 std::string WaveName(uint32_t w) { return w == 0 ? "wave 1 (canary)" : absl::StrCat("wave ", w + 1); }
 
@@ -90,10 +126,17 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
     ASSIGN_OR_RETURN(artifact, deps_.artifacts->Get(spec.artifact_sha256()));
   }
   if (spec.target().empty()) return absl::InvalidArgumentError("a deployment needs a target expression");
+  // The safe defaults (docs/deployments.md): a canary, then 10%, then the
+  // rest, a health gate and a bound on hosts changing at once.
+  if (spec.waves().empty()) {
+    for (const char* w : kDefaultWaves) spec.add_waves(w);
+  }
+  if (!spec.has_health_gate_ms()) spec.set_health_gate_ms(kDefaultGateMs);
+  if (!spec.has_max_parallel()) spec.set_max_parallel(kDefaultMaxParallel);
   absl::StatusOr<TargetExpr> target = TargetExpr::Parse(spec.target());
   if (!target.ok()) return absl::InvalidArgumentError(absl::StrCat("target: ", target.status().message()));
   ASSIGN_OR_RETURN(std::vector<WaveSize> waves, ParseWaves({spec.waves().begin(), spec.waves().end()}));
-  RETURN_IF_ERROR(MaintenanceWindows::Parse(spec.window()).status());
+  ASSIGN_OR_RETURN(const MaintenanceWindows window, MaintenanceWindows::Parse(spec.window()));
   if (!(spec.error_threshold_pct() >= 0 && spec.error_threshold_pct() <= 100)) {
     return absl::InvalidArgumentError("the error threshold is a percentage from 0 to 100");
   }
@@ -102,6 +145,11 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
   }
   if (spec.deadline_ms() != 0 && spec.deadline_ms() <= absl::ToUnixMillis(now)) {
     return absl::InvalidArgumentError("the deadline has passed already");
+  }
+  if (spec.deadline_ms() != 0 && absl::ToUnixMillis(window.NextOpen(now)) >= spec.deadline_ms()) {
+    return absl::InvalidArgumentError(absl::StrCat("the deadline comes before the maintenance window first opens (",
+                                                   Utc(window.NextOpen(now)),
+                                                   "): no host could start; move the deadline or the window"));
   }
   ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> hosts, SelectHosts(*deps_.store, *target));
   if (hosts.empty()) {
@@ -112,7 +160,7 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
   if (spec.has_authorization()) RETURN_IF_ERROR(CheckDeploymentStatement(spec, change, hosts, absl::ToUnixMillis(now)));
 
   v1::Deployment d;
-  d.set_id(absl::StrCat("d-", RandomHex(4)));
+  d.set_id(absl::StrCat("d-", deps_.new_id ? deps_.new_id() : RandomHex(4)));
   // Stable shuffle: the canary is whichever host hashes first.
   std::vector<std::pair<std::string, const internal::AgentRecord*>> order;
   for (const auto& h : hosts) order.emplace_back(Sha256Hex(d.id() + h.agent_id()), &h);
@@ -146,6 +194,14 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
     return taken.ok() ? absl::AbortedError(absl::StrCat("deployment id ", d.id(), " is taken; create it again"))
                       : taken.status();
   }
+  // Again under the lock DeleteArtifactUnlessInUse takes: an `artifact rm`
+  // since the first look either removed it (refused here) or waits for
+  // this deployment and then finds it in use.
+  if (!spec.artifact_sha256().empty()) {
+    if (absl::Status st = deps_.artifacts->Get(spec.artifact_sha256()).status(); !st.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("the artifact was removed meanwhile: ", st.message()));
+    }
+  }
   RETURN_IF_ERROR(deps_.store->PutDeployment(d));
   if (active_.has_value()) active_->insert(d.id());
   spdlog::info("deployment {} created by {}: {} {} to {} hosts in {} waves ({})", d.id(), by, d.package(),
@@ -153,13 +209,17 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
   return d;
 }
 
-absl::StatusOr<bool> RolloutEngine::ArtifactInUse(const std::string& sha256) {
+absl::Status RolloutEngine::DeleteArtifactUnlessInUse(const std::string& sha256,
+                                                      const std::function<absl::Status()>& remove) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments());
   for (const v1::Deployment& d : all) {
-    if (!DeploymentFinished(d.state()) && d.spec().artifact_sha256() == sha256) return true;
+    if (!DeploymentFinished(d.state()) && d.spec().artifact_sha256() == sha256) {
+      return absl::FailedPreconditionError(absl::StrCat("artifact ", sha256.substr(0, 12), " is used by deployment ",
+                                                        d.id(), ", which has not finished (abort it first)"));
+    }
   }
-  return false;
+  return remove();
 }
 
 std::vector<std::string> RolloutEngine::Unhealthy(const std::string& agent_id) {
@@ -174,7 +234,7 @@ std::vector<std::string> RolloutEngine::Unhealthy(const std::string& agent_id) {
 
 bool RolloutEngine::AdoptCreatedJob(const v1::Deployment& d, v1::DeploymentHost* h) {
   absl::StatusOr<v1::Job> job = deps_.store->GetJob(h->agent_id(), absl::StrCat(d.id(), "-", h->attempt() + 1));
-  if (!job.ok()) return false;
+  if (!job.ok() || !OwnJob(d, *job)) return false;
   spdlog::info("deployment {}: {} has job {} from before a restart; it counts as started", d.id(), h->agent_id(),
                job->spec().job_id());
   h->set_attempt(h->attempt() + 1);
@@ -182,6 +242,8 @@ bool RolloutEngine::AdoptCreatedJob(const v1::Deployment& d, v1::DeploymentHost*
   h->set_status(v1::HOST_RUNNING);
   h->set_started_ms(job->created_ms());
   h->clear_message();
+  // Taken when the job was created, before it could run.
+  h->mutable_unhealthy_before()->Assign(job->unhealthy_before().begin(), job->unhealthy_before().end());
   return true;
 }
 
@@ -190,6 +252,7 @@ bool RolloutEngine::AdoptGateRollback(v1::DeploymentHost* h) {
   if (!rb.ok()) return false;
   h->set_status(v1::HOST_FAILED);
   h->set_message("health gate: failed before a collector restart; rolling back");
+  h->set_gate("failed before a collector restart");
   h->set_rollback_job_id(rb->spec().job_id());
   h->set_rollback_done(false);
   return true;
@@ -203,8 +266,15 @@ bool RolloutEngine::Withdraw(v1::DeploymentHost* h, const std::string& why, v1::
   r.set_exit_code(-1);
   r.set_message(why);
   r.set_finished_ms(now);
-  absl::StatusOr<bool> marked = deps_.store->FinishJobIfPending(h->agent_id(), r);
+  absl::StatusOr<bool> marked = deps_.store->WithdrawJobIfPending(h->agent_id(), r);
   if (!marked.ok() || !*marked) return false;
+  // After the write: a session that registered before it may have read the
+  // job as pending and gets this; one registering after it reads the
+  // cancel from the store itself (Store::OpenJobs).
+  v1::CancelJob cancel;
+  cancel.set_job_id(h->job_id());
+  cancel.set_reason(why);
+  deps_.sessions->PushCancel(h->agent_id(), cancel);
   h->set_status(as);
   h->set_message(why);
   h->set_finished_ms(now);
@@ -221,13 +291,16 @@ void RolloutEngine::TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, c
   }
   if (h->withdrawn()) spdlog::info("deployment {}: {} reported its withdrawn job late", d.id(), h->agent_id());
   h->set_withdrawn(false);
-  h->set_old_version(r.old_version());
+  // The version before the deployment: a retry's job finds the host as the
+  // earlier attempt left it.
+  if (h->old_version().empty() || h->attempt() <= 1) h->set_old_version(r.old_version());
   h->set_new_version(r.new_version());
   h->set_message(r.message());
-  h->set_finished_ms(r.finished_ms() != 0 ? r.finished_ms() : absl::ToUnixMillis(deps_.now()));
+  // Cancelled before it started: it never ran (retry runs it; no gate).
+  h->set_finished_ms(r.cancelled() ? 0 : r.finished_ms() != 0 ? r.finished_ms() : absl::ToUnixMillis(deps_.now()));
   if (HostFailed(h->status())) {
     spdlog::warn("deployment {}: {} {}: {}", d.id(), h->agent_id(), DeploymentHostStatusName(h->status()),
-                 r.message());
+                 EscapeForDisplay(r.message()));
   }
 }
 
@@ -246,9 +319,23 @@ void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
   *job.mutable_spec()->mutable_authorization() = d->spec().authorization();
   job.set_created_ms(absl::ToUnixMillis(deps_.now()));
   job.set_created_by(d->created_by());
+  // Before the job exists, so before it can run; kept with the job. A
+  // retry keeps the first attempt's: a check the earlier attempt broke is
+  // not "unhealthy before".
+  if (h->attempt() == 0) {
+    for (std::string& name : Unhealthy(h->agent_id())) job.add_unhealthy_before(std::move(name));
+  } else {
+    *job.mutable_unhealthy_before() = h->unhealthy_before();
+  }
   absl::StatusOr<v1::Job> created = DispatchJob(*deps_.store, *deps_.sessions, job);
-  // AlreadyExists: created before a restart that lost the step's record.
-  if (!created.ok() && !absl::IsAlreadyExists(created.status())) {
+  if (absl::IsAlreadyExists(created.status())) {  // created before a restart that lost the step's record
+    if (AdoptCreatedJob(*d, h)) return;
+    h->set_status(v1::HOST_FAILED);
+    h->set_message(absl::StrCat("job id ", job.spec().job_id(), " is taken by a job that is not this deployment's"));
+    h->set_finished_ms(job.created_ms());
+    return;
+  }
+  if (!created.ok()) {
     spdlog::error("deployment {}: cannot create the job for {}: {}", d->id(), h->agent_id(),
                   created.status().ToString());
     return;
@@ -258,12 +345,21 @@ void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
   h->set_status(v1::HOST_RUNNING);
   h->set_started_ms(job.created_ms());
   h->clear_message();
-  h->clear_unhealthy_before();
-  for (std::string& name : Unhealthy(h->agent_id())) h->add_unhealthy_before(std::move(name));
-  if (!deps_.sessions->IsConnected(h->agent_id())) h->set_message(kWaitingToConnect);
+  h->clear_gate();
+  h->mutable_unhealthy_before()->Assign(job.unhealthy_before().begin(), job.unhealthy_before().end());
 }
 
-void RolloutEngine::StartRollback(v1::Deployment* d, v1::DeploymentHost* h, const std::string& why) {
+void RolloutEngine::FailGate(v1::Deployment* d, v1::DeploymentHost* h, const std::string& why) {
+  h->set_gate(absl::StrCat("failed: ", why));
+  if (h->status() == v1::HOST_SKIPPED) {
+    // The job found the host at the version already: nothing of this
+    // deployment to undo there.
+    spdlog::warn("deployment {}: {} failed its health gate ({}); it was at the version before", d->id(),
+                 h->agent_id(), EscapeForDisplay(why));
+    h->set_status(v1::HOST_FAILED);
+    h->set_message(absl::StrCat("health gate: ", why, " (its job found it at the version already: nothing to roll back)"));
+    return;
+  }
   v1::Job job;
   job.set_agent_id(h->agent_id());
   job.mutable_spec()->set_job_id(absl::StrCat(h->job_id(), "-rb"));
@@ -279,7 +375,8 @@ void RolloutEngine::StartRollback(v1::Deployment* d, v1::DeploymentHost* h, cons
                   created.status().ToString());
     return;
   }
-  spdlog::warn("deployment {}: {} failed its health gate ({}); rolling it back", d->id(), h->agent_id(), why);
+  spdlog::warn("deployment {}: {} failed its health gate ({}); rolling it back", d->id(), h->agent_id(),
+               EscapeForDisplay(why));
   h->set_status(v1::HOST_FAILED);
   h->set_message(absl::StrCat("health gate: ", why, "; rolling back"));
   h->set_rollback_job_id(job.spec().job_id());
@@ -289,26 +386,39 @@ void RolloutEngine::StartRollback(v1::Deployment* d, v1::DeploymentHost* h, cons
 void RolloutEngine::RefreshHosts(v1::Deployment* d) {
   const int64_t now = absl::ToUnixMillis(deps_.now());
   const bool past_deadline = PastDeadline(*d, now);
+  const bool aborted = d->state() == v1::DEPLOYMENT_ABORTED;
   for (v1::DeploymentHost& h : *d->mutable_hosts()) {
     if (h.status() == v1::HOST_RUNNING || h.withdrawn()) {
       absl::StatusOr<v1::Job> job = deps_.store->GetJob(h.agent_id(), h.job_id());
-      // A withdrawn job's result is the withdrawal until the host reports.
-      const bool reported = job.ok() && JobFinal(job->result().status()) &&
-                            !(h.withdrawn() && job->result().message() == h.message());
-      if (reported) {
+      if (job.ok() && job->withdrawn()) {
+        // Withdrawn before a restart that lost the step's record: the host
+        // takes the withdrawal (the job record says so, not the result).
+        if (h.status() == v1::HOST_RUNNING) {
+          h.set_status(aborted ? v1::HOST_SKIPPED : v1::HOST_FAILED);
+          h.set_message(job->result().message());
+          h.set_finished_ms(job->result().finished_ms());
+          h.set_withdrawn(true);
+        }
+      } else if (job.ok() && JobFinal(job->result().status())) {
         TakeResult(*d, &h, job->result());
-      } else if (h.status() == v1::HOST_RUNNING && job.ok() && past_deadline &&
-                 !deps_.sessions->IsConnected(h.agent_id())) {
-        // A connected host is running the job and will report; an offline
-        // one must not get it later.
-        Withdraw(&h, "the deployment's deadline passed before the host reported (offline)", v1::HOST_FAILED);
-      } else if (h.status() == v1::HOST_RUNNING && job.ok() && h.message() == kWaitingToConnect &&
-                 deps_.sessions->IsConnected(h.agent_id())) {
-        h.clear_message();
+      } else if (h.status() == v1::HOST_RUNNING && job.ok()) {
+        const bool connected = deps_.sessions->IsConnected(h.agent_id());
+        if (aborted) {
+          // Abort stored first, then withdrew: a restart in between ends it here.
+          Withdraw(&h, "the deployment was aborted before the host ran the job", v1::HOST_SKIPPED);
+        } else if (past_deadline && !connected) {
+          // A connected host is running the job and will report; an offline
+          // one must not get it later.
+          Withdraw(&h, "the deployment's deadline passed before the host reported (offline)", v1::HOST_FAILED);
+        } else if (h.message() == kWaitingToConnect && connected) {
+          h.clear_message();
+        }
       }
     } else if (h.status() == v1::HOST_PENDING && past_deadline && !AdoptCreatedJob(*d, &h)) {
       h.set_status(v1::HOST_FAILED);
-      h.set_message("the deployment's deadline passed before the host's turn");
+      h.set_message(deps_.sessions->IsConnected(h.agent_id())
+                        ? "the deployment's deadline passed before the host's turn"
+                        : "the deployment's deadline passed before the host connected");
       h.set_finished_ms(now);
     }
     if (RollbackPending(h)) {
@@ -358,12 +468,9 @@ void RolloutEngine::WaveFailed(v1::Deployment* d, int failed, int total) {
   if (d->spec().on_failure() == v1::DeploymentSpec::ABORT || past_deadline) {
     StopPendingHosts(d, past_deadline ? "not started: the deployment's deadline passed"
                                       : absl::StrCat("not started: ", WaveName(w), " failed"));
-    bool any_changed = false, any_rolled_back = false;
-    for (const v1::DeploymentHost& h : d->hosts()) {
-      any_changed |= h.status() == v1::HOST_SUCCEEDED;
-      any_rolled_back |= h.status() == v1::HOST_ROLLED_BACK;
-    }
-    d->set_state(!any_changed && any_rolled_back ? v1::DEPLOYMENT_ROLLED_BACK : v1::DEPLOYMENT_FAILED);
+    // FAILED until every host it changed is known to be restored (an
+    // offline host's rollback may still come): re-judged on late results.
+    d->set_state(StoppedState(*d));
     d->set_message(what);
   } else {
     d->set_state(v1::DEPLOYMENT_PAUSED);
@@ -371,7 +478,7 @@ void RolloutEngine::WaveFailed(v1::Deployment* d, int failed, int total) {
     d->set_message(absl::StrCat(what, " — paused: resume runs the wave's remaining hosts and goes on, "
                                       "retry runs the failed hosts again, abort stops"));
   }
-  spdlog::warn("deployment {} {}: {}", d->id(), DeploymentStateName(d->state()), what);
+  spdlog::warn("deployment {} {}: {}", d->id(), DeploymentStateName(d->state()), EscapeForDisplay(what));
 }
 
 void RolloutEngine::NextWave(v1::Deployment* d) {
@@ -387,14 +494,19 @@ void RolloutEngine::NextWave(v1::Deployment* d) {
   }
   int failed = 0;
   for (const v1::DeploymentHost& h : d->hosts()) failed += HostFailed(h.status()) ? 1 : 0;
-  d->set_state(failed == 0 ? v1::DEPLOYMENT_SUCCEEDED : v1::DEPLOYMENT_FAILED);
+  d->set_state(failed == 0 ? v1::DEPLOYMENT_SUCCEEDED : StoppedState(*d));
   d->set_message(failed == 0 ? "" : absl::StrCat(failed, " hosts failed"));
   spdlog::info("deployment {} {}", d->id(), DeploymentStateName(d->state()));
 }
 
 bool RolloutEngine::GatePassed(v1::Deployment* d) {
-  if (d->spec().health_gate_ms() <= 0) return true;
   const uint32_t w = d->current_wave();
+  if (d->spec().health_gate_ms() <= 0) {
+    for (v1::DeploymentHost& h : *d->mutable_hosts()) {
+      if (h.wave() == w && Gated(h) && h.gate().empty()) h.set_gate("none (the deployment has no health gate)");
+    }
+    return true;
+  }
   const int64_t now = absl::ToUnixMillis(deps_.now());
   v1::DeploymentWave* wave = d->mutable_waves(static_cast<int>(w));
   if (wave->gate_until_ms() == 0) {
@@ -407,7 +519,7 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
   bool failed = false;
   int waiting = 0;
   for (v1::DeploymentHost& h : *d->mutable_hosts()) {
-    if (h.wave() != w || h.status() != v1::HOST_SUCCEEDED) continue;
+    if (h.wave() != w || !Gated(h)) continue;
     absl::StatusOr<std::vector<v1::CheckState>> checks = deps_.store->ListHealth(h.agent_id());
     if (!checks.ok()) {  // cannot judge it: hold the wave
       spdlog::error("deployment {}: health of {}: {}", d->id(), h.agent_id(), checks.status().ToString());
@@ -418,7 +530,13 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
     bool fresh = connected;
     std::string why;
     for (const v1::CheckState& c : *checks) {
-      fresh = fresh && c.time_ms() >= h.finished_ms();
+      // A report from before the job's result (a check that failed while
+      // the package's scripts restarted the service) says nothing about
+      // the change: only fresh ones are judged.
+      if (c.time_ms() < h.finished_ms()) {
+        fresh = false;
+        continue;
+      }
       const auto& before = h.unhealthy_before();
       if (c.status() == v1::CheckState::OK || std::find(before.begin(), before.end(), c.name()) != before.end()) {
         continue;
@@ -428,13 +546,18 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
       break;
     }
     if (why.empty() && over && !connected) why = "the host stopped reporting after the change (offline at the gate's end)";
+    if (why.empty() && over && connected && checks->empty() && d->spec().require_checks()) {
+      why = "the host has no health checks and the deployment requires them";
+    }
     if (!why.empty()) {
-      StartRollback(d, &h, why);
+      FailGate(d, &h, why);
       failed = true;
     } else if (over && AdoptGateRollback(&h)) {  // before passing it: a rollback sent before a restart
       failed = true;
     } else if (over && !fresh) {
       ++waiting;  // connected, but its checks have not run since the change
+    } else if (over) {
+      h.set_gate(checks->empty() ? "passed: no checks to judge" : "passed");
     }
   }
   if (failed || !over) return false;
@@ -447,7 +570,25 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
 }
 
 absl::Status RolloutEngine::Advance(v1::Deployment* d) {
+  if (adopted_.insert(d->id()).second) {
+    // First visit since this engine started: a job created just before a
+    // restart (the step's record lost) is this host's, whether or not the
+    // host is connected now.
+    for (v1::DeploymentHost& h : *d->mutable_hosts()) {
+      if (h.status() == v1::HOST_PENDING && h.wave() == d->current_wave()) AdoptCreatedJob(*d, &h);
+    }
+  }
   RefreshHosts(d);
+  if (d->state() == v1::DEPLOYMENT_FAILED || d->state() == v1::DEPLOYMENT_ROLLED_BACK) {
+    // A late result (an offline host's rollback, a withdrawn job the host
+    // ran after all) changes what the stopped deployment left behind.
+    const v1::DeploymentState now_state = StoppedState(*d);
+    if (now_state != d->state()) {
+      spdlog::info("deployment {}: {} -> {} on a late result", d->id(), DeploymentStateName(d->state()),
+                   DeploymentStateName(now_state));
+      d->set_state(now_state);
+    }
+  }
   if (DeploymentFinished(d->state()) || d->state() == v1::DEPLOYMENT_PAUSED) return absl::OkStatus();
   const absl::Time now = deps_.now();
   ASSIGN_OR_RETURN(MaintenanceWindows window, MaintenanceWindows::Parse(d->spec().window()));
@@ -465,7 +606,9 @@ absl::Status RolloutEngine::Advance(v1::Deployment* d) {
   const uint32_t w = d->current_wave();
   int total = 0, failed = 0, running = 0, pending = 0, rolling_back = 0, in_flight = 0;
   for (const v1::DeploymentHost& h : d->hosts()) {
-    in_flight += h.status() == v1::HOST_RUNNING ? 1 : 0;
+    // Jobs on connected hosts hold max_parallel's slots; an offline host's
+    // job waits for it without blocking the others.
+    in_flight += h.status() == v1::HOST_RUNNING && deps_.sessions->IsConnected(h.agent_id()) ? 1 : 0;
     if (h.wave() != w) continue;
     ++total;
     failed += HostFailed(h.status()) ? 1 : 0;
@@ -478,13 +621,26 @@ absl::Status RolloutEngine::Advance(v1::Deployment* d) {
                            failed * 100.0 > d->spec().error_threshold_pct() * total;
   if (!wave_failed && pending > 0) {
     if (open && before_deadline) {
+      int offline = 0;
       for (v1::DeploymentHost& h : *d->mutable_hosts()) {
-        if (d->spec().max_parallel() != 0 && in_flight >= static_cast<int>(d->spec().max_parallel())) break;
         if (h.wave() != w || h.status() != v1::HOST_PENDING) continue;
+        // A job is created only for a connected host: one waiting for an
+        // offline host would hold a slot, and could run after a deadline.
+        if (!deps_.sessions->IsConnected(h.agent_id())) {
+          ++offline;
+          continue;
+        }
+        if (d->spec().max_parallel() != 0 && in_flight >= static_cast<int>(d->spec().max_parallel())) continue;
         StartJob(d, &h);
         if (h.status() == v1::HOST_RUNNING) ++in_flight;
       }
-      if (d->message().starts_with("waiting for the maintenance window")) d->clear_message();
+      if (offline > 0 && running == 0 && offline == pending) {
+        d->set_message(absl::StrCat(WaveName(w), ": waiting for ", offline, offline == 1 ? " host" : " hosts",
+                                    " to connect"));
+      } else if (d->message().starts_with("waiting for the maintenance window") ||
+                 absl::StrContains(d->message(), " to connect")) {
+        d->clear_message();
+      }
     } else if (!open) {
       d->set_message(absl::StrCat("waiting for the maintenance window (opens ", Utc(window.NextOpen(now)), ")"));
     }
@@ -583,13 +739,20 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
         return absl::FailedPreconditionError(absl::StrCat("deployment ", id, " is ", state, " already"));
       }
       StopPendingHosts(&d, "not started: the deployment was aborted");
-      // Jobs not yet delivered to offline hosts must not arrive later.
-      for (v1::DeploymentHost& h : *d.mutable_hosts()) {
-        if (h.status() != v1::HOST_RUNNING || deps_.sessions->IsConnected(h.agent_id())) continue;
-        Withdraw(&h, "the deployment was aborted before the host ran the job", v1::HOST_SKIPPED);
-      }
       d.set_state(v1::DEPLOYMENT_ABORTED);
       d.set_message(absl::StrCat("aborted by ", by.empty() ? "an admin" : by));
+      d.set_updated_ms(now);
+      // Stored before its jobs are withdrawn: a restart in between finds an
+      // aborted deployment with running hosts, and Tick withdraws them.
+      RETURN_IF_ERROR(deps_.store->PutDeployment(d));
+      // No running host's job may start from now on: an offline host must
+      // not get it later, a connected one gets a cancel (a host that has
+      // started it reports its real result, which counts).
+      for (v1::DeploymentHost& h : *d.mutable_hosts()) {
+        if (h.status() == v1::HOST_RUNNING) {
+          Withdraw(&h, "the deployment was aborted before the host ran the job", v1::HOST_SKIPPED);
+        }
+      }
       break;
     }
     case v1::ControlDeploymentRequest::RETRY: {
@@ -598,7 +761,9 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
       }
       uint32_t first_wave = UINT32_MAX;
       for (v1::DeploymentHost& h : *d.mutable_hosts()) {
-        if (!(HostFailed(h.status()) || NeverStarted(h)) || RollbackPending(h)) continue;
+        // Not while what became of it is unknown: its rollback, or the job
+        // withdrawn from it while offline, may still report (and count).
+        if (!(HostFailed(h.status()) || NeverStarted(h)) || RollbackPending(h) || h.withdrawn()) continue;
         h.set_status(v1::HOST_PENDING);
         h.clear_rollback_job_id();
         h.set_rollback_done(false);

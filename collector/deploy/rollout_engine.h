@@ -51,6 +51,8 @@ struct RolloutDeps {
   ArtifactRepository* artifacts = nullptr;
   SessionRegistry* sessions = nullptr;
   std::function<absl::Time()> now = [] { return absl::Now(); };
+  // 8 hex digits for a new deployment's id ("d-" and these); random.
+  std::function<std::string()> new_id;
 };
 
 class RolloutEngine {
@@ -64,15 +66,17 @@ class RolloutEngine {
                                          const std::string& by);
   // One step of every unfinished deployment (see above).
   void Tick();
-  // A deployment that is not finished uses this artifact (it cannot go).
-  absl::StatusOr<bool> ArtifactInUse(const std::string& sha256);
+  // Calls remove() unless a deployment that is not finished uses the
+  // artifact (FailedPrecondition then), under the lock Create stores a new
+  // deployment with: the two cannot cross.
+  absl::Status DeleteArtifactUnlessInUse(const std::string& sha256, const std::function<absl::Status()>& remove);
 
  private:
   absl::Status Advance(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RefreshHosts(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartJob(v1::Deployment* d, v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void StartRollback(v1::Deployment* d, v1::DeploymentHost* h, const std::string& why)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A host fails its health gate: a rollback job when its job changed it.
+  void FailGate(v1::Deployment* d, v1::DeploymentHost* h, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WaveFailed(v1::Deployment* d, int failed, int total) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NextWave(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StopPendingHosts(v1::Deployment* d, const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -81,8 +85,10 @@ class RolloutEngine {
   bool AdoptCreatedJob(const v1::Deployment& d, v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The same for a gate rollback job (checked when a host would pass its gate).
   bool AdoptGateRollback(v1::DeploymentHost* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Finishes the job of an offline host in the store so it is never
-  // delivered; false when the host has reported a result already.
+  // Withdraws the host's job (Store::WithdrawJobIfPending) and sends its
+  // cancel: it is never delivered again, and a host that has it and has
+  // not started it does not start it. False when the host has reported a
+  // result already.
   bool Withdraw(v1::DeploymentHost* h, const std::string& why, v1::DeploymentHostStatus as)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, const v1::JobResult& r)
@@ -99,6 +105,9 @@ class RolloutEngine {
   // Ids of the deployments Tick visits (read from the store at the first
   // Tick; finished ones leave, created and controlled ones join).
   std::optional<std::set<std::string>> active_ ABSL_GUARDED_BY(mu_);
+  // Deployments visited since this engine started (AdoptCreatedJob runs
+  // for their pending hosts once).
+  std::set<std::string> adopted_ ABSL_GUARDED_BY(mu_);
 };
 
 // Calls RolloutEngine::Tick every `every` on a thread of its own.

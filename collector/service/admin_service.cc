@@ -18,6 +18,7 @@
 #include "collector/tsdb/query/query_engine.h"
 #include "collector/tsdb/tsdb_store.h"
 #include "common/crypto.h"
+#include "common/job_id.h"
 #include "common/health/check_spec.h"
 #include "common/jobs/job_spec.h"
 #include "common/jobs/job_statement.h"
@@ -214,16 +215,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteArtifact(grpc::CallbackServerC
                                                            v1::DeleteArtifactResponse* resp) {
   return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
-    if (deps_.rollouts != nullptr) {
-      ASSIGN_OR_RETURN(bool in_use, deps_.rollouts->ArtifactInUse(req->sha256()));
-      if (in_use) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("artifact ", req->sha256().substr(0, 12),
-                         " is used by a deployment that has not finished (see stewardctl deploy list; abort it "
-                         "first)"));
-      }
-    }
-    RETURN_IF_ERROR(deps_.artifacts->Delete(req->sha256()));
+    auto remove = [&] { return deps_.artifacts->Delete(req->sha256()); };
+    RETURN_IF_ERROR(deps_.rollouts != nullptr ? deps_.rollouts->DeleteArtifactUnlessInUse(req->sha256(), remove)
+                                              : remove());
     spdlog::info("artifact {} removed", req->sha256().substr(0, 12));
     return absl::OkStatus();
   });
@@ -239,6 +233,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* 
     job.set_created_ms(absl::ToUnixMillis(deps_.now()));
     job.set_created_by(caller.who);
     if (job.spec().job_id().empty()) job.mutable_spec()->set_job_id(absl::StrCat("job-", RandomHex(6)));
+    // A deployment's jobs are its own: one made by hand must not pass for
+    // one (the rollout engine would adopt it as the host's install).
+    if (!job.spec().deployment_id().empty() || IsDeploymentJobId(job.spec().job_id())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "job id '", job.spec().job_id().substr(0, 80),
+          "' has the form of a deployment's jobs (d-XXXXXXXX-N) or names a deployment; pick another id"));
+    }
     RETURN_IF_ERROR(ValidateJobSpec(job.spec()));
     // Agents refuse an unsigned host-changing job: say so now, not later.
     RETURN_IF_ERROR(CheckJobSignedFor(job.spec(), req->agent_id(), job.created_ms()));

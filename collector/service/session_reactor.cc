@@ -221,9 +221,12 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
     return absl::OkStatus();
   });
   if (!settings.ok()) return settings;
-  auto pending = deps_.store->PendingJobs(agent_id_);
-  if (!pending.ok()) return pending.status();
-  for (const v1::JobSpec& job : *pending) PushJob(job);
+  // Read after the session registered: a job withdrawn before this read is
+  // not sent; one withdrawn after it is cancelled on this session.
+  auto open = deps_.store->OpenJobs(agent_id_);
+  if (!open.ok()) return open.status();
+  for (const v1::JobSpec& job : open->pending) PushJob(job);
+  for (const v1::CancelJob& cancel : open->cancels) PushCancel(cancel);
   spdlog::info("agent {} connected (agent {}, applied up to seq {})", agent_id_, EscapeForDisplay(hello.agent_version()),
                rec->last_applied_seq());
   if (!hello.inventory_digest().empty() && hello.inventory_digest() != rec->inventory_digest()) {
@@ -419,6 +422,12 @@ void SessionReactor::PushSettings(const v1::AgentSettings& settings) {
 void SessionReactor::PushJob(const v1::JobSpec& job) {
   v1::CollectorMessage msg;
   *msg.mutable_job() = job;
+  Send(std::move(msg));
+}
+
+void SessionReactor::PushCancel(const v1::CancelJob& cancel) {
+  v1::CollectorMessage msg;
+  *msg.mutable_cancel_job() = cancel;
   Send(std::move(msg));
 }
 

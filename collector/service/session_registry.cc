@@ -29,6 +29,14 @@ bool SessionRegistry::PushJob(const std::string& agent_id, const v1::JobSpec& jo
   return true;
 }
 
+bool SessionRegistry::PushCancel(const std::string& agent_id, const v1::CancelJob& cancel) {
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(agent_id);
+  if (it == open_.end()) return false;
+  it->second.sink->PushCancel(cancel);
+  return true;
+}
+
 void SessionRegistry::Closed(const std::string& agent_id, SettingsSink* sink) {
   absl::MutexLock lock(&mu_);
   auto it = open_.find(agent_id);

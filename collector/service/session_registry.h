@@ -33,6 +33,8 @@ class SettingsSink {
   virtual void PushSettings(const v1::AgentSettings& settings) = 0;
   // Queues a job for the agent; must not block.
   virtual void PushJob(const v1::JobSpec& job) = 0;
+  // Queues a cancel of a withdrawn job; must not block.
+  virtual void PushCancel(const v1::CancelJob& cancel) = 0;
   // Ends the session with `status` (replaced, agent disabled or removed):
   // it applies nothing more. Must not block, and must not end the call
   // inline (it is called under the registry's lock, which the session's
@@ -59,6 +61,9 @@ class SessionRegistry {
   // Sends `job` on the agent's open streams; false when it has none (it
   // gets the job after its next Welcome).
   bool PushJob(const std::string& agent_id, const v1::JobSpec& job);
+  // Sends a withdrawn job's cancel on the agent's stream; false when it has
+  // none (it gets the cancel after its next Welcome).
+  bool PushCancel(const std::string& agent_id, const v1::CancelJob& cancel);
   size_t ConnectedCount() const;
   // Runs fn() under the settings lock. Whoever reads the checks to push
   // settings from them (a session after its Welcome, an admin change to

@@ -19,8 +19,9 @@ using internal_store::FromRocks;
 using internal_store::ParseRecord;
 using internal_store::SyncWrite;
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, OpenOptions open_options) {
   rocksdb::Options options;
+  options.allow_fallocate = open_options.preallocate_wal;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
@@ -29,7 +30,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
-                           "services", "artifacts", "jobs", "deployments", "users", "audit"}) {
+                           "services", "artifacts", "jobs", "deployments", "users", "audit", "jobs_open"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -49,7 +50,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   store->deployments_ = store->handles_[12];
   store->users_ = store->handles_[13];
   store->audit_ = store->handles_[14];
+  store->jobs_open_ = store->handles_[15];
+  RETURN_IF_ERROR(store->BuildOpenJobsIndex());
   return store;
+}
+
+absl::Status Store::Commit(rocksdb::WriteBatch* batch, absl::string_view what) {
+  if (write_hook_ && !write_hook_(what)) return absl::OkStatus();
+  return FromRocks(db_->Write(SyncWrite(), batch), absl::StrCat("cannot write ", what));
 }
 
 Store::~Store() {
@@ -215,7 +223,7 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
   rec.set_last_applied_seq(env.seq());
   rec.set_last_seen_ms(now_ms);
   RETURN_IF_ERROR(FromRocks(batch.Put(agents_, agent_id, rec.SerializeAsString()), "batch"));
-  RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), "cannot apply envelope"));
+  RETURN_IF_ERROR(Commit(&batch, "envelope"));
   return outcome;
 }
 

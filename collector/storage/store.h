@@ -10,6 +10,10 @@
 //   services   agent id \0 unit name                     -> ServiceUnit (latest report)
 //   checks     check name                                -> CheckAssignment (pushed checks)
 //   jobs       agent id \0 job id                        -> Job (spec and latest result)
+//   jobs_open  agent id \0 job id                        -> "" for each job still to send
+//              (no final result) or to cancel (withdrawn, not reported):
+//              what a session reads after Welcome, without parsing the
+//              agent's past jobs
 //   deployments  deployment id                          -> Deployment (rollout state)
 //   artifacts  sha256 (hex)                              -> Artifact (metadata; content in
 //              files, collector/artifacts/artifact_blobs.h)
@@ -74,8 +78,15 @@ struct AuditVerification {
 
 class Store {
  public:
+  struct OpenOptions {
+    // RocksDB preallocates each WAL file (fallocate, tens of MB): cheap on a
+    // disk, but on tmpfs it allocates the memory; tests that open thousands
+    // of stores there turn it off.
+    bool preallocate_wal = true;
+  };
   // Opens (creating if needed) the database under `dir`.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir, OpenOptions open_options);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir) { return Open(dir, OpenOptions()); }
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -173,13 +184,23 @@ class Store {
   // The agent's jobs without a final result, oldest first: sent again after
   // each Welcome.
   absl::StatusOr<std::vector<v1::JobSpec>> PendingJobs(const std::string& agent_id);
+  // What a session sends after Welcome: the pending jobs (oldest first) and
+  // the withdrawn jobs the agent has not reported (cancels). Reads only the
+  // jobs_open index and those jobs.
+  struct JobsToSend {
+    std::vector<v1::JobSpec> pending;
+    std::vector<v1::CancelJob> cancels;
+  };
+  absl::StatusOr<JobsToSend> OpenJobs(const std::string& agent_id);
   // Stores a new job; AlreadyExists when the agent has one with its id
   // (checked and written under the agent's lock).
   absl::Status CreateJob(const v1::Job& job);
-  // Gives a job that has no final result yet this final `result` (a
-  // deadline passed, a deployment was aborted) so it is no longer sent.
+  // Withdraws a job that has no final result yet (a deadline passed, a
+  // deployment was aborted): gives it the final `result` and marks it
+  // withdrawn, in one write, so it is no longer sent and a cancel is sent
+  // instead until the agent reports (its result then replaces this one).
   // False when it already had a final result (the agent's stays).
-  absl::StatusOr<bool> FinishJobIfPending(const std::string& agent_id, const v1::JobResult& result);
+  absl::StatusOr<bool> WithdrawJobIfPending(const std::string& agent_id, const v1::JobResult& result);
 
   // --- deployments (see store_deployments.cc) ---
   absl::Status PutDeployment(const v1::Deployment& deployment);
@@ -191,6 +212,12 @@ class Store {
   absl::StatusOr<std::vector<v1::Deployment>> ListDeployments(std::vector<std::string>* unreadable = nullptr);
   // Every deployment's id, without reading the records.
   absl::StatusOr<std::vector<std::string>> ListDeploymentIds();
+
+  // Tests only: called before each write of a job, a deployment or an
+  // envelope, with what is written; when it returns false the write is
+  // dropped (and reported done): the simulation's "the process died here",
+  // nothing after that point reaches the disk.
+  void SetWriteHookForTesting(std::function<bool(absl::string_view what)> hook) { write_hook_ = std::move(hook); }
 
   // --- users (see store_users.cc) ---
   // AlreadyExists when the name is taken.
@@ -262,6 +289,14 @@ class Store {
   rocksdb::ColumnFamilyHandle* deployments_ = nullptr;
   rocksdb::ColumnFamilyHandle* users_ = nullptr;
   rocksdb::ColumnFamilyHandle* audit_ = nullptr;
+  rocksdb::ColumnFamilyHandle* jobs_open_ = nullptr;
+  std::function<bool(absl::string_view)> write_hook_;
+  // Writes `batch` (synced) unless the test hook drops it.
+  absl::Status Commit(rocksdb::WriteBatch* batch, absl::string_view what);
+  // Adds `job` and its jobs_open entry (or its removal) to `batch`.
+  absl::Status PutJobInBatch(const v1::Job& job, rocksdb::WriteBatch* batch);
+  // Builds jobs_open from the jobs once (a data directory from before it).
+  absl::Status BuildOpenJobsIndex();
   // Writes of one agent's records (its AgentRecord read-modify-write with
   // the payload of an envelope) serialize on that agent's stripe; writes of
   // different agents run in parallel, their synced writes committed by

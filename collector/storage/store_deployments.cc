@@ -10,15 +10,16 @@
 #include "collector/storage/store_internal.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 
 namespace steward::collector {
 using internal_store::FromRocks;
 using internal_store::ParseRecord;
-using internal_store::SyncWrite;
 
 absl::Status Store::PutDeployment(const v1::Deployment& deployment) {
-  return FromRocks(db_->Put(SyncWrite(), deployments_, deployment.id(), deployment.SerializeAsString()),
-                   "cannot store deployment");
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Put(deployments_, deployment.id(), deployment.SerializeAsString()), "batch"));
+  return Commit(&batch, "deployment");
 }
 
 absl::StatusOr<v1::Deployment> Store::GetDeployment(const std::string& id) {

@@ -28,9 +28,17 @@ bool Final(v1::JobStatus s) {
 }
 }  // namespace
 
+absl::Status Store::PutJobInBatch(const v1::Job& job, rocksdb::WriteBatch* batch) {
+  const std::string key = JobKey(job.agent_id(), job.spec().job_id());
+  RETURN_IF_ERROR(FromRocks(batch->Put(jobs_, key, job.SerializeAsString()), "batch"));
+  const bool open = !Final(job.result().status()) || job.withdrawn();
+  return FromRocks(open ? batch->Put(jobs_open_, key, "") : batch->Delete(jobs_open_, key), "batch");
+}
+
 absl::Status Store::PutJob(const v1::Job& job) {
-  return FromRocks(db_->Put(SyncWrite(), jobs_, JobKey(job.agent_id(), job.spec().job_id()), job.SerializeAsString()),
-                   "cannot store job");
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(PutJobInBatch(job, &batch));
+  return Commit(&batch, "job");
 }
 
 absl::Status Store::CreateJob(const v1::Job& job) {
@@ -43,13 +51,38 @@ absl::Status Store::CreateJob(const v1::Job& job) {
   return PutJob(job);
 }
 
-absl::StatusOr<bool> Store::FinishJobIfPending(const std::string& agent_id, const v1::JobResult& result) {
+absl::StatusOr<bool> Store::WithdrawJobIfPending(const std::string& agent_id, const v1::JobResult& result) {
   absl::MutexLock lock(&AgentLock(agent_id));
   ASSIGN_OR_RETURN(v1::Job job, GetJob(agent_id, result.job_id()));
   if (Final(job.result().status())) return false;
   *job.mutable_result() = result;
+  job.set_withdrawn(true);
   RETURN_IF_ERROR(PutJob(job));
   return true;
+}
+
+absl::Status Store::BuildOpenJobsIndex() {
+  static constexpr char kBuilt[] = "jobs_open_built";
+  std::string marker;
+  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), kBuilt, &marker);
+  if (got.ok()) return absl::OkStatus();
+  if (!got.IsNotFound()) return FromRocks(got, "cannot read the jobs index marker");
+  rocksdb::WriteBatch batch;
+  size_t open = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), jobs_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::Job job;
+    if (!job.ParseFromString(it->value().ToString())) continue;  // reported when read
+    if (!Final(job.result().status()) || job.withdrawn()) {
+      RETURN_IF_ERROR(FromRocks(batch.Put(jobs_open_, it->key(), ""), "batch"));
+      ++open;
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot list jobs"));
+  RETURN_IF_ERROR(FromRocks(batch.Put(db_->DefaultColumnFamily(), kBuilt, "1"), "batch"));
+  RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), "cannot write the jobs index"));
+  if (open > 0) spdlog::info("jobs index built: {} jobs still to send", open);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Job> Store::GetJob(const std::string& agent_id, const std::string& job_id) {
@@ -78,10 +111,32 @@ absl::StatusOr<std::vector<v1::Job>> Store::ListJobs(const std::string& agent_id
 }
 
 absl::StatusOr<std::vector<v1::JobSpec>> Store::PendingJobs(const std::string& agent_id) {
-  ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, ListJobs(agent_id));
-  std::vector<v1::JobSpec> out;
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
-    if (!Final(it->result().status())) out.push_back(it->spec());
+  ASSIGN_OR_RETURN(JobsToSend open, OpenJobs(agent_id));
+  return std::move(open.pending);
+}
+
+absl::StatusOr<Store::JobsToSend> Store::OpenJobs(const std::string& agent_id) {
+  std::vector<v1::Job> jobs;
+  const std::string prefix = agent_id + std::string(1, '\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), jobs_open_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    absl::StatusOr<v1::Job> job = GetJob(agent_id, it->key().ToString().substr(prefix.size()));
+    if (absl::IsNotFound(job.status())) continue;
+    RETURN_IF_ERROR(job.status());
+    jobs.push_back(*std::move(job));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot list open jobs"));
+  std::stable_sort(jobs.begin(), jobs.end(),
+                   [](const v1::Job& a, const v1::Job& b) { return a.created_ms() < b.created_ms(); });
+  JobsToSend out;
+  for (v1::Job& job : jobs) {
+    if (job.withdrawn()) {
+      v1::CancelJob& c = out.cancels.emplace_back();
+      c.set_job_id(job.spec().job_id());
+      c.set_reason(job.result().message());
+    } else if (!Final(job.result().status())) {
+      out.pending.push_back(std::move(*job.mutable_spec()));
+    }
   }
   return out;
 }
@@ -96,7 +151,9 @@ absl::Status Store::ApplyJobResult(const std::string& agent_id, const v1::JobRes
   }
   RETURN_IF_ERROR(job.status());
   *job->mutable_result() = result;
-  return FromRocks(batch->Put(jobs_, JobKey(agent_id, result.job_id()), job->SerializeAsString()), "batch");
+  // The host's own result replaces a withdrawal: it ran (or cancelled) it.
+  job->set_withdrawn(false);
+  return PutJobInBatch(*job, batch);
 }
 
 }  // namespace steward::collector

@@ -33,6 +33,7 @@ class NullSink : public SettingsSink {
  public:
   void PushSettings(const v1::AgentSettings&) override {}
   void PushJob(const v1::JobSpec&) override {}
+  void PushCancel(const v1::CancelJob&) override {}
 };
 
 class RolloutEngineTest : public ::testing::Test {
@@ -86,6 +87,10 @@ class RolloutEngineTest : public ::testing::Test {
     s.set_artifact_sha256(kSha);
     s.set_target("label:role=web");
     s.add_waves(waves);
+    // No gate and no bound unless a test sets them (the defaults are
+    // checked on their own).
+    s.set_health_gate_ms(0);
+    s.set_max_parallel(0);
     return s;
   }
 
@@ -216,14 +221,15 @@ TEST_F(RolloutEngineTest, WavesRunInOrderWithinMaxParallelAndAfterTheGate) {
   // Waves started only after the gate of the one before.
   EXPECT_GE(d.waves(1).started_ms(), d.waves(0).gate_until_ms());
   EXPECT_GE(d.waves(2).started_ms(), d.waves(1).gate_until_ms());
-  EXPECT_FALSE(engine_->ArtifactInUse(kSha).value());
+  EXPECT_TRUE(engine_->DeleteArtifactUnlessInUse(kSha, [] { return absl::OkStatus(); }).ok());
 }
 
 TEST_F(RolloutEngineTest, AFailedCanaryPausesThenRetryAndResume) {
   AddHosts(4);
+  Connect(4);
   v1::Deployment d = Create(Spec("1,100%"));
   engine_->Tick();
-  EXPECT_TRUE(engine_->ArtifactInUse(kSha).value());
+  EXPECT_TRUE(absl::IsFailedPrecondition(engine_->DeleteArtifactUnlessInUse(kSha, [] { return absl::OkStatus(); })));
   const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
   Report(canary.agent_id(), canary.job_id(), v1::JOB_ROLLED_BACK);
   engine_->Tick();
@@ -268,6 +274,7 @@ TEST_F(RolloutEngineTest, AFailedCanaryPausesThenRetryAndResume) {
 
 TEST_F(RolloutEngineTest, ThresholdAllowsSomeFailuresAndAbortPolicyEndsRolledBack) {
   AddHosts(8);
+  Connect(8);
   v1::DeploymentSpec spec = Spec("50%,100%");
   spec.set_error_threshold_pct(25);
   v1::Deployment d = Create(spec);
@@ -393,6 +400,7 @@ TEST_F(RolloutEngineTest, ASignedDeploymentCarriesItsStatementToEveryJobAndGateR
 
 TEST_F(RolloutEngineTest, WaitsForTheWindowAndFailsHostsPastTheDeadline) {
   AddHosts(2);
+  Connect(2);
   v1::DeploymentSpec spec = Spec("100%");
   spec.set_window("Sat 01:00-05:00");
   spec.set_deadline_ms(absl::ToUnixMillis(now_ + absl::Hours(24)));
@@ -407,10 +415,11 @@ TEST_F(RolloutEngineTest, WaitsForTheWindowAndFailsHostsPastTheDeadline) {
   d = Get(d.id());
   EXPECT_EQ(d.state(), v1::DEPLOYMENT_RUNNING);
   ASSERT_EQ(WithStatus(d, v1::HOST_RUNNING).size(), 2u);
-  EXPECT_THAT(WithStatus(d, v1::HOST_RUNNING)[0].message(), HasSubstr("waiting for the host to connect"));
-  // One host reports; the other stays offline past the deadline.
+  // One host reports; the other goes offline before it does and stays
+  // away past the deadline.
   const v1::DeploymentHost first = WithStatus(d, v1::HOST_RUNNING)[0];
   const std::string offline = WithStatus(d, v1::HOST_RUNNING)[1].agent_id();
+  Disconnect(offline);
   Report(first.agent_id(), first.job_id(), v1::JOB_SUCCEEDED);
   now_ += absl::Hours(11);
   engine_->Tick();
@@ -423,22 +432,16 @@ TEST_F(RolloutEngineTest, WaitsForTheWindowAndFailsHostsPastTheDeadline) {
   // The job will not reach the host when it comes back.
   EXPECT_TRUE(store_->PendingJobs(offline).value().empty());
 
-  // A deployment whose window does not open before its deadline fails at
-  // the deadline instead of waiting for the window.
+  // A deadline before the window first opens: nothing could start.
   spec.set_deadline_ms(absl::ToUnixMillis(now_ + absl::Hours(1)));
-  v1::Deployment late = Create(spec);
-  engine_->Tick();
-  EXPECT_EQ(Get(late.id()).state(), v1::DEPLOYMENT_PENDING);
-  now_ += absl::Hours(2);
-  engine_->Tick();
-  late = Get(late.id());
-  EXPECT_EQ(late.state(), v1::DEPLOYMENT_FAILED) << late.message();
-  EXPECT_EQ(WithStatus(late, v1::HOST_FAILED).size(), 2u);
-  EXPECT_TRUE(store_->ListJobs("h0").value().size() == 1u);  // only the first deployment's
+  auto late = engine_->Create(spec, "alice", false);
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(late.status().message(), HasSubstr("before the maintenance window first opens"));
 }
 
 TEST_F(RolloutEngineTest, ARestartResumesWithoutDuplicateJobs) {
   AddHosts(6);
+  Connect(6);
   v1::DeploymentSpec spec = Spec("1,100%");
   spec.set_max_parallel(2);
   v1::Deployment d = Create(spec);
@@ -460,6 +463,7 @@ TEST_F(RolloutEngineTest, ARestartResumesWithoutDuplicateJobs) {
   v1::Job early;
   early.set_agent_id(next->agent_id());
   early.mutable_spec()->set_job_id(d.id() + "-1");
+  early.mutable_spec()->set_deployment_id(d.id());
   early.mutable_spec()->mutable_install_artifact()->set_sha256(kSha);
   early.mutable_result()->set_status(v1::JOB_PENDING);
   ASSERT_TRUE(store_->CreateJob(early).ok());
@@ -478,6 +482,7 @@ TEST_F(RolloutEngineTest, ARestartResumesWithoutDuplicateJobs) {
 
 TEST_F(RolloutEngineTest, AbortSkipsPendingHostsAndWithdrawsUndeliveredJobs) {
   AddHosts(3);
+  Connect(3);
   v1::Deployment d = Create(Spec("2,100%"));
   engine_->Tick();
   auto aborted = engine_->Control(d.id(), v1::ControlDeploymentRequest::ABORT, "carol");
@@ -487,7 +492,7 @@ TEST_F(RolloutEngineTest, AbortSkipsPendingHostsAndWithdrawsUndeliveredJobs) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(store_->PendingJobs(absl::StrCat("h", i)).value().empty());
   EXPECT_EQ(engine_->Control(d.id(), v1::ControlDeploymentRequest::RETRY, "carol").status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_FALSE(engine_->ArtifactInUse(kSha).value());
+  EXPECT_TRUE(engine_->DeleteArtifactUnlessInUse(kSha, [] { return absl::OkStatus(); }).ok());
 }
 
 TEST_F(RolloutEngineTest, BadSpecsAreRefusedAndADryRunStoresNothing) {
@@ -530,6 +535,7 @@ TEST_F(RolloutEngineTest, BadSpecsAreRefusedAndADryRunStoresNothing) {
 
 TEST_F(RolloutEngineTest, APackageFromTheRepositoriesBecomesAptJobs) {
   AddHosts(2);
+  Connect(2);
   v1::DeploymentSpec spec = Spec("1,100%");
   spec.set_apt_package("openssl=3.0.15-1~deb12u1");
   v1::Deployment d = Create(spec);
@@ -542,11 +548,12 @@ TEST_F(RolloutEngineTest, APackageFromTheRepositoriesBecomesAptJobs) {
   EXPECT_EQ(job.spec().apt_package().version(), "3.0.15-1~deb12u1");
   EXPECT_FALSE(job.spec().apt_package().remove());
   EXPECT_TRUE(job.spec().rollback_on_failure());
-  EXPECT_FALSE(engine_->ArtifactInUse(kSha).value());
+  EXPECT_TRUE(engine_->DeleteArtifactUnlessInUse(kSha, [] { return absl::OkStatus(); }).ok());
 }
 
 TEST_F(RolloutEngineTest, RetryAfterAnAbortedWaveRunsTheHostsItSkipped) {
   AddHosts(4);
+  Connect(4);
   v1::DeploymentSpec spec = Spec("1,100%");
   spec.set_on_failure(v1::DeploymentSpec::ABORT);
   v1::Deployment d = Create(spec);
@@ -568,6 +575,7 @@ TEST_F(RolloutEngineTest, RetryAfterAnAbortedWaveRunsTheHostsItSkipped) {
 
 TEST_F(RolloutEngineTest, ResumeAfterAFailedWaveRunsItsRemainingHosts) {
   AddHosts(5);
+  Connect(5);
   v1::DeploymentSpec spec = Spec("100%");
   spec.set_max_parallel(1);
   v1::Deployment d = Create(spec);
@@ -666,6 +674,7 @@ TEST_F(RolloutEngineTest, JobsStoredBeforeARestartAreAdopted) {
   v1::Job early;
   early.set_agent_id(pending->agent_id());
   early.mutable_spec()->set_job_id(d.id() + "-1");
+  early.mutable_spec()->set_deployment_id(d.id());
   early.mutable_spec()->mutable_install_artifact()->set_sha256(kSha);
   early.mutable_result()->set_status(v1::JOB_PENDING);
   ASSERT_TRUE(store_->CreateJob(early).ok());
@@ -682,11 +691,12 @@ TEST_F(RolloutEngineTest, JobsStoredBeforeARestartAreAdopted) {
 
 TEST_F(RolloutEngineTest, TheDeadlineLeavesConnectedHostsRunningAndTakesLateResults) {
   AddHosts(2);
+  Connect(2);
   v1::DeploymentSpec spec = Spec("100%");
   spec.set_deadline_ms(absl::ToUnixMillis(now_ + absl::Hours(1)));
   v1::Deployment d = Create(spec);
-  sessions_.Opened("h0", &sink_, {});
   engine_->Tick();
+  Disconnect("h1");  // with its job, before it reports
   now_ += absl::Hours(2);
   engine_->Tick();
   d = Get(d.id());
@@ -697,7 +707,8 @@ TEST_F(RolloutEngineTest, TheDeadlineLeavesConnectedHostsRunningAndTakesLateResu
   Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);
   engine_->Tick();
   EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_FAILED);  // h1 failed the only wave, past the deadline
-  // h1 had the job after all and reports it late: it counts.
+  // h1 ran the job after all and reports it late: it counts.
+  sessions_.Opened("h1", &sink_, {});
   Report("h1", d.id() + "-1", v1::JOB_SUCCEEDED);
   engine_->Tick();
   EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_SUCCEEDED).size(), 2u);
@@ -705,6 +716,7 @@ TEST_F(RolloutEngineTest, TheDeadlineLeavesConnectedHostsRunningAndTakesLateResu
 
 TEST_F(RolloutEngineTest, AnUnreadableDeploymentDoesNotStopTheOthers) {
   AddHosts(1);
+  Connect(1);
   v1::Deployment d = Create(Spec("100%"));
   ASSERT_TRUE(store_->PutDeployment([] {
     v1::Deployment bad;
