@@ -85,7 +85,7 @@ Commands:
   job list [--host ID] [--job JOB_ID]                   jobs with their results
   deploy create --artifact SHA|--package NAME=VERSION --target EXPR --sign-key KEY [--waves 1,10%,50%,100%]
           [--max-parallel N] [--error-threshold 5%] [--health-gate 5m] [--window "Sat 01:00-05:00"]
-          [--deadline 24h] [--on-failure pause|abort] [--dry-run]
+          [--deadline 24h] [--on-failure pause|abort] [--require-checks] [--dry-run]
                                                         staged rollout to the hosts a target selects, signed
                                                         for exactly those hosts (until the deadline, or 7 days)
   deploy status ID [--watch]                            progress per wave and host
@@ -129,7 +129,7 @@ struct Flags {
   bool rollback_on_failure = false;
   std::string package;  // deploy create --package
   std::string target, waves, max_parallel, error_threshold, health_gate, window, deadline, on_failure;  // deploy
-  bool dry_run = false, watch = false;
+  bool dry_run = false, watch = false, require_checks = false;
   std::vector<std::string> matches;
   std::string since_changes;  // --since with the changes default (24h)
   std::vector<std::string> labels, params;
@@ -568,6 +568,7 @@ class Ctl {
     o.deadline = f_.deadline;
     o.on_failure = f_.on_failure;
     o.dry_run = f_.dry_run;
+    o.require_checks = f_.require_checks;
     o.sign_key = f_.sign_key;
     o.watch = f_.watch;
     o.json = f_.json;
@@ -780,6 +781,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("deadline", &f.deadline, "no job starts after this long (deploy create)")
       .Flag("on-failure", &f.on_failure, "pause or abort (deploy create)")
       .Bool("dry-run", &f.dry_run, "plan only (deploy create)")
+      .Bool("require-checks", &f.require_checks, "a changed host without health checks fails its gate (deploy create)")
       .Bool("watch", &f.watch, "follow until finished or paused (deploy status)")
       .Flag("name", &f.name, "package name (software), part of a unit name (services)")
       .Flag("state", &f.state, "unit active state (services)")

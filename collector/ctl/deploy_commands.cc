@@ -29,15 +29,35 @@ namespace {
 
 std::string Time(int64_t ms) { return ms > 0 ? FormatRfc3339(absl::FromUnixMillis(ms)) : ""; }
 
-// Hosts of wave `i` done (succeeded or skipped) and failed (or rolled back).
-std::pair<int, int> WaveCounts(const v1::Deployment& d, int i) {
-  int done = 0, failed = 0;
+// Hosts of wave `i` by outcome: each host in exactly one.
+struct WaveCount {
+  int succeeded = 0, skipped = 0, failed = 0;  // failed includes rolled back
+};
+WaveCount WaveCounts(const v1::Deployment& d, int i) {
+  WaveCount c;
   for (const v1::DeploymentHost& h : d.hosts()) {
     if (h.wave() != static_cast<uint32_t>(i)) continue;
-    done += (h.status() == v1::HOST_SUCCEEDED || h.status() == v1::HOST_SKIPPED) ? 1 : 0;
-    failed += (h.status() == v1::HOST_FAILED || h.status() == v1::HOST_ROLLED_BACK) ? 1 : 0;
+    c.succeeded += h.status() == v1::HOST_SUCCEEDED ? 1 : 0;
+    c.skipped += h.status() == v1::HOST_SKIPPED ? 1 : 0;
+    c.failed += (h.status() == v1::HOST_FAILED || h.status() == v1::HOST_ROLLED_BACK) ? 1 : 0;
   }
-  return {done, failed};
+  return c;
+}
+
+std::string GateText(int64_t ms) {
+  return ms <= 0 ? "none" : absl::FormatDuration(absl::Milliseconds(ms));
+}
+
+// The plan and its safety limits in one line, for people.
+std::string PlanLine(const v1::Deployment& d) {
+  const v1::DeploymentSpec& s = d.spec();
+  return absl::StrCat("plan: waves ", absl::StrJoin(s.waves(), ","), " · max parallel ",
+                      s.max_parallel() == 0 ? "unlimited" : absl::StrCat(s.max_parallel()), " · health gate ",
+                      GateText(s.health_gate_ms()), s.require_checks() ? " (checks required)" : "",
+                      " · error threshold ", s.error_threshold_pct(), "% · on failure ",
+                      s.on_failure() == v1::DeploymentSpec::ABORT ? "abort" : "pause",
+                      s.window().empty() ? "" : absl::StrCat(" · window ", s.window()),
+                      s.deadline_ms() == 0 ? "" : absl::StrCat(" · deadline ", Time(s.deadline_ms())));
 }
 
 void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
@@ -54,15 +74,27 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
       .Key("created").String(Time(d.created_ms()))
       .Key("created_by").String(d.created_by())
       .Key("current_wave").Uint(d.current_wave() + 1);
+  w.Key("plan").BeginObject()
+      .Key("waves").BeginArray();
+  for (const std::string& wave : d.spec().waves()) w.String(wave);
+  w.EndArray()
+      .Key("max_parallel").Uint(d.spec().max_parallel())
+      .Key("health_gate_s").Int(d.spec().health_gate_ms() / 1000)
+      .Key("require_checks").Bool(d.spec().require_checks())
+      .Key("error_threshold_pct").Double(d.spec().error_threshold_pct())
+      .Key("window").String(d.spec().window())
+      .Key("deadline").String(Time(d.spec().deadline_ms()))
+      .EndObject();
   w.Key("waves").BeginArray();
   for (int i = 0; i < d.waves_size(); ++i) {
     const v1::DeploymentWave& wave = d.waves(i);
-    const auto [done, failed] = WaveCounts(d, i);
+    const WaveCount c = WaveCounts(d, i);
     w.BeginObject()
         .Key("wave").Uint(static_cast<uint64_t>(i) + 1)
         .Key("hosts").Uint(wave.hosts())
-        .Key("succeeded").Int(done)
-        .Key("failed").Int(failed)
+        .Key("succeeded").Int(c.succeeded)
+        .Key("skipped").Int(c.skipped)
+        .Key("failed").Int(c.failed)
         .Key("started").String(Time(wave.started_ms()))
         .Key("gate_until").String(Time(wave.gate_until_ms()))
         .Key("done").String(Time(wave.done_ms()))
@@ -79,6 +111,7 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
         .Key("old_version").String(h.old_version())
         .Key("new_version").String(h.new_version())
         .Key("message").String(h.message())
+        .Key("gate").String(h.gate())
         .Key("job_id").String(h.job_id())
         .Key("rollback_job_id").String(h.rollback_job_id())
         .EndObject();
@@ -90,24 +123,26 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
 void PrintDeployment(const v1::Deployment& d, std::ostream& out) {
   out << "deployment " << d.id() << ": " << collector::DeploymentStateName(d.state()) << " — " << d.package() << " "
       << d.version() << " to '" << d.spec().target() << "'\n";
+  out << "  " << PlanLine(d) << "\n";
   if (!d.message().empty()) out << "  " << EscapeForDisplay(d.message(), /*multiline=*/true) << "\n";
-  Table waves({"WAVE", "HOSTS", "DONE", "FAILED", "STARTED", "GATE UNTIL", "STATE"});
+  Table waves({"WAVE", "HOSTS", "SUCCEEDED", "SKIPPED", "FAILED", "STARTED", "GATE UNTIL", "STATE"});
   for (int i = 0; i < d.waves_size(); ++i) {
     const v1::DeploymentWave& wave = d.waves(i);
-    const auto [done, failed] = WaveCounts(d, i);
+    const WaveCount c = WaveCounts(d, i);
     std::string state = wave.done_ms() > 0                                  ? "done"
                         : wave.gate_until_ms() > 0                          ? "health gate"
                         : wave.started_ms() > 0                             ? "running"
                                                                             : "waiting";
-    waves.AddRow({absl::StrCat(i + 1, i == 0 ? " (canary)" : ""), absl::StrCat(wave.hosts()), absl::StrCat(done),
-                  absl::StrCat(failed), Time(wave.started_ms()), Time(wave.gate_until_ms()), state});
+    waves.AddRow({absl::StrCat(i + 1, i == 0 ? " (canary)" : ""), absl::StrCat(wave.hosts()),
+                  absl::StrCat(c.succeeded), absl::StrCat(c.skipped), absl::StrCat(c.failed), Time(wave.started_ms()),
+                  Time(wave.gate_until_ms()), state});
   }
   out << waves.Render();
-  Table hosts({"HOST", "AGENT", "WAVE", "STATUS", "FROM", "TO", "MESSAGE"});
+  Table hosts({"HOST", "AGENT", "WAVE", "STATUS", "FROM", "TO", "GATE", "MESSAGE"});
   for (const v1::DeploymentHost& h : d.hosts()) {
     hosts.AddRow({h.hostname(), h.agent_id(), absl::StrCat(h.wave() + 1),
                   collector::DeploymentHostStatusName(h.status()), h.old_version(), h.new_version(),
-                  h.message().substr(0, 100)});
+                  h.gate().substr(0, 40), h.message().substr(0, 100)});
   }
   out << "\n" << hosts.Render();
 }
@@ -214,6 +249,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
   } else if (!o.on_failure.empty() && o.on_failure != "pause") {
     return absl::InvalidArgumentError(absl::StrCat("--on-failure '", o.on_failure, "' must be pause or abort"));
   }
+  spec->set_require_checks(o.require_checks);
   req.set_dry_run(o.dry_run);
   RETURN_IF_ERROR(NeedSignKey(o));
   // Flags first (no call for a typo), then the artifact prefix.
@@ -236,12 +272,20 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
   }
   if (o.dry_run) {
     out << "dry run: nothing was started. " << d.package() << " " << d.version() << " would go to "
-        << d.hosts_size() << " hosts in " << d.waves_size() << " waves:\n";
-    Table t({"WAVE", "HOST", "AGENT"});
+        << d.hosts_size() << " hosts in " << d.waves_size() << " waves\n"
+        << PlanLine(d) << "\n";
+    Table t({"WAVE", "HOST", "AGENT", "NOTE"});
+    int warned = 0;
     for (const v1::DeploymentHost& h : d.hosts()) {
-      t.AddRow({absl::StrCat(h.wave() + 1, h.wave() == 0 ? " (canary)" : ""), h.hostname(), h.agent_id()});
+      warned += h.message().empty() ? 0 : 1;
+      t.AddRow({absl::StrCat(h.wave() + 1, h.wave() == 0 ? " (canary)" : ""), h.hostname(), h.agent_id(),
+                EscapeForDisplay(h.message())});
     }
     out << t.Render();
+    if (warned > 0) {
+      std::cerr << "warning: " << warned << " host(s) could not be rolled back by a failed health gate (see NOTE): "
+                << "a rollback reinstalls a package Steward kept when it installed it\n";
+    }
     return absl::OkStatus();
   }
   out << "deployment " << d.id() << " created: " << d.package() << " " << d.version() << " to " << d.hosts_size()

@@ -30,6 +30,8 @@ struct DeployOptions {
   // deployment for the hosts its target resolves to; required unless dry_run.
   std::string sign_key;
   bool dry_run = false;
+  // A changed host without health checks fails its gate.
+  bool require_checks = false;
   bool watch = false;
   bool json = false;
   absl::Duration timeout = absl::Seconds(30);

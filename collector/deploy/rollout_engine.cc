@@ -188,7 +188,12 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Create(const v1::DeploymentSpec& i
   d.set_created_by(by);
   d.set_package(artifact.name());
   d.set_version(artifact.version());
-  if (dry_run) return d;
+  if (dry_run) {
+    if (!spec.artifact_sha256().empty()) {
+      for (v1::DeploymentHost& h : *d.mutable_hosts()) h.set_message(RollbackNote(h.agent_id(), artifact));
+    }
+    return d;
+  }
   absl::MutexLock lock(&mu_);
   if (absl::StatusOr<v1::Deployment> taken = deps_.store->GetDeployment(d.id()); !absl::IsNotFound(taken.status())) {
     return taken.ok() ? absl::AbortedError(absl::StrCat("deployment id ", d.id(), " is taken; create it again"))
@@ -220,6 +225,27 @@ absl::Status RolloutEngine::DeleteArtifactUnlessInUse(const std::string& sha256,
     }
   }
   return remove();
+}
+
+std::string RolloutEngine::RollbackNote(const std::string& agent_id, const v1::Artifact& artifact) {
+  absl::StatusOr<std::vector<v1::SoftwareItem>> items = deps_.store->ListSoftware(agent_id);
+  if (!items.ok()) return "";
+  const v1::SoftwareItem* installed = nullptr;
+  for (const v1::SoftwareItem& item : *items) {
+    if (item.name() == artifact.name() && (item.source() == "dpkg" || item.source() == "rpm")) installed = &item;
+  }
+  // Not installed (a rollback removes it) or at the version already.
+  if (installed == nullptr || installed->version() == artifact.version()) return "";
+  absl::StatusOr<std::vector<v1::Job>> jobs = deps_.store->ListJobs(agent_id);
+  if (jobs.ok()) {
+    for (const v1::Job& j : *jobs) {
+      const v1::JobResult& r = j.result();
+      const bool installed_it = r.status() == v1::JOB_SUCCEEDED || r.status() == v1::JOB_ROLLED_BACK;
+      if (installed_it && r.package() == artifact.name() && r.new_version() == installed->version()) return "";
+    }
+  }
+  return absl::StrCat("no gate rollback: ", artifact.name(), " ", installed->version(),
+                      " was not installed by Steward here, so no package of it is kept to go back to");
 }
 
 std::vector<std::string> RolloutEngine::Unhealthy(const std::string& agent_id) {

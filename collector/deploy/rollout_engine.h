@@ -97,6 +97,10 @@ class RolloutEngine {
   bool GatePassed(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether Tick still has something to do for `d`.
   bool NeedsTick(const v1::Deployment& d) const;
+  // For a dry run: why a failed gate could not roll this host back (its
+  // installed version of the package was not installed by Steward, so the
+  // agent kept no package of it), or "".
+  std::string RollbackNote(const std::string& agent_id, const v1::Artifact& artifact);
   // Names of the host's checks that are not OK now.
   std::vector<std::string> Unhealthy(const std::string& agent_id);
 

@@ -163,7 +163,7 @@ class Deploy(unittest.TestCase):
 
     def test_2_a_failing_canary_stops_the_rollout_and_is_rolled_back(self):
         before = self.versions()
-        dep = self.create("3.0", "--waves", "1,100%", "--on-failure", "abort")
+        dep = self.create("3.0", "--waves", "1,100%", "--on-failure", "abort", "--health-gate", "0")
         d = self.wait_state(dep, ("succeeded", "failed", "paused", "rolled_back", "aborted"))
         self.assertEqual(d["state"], "rolled_back", json.dumps(d, indent=1))
         canary = [h for h in d["hosts"] if h["wave"] == 1]
@@ -208,7 +208,7 @@ class Deploy(unittest.TestCase):
         self.assertEqual(set(self.versions().values()), {"install ok installed 1.0"})
 
     def test_4_an_untrusted_signature_is_refused_by_every_agent(self):
-        dep = self.create("9.0", "--waves", "100%", "--error-threshold", "100%")
+        dep = self.create("9.0", "--waves", "100%", "--error-threshold", "100%", "--health-gate", "0")
         d = self.wait_state(dep, ("succeeded", "failed", "paused", "rolled_back"))
         self.assertEqual(d["state"], "failed", json.dumps(d, indent=1))
         for h in d["hosts"]:
@@ -241,7 +241,7 @@ class Deploy(unittest.TestCase):
         self.assertIn(f"job {dep}-1: resuming (CHANGING)", self.agent[i].output())
 
     def test_6_an_interrupted_download_resumes(self):
-        dep = self.create("6.0", "--waves", "100%", "--max-parallel", "1")
+        dep = self.create("6.0", "--waves", "100%", "--max-parallel", "1", "--health-gate", "0")
         d = wait_for("a host downloading", lambda: (lambda d: d if [
             h for h in d["hosts"] if h["status"] == "running"] else None)(self.status(dep)), 30, interval=0.2)
         host = [h for h in d["hosts"] if h["status"] == "running"][0]
@@ -268,7 +268,7 @@ class Deploy(unittest.TestCase):
         make_apt_repo(os.path.join(self.c.tmp, "repo"), [build_deb(self.c.tmp, "7.0")],
                       [self.root[i] for i in range(HOSTS)])
         d = self.c.ctl_json("deploy", "create", "--package", "demo=7.0", "--target", "label:role=web",
-                            "--waves", "1,100%", *self.sign)
+                            "--waves", "1,100%", "--health-gate", "0", *self.sign)
         self.assertEqual((d["package"], d["version"], d["apt_package"]), ("demo", "7.0", "demo=7.0"))
         d = self.wait_state(d["id"], ("succeeded", "failed", "paused", "rolled_back"), timeout=120)
         self.assertEqual(d["state"], "succeeded", json.dumps(d, indent=1))

@@ -4,7 +4,9 @@
 // real agents and processes are in tests/e2e/deploy_test.py.
 #include "collector/deploy/rollout_engine.h"
 
+#include <atomic>
 #include <map>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,15 @@ class NullSink : public SettingsSink {
   void PushSettings(const v1::AgentSettings&) override {}
   void PushJob(const v1::JobSpec&) override {}
   void PushCancel(const v1::CancelJob&) override {}
+};
+
+// A session that keeps what it was sent.
+class RecordingSink : public SettingsSink {
+ public:
+  void PushSettings(const v1::AgentSettings&) override {}
+  void PushJob(const v1::JobSpec& job) override { jobs.push_back(job.job_id()); }
+  void PushCancel(const v1::CancelJob& cancel) override { cancels.push_back(cancel.job_id()); }
+  std::vector<std::string> jobs, cancels;
 };
 
 class RolloutEngineTest : public ::testing::Test {
@@ -726,6 +737,402 @@ TEST_F(RolloutEngineTest, AnUnreadableDeploymentDoesNotStopTheOthers) {
   engine_->Tick();
   engine_->Tick();
   EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_RUNNING).size(), 1u);
+}
+
+// --- The defects of issue 17, one test each (each failed before its fix) ---
+
+// The service was down while the package's scripts restarted it; that
+// report is older than the job's result and says nothing about the change.
+TEST_F(RolloutEngineTest, AStaleUnhealthyReportDoesNotFailTheGate) {
+  AddHosts(2);
+  Connect(2);
+  for (int i = 0; i < 2; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::OK}});
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_health_gate_ms(60'000);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  now_ += absl::Seconds(3);
+  Health(canary.agent_id(), {{"app", v1::CheckState::DOWN}});  // during the postinst's restart
+  now_ += absl::Seconds(3);
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_SUCCEEDED);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_TRUE(WithStatus(d, v1::HOST_FAILED).empty()) << WithStatus(d, v1::HOST_FAILED)[0].message();
+  EXPECT_FALSE(store_->GetJob(canary.agent_id(), canary.job_id() + "-rb").ok());
+  now_ += absl::Seconds(10);
+  Health(canary.agent_id(), {{"app", v1::CheckState::OK}});
+  now_ += absl::Minutes(1);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.current_wave(), 1u);
+  EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED)[0].gate(), "passed");
+}
+
+// A crash after the job was stored and before the deployment recorded it:
+// the snapshot of what was unhealthy before is the job's, not one taken
+// again after the job broke the application.
+TEST_F(RolloutEngineTest, TheUnhealthyBeforeSnapshotSurvivesACrashAfterTheJobWasCreated) {
+  AddHosts(1);
+  Connect(1);
+  Health("h0", {{"app", v1::CheckState::OK}});
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_health_gate_ms(60'000);
+  v1::Deployment d = Create(spec);
+  const v1::Deployment before = Get(d.id());
+  engine_->Tick();
+  ASSERT_TRUE(store_->GetJob("h0", d.id() + "-1").ok());
+  ASSERT_TRUE(store_->PutDeployment(before).ok());  // the deployment's step never reached the disk
+  OpenStore();
+  Connect(1);
+  now_ += absl::Seconds(5);
+  Health("h0", {{"app", v1::CheckState::DOWN}});  // the job broke it
+  Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);
+  now_ += absl::Seconds(1);
+  Health("h0", {{"app", v1::CheckState::DOWN}});
+  engine_->Tick();  // adopts the job
+  engine_->Tick();
+  d = Get(d.id());
+  ASSERT_EQ(WithStatus(d, v1::HOST_FAILED).size(), 1u);
+  EXPECT_THAT(WithStatus(d, v1::HOST_FAILED)[0].message(), HasSubstr("check app is down"));
+  EXPECT_TRUE(store_->GetJob("h0", d.id() + "-1-rb").ok());
+}
+
+// Gate failed, rollback failed, retry: the new job finds the host at the
+// version already (skipped). It is gated like a changed host.
+TEST_F(RolloutEngineTest, ASkippedHostIsGatedAndARetryKeepsTheFirstSnapshot) {
+  AddHosts(1);
+  Connect(1);
+  Health("h0", {{"app", v1::CheckState::OK}});
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_health_gate_ms(60'000);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);
+  now_ += absl::Seconds(1);
+  Health("h0", {{"app", v1::CheckState::DOWN}});
+  engine_->Tick();  // gate fails: rollback
+  Report("h0", d.id() + "-1-rb", v1::JOB_FAILED, "2.0", "2.0");
+  engine_->Tick();
+  d = Get(d.id());
+  ASSERT_EQ(d.state(), v1::DEPLOYMENT_PAUSED) << d.message();
+  ASSERT_TRUE(engine_->Control(d.id(), v1::ControlDeploymentRequest::RETRY, "alice").ok());
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_THAT(WithStatus(d, v1::HOST_RUNNING)[0].unhealthy_before(), ::testing::IsEmpty());
+  now_ += absl::Seconds(1);
+  Report("h0", d.id() + "-2", v1::JOB_SKIPPED, "2.0", "2.0");
+  now_ += absl::Seconds(1);
+  Health("h0", {{"app", v1::CheckState::DOWN}});
+  for (int i = 0; i < 3; ++i) {
+    now_ += absl::Minutes(1);
+    engine_->Tick();
+  }
+  d = Get(d.id());
+  EXPECT_NE(d.state(), v1::DEPLOYMENT_SUCCEEDED);
+  ASSERT_EQ(WithStatus(d, v1::HOST_FAILED).size(), 1u);
+  EXPECT_THAT(WithStatus(d, v1::HOST_FAILED)[0].gate(), HasSubstr("failed: check app is down"));
+}
+
+// The withdrawal is in the job record: a crash before the deployment
+// recorded it does not turn it into the host's result.
+TEST_F(RolloutEngineTest, ALateResultCountsAfterACrashThatFollowedTheWithdrawal) {
+  AddHosts(1);
+  Connect(1);
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_deadline_ms(absl::ToUnixMillis(now_ + absl::Hours(1)));
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  Disconnect("h0");
+  now_ += absl::Hours(2);
+  const v1::Deployment before = Get(d.id());
+  engine_->Tick();  // withdraws
+  ASSERT_TRUE(store_->GetJob("h0", d.id() + "-1").value().withdrawn());
+  ASSERT_TRUE(store_->PutDeployment(before).ok());  // the step's record lost
+  OpenStore();
+  engine_->Tick();
+  d = Get(d.id());
+  ASSERT_EQ(d.hosts(0).status(), v1::HOST_FAILED);
+  EXPECT_TRUE(d.hosts(0).withdrawn());
+  sessions_.Opened("h0", &sink_, {});
+  Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);  // it had run the job
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.hosts(0).status(), v1::HOST_SUCCEEDED);
+  EXPECT_FALSE(d.hosts(0).withdrawn());
+}
+
+TEST_F(RolloutEngineTest, OfflineHostsHoldNoSlots) {
+  AddHosts(6);
+  Connect(6);
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_max_parallel(2);
+  v1::Deployment d = Create(spec);
+  // The first two hosts in the rollout's order are offline.
+  Disconnect(d.hosts(0).agent_id());
+  Disconnect(d.hosts(1).agent_id());
+  engine_->Tick();
+  d = Get(d.id());
+  auto running = WithStatus(d, v1::HOST_RUNNING);
+  ASSERT_EQ(running.size(), 2u);
+  for (const auto& h : running) EXPECT_NE(h.agent_id(), d.hosts(0).agent_id());
+  for (int round = 0; round < 2; ++round) {
+    FinishRunning(d.id());
+    engine_->Tick();
+  }
+  d = Get(d.id());
+  EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED).size(), 4u);
+  EXPECT_EQ(WithStatus(d, v1::HOST_PENDING).size(), 2u);
+  EXPECT_THAT(d.message(), HasSubstr("waiting for 2 hosts to connect"));
+  EXPECT_TRUE(store_->PendingJobs(d.hosts(0).agent_id()).value().empty());  // nothing waits for it
+}
+
+// Policy abort: one host's gate rollback failed, so it is still changed:
+// FAILED, not ROLLED_BACK; an offline host's rollback that completes late
+// makes it ROLLED_BACK.
+TEST_F(RolloutEngineTest, AStoppedDeploymentIsRolledBackOnlyWhenEveryHostIs) {
+  AddHosts(2);
+  Connect(2);
+  for (int i = 0; i < 2; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::OK}});
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_health_gate_ms(60'000);
+  spec.set_on_failure(v1::DeploymentSpec::ABORT);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  FinishRunning(d.id());
+  now_ += absl::Seconds(1);
+  for (int i = 0; i < 2; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::DOWN}});
+  engine_->Tick();  // both fail the gate
+  Report("h0", d.id() + "-1-rb", v1::JOB_FAILED, "2.0", "2.0");
+  Disconnect("h1");  // its rollback waits for it
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_FAILED) << d.message();
+  // Retry h0 by hand is not this test; h1 comes back and rolls back, h0
+  // stays changed: still FAILED.
+  sessions_.Opened("h1", &sink_, {});
+  Report("h1", d.id() + "-1-rb", v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  engine_->Tick();
+  EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_FAILED);
+
+  // The same with both rollbacks succeeding, one late: ROLLED_BACK then.
+  for (int i = 0; i < 2; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::OK}});
+  v1::Deployment e = Create(spec);
+  engine_->Tick();
+  FinishRunning(e.id());
+  now_ += absl::Seconds(1);
+  for (int i = 0; i < 2; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::DOWN}});
+  engine_->Tick();
+  Report("h0", e.id() + "-1-rb", v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  Disconnect("h1");
+  engine_->Tick();
+  EXPECT_EQ(Get(e.id()).state(), v1::DEPLOYMENT_FAILED);  // h1 not known yet
+  sessions_.Opened("h1", &sink_, {});
+  Report("h1", e.id() + "-1-rb", v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  engine_->Tick();
+  EXPECT_EQ(Get(e.id()).state(), v1::DEPLOYMENT_ROLLED_BACK);
+}
+
+TEST_F(RolloutEngineTest, AHostWithoutChecksSaysSoAndCanBeRequiredToHaveThem) {
+  AddHosts(1);
+  Connect(1);
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_health_gate_ms(60'000);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  FinishRunning(d.id());
+  engine_->Tick();
+  now_ += absl::Minutes(2);
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.state(), v1::DEPLOYMENT_SUCCEEDED);
+  EXPECT_EQ(d.hosts(0).gate(), "passed: no checks to judge");
+
+  spec.set_require_checks(true);
+  v1::Deployment r = Create(spec);
+  engine_->Tick();
+  Report("h0", r.id() + "-1", v1::JOB_SUCCEEDED, "2.0", "3.0");
+  engine_->Tick();
+  now_ += absl::Minutes(2);
+  engine_->Tick();
+  r = Get(r.id());
+  ASSERT_EQ(WithStatus(r, v1::HOST_FAILED).size(), 1u);
+  EXPECT_THAT(r.hosts(0).message(), HasSubstr("no health checks and the deployment requires them"));
+}
+
+// Abort withdraws every unstarted job: a connected host gets a cancel, and
+// the job is not sent again on a reconnect (a cancel is, until the agent
+// answers it).
+TEST_F(RolloutEngineTest, AbortCancelsAConnectedHostsJob) {
+  AddHosts(1);
+  RecordingSink sink;
+  sessions_.Opened("h0", &sink, {});
+  v1::Deployment d = Create(Spec("100%"));
+  engine_->Tick();
+  ASSERT_EQ(sink.jobs, std::vector<std::string>{d.id() + "-1"});
+  ASSERT_TRUE(engine_->Control(d.id(), v1::ControlDeploymentRequest::ABORT, "carol").ok());
+  EXPECT_EQ(sink.cancels, std::vector<std::string>{d.id() + "-1"});
+  Store::JobsToSend open = store_->OpenJobs("h0").value();
+  EXPECT_TRUE(open.pending.empty());
+  ASSERT_EQ(open.cancels.size(), 1u);
+  EXPECT_THAT(open.cancels[0].reason(), HasSubstr("aborted"));
+  // The agent answers: it had not started it.
+  v1::Envelope env;
+  env.set_seq(++seq_["h0"]);
+  v1::JobResult* r = env.mutable_job_result();
+  r->set_job_id(d.id() + "-1");
+  r->set_status(v1::JOB_SKIPPED);
+  r->set_cancelled(true);
+  r->set_message("cancelled before it started");
+  ASSERT_TRUE(store_->ApplyEnvelope("h0", env, absl::ToUnixMillis(now_)).ok());
+  EXPECT_TRUE(store_->OpenJobs("h0").value().cancels.empty());
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.hosts(0).status(), v1::HOST_SKIPPED);
+  EXPECT_FALSE(d.hosts(0).withdrawn());
+}
+
+// An abort whose withdrawals a crash interrupted: Tick finishes them.
+TEST_F(RolloutEngineTest, AnAbortInterruptedByACrashIsCompletedByTick) {
+  AddHosts(2);
+  Connect(2);
+  v1::Deployment d = Create(Spec("100%"));
+  engine_->Tick();
+  d = Get(d.id());
+  d.set_state(v1::DEPLOYMENT_ABORTED);  // stored first; the crash came before the withdrawals
+  ASSERT_TRUE(store_->PutDeployment(d).ok());
+  OpenStore();
+  engine_->Tick();
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(store_->PendingJobs(absl::StrCat("h", i)).value().empty());
+  d = Get(d.id());
+  EXPECT_EQ(WithStatus(d, v1::HOST_SKIPPED).size(), 2u);
+}
+
+// A job someone made by hand with the form of a deployment's job id is
+// not taken for the deployment's own.
+TEST_F(RolloutEngineTest, AJobMadeByHandIsNotAdopted) {
+  AddHosts(1);
+  Connect(1);
+  v1::DeploymentSpec spec = Spec("100%");
+  // Made, and a job planted under its first attempt's id before the first tick.
+  v1::Deployment d = Create(spec);
+  v1::Job planted;
+  planted.set_agent_id("h0");
+  planted.mutable_spec()->set_job_id(d.id() + "-1");
+  planted.mutable_spec()->mutable_run_script()->add_argv("/bin/true");
+  planted.mutable_result()->set_status(v1::JOB_PENDING);
+  ASSERT_TRUE(store_->CreateJob(planted).ok());
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.hosts(0).status(), v1::HOST_FAILED);
+  EXPECT_THAT(d.hosts(0).message(), HasSubstr("not this deployment's"));
+}
+
+// artifact rm and create cannot cross: whatever their order, no unfinished
+// deployment names an artifact that is gone.
+TEST_F(RolloutEngineTest, RemovingAnArtifactCannotCrossCreatingADeployment) {
+  AddHosts(1);
+  Connect(1);
+  std::atomic<bool> stop{false};
+  std::thread remover([&] {
+    while (!stop) {
+      (void)engine_->DeleteArtifactUnlessInUse(kSha, [&] { return store_->DeleteArtifact(kSha); });
+      v1::Artifact a;
+      a.set_sha256(kSha);
+      a.set_name("demo");
+      a.set_version("2.0");
+      (void)store_->PutArtifact(a);
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    auto d = engine_->Create(Spec("100%"), "alice", false);
+    if (!d.ok()) continue;
+    // Finish it so the next create is judged alone.
+    ASSERT_TRUE(engine_->Control(d->id(), v1::ControlDeploymentRequest::ABORT, "alice").ok());
+  }
+  stop = true;
+  remover.join();
+  for (const v1::Deployment& d : store_->ListDeployments().value()) EXPECT_EQ(d.state(), v1::DEPLOYMENT_ABORTED);
+}
+
+TEST_F(RolloutEngineTest, ADeploymentWithoutAPlanGetsTheSafeDefaults) {
+  AddHosts(30);
+  Connect(30);
+  v1::DeploymentSpec spec;
+  spec.set_artifact_sha256(kSha);
+  spec.set_target("label:role=web");
+  v1::Deployment d = Create(spec);
+  EXPECT_THAT(d.spec().waves(), ::testing::ElementsAre("1", "10%", "100%"));
+  EXPECT_EQ(d.spec().health_gate_ms(), 300'000);
+  EXPECT_EQ(d.spec().max_parallel(), 10u);
+  ASSERT_EQ(d.waves_size(), 3);
+  EXPECT_EQ(d.waves(0).hosts(), 1u);
+  EXPECT_EQ(d.waves(1).hosts(), 2u);  // 10% of 30 is 3, the canary counted
+  EXPECT_EQ(d.waves(2).hosts(), 27u);
+  // "All at once" is said explicitly, and so is "no gate".
+  spec.add_waves("100%");
+  spec.set_health_gate_ms(0);
+  spec.set_max_parallel(0);
+  d = Create(spec);
+  EXPECT_EQ(d.waves_size(), 1);
+  EXPECT_EQ(d.spec().health_gate_ms(), 0);
+  EXPECT_EQ(d.spec().max_parallel(), 0u);
+}
+
+// A session after its Welcome reads the open jobs from an index: a past
+// job's record, even one that no longer parses, is not read.
+TEST_F(RolloutEngineTest, OpenJobsReadOnlyTheJobsStillToSend) {
+  AddHosts(1);
+  for (int i = 0; i < 50; ++i) {
+    v1::Job done;
+    done.set_agent_id("h0");
+    done.mutable_spec()->set_job_id(absl::StrCat("job-", i));
+    done.mutable_result()->set_status(v1::JOB_SUCCEEDED);
+    ASSERT_TRUE(store_->PutJob(done).ok());
+  }
+  v1::Job open;
+  open.set_agent_id("h0");
+  open.mutable_spec()->set_job_id("job-open");
+  open.mutable_result()->set_status(v1::JOB_PENDING);
+  ASSERT_TRUE(store_->CreateJob(open).ok());
+  Store::JobsToSend to_send = store_->OpenJobs("h0").value();
+  ASSERT_EQ(to_send.pending.size(), 1u);
+  EXPECT_EQ(to_send.pending[0].job_id(), "job-open");
+  // The index survives a restart, and a data directory from before it gets
+  // one built at open.
+  OpenStore();
+  EXPECT_EQ(store_->OpenJobs("h0").value().pending.size(), 1u);
+}
+
+// A dry run says which hosts a failed gate could not roll back: their
+// version of the package was not installed by Steward (nothing kept).
+TEST_F(RolloutEngineTest, ADryRunWarnsWhereNoRollbackWouldBePossible) {
+  AddHosts(3);
+  auto inventory = [&](const std::string& agent, const std::string& version) {
+    v1::Envelope env;
+    env.set_seq(++seq_[agent]);
+    v1::SoftwareItem* item = env.mutable_inventory_snapshot()->add_items();
+    item->set_source("dpkg");
+    item->set_name("demo");
+    item->set_version(version);
+    ASSERT_TRUE(store_->ApplyEnvelope(agent, env, absl::ToUnixMillis(now_)).ok());
+  };
+  inventory("h0", "1.0");  // installed by hand
+  inventory("h1", "1.0");  // installed by a Steward job
+  v1::Job earlier;
+  earlier.set_agent_id("h1");
+  earlier.mutable_spec()->set_job_id("job-1");
+  earlier.mutable_result()->set_status(v1::JOB_SUCCEEDED);
+  earlier.mutable_result()->set_package("demo");
+  earlier.mutable_result()->set_new_version("1.0");
+  ASSERT_TRUE(store_->PutJob(earlier).ok());
+  // h2 does not have it: a rollback removes it.
+  v1::Deployment plan = engine_->Create(Spec("100%"), "alice", /*dry_run=*/true).value();
+  std::map<std::string, std::string> note;
+  for (const auto& h : plan.hosts()) note[h.agent_id()] = h.message();
+  EXPECT_THAT(note["h0"], HasSubstr("no gate rollback: demo 1.0 was not installed by Steward here"));
+  EXPECT_EQ(note["h1"], "");
+  EXPECT_EQ(note["h2"], "");
 }
 
 }  // namespace
