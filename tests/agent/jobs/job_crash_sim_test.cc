@@ -6,11 +6,13 @@
 // A scenario is a host state and a job (install, upgrade, a failing
 // upgrade rolled back, a rollback job, write_config, apt_package, rpm). Its
 // reference run, without a crash, names its points 1..N. Case (scenario, k1,
-// k2): a forked child runs the job and _exit()s at point k1 (nothing
-// unwinds, nothing is flushed but what the executor wrote); when k2 > 0, a
-// second child resumes it (Unfinished(), then the job delivered again) and
-// dies at the resume's point k2; then a new executor resumes it to the end.
-// After that, invariants:
+// k2, k3): a forked child runs the job and _exit()s at point k1 (nothing
+// unwinds, nothing is flushed but what the executor wrote); k1 = 0 is a
+// SIGKILL from inside the package's maintainer script, which kills dpkg or
+// rpm too, half-way through. When k2 > 0, a second child resumes the job
+// (Unfinished(), then the job delivered again) and dies at the resume's
+// point k2. Then a new executor resumes it to the end. After that,
+// invariants:
 // - the job has exactly one final result, the same as without the crash,
 //   stored (nothing left unfinished), and asked again it answers the same
 //   result, bit for bit, without touching the host (a result is reported
@@ -18,19 +20,23 @@
 // - the host is exactly as after the reference run: fully at the new state
 //   for SUCCEEDED, fully as before for ROLLED_BACK (each scenario's
 //   reference shows which, and that they differ);
+// - a failed or rolled-back change never reports exit code 0;
 // - a job that succeeded after the crash is rolled back by a rollback job
-//   to exactly the state before it.
+//   (itself killed at its point k3 when k3 > 0, then resumed) to exactly
+//   the state before it.
 //
-// The sweep (CrashSimTest.EveryCrashPoint/<scenario>) covers every k1 of
-// every scenario; SeededDoubleCrashes draws scenario, k1 and k2 from seeds.
-// A failure prints the case, the points it passed and how to replay it:
-//   STEWARD_CRASH_SIM_CASE=<scenario>:<k1>:<k2> or STEWARD_CRASH_SIM_SEED=<seed>
+// The sweep (EveryCrashPoint/<scenario>) covers every k1 of every
+// scenario; SeededDoubleCrashes draws scenario, k1, k2 and k3 from seeds.
+// A failure prints the case, the points each run passed and how to replay
+// it: STEWARD_CRASH_SIM_CASE=<scenario>:<k1>:<k2>:<k3> (ReplayOneCase) or
+// STEWARD_CRASH_SIM_SEED=<seed> (SeededDoubleCrashes).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -212,6 +218,9 @@ struct Scenario {
   std::function<void(World&, JobExecutor&)> setup;
   std::function<v1::JobSpec(World&)> job;
   bool undo = false;
+  // Its package's maintainer script (kKiller) can kill the agent and the
+  // package tool in the middle of their work: case k1 = 0.
+  bool killer = false;
 };
 
 void MustSucceed(JobExecutor& exec, const v1::JobSpec& spec) {
@@ -222,6 +231,13 @@ void MustSucceed(JobExecutor& exec, const v1::JobSpec& spec) {
 const TestDeb kV1{.version = "1.0"};
 const TestDeb kV2{.version = "2.0"};
 const TestDeb kV3Fails{.version = "3.0", .postinst = "echo 'demo 3.0: cannot start' >&2; exit 1"};
+// When ROOT/agent.pid names the agent (the child of a k1 = 0 case writes
+// it), kills it and its parent (dpkg or rpm, mid-configure) with SIGKILL,
+// once; otherwise does nothing (chrooted: dash builtins only).
+constexpr char kKiller[] =
+    "if [ -e /agent.pid ] && [ ! -e /killed ]; then : > /killed; read pid < /agent.pid; "
+    "kill -9 $pid $PPID; fi; exit 0";
+const TestDeb kV21Killer{.version = "2.1", .postinst = kKiller};
 
 std::vector<Scenario> Scenarios() {
   auto none = [](World&, JobExecutor&) {};
@@ -231,6 +247,12 @@ std::vector<Scenario> Scenarios() {
     MustSucceed(e, InstallJob("s2", w.Deb(kV2)));
   };
   auto apt_v1 = [](World&, JobExecutor& e) { MustSucceed(e, AptJob("s1", "demo", "1.0")); };
+  auto rpm_v1 = [](World& w, JobExecutor& e) {
+    RpmBackend rpm(w.root());
+    auto sh = rpm.Install(BuildRpm(w.run(), "base", "1", "", "/bin/sh"));
+    ASSERT_TRUE(sh.ok() && sh->exit_code == 0) << (sh.ok() ? sh->output : "");
+    MustSucceed(e, InstallJob("s1", w.Rpm("1.0"), true));
+  };
   return {
       {"deb_install", none, [](World& w) { return InstallJob("j", w.Deb(kV1), true); }, true},
       {"deb_upgrade", at_v1, [](World& w) { return InstallJob("j", w.Deb(kV2), true); }, true},
@@ -247,16 +269,25 @@ std::vector<Scenario> Scenarios() {
        }},
       {"apt_upgrade", apt_v1, [](World&) { return AptJob("j", "demo", "2.0"); }, true},
       {"apt_upgrade_fails_rolled_back", apt_v1, [](World&) { return AptJob("j", "demo", "3.0"); }},
-      {"rpm_upgrade_post_fails_rolled_back",
-       [](World& w, JobExecutor& e) {
-         RpmBackend rpm(w.root());
-         auto sh = rpm.Install(BuildRpm(w.run(), "base", "1", "", "/bin/sh"));
-         ASSERT_TRUE(sh.ok() && sh->exit_code == 0) << (sh.ok() ? sh->output : "");
-         MustSucceed(e, InstallJob("s1", w.Rpm("1.0"), true));
-       },
+      {"rpm_upgrade_post_fails_rolled_back", rpm_v1,
        [](World& w) {
          return InstallJob("j", w.Rpm("2.0", "echo 'demo 2.0: cannot start' >&2; exit 1"), true);
        }},
+      {"deb_upgrade_killed_in_postinst", at_v1,
+       [](World& w) { return InstallJob("j", w.Deb(kV21Killer), true); }, true, true},
+      {"apt_install", none, [](World&) { return AptJob("j", "demo", "1.0"); }, true},
+      {"apt_upgrade_killed_in_postinst", apt_v1, [](World&) { return AptJob("j", "demo", "2.1"); },
+       true, true},
+      {"apt_rollback_job",
+       [](World&, JobExecutor& e) {
+         MustSucceed(e, AptJob("s1", "demo", "1.0"));
+         MustSucceed(e, AptJob("s2", "demo", "2.0"));
+       },
+       [](World&) { return RollbackJob("j", "s2"); }},
+      {"config_new_file", none,
+       [](World& w) { return ConfigJob("j", w.root() + "/etc/new.conf", "x = 1\n"); }, true},
+      {"rpm_upgrade_killed_in_post", rpm_v1,
+       [](World& w) { return InstallJob("j", w.Rpm("2.1", kKiller), true); }, true, true},
   };
 }
 
@@ -287,7 +318,8 @@ class CrashSimTest : public ::testing::Test {
   const Reference& Prepare(size_t i) {
     if (refs_.count(i)) return refs_[i];
     const Scenario& s = scenarios_[i];
-    world_.Fresh({world_.DebFile(kV1), world_.DebFile(kV2), world_.DebFile(kV3Fails)});
+    world_.Fresh({world_.DebFile(kV1), world_.DebFile(kV2), world_.DebFile(kV3Fails),
+                  world_.DebFile(kV21Killer)});
     {
       JobExecutor setup = world_.Executor();
       s.setup(world_, setup);
@@ -310,12 +342,16 @@ class CrashSimTest : public ::testing::Test {
   }
 
   // Runs the job (Unfinished() first when `resume`) in a child that dies at
-  // its point `crash_at` (0: never).
-  Leg RunChild(const v1::JobSpec& spec, size_t crash_at, bool resume) {
+  // its point `crash_at` (0: never), or, with `arm_killer`, wherever the
+  // package's kKiller script kills it.
+  Leg RunChild(const v1::JobSpec& spec, size_t crash_at, bool resume, bool arm_killer = false) {
     const std::string trace = world_.run() + "/../points";
     std::filesystem::remove(trace);
     const pid_t pid = fork();
     if (pid == 0) {
+      if (arm_killer &&
+          !WriteFileAtomic(world_.root() + "/agent.pid", absl::StrCat(getpid(), "\n")).ok())
+        _exit(1);
       const int fd = open(trace.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
       size_t n = 0;
       JobExecutor exec = world_.Executor();
@@ -332,27 +368,36 @@ class CrashSimTest : public ::testing::Test {
     waitpid(pid, &status, 0);
     Leg leg;
     leg.points = absl::StrSplit(ReadFile(trace).value_or(""), '\n', absl::SkipEmpty());
-    leg.crashed = WIFEXITED(status) && WEXITSTATUS(status) == kCrashed;
-    EXPECT_TRUE(WIFEXITED(status) &&
-                (WEXITSTATUS(status) == kCrashed || WEXITSTATUS(status) == kFinished))
+    const bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    leg.crashed = (WIFEXITED(status) && WEXITSTATUS(status) == kCrashed) || killed;
+    EXPECT_TRUE(killed || (WIFEXITED(status) &&
+                           (WEXITSTATUS(status) == kCrashed || WEXITSTATUS(status) == kFinished)))
         << "the child died otherwise: status " << status;
+    std::filesystem::remove(world_.root() + "/agent.pid");
     return leg;
   }
 
   // One case; an empty string when every invariant holds, else the trace.
-  std::string RunCase(size_t i, size_t k1, size_t k2) {
+  // k1 = 0: killed inside the package's maintainer script (Scenario.killer).
+  // k3 > 0: when the job succeeds, its rollback job is killed at its point k3.
+  std::string RunCase(size_t i, size_t k1, size_t k2, size_t k3 = 0) {
     const Scenario& s = scenarios_[i];
     const Reference& ref = Prepare(i);
     world_.Restore(absl::StrCat("start-", i));
     const v1::JobSpec spec = s.job(world_);
     std::string trace = absl::StrCat(
-        "case ", s.name, ":", k1, ":", k2, " (replay with STEWARD_CRASH_SIM_CASE=", s.name, ":", k1,
-        ":", k2, ")\n  reference (", v1::JobStatus_Name(ref.result.status()),
+        "case ", s.name, ":", k1, ":", k2, ":", k3, " (replay with STEWARD_CRASH_SIM_CASE=", s.name,
+        ":", k1, ":", k2, ":", k3, ")\n  reference (", v1::JobStatus_Name(ref.result.status()),
         "):", Describe(ref.points));
     std::vector<std::string> problems;
-    Leg first = RunChild(spec, k1, false);
-    absl::StrAppend(&trace, "\n  run 1, killed at #", k1, ":", Describe(first.points));
-    if (!first.crashed) problems.push_back(absl::StrCat("point #", k1, " was never reached"));
+    Leg first = RunChild(spec, k1, false, k1 == 0);
+    absl::StrAppend(
+        &trace, "\n  run 1, killed ",
+        k1 == 0 ? std::string("inside the maintainer script") : absl::StrCat("at #", k1), ":",
+        Describe(first.points));
+    if (!first.crashed)
+      problems.push_back(k1 == 0 ? std::string("the maintainer script did not kill the agent")
+                                 : absl::StrCat("point #", k1, " was never reached"));
     if (k2 > 0) {
       Leg second = RunChild(spec, k2, true);
       absl::StrAppend(&trace, "\n  run 2 (resume), ",
@@ -399,7 +444,16 @@ class CrashSimTest : public ::testing::Test {
     if (world_.Host() != host) problems.push_back("asked again, the host changed");
     // A rollback after the crash restores what was there.
     if (s.undo && r.status() == v1::JOB_SUCCEEDED) {
-      const v1::JobResult rb = world_.Executor().Run(RollbackJob("j-rb", spec.job_id()));
+      const v1::JobSpec undo = RollbackJob("j-rb", spec.job_id());
+      if (k3 > 0) {
+        Leg killed = RunChild(undo, k3, false);
+        absl::StrAppend(&trace, "\n  its rollback job, ",
+                        killed.crashed ? "killed at #" : "finished before #", k3, ":",
+                        Describe(killed.points));
+      }
+      JobExecutor resumed = world_.Executor();
+      resumed.Unfinished();
+      const v1::JobResult rb = resumed.Run(undo);
       if (rb.status() != v1::JOB_ROLLED_BACK)
         problems.push_back(absl::StrCat("its rollback job: ", v1::JobStatus_Name(rb.status()), ": ",
                                         rb.message(), rb.output()));
@@ -425,7 +479,7 @@ class CrashSimTest : public ::testing::Test {
   std::map<size_t, Reference> refs_;
 };
 
-// STEWARD_CRASH_SIM_CASE=<scenario>:<k1>:<k2> replays one case.
+// STEWARD_CRASH_SIM_CASE=<scenario>:<k1>:<k2>:<k3> replays one case.
 TEST_F(CrashSimTest, ReplayOneCase) {
   const char* env = std::getenv("STEWARD_CRASH_SIM_CASE");
   if (env == nullptr) {
@@ -434,9 +488,11 @@ TEST_F(CrashSimTest, ReplayOneCase) {
     return;
   }
   std::vector<std::string> f = absl::StrSplit(env, ':');
-  size_t k1 = 0, k2 = 0;
-  ASSERT_TRUE(f.size() == 3 && absl::SimpleAtoi(f[1], &k1) && absl::SimpleAtoi(f[2], &k2)) << env;
-  if (const std::string broken = RunCase(ScenarioIndex(f[0]), k1, k2); !broken.empty())
+  size_t k1 = 0, k2 = 0, k3 = 0;
+  ASSERT_TRUE(f.size() == 4 && absl::SimpleAtoi(f[1], &k1) && absl::SimpleAtoi(f[2], &k2) &&
+              absl::SimpleAtoi(f[3], &k3))
+      << env;
+  if (const std::string broken = RunCase(ScenarioIndex(f[0]), k1, k2, k3); !broken.empty())
     ADD_FAILURE() << broken;
 }
 
@@ -447,7 +503,7 @@ TEST_P(EveryCrashPoint, EndsAsWithoutTheCrash) {
   const size_t i = GetParam();
   const size_t n = Prepare(i).points.size();
   ASSERT_GE(n, 5u) << scenarios_[i].name << ": too few crash points";
-  for (size_t k = 1; k <= n; ++k) {
+  for (size_t k = scenarios_[i].killer ? 0 : 1; k <= n; ++k) {
     if (const std::string broken = RunCase(i, k, 0); !broken.empty()) ADD_FAILURE() << broken;
   }
   std::printf("%s: %zu crash points\n", scenarios_[i].name, n);
@@ -474,9 +530,10 @@ TEST_F(CrashSimTest, SeededDoubleCrashes) {
     std::mt19937_64 rng(seed);
     const size_t i = rng() % scenarios_.size();
     const size_t n = Prepare(i).points.size();
-    const size_t k1 = 1 + rng() % n;
+    const size_t k1 = (scenarios_[i].killer ? 0 : 1) + rng() % n;
     const size_t k2 = 1 + rng() % n;
-    if (const std::string broken = RunCase(i, k1, k2); !broken.empty())
+    const size_t k3 = 1 + rng() % 8;
+    if (const std::string broken = RunCase(i, k1, k2, k3); !broken.empty())
       ADD_FAILURE() << "seed " << seed << " (STEWARD_CRASH_SIM_SEED=" << seed << "): " << broken;
   }
 }
