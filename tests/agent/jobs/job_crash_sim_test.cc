@@ -123,19 +123,7 @@ class World {
   void Restore(const std::string& name) const { Copy(base_ + "/" + name, run_); }
 
   JobExecutor Executor() {
-    JobExecutorOptions o;
-    o.state_dir = run_ + "/state";
-    o.reserve_bytes = 0;
-    o.agent_id = testing::kTestAgentId;
-    o.trusted_keys = {testing::TestOperatorKey().public_key()};
-    JobExecutor exec(
-        &dpkg_,
-        [this](const std::string& sha) -> absl::StatusOr<FetchedArtifact> {
-          auto it = served_.find(sha);
-          if (it == served_.end()) return absl::NotFoundError("no artifact " + sha);
-          return FetchedArtifact{it->second, {}, 1};
-        },
-        o, [] { return testing::kTestNowMs; });
+    JobExecutor exec = testing::TestExecutor(&dpkg_, run_ + "/state", &served_);
     exec.set_apt(&apt_);
     exec.set_rpm(&rpm_);
     return exec;

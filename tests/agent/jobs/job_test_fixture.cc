@@ -66,20 +66,26 @@ std::string JobExecutorTest::Add(const TestDeb& deb) {
   return sha;
 }
 
-JobExecutor JobExecutorTest::Executor(uint64_t reserve, int64_t now_ms) {
+JobExecutor TestExecutor(const DpkgBackend* dpkg, const std::string& state_dir,
+                         const std::map<std::string, std::string>* artifacts, int64_t now_ms,
+                         uint64_t reserve, std::vector<Ed25519PublicKey> trusted) {
   JobExecutorOptions o;
-  o.state_dir = dir_.path() + "/state";
+  o.state_dir = state_dir;
   o.reserve_bytes = reserve;
   o.agent_id = kTestAgentId;
-  o.trusted_keys = {TestOperatorKey().public_key()};
+  o.trusted_keys = std::move(trusted);
   return JobExecutor(
-      &dpkg_,
-      [this](const std::string& sha) -> absl::StatusOr<FetchedArtifact> {
-        auto it = debs_.find(sha);
-        if (it == debs_.end()) return absl::NotFoundError("no artifact " + sha);
+      dpkg,
+      [artifacts](const std::string& sha) -> absl::StatusOr<FetchedArtifact> {
+        auto it = artifacts->find(sha);
+        if (it == artifacts->end()) return absl::NotFoundError("no artifact " + sha);
         return FetchedArtifact{it->second, {}, 1};
       },
       std::move(o), [now_ms] { return now_ms; });
+}
+
+JobExecutor JobExecutorTest::Executor(uint64_t reserve, int64_t now_ms) {
+  return TestExecutor(&dpkg_, dir_.path() + "/state", &debs_, now_ms, reserve);
 }
 
 std::string JobExecutorTest::Installed(const std::string& name) {

@@ -28,6 +28,14 @@ v1::JobSpec ConfigJob(const std::string& id, const std::string& path, const std:
 v1::JobSpec AptJob(const std::string& id, const std::string& name, const std::string& version,
                    bool remove = false);
 
+// An executor for the test agent on `state_dir`, trusting `trusted`,
+// fetching the artifacts in `artifacts` (sha -> file; read at each fetch),
+// with its clock at `now_ms`.
+JobExecutor TestExecutor(const DpkgBackend* dpkg, const std::string& state_dir,
+                         const std::map<std::string, std::string>* artifacts,
+                         int64_t now_ms = kTestNowMs, uint64_t reserve = 0,
+                         std::vector<Ed25519PublicKey> trusted = {TestOperatorKey().public_key()});
+
 class JobExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override { MakeDpkgRoot(root_); }
