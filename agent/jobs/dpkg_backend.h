@@ -49,6 +49,7 @@ class DpkgBackend : public PackageManager {
   absl::StatusOr<std::vector<std::string>> InstallProblems(const std::string& file,
                                                            const DebInfo& info) const override;
   std::string Kind() const override { return "deb"; }
+  bool StateProvesScriptsRan() const override { return true; }
   int CompareVersions(const std::string& a, const std::string& b) const override;
 
   // dpkg -i / dpkg -r, waiting up to 5 minutes while another dpkg holds

@@ -15,10 +15,20 @@ void AppendOutput(v1::JobResult* result, const std::string& header, const std::s
   if (out->size() > kMaxJobOutput) out->erase(0, out->size() - kMaxJobOutput);
 }
 
+void RecordExitCode(v1::JobResult* result, int exit_code) {
+  if (result->exit_code() <= 0) result->set_exit_code(exit_code);
+}
+
 std::string KeptFileName(const std::string& name, const std::string& version,
                          const std::string& kind) {
-  // ':' (epochs) is fine in file names; '/' cannot be in either.
-  return absl::StrCat(name, "_", version, ".", kind);
+  absl::string_view v = version;
+  if (const size_t colon = v.find(':');
+      colon != absl::string_view::npos && colon > 0 &&
+      v.substr(0, colon).find_first_not_of('0') == absl::string_view::npos) {
+    v.remove_prefix(colon + 1);
+  }
+  // ':' (other epochs) is fine in file names; '/' cannot be in either.
+  return absl::StrCat(name, "_", v, ".", kind);
 }
 
 std::string ToolOf(const PackageManager& pm) { return pm.Kind() == "rpm" ? "rpm" : "dpkg"; }
@@ -41,6 +51,7 @@ std::string JobContext::KeptPath(const std::string& name, const std::string& ver
 }
 
 absl::Status JobContext::Save(const internal::AgentJobRecord& rec) const {
+  CrashPoint(absl::StrCat("record ", internal::AgentJobRecord::Phase_Name(rec.phase())));
   RETURN_IF_ERROR(MakeDirs(options.state_dir + "/jobs", 0700));
   return WriteFileAtomic(RecordPath(rec.spec().job_id()), rec.SerializeAsString(), 0600);
 }
@@ -58,7 +69,8 @@ bool JobContext::BeginRollback(internal::AgentJobRecord* rec, const std::string&
   rec->mutable_result()->set_message(failure);
   rec->set_phase(internal::AgentJobRecord::ROLLING_BACK);
   if (absl::Status st = Save(*rec); !st.ok()) {
-    Finish(rec, v1::JOB_FAILED, absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
+    Finish(rec, v1::JOB_FAILED,
+           absl::StrCat(failure, "; not rolled back: cannot record the job: ", st.message()));
     return false;
   }
   return true;
@@ -80,6 +92,8 @@ void JobContext::Finish(internal::AgentJobRecord* rec, v1::JobStatus status,
     usleep(200'000 * attempt);
     st = Save(*rec);
   }
+  // Recorded, not yet reported: a crash here answers the job from its record.
+  CrashPoint("recorded DONE");
   spdlog::info("job {}: {} {} {} -> {}{}{}", rec->spec().job_id(), v1::JobStatus_Name(status),
                r->package(), r->old_version().empty() ? "(none)" : r->old_version(),
                r->new_version().empty() ? "(none)" : r->new_version(), message.empty() ? "" : ": ",

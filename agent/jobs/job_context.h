@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "agent/artifacts/artifact_fetcher.h"
 #include "agent/jobs/apt_backend.h"
 #include "agent/jobs/dpkg_backend.h"
@@ -50,6 +52,26 @@ struct JobContext {
   FetchFn fetch;
   JobExecutorOptions options;
   std::function<int64_t()> now_ms;
+  // Called at every point where a crash may stop a job: before each write
+  // of its record, after the final one, and on both sides of each step
+  // that changes the host (a package tool, a config file write, a restart).
+  // Null in the agent; the crash simulation (tests/agent/jobs/
+  // job_crash_sim_test.cc) stops the process dead at the Nth point.
+  std::function<void(absl::string_view point)> crash_point;
+
+  // Calls crash_point, if set.
+  void CrashPoint(absl::string_view point) const {
+    if (crash_point) crash_point(point);
+  }
+  // Runs `step`, one change to the host (a package tool, a file write, a
+  // restart), between the crash points "before WHAT" and "after WHAT".
+  template <typename Step>
+  auto ChangeHost(absl::string_view what, Step step) const {
+    CrashPoint(absl::StrCat("before ", what));
+    auto done = step();
+    CrashPoint(absl::StrCat("after ", what));
+    return done;
+  }
 
   std::string RecordPath(const std::string& job_id) const;
   absl::Status Save(const internal::AgentJobRecord& rec) const;
@@ -74,7 +96,14 @@ struct JobContext {
 
 // Appends a command's output under `header`, keeping the last kMaxJobOutput bytes.
 void AppendOutput(v1::JobResult* result, const std::string& header, const std::string& output);
-// The file name a kept package has in STATE_DIR/kept/.
+// Records a command's exit code in `result`, unless a command of the job
+// failed before it: a job reports the exit code of the command that made it
+// fail (a rollback after it keeps that one; its own exit is in the output,
+// and in the message when the rollback fails too).
+void RecordExitCode(v1::JobResult* result, int exit_code);
+// The file name a kept package has in STATE_DIR/kept/. A zero epoch is
+// no epoch to dpkg and rpm ("0:1.0" is shown as "1.0"): the name has none,
+// so a package is found under the version the manager shows.
 std::string KeptFileName(const std::string& name, const std::string& version,
                          const std::string& kind);
 // "rpm" or "dpkg", for messages.

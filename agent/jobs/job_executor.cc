@@ -47,6 +47,7 @@ absl::Status JobExecutor::Authorize(const v1::JobSpec& spec) {
     ledger_.Prune(now);
     last_ledger_prune_ms_ = now;
   }
+  ctx_.CrashPoint("statement ledger");
   if (absl::Status admitted = ledger_.Admit(allowed, spec); !admitted.ok()) {
     return absl::PermissionDeniedError(
         absl::StrCat("job ", spec.job_id(), " refused: ", admitted.message()));

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -53,6 +54,11 @@ class JobExecutor {
   void set_apt(const AptBackend* apt) { ctx_.apt = apt; }
   // .rpm artifacts install through `rpm` (null: they fail saying so).
   void set_rpm(const PackageManager* rpm) { ctx_.rpm = rpm; }
+  // Tests only: called at each point where a crash may stop a job (see
+  // JobContext::crash_point).
+  void set_crash_point(std::function<void(absl::string_view)> hook) {
+    ctx_.crash_point = std::move(hook);
+  }
 
   // Jobs received but not DONE (to resume after a restart), by job id.
   // Compacts old finished records on the way (compact_after_ms), then

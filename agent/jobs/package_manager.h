@@ -56,6 +56,10 @@ class PackageManager {
   // Errors only when the tool could not run; its failure is the result.
   virtual absl::StatusOr<CommandResult> Install(const std::string& file) const = 0;
   virtual absl::StatusOr<CommandResult> Remove(const std::string& name) const = 0;
+  // Whether a package State() calls installed has had its install scripts
+  // succeed (dpkg: a failed postinst leaves it half-configured). rpm shows a
+  // package whose %post failed as installed: only rpm's exit tells.
+  virtual bool StateProvesScriptsRan() const = 0;
   // Version order of this manager (<0, 0, >0).
   virtual int CompareVersions(const std::string& a, const std::string& b) const = 0;
 };

@@ -93,7 +93,7 @@ absl::StatusOr<std::vector<std::string>> RpmBackend::InstallProblems(const std::
 
 absl::StatusOr<CommandResult> RpmBackend::Install(const std::string& file) const {
   std::vector<std::string> argv = Rpm();
-  argv.insert(argv.end(), {"-U", "--oldpackage", "--", file});
+  argv.insert(argv.end(), {"-U", "--oldpackage", "--replacepkgs", "--", file});
   ASSIGN_OR_RETURN(CommandResult r, RunCommand(argv, timeout_));
   // rpm exits 0 when the new package's %post fails (only a warning), with
   // the package installed: for a job that is a failed install.

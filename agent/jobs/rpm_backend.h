@@ -19,6 +19,7 @@ class RpmBackend : public PackageManager {
   explicit RpmBackend(std::string root = "", absl::Duration timeout = absl::Minutes(10));
 
   std::string Kind() const override { return "rpm"; }
+  bool StateProvesScriptsRan() const override { return false; }
   // rpm -qp: NAME, [EPOCH:]VERSION-RELEASE, ARCH, SIZE.
   absl::StatusOr<DebInfo> Inspect(const std::string& file) const override;
   // rpm -q; the newest when several versions are installed (kernels).
@@ -32,8 +33,10 @@ class RpmBackend : public PackageManager {
   // rpm -U --test: failed dependencies and conflicts, nothing changed.
   absl::StatusOr<std::vector<std::string>> InstallProblems(const std::string& file,
                                                            const DebInfo& info) const override;
-  // rpm -U --oldpackage (a rollback may go down); rpm -e. A failed %post
-  // (rpm itself exits 0) gives exit code 1.
+  // rpm -U --oldpackage (a rollback may go down) --replacepkgs (the same
+  // version again runs its scriptlets again: how a job resumed after a
+  // crash learns whether %post succeeds); rpm -e. A failed %post (rpm
+  // itself exits 0) gives exit code 1.
   absl::StatusOr<CommandResult> Install(const std::string& file) const override;
   absl::StatusOr<CommandResult> Remove(const std::string& name) const override;
   int CompareVersions(const std::string& a, const std::string& b) const override;

@@ -44,8 +44,9 @@ absl::StatusOr<std::string> Restore(const JobContext& ctx, const internal::Agent
   const std::string& name = change.result().package();
   const std::string& old = change.result().old_version();
   if (old.empty()) {
-    ASSIGN_OR_RETURN(CommandResult r, pm->Remove(name));
-    result->set_exit_code(r.exit_code);
+    ASSIGN_OR_RETURN(CommandResult r, ctx.ChangeHost(ToolOf(*pm) + " remove (rollback)",
+                                                     [&] { return pm->Remove(name); }));
+    RecordExitCode(result, r.exit_code);
     AppendOutput(result, ToolOf(*pm) + " remove (rollback):", r.output);
     ASSIGN_OR_RETURN(std::optional<DebState> state, pm->State(name));
     if (state.has_value() && state->installed()) {
@@ -64,8 +65,9 @@ absl::StatusOr<std::string> Restore(const JobContext& ctx, const internal::Agent
         absl::StrCat("no package of ", name, " ", old,
                      " is kept on this host (it was not installed by Steward)"));
   }
-  ASSIGN_OR_RETURN(CommandResult r, pm->Install(change.kept_deb()));
-  result->set_exit_code(r.exit_code);
+  ASSIGN_OR_RETURN(CommandResult r, ctx.ChangeHost(ToolOf(*pm) + " install (rollback)",
+                                                   [&] { return pm->Install(change.kept_deb()); }));
+  RecordExitCode(result, r.exit_code);
   AppendOutput(result, ToolOf(*pm) + " install (rollback):", r.output);
   absl::StatusOr<std::optional<DebState>> state = pm->State(name);
   RETURN_IF_ERROR(state.status());
@@ -185,10 +187,17 @@ void RunInstallArtifact(const JobContext& ctx, internal::AgentJobRecord* rec) {
   if (rec->phase() == internal::AgentJobRecord::ROLLING_BACK)
     return FinishRollback(ctx, rec, result->message());
 
-  // CHANGING (also after a crash): done already when dpkg shows the target.
+  // CHANGING (also after a crash): done already when the manager shows the
+  // target and that proves its scripts ran (dpkg: "installed" means the
+  // postinst succeeded). rpm shows a package whose %post failed as
+  // installed: when this run has not seen rpm's own exit (a crash during or
+  // after it), rpm installs it again, which runs %post again, and its exit
+  // decides.
   absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
-  if (!AtVersion(*pm, now, result->new_version())) {
-    absl::StatusOr<CommandResult> r = pm->Install(rec->target_deb());
+  const bool outcome_unknown = !pm->StateProvesScriptsRan() && result->exit_code() < 0;
+  if (!AtVersion(*pm, now, result->new_version()) || outcome_unknown) {
+    absl::StatusOr<CommandResult> r =
+        ctx.ChangeHost(ToolOf(*pm) + " install", [&] { return pm->Install(rec->target_deb()); });
     if (!r.ok()) {
       AppendOutput(result, ToolOf(*pm) + " install:", std::string(r.status().message()));
     } else {
@@ -204,6 +213,7 @@ void RunInstallArtifact(const JobContext& ctx, internal::AgentJobRecord* rec) {
     const std::string kept_dir = ctx.options.state_dir + "/kept";
     const std::string kept =
         kept_dir + "/" + KeptFileName(result->package(), result->new_version(), pm->Kind());
+    ctx.CrashPoint("before keeping the package");
     if (MakeDirs(kept_dir, 0700).ok() && access(kept.c_str(), F_OK) != 0 &&
         link(rec->target_deb().c_str(), kept.c_str()) != 0) {
       auto bytes = ReadFile(rec->target_deb());

@@ -15,7 +15,8 @@ constexpr AgentJobKind kAgentJobKinds[] = {
     {v1::JobSpec::kWriteConfig, &RunWriteConfig, &RollBackWriteConfig, &WriteConfigChanged, false,
      true},
     {v1::JobSpec::kRestartService, &RunRestartService, nullptr, &Succeeded, false, false},
-    {v1::JobSpec::kAptPackage, &RunAptPackage, &RollBackAptPackage, &Succeeded, false, false},
+    {v1::JobSpec::kAptPackage, &RunAptPackage, &RollBackAptPackage, &AptPackageChanged, false,
+     false},
 };
 
 }  // namespace

@@ -59,6 +59,7 @@ void RollBackWriteConfig(const JobContext& ctx, const internal::AgentJobRecord& 
                          internal::AgentJobRecord* rb);
 bool InstallArtifactChanged(const internal::AgentJobRecord& target);
 bool WriteConfigChanged(const internal::AgentJobRecord& target);
+bool AptPackageChanged(const internal::AgentJobRecord& target);
 // A job that finished SUCCEEDED.
 bool Succeeded(const internal::AgentJobRecord& target);
 

@@ -13,7 +13,7 @@ absl::Status RestartUnit(const std::string& unit, v1::JobResult* result) {
     return absl::FailedPreconditionError("systemctl is not installed on this host");
   ASSIGN_OR_RETURN(CommandResult r,
                    RunCommand({systemctl, "restart", "--", unit}, absl::Minutes(5)));
-  result->set_exit_code(r.exit_code);
+  RecordExitCode(result, r.exit_code);
   AppendOutput(result, absl::StrCat("systemctl restart ", unit, ":"), r.output);
   if (r.exit_code != 0) {
     return absl::InternalError(absl::StrCat(

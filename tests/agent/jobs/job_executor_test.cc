@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/jobs/dpkg_test_root.h"
+#include "tests/agent/jobs/job_test_fixture.h"
 #include "tests/agent/jobs/signed_job.h"
 #include "tests/testing/temp_dir.h"
 
@@ -32,69 +33,20 @@ namespace steward::agent {
 namespace {
 
 using ::testing::HasSubstr;
-using steward::testing::TempDir;
+using testing::AptJob;
 using testing::BuildDeb;
 using testing::BuildRpm;
+using testing::ConfigJob;
+using testing::InstallJob;
+using testing::JobExecutorTest;
 using testing::MakeDpkgRoot;
-using testing::TestDeb;
-using testing::kTestAgentId;
+using testing::RemoveJob;
+using testing::RollbackJob;
+using testing::ScriptJob;
 using testing::Signed;
+using testing::TestDeb;
 using testing::TestOperatorKey;
-
-v1::JobSpec InstallJob(const std::string& id, const std::string& sha, bool rollback = false) {
-  v1::JobSpec s;
-  s.set_job_id(id);
-  s.mutable_install_artifact()->set_sha256(sha);
-  s.set_rollback_on_failure(rollback);
-  return Signed(s);
-}
-
-v1::JobSpec RollbackJob(const std::string& id, const std::string& of) {
-  v1::JobSpec s;
-  s.set_job_id(id);
-  s.mutable_rollback()->set_of_job_id(of);
-  return Signed(s);
-}
-
-class JobExecutorTest : public ::testing::Test {
- protected:
-  void SetUp() override { MakeDpkgRoot(root_); }
-
-  // Artifacts by a made-up digest: the files were built here (the fetch
-  // chain itself is exercised in WholeChainWithARealCollector).
-  std::string Add(const TestDeb& deb) {
-    const std::string sha = absl::StrFormat("%064x", debs_.size() + 1);
-    debs_[sha] = BuildDeb(dir_.path(), deb);
-    return sha;
-  }
-
-  JobExecutor Executor(uint64_t reserve = 0, int64_t now_ms = 1'800'000'000'000) {
-    JobExecutorOptions o;
-    o.state_dir = dir_.path() + "/state";
-    o.reserve_bytes = reserve;
-    o.agent_id = kTestAgentId;
-    o.trusted_keys = {TestOperatorKey().public_key()};
-    return JobExecutor(
-        &dpkg_,
-        [this](const std::string& sha) -> absl::StatusOr<FetchedArtifact> {
-          auto it = debs_.find(sha);
-          if (it == debs_.end()) return absl::NotFoundError("no artifact " + sha);
-          return FetchedArtifact{it->second, {}, 1};
-        },
-        o, [now_ms] { return now_ms; });
-  }
-
-  std::string Installed(const std::string& name = "demo") {
-    auto s = dpkg_.State(name);
-    if (!s.ok() || !s->has_value()) return "(none)";
-    return (*s)->version + ((*s)->installed() ? "" : " " + (*s)->status);
-  }
-
-  TempDir dir_;
-  const std::string root_ = dir_.path() + "/root";
-  DpkgBackend dpkg_{root_};
-  std::map<std::string, std::string> debs_;
-};
+using testing::kTestAgentId;
 
 TEST_F(JobExecutorTest, WholeChainWithARealCollector) {
   collector::CollectorOptions opts;
@@ -363,33 +315,6 @@ TEST_F(JobExecutorTest, AnUnreadableRecordFailsTheJobInsteadOfRunningItAgain) {
   EXPECT_TRUE(exec.Unfinished().empty());
 }
 
-v1::JobSpec RemoveJob(const std::string& id, const std::string& name) {
-  v1::JobSpec s;
-  s.set_job_id(id);
-  s.mutable_remove_package()->set_name(name);
-  return Signed(s);
-}
-
-v1::JobSpec ScriptJob(const std::string& id, std::vector<std::string> argv, int64_t timeout_ms = 0) {
-  v1::JobSpec s;
-  s.set_job_id(id);
-  for (auto& a : argv) s.mutable_run_script()->add_argv(a);
-  s.mutable_run_script()->set_timeout_ms(timeout_ms);
-  return Signed(s);
-}
-
-v1::JobSpec ConfigJob(const std::string& id, const std::string& path, const std::string& content,
-                      const std::string& unit = "", bool rollback = false) {
-  v1::JobSpec s;
-  s.set_job_id(id);
-  s.mutable_write_config()->set_path(path);
-  s.mutable_write_config()->set_content(content);
-  s.mutable_write_config()->set_mode(0640);
-  s.mutable_write_config()->set_restart_unit(unit);
-  s.set_rollback_on_failure(rollback);
-  return Signed(s);
-}
-
 TEST_F(JobExecutorTest, RemovesAPackageAndARollbackReinstallsIt) {
   ASSERT_EQ(Executor().Run(InstallJob("a", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
   v1::JobResult r = Executor().Run(RemoveJob("rm", "demo"));
@@ -599,16 +524,6 @@ TEST_F(JobExecutorTest, AFailedRestartAfterAConfigWriteRestoresThePreviousFile) 
   r = Executor().Run(RollbackJob("r-rb", "r"));
   EXPECT_EQ(r.status(), v1::JOB_FAILED);
   EXPECT_THAT(r.message(), HasSubstr("cannot be undone"));
-}
-
-v1::JobSpec AptJob(const std::string& id, const std::string& name, const std::string& version, bool remove = false) {
-  v1::JobSpec s;
-  s.set_job_id(id);
-  s.mutable_apt_package()->set_name(name);
-  s.mutable_apt_package()->set_version(version);
-  s.mutable_apt_package()->set_remove(remove);
-  s.set_rollback_on_failure(true);
-  return Signed(s);
 }
 
 // apt with a file: repository, confined to the test root (AptBackend root).

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/agent/jobs/dpkg_test_root.h"
+#include "tests/agent/jobs/job_test_fixture.h"
 #include "tests/agent/jobs/signed_job.h"
 #include "tests/testing/temp_dir.h"
 
@@ -37,19 +38,7 @@ class SignedJobsTest : public ::testing::Test {
 
   JobExecutor Executor(std::vector<Ed25519PublicKey> trusted = {TestOperatorKey().public_key()},
                        int64_t now_ms = kTestNowMs) {
-    JobExecutorOptions o;
-    o.state_dir = dir_.path() + "/state";
-    o.reserve_bytes = 0;
-    o.agent_id = kTestAgentId;
-    o.trusted_keys = std::move(trusted);
-    return JobExecutor(
-        &dpkg_,
-        [this](const std::string& sha) -> absl::StatusOr<FetchedArtifact> {
-          auto it = debs_.find(sha);
-          if (it == debs_.end()) return absl::NotFoundError("no artifact " + sha);
-          return FetchedArtifact{it->second, {}, 1};
-        },
-        o, [now_ms] { return now_ms; });
+    return testing::TestExecutor(&dpkg_, dir_.path() + "/state", &debs_, now_ms, 0, std::move(trusted));
   }
 
   std::string Add(const testing::TestDeb& deb) {
