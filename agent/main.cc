@@ -151,6 +151,7 @@ int main(int argc, char** argv) {
   }, [&fetcher] { fetcher.Cancel(); });
   AgentRunner runner(*config, *ca_pem, *identity, std::move(*outbox));
   runner.SetJobSink([&jobs](const v1::JobSpec& job) { jobs.Submit(job); });
+  runner.SetCancelSink([&jobs](const v1::CancelJob& cancel) { jobs.Cancel(cancel); });
   // Downloads follow the agent's renewed (or re-enrolled) identity.
   runner.SetIdentityListener([&](const AgentIdentity& id) {
     fetcher.SetStub(v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &id, fetch_window)));

@@ -130,6 +130,40 @@ v1::JobResult JobExecutor::Run(const v1::JobSpec& spec) {
   return rec.result();
 }
 
+std::optional<v1::JobResult> JobExecutor::Cancel(const std::string& job_id, const std::string& reason) {
+  if (!IsValidJobId(job_id)) {
+    spdlog::warn("a cancel for a job id that is not one ignored ({})", kJobIdRule);
+    return std::nullopt;
+  }
+  absl::StatusOr<internal::AgentJobRecord> loaded = ctx_.Load(job_id);
+  if (loaded.ok()) {
+    if (loaded->phase() == internal::AgentJobRecord::DONE) return loaded->result();
+    spdlog::info("job {}: the collector withdrew it, but it has started here; it finishes and reports", job_id);
+    return std::nullopt;
+  }
+  if (!absl::IsNotFound(loaded.status())) {
+    spdlog::error("job {}: cancel: {}", job_id, loaded.status().ToString());
+    return std::nullopt;
+  }
+  internal::AgentJobRecord rec;
+  rec.mutable_spec()->set_job_id(job_id);
+  rec.set_phase(internal::AgentJobRecord::DONE);
+  v1::JobResult* r = rec.mutable_result();
+  r->set_job_id(job_id);
+  r->set_status(v1::JOB_SKIPPED);
+  r->set_cancelled(true);
+  r->set_exit_code(-1);
+  r->set_message(absl::StrCat("cancelled by the collector before it started: ", reason));
+  r->set_started_ms(ctx_.now_ms());
+  r->set_finished_ms(r->started_ms());
+  if (absl::Status st = ctx_.Save(rec); !st.ok()) {
+    spdlog::error("job {}: cannot record its cancel ({}); the collector does not send it again", job_id,
+                  std::string(st.message()));
+  }
+  spdlog::info("job {} cancelled before it started: {}", job_id, reason);
+  return rec.result();
+}
+
 absl::StatusOr<std::vector<std::string>> JobExecutor::JobIds() const {
   absl::StatusOr<std::vector<std::string>> names = ListDir(ctx_.options.state_dir + "/jobs");
   if (absl::IsNotFound(names.status())) return std::vector<std::string>();

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,13 @@ class JobExecutor {
   // stopping (its fetch was cancelled) returns JOB_RUNNING and resumes at
   // the next start.
   v1::JobResult Run(const v1::JobSpec& spec);
+
+  // The collector withdrew job `job_id` (CollectorMessage.cancel_job). Not
+  // received yet: a DONE record says it was cancelled (JOB_SKIPPED,
+  // cancelled), so a later delivery is answered with that and never runs,
+  // and that result is returned. DONE already: its result. Started
+  // (RECEIVED, CHANGING): nothing — it finishes and reports its own.
+  std::optional<v1::JobResult> Cancel(const std::string& job_id, const std::string& reason);
 
   // apt_package jobs go through `apt` (null: they fail saying apt is not
   // set up). Call before the first Run.

@@ -1,5 +1,8 @@
 #include "agent/jobs/job_runner.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "spdlog/spdlog.h"
 
 namespace steward::agent {
@@ -21,6 +24,18 @@ void JobRunner::Submit(const v1::JobSpec& job) {
   queue_.push_back(job);
 }
 
+void JobRunner::Cancel(const v1::CancelJob& cancel) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  auto queued = std::find_if(queue_.begin(), queue_.end(),
+                             [&](const v1::JobSpec& j) { return j.job_id() == cancel.job_id(); });
+  if (queued != queue_.end()) {  // not started: it never will be
+    queue_.erase(queued);
+    pending_.erase(cancel.job_id());
+  }
+  cancels_.push_back(cancel);
+}
+
 void JobRunner::Stop() {
   {
     absl::MutexLock lock(&mu_);
@@ -34,13 +49,28 @@ void JobRunner::Stop() {
 void JobRunner::Loop() {
   for (;;) {
     v1::JobSpec job;
+    std::optional<v1::CancelJob> cancel;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty() || !cancels_.empty();
+      };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
+      // Cancels first: a job queued after its cancel finds it recorded.
+      if (!cancels_.empty()) {
+        cancel = std::move(cancels_.front());
+        cancels_.pop_front();
+      } else {
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    if (cancel.has_value()) {
+      if (std::optional<v1::JobResult> answer = executor_->Cancel(cancel->job_id(), cancel->reason())) {
+        report_(*answer);
+      }
+      continue;
     }
     v1::JobResult result = executor_->Run(job);
     // Not final: interrupted by Stop; it resumes at the next start.

@@ -32,6 +32,9 @@ class JobRunner {
 
   void Start();
   void Submit(const v1::JobSpec& job);
+  // The collector withdrew a job: dropped from the queue if it waits there,
+  // and answered (JobExecutor::Cancel) before the next job runs.
+  void Cancel(const v1::CancelJob& cancel);
   void Stop();
 
  private:
@@ -42,6 +45,7 @@ class JobRunner {
   std::function<void()> on_stop_;
   absl::Mutex mu_;
   std::deque<v1::JobSpec> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::CancelJob> cancels_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> pending_ ABSL_GUARDED_BY(mu_);  // queued or running
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -341,6 +341,8 @@ absl::Status AgentRunner::RunSession() {
           } else {
             spdlog::warn("job {} ignored: this agent runs no jobs", msg.job().job_id());
           }
+        } else if (msg.has_cancel_job()) {
+          if (cancel_sink_) cancel_sink_(msg.cancel_job());
         } else if (msg.has_resync()) {
           spdlog::info("collector asks for an inventory resync: {}", msg.resync().reason());
           resync_requested_ = true;

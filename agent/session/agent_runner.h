@@ -45,6 +45,8 @@ class AgentRunner {
   // Where jobs from the collector go (null: they are logged and ignored).
   // Set before Run().
   void SetJobSink(std::function<void(const v1::JobSpec&)> sink) { job_sink_ = std::move(sink); }
+  // Where the collector's cancels of withdrawn jobs go (the JobRunner).
+  void SetCancelSink(std::function<void(const v1::CancelJob&)> sink) { cancel_sink_ = std::move(sink); }
   // Called (on the session thread) with every new identity: a renewed
   // certificate or a re-enrollment. Set before Run().
   void SetIdentityListener(std::function<void(const AgentIdentity&)> fn) { identity_listener_ = std::move(fn); }
@@ -76,6 +78,7 @@ class AgentRunner {
   void Adopt(AgentIdentity identity);
 
   std::function<void(const v1::JobSpec&)> job_sink_;
+  std::function<void(const v1::CancelJob&)> cancel_sink_;
   const AgentConfig config_;
   const std::string ca_pem_;
   std::function<void(const AgentIdentity&)> identity_listener_;

@@ -180,6 +180,27 @@ TEST_F(JobExecutorTest, AlreadyAtTheVersionIsSkipped) {
   EXPECT_EQ(r.exit_code(), -1);  // dpkg did not run
 }
 
+// The collector withdrew a job: one not received yet is recorded as
+// cancelled and never runs when it arrives after all; one already done
+// answers with its result.
+TEST_F(JobExecutorTest, ACancelledJobNeverRunsAndADoneOneKeepsItsResult) {
+  const std::string v1 = Add({.version = "1.0"});
+  std::optional<v1::JobResult> answer = Executor().Cancel("c", "the deployment was aborted");
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status(), v1::JOB_SKIPPED);
+  EXPECT_TRUE(answer->cancelled());
+  EXPECT_THAT(answer->message(), HasSubstr("cancelled by the collector before it started: the deployment was"));
+  v1::JobResult late = Executor().Run(InstallJob("c", v1));  // delivered after all
+  EXPECT_TRUE(late.cancelled());
+  EXPECT_EQ(Installed(), "(none)");
+  ASSERT_EQ(Executor().Run(InstallJob("d", v1)).status(), v1::JOB_SUCCEEDED);
+  answer = Executor().Cancel("d", "too late");
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status(), v1::JOB_SUCCEEDED);
+  EXPECT_FALSE(answer->cancelled());
+  EXPECT_EQ(Installed(), "1.0");
+}
+
 TEST_F(JobExecutorTest, PreChecksRefuseBeforeAnyChange) {
   ASSERT_EQ(Executor().Run(InstallJob("base", Add({.version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
   ASSERT_EQ(Executor().Run(InstallJob("mta", Add({.name = "mta", .version = "1.0"}))).status(), v1::JOB_SUCCEEDED);
