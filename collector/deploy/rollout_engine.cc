@@ -220,8 +220,9 @@ absl::Status RolloutEngine::DeleteArtifactUnlessInUse(const std::string& sha256,
   ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments());
   for (const v1::Deployment& d : all) {
     if (!DeploymentFinished(d.state()) && d.spec().artifact_sha256() == sha256) {
-      return absl::FailedPreconditionError(absl::StrCat("artifact ", sha256.substr(0, 12), " is used by deployment ",
-                                                        d.id(), ", which has not finished (abort it first)"));
+      return absl::FailedPreconditionError(absl::StrCat("artifact ", sha256.substr(0, 12),
+                                                        " is used by a deployment that has not finished (", d.id(),
+                                                        "; see stewardctl deploy list; abort it first)"));
     }
   }
   return remove();
@@ -330,6 +331,16 @@ void RolloutEngine::TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, c
   }
 }
 
+void RolloutEngine::PinCanaryVersion(v1::Deployment* d, const v1::DeploymentHost& h) {
+  const bool unpinned = !d->spec().apt_package().empty() && d->version().empty() &&
+                        d->spec().apt_package().find('=') == std::string::npos;
+  if (!unpinned || h.wave() != 0 || h.new_version().empty()) return;
+  if (h.status() != v1::HOST_SUCCEEDED && h.status() != v1::HOST_SKIPPED) return;
+  d->set_version(h.new_version());
+  spdlog::info("deployment {}: {} {} from the canary {}; later waves install that version", d->id(), d->package(),
+               d->version(), h.agent_id());
+}
+
 void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
   const uint32_t attempt = h->attempt() + 1;
   absl::StatusOr<v1::JobSpec> change = DeploymentChangeJob(d->spec());
@@ -342,6 +353,10 @@ void RolloutEngine::StartJob(v1::Deployment* d, v1::DeploymentHost* h) {
   *job.mutable_spec() = *std::move(change);
   job.mutable_spec()->set_job_id(absl::StrCat(d->id(), "-", attempt));
   job.mutable_spec()->set_deployment_id(d->id());
+  // `--package NAME` (the newest): after the canary, the version it got.
+  if (job.spec().has_apt_package() && job.spec().apt_package().version().empty() && !d->version().empty()) {
+    job.mutable_spec()->mutable_apt_package()->set_version(d->version());
+  }
   *job.mutable_spec()->mutable_authorization() = d->spec().authorization();
   job.set_created_ms(absl::ToUnixMillis(deps_.now()));
   job.set_created_by(d->created_by());
@@ -427,6 +442,7 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
         }
       } else if (job.ok() && JobFinal(job->result().status())) {
         TakeResult(*d, &h, job->result());
+        PinCanaryVersion(d, h);
       } else if (h.status() == v1::HOST_RUNNING && job.ok()) {
         const bool connected = deps_.sessions->IsConnected(h.agent_id());
         if (aborted) {

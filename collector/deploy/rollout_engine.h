@@ -93,6 +93,9 @@ class RolloutEngine {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, const v1::JobResult& r)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `--package NAME` without a version: the canary's result fixes the
+  // version (Deployment.version) every later job installs.
+  void PinCanaryVersion(v1::Deployment* d, const v1::DeploymentHost& h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The health gate of the current wave: OK when it is over and passed.
   bool GatePassed(v1::Deployment* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether Tick still has something to do for `d`.

@@ -562,6 +562,30 @@ TEST_F(RolloutEngineTest, APackageFromTheRepositoriesBecomesAptJobs) {
   EXPECT_TRUE(engine_->DeleteArtifactUnlessInUse(kSha, [] { return absl::OkStatus(); }).ok());
 }
 
+// `--package NAME` without a version: the later waves install the version
+// the canary got, not whatever is newest when their turn comes.
+TEST_F(RolloutEngineTest, APackageWithoutAVersionIsPinnedByTheCanary) {
+  AddHosts(3);
+  Connect(3);
+  v1::DeploymentSpec spec = Spec("1,100%");
+  spec.set_apt_package("openssl");
+  v1::Deployment d = Create(spec);
+  EXPECT_EQ(d.version(), "");
+  engine_->Tick();
+  const v1::DeploymentHost canary = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0];
+  EXPECT_EQ(store_->GetJob(canary.agent_id(), canary.job_id()).value().spec().apt_package().version(), "");
+  Report(canary.agent_id(), canary.job_id(), v1::JOB_SUCCEEDED, "3.0.11", "3.0.15");
+  engine_->Tick();
+  engine_->Tick();
+  d = Get(d.id());
+  EXPECT_EQ(d.version(), "3.0.15");
+  auto running = WithStatus(d, v1::HOST_RUNNING);
+  ASSERT_EQ(running.size(), 2u);
+  for (const auto& h : running) {
+    EXPECT_EQ(store_->GetJob(h.agent_id(), h.job_id()).value().spec().apt_package().version(), "3.0.15");
+  }
+}
+
 TEST_F(RolloutEngineTest, RetryAfterAnAbortedWaveRunsTheHostsItSkipped) {
   AddHosts(4);
   Connect(4);

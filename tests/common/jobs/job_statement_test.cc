@@ -95,6 +95,34 @@ TEST(JobStatement, RefusesMalformedAndNonCanonicalText) {
   }
 }
 
+// "apt_package openssl, the newest" covers a job naming one version (a
+// rollout pins the canary's for later waves), not another package, not a
+// removal, and a statement naming a version covers only that one.
+TEST(CheckJobAuthorization, AnAptStatementWithoutAVersionCoversAPinnedVersion) {
+  const Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
+  const std::vector<Ed25519PublicKey> trusted = {key.public_key()};
+  v1::JobSpec newest;
+  newest.set_job_id("job-1");
+  newest.mutable_apt_package()->set_name("openssl");
+  const v1::JobAuthorization auth = SignJobStatement(StatementFor(newest), key);
+  v1::JobSpec pinned = newest;
+  pinned.mutable_apt_package()->set_version("3.0.15-1~deb12u1");
+  *pinned.mutable_authorization() = auth;
+  EXPECT_TRUE(CheckJobAuthorization(pinned, "fedcba9876543210", trusted, kNow).ok());
+  v1::JobSpec other = pinned;
+  other.mutable_apt_package()->set_name("openssh-server");
+  EXPECT_FALSE(CheckJobAuthorization(other, "fedcba9876543210", trusted, kNow).ok());
+  other = newest;
+  other.mutable_apt_package()->set_remove(true);
+  *other.mutable_authorization() = auth;
+  EXPECT_FALSE(CheckJobAuthorization(other, "fedcba9876543210", trusted, kNow).ok());
+  v1::JobSpec exact = pinned;
+  *exact.mutable_authorization() = SignJobStatement(StatementFor(pinned), key);
+  exact.mutable_apt_package()->set_version("3.0.16-1");
+  EXPECT_THAT(std::string(CheckJobAuthorization(exact, "fedcba9876543210", trusted, kNow).status().message()),
+              HasSubstr("is not what was signed"));
+}
+
 TEST(CheckJobAuthorization, AcceptsWhatWasSignedAndRefusesEachDifference) {
   const Ed25519PrivateKey key = Ed25519PrivateKey::Generate();
   const std::vector<Ed25519PublicKey> trusted = {key.public_key()};
