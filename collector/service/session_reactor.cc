@@ -422,6 +422,12 @@ void SessionReactor::PushJob(const v1::JobSpec& job) {
   Send(std::move(msg));
 }
 
+void SessionReactor::RequestHealthReport(const v1::HealthRequest& request) {
+  v1::CollectorMessage msg;
+  *msg.mutable_health_request() = request;
+  Send(std::move(msg));
+}
+
 void SessionReactor::OnDone() {
   if (registered_) deps_.sessions->Closed(agent_id_, this);
   spdlog::info("agent {} disconnected", agent_id_);
