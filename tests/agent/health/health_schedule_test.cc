@@ -73,9 +73,10 @@ TEST(HealthSchedule, WatchesAreCappedAndNegativeOnesAreNone) {
     if (s.Take(t) == Run::kWatch) ++ticks;
   }
   EXPECT_EQ(ticks, 6);  // one hour, not five
-  s.Requested(kT0, -absl::Seconds(5));
-  ASSERT_EQ(s.Take(kT0), Run::kRequested);
-  EXPECT_EQ(s.NextRun(), absl::InfiniteFuture());
+  HealthSchedule negative;
+  negative.Requested(kT0, -absl::Seconds(5));
+  ASSERT_EQ(negative.Take(kT0), Run::kRequested);
+  EXPECT_EQ(negative.NextRun(), absl::InfiniteFuture());
 }
 
 }  // namespace
