@@ -1,7 +1,7 @@
 #include "collector/storage/change_causes.h"
 
+#include <algorithm>
 #include <map>
-#include <optional>
 
 #include "absl/strings/str_cat.h"
 
@@ -156,6 +156,34 @@ std::vector<v1::InventoryChange> FoldRolledBack(const std::vector<v1::InventoryC
     if (dropped[i]) continue;
     auto it = folded.find(i);
     out.push_back(it != folded.end() ? std::move(it->second) : changes[i]);
+  }
+  return out;
+}
+
+std::vector<v1::InventoryChange> UnseenRollbacks(const std::vector<v1::InventoryChange>& shown,
+                                                 const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts,
+                                                 int64_t since_ms) {
+  std::vector<v1::InventoryChange> out;
+  for (const v1::Job& job : jobs) {
+    const v1::JobResult& r = job.result();
+    if (r.status() != v1::JOB_ROLLED_BACK || r.package().empty() || r.finished_ms() < since_ms) continue;
+    const bool seen = std::any_of(shown.begin(), shown.end(), [&](const v1::InventoryChange& c) {
+      return c.job_id() == job.spec().job_id();
+    });
+    if (seen) continue;
+    v1::InventoryChange c;
+    c.set_time_ms(r.started_ms());
+    const bool rpm = job.spec().has_install_artifact() && artifacts(job.spec().install_artifact().sha256()).kind() == "rpm";
+    c.set_source(rpm ? "rpm" : "dpkg");
+    c.set_name(r.package());
+    c.set_kind(v1::InventoryChange::ROLLED_BACK);
+    c.set_old_version(r.old_version());
+    c.set_new_version(r.new_version());
+    const std::string tried = TargetOf(job, jobs, artifacts).version;
+    if (tried != r.new_version()) c.set_attempted_version(tried);
+    c.set_job_id(job.spec().job_id());
+    c.set_deployment_id(job.spec().deployment_id());
+    out.push_back(std::move(c));
   }
   return out;
 }

@@ -18,7 +18,9 @@
 // Reading back (FoldRolledBack): the steps one attempt made on one item and
 // undid (an upgrade and its rollback, or a failed upgrade that dpkg left
 // half-installed, which the inventory shows as "removed 1.0", then "added
-// 1.0" once the rollback reinstalled it) become one ROLLED_BACK change.
+// 1.0" once the rollback reinstalled it) become one ROLLED_BACK change; a
+// job that ended rolled back without any step seen becomes one too
+// (UnseenRollbacks).
 
 #include <functional>
 #include <string>
@@ -62,6 +64,18 @@ void AttributeChanges(const std::vector<v1::Job>& jobs, const ArtifactLookup& ar
 // never folded. Other steps are returned as they are, in order.
 std::vector<v1::InventoryChange> FoldRolledBack(const std::vector<v1::InventoryChange>& changes,
                                                 const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts);
+
+// ROLLED_BACK changes for the package jobs among `jobs` that ended
+// JOB_ROLLED_BACK at or after `since_ms` and have no change in `shown`: the
+// agent's inventory scan never saw their attempt (dpkg keeps its state in
+// its journal until the end, and the job put the old version back within
+// one scan interval), yet an operator should see that it happened. At the
+// job's start time, from the job's result (package, versions) and target
+// (the version tried); source "rpm" for an rpm artifact, else "dpkg"; no
+// arch (the job does not say).
+std::vector<v1::InventoryChange> UnseenRollbacks(const std::vector<v1::InventoryChange>& shown,
+                                                 const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts,
+                                                 int64_t since_ms);
 
 // Whether `change` passes the ListChanges cause filter.
 bool MatchesCause(const v1::InventoryChange& change, v1::ChangeCause cause);

@@ -155,10 +155,15 @@ absl::StatusOr<std::vector<v1::InventoryChange>> Store::ListChanges(const std::s
     out.push_back(std::move(c));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the change log"));
-  const bool any_job = std::any_of(out.begin(), out.end(), [](const auto& c) { return !c.job_id().empty(); });
-  if (any_job) {
-    ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, ListJobs(agent_id));
-    out = FoldRolledBack(out, jobs, Artifacts());
+  ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, ListJobs(agent_id));
+  if (!jobs.empty()) {
+    const ArtifactLookup artifacts = Artifacts();
+    out = FoldRolledBack(out, jobs, artifacts);
+    std::vector<v1::InventoryChange> unseen = UnseenRollbacks(out, jobs, artifacts, since_ms);
+    if (!unseen.empty()) {
+      out.insert(out.end(), std::make_move_iterator(unseen.begin()), std::make_move_iterator(unseen.end()));
+      std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.time_ms() < b.time_ms(); });
+    }
   }
   std::erase_if(out, [cause](const v1::InventoryChange& c) { return !MatchesCause(c, cause); });
   if (out.size() > limit) {

@@ -4,7 +4,8 @@ jobs made (with the job id) from the ones made by hand, and shows a failed
 upgrade that its job rolled back as one change.
 
 One real agent installs signed .debs into its own dpkg root (--dpkg-root,
-helpers from jobs_test.py); a person also runs dpkg there by hand. The
+helpers from jobs_test.py); a person also installs a package there by hand
+with dpkg. The
 bad release's postinst fails after 3 s, so the agent's 1 s inventory scan
 sees the package half-installed (not listed) before the job puts the old
 version back: the log holds "removed", then "added", which the collector
@@ -29,6 +30,7 @@ class ChangeCauses(unittest.TestCase):
         cls.key = os.path.join(keys, "release.key")
         cls.debs = {v: build_deb(c.tmp, v, postinst) for v, postinst in
                     (("1.0", None), ("2.0", None), ("3.0", "/bin/sleep 3; echo 'demo 3.0: cannot start' >&2; exit 1"))}
+        cls.by_hand = build_deb(c.tmp, "7", name="tool")
         cls.sha = {v: c.ctl_json("artifact", "push", deb, "--sign-key", cls.key)["sha256"]
                    for v, deb in cls.debs.items()}
         cls.root = os.path.join(c.tmp, "root")
@@ -53,35 +55,48 @@ class ChangeCauses(unittest.TestCase):
         return wait_for(f"job {job_id}", done, 60)
 
     def changes(self, *cause):
-        return [(c["change"], c["old_version"], c["new_version"], c["cause"], c["job_id"],
+        return [(c["name"], c["change"], c["old_version"], c["new_version"], c["cause"], c["job_id"],
                  c.get("attempted_version", ""))
-                for c in self.c.ctl_json("changes", "--host", self.id, "--since", "1h", *cause) if c["name"] == "demo"]
+                for c in self.c.ctl_json("changes", "--host", self.id, "--since", "1h", *cause)]
 
-    def wait_version(self, version):
-        wait_for(f"the inventory at {version}", lambda: [s for s in self.c.ctl_json(
-            "software", "--host", self.id, "--name", "demo") if s["version"] == version], 30)
+    def wait_version(self, name, version):
+        wait_for(f"the inventory at {name} {version}", lambda: [s for s in self.c.ctl_json(
+            "software", "--host", self.id, "--name", name) if s["version"] == version], 30)
 
     def test_jobs_and_hands_and_a_rolled_back_upgrade(self):
         j1 = self.job("1.0")
         self.assertEqual(j1["status"], "succeeded", j1)
-        self.wait_version("1.0")
+        self.wait_version("demo", "1.0")
+        j2 = self.job("2.0")  # Steward keeps 2.0's package: the rollback target
+        self.assertEqual(j2["status"], "succeeded", j2)
+        self.wait_version("demo", "2.0")
         # By hand, outside Steward.
         subprocess.run(["dpkg", f"--root={self.root}", "--force-script-chrootless", "--force-not-root", "-i",
-                        self.debs["2.0"]], check=True, capture_output=True)
-        self.wait_version("2.0")
+                        self.by_hand], check=True, capture_output=True)
+        self.wait_version("tool", "7")
         j3 = self.job("3.0", "--rollback-on-failure")
         self.assertEqual((j3["status"], j3["new_version"]), ("rolled_back", "2.0"), j3)
-        rolled_back = ("rolled_back", "2.0", "2.0", "job", j3["job_id"], "3.0")
-        wait_for("the rollback in the change log", lambda: rolled_back in self.changes(), 30)
+        rolled_back = ("demo", "rolled_back", "2.0", "2.0", "job", j3["job_id"], "3.0")
+        seen = []
 
-        self.assertEqual(self.changes(), [("added", "", "1.0", "job", j1["job_id"], ""),
-                                          ("upgraded", "1.0", "2.0", "other", "", ""), rolled_back])
-        self.assertEqual(self.changes("--cause", "job"), [("added", "", "1.0", "job", j1["job_id"], ""), rolled_back])
-        self.assertEqual(self.changes("--cause", "other"), [("upgraded", "1.0", "2.0", "other", "", "")])
+        def logged():
+            seen[:] = self.changes()
+            return rolled_back in seen
+        try:
+            wait_for("the rollback in the change log", logged, 30)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; the log: {seen}") from None
+
+        planned = [("demo", "added", "", "1.0", "job", j1["job_id"], ""),
+                   ("demo", "upgraded", "1.0", "2.0", "job", j2["job_id"], "")]
+        other = [("tool", "added", "", "7", "other", "", "")]
+        self.assertEqual(self.changes(), planned + other + [rolled_back])
+        self.assertEqual(self.changes("--cause", "job"), planned + [rolled_back])
+        self.assertEqual(self.changes("--cause", "other"), other)
         table = self.c.ctl_ok("changes", "--host", self.id)
         self.assertRegex(table, r"CAUSE")
         self.assertRegex(table, r"rolled_back \(tried 3\.0\)\s+2\.0\s+2\.0\s+job " + j3["job_id"])
-        self.assertRegex(table, r"upgraded\s+1\.0\s+2\.0\s+other")
+        self.assertRegex(table, r"tool\s+added\s+-\s+7\s+other")
         r = self.c.ctl("changes", "--cause", "planned")
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--cause 'planned': use job or other", r.stderr)

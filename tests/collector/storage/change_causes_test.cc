@@ -149,6 +149,26 @@ TEST(FoldRolledBack, AHandMadeRollbackJobFoldsWithTheJobItUndoes) {
             (std::vector<std::string>{"1 web rolled_back > tried 2.0 by j1"}));
 }
 
+TEST(UnseenRollbacks, AJobRolledBackWithoutAStepSeenIsShownFromItsResult) {
+  v1::Job seen = Finished(AptJob("seen", "web", "2.0"), v1::JOB_ROLLED_BACK, 100, 200);
+  seen.mutable_result()->set_package("web");
+  v1::Job unseen = Finished(AptJob("unseen", "db", "6", "d2"), v1::JOB_ROLLED_BACK, 300, 400);
+  unseen.mutable_result()->set_package("db");
+  unseen.mutable_result()->set_old_version("5");
+  unseen.mutable_result()->set_new_version("5");
+  v1::Job old = unseen;  // finished before `since`
+  old.mutable_spec()->set_job_id("old");
+  old.mutable_result()->set_finished_ms(10);
+  v1::Job ok = Finished(AptJob("ok", "db", "6"), v1::JOB_SUCCEEDED, 500, 600);
+  ok.mutable_result()->set_package("db");
+  std::vector<v1::InventoryChange> shown = {By(Step(150, "web", "1.0", "1.0"), "seen")};
+  std::vector<v1::InventoryChange> made = UnseenRollbacks(shown, {seen, unseen, old, ok}, NoArtifact, 50);
+  EXPECT_EQ(Lines(made), (std::vector<std::string>{"300 db rolled_back 5>5 tried 6 by unseen"}));
+  ASSERT_EQ(made.size(), 1u);
+  EXPECT_EQ(made[0].source(), "dpkg");
+  EXPECT_EQ(made[0].deployment_id(), "d2");
+}
+
 TEST(MatchesCause, JobOtherAndAny) {
   v1::InventoryChange job = By(Step(1, "web", "1", "2"), "j1");
   v1::InventoryChange other = Step(1, "web", "1", "2");
