@@ -27,7 +27,8 @@ HealthSchedule::Run HealthSchedule::Take(absl::Time now) {
 }
 
 void HealthSchedule::RanInCycle(absl::Time now) {
-  if (next_watch_ != absl::InfiniteFuture()) next_watch_ = std::max(next_watch_, now + watch_period_);
+  if (next_watch_ != absl::InfiniteFuture())
+    next_watch_ = std::max(next_watch_, now + watch_period_);
 }
 
 }  // namespace steward::agent

@@ -33,7 +33,8 @@ class HealthSchedule {
   // The longest watch a request can ask for; longer ones are cut to it.
   static constexpr absl::Duration kMaxWatch = absl::Hours(1);
 
-  explicit HealthSchedule(absl::Duration watch_period = absl::Seconds(1)) : watch_period_(watch_period) {}
+  explicit HealthSchedule(absl::Duration watch_period = absl::Seconds(1))
+      : watch_period_(watch_period) {}
 
   // The collector asked at `now` for a report and a watch of `watch` after
   // it (negative counts as zero, more than kMaxWatch as kMaxWatch). A watch

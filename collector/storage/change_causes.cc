@@ -10,7 +10,8 @@ namespace {
 
 bool Finished(const v1::Job& job) {
   const v1::JobStatus s = job.result().status();
-  return s == v1::JOB_SUCCEEDED || s == v1::JOB_SKIPPED || s == v1::JOB_FAILED || s == v1::JOB_ROLLED_BACK;
+  return s == v1::JOB_SUCCEEDED || s == v1::JOB_SKIPPED || s == v1::JOB_FAILED ||
+         s == v1::JOB_ROLLED_BACK;
 }
 
 const v1::Job* FindJob(const std::vector<v1::Job>& jobs, const std::string& job_id) {
@@ -22,7 +23,9 @@ const v1::Job* FindJob(const std::vector<v1::Job>& jobs, const std::string& job_
 
 // Jobs install and remove system packages only (dpkg, apt, rpm): a pip or
 // npm item of the same name is never theirs.
-bool SystemPackage(const v1::InventoryChange& c) { return c.source() == "dpkg" || c.source() == "rpm"; }
+bool SystemPackage(const v1::InventoryChange& c) {
+  return c.source() == "dpkg" || c.source() == "rpm";
+}
 
 // Whether `job` made `change` (of its package), by the header's time rules.
 bool WithinJob(const v1::Job& job, const v1::InventoryChange& change) {
@@ -37,7 +40,8 @@ std::string AttemptOf(const v1::InventoryChange& c, const std::vector<v1::Job>& 
   if (c.job_id().empty()) return "";
   if (!c.deployment_id().empty()) return absl::StrCat("deployment ", c.deployment_id());
   const v1::Job* job = FindJob(jobs, c.job_id());
-  if (job != nullptr && job->spec().has_rollback()) return absl::StrCat("job ", job->spec().rollback().of_job_id());
+  if (job != nullptr && job->spec().has_rollback())
+    return absl::StrCat("job ", job->spec().rollback().of_job_id());
   return absl::StrCat("job ", c.job_id());
 }
 
@@ -48,7 +52,8 @@ std::string ItemOf(const v1::InventoryChange& c) {
 
 }  // namespace
 
-JobTarget TargetOf(const v1::Job& job, const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts) {
+JobTarget TargetOf(const v1::Job& job, const std::vector<v1::Job>& jobs,
+                   const ArtifactLookup& artifacts) {
   const v1::JobSpec& spec = job.spec();
   JobTarget t;
   switch (spec.action_case()) {
@@ -71,7 +76,8 @@ JobTarget TargetOf(const v1::Job& job, const std::vector<v1::Job>& jobs, const A
       // of a rollback is not followed further.
       if (const v1::Job* undone = FindJob(jobs, spec.rollback().of_job_id()); undone != nullptr) {
         t.package = undone->result().package();
-        if (t.package.empty() && !undone->spec().has_rollback()) t.package = TargetOf(*undone, jobs, artifacts).package;
+        if (t.package.empty() && !undone->spec().has_rollback())
+          t.package = TargetOf(*undone, jobs, artifacts).package;
         t.version = undone->result().old_version();
       }
       break;
@@ -105,7 +111,8 @@ void AttributeChanges(const std::vector<v1::Job>& jobs, const ArtifactLookup& ar
 }
 
 std::vector<v1::InventoryChange> FoldRolledBack(const std::vector<v1::InventoryChange>& changes,
-                                                const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts) {
+                                                const std::vector<v1::Job>& jobs,
+                                                const ArtifactLookup& artifacts) {
   std::map<std::string, std::vector<size_t>> steps_of_item;
   std::vector<std::string> attempt(changes.size());
   for (size_t i = 0; i < changes.size(); ++i) {
@@ -161,19 +168,22 @@ std::vector<v1::InventoryChange> FoldRolledBack(const std::vector<v1::InventoryC
 }
 
 std::vector<v1::InventoryChange> UnseenRollbacks(const std::vector<v1::InventoryChange>& shown,
-                                                 const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts,
+                                                 const std::vector<v1::Job>& jobs,
+                                                 const ArtifactLookup& artifacts,
                                                  int64_t since_ms) {
   std::vector<v1::InventoryChange> out;
   for (const v1::Job& job : jobs) {
     const v1::JobResult& r = job.result();
-    if (r.status() != v1::JOB_ROLLED_BACK || r.package().empty() || r.finished_ms() < since_ms) continue;
+    if (r.status() != v1::JOB_ROLLED_BACK || r.package().empty() || r.finished_ms() < since_ms)
+      continue;
     const bool seen = std::any_of(shown.begin(), shown.end(), [&](const v1::InventoryChange& c) {
       return c.job_id() == job.spec().job_id();
     });
     if (seen) continue;
     v1::InventoryChange c;
     c.set_time_ms(r.started_ms());
-    const bool rpm = job.spec().has_install_artifact() && artifacts(job.spec().install_artifact().sha256()).kind() == "rpm";
+    const bool rpm = job.spec().has_install_artifact() &&
+                     artifacts(job.spec().install_artifact().sha256()).kind() == "rpm";
     c.set_source(rpm ? "rpm" : "dpkg");
     c.set_name(r.package());
     c.set_kind(v1::InventoryChange::ROLLED_BACK);
@@ -190,9 +200,12 @@ std::vector<v1::InventoryChange> UnseenRollbacks(const std::vector<v1::Inventory
 
 bool MatchesCause(const v1::InventoryChange& change, v1::ChangeCause cause) {
   switch (cause) {
-    case v1::CHANGE_CAUSE_JOB: return !change.job_id().empty();
-    case v1::CHANGE_CAUSE_OTHER: return change.job_id().empty();
-    default: return true;
+    case v1::CHANGE_CAUSE_JOB:
+      return !change.job_id().empty();
+    case v1::CHANGE_CAUSE_OTHER:
+      return change.job_id().empty();
+    default:
+      return true;
   }
 }
 

@@ -47,7 +47,8 @@ struct JobTarget {
 // What `job` changes, as far as the collector knows. `jobs` are the same
 // agent's (to follow a rollback to the job it undoes: its package, and the
 // version that job found).
-JobTarget TargetOf(const v1::Job& job, const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts);
+JobTarget TargetOf(const v1::Job& job, const std::vector<v1::Job>& jobs,
+                   const ArtifactLookup& artifacts);
 
 // Sets job_id and deployment_id of each change that one of `jobs` (one
 // agent's, any order) made, by the rules above. An unfinished job wins
@@ -63,7 +64,8 @@ void AttributeChanges(const std::vector<v1::Job>& jobs, const ArtifactLookup& ar
 // deployments, one job and the rollback jobs of it; steps with no job are
 // never folded. Other steps are returned as they are, in order.
 std::vector<v1::InventoryChange> FoldRolledBack(const std::vector<v1::InventoryChange>& changes,
-                                                const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts);
+                                                const std::vector<v1::Job>& jobs,
+                                                const ArtifactLookup& artifacts);
 
 // ROLLED_BACK changes for the package jobs among `jobs` that ended
 // JOB_ROLLED_BACK at or after `since_ms` and have no change in `shown`: the
@@ -74,8 +76,8 @@ std::vector<v1::InventoryChange> FoldRolledBack(const std::vector<v1::InventoryC
 // (the version tried); source "rpm" for an rpm artifact, else "dpkg"; no
 // arch (the job does not say).
 std::vector<v1::InventoryChange> UnseenRollbacks(const std::vector<v1::InventoryChange>& shown,
-                                                 const std::vector<v1::Job>& jobs, const ArtifactLookup& artifacts,
-                                                 int64_t since_ms);
+                                                 const std::vector<v1::Job>& jobs,
+                                                 const ArtifactLookup& artifacts, int64_t since_ms);
 
 // Whether `change` passes the ListChanges cause filter.
 bool MatchesCause(const v1::InventoryChange& change, v1::ChangeCause cause);
