@@ -73,7 +73,8 @@ class SessionRegistry {
   // agent's periodic refresh, and a check that fails during the gate is
   // seen within a second or two. `reason` goes to the agent's log. Returns
   // whether a session got the request (false: the agent is not connected;
-  // it sends a report when it connects, as every session starts with one).
+  // a reconnect does not make it report, so ask again once IsConnected).
+  // Nothing is queued for an agent that is not connected.
   // The agent caps `watch` at one hour; a later request extends a watch
   // under way, never cuts it.
   bool RequestHealthReport(const std::string& agent_id, absl::Duration watch = absl::Minutes(1),
