@@ -105,7 +105,30 @@ void AgentRunner::CollectLoop() {
     next += config_.interval;
     absl::Time now = absl::Now();
     if (next < now) next = now;  // fell behind (suspend, slow disk): skip, don't burst
-  } while (SleepUnlessStopped(next - absl::Now()));
+  } while (WaitForNextCycle(next));
+}
+
+bool AgentRunner::HealthRequestedOrStopping() const {
+  return stopping_ || health_schedule_.NextRun() == absl::InfinitePast();
+}
+
+bool AgentRunner::WaitForNextCycle(absl::Time next) {
+  while (true) {
+    bool force = false;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithDeadline(absl::Condition(this, &AgentRunner::HealthRequestedOrStopping),
+                            std::min(next, health_schedule_.NextRun()));
+      if (stopping_) return false;
+      const absl::Time now = absl::Now();
+      if (now >= next) return true;  // the cycle runs the checks, and answers a request
+      const HealthSchedule::Run run = health_schedule_.Take(now);
+      if (run == HealthSchedule::Run::kNone) continue;
+      force = run == HealthSchedule::Run::kRequested;
+    }
+    // Only the report counts here; the cycle records the checks' metrics.
+    RunChecks(/*in_cycle=*/false, force);
+  }
 }
 
 void AgentRunner::CollectInventory(bool force) {
@@ -185,7 +208,14 @@ void AgentRunner::CollectMetrics() {
     spdlog::warn("metrics: {}", samples.status().message());
     return;
   }
-  std::vector<MetricSample> check_metrics = RunChecks();
+  bool force = false;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    force = health_schedule_.Take(now) == HealthSchedule::Run::kRequested;
+    health_schedule_.RanInCycle(now);
+  }
+  std::vector<MetricSample> check_metrics = RunChecks(/*in_cycle=*/true, force);
   samples->insert(samples->end(), std::make_move_iterator(check_metrics.begin()),
                   std::make_move_iterator(check_metrics.end()));
   int64_t now_ms = absl::ToUnixMillis(absl::Now());
@@ -203,7 +233,7 @@ void AgentRunner::CollectMetrics() {
   if (auto s = outbox_->Push(env); !s.ok()) spdlog::error("cannot queue a metric batch: {}", s);
 }
 
-std::vector<MetricSample> AgentRunner::RunChecks() {
+std::vector<MetricSample> AgentRunner::RunChecks(bool in_cycle, bool force) {
   std::optional<std::vector<v1::CheckSpec>> pushed;
   {
     absl::MutexLock lock(&pushed_mu_);
@@ -215,11 +245,13 @@ std::vector<MetricSample> AgentRunner::RunChecks() {
     spdlog::info("checks updated from the collector");
   }
   RunResult result = health_.RunAll(absl::Now());
-  // Send when a state changed, and every 6 cycles to refresh the times.
+  // Send when a state changed, when asked, and every 6 cycles to refresh
+  // the times.
   v1::HealthReport comparable = result.report;
   for (auto& c : *comparable.mutable_checks()) c.clear_time_ms();
   std::string key = comparable.SerializeAsString();
-  if (key != last_health_ || ++health_cycles_ % 6 == 0) {
+  const bool refresh = in_cycle && ++health_cycles_ % 6 == 0;
+  if (key != last_health_ || force || refresh) {
     for (const auto& c : result.report.checks()) {
       if (c.status() != v1::CheckState::OK && key != last_health_) {
         spdlog::warn("check {} is {}: {}", c.name(), v1::CheckState::Status_Name(c.status()), c.reason());
@@ -343,6 +375,12 @@ absl::Status AgentRunner::RunSession() {
           }
         } else if (msg.has_cancel_job()) {
           if (cancel_sink_) cancel_sink_(msg.cancel_job());
+        } else if (msg.has_health_request()) {
+          const v1::HealthRequest& req = msg.health_request();
+          spdlog::info("collector asks for a health report ({}); checks every second for {}", req.reason(),
+                       absl::FormatDuration(absl::Milliseconds(req.watch_ms())));
+          absl::MutexLock lock(&mu_);
+          health_schedule_.Requested(absl::Now(), absl::Milliseconds(req.watch_ms()));
         } else if (msg.has_resync()) {
           spdlog::info("collector asks for an inventory resync: {}", msg.resync().reason());
           resync_requested_ = true;

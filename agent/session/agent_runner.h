@@ -1,7 +1,9 @@
 #pragma once
 // The running agent: a collection thread (metrics every interval, inventory
 // when the package database changes or the collector asks for a resync,
-// systemd units when they change)
+// systemd units when they change, application checks every interval and
+// between intervals when the collector asks for a health report; see
+// agent/health/health_schedule.h)
 // feeding the Outbox, and a session thread that keeps one Connect stream to
 // the collector, reconnecting with exponential backoff and jitter.
 // Run() blocks until Stop(), which may be called from any thread.
@@ -22,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/health/health_runner.h"
+#include "agent/health/health_schedule.h"
 #include "agent/inventory/inventory_scanner.h"
 #include "agent/metrics/host_metrics.h"
 #include "agent/services/service_inventory.h"
@@ -63,10 +66,15 @@ class AgentRunner {
   // Queues a service report when the units changed (or a session started).
   void CollectServices();
   // Runs the application checks; returns their metrics and queues a health
-  // report when a state changed (or every 6 cycles, to refresh "checked").
-  std::vector<MetricSample> RunChecks();
+  // report when a state changed, when `force` (the collector asked), or
+  // every 6th collection cycle (`in_cycle`), to refresh "checked".
+  std::vector<MetricSample> RunChecks(bool in_cycle, bool force);
   // Sleeps up to `d`; returns false if Stop() was called meanwhile.
   bool SleepUnlessStopped(absl::Duration d);
+  // Sleeps until `next` (the next cycle), running the checks meanwhile when
+  // the health schedule says so; returns false if Stop() was called.
+  bool WaitForNextCycle(absl::Time next);
+  bool HealthRequestedOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Identity (agent_runner_identity.cc).
   // Enrolls again with the configured token; `why` goes to the logs.
   absl::Status Reenroll(const std::string& why);
@@ -117,8 +125,11 @@ class AgentRunner {
   // Set by the session thread on each Welcome: resend the service report.
   std::atomic<bool> services_resend_{false};
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Checks asked for by the collector (the session thread records requests
+  // and wakes the collection thread, which runs them).
+  HealthSchedule health_schedule_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* current_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 

@@ -58,7 +58,9 @@ Commands:
   hosts label set HOST KEY=VALUE...                     set labels (targeting, pushed checks)
   hosts label rm HOST KEY...                            remove labels
   software [--host ID] [--name NAME]                    list installed software
-  changes [--host ID] [--since 24h]                     inventory changes (added, removed, upgraded, ...)
+  changes [--host ID] [--since 24h] [--cause job|other] inventory changes (added, removed, upgraded, rolled
+                                                        back) with the job that made each; --cause job: only
+                                                        Steward's, other: only out-of-band ones
   health [--host ID]                                    application check states (ok, degraded, down)
   services [--host ID] [--state failed] [--name PART]   systemd units with their load/active/sub states
   checks list                                           checks the collector pushes to agents
@@ -132,6 +134,7 @@ struct Flags {
   bool dry_run = false, watch = false, require_checks = false;
   std::vector<std::string> matches;
   std::string since_changes;  // --since with the changes default (24h)
+  std::string cause;          // changes --cause job|other
   std::vector<std::string> labels, params;
   std::string type;
   std::string role, user, limit;  // user add; audit
@@ -382,6 +385,13 @@ class Ctl {
     v1::ListChangesRequest req;
     req.set_agent_id(f_.host);
     req.set_since_ms(absl::ToUnixMillis(absl::Now() - since));
+    if (f_.cause == "job") {
+      req.set_cause(v1::CHANGE_CAUSE_JOB);
+    } else if (f_.cause == "other") {
+      req.set_cause(v1::CHANGE_CAUSE_OTHER);
+    } else if (!f_.cause.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--cause '", f_.cause, "': use job or other"));
+    }
     v1::ListChangesResponse resp;
     RETURN_IF_ERROR(Call(&v1::AdminService::Stub::ListChanges, req, &resp));
     if (f_.json) {
@@ -398,7 +408,11 @@ class Ctl {
             .Key("arch").String(c.arch())
             .Key("change").String(ChangeKindName(c.kind()))
             .Key("old_version").String(c.old_version())
-            .Key("new_version").String(c.new_version());
+            .Key("new_version").String(c.new_version())
+            .Key("cause").String(c.job_id().empty() ? "other" : "job")
+            .Key("job_id").String(c.job_id())
+            .Key("deployment_id").String(c.deployment_id());
+        if (!c.attempted_version().empty()) w.Key("attempted_version").String(c.attempted_version());
         if (!c.location().empty()) w.Key("location").String(c.location());
         w.EndObject();
       }
@@ -406,12 +420,19 @@ class Ctl {
       out_ << w.str() << "\n";
       return absl::OkStatus();
     }
-    Table t({"TIME", "HOSTNAME", "SOURCE", "NAME", "CHANGE", "OLD VERSION", "NEW VERSION"});
+    Table t({"TIME", "HOSTNAME", "SOURCE", "NAME", "CHANGE", "OLD VERSION", "NEW VERSION", "CAUSE"});
     for (const auto& hc : resp.changes()) {
       const auto& c = hc.change();
-      t.AddRow({FormatRfc3339(absl::FromUnixMillis(c.time_ms())), hc.hostname(), c.source(), c.name(),
-                ChangeKindName(c.kind()), c.old_version().empty() ? "-" : c.old_version(),
-                c.new_version().empty() ? "-" : c.new_version()});
+      std::string change = ChangeKindName(c.kind());
+      if (!c.attempted_version().empty()) absl::StrAppend(&change, " (tried ", c.attempted_version(), ")");
+      std::string cause = "other";
+      if (!c.job_id().empty()) {
+        cause = absl::StrCat("job ", c.job_id(), c.deployment_id().empty() ? "" : " (deployment ",
+                             c.deployment_id(), c.deployment_id().empty() ? "" : ")");
+      }
+      t.AddRow({FormatRfc3339(absl::FromUnixMillis(c.time_ms())), hc.hostname(), c.source(), c.name(), change,
+                c.old_version().empty() ? "-" : c.old_version(), c.new_version().empty() ? "-" : c.new_version(),
+                cause});
     }
     out_ << t.Render();
     if (t.size() == 0) out_ << "(no changes in the last " << f_.since_changes << ")\n";
@@ -787,6 +808,7 @@ int RunStewardctl(const std::vector<std::string>& args, const std::string& env_c
       .Flag("state", &f.state, "unit active state (services)")
       .Flag("metric", &f.metric, "metric name (or --match '__name__=~re')")
       .Flag("since", &f.since, "how far back")
+      .Flag("cause", &f.cause, "job or other (changes)")
       .Bool("list", &f.list, "list metric names")
       .Flag("agg", &f.agg, "aggregation (metrics)")
       .Flag("step", &f.step, "bucket width (metrics)")

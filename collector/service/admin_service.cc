@@ -415,7 +415,7 @@ absl::Status AdminServiceImpl::DoListChanges(const v1::ListChangesRequest& req, 
   bool truncated = false;
   for (const auto& rec : agents) {
     bool cut = false;
-    ASSIGN_OR_RETURN(auto changes, deps_.store->ListChanges(rec.agent_id(), req.since_ms(), limit, &cut));
+    ASSIGN_OR_RETURN(auto changes, deps_.store->ListChanges(rec.agent_id(), req.since_ms(), limit, &cut, req.cause()));
     truncated |= cut;
     for (auto& c : changes) {
       v1::HostChange hc;

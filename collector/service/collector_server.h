@@ -80,6 +80,9 @@ class CollectorServer {
   // The listener's counters (admitted and refused connections).
   ConnectionGateStats connection_stats() const;
   size_t max_connections() const;
+  // The open agent sessions (what the rollout engine asks for health
+  // reports through). Lives as long as the server.
+  SessionRegistry* sessions() const { return sessions_.get(); }
   // Stops accepting calls; calls still running after `grace` are cancelled
   // (0: at once, as a crash would end them).
   void Shutdown(absl::Duration grace = absl::Seconds(5));

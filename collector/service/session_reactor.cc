@@ -431,6 +431,12 @@ void SessionReactor::PushCancel(const v1::CancelJob& cancel) {
   Send(std::move(msg));
 }
 
+void SessionReactor::RequestHealthReport(const v1::HealthRequest& request) {
+  v1::CollectorMessage msg;
+  *msg.mutable_health_request() = request;
+  Send(std::move(msg));
+}
+
 void SessionReactor::OnDone() {
   if (registered_) deps_.sessions->Closed(agent_id_, this);
   spdlog::info("agent {} disconnected", agent_id_);

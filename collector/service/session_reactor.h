@@ -46,6 +46,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void PushSettings(const v1::AgentSettings& settings) override;
   void PushJob(const v1::JobSpec& job) override;
   void PushCancel(const v1::CancelJob& cancel) override;
+  void RequestHealthReport(const v1::HealthRequest& request) override;
   void Close(const absl::Status& status) override;
 
   void OnReadDone(bool ok) override;

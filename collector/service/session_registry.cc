@@ -37,6 +37,18 @@ bool SessionRegistry::PushCancel(const std::string& agent_id, const v1::CancelJo
   return true;
 }
 
+bool SessionRegistry::RequestHealthReport(const std::string& agent_id, absl::Duration watch,
+                                          const std::string& reason) {
+  v1::HealthRequest request;
+  request.set_reason(reason);
+  request.set_watch_ms(absl::ToInt64Milliseconds(std::max(watch, absl::ZeroDuration())));
+  absl::MutexLock lock(&mu_);
+  auto it = open_.find(agent_id);
+  if (it == open_.end()) return false;
+  it->second.sink->RequestHealthReport(request);
+  return true;
+}
+
 void SessionRegistry::Closed(const std::string& agent_id, SettingsSink* sink) {
   absl::MutexLock lock(&mu_);
   auto it = open_.find(agent_id);

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "steward/v1/admin.pb.h"
 #include "steward/v1/agent.pb.h"
 
@@ -35,6 +36,9 @@ class SettingsSink {
   virtual void PushJob(const v1::JobSpec& job) = 0;
   // Queues a cancel of a withdrawn job; must not block.
   virtual void PushCancel(const v1::CancelJob& cancel) = 0;
+  // Queues a "report your health now" for the agent; must not block. The
+  // default drops it (sinks in tests that do not care).
+  virtual void RequestHealthReport(const v1::HealthRequest& request) { (void)request; }
   // Ends the session with `status` (replaced, agent disabled or removed):
   // it applies nothing more. Must not block, and must not end the call
   // inline (it is called under the registry's lock, which the session's
@@ -64,6 +68,22 @@ class SessionRegistry {
   // Sends a withdrawn job's cancel on the agent's stream; false when it has
   // none (it gets the cancel after its next Welcome).
   bool PushCancel(const std::string& agent_id, const v1::CancelJob& cancel);
+  // Asks the agent's open session to report its health now: the agent runs
+  // its application checks at once and sends a HealthReport even when no
+  // state changed (it arrives within about a second on a live link), then
+  // for `watch` runs them every second and reports any change at once,
+  // instead of at its collection interval. For a rollout's health gate:
+  // call it when the gate starts, with the gate's length as `watch`, so the
+  // gate has reports newer than the job's result without waiting for the
+  // agent's periodic refresh, and a check that fails during the gate is
+  // seen within a second or two. `reason` goes to the agent's log. Returns
+  // whether a session got the request (false: the agent is not connected;
+  // a reconnect does not make it report, so ask again once IsConnected).
+  // Nothing is queued for an agent that is not connected.
+  // The agent caps `watch` at one hour; a later request extends a watch
+  // under way, never cuts it.
+  bool RequestHealthReport(const std::string& agent_id, absl::Duration watch = absl::Minutes(1),
+                           const std::string& reason = "the collector asks");
   size_t ConnectedCount() const;
   // Runs fn() under the settings lock. Whoever reads the checks to push
   // settings from them (a session after its Welcome, an admin change to

@@ -40,6 +40,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/storage/change_causes.h"
 #include "steward/internal/records.pb.h"
 #include "steward/v1/admin.pb.h"
 #include "steward/v1/agent.pb.h"
@@ -247,10 +248,14 @@ class Store {
   // Walks the whole chain (see AuditVerification).
   absl::StatusOr<AuditVerification> VerifyAudit();
 
-  // Inventory changes of one agent at or after `since_ms`, oldest first; at
-  // most `limit` (the newest), with *truncated set when more existed.
+  // Inventory changes of one agent at or after `since_ms` that `cause`
+  // admits, oldest first; at most `limit` (the newest), with *truncated set
+  // when more existed. A job's change carries its job and deployment ids
+  // (attributed when it was logged), and the steps of an attempt that was
+  // rolled back come as one ROLLED_BACK change (change_causes.h).
   absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
-                                                              size_t limit, bool* truncated);
+                                                              size_t limit, bool* truncated,
+                                                              v1::ChangeCause cause = v1::CHANGE_CAUSE_ANY);
 
  private:
   Store() = default;
@@ -260,6 +265,10 @@ class Store {
                                              internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
   absl::StatusOr<ApplyOutcome> ApplyDelta(const std::string& agent_id, const v1::Envelope& env,
                                           internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
+  // Gives each change the job that made it, if any (change_causes.h).
+  absl::Status AttributeToJobs(const std::string& agent_id, std::vector<v1::InventoryChange>* changes);
+  // GetArtifact as change_causes.h wants it.
+  ArtifactLookup Artifacts();
   // Records a job's result in `batch` (store_jobs.cc).
   absl::Status ApplyJobResult(const std::string& agent_id, const v1::JobResult& result, rocksdb::WriteBatch* batch);
   // Replaces the agent's stored units with the report's; see store_services.cc.

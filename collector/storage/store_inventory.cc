@@ -1,7 +1,9 @@
 // Store: inventory snapshots, deltas and the per-host change log.
+#include <algorithm>
 #include <map>
 
 #include "absl/time/clock.h"
+#include "collector/storage/change_causes.h"
 #include "collector/storage/keys.h"
 #include "collector/storage/store.h"
 #include "collector/storage/store_internal.h"
@@ -22,6 +24,20 @@ int64_t ChangeTime(const v1::Envelope& env) {
 }
 
 }  // namespace
+
+ArtifactLookup Store::Artifacts() {
+  return [this](const std::string& sha256) {
+    absl::StatusOr<v1::Artifact> a = GetArtifact(sha256);
+    return a.ok() ? *std::move(a) : v1::Artifact();
+  };
+}
+
+absl::Status Store::AttributeToJobs(const std::string& agent_id, std::vector<v1::InventoryChange>* changes) {
+  if (changes->empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, ListJobs(agent_id));
+  AttributeChanges(jobs, Artifacts(), changes);
+  return absl::OkStatus();
+}
 
 absl::Status Store::LogChanges(const std::string& agent_id, const v1::Envelope& env,
                                const std::vector<v1::InventoryChange>& changes, rocksdb::WriteBatch* batch) {
@@ -52,7 +68,11 @@ absl::StatusOr<ApplyOutcome> Store::ApplySnapshot(const std::string& agent_id, c
   }
   // The first snapshot of a host is its baseline, not a change.
   bool baseline = rec->inventory_digest().empty();
-  if (!baseline) RETURN_IF_ERROR(LogChanges(agent_id, env, ChangesOf(diff, before, ChangeTime(env)), batch));
+  if (!baseline) {
+    std::vector<v1::InventoryChange> changes = ChangesOf(diff, before, ChangeTime(env));
+    RETURN_IF_ERROR(AttributeToJobs(agent_id, &changes));
+    RETURN_IF_ERROR(LogChanges(agent_id, env, changes, batch));
+  }
   *rec->mutable_facts() = snap.facts();
   rec->set_inventory_digest(InventoryDigest(after));
   rec->set_software_count(static_cast<uint32_t>(after.size()));
@@ -112,7 +132,9 @@ absl::StatusOr<ApplyOutcome> Store::ApplyDelta(const std::string& agent_id, cons
           FromRocks(batch->Put(inventory_, keys::InventoryKey(agent_id, item), item.SerializeAsString()), "batch"));
     }
   }
-  RETURN_IF_ERROR(LogChanges(agent_id, env, ChangesOf(diff, old_items, ChangeTime(env)), batch));
+  std::vector<v1::InventoryChange> changes = ChangesOf(diff, old_items, ChangeTime(env));
+  RETURN_IF_ERROR(AttributeToJobs(agent_id, &changes));
+  RETURN_IF_ERROR(LogChanges(agent_id, env, changes, batch));
   if (delta.has_facts()) *rec->mutable_facts() = delta.facts();
   rec->set_inventory_digest(digest);
   rec->set_software_count(static_cast<uint32_t>(after.size()));
@@ -120,7 +142,8 @@ absl::StatusOr<ApplyOutcome> Store::ApplyDelta(const std::string& agent_id, cons
 }
 
 absl::StatusOr<std::vector<v1::InventoryChange>> Store::ListChanges(const std::string& agent_id, int64_t since_ms,
-                                                                   size_t limit, bool* truncated) {
+                                                                   size_t limit, bool* truncated,
+                                                                   v1::ChangeCause cause) {
   std::vector<v1::InventoryChange> out;
   *truncated = false;
   std::string prefix = keys::AgentPrefix(agent_id);
@@ -132,6 +155,17 @@ absl::StatusOr<std::vector<v1::InventoryChange>> Store::ListChanges(const std::s
     out.push_back(std::move(c));
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the change log"));
+  ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, ListJobs(agent_id));
+  if (!jobs.empty()) {
+    const ArtifactLookup artifacts = Artifacts();
+    out = FoldRolledBack(out, jobs, artifacts);
+    std::vector<v1::InventoryChange> unseen = UnseenRollbacks(out, jobs, artifacts, since_ms);
+    if (!unseen.empty()) {
+      out.insert(out.end(), std::make_move_iterator(unseen.begin()), std::make_move_iterator(unseen.end()));
+      std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.time_ms() < b.time_ms(); });
+    }
+  }
+  std::erase_if(out, [cause](const v1::InventoryChange& c) { return !MatchesCause(c, cause); });
   if (out.size() > limit) {
     out.erase(out.begin(), out.end() - static_cast<long>(limit));
     *truncated = true;

@@ -112,6 +112,7 @@ const char* ChangeKindName(v1::InventoryChange::Kind kind) {
     case v1::InventoryChange::UPGRADED: return "upgraded";
     case v1::InventoryChange::DOWNGRADED: return "downgraded";
     case v1::InventoryChange::CHANGED: return "changed";
+    case v1::InventoryChange::ROLLED_BACK: return "rolled_back";
     default: return "unknown";
   }
 }

@@ -42,7 +42,8 @@ v1::InventoryChange::Kind ClassifyVersionChange(const std::string& source, const
 std::vector<v1::InventoryChange> ChangesOf(const InventoryDiff& diff,
                                            const std::vector<v1::SoftwareItem>& before, int64_t time_ms);
 
-// Lower-case name for "added", "removed", "upgraded", "downgraded", "changed".
+// Lower-case name for "added", "removed", "upgraded", "downgraded", "changed",
+// "rolled_back".
 const char* ChangeKindName(v1::InventoryChange::Kind kind);
 
 }  // namespace steward

@@ -4,7 +4,10 @@
 
 #include "collector/service/collector_server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -18,9 +21,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/session/agent_runner.h"
 #include "agent/session/identity.h"
+#include "agent/session/outbox.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/ctl/commands.h"
+#include "collector/service/session_registry.h"
 #include "common/file_util.h"
 #include "common/grpc/status_convert.h"
 #include "common/tls/pki.h"
@@ -763,6 +769,139 @@ TEST_F(CollectorServerTest, ServiceReportsAreListedFilteredAndShownByStewardctl)
       "--state 'broken' is not a systemd active state; use one of active, reloading"));
   EXPECT_TRUE(absl::StrContains(ctl({"services", "--host", "no-such-agent"}, 1),
                                 "no agent with id 'no-such-agent'"));
+}
+
+// A TCP listener on 127.0.0.1 for a tcp check: up while it listens
+// (connections wait in the backlog), down (refused) once closed.
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Listener() { Close(); }
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A real AgentRunner (the agent's whole session and collection loop) for
+// `id`, on its own thread, with one tcp check on `port` and a collection
+// interval of `interval`; stopped and joined on destruction.
+class RunningAgent {
+ public:
+  RunningAgent(const std::string& address, const std::string& ca_pem, const agent::AgentIdentity& id,
+               const std::string& dir, int port, absl::Duration interval) {
+    agent::AgentConfig config;
+    config.collector = address;
+    config.state_dir = dir;
+    config.interval = interval;
+    config.dpkg_status = dir + "/no-dpkg-status";
+    config.os_release = dir + "/no-os-release";
+    config.coredump_dir = dir + "/no-coredumps";
+    config.services_enabled = false;
+    v1::CheckSpec check;
+    check.set_name("port");
+    check.set_type("tcp");
+    (*check.mutable_params())["address"] = absl::StrCat("127.0.0.1:", port);
+    config.checks.push_back(check);
+    auto outbox = agent::Outbox::Open(dir + "/outbox", OutboxLogOptions());
+    EXPECT_TRUE(outbox.ok()) << outbox.status();
+    if (!outbox.ok()) return;
+    runner_ = std::make_unique<agent::AgentRunner>(config, ca_pem, id, std::move(*outbox));
+    thread_ = std::thread([this] { runner_->Run(); });
+  }
+  ~RunningAgent() {
+    if (runner_) runner_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::unique_ptr<agent::AgentRunner> runner_;
+  std::thread thread_;
+};
+
+// The collector's latest state of the agent's check "port" (time_ms 0: none yet).
+v1::CheckState PortCheck(v1::AdminService::Stub* admin, const std::string& agent_id) {
+  v1::ListHealthRequest req;
+  req.set_agent_id(agent_id);
+  v1::ListHealthResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  grpc::Status st = admin->ListHealth(&ctx, req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  for (const auto& hc : resp.checks()) {
+    if (hc.state().name() == "port") return hc.state();
+  }
+  return v1::CheckState();
+}
+
+// Polls PortCheck every 20 ms until `done` holds or `limit` passed; returns
+// how long that took (limit when it never held).
+template <typename Pred>
+absl::Duration TimeUntil(v1::AdminService::Stub* admin, const std::string& agent_id, absl::Duration limit,
+                         Pred done) {
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < limit) {
+    if (done(PortCheck(admin, agent_id))) return absl::Now() - start;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return limit;
+}
+
+// The collector asks a real agent for its health (what a rollout's health
+// gate does when it starts): the report arrives within about a second, not
+// at the agent's periodic refresh (every 6th cycle: a minute at the default
+// 10 s interval), and during the watch a check that goes down is reported
+// within a second or two, not at the next cycle (30 s here).
+TEST_F(CollectorServerTest, HealthRequestGetsAFreshReportAndChangesPromptly) {
+  agent::AgentIdentity id = EnrollNew("health-gate");
+  ASSERT_FALSE(id.agent_id.empty());
+  EXPECT_FALSE(server_->sessions()->RequestHealthReport(id.agent_id));  // not connected yet
+  Listener listener;
+  ASSERT_GT(listener.port(), 0);
+  RunningAgent agent(server_->address(), CaPem(), id, dir_->path() + "/state-health-gate", listener.port(),
+                     absl::Seconds(30));
+  // The first cycle runs at once and reports the check OK.
+  absl::Duration first = TimeUntil(admin_.get(), id.agent_id, absl::Seconds(15),
+                                   [](const v1::CheckState& c) { return c.status() == v1::CheckState::OK; });
+  ASSERT_LT(first, absl::Seconds(15)) << "no first health report";
+  ASSERT_TRUE(server_->sessions()->IsConnected(id.agent_id));
+  const int64_t first_ms = PortCheck(admin_.get(), id.agent_id).time_ms();
+
+  // A moment later (a job finishing) the gate starts and asks.
+  absl::SleepFor(absl::Milliseconds(300));
+  const int64_t asked_ms = absl::ToUnixMillis(absl::Now());
+  ASSERT_GT(asked_ms, first_ms);
+  ASSERT_TRUE(server_->sessions()->RequestHealthReport(id.agent_id, absl::Seconds(20), "test gate"));
+  absl::Duration fresh = TimeUntil(admin_.get(), id.agent_id, absl::Seconds(10),
+                                   [&](const v1::CheckState& c) { return c.time_ms() >= asked_ms; });
+  std::printf("health request -> fresh report at the collector: %.0f ms\n", absl::ToDoubleMilliseconds(fresh));
+  EXPECT_LT(fresh, absl::Seconds(2));
+  EXPECT_EQ(PortCheck(admin_.get(), id.agent_id).status(), v1::CheckState::OK);
+
+  // The service goes down during the gate.
+  absl::SleepFor(absl::Milliseconds(500));
+  listener.Close();
+  absl::Duration down = TimeUntil(admin_.get(), id.agent_id, absl::Seconds(10),
+                                  [](const v1::CheckState& c) { return c.status() == v1::CheckState::DOWN; });
+  std::printf("check down -> DOWN at the collector: %.0f ms\n", absl::ToDoubleMilliseconds(down));
+  EXPECT_LT(down, absl::Milliseconds(2500));
 }
 
 TEST(CollectorServerStart, RejectsMissingDataDirAndBadListenAddress) {

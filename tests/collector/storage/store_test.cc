@@ -460,6 +460,78 @@ TEST_F(StoreTest, ChangeLogsOfAgentsWithPrefixIdsStayApart) {
   EXPECT_EQ(ChangeLines(store_.get(), "a10"), std::vector<std::string>{"10 pkg-a10 added >1"});
 }
 
+// --- change causes: which changes a job made (change_causes.h) ---
+
+v1::Envelope JobResultEnvelope(uint64_t seq, const v1::JobResult& result) {
+  v1::Envelope env;
+  env.set_seq(seq);
+  env.set_created_ms(result.finished_ms());
+  *env.mutable_job_result() = result;
+  return env;
+}
+
+std::vector<std::string> CauseLines(Store* store, const std::string& agent, v1::ChangeCause cause) {
+  bool truncated = false;
+  auto changes = store->ListChanges(agent, 0, 1000, &truncated, cause);
+  EXPECT_TRUE(changes.ok()) << changes.status();
+  std::vector<std::string> out;
+  for (const auto& c : *changes) {
+    out.push_back(absl::StrCat(c.time_ms(), " ", c.name(), " ", ChangeKindName(c.kind()), " ", c.old_version(), ">",
+                               c.new_version(), c.attempted_version().empty() ? "" : " tried ",
+                               c.attempted_version(), " by ", c.job_id().empty() ? "-" : c.job_id(), "/",
+                               c.deployment_id().empty() ? "-" : c.deployment_id()));
+  }
+  return out;
+}
+
+TEST_F(StoreTest, ChangesAJobMadeCarryItAndARolledBackUpgradeIsOneChange) {
+  Enroll("a1");
+  std::vector<v1::SoftwareItem> base = {Item("web", "1.0"), Item("curl", "7.88")};
+  ASSERT_EQ(Apply("a1", Snapshot(1, base, "")), ApplyOutcome::kApplied);
+  v1::Job job;
+  job.set_agent_id("a1");
+  job.set_created_ms(1000);
+  job.mutable_spec()->set_job_id("d1-1");
+  job.mutable_spec()->set_deployment_id("d1");
+  job.mutable_spec()->mutable_apt_package()->set_name("web");
+  job.mutable_spec()->mutable_apt_package()->set_version("2.0");
+  ASSERT_TRUE(store_->CreateJob(job).ok());
+  // The upgrade's postinst fails: dpkg leaves web half-configured, which
+  // the inventory does not list, while the job is still running...
+  std::vector<v1::SoftwareItem> half = {Item("curl", "7.88")};
+  ASSERT_EQ(Apply("a1", Delta(2, base, half, 2000)), ApplyOutcome::kApplied);
+  // ...then the job puts 1.0 back and reports it; the agent's next scan
+  // sees 1.0 again.
+  v1::JobResult result;
+  result.set_job_id("d1-1");
+  result.set_status(v1::JOB_ROLLED_BACK);
+  result.set_package("web");
+  result.set_old_version("1.0");
+  result.set_new_version("1.0");
+  result.set_started_ms(1500);
+  result.set_finished_ms(2500);
+  ASSERT_EQ(Apply("a1", JobResultEnvelope(3, result)), ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", Delta(4, half, base, 3000)), ApplyOutcome::kApplied);
+  // Out of band: someone upgrades curl, and web long after the job.
+  std::vector<v1::SoftwareItem> by_hand = {Item("web", "1.0"), Item("curl", "8.0")};
+  ASSERT_EQ(Apply("a1", Delta(5, base, by_hand, 4000)), ApplyOutcome::kApplied);
+  std::vector<v1::SoftwareItem> later = {Item("web", "1.1"), Item("curl", "8.0")};
+  const int64_t after_window = 2500 + absl::ToInt64Milliseconds(kJobAttributionWindow) + 1;
+  ASSERT_EQ(Apply("a1", Delta(6, by_hand, later, after_window)), ApplyOutcome::kApplied);
+
+  const std::string late = absl::StrCat(after_window, " web upgraded 1.0>1.1 by -/-");
+  EXPECT_EQ(CauseLines(store_.get(), "a1", v1::CHANGE_CAUSE_ANY),
+            (std::vector<std::string>{"2000 web rolled_back 1.0>1.0 tried 2.0 by d1-1/d1",
+                                      "4000 curl upgraded 7.88>8.0 by -/-", late}));
+  EXPECT_EQ(CauseLines(store_.get(), "a1", v1::CHANGE_CAUSE_JOB),
+            (std::vector<std::string>{"2000 web rolled_back 1.0>1.0 tried 2.0 by d1-1/d1"}));
+  EXPECT_EQ(CauseLines(store_.get(), "a1", v1::CHANGE_CAUSE_OTHER),
+            (std::vector<std::string>{"4000 curl upgraded 7.88>8.0 by -/-", late}));
+  // The causes are in the log, not in memory.
+  Reopen();
+  EXPECT_EQ(CauseLines(store_.get(), "a1", v1::CHANGE_CAUSE_JOB).size(), 1u);
+}
+
 // --- health and pushed checks ---
 
 TEST_F(StoreTest, HealthReportReplacesPreviousStates) {
