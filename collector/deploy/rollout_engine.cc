@@ -58,10 +58,12 @@ bool Gated(const v1::DeploymentHost& h) {
 bool Unknown(const v1::DeploymentHost& h) {
   return h.status() == v1::HOST_RUNNING || h.withdrawn() || RollbackPending(h);
 }
-// The deployment's change is on the host and stays there.
+// The deployment's change is on the host and stays there: its last
+// result (job or rollback) left another version than it had before the
+// deployment (a retry's skipped job included: an earlier attempt changed it).
 bool LeftChanged(const v1::DeploymentHost& h) {
   if (h.status() == v1::HOST_SUCCEEDED) return true;
-  return h.status() == v1::HOST_FAILED && !h.new_version().empty() && h.new_version() != h.old_version();
+  return h.status() != v1::HOST_PENDING && h.status() != v1::HOST_RUNNING && h.new_version() != h.old_version();
 }
 // A deployment a failure stopped (or finished with failed hosts):
 // ROLLED_BACK once every host it changed is known to be restored, FAILED
@@ -318,10 +320,12 @@ void RolloutEngine::TakeResult(const v1::Deployment& d, v1::DeploymentHost* h, c
   }
   if (h->withdrawn()) spdlog::info("deployment {}: {} reported its withdrawn job late", d.id(), h->agent_id());
   h->set_withdrawn(false);
-  // The version before the deployment: a retry's job finds the host as the
-  // earlier attempt left it.
-  if (h->old_version().empty() || h->attempt() <= 1) h->set_old_version(r.old_version());
-  h->set_new_version(r.new_version());
+  // A cancelled job says nothing about versions. The version before the
+  // deployment: a retry's job finds the host as the earlier attempt left it.
+  if (!r.cancelled()) {
+    if (h->old_version().empty() || h->attempt() <= 1) h->set_old_version(r.old_version());
+    h->set_new_version(r.new_version());
+  }
   h->set_message(r.message());
   // Cancelled before it started: it never ran (retry runs it; no gate).
   h->set_finished_ms(r.cancelled() ? 0 : r.finished_ms() != 0 ? r.finished_ms() : absl::ToUnixMillis(deps_.now()));
@@ -541,6 +545,11 @@ void RolloutEngine::NextWave(v1::Deployment* d) {
   spdlog::info("deployment {} {}", d->id(), DeploymentStateName(d->state()));
 }
 
+bool RolloutEngine::AskAgain(const std::string& agent_id) {
+  auto it = asked_.find(agent_id);
+  return it == asked_.end() || deps_.now() - it->second >= absl::Seconds(10);
+}
+
 bool RolloutEngine::GatePassed(v1::Deployment* d) {
   const uint32_t w = d->current_wave();
   if (d->spec().health_gate_ms() <= 0) {
@@ -551,7 +560,8 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
   }
   const int64_t now = absl::ToUnixMillis(deps_.now());
   v1::DeploymentWave* wave = d->mutable_waves(static_cast<int>(w));
-  if (wave->gate_until_ms() == 0) {
+  const bool starts = wave->gate_until_ms() == 0;
+  if (starts) {
     wave->set_gate_until_ms(now + d->spec().health_gate_ms());
     d->set_message(absl::StrCat(WaveName(w), ": health gate until ",
                                 absl::FormatTime("%H:%M:%S UTC", absl::FromUnixMillis(wave->gate_until_ms()),
@@ -569,6 +579,16 @@ bool RolloutEngine::GatePassed(v1::Deployment* d) {
       continue;
     }
     const bool connected = deps_.sessions->IsConnected(h.agent_id());
+    // The agent reports at once and watches its checks every second for
+    // the gate, instead of at its interval: the gate takes about its length.
+    const bool has_fresh = std::any_of(checks->begin(), checks->end(),
+                                       [&](const v1::CheckState& c) { return c.time_ms() >= h.finished_ms(); });
+    if (connected && (starts || (!has_fresh && AskAgain(h.agent_id())))) {
+      const int64_t left = std::max<int64_t>(wave->gate_until_ms() - now, 1000);
+      deps_.sessions->RequestHealthReport(h.agent_id(), absl::Milliseconds(left),
+                                          absl::StrCat("deployment ", d->id(), ": health gate of ", WaveName(w)));
+      asked_[h.agent_id()] = deps_.now();
+    }
     bool fresh = connected;
     std::string why;
     for (const v1::CheckState& c : *checks) {

@@ -28,6 +28,7 @@
 // Thread-safe: Create, Control and Tick serialize on one mutex.
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -104,6 +105,9 @@ class RolloutEngine {
   // installed version of the package was not installed by Steward, so the
   // agent kept no package of it), or "".
   std::string RollbackNote(const std::string& agent_id, const v1::Artifact& artifact);
+  // A gated host without a fresh report was asked for one more than 10 s
+  // ago (or never, since this engine started: it came back mid-gate).
+  bool AskAgain(const std::string& agent_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Names of the host's checks that are not OK now.
   std::vector<std::string> Unhealthy(const std::string& agent_id);
 
@@ -115,6 +119,8 @@ class RolloutEngine {
   // Deployments visited since this engine started (AdoptCreatedJob runs
   // for their pending hosts once).
   std::set<std::string> adopted_ ABSL_GUARDED_BY(mu_);
+  // When each host was last asked for a health report (GatePassed).
+  std::map<std::string, absl::Time> asked_ ABSL_GUARDED_BY(mu_);
 };
 
 // Calls RolloutEngine::Tick every `every` on a thread of its own.

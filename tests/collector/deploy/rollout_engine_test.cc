@@ -44,7 +44,9 @@ class RecordingSink : public SettingsSink {
   void PushSettings(const v1::AgentSettings&) override {}
   void PushJob(const v1::JobSpec& job) override { jobs.push_back(job.job_id()); }
   void PushCancel(const v1::CancelJob& cancel) override { cancels.push_back(cancel.job_id()); }
+  void RequestHealthReport(const v1::HealthRequest& request) override { health_requests.push_back(request); }
   std::vector<std::string> jobs, cancels;
+  std::vector<v1::HealthRequest> health_requests;
 };
 
 class RolloutEngineTest : public ::testing::Test {
@@ -793,6 +795,36 @@ TEST_F(RolloutEngineTest, AStaleUnhealthyReportDoesNotFailTheGate) {
   EXPECT_EQ(WithStatus(d, v1::HOST_SUCCEEDED)[0].gate(), "passed");
 }
 
+// A gate asks its hosts for a report at once and to watch their checks for
+// the gate's length, and asks again (at most every 10 s) while a host has
+// no report newer than its job.
+TEST_F(RolloutEngineTest, AGateAsksItsHostsForHealthReports) {
+  AddHosts(1);
+  RecordingSink sink;
+  sessions_.Opened("h0", &sink, {});
+  Health("h0", {{"app", v1::CheckState::OK}});
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_health_gate_ms(60'000);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  now_ += absl::Seconds(1);
+  Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);
+  engine_->Tick();  // the gate starts
+  ASSERT_EQ(sink.health_requests.size(), 1u);
+  EXPECT_EQ(sink.health_requests[0].watch_ms(), 60'000);
+  EXPECT_THAT(sink.health_requests[0].reason(), HasSubstr(d.id()));
+  now_ += absl::Seconds(2);
+  engine_->Tick();
+  EXPECT_EQ(sink.health_requests.size(), 1u);  // asked 2 s ago
+  now_ += absl::Seconds(10);
+  engine_->Tick();
+  EXPECT_EQ(sink.health_requests.size(), 2u);  // still nothing newer than the job
+  Health("h0", {{"app", v1::CheckState::OK}});
+  now_ += absl::Seconds(15);
+  engine_->Tick();
+  EXPECT_EQ(sink.health_requests.size(), 2u);  // fresh now
+}
+
 // A crash after the job was stored and before the deployment recorded it:
 // the snapshot of what was unhealthy before is the job's, not one taken
 // again after the job broke the application.
@@ -935,7 +967,7 @@ TEST_F(RolloutEngineTest, AStoppedDeploymentIsRolledBackOnlyWhenEveryHostIs) {
   // Retry h0 by hand is not this test; h1 comes back and rolls back, h0
   // stays changed: still FAILED.
   sessions_.Opened("h1", &sink_, {});
-  Report("h1", d.id() + "-1-rb", v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  Report("h1", d.id() + "-1-rb", v1::JOB_ROLLED_BACK, "1.0");
   engine_->Tick();
   EXPECT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_FAILED);
 
@@ -947,12 +979,12 @@ TEST_F(RolloutEngineTest, AStoppedDeploymentIsRolledBackOnlyWhenEveryHostIs) {
   now_ += absl::Seconds(1);
   for (int i = 0; i < 2; ++i) Health(absl::StrCat("h", i), {{"app", v1::CheckState::DOWN}});
   engine_->Tick();
-  Report("h0", e.id() + "-1-rb", v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  Report("h0", e.id() + "-1-rb", v1::JOB_ROLLED_BACK, "1.0");  // back at 1.0
   Disconnect("h1");
   engine_->Tick();
   EXPECT_EQ(Get(e.id()).state(), v1::DEPLOYMENT_FAILED);  // h1 not known yet
   sessions_.Opened("h1", &sink_, {});
-  Report("h1", e.id() + "-1-rb", v1::JOB_ROLLED_BACK, "2.0", "1.0");
+  Report("h1", e.id() + "-1-rb", v1::JOB_ROLLED_BACK, "1.0");
   engine_->Tick();
   EXPECT_EQ(Get(e.id()).state(), v1::DEPLOYMENT_ROLLED_BACK);
 }

@@ -118,6 +118,7 @@ class AgentSink : public SettingsSink {
   void PushSettings(const v1::AgentSettings&) override {}
   void PushJob(const v1::JobSpec& job) override;
   void PushCancel(const v1::CancelJob& cancel) override;
+  void RequestHealthReport(const v1::HealthRequest& request) override;
 
  private:
   Simulation* sim_;
@@ -174,6 +175,10 @@ class Simulation {
     }
     // A repeat: the agent answers with the result it has (runs it once).
     if (it->second.phase == AgentJob::kDone || it->second.phase == AgentJob::kCancelled) Send(a, it->second.result);
+  }
+  // The agent reports at its next step.
+  void HealthRequested(const std::string& agent) {
+    if (!crashed_) Agent(agent).next_report_ms = 0;
   }
   void Cancelled(const std::string& agent, const v1::CancelJob& c) {
     if (crashed_) return;
@@ -615,7 +620,9 @@ class Simulation {
         }
       }
       if (d.state() == v1::DEPLOYMENT_ROLLED_BACK && a.installed != a.initial) {
-        Violation(absl::StrCat("rolled back, but ", a.id, " is at ", a.installed, " (was ", a.initial, ")"));
+        Violation(absl::StrCat("rolled back, but ", a.id, " is at ", a.installed, " (was ", a.initial,
+                               "); its record: ", DeploymentHostStatusName(h.status()), " ", h.old_version(), " -> ",
+                               h.new_version(), ", '", h.message(), "'"));
       }
     }
   }
@@ -729,6 +736,7 @@ class Simulation {
 
 void AgentSink::PushJob(const v1::JobSpec& job) { sim_->Delivered(id_, job); }
 void AgentSink::PushCancel(const v1::CancelJob& cancel) { sim_->Cancelled(id_, cancel); }
+void AgentSink::RequestHealthReport(const v1::HealthRequest&) { sim_->HealthRequested(id_); }
 
 std::string SimRoot() {
   // tmpfs makes the synced writes of thousands of runs cheap; the store is
