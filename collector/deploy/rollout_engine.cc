@@ -726,8 +726,42 @@ bool RolloutEngine::NeedsTick(const v1::Deployment& d) const {
   });
 }
 
+absl::StatusOr<size_t> RolloutEngine::PruneJobs() {
+  absl::MutexLock lock(&mu_);
+  return PruneJobsLocked();
+}
+
+absl::StatusOr<size_t> RolloutEngine::PruneJobsLocked() {
+  last_prune_ = deps_.now();
+  // The jobs of unfinished deployments stay whatever their age (a paused
+  // deployment's gate rollback names its host's job).
+  std::set<std::pair<std::string, std::string>> in_use;
+  ASSIGN_OR_RETURN(std::vector<v1::Deployment> all, deps_.store->ListDeployments());
+  for (const v1::Deployment& d : all) {
+    if (DeploymentFinished(d.state())) continue;
+    for (const v1::DeploymentHost& h : d.hosts()) {
+      in_use.emplace(h.agent_id(), h.job_id());
+      in_use.emplace(h.agent_id(), h.rollback_job_id());
+    }
+  }
+  ASSIGN_OR_RETURN(size_t pruned,
+                   deps_.store->PruneJobs(absl::ToUnixMillis(deps_.now() - deps_.job_retention),
+                                          [&](const std::string& agent, const std::string& job) {
+                                            return in_use.count({agent, job}) > 0;
+                                          }));
+  if (pruned > 0) {
+    spdlog::info("jobs: {} finished more than {} ago deleted", pruned, absl::FormatDuration(deps_.job_retention));
+  }
+  return pruned;
+}
+
 void RolloutEngine::Tick() {
   absl::MutexLock lock(&mu_);
+  if (deps_.now() - last_prune_ >= absl::Hours(1)) {
+    if (absl::StatusOr<size_t> pruned = PruneJobsLocked(); !pruned.ok()) {
+      spdlog::error("jobs: pruning: {}", pruned.status().ToString());
+    }
+  }
   if (!active_.has_value()) {
     absl::StatusOr<std::vector<std::string>> ids = deps_.store->ListDeploymentIds();
     if (!ids.ok()) {

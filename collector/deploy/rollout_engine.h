@@ -54,6 +54,9 @@ struct RolloutDeps {
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // 8 hex digits for a new deployment's id ("d-" and these); random.
   std::function<std::string()> new_id;
+  // Finished jobs older than this are deleted (hourly, by Tick), except
+  // those of deployments that have not finished.
+  absl::Duration job_retention = absl::Hours(24 * 90);
 };
 
 class RolloutEngine {
@@ -65,8 +68,12 @@ class RolloutEngine {
   absl::StatusOr<v1::Deployment> Create(const v1::DeploymentSpec& spec, const std::string& by, bool dry_run);
   absl::StatusOr<v1::Deployment> Control(const std::string& id, v1::ControlDeploymentRequest::Action action,
                                          const std::string& by);
-  // One step of every unfinished deployment (see above).
+  // One step of every unfinished deployment (see above); once an hour
+  // also PruneJobs.
   void Tick();
+  // Deletes the finished jobs older than job_retention, keeping those of
+  // deployments that have not finished. Returns how many went.
+  absl::StatusOr<size_t> PruneJobs();
   // Calls remove() unless a deployment that is not finished uses the
   // artifact (FailedPrecondition then), under the lock Create stores a new
   // deployment with: the two cannot cross.
@@ -108,6 +115,7 @@ class RolloutEngine {
   // A gated host without a fresh report was asked for one more than 10 s
   // ago (or never, since this engine started: it came back mid-gate).
   bool AskAgain(const std::string& agent_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<size_t> PruneJobsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Names of the host's checks that are not OK now.
   std::vector<std::string> Unhealthy(const std::string& agent_id);
 
@@ -121,6 +129,7 @@ class RolloutEngine {
   std::set<std::string> adopted_ ABSL_GUARDED_BY(mu_);
   // When each host was last asked for a health report (GatePassed).
   std::map<std::string, absl::Time> asked_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 // Calls RolloutEngine::Tick every `every` on a thread of its own.

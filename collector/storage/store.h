@@ -196,6 +196,13 @@ class Store {
   // Stores a new job; AlreadyExists when the agent has one with its id
   // (checked and written under the agent's lock).
   absl::Status CreateJob(const v1::Job& job);
+  // Deletes the jobs that finished (a final result, not withdrawn) before
+  // `cutoff_ms` — by result time, or creation time when the result has none
+  // — except those `keep` names (agent id, job id). Returns how many went.
+  // Their results stay in the deployments that ran them; the agents keep
+  // their own records (a job id is never run twice there).
+  absl::StatusOr<size_t> PruneJobs(int64_t cutoff_ms,
+                                   const std::function<bool(const std::string&, const std::string&)>& keep);
   // Withdraws a job that has no final result yet (a deadline passed, a
   // deployment was aborted): gives it the final `result` and marks it
   // withdrawn, in one write, so it is no longer sent and a cancel is sent

@@ -61,6 +61,25 @@ absl::StatusOr<bool> Store::WithdrawJobIfPending(const std::string& agent_id, co
   return true;
 }
 
+absl::StatusOr<size_t> Store::PruneJobs(
+    int64_t cutoff_ms, const std::function<bool(const std::string&, const std::string&)>& keep) {
+  size_t pruned = 0;
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), jobs_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::Job job;
+    if (!job.ParseFromString(it->value().ToString())) continue;  // left for people to look at
+    const int64_t at = job.result().finished_ms() != 0 ? job.result().finished_ms() : job.created_ms();
+    if (!Final(job.result().status()) || job.withdrawn() || at >= cutoff_ms) continue;
+    if (keep && keep(job.agent_id(), job.spec().job_id())) continue;
+    RETURN_IF_ERROR(FromRocks(batch.Delete(jobs_, it->key()), "batch"));
+    ++pruned;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot list jobs"));
+  if (pruned > 0) RETURN_IF_ERROR(Commit(&batch, "job pruning"));
+  return pruned;
+}
+
 absl::Status Store::BuildOpenJobsIndex() {
   static constexpr char kBuilt[] = "jobs_open_built";
   std::string marker;

@@ -1160,6 +1160,38 @@ TEST_F(RolloutEngineTest, OpenJobsReadOnlyTheJobsStillToSend) {
   EXPECT_EQ(store_->OpenJobs("h0").value().pending.size(), 1u);
 }
 
+// Finished jobs older than the retention go (hourly); pending, withdrawn
+// and unfinished deployments' jobs stay.
+TEST_F(RolloutEngineTest, OldFinishedJobsArePruned) {
+  AddHosts(2);
+  Connect(2);
+  v1::Deployment d = Create(Spec("100%"));
+  engine_->Tick();  // h0 and h1 get their jobs (unfinished deployment)
+  auto job = [&](const std::string& id, v1::JobStatus status, absl::Time finished) {
+    v1::Job j;
+    j.set_agent_id("h0");
+    j.mutable_spec()->set_job_id(id);
+    j.set_created_ms(absl::ToUnixMillis(finished - absl::Minutes(1)));
+    j.mutable_result()->set_status(status);
+    j.mutable_result()->set_finished_ms(status == v1::JOB_PENDING ? 0 : absl::ToUnixMillis(finished));
+    ASSERT_TRUE(store_->PutJob(j).ok());
+  };
+  job("old", v1::JOB_SUCCEEDED, now_ - absl::Hours(24 * 100));
+  job("recent", v1::JOB_FAILED, now_ - absl::Hours(24 * 10));
+  job("old-pending", v1::JOB_PENDING, now_ - absl::Hours(24 * 100));
+  // The deployment's own job, finished long ago by its clock: kept while
+  // the deployment has not finished.
+  Report("h0", d.id() + "-1", v1::JOB_SUCCEEDED);
+  v1::Job mine = store_->GetJob("h0", d.id() + "-1").value();
+  mine.mutable_result()->set_finished_ms(absl::ToUnixMillis(now_ - absl::Hours(24 * 100)));
+  ASSERT_TRUE(store_->PutJob(mine).ok());
+  EXPECT_EQ(engine_->PruneJobs().value(), 1u);
+  EXPECT_FALSE(store_->GetJob("h0", "old").ok());
+  EXPECT_TRUE(store_->GetJob("h0", "recent").ok());
+  EXPECT_TRUE(store_->GetJob("h0", "old-pending").ok());
+  EXPECT_TRUE(store_->GetJob("h0", d.id() + "-1").ok());
+}
+
 // A dry run says which hosts a failed gate could not roll back: their
 // version of the package was not installed by Steward (nothing kept).
 TEST_F(RolloutEngineTest, ADryRunWarnsWhereNoRollbackWouldBePossible) {
