@@ -932,6 +932,11 @@ TEST_F(RolloutEngineTest, OfflineHostsHoldNoSlots) {
   auto running = WithStatus(d, v1::HOST_RUNNING);
   ASSERT_EQ(running.size(), 2u);
   for (const auto& h : running) EXPECT_NE(h.agent_id(), d.hosts(0).agent_id());
+  // A host that goes offline with its job frees its slot.
+  Disconnect(running[0].agent_id());
+  engine_->Tick();
+  EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_RUNNING).size(), 3u);
+  sessions_.Opened(running[0].agent_id(), &sink_, {});
   for (int round = 0; round < 2; ++round) {
     FinishRunning(d.id());
     engine_->Tick();
