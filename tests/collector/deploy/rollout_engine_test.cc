@@ -20,6 +20,7 @@
 #include "common/jobs/job_statement.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/collector/deploy/web_hosts.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
@@ -77,22 +78,7 @@ class RolloutEngineTest : public ::testing::Test {
 
   // Hosts h0..h{n-1} labelled role=web (enrolled as Enroll leaves them).
   void AddHosts(int n) {
-    for (int i = 0; i < n; ++i) {
-      const std::string id = absl::StrCat("h", i);
-      internal::TokenRecord t;
-      t.set_token_id("tok-" + id);
-      t.set_secret_sha256(Sha256Hex("s"));
-      t.set_expires_unix(4'000'000'000);
-      t.set_max_uses(1);
-      v1::Label* l = t.add_labels();
-      l->set_name("role");
-      l->set_value("web");
-      ASSERT_TRUE(store_->PutToken(t).ok());
-      internal::AgentRecord a;
-      a.set_agent_id(id);
-      a.mutable_facts()->set_hostname("web-" + id);
-      ASSERT_TRUE(store_->EnrollWithToken(t.token_id(), "s", 1'800'000'000, a).ok());
-    }
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(testing::EnrollWebHost(*store_, absl::StrCat("h", i)).ok());
   }
 
   v1::DeploymentSpec Spec(const std::string& waves = "100%") {

@@ -46,6 +46,7 @@
 #include "common/crypto.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
+#include "tests/collector/deploy/web_hosts.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
@@ -220,19 +221,7 @@ class Simulation {
       a.legacy_unhealthy = a.has_checks && rng_.P(0.2);
       a.rollback_fails = rng_.P(0.15);
       a.fail_p = rng_.P(0.5) ? 0 : 0.25;
-      internal::TokenRecord t;
-      t.set_token_id("tok-" + a.id);
-      t.set_secret_sha256(Sha256Hex("s"));
-      t.set_expires_unix(4'000'000'000);
-      t.set_max_uses(1);
-      v1::Label* l = t.add_labels();
-      l->set_name("role");
-      l->set_value("web");
-      Expect(store_->PutToken(t), "token");
-      internal::AgentRecord rec;
-      rec.set_agent_id(a.id);
-      rec.mutable_facts()->set_hostname("web-" + a.id);
-      Expect(store_->EnrollWithToken(t.token_id(), "s", 1'800'000'000, rec), "enroll");
+      Expect(testing::EnrollWebHost(*store_, a.id), "enroll");
       Note(absl::StrCat(a.id, ": at ", a.initial, a.breaks ? ", breaks with 2.0" : "",
                         a.has_checks ? "" : ", no checks", a.legacy_unhealthy ? ", legacy check failing" : "",
                         a.rollback_fails ? ", rollback fails" : "", a.fail_p > 0 ? ", jobs fail 25%" : ""));
