@@ -48,6 +48,13 @@ std::string GateText(int64_t ms) {
   return ms <= 0 ? "none" : absl::FormatDuration(absl::Milliseconds(ms));
 }
 
+// "demo 2.0", or for `--package NAME` before its canary ran: the newest,
+// pinned then.
+std::string What(const v1::Deployment& d) {
+  if (!d.version().empty()) return absl::StrCat(d.package(), " ", d.version());
+  return absl::StrCat(d.package(), " (the newest the canary's repositories offer; later waves get that version)");
+}
+
 // The plan and its safety limits in one line, for people.
 std::string PlanLine(const v1::Deployment& d) {
   const v1::DeploymentSpec& s = d.spec();
@@ -121,8 +128,8 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
 }
 
 void PrintDeployment(const v1::Deployment& d, std::ostream& out) {
-  out << "deployment " << d.id() << ": " << collector::DeploymentStateName(d.state()) << " — " << d.package() << " "
-      << d.version() << " to '" << d.spec().target() << "'\n";
+  out << "deployment " << d.id() << ": " << collector::DeploymentStateName(d.state()) << " — " << What(d) << " to '"
+      << d.spec().target() << "'\n";
   out << "  " << PlanLine(d) << "\n";
   if (!d.message().empty()) out << "  " << EscapeForDisplay(d.message(), /*multiline=*/true) << "\n";
   Table waves({"WAVE", "HOSTS", "SUCCEEDED", "SKIPPED", "FAILED", "STARTED", "GATE UNTIL", "STATE"});
@@ -271,7 +278,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     return absl::OkStatus();
   }
   if (o.dry_run) {
-    out << "dry run: nothing was started. " << d.package() << " " << d.version() << " would go to "
+    out << "dry run: nothing was started. " << What(d) << " would go to "
         << d.hosts_size() << " hosts in " << d.waves_size() << " waves\n"
         << PlanLine(d) << "\n";
     Table t({"WAVE", "HOST", "AGENT", "NOTE"});
@@ -288,7 +295,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     }
     return absl::OkStatus();
   }
-  out << "deployment " << d.id() << " created: " << d.package() << " " << d.version() << " to " << d.hosts_size()
+  out << "deployment " << d.id() << " created: " << What(d) << " to " << d.hosts_size()
       << " hosts in " << d.waves_size() << " waves; follow it with: stewardctl deploy status " << d.id()
       << " --watch\n";
   return absl::OkStatus();
