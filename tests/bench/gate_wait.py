@@ -25,6 +25,7 @@ try:
                   "--dpkg-root", root, "--dpkg-status", os.path.join(root, "var/lib/dpkg/status"),
                   "--enroll-token", token, interval="10s")
     wait_for("healthy", lambda: [s for s in c.ctl_json("health") if s["status"] == "ok"], 60)
+    waits = []
     for i in range(runs):
         sha = c.ctl_json("artifact", "push", build_deb(c.tmp, f"{i + 1}.0"), *sign)["sha256"]
         t0 = time.time()
@@ -36,5 +37,8 @@ try:
         fin = datetime.datetime.fromisoformat(job["finished"].replace("Z", "+00:00")).timestamp()
         print(f"run {i + 1}: create -> succeeded {t1 - t0:.1f} s; job end -> succeeded {t1 - fin:.1f} s "
               f"(20 s gate; job end has whole seconds)", flush=True)
+        waits.append(t1 - fin)
+    print(f"RESULT gate_s=20 runs={runs} job_end_to_succeeded_s_max={max(waits):.1f} "
+          f"job_end_to_succeeded_s_mean={sum(waits) / len(waits):.1f}", flush=True)
 finally:
     c.close()
