@@ -168,7 +168,16 @@ class Simulation {
     } else if (stored->withdrawn()) {
       Violation(absl::StrCat("job ", spec.job_id(), " delivered to ", agent, " after it was withdrawn"));
     }
-    if (spec.has_install_artifact() && !in_hello_) CheckNewJobAllowed(agent, spec);
+    if (IsChange(spec) && !in_hello_) {
+      CheckNewJobAllowed(agent, spec);
+      // `--package demo`: a version the canary pinned (stored by an earlier
+      // step) is the one every new job names.
+      absl::StatusOr<v1::Deployment> d = store_->GetDeployment(id_);
+      if (spec.has_apt_package() && d.ok() && !d->version().empty() && spec.apt_package().version() != d->version()) {
+        Violation(absl::StrCat("job ", spec.job_id(), " for ", agent, " names version '",
+                               spec.apt_package().version(), "', not the pinned ", d->version()));
+      }
+    }
     auto [it, fresh] = a.jobs.try_emplace(spec.job_id());
     if (fresh) {
       it->second.spec = spec;
@@ -233,7 +242,13 @@ class Simulation {
       if (rng_.P(0.7)) Connect(a);
     }
     v1::DeploymentSpec spec;
-    spec.set_artifact_sha256(kSha);
+    // A pushed artifact, or `--package demo` from the hosts' repositories
+    // (the newest: 2.0), whose version the canary pins.
+    if (rng_.P(0.7)) {
+      spec.set_artifact_sha256(kSha);
+    } else {
+      spec.set_apt_package("demo");
+    }
     spec.set_target("label:role=web");
     for (absl::string_view w : absl::StrSplit(rng_.Pick<std::string>({"100%", "1,100%", "1,50%,100%", "2,100%"}),
                                                ',')) {
@@ -471,6 +486,9 @@ class Simulation {
         a.changed_from.erase(from);
         j.result = Result(a, id, v1::JOB_ROLLED_BACK, before, "restored");
       }
+    } else if (j.spec.has_apt_package() && !j.spec.apt_package().version().empty() &&
+               j.spec.apt_package().version() != kNew) {
+      j.result = Result(a, id, v1::JOB_FAILED, before, "no such version in the repositories");
     } else if (a.installed == kNew) {
       j.result = Result(a, id, v1::JOB_SKIPPED, before, "already at 2.0");
     } else if (rng_.P(a.fail_p)) {
@@ -528,7 +546,7 @@ class Simulation {
     for (const SimAgent& a : agents_) {
       if (!a.connected || a.id == agent || connected_in_tick_.count(a.id) > 0) continue;
       for (const auto& [id, j] : a.jobs) {
-        const bool install = j.spec.has_install_artifact();
+        const bool install = IsChange(j.spec);
         busy += install && (j.phase == AgentJob::kQueued || j.phase == AgentJob::kRunning) ? 1 : 0;
       }
     }
@@ -642,6 +660,8 @@ class Simulation {
     }
   }
 
+  // A job of the deployment's change (not a rollback).
+  static bool IsChange(const v1::JobSpec& spec) { return spec.has_install_artifact() || spec.has_apt_package(); }
   static bool RollbackWaiting(const v1::DeploymentHost& h) {
     return !h.rollback_job_id().empty() && !h.rollback_done();
   }
