@@ -214,7 +214,7 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
       RETURN_IF_ERROR(ApplyServiceReport(agent_id, env.service_report(), now_ms, &rec, &batch));
       break;
     case v1::Envelope::kJobResult:
-      RETURN_IF_ERROR(ApplyJobResult(agent_id, env.job_result(), &batch));
+      RETURN_IF_ERROR(ApplyJobResult(agent_id, env.job_result(), env.seq(), &batch));
       break;
     case v1::Envelope::kHeartbeat:
     case v1::Envelope::PAYLOAD_NOT_SET:

@@ -277,7 +277,10 @@ class Store {
   // GetArtifact as change_causes.h wants it.
   ArtifactLookup Artifacts();
   // Records a job's result in `batch` (store_jobs.cc).
-  absl::Status ApplyJobResult(const std::string& agent_id, const v1::JobResult& result, rocksdb::WriteBatch* batch);
+  // A file a job wrote (write_config, or a rollback of one) goes into the
+  // change log with the job as its cause, the first time its result comes.
+  absl::Status ApplyJobResult(const std::string& agent_id, const v1::JobResult& result, uint64_t seq,
+                              rocksdb::WriteBatch* batch);
   // Replaces the agent's stored units with the report's; see store_services.cc.
   absl::Status ApplyServiceReport(const std::string& agent_id, const v1::ServiceReport& report, int64_t now_ms,
                                   internal::AgentRecord* rec, rocksdb::WriteBatch* batch);

@@ -3,10 +3,14 @@
 // batch, so it is recorded exactly when the envelope is acked.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "collector/storage/keys.h"
+#include "common/crypto.h"
 #include "collector/storage/store.h"
 #include "collector/storage/store_internal.h"
 #include "common/status_macros.h"
@@ -160,7 +164,43 @@ absl::StatusOr<Store::JobsToSend> Store::OpenJobs(const std::string& agent_id) {
   return out;
 }
 
-absl::Status Store::ApplyJobResult(const std::string& agent_id, const v1::JobResult& result,
+namespace {
+
+// The change a file job's first final result records (the inventory does
+// not watch files): write_config that wrote its file (CHANGED, new_version
+// "sha256:" and 12 digits of the content) or put it back (ROLLED_BACK), a
+// rollback job that restored one (CHANGED to "as before <job>").
+std::optional<v1::InventoryChange> FileChange(const v1::Job& job, const v1::JobResult& r) {
+  const bool restores = job.spec().has_rollback() && absl::StartsWith(r.package(), "/");
+  if (!job.spec().has_write_config() && !restores) return std::nullopt;
+  v1::InventoryChange c;
+  c.set_time_ms(r.finished_ms());
+  c.set_source("file");
+  c.set_name(r.package().empty() ? job.spec().write_config().path() : r.package());
+  c.set_job_id(job.spec().job_id());
+  c.set_deployment_id(job.spec().deployment_id());
+  if (restores) {
+    if (r.status() != v1::JOB_ROLLED_BACK && r.status() != v1::JOB_SUCCEEDED) return std::nullopt;
+    c.set_kind(v1::InventoryChange::CHANGED);
+    c.set_new_version(absl::StrCat("as before ", job.spec().rollback().of_job_id()));
+    return c;
+  }
+  const std::string written = absl::StrCat("sha256:", Sha256Hex(job.spec().write_config().content()).substr(0, 12));
+  if (r.status() == v1::JOB_SUCCEEDED) {
+    c.set_kind(v1::InventoryChange::CHANGED);
+    c.set_new_version(written);
+  } else if (r.status() == v1::JOB_ROLLED_BACK) {
+    c.set_kind(v1::InventoryChange::ROLLED_BACK);
+    c.set_attempted_version(written);
+  } else {
+    return std::nullopt;  // skipped (already so) or failed before writing
+  }
+  return c;
+}
+
+}  // namespace
+
+absl::Status Store::ApplyJobResult(const std::string& agent_id, const v1::JobResult& result, uint64_t seq,
                                    rocksdb::WriteBatch* batch) {
   absl::StatusOr<v1::Job> job = GetJob(agent_id, result.job_id());
   if (absl::IsNotFound(job.status())) {
@@ -169,6 +209,13 @@ absl::Status Store::ApplyJobResult(const std::string& agent_id, const v1::JobRes
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(job.status());
+  // Once: an agent answers a job sent again with the result it sent before.
+  const bool first = !Final(job->result().status()) || job->withdrawn();
+  if (std::optional<v1::InventoryChange> file = FileChange(*job, result); first && file.has_value()) {
+    RETURN_IF_ERROR(FromRocks(
+        batch->Put(inventory_log_, keys::ChangeKey(agent_id, file->time_ms(), seq, 0), file->SerializeAsString()),
+        "batch"));
+  }
   *job->mutable_result() = result;
   // The host's own result replaces a withdrawal: it ran (or cancelled) it.
   job->set_withdrawn(false);

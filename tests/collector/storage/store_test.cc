@@ -484,6 +484,46 @@ std::vector<std::string> CauseLines(Store* store, const std::string& agent, v1::
   return out;
 }
 
+// A file a job wrote is in the change history with the job as its cause
+// (the inventory does not watch files); a result sent again adds nothing;
+// the rollback that restored it is a change too.
+TEST_F(StoreTest, AFileAJobWroteIsAChangeCausedByTheJob) {
+  Enroll("a1");
+  v1::Job job;
+  job.set_agent_id("a1");
+  job.set_created_ms(1000);
+  job.mutable_spec()->set_job_id("d2-1");
+  job.mutable_spec()->set_deployment_id("d2");
+  job.mutable_spec()->mutable_write_config()->set_path("/etc/app.conf");
+  job.mutable_spec()->mutable_write_config()->set_content("port = 8080\n");
+  ASSERT_TRUE(store_->CreateJob(job).ok());
+  v1::JobResult r;
+  r.set_job_id("d2-1");
+  r.set_status(v1::JOB_SUCCEEDED);
+  r.set_package("/etc/app.conf");
+  r.set_finished_ms(2000);
+  ASSERT_EQ(Apply("a1", JobResultEnvelope(1, r)), ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a1", JobResultEnvelope(2, r)), ApplyOutcome::kApplied);  // answered again
+  const std::string sha = Sha256Hex("port = 8080\n").substr(0, 12);
+  EXPECT_EQ(CauseLines(store_.get(), "a1", v1::CHANGE_CAUSE_JOB),
+            std::vector<std::string>{absl::StrCat("2000 /etc/app.conf changed >sha256:", sha, " by d2-1/d2")});
+  EXPECT_TRUE(CauseLines(store_.get(), "a1", v1::CHANGE_CAUSE_OTHER).empty());
+  v1::Job rb;
+  rb.set_agent_id("a1");
+  rb.set_created_ms(3000);
+  rb.mutable_spec()->set_job_id("d2-1-rb");
+  rb.mutable_spec()->set_deployment_id("d2");
+  rb.mutable_spec()->mutable_rollback()->set_of_job_id("d2-1");
+  ASSERT_TRUE(store_->CreateJob(rb).ok());
+  r.set_job_id("d2-1-rb");
+  r.set_status(v1::JOB_ROLLED_BACK);
+  r.set_finished_ms(4000);
+  ASSERT_EQ(Apply("a1", JobResultEnvelope(3, r)), ApplyOutcome::kApplied);
+  EXPECT_EQ(CauseLines(store_.get(), "a1", v1::CHANGE_CAUSE_JOB),
+            (std::vector<std::string>{absl::StrCat("2000 /etc/app.conf changed >sha256:", sha, " by d2-1/d2"),
+                                      "4000 /etc/app.conf changed >as before d2-1 by d2-1-rb/d2"}));
+}
+
 TEST_F(StoreTest, ChangesAJobMadeCarryItAndARolledBackUpgradeIsOneChange) {
   Enroll("a1");
   std::vector<v1::SoftwareItem> base = {Item("web", "1.0"), Item("curl", "7.88")};
