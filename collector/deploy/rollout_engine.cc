@@ -864,6 +864,10 @@ absl::StatusOr<v1::Deployment> RolloutEngine::Control(const std::string& id,
         h.clear_rollback_job_id();
         h.set_rollback_done(false);
         h.set_withdrawn(false);
+        // As a host that has not run yet: if the rollout stops before its
+        // turn, it is "never started" again (the next retry runs it).
+        h.set_finished_ms(0);
+        h.clear_gate();
         h.set_message(absl::StrCat("retry (attempt ", h.attempt() + 1, ")"));
         first_wave = std::min(first_wave, h.wave());
       }

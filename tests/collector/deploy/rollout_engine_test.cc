@@ -1183,6 +1183,34 @@ TEST_F(RolloutEngineTest, OldFinishedJobsArePruned) {
   EXPECT_TRUE(store_->GetJob("h0", d.id() + "-1").ok());
 }
 
+// A retried host the rollout stopped before its new job is "never
+// started" again: the next retry runs it (found by the simulation, seed
+// 1000429: it stayed skipped and the deployment ended succeeded without it).
+TEST_F(RolloutEngineTest, ARetriedHostStoppedBeforeItsTurnIsRetriedAgain) {
+  AddHosts(2);
+  Connect(2);
+  v1::DeploymentSpec spec = Spec("100%");
+  spec.set_max_parallel(1);
+  spec.set_on_failure(v1::DeploymentSpec::ABORT);
+  v1::Deployment d = Create(spec);
+  engine_->Tick();
+  const std::string x = WithStatus(Get(d.id()), v1::HOST_RUNNING)[0].agent_id();
+  const std::string y = x == "h0" ? "h1" : "h0";
+  Report(x, d.id() + "-1", v1::JOB_FAILED);
+  engine_->Tick();
+  ASSERT_EQ(Get(d.id()).state(), v1::DEPLOYMENT_FAILED);
+  ASSERT_TRUE(engine_->Control(d.id(), v1::ControlDeploymentRequest::RETRY, "alice").ok());
+  Disconnect(x);  // x waits for its new job; y runs and fails
+  engine_->Tick();
+  Report(y, d.id() + "-1", v1::JOB_FAILED);
+  engine_->Tick();
+  d = Get(d.id());
+  ASSERT_EQ(d.state(), v1::DEPLOYMENT_FAILED);
+  ASSERT_EQ(WithStatus(d, v1::HOST_SKIPPED).size(), 1u);
+  ASSERT_TRUE(engine_->Control(d.id(), v1::ControlDeploymentRequest::RETRY, "alice").ok());
+  EXPECT_EQ(WithStatus(Get(d.id()), v1::HOST_PENDING).size(), 2u);
+}
+
 // A dry run says which hosts a failed gate could not roll back: their
 // version of the package was not installed by Steward (nothing kept).
 TEST_F(RolloutEngineTest, ADryRunWarnsWhereNoRollbackWouldBePossible) {
