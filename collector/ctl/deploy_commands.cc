@@ -304,11 +304,13 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
 absl::Status DeployStatus(v1::AdminService::Stub& stub, const DeployOptions& o, std::ostream& out, bool terminal) {
   if (o.id.empty()) return absl::InvalidArgumentError("deploy status needs a deployment ID ('stewardctl deploy list')");
   std::string last;
+  v1::Deployment d;
   for (;;) {
-    ASSIGN_OR_RETURN(v1::Deployment d, Get(stub, o));
+    ASSIGN_OR_RETURN(d, Get(stub, o));
     std::string text;
     if (o.json) {
-      JsonWriter w;
+      // --watch: one compact object per line, for scripts reading a stream.
+      JsonWriter w(o.watch ? 0 : 2);
       DeploymentJson(w, d);
       text = w.str() + "\n";
     } else {
@@ -323,6 +325,13 @@ absl::Status DeployStatus(v1::AdminService::Stub& stub, const DeployOptions& o, 
     }
     if (!o.watch || collector::DeploymentFinished(d.state()) || d.state() == v1::DEPLOYMENT_PAUSED) break;
     std::this_thread::sleep_for(absl::ToChronoNanoseconds(o.watch_every));
+  }
+  // A script waiting with --watch learns the outcome from the exit status.
+  if (o.watch && (d.state() == v1::DEPLOYMENT_FAILED || d.state() == v1::DEPLOYMENT_ROLLED_BACK ||
+                  d.state() == v1::DEPLOYMENT_ABORTED)) {
+    return absl::FailedPreconditionError(absl::StrCat("deployment ", d.id(), " ended ",
+                                                      collector::DeploymentStateName(d.state()),
+                                                      " (see its hosts' messages above)"));
   }
   return absl::OkStatus();
 }

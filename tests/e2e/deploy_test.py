@@ -176,6 +176,14 @@ class Deploy(unittest.TestCase):
             if h["wave"] != 1:
                 self.assertEqual(h["status"], "skipped", h)
         self.assertEqual(self.versions(), before)
+        # A script waiting with --watch --json: one compact object per line,
+        # and a non-zero exit for an unsuccessful end.
+        r = self.c.ctl("deploy", "status", dep, "--watch", "--json")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(len(lines), 1, r.stdout)
+        self.assertEqual(json.loads(lines[0])["state"], "rolled_back")
+        self.assertIn(f"deployment {dep} ended rolled_back", r.stderr)
 
     def test_3_an_unhealthy_canary_fails_the_gate_and_is_rolled_back(self):
         dep = self.create("2.0", "--waves", "1,100%", "--health-gate", "30s")
