@@ -2,6 +2,9 @@
 // Job ids travel from the collector to agents, which use them as file
 // names (STATE_DIR/jobs/<id>): both sides check them with this one rule.
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
 
 namespace steward {
@@ -21,10 +24,8 @@ inline bool IsValidJobId(absl::string_view id) {
 // ("d-1a2b3c4d-2", "d-1a2b3c4d-2-rb"). Only the rollout engine makes them.
 inline bool IsDeploymentJobId(absl::string_view id) {
   if (id.size() < 12 || id.substr(0, 2) != "d-" || id[10] != '-') return false;
-  for (char c : id.substr(2, 8)) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
-  }
-  return true;
+  const absl::string_view hex = id.substr(2, 8);
+  return std::all_of(hex.begin(), hex.end(), [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); });
 }
 
 inline constexpr char kJobIdRule[] = "1-128 characters of [A-Za-z0-9._-], not starting with '.'";

@@ -757,6 +757,8 @@ absl::StatusOr<size_t> RolloutEngine::PruneJobsLocked() {
 
 void RolloutEngine::Tick() {
   absl::MutexLock lock(&mu_);
+  // Hourly, the first an hour after start: nothing added to start-up.
+  if (last_prune_ == absl::InfinitePast()) last_prune_ = deps_.now();
   if (deps_.now() - last_prune_ >= absl::Hours(1)) {
     if (absl::StatusOr<size_t> pruned = PruneJobsLocked(); !pruned.ok()) {
       spdlog::error("jobs: pruning: {}", pruned.status().ToString());

@@ -69,7 +69,7 @@ class RolloutEngine {
   absl::StatusOr<v1::Deployment> Control(const std::string& id, v1::ControlDeploymentRequest::Action action,
                                          const std::string& by);
   // One step of every unfinished deployment (see above); once an hour
-  // also PruneJobs.
+  // (the first an hour after start) also PruneJobs.
   void Tick();
   // Deletes the finished jobs older than job_retention, keeping those of
   // deployments that have not finished. Returns how many went.

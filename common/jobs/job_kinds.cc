@@ -160,7 +160,7 @@ constexpr JobKind kJobKinds[] = {
     {v1::JobSpec::kRestartService, "restart_service", true, &CheckRestartService,
      &SummarizeRestartService, &RestartServiceParams},
     {v1::JobSpec::kAptPackage, "apt_package", true, &CheckAptPackage, &SummarizeAptPackage,
-     &AptPackageParams},
+     &AptPackageParams, "version"},
 };
 
 }  // namespace

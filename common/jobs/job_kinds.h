@@ -40,6 +40,10 @@ struct JobKind {
   // What a signature over this action covers (common/jobs/job_statement.h):
   // every parameter that changes what the job does, large ones by digest.
   JobParams (*params)(const v1::JobSpec& spec);
+  // A parameter a signed statement may leave empty to allow any value of
+  // it (apt_package's version: "the newest the host's repositories offer",
+  // so a job naming one of them is within it); null for none.
+  const char* open_param = nullptr;
 };
 
 // Every kind, in the order of the oneof.

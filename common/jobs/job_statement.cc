@@ -195,22 +195,25 @@ v1::JobAuthorization SignJobStatement(const JobStatement& s, const Ed25519Privat
   return auth;
 }
 
-// An apt_package statement without a version allows whatever version the
-// host's repositories offer: a job naming one of them (a rollout pins the
-// version its canary got for the later waves) is within it.
-bool PinnedWithin(const JobStatement& s, const v1::JobSpec& spec) {
-  if (!spec.has_apt_package() || spec.apt_package().version().empty() || spec.apt_package().remove()) return false;
-  v1::JobSpec unpinned = spec;
-  unpinned.mutable_apt_package()->clear_version();
-  const JobKind* kind = FindJobKind(spec.action_case());
-  return s.action == kind->name && s.params == kind->params(unpinned);
+// The signed parameters cover the job's: the same, but for the kind's open
+// parameter, which the statement may leave empty (a rollout pins the apt
+// version its canary got for the later waves).
+bool ParamsCovered(const JobKind& kind, const JobParams& signed_params, const JobParams& params) {
+  if (signed_params.size() != params.size()) return false;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (signed_params[i].first != params[i].first) return false;
+    const bool open = kind.open_param != nullptr && params[i].first == kind.open_param &&
+                      signed_params[i].second.empty();
+    if (signed_params[i].second != params[i].second && !open) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<StatementUse> MatchJobToStatement(const JobStatement& s, const v1::JobSpec& spec) {
   const JobKind* kind = FindJobKind(spec.action_case());
   if (kind == nullptr) return absl::PermissionDeniedError("the job has no action");
   const JobParams params = kind->params(spec);
-  if (s.action == kind->name && (s.params == params || PinnedWithin(s, spec))) {
+  if (s.action == kind->name && ParamsCovered(*kind, s.params, params)) {
     if (spec.rollback_on_failure() && !s.may_roll_back) {
       return absl::PermissionDeniedError(
           "the job asks for rollback_on_failure, which its signed statement does not allow "
