@@ -27,7 +27,7 @@
 #include "collector/ctl/services_view.h"
 #include "collector/ctl/table.h"
 #include "collector/ctl/user_commands.h"
-#include "collector/targeting/target_expr.h"
+#include "common/targeting/target_expr.h"
 #include "common/cli_args.h"
 #include "common/duration.h"
 #include "common/grpc/status_convert.h"
@@ -275,7 +275,7 @@ class Ctl {
     if (!f_.where.empty()) {
       // Checked here first, so a typo is shown under the expression
       // without a round trip; the collector checks again.
-      if (auto e = collector::TargetExpr::Parse(f_.where); !e.ok()) return PointAt(e.status(), f_.where);
+      if (auto e = TargetExpr::Parse(f_.where); !e.ok()) return PointAt(e.status(), f_.where);
       req.set_where(f_.where);
     }
     v1::ListHostsResponse resp;

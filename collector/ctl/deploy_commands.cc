@@ -15,7 +15,7 @@
 #include "collector/ctl/artifact_commands.h"
 #include "collector/ctl/table.h"
 #include "common/wire/agent_text.h"
-#include "collector/deploy/deployment_names.h"
+#include "common/jobs/deployment_names.h"
 #include "common/duration.h"
 #include "common/jobs/deployment_change.h"
 #include "common/jobs/job_statement.h"
@@ -70,7 +70,7 @@ std::string PlanLine(const v1::Deployment& d) {
 void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
   w.BeginObject()
       .Key("id").String(d.id())
-      .Key("state").String(collector::DeploymentStateName(d.state()))
+      .Key("state").String(DeploymentStateName(d.state()))
       .Key("package").String(d.package())
       .Key("version").String(d.version())
       .Key("artifact").String(d.spec().artifact_sha256())
@@ -114,7 +114,7 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
         .Key("agent_id").String(h.agent_id())
         .Key("hostname").String(h.hostname())
         .Key("wave").Uint(h.wave() + 1)
-        .Key("status").String(collector::DeploymentHostStatusName(h.status()))
+        .Key("status").String(DeploymentHostStatusName(h.status()))
         .Key("old_version").String(h.old_version())
         .Key("new_version").String(h.new_version())
         .Key("message").String(h.message())
@@ -128,7 +128,7 @@ void DeploymentJson(JsonWriter& w, const v1::Deployment& d) {
 }
 
 void PrintDeployment(const v1::Deployment& d, std::ostream& out) {
-  out << "deployment " << d.id() << ": " << collector::DeploymentStateName(d.state()) << " — " << What(d) << " to '"
+  out << "deployment " << d.id() << ": " << DeploymentStateName(d.state()) << " — " << What(d) << " to '"
       << d.spec().target() << "'\n";
   out << "  " << PlanLine(d) << "\n";
   if (!d.message().empty()) out << "  " << EscapeForDisplay(d.message(), /*multiline=*/true) << "\n";
@@ -148,7 +148,7 @@ void PrintDeployment(const v1::Deployment& d, std::ostream& out) {
   Table hosts({"HOST", "AGENT", "WAVE", "STATUS", "FROM", "TO", "GATE", "MESSAGE"});
   for (const v1::DeploymentHost& h : d.hosts()) {
     hosts.AddRow({h.hostname(), h.agent_id(), absl::StrCat(h.wave() + 1),
-                  collector::DeploymentHostStatusName(h.status()), h.old_version(), h.new_version(),
+                  DeploymentHostStatusName(h.status()), h.old_version(), h.new_version(),
                   h.gate().substr(0, 40), h.message().substr(0, 100)});
   }
   out << "\n" << hosts.Render();
@@ -323,14 +323,14 @@ absl::Status DeployStatus(v1::AdminService::Stub& stub, const DeployOptions& o, 
       out << text << std::flush;
       last = text;
     }
-    if (!o.watch || collector::DeploymentFinished(d.state()) || d.state() == v1::DEPLOYMENT_PAUSED) break;
+    if (!o.watch || DeploymentFinished(d.state()) || d.state() == v1::DEPLOYMENT_PAUSED) break;
     std::this_thread::sleep_for(absl::ToChronoNanoseconds(o.watch_every));
   }
   // A script waiting with --watch learns the outcome from the exit status.
   if (o.watch && (d.state() == v1::DEPLOYMENT_FAILED || d.state() == v1::DEPLOYMENT_ROLLED_BACK ||
                   d.state() == v1::DEPLOYMENT_ABORTED)) {
     return absl::FailedPreconditionError(absl::StrCat("deployment ", d.id(), " ended ",
-                                                      collector::DeploymentStateName(d.state()),
+                                                      DeploymentStateName(d.state()),
                                                       " (see its hosts' messages above)"));
   }
   return absl::OkStatus();
@@ -358,7 +358,7 @@ absl::Status DeployList(v1::AdminService::Stub& stub, const DeployOptions& o, st
   }
   Table t({"ID", "STATE", "PACKAGE", "VERSION", "HOSTS", "WAVE", "CREATED", "TARGET"});
   for (const v1::Deployment& d : resp.deployments()) {
-    t.AddRow({d.id(), collector::DeploymentStateName(d.state()), d.package(), d.version(),
+    t.AddRow({d.id(), DeploymentStateName(d.state()), d.package(), d.version(),
               absl::StrCat(d.hosts_size()), absl::StrCat(d.current_wave() + 1, "/", d.waves_size()),
               Time(d.created_ms()), d.spec().target().substr(0, 60)});
   }
@@ -381,7 +381,7 @@ absl::Status DeployControl(v1::AdminService::Stub& stub, const DeployOptions& o,
     DeploymentJson(w, resp.deployment());
     out << w.str() << "\n";
   } else {
-    out << "deployment " << o.id << ": " << collector::DeploymentStateName(resp.deployment().state())
+    out << "deployment " << o.id << ": " << DeploymentStateName(resp.deployment().state())
         << (resp.deployment().message().empty() ? "" : " — " + EscapeForDisplay(resp.deployment().message()))
         << "\n";
   }

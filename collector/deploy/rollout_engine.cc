@@ -14,7 +14,7 @@
 #include "common/wire/agent_text.h"
 #include "collector/storage/store.h"
 #include "collector/targeting/host_selection.h"
-#include "collector/targeting/target_expr.h"
+#include "common/targeting/target_expr.h"
 #include "common/crypto.h"
 #include "common/jobs/deployment_change.h"
 #include "common/jobs/job_statement.h"

@@ -37,7 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "collector/deploy/deployment_names.h"
+#include "common/jobs/deployment_names.h"
 #include "steward/v1/admin.pb.h"
 #include "steward/v1/types.pb.h"
 

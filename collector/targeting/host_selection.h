@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "collector/targeting/target_expr.h"
+#include "common/targeting/target_expr.h"
 #include "steward/internal/records.pb.h"
 #include "steward/v1/types.pb.h"
 

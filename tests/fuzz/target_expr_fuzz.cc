@@ -1,4 +1,4 @@
-// A target expression (collector/targeting/target_expr.h) from fuzzed
+// A target expression (common/targeting/target_expr.h) from fuzzed
 // bytes: no crash, no unbounded recursion; what parses prints a canonical
 // form that parses again to the same form and the same answers on a host.
 #include <cstddef>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "collector/targeting/target_expr.h"
+#include "common/targeting/target_expr.h"
 
 namespace {
 void Check(bool ok) {
@@ -15,8 +15,8 @@ void Check(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using steward::collector::TargetExpr;
-  using steward::collector::TargetHost;
+  using steward::TargetExpr;
+  using steward::TargetHost;
   std::string text(reinterpret_cast<const char*>(data), size);
   auto e = TargetExpr::Parse(text);
   if (!e.ok()) {

@@ -38,7 +38,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "collector/artifacts/artifact_repository.h"
-#include "collector/deploy/deployment_names.h"
+#include "common/jobs/deployment_names.h"
 #include "collector/deploy/rollout_engine.h"
 #include "collector/deploy/rollout_plan.h"
 #include "collector/service/session_registry.h"

@@ -6,11 +6,11 @@
 
 #include "steward/v1/types.pb.h"
 
-namespace steward::collector {
+namespace steward {
 
 // "running", "rolled_back", ...: the names of the command contract.
 std::string DeploymentStateName(v1::DeploymentState state);
 std::string DeploymentHostStatusName(v1::DeploymentHostStatus status);
 bool DeploymentFinished(v1::DeploymentState state);
 
-}  // namespace steward::collector
+}  // namespace steward

@@ -29,7 +29,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace steward::collector {
+namespace steward {
 
 // One installed software item, as a target sees it.
 struct TargetPackage {
@@ -78,4 +78,4 @@ class TargetExpr {
   bool needs_packages_ = false;
 };
 
-}  // namespace steward::collector
+}  // namespace steward

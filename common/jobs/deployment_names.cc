@@ -1,6 +1,6 @@
-#include "collector/deploy/deployment_names.h"
+#include "common/jobs/deployment_names.h"
 
-namespace steward::collector {
+namespace steward {
 
 std::string DeploymentStateName(v1::DeploymentState state) {
   switch (state) {
@@ -32,4 +32,4 @@ bool DeploymentFinished(v1::DeploymentState state) {
          state == v1::DEPLOYMENT_ROLLED_BACK;
 }
 
-}  // namespace steward::collector
+}  // namespace steward

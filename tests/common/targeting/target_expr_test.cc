@@ -1,4 +1,4 @@
-#include "collector/targeting/target_expr.h"
+#include "common/targeting/target_expr.h"
 
 #include <functional>
 #include <random>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace steward::collector {
+namespace steward {
 namespace {
 
 using ::testing::HasSubstr;
@@ -253,4 +253,4 @@ TEST(TargetExpr, RandomFormulasEvaluateAsWritten) {
 }
 
 }  // namespace
-}  // namespace steward::collector
+}  // namespace steward

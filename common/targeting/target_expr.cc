@@ -1,4 +1,4 @@
-#include "collector/targeting/target_expr.h"
+#include "common/targeting/target_expr.h"
 
 #include <utility>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/version/package_version.h"
 
-namespace steward::collector {
+namespace steward {
 
 enum class CmpOp { kNone, kLess, kLessEq, kGreater, kGreaterEq, kEq, kNotEq };
 
@@ -435,4 +435,4 @@ TargetExpr::TargetExpr(TargetExpr&&) noexcept = default;
 TargetExpr& TargetExpr::operator=(TargetExpr&&) noexcept = default;
 TargetExpr::~TargetExpr() = default;
 
-}  // namespace steward::collector
+}  // namespace steward
