@@ -1,4 +1,5 @@
 #include "collector/ctl/artifact_commands.h"
+#include "collector/ctl/command.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -324,6 +325,49 @@ absl::Status ArtifactRm(v1::AdminService::Stub& stub, const std::string& sha256,
     out << "artifact " << full << " removed\n";
   }
   return absl::OkStatus();
+}
+
+CommandNoun ArtifactNoun() {
+  return {"artifact", "packages stored on the collector for jobs and rollouts",
+          {
+              {.path = "artifact push",
+               .args_usage = "FILE",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "upload a package (a .deb or .rpm names itself), signed",
+               .details = "Agents install only artifacts signed by a publisher key they trust (--trusted-key).",
+               .flags = {TextFlag("sign-key", "PREFIX.key", "publisher key that signs it (stewardctl keys generate)"),
+                         TextFlag("name", "NAME", "package name (default: from the .deb/.rpm)"),
+                         TextFlag("version", "VERSION", "package version (default: from the .deb/.rpm)")},
+               .examples = {"artifact push nginx_1.24.0-1_amd64.deb --sign-key ops.key"},
+               .json_keys = {"sha256", "name", "version"},
+               .run =
+                   [](CommandContext& c) {
+                     PushOptions o;
+                     o.file = c.args()[0];
+                     o.name = c.Get("name");
+                     o.version = c.Get("version");
+                     o.sign_key = c.Get("sign-key");
+                     o.json = c.json();
+                     o.timeout = c.timeout();
+                     o.progress = c.json() ? nullptr : c.progress();
+                     return ArtifactPush(c.stub(), o, c.out());
+                   }},
+              {.path = "artifact list",
+               .summary = "stored artifacts with their signers",
+               .examples = {"artifact list --json"},
+               .json_keys = {"sha256", "name", "version"},
+               .run = [](CommandContext& c) { return ArtifactList(c.stub(), c.timeout(), c.json(), c.out()); }},
+              {.path = "artifact rm",
+               .args_usage = "SHA256",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "remove one (or a unique prefix of 6+ digits); refused while a job or rollout uses it",
+               .examples = {"artifact rm 3f2a9c"},
+               .run = [](CommandContext& c) {
+                 return ArtifactRm(c.stub(), c.args()[0], c.timeout(), c.json(), c.out());
+               }},
+          }};
 }
 
 }  // namespace steward::ctl

@@ -1,4 +1,5 @@
 #include "collector/ctl/audit_commands.h"
+#include "collector/ctl/command.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -114,6 +115,39 @@ absl::Status AuditVerify(v1::AdminService::Stub& stub, const AuditOptions& o, st
   return absl::DataLossError(absl::StrCat("audit trail broken at record ", resp.first_bad_seq(), ": ",
                                           resp.problem(), "; the ", resp.records(),
                                           " records before it are intact"));
+}
+
+CommandNoun AuditNoun() {
+  return {"audit", "who changed what, and every refusal (admin)",
+          {
+              {.path = "audit",
+               .summary = "the audit trail: every change and every refusal",
+               .flags = {DurationFlag("since", "how far back (default: from the start)"),
+                         TextFlag("user", "NAME", "only this user's records"),
+                         TextFlag("limit", "N", "the newest N records (default 1000)")},
+               .examples = {"audit --since 24h --user alice"},
+               .json_keys = {"time", "user", "method", "outcome"},
+               .run =
+                   [](CommandContext& c) {
+                     AuditOptions o;
+                     o.since = c.Get("since");
+                     o.user = c.Get("user");
+                     o.limit = c.Get("limit");
+                     o.json = c.json();
+                     o.timeout = c.timeout();
+                     return AuditList(c.stub(), o, c.out());
+                   }},
+              {.path = "audit verify",
+               .summary = "check the audit trail's hash chain (exit 1 if broken)",
+               .examples = {"audit verify"},
+               .run =
+                   [](CommandContext& c) {
+                     AuditOptions o;
+                     o.json = c.json();
+                     o.timeout = c.timeout();
+                     return AuditVerify(c.stub(), o, c.out());
+                   }},
+          }};
 }
 
 }  // namespace steward::ctl

@@ -14,4 +14,7 @@ namespace steward::ctl {
 int RunStewardctl(const std::vector<std::string>& args, const std::string& env_config, std::ostream& out,
                   std::ostream& err);
 
+// "stewardctl 0.1.0 (commit ..., RelWithDebInfo, protocol 1)".
+std::string StewardctlVersionLine();
+
 }  // namespace steward::ctl

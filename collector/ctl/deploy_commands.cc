@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "collector/ctl/artifact_commands.h"
+#include "collector/ctl/command.h"
 #include "collector/ctl/table.h"
 #include "common/wire/agent_text.h"
 #include "common/jobs/deployment_names.h"
@@ -307,6 +308,13 @@ absl::Status DeployStatus(v1::AdminService::Stub& stub, const DeployOptions& o, 
   v1::Deployment d;
   for (;;) {
     ASSIGN_OR_RETURN(d, Get(stub, o));
+    if (!o.host.empty()) {
+      // --host: only that host's row.
+      auto* hosts = d.mutable_hosts();
+      for (int i = hosts->size() - 1; i >= 0; --i) {
+        if (hosts->Get(i).agent_id() != o.host) hosts->DeleteSubrange(i, 1);
+      }
+    }
     std::string text;
     if (o.json) {
       // --watch: one compact object per line, for scripts reading a stream.
@@ -386,6 +394,107 @@ absl::Status DeployControl(v1::AdminService::Stub& stub, const DeployOptions& o,
         << "\n";
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+DeployOptions DeployOptionsOf(CommandContext& c) {
+  DeployOptions o;
+  if (!c.args().empty()) o.id = c.args()[0];
+  o.json = c.json();
+  o.timeout = c.timeout();
+  return o;
+}
+
+absl::Status RunDeployCreate(CommandContext& c) {
+  DeployOptions o = DeployOptionsOf(c);
+  o.artifact = c.Get("artifact");
+  o.package = c.Get("package");
+  o.target = c.Get("target");
+  o.waves = c.Given("waves");
+  o.max_parallel = c.Given("max-parallel");
+  o.error_threshold = c.Given("error-threshold");
+  o.health_gate = c.Given("health-gate");
+  o.window = c.Get("window");
+  o.deadline = c.Get("deadline");
+  o.on_failure = c.Given("on-failure");
+  o.sign_key = c.Get("sign-key");
+  o.dry_run = c.Bool("dry-run");
+  o.require_checks = c.Bool("require-checks");
+  return DeployCreate(c.stub(), o, c.out());
+}
+
+absl::Status RunDeployStatus(CommandContext& c) {
+  DeployOptions o = DeployOptionsOf(c);
+  o.watch = c.Bool("watch");
+  ASSIGN_OR_RETURN(o.host, c.HostFlag());
+  return DeployStatus(c.stub(), o, c.out(), c.out_is_terminal());
+}
+
+CommandSpec Control(const std::string& verb, v1::ControlDeploymentRequest::Action action, std::string summary) {
+  return {.path = "deploy " + verb,
+          .args_usage = "ID",
+          .min_args = 1,
+          .max_args = 1,
+          .summary = std::move(summary),
+          .examples = {"deploy " + verb + " 7c1e9a"},
+          .json_keys = {"id", "state"},
+          .run = [action](CommandContext& c) {
+            return DeployControl(c.stub(), DeployOptionsOf(c), action, c.out());
+          }};
+}
+
+}  // namespace
+
+CommandNoun DeployNoun() {
+  return {"deploy", "staged rollouts to the hosts a target selects, with health gates and rollback",
+          {
+              {.path = "deploy create",
+               .summary = "staged rollout to the hosts a target selects, signed for exactly those hosts",
+               .details = "Give --artifact (a pushed package) or --package (from the hosts' apt repositories).\n"
+                          "The plan is resolved first (what --dry-run prints), then signed with --sign-key for\n"
+                          "exactly those hosts, valid until the deadline (or 7 days). See docs/deployments.md.",
+               .flags = {TextFlag("artifact", "SHA256", "the artifact to install (a unique prefix of 6+ digits)"),
+                         TextFlag("package", "NAME[=VERSION]", "a package from the hosts' apt repositories "
+                                  "(without a version: the newest, pinned by the canary)"),
+                         TextFlag("target", "EXPR", "target expression: which hosts ('stewardctl hosts --where')"),
+                         TextFlag("sign-key", "PREFIX.key", "publisher key the agents trust (not for --dry-run)"),
+                         TextFlag("waves", "LIST", "cumulative wave sizes, hosts or percentages", "1,10%,100%"),
+                         TextFlag("max-parallel", "N", "hosts changing at once; 0: no limit", "10"),
+                         TextFlag("error-threshold", "PERCENT", "failed share of a wave that stops the rollout", "0%"),
+                         DurationFlag("health-gate", "how long a wave must stay healthy before the next", "5m"),
+                         TextFlag("window", "WINDOWS", "maintenance windows, UTC: \"Sat 01:00-05:00,Sun 01:00-05:00\""),
+                         TextFlag("deadline", "DURATION", "no job starts after this long from now"),
+                         ChoiceFlag("on-failure", {"pause", "abort"}, "what a stopped rollout does", "pause"),
+                         BoolFlag("require-checks", "a changed host without health checks fails its gate"),
+                         BoolFlag("dry-run", "print the plan (hosts per wave); change nothing")},
+               .examples = {"deploy create --artifact 3f2a9c --target 'label:role=web' --sign-key ops.key "
+                            "--waves 1,25%,100% --health-gate 2m"},
+               .json_keys = {"id", "state", "hosts"},
+               .run = RunDeployCreate},
+              {.path = "deploy status",
+               .args_usage = "ID",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "progress per wave and host",
+               .details = "--watch prints again on every change until the rollout finishes or pauses (with\n"
+                          "--json one compact object per line) and exits 1 when it ends failed, rolled_back or\n"
+                          "aborted.",
+               .flags = {BoolFlag("watch", "follow until finished or paused"),
+                         HostFlagSpec("only this host's row (agent id, 4+ character id prefix, or hostname)")},
+               .examples = {"deploy status 7c1e9a --watch"},
+               .json_keys = {"id", "state", "waves", "hosts"},
+               .run = RunDeployStatus},
+              {.path = "deploy list",
+               .summary = "every deployment, newest first",
+               .examples = {"deploy list --json"},
+               .json_keys = {"id", "state"},
+               .run = [](CommandContext& c) { return DeployList(c.stub(), DeployOptionsOf(c), c.out()); }},
+              Control("pause", v1::ControlDeploymentRequest::PAUSE, "stop starting jobs; running ones finish"),
+              Control("resume", v1::ControlDeploymentRequest::RESUME, "continue a paused rollout"),
+              Control("abort", v1::ControlDeploymentRequest::ABORT, "stop for good; pending jobs are withdrawn"),
+              Control("retry", v1::ControlDeploymentRequest::RETRY, "run the failed hosts again"),
+          }};
 }
 
 }  // namespace steward::ctl

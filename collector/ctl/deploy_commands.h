@@ -16,6 +16,7 @@ namespace steward::ctl {
 
 struct DeployOptions {
   std::string id;              // status, pause, resume, abort, retry
+  std::string host;            // status: only this agent's row
   std::string artifact;        // create: SHA-256 or a unique prefix
   std::string package;         // create: NAME=VERSION from the hosts' apt repositories
   std::string target;          // create: target expression

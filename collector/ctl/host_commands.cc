@@ -1,90 +1,110 @@
-#include "collector/ctl/host_commands.h"
-
+// stewardctl hosts: the enrolled hosts (or those a target expression
+// selects), and what can be done to one host's identity: disable, enable,
+// rm, renew, label set|rm. HOST is an agent id, a unique prefix of at least
+// 4 characters, or a unique hostname.
+#include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "collector/ctl/arg_text.h"
+#include "collector/ctl/command.h"
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/table.h"
 #include "common/duration.h"
-#include "common/grpc/status_convert.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
+#include "common/targeting/target_expr.h"
 
 namespace steward::ctl {
 namespace {
 
-constexpr size_t kMinPrefix = 4;
-
-template <typename Req, typename Resp, typename Method>
-absl::Status Call(v1::AdminService::Stub& stub, Method method, const Req& req, Resp* resp, absl::Duration timeout) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return FromGrpcStatus((stub.*method)(&ctx, req, resp));
-}
-
-absl::Status NeedArgs(const HostOptions& o, const std::string& cmd, size_t min, size_t max,
-                      const std::string& usage) {
-  if (o.args.size() < min || o.args.size() > max) {
-    return absl::InvalidArgumentError(absl::StrCat("usage: stewardctl ", cmd, " ", usage));
+absl::Status HostsList(CommandContext& c) {
+  v1::ListHostsRequest req;
+  if (!c.Get("where").empty()) {
+    // Checked here first, so a typo is shown under the expression
+    // without a round trip; the collector checks again.
+    if (auto e = TargetExpr::Parse(c.Get("where")); !e.ok()) return PointAt(e.status(), c.Get("where"));
+    req.set_where(c.Get("where"));
+  }
+  v1::ListHostsResponse resp;
+  RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::ListHosts, req, &resp));
+  absl::Time now = absl::Now();
+  if (c.json()) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& h : resp.hosts()) {
+      const auto& fa = h.facts();
+      w.BeginObject()
+          .Key("agent_id").String(h.agent_id())
+          .Key("hostname").String(fa.hostname())
+          .Key("os").String(fa.os_name())
+          .Key("os_id").String(fa.os_id())
+          .Key("os_version").String(fa.os_version())
+          .Key("kernel").String(fa.kernel())
+          .Key("arch").String(fa.arch())
+          .Key("agent_version").String(h.agent_version())
+          .Key("last_seen").String(h.last_seen_ms() > 0 ? FormatRfc3339(absl::FromUnixMillis(h.last_seen_ms())) : "")
+          .Key("connected").Bool(h.connected())
+          .Key("disabled").Bool(h.disabled())
+          .Key("cert_expires").String(h.cert_expires_unix() > 0 ? FormatRfc3339(absl::FromUnixSeconds(h.cert_expires_unix())) : "")
+          .Key("enrolled").String(FormatRfc3339(absl::FromUnixMillis(h.enrolled_ms())))
+          .Key("software_count").Uint(h.software_count())
+          .Key("cpu_model").String(fa.cpu_model())
+          .Key("cpu_count").Uint(fa.cpu_count())
+          .Key("memory_total_bytes").Uint(fa.memory_total_bytes())
+          .Key("boot_time").String(fa.boot_time_unix() > 0 ? FormatRfc3339(absl::FromUnixSeconds(fa.boot_time_unix())) : "")
+          .Key("dmi_vendor").String(fa.dmi_vendor())
+          .Key("dmi_model").String(fa.dmi_model())
+          .Key("dmi_serial").String(fa.dmi_serial())
+          .Key("disks").BeginArray();
+      for (const auto& d : fa.disks()) {
+        w.BeginObject().Key("name").String(d.name()).Key("model").String(d.model())
+            .Key("size_bytes").Uint(d.size_bytes()).Key("rotational").Bool(d.rotational()).EndObject();
+      }
+      w.EndArray().Key("interfaces").BeginArray();
+      for (const auto& n : fa.interfaces()) {
+        w.BeginObject().Key("name").String(n.name()).Key("mac").String(n.mac()).Key("up").Bool(n.up());
+        w.Key("addresses").BeginArray(true);
+        for (const auto& a : n.addresses()) w.String(a);
+        w.EndArray().EndObject();
+      }
+      w.EndArray().Key("labels");
+      LabelsJson(w, h.labels());
+      w.EndObject();
+    }
+    w.EndArray();
+    c.out() << w.str() << "\n";
+    return absl::OkStatus();
+  }
+  Table t({"AGENT ID", "HOSTNAME", "OS", "AGENT", "LAST SEEN", "CONNECTED", "PACKAGES", "LABELS"});
+  for (const auto& h : resp.hosts()) {
+    t.AddRow({h.agent_id(), h.facts().hostname(), h.facts().os_name(), h.agent_version(),
+              HumanAge(h.last_seen_ms(), now), h.disabled() ? "DISABLED" : h.connected() ? "yes" : "no",
+              absl::StrCat(h.software_count()),
+              LabelsText(h.labels())});
+  }
+  c.out() << t.Render();
+  if (t.size() == 0 && !resp.where().empty()) {
+    c.out() << "(no host matches " << resp.where() << ")\n";
+  } else if (t.size() == 0) {
+    c.out() << "(no hosts enrolled yet: create a token with 'stewardctl token create')\n";
   }
   return absl::OkStatus();
 }
 
-std::string Time(int64_t unix_seconds) {
-  return unix_seconds > 0 ? FormatRfc3339(absl::FromUnixSeconds(unix_seconds)) : "";
-}
 
-std::string TokenState(const v1::EnrollmentToken& t, absl::Time now) {
-  if (t.revoked()) return "revoked";
-  if (absl::ToUnixSeconds(now) >= t.expires_unix()) return "expired";
-  if (t.used() >= t.max_uses()) return "used up";
-  return "active";
-}
-
-void LabelsObject(JsonWriter& w, const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
-  w.BeginObject();
-  for (const auto& l : labels) w.Key(l.name()).String(l.value());
-  w.EndObject();
-}
-
-}  // namespace
-
-absl::StatusOr<std::string> ResolveHost(v1::AdminService::Stub& stub, const std::string& text,
-                                        absl::Duration timeout) {
-  if (text.empty()) return absl::InvalidArgumentError("HOST is empty: give an agent id ('stewardctl hosts')");
-  v1::ListHostsResponse hosts;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &hosts, timeout));
-  std::vector<std::string> matches;
-  for (const v1::Host& h : hosts.hosts()) {
-    if (h.agent_id() == text) return text;
-    if (absl::StartsWith(h.agent_id(), text)) matches.push_back(h.agent_id());
-  }
-  if (matches.size() == 1 && text.size() >= kMinPrefix) return matches[0];
-  if (matches.size() > 1 && text.size() >= kMinPrefix) {
-    return absl::InvalidArgumentError(absl::StrCat("'", text, "' matches ", matches.size(),
-                                                   " hosts (", absl::StrJoin(matches, ", "),
-                                                   "): give more of the agent id"));
-  }
-  if (!matches.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is too short: give at least ", kMinPrefix,
-                                                   " characters of the agent id, or all of it"));
-  }
-  return absl::NotFoundError(absl::StrCat("no host with agent id '", text,
-                                          "' (nor one starting with it); 'stewardctl hosts' lists the agent ids"));
-}
-
-absl::Status HostSetDisabled(v1::AdminService::Stub& stub, const HostOptions& o, bool disabled, std::ostream& out) {
+absl::Status HostSetDisabled(CommandContext& c, bool disabled) {
   const std::string cmd = disabled ? "hosts disable" : "hosts enable";
-  RETURN_IF_ERROR(NeedArgs(o, cmd, 1, 1, "HOST"));
-  ASSIGN_OR_RETURN(std::string id, ResolveHost(stub, o.args[0], o.timeout));
+  ASSIGN_OR_RETURN(std::string id, c.ResolveHost(c.args()[0]));
   v1::SetHostDisabledRequest req;
   req.set_agent_id(id);
   req.set_disabled(disabled);
   v1::SetHostDisabledResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::SetHostDisabled, req, &resp, o.timeout));
-  if (o.json) {
+  RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::SetHostDisabled, req, &resp));
+  if (c.json()) {
     JsonWriter w;
     w.BeginObject()
         .Key("agent_id").String(id)
@@ -92,29 +112,28 @@ absl::Status HostSetDisabled(v1::AdminService::Stub& stub, const HostOptions& o,
         .Key("changed").Bool(resp.changed())
         .Key("closed_sessions").Uint(resp.closed_sessions())
         .EndObject();
-    out << w.str() << "\n";
+    c.out() << w.str() << "\n";
   } else if (disabled) {
-    out << "host " << id << (resp.changed() ? " disabled" : " was already disabled")
+    c.out() << "host " << id << (resp.changed() ? " disabled" : " was already disabled")
         << (resp.closed_sessions() > 0 ? "; its open session was closed" : "")
         << "; its connections, artifact downloads and job results are refused until 'stewardctl hosts enable "
         << id << "'\n";
   } else {
-    out << "host " << id << (resp.changed() ? " enabled; it is let in at its next connection attempt"
+    c.out() << "host " << id << (resp.changed() ? " enabled; it is let in at its next connection attempt"
                                             : " was not disabled")
         << "\n";
   }
   return absl::OkStatus();
 }
 
-absl::Status HostRemove(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
-  RETURN_IF_ERROR(NeedArgs(o, "hosts rm", 1, 1, "HOST [--yes]"));
-  ASSIGN_OR_RETURN(std::string id, ResolveHost(stub, o.args[0], o.timeout));
-  if (!o.yes) {
-    if (!o.confirm) {
+absl::Status HostRemove(CommandContext& c) {
+  ASSIGN_OR_RETURN(std::string id, c.ResolveHost(c.args()[0]));
+  if (!c.Bool("yes")) {
+    if (!c.confirm) {
       return absl::InvalidArgumentError(absl::StrCat(
           "hosts rm deletes the data of host ", id, " and there is no terminal to confirm it on: add --yes"));
     }
-    if (!o.confirm(absl::StrCat("Remove host ", id,
+    if (!c.confirm(absl::StrCat("Remove host ", id,
                                 "? Its inventory, change log, check states, services and jobs are deleted and its "
                                 "certificate is refused (time series stay until retention). [y/N] "))) {
       return absl::CancelledError(absl::StrCat("host ", id, " not removed"));
@@ -123,80 +142,75 @@ absl::Status HostRemove(v1::AdminService::Stub& stub, const HostOptions& o, std:
   v1::RemoveHostRequest req;
   req.set_agent_id(id);
   v1::RemoveHostResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::RemoveHost, req, &resp, o.timeout));
-  if (o.json) {
+  RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::RemoveHost, req, &resp));
+  if (c.json()) {
     JsonWriter w;
     w.BeginObject()
         .Key("agent_id").String(id)
         .Key("hostname").String(resp.hostname())
         .Key("closed_sessions").Uint(resp.closed_sessions())
         .EndObject();
-    out << w.str() << "\n";
+    c.out() << w.str() << "\n";
   } else {
-    out << "host " << id << " ('" << resp.hostname()
+    c.out() << "host " << id << " ('" << resp.hostname()
         << "') removed; its certificate is refused from now on. Its time series stay until retention drops "
            "them. To bring the machine back, enroll it again with a new token\n";
   }
   return absl::OkStatus();
 }
 
-absl::Status HostRenew(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
-  RETURN_IF_ERROR(NeedArgs(o, "hosts renew", 1, 1, "HOST [--ttl 1d]"));
-  ASSIGN_OR_RETURN(std::string id, ResolveHost(stub, o.args[0], o.timeout));
+absl::Status HostRenew(CommandContext& c) {
+  ASSIGN_OR_RETURN(std::string id, c.ResolveHost(c.args()[0]));
   v1::RenewHostRequest req;
   req.set_agent_id(id);
-  if (!o.ttl.empty()) {
-    ASSIGN_OR_RETURN(absl::Duration ttl, ParseHumanDuration(o.ttl));
+  if (c.Has("ttl")) {
+    absl::Duration ttl = c.Duration("ttl");
     if (ttl < absl::Seconds(1)) return absl::InvalidArgumentError("--ttl must be at least 1s");
     req.set_ttl_seconds(absl::ToInt64Seconds(ttl));
   }
   v1::RenewHostResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::RenewHost, req, &resp, o.timeout));
-  if (o.json) {
+  RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::RenewHost, req, &resp));
+  if (c.json()) {
     JsonWriter w;
     w.BeginObject()
         .Key("agent_id").String(id)
         .Key("token").String(resp.token())
         .Key("token_id").String(resp.token_id())
-        .Key("expires").String(Time(resp.expires_unix()))
+        .Key("expires").String(UnixTime(resp.expires_unix()))
         .EndObject();
-    out << w.str() << "\n";
+    c.out() << w.str() << "\n";
   } else {
-    out << resp.token() << "\n";  // alone, so `$(stewardctl hosts renew ID)` works
+    c.out() << resp.token() << "\n";  // alone, so `$(stewardctl hosts renew ID)` works
   }
   return absl::OkStatus();
 }
 
-namespace {
 
-// Sends `req` (its set/remove filled in) for the host o.args[0] and prints
+// Sends `req` (its set/remove filled in) for the host c.args()[0] and prints
 // the host's labels after the change.
-absl::Status UpdateLabels(v1::AdminService::Stub& stub, const HostOptions& o, v1::UpdateHostLabelsRequest req,
-                          bool say_pushed, std::ostream& out) {
-  ASSIGN_OR_RETURN(std::string id, ResolveHost(stub, o.args[0], o.timeout));
+absl::Status UpdateLabels(CommandContext& c, v1::UpdateHostLabelsRequest req, bool say_pushed) {
+  ASSIGN_OR_RETURN(std::string id, c.ResolveHost(c.args()[0]));
   req.set_agent_id(id);
   v1::UpdateHostLabelsResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::UpdateHostLabels, req, &resp, o.timeout));
-  if (o.json) {
+  RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::UpdateHostLabels, req, &resp));
+  if (c.json()) {
     JsonWriter w;
     w.BeginObject().Key("agent_id").String(id).Key("labels");
-    LabelsObject(w, resp.labels());
+    LabelsJson(w, resp.labels());
     w.Key("pushed").Bool(resp.pushed()).EndObject();
-    out << w.str() << "\n";
+    c.out() << w.str() << "\n";
   } else {
-    out << "host " << id << " labels: " << (resp.labels().empty() ? "(none)" : LabelsText(resp.labels()))
+    c.out() << "host " << id << " labels: " << (resp.labels().empty() ? "(none)" : LabelsText(resp.labels()))
         << (say_pushed && resp.pushed() ? " (its session has them now)" : "") << "\n";
   }
   return absl::OkStatus();
 }
 
-}  // namespace
 
-absl::Status HostLabelSet(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
-  RETURN_IF_ERROR(NeedArgs(o, "hosts label set", 2, 64, "HOST KEY=VALUE..."));
+absl::Status HostLabelSet(CommandContext& c) {
   v1::UpdateHostLabelsRequest req;
-  for (size_t i = 1; i < o.args.size(); ++i) {
-    const std::string& kv = o.args[i];
+  for (size_t i = 1; i < c.args().size(); ++i) {
+    const std::string& kv = c.args()[i];
     size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
       return absl::InvalidArgumentError(absl::StrCat("'", kv, "' must look like KEY=VALUE"));
@@ -205,78 +219,94 @@ absl::Status HostLabelSet(v1::AdminService::Stub& stub, const HostOptions& o, st
     l->set_name(kv.substr(0, eq));
     l->set_value(kv.substr(eq + 1));
   }
-  return UpdateLabels(stub, o, std::move(req), /*say_pushed=*/true, out);
+  return UpdateLabels(c, std::move(req), /*say_pushed=*/true);
 }
 
-absl::Status HostLabelRm(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
-  RETURN_IF_ERROR(NeedArgs(o, "hosts label rm", 2, 64, "HOST KEY..."));
+absl::Status HostLabelRm(CommandContext& c) {
   v1::UpdateHostLabelsRequest req;
-  for (size_t i = 1; i < o.args.size(); ++i) {
-    if (o.args[i].find('=') != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("'", o.args[i], "': give only the KEY to remove"));
+  for (size_t i = 1; i < c.args().size(); ++i) {
+    if (c.args()[i].find('=') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("'", c.args()[i], "': give only the KEY to remove"));
     }
-    req.add_remove(o.args[i]);
+    req.add_remove(c.args()[i]);
   }
-  return UpdateLabels(stub, o, std::move(req), /*say_pushed=*/false, out);
+  return UpdateLabels(c, std::move(req), /*say_pushed=*/false);
 }
 
-absl::Status TokenList(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
-  RETURN_IF_ERROR(NeedArgs(o, "token list", 0, 0, ""));
-  v1::ListEnrollmentTokensResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::ListEnrollmentTokens, v1::ListEnrollmentTokensRequest(), &resp,
-                       o.timeout));
-  const absl::Time now = absl::Now();
-  if (o.json) {
-    JsonWriter w;
-    w.BeginArray();
-    for (const auto& t : resp.tokens()) {
-      w.BeginObject()
-          .Key("token_id").String(t.token_id())
-          .Key("created").String(Time(t.created_unix()))
-          .Key("expires").String(Time(t.expires_unix()))
-          .Key("used").Uint(t.used())
-          .Key("max_uses").Uint(t.max_uses())
-          .Key("labels");
-      LabelsObject(w, t.labels());
-      w.Key("revoked").Bool(t.revoked())
-          .Key("revoked_at").String(Time(t.revoked_unix()))
-          .Key("renews_agent").String(t.agent_id())
-          .Key("state").String(TokenState(t, now))
-          .EndObject();
-    }
-    w.EndArray();
-    out << w.str() << "\n";
-    return absl::OkStatus();
-  }
-  Table t({"TOKEN ID", "CREATED", "EXPIRES", "USES", "STATE", "LABELS", "RENEWS"});
-  for (const auto& tok : resp.tokens()) {
-    t.AddRow({tok.token_id(), Time(tok.created_unix()), Time(tok.expires_unix()),
-              absl::StrCat(tok.used(), "/", tok.max_uses()), TokenState(tok, now),
-              tok.labels().empty() ? "-" : LabelsText(tok.labels()), tok.agent_id().empty() ? "-" : tok.agent_id()});
-  }
-  out << t.Render();
-  if (t.size() == 0) out << "(no enrollment tokens: 'stewardctl token create')\n";
-  return absl::OkStatus();
-}
 
-absl::Status TokenRevoke(v1::AdminService::Stub& stub, const HostOptions& o, std::ostream& out) {
-  RETURN_IF_ERROR(NeedArgs(o, "token revoke", 1, 1, "TOKEN_ID"));
-  v1::RevokeEnrollmentTokenRequest req;
-  req.set_token_id(o.args[0]);
-  v1::RevokeEnrollmentTokenResponse resp;
-  RETURN_IF_ERROR(Call(stub, &v1::AdminService::Stub::RevokeEnrollmentToken, req, &resp, o.timeout));
-  if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .Key("token_id").String(resp.token().token_id())
-        .Key("revoked_at").String(Time(resp.token().revoked_unix()))
-        .EndObject();
-    out << w.str() << "\n";
-  } else {
-    out << "token " << resp.token().token_id() << " revoked; enrollments with it are refused (agents it enrolled "
-        << "stay: 'stewardctl hosts disable HOST' cuts one off)\n";
-  }
-  return absl::OkStatus();
+}  // namespace
+
+CommandNoun HostsNoun() {
+  const std::string kHostArg = "HOST is an agent id, a unique prefix of 4+ characters of one, or a unique hostname.";
+  return {"hosts", "enrolled hosts and their identities",
+          {
+              {.path = "hosts",
+               .summary = "list enrolled hosts, or those a target expression selects",
+               .details = "A target expression combines terms with and, or, not and ( ):\n"
+                          "  host:ID  label:KEY=VALUE  os:NAME  package:NAME  package:NAME<VERSION (also <= > >= =)\n"
+                          "(docs/deployments.md, \"Targets\").",
+               .flags = {TextFlag("where", "EXPR", "only the hosts this target expression selects")},
+               .examples = {"hosts --where 'label:role=web and package:openssl<3.0.13'"},
+               .json_keys = {"agent_id", "hostname", "os", "agent_version", "last_seen", "connected", "disabled",
+                             "labels", "software_count"},
+               .run = HostsList},
+              {.path = "hosts disable",
+               .args_usage = "HOST",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "close its session; refuse its connections, downloads and job results",
+               .details = kHostArg,
+               .examples = {"hosts disable web1"},
+               .json_keys = {"agent_id", "disabled", "changed", "closed_sessions"},
+               .run = [](CommandContext& c) { return HostSetDisabled(c, true); }},
+              {.path = "hosts enable",
+               .args_usage = "HOST",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "let a disabled host in again",
+               .details = kHostArg,
+               .examples = {"hosts enable web1"},
+               .json_keys = {"agent_id", "disabled", "changed", "closed_sessions"},
+               .run = [](CommandContext& c) { return HostSetDisabled(c, false); }},
+              {.path = "hosts rm",
+               .args_usage = "HOST",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "forget a host (inventory, checks, services, jobs); refuse its certificate",
+               .details = kHostArg + "\nAsks first on a terminal; scripts pass --yes.",
+               .flags = {BoolFlag("yes", "do not ask")},
+               .examples = {"hosts rm web1 --yes"},
+               .json_keys = {"agent_id", "hostname", "closed_sessions"},
+               .run = HostRemove},
+              {.path = "hosts renew",
+               .args_usage = "HOST",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "one-use token that re-enrolls HOST keeping its id and data",
+               .details = kHostArg + "\nFor a certificate that expired or is to be replaced.",
+               .flags = {DurationFlag("ttl", "how long the token can be used", "1d")},
+               .examples = {"hosts renew web1 --ttl 2h"},
+               .json_keys = {"agent_id", "token", "token_id", "expires"},
+               .run = HostRenew},
+              {.path = "hosts label set",
+               .args_usage = "HOST KEY=VALUE...",
+               .min_args = 2,
+               .max_args = 65,
+               .summary = "set labels (targeting, pushed checks)",
+               .details = kHostArg,
+               .examples = {"hosts label set web1 role=web env=prod"},
+               .json_keys = {"agent_id", "labels", "pushed"},
+               .run = HostLabelSet},
+              {.path = "hosts label rm",
+               .args_usage = "HOST KEY...",
+               .min_args = 2,
+               .max_args = 65,
+               .summary = "remove labels",
+               .details = kHostArg,
+               .examples = {"hosts label rm web1 env"},
+               .json_keys = {"agent_id", "labels", "pushed"},
+               .run = HostLabelRm},
+          }};
 }
 
 }  // namespace steward::ctl

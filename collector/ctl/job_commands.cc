@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/ctl/artifact_commands.h"
+#include "collector/ctl/command.h"
 #include "collector/ctl/table.h"
 #include "common/crypto.h"
 #include "common/duration.h"
@@ -86,8 +87,8 @@ std::string JobStatusName(int status) {
   return absl::AsciiStrToLower(name);
 }
 
-absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
-  if (o.host.empty()) return absl::InvalidArgumentError("job run needs --host ID ('stewardctl hosts' lists them)");
+absl::Status JobRun(v1::AdminService::Stub& stub, JobOptions o, std::ostream& out) {
+  if (o.host.empty()) return absl::InvalidArgumentError("job run needs --host HOST ('stewardctl hosts' lists them)");
   const int actions = !o.artifact.empty() + !o.remove.empty() + !o.script.empty() + !o.write_config.empty() +
                       (!o.restart.empty() && o.write_config.empty());
   if (actions != 1) {
@@ -135,6 +136,10 @@ absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostr
   // The agent checks the same rules; a bad path or argv fails here, before any call.
   if (absl::Status valid = ValidateJobSpec(*spec); !valid.ok()) return valid;
   spec->clear_job_id();
+  if (o.resolve_host) {
+    ASSIGN_OR_RETURN(o.host, o.resolve_host(o.host));
+    req.set_agent_id(o.host);
+  }
   RETURN_IF_ERROR(SignForHost(o, spec));
   grpc::ClientContext ctx;
   v1::RunJobResponse resp;
@@ -142,11 +147,14 @@ absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostr
   return Print(resp.job(), o.json, out);
 }
 
-absl::Status JobRollback(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out) {
+absl::Status JobRollback(v1::AdminService::Stub& stub, JobOptions o, std::ostream& out) {
   if (o.host.empty() || o.of_job.empty()) {
-    return absl::InvalidArgumentError("job rollback needs --host ID and --of JOB_ID");
+    return absl::InvalidArgumentError("job rollback needs --host HOST and --of JOB_ID");
   }
   RETURN_IF_ERROR(NeedSignKey(o, "job rollback"));
+  if (o.resolve_host) {
+    ASSIGN_OR_RETURN(o.host, o.resolve_host(o.host));
+  }
   v1::RunJobRequest req;
   req.set_agent_id(o.host);
   req.mutable_spec()->mutable_rollback()->set_of_job_id(o.of_job);
@@ -181,6 +189,89 @@ absl::Status JobList(v1::AdminService::Stub& stub, const JobOptions& o, std::ost
   out << t.Render();
   if (t.size() == 0) out << "(no jobs)\n";
   return absl::OkStatus();
+}
+
+namespace {
+
+JobOptions JobOptionsOf(CommandContext& c) {
+  JobOptions o;
+  o.host = c.Get("host");
+  o.sign_key = c.Has("sign-key") ? c.Get("sign-key") : "";
+  o.json = c.json();
+  o.timeout = c.timeout();
+  o.resolve_host = [&c](const std::string& ref) { return c.ResolveHost(ref); };
+  return o;
+}
+
+const char kHostHelp[] = "the host (agent id, 4+ character id prefix, or hostname)";
+const char kSignKeyHelp[] = "publisher key the agent trusts; signs the job for this host (24 hours, once)";
+
+absl::Status RunJobRun(CommandContext& c) {
+  JobOptions o = JobOptionsOf(c);
+  o.artifact = c.Get("artifact");
+  o.remove = c.Get("remove");
+  o.script = c.args();
+  o.script_timeout = c.Given("script-timeout");
+  o.write_config = c.Get("write-config");
+  o.from = c.Get("from");
+  o.mode = c.Get("mode");
+  o.restart = c.Get("restart");
+  o.rollback_on_failure = c.Bool("rollback-on-failure");
+  return JobRun(c.stub(), std::move(o), c.out());
+}
+
+absl::Status RunJobRollback(CommandContext& c) {
+  JobOptions o = JobOptionsOf(c);
+  o.of_job = c.Get("of");
+  return JobRollback(c.stub(), std::move(o), c.out());
+}
+
+absl::Status RunJobList(CommandContext& c) {
+  JobOptions o = JobOptionsOf(c);
+  ASSIGN_OR_RETURN(o.host, c.HostFlag());
+  o.job_id = c.Get("job");
+  return JobList(c.stub(), o, c.out());
+}
+
+}  // namespace
+
+CommandNoun JobNoun() {
+  return {"job", "one change on one host, signed for it",
+          {
+              {.path = "job run",
+               .args_usage = "[-- /abs/program ARG...]",
+               .max_args = kAnyNumber,
+               .summary = "install an artifact, remove a package, run a program, write a file or restart a unit",
+               .details = "Exactly one of: --artifact SHA256 (install), --remove NAME (dpkg --remove),\n"
+                          "--write-config PATH --from FILE [--mode 0644] [--restart UNIT], --restart UNIT, or a\n"
+                          "program after -- (no shell; output captured). The job waits for an offline host.",
+               .flags = {TextFlag("host", "HOST", kHostHelp), TextFlag("sign-key", "PREFIX.key", kSignKeyHelp),
+                         TextFlag("artifact", "SHA256", "install this artifact (a unique prefix of 6+ digits)"),
+                         TextFlag("remove", "NAME", "remove this package"),
+                         TextFlag("write-config", "PATH", "write this file (content from --from)"),
+                         TextFlag("from", "FILE", "local file with the new content (--write-config)"),
+                         TextFlag("mode", "OCTAL", "permission bits of the written file, e.g. 0640"),
+                         TextFlag("restart", "UNIT", "systemctl restart UNIT (after --write-config, or alone)"),
+                         DurationFlag("script-timeout", "kill the program after this long", "5m"),
+                         BoolFlag("rollback-on-failure", "restore the previous state when the job fails")},
+               .examples = {"job run --host web1 --sign-key ops.key --artifact 3f2a9c --rollback-on-failure",
+                            "job run --host web1 --sign-key ops.key -- /usr/bin/systemctl is-active nginx"},
+               .json_keys = {"job_id", "agent_id", "status"},
+               .run = RunJobRun},
+              {.path = "job rollback",
+               .summary = "undo a job on its host (restore the version or file it replaced)",
+               .flags = {TextFlag("host", "HOST", kHostHelp), TextFlag("sign-key", "PREFIX.key", kSignKeyHelp),
+                         TextFlag("of", "JOB_ID", "the job to undo")},
+               .examples = {"job rollback --host web1 --sign-key ops.key --of job-4be1c2"},
+               .json_keys = {"job_id", "agent_id", "status"},
+               .run = RunJobRollback},
+              {.path = "job list",
+               .summary = "jobs with their results",
+               .flags = {HostFlagSpec(), TextFlag("job", "JOB_ID", "only this job")},
+               .examples = {"job list --host web1"},
+               .json_keys = {"job_id", "agent_id", "status"},
+               .run = RunJobList},
+          }};
 }
 
 }  // namespace steward::ctl

@@ -4,10 +4,12 @@
 // rollback` (undo a job), `job list`. Tables for people, --json for scripts.
 
 #include <ostream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "steward/v1/admin.grpc.pb.h"
 
@@ -30,14 +32,17 @@ struct JobOptions {
   std::string sign_key;
   bool json = false;
   absl::Duration timeout = absl::Seconds(30);
+  // Turns `host` as typed (id, prefix or hostname) into an agent id, after
+  // the local checks; null: `host` is an agent id already.
+  std::function<absl::StatusOr<std::string>(const std::string&)> resolve_host;
 };
 
 // How long the statement of a one-host job is valid: the host may be
 // offline when the job is created.
 inline constexpr absl::Duration kOneHostStatementLifetime = absl::Hours(24);
 
-absl::Status JobRun(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);
-absl::Status JobRollback(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);
+absl::Status JobRun(v1::AdminService::Stub& stub, JobOptions o, std::ostream& out);
+absl::Status JobRollback(v1::AdminService::Stub& stub, JobOptions o, std::ostream& out);
 absl::Status JobList(v1::AdminService::Stub& stub, const JobOptions& o, std::ostream& out);
 
 // "succeeded", "rolled_back", ... as the JSON contract spells job states.

@@ -1,4 +1,5 @@
 #include "collector/ctl/user_commands.h"
+#include "collector/ctl/command.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -154,6 +155,69 @@ absl::Status UserRm(v1::AdminService::Stub& stub, const UserOptions& o, std::ost
   if (o.json) out << "{}\n";
   else out << "user '" << o.name << "' removed; their credential is refused from now on\n";
   return absl::OkStatus();
+}
+
+namespace {
+
+UserOptions UserOptionsOf(CommandContext& c) {
+  UserOptions o;
+  if (!c.args().empty()) o.name = c.args()[0];
+  o.json = c.json();
+  o.timeout = c.timeout();
+  return o;
+}
+
+}  // namespace
+
+CommandNoun UserNoun() {
+  return {"user", "people's credentials, each with a role",
+          {
+              {.path = "user add",
+               .args_usage = "NAME",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "a person's credential file (like admin.conf, 0600); its key is made here",
+               .flags = {ChoiceFlag("role", {"viewer", "operator", "admin"}, "what the person may do"),
+                         TextFlag("out", "FILE", "the credential file to write"),
+                         BoolFlag("force", "overwrite FILE")},
+               .examples = {"user add alice --role operator --out alice.conf"},
+               .json_keys = {"name", "role"},
+               .run =
+                   [](CommandContext& c) {
+                     UserOptions o = UserOptionsOf(c);
+                     o.role = c.Get("role");
+                     o.out = c.Get("out");
+                     o.force = c.Bool("force");
+                     return UserAdd(c.stub(), c.credential(), o, c.out());
+                   }},
+              {.path = "user list",
+               .summary = "users with their roles",
+               .examples = {"user list"},
+               .json_keys = {"name", "role"},
+               .run = [](CommandContext& c) { return UserList(c.stub(), UserOptionsOf(c), c.out()); }},
+              {.path = "user rm",
+               .args_usage = "NAME",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "remove a user (their credential stops working at once)",
+               .examples = {"user rm alice"},
+               .run = [](CommandContext& c) { return UserRm(c.stub(), UserOptionsOf(c), c.out()); }},
+              {.path = "user rotate",
+               .args_usage = "NAME",
+               .min_args = 1,
+               .max_args = 1,
+               .summary = "a new credential for a user; the old one stops working",
+               .flags = {TextFlag("out", "FILE", "the credential file to write"), BoolFlag("force", "overwrite FILE")},
+               .examples = {"user rotate alice --out alice.conf --force"},
+               .json_keys = {"name", "role"},
+               .run =
+                   [](CommandContext& c) {
+                     UserOptions o = UserOptionsOf(c);
+                     o.out = c.Get("out");
+                     o.force = c.Bool("force");
+                     return UserRotate(c.stub(), c.credential(), o, c.out());
+                   }},
+          }};
 }
 
 }  // namespace steward::ctl
