@@ -82,7 +82,7 @@ class Identity(unittest.TestCase):
             f"agent {other_id} (was removed|is not registered)", self.other.output()))
         r = self.c.ctl("hosts", "rm", other_id, "--yes")
         self.assertEqual(r.returncode, 1)
-        self.assertIn(f"no host with agent id '{other_id}'", r.stderr)
+        self.assertIn(f"no host '{other_id}'", r.stderr)
 
 
 if __name__ == "__main__":

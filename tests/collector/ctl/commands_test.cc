@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "collector/ctl/admin_client.h"
@@ -84,31 +86,112 @@ TEST(RunStewardctl, NoCommandPrintsUsageToStderrAndExits2) {
 
 TEST(RunStewardctl, HelpPrintsUsageToStdoutAndExits0) {
   for (const auto& args :
-       std::vector<std::vector<std::string>>{{"--help"}, {"help"}, {"hosts", "--help"}}) {
+       std::vector<std::vector<std::string>>{{"--help"}, {"help"}, {"-h"}}) {
     CtlResult r = Ctl(args);
     EXPECT_EQ(r.code, 0) << args[0];
     EXPECT_TRUE(absl::StartsWith(r.out, "usage: stewardctl")) << r.out;
     EXPECT_TRUE(absl::StrContains(r.out, "token create")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "deploy create")) << r.out;
     EXPECT_TRUE(r.err.empty()) << r.err;
   }
+}
+
+TEST(RunStewardctl, EachCommandHasItsOwnHelp) {
+  // help NOUN, NOUN --help and NOUN alone list the noun's commands.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"help", "deploy"}, {"deploy", "--help"}, {"deploy"}, {"deploy", "-h"}}) {
+    CtlResult r = Ctl(args);
+    EXPECT_EQ(r.code, 0) << absl::StrJoin(args, " ") << ": " << r.err;
+    EXPECT_TRUE(absl::StartsWith(r.out, "usage: stewardctl deploy COMMAND")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "deploy create")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "deploy retry ID")) << r.out;
+    EXPECT_FALSE(absl::StrContains(r.out, "token create")) << r.out;
+  }
+  // A command's help: its flags with value kinds and defaults, an example.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"help", "deploy", "create"}, {"deploy", "create", "--help"}, {"deploy", "create", "-h"},
+           {"--json", "deploy", "create", "--target", "x", "--help"}}) {
+    CtlResult r = Ctl(args);
+    EXPECT_EQ(r.code, 0) << absl::StrJoin(args, " ") << ": " << r.err;
+    EXPECT_TRUE(absl::StartsWith(r.out, "usage: stewardctl deploy create [flags]\n")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "\n  --target EXPR ")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "\n  --health-gate DURATION ")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "(default 5m)")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "\n  --on-failure pause|abort ")) << r.out;
+    EXPECT_TRUE(absl::StrContains(r.out, "\nExample:\n  stewardctl deploy create ")) << r.out;
+    EXPECT_FALSE(absl::StrContains(r.out, "\n  --where")) << r.out;
+  }
+  CtlResult r = Ctl({"help", "deploy", "creat"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "no command 'deploy creat'; did you mean 'deploy create'?")) << r.err;
 }
 
 TEST(RunStewardctl, UnknownCommandExits2NamingIt) {
   CtlResult r = Ctl({"--config", "/nonexistent/admin.conf", "frobnicate", "now"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown command 'frobnicate now'")) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.err, "usage: stewardctl")) << r.err;
+  EXPECT_EQ(r.err, "error: unknown command 'frobnicate now'\nsee 'stewardctl help'\n");
   EXPECT_TRUE(r.out.empty());
-  // "token" alone is not a command.
-  r = Ctl({"token"}, "/nonexistent/admin.conf");
+  // A typo gets a suggestion and two lines, not the whole usage.
+  r = Ctl({"deploy", "creat", "--target", "x"}, "/nonexistent/admin.conf");
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(absl::StrContains(r.err, "unknown command 'token'")) << r.err;
+  EXPECT_EQ(r.err, "error: unknown command 'deploy creat'; did you mean 'deploy create'?\n"
+                   "see 'stewardctl deploy --help'\n");
+  r = Ctl({"hosts", "disabel", "web1"}, "/nonexistent/admin.conf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown command 'hosts disabel'; did you mean 'hosts disable'?"))
+      << r.err;
+  r = Ctl({"sofware"}, "/nonexistent/admin.conf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown command 'sofware'; did you mean 'software'?")) << r.err;
+  // A noun with a command's flag but no command.
+  r = Ctl({"token", "--ttl", "1h"}, "/nonexistent/admin.conf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(absl::StartsWith(r.err, "error: 'token' needs a command: create, list or revoke")) << r.err;
+}
+
+TEST(RunStewardctl, AFlagTheCommandDoesNotDeclareIsRefused) {
+  // The defects that started the command table: each flag was silently
+  // ignored by a command that does not take it.
+  struct Case {
+    std::vector<std::string> args;
+    std::string command;
+  };
+  const Case cases[] = {
+      {{"deploy", "create", "--target", "label:role=web", "--host", "web1", "--dry-run"}, "deploy create"},
+      {{"changes", "--since", "1h", "--state", "failed"}, "changes"},
+      {{"token", "create", "--name", "x"}, "token create"},
+      {{"job", "run", "--host", "web1", "--target", "x"}, "job run"},
+      {{"hosts", "--metric", "cpu"}, "hosts"},
+      {{"deploy", "list", "--watch"}, "deploy list"},
+  };
+  for (const Case& c : cases) {
+    CtlResult r = Ctl(c.args, "/nonexistent/admin.conf");
+    EXPECT_EQ(r.code, 2) << absl::StrJoin(c.args, " ");
+    EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown flag --")) << r.err;
+    EXPECT_TRUE(absl::StrContains(r.err, "for '" + c.command + "'")) << r.err;
+    EXPECT_TRUE(absl::StrContains(r.err, "'" + c.command + "' takes ")) << r.err;
+    EXPECT_TRUE(absl::EndsWith(r.err, "\nsee 'stewardctl " + c.command + " --help'\n")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  CtlResult r = Ctl({"deploy", "create", "--tagret", "x"}, "/nonexistent/admin.conf");
+  EXPECT_TRUE(absl::StrContains(r.err, "unknown flag --tagret for 'deploy create'; did you mean --target?")) << r.err;
+  r = Ctl({"deploy", "create", "--dry"}, "/nonexistent/admin.conf");
+  EXPECT_TRUE(absl::StrContains(r.err, "did you mean --dry-run?")) << r.err;
+  // A value of a checked kind, with a suggestion.
+  r = Ctl({"changes", "--cause", "jbo"}, "/nonexistent/admin.conf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(absl::StartsWith(r.err, "error: --cause 'jbo' must be job or other; did you mean job?")) << r.err;
+  // One value per single-valued flag: the second is not silently kept.
+  r = Ctl({"software", "--host", "a", "--host", "b"}, "/nonexistent/admin.conf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "--host was given twice ('a' and 'b')")) << r.err;
 }
 
 TEST(RunStewardctl, UnknownFlagExits2NamingIt) {
   CtlResult r = Ctl({"hosts", "--colour", "red"}, "/nonexistent/admin.conf");
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown flag --colour")) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown flag --colour for 'hosts' ('hosts' takes --where)")) << r.err;
   EXPECT_TRUE(r.out.empty());
 }
 
@@ -168,8 +251,8 @@ TEST_F(CtlWithConfigTest, BadLocalArgumentsExit2BeforeAnyCall) {
       {{"metrics", "--metric", "m", "--step", "often"}, "invalid duration 'often'"},
       {{"metrics", "--host", "abc", "--metric", "m", "--since", "-5m"}, "invalid duration '-5m'"},
       {{"hosts", "--timeout", "forever"}, "invalid duration 'forever'"},
-      {{"deploy", "status"}, "'deploy status' needs exactly one deployment ID"},
-      {{"deploy", "pause", "d-1", "d-2"}, "'deploy pause' needs exactly one deployment ID"},
+      {{"deploy", "status"}, "'deploy status' needs ID"},
+      {{"deploy", "pause", "d-1", "d-2"}, "'deploy pause' takes ID; unexpected argument 'd-2'"},
       {{"deploy", "list", "d-1"}, "unexpected argument 'd-1' after 'deploy list'"},
       {{"deploy", "create", "--target", "label:a=b"}, "deploy create needs --artifact SHA256"},
       {{"deploy", "create", "--artifact", "abcdef12", "--package", "demo=1", "--target", "x"}, "not both"},
@@ -243,7 +326,7 @@ TEST(RunStewardctlLive, TokenCreateHostsAndMetricsAgainstARealCollector) {
 
   CtlResult unknown_host = Ctl({"metrics", "--host", "nobody", "--list"}, conf);
   EXPECT_EQ(unknown_host.code, 1);
-  EXPECT_TRUE(absl::StrContains(unknown_host.err, "no agent with id 'nobody'")) << unknown_host.err;
+  EXPECT_TRUE(absl::StrContains(unknown_host.err, "no host 'nobody'")) << unknown_host.err;
 
   // Metrics named by a `__name__` matcher instead of --metric: accepted by
   // stewardctl and the collector (no series yet).

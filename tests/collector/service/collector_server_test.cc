@@ -768,7 +768,7 @@ TEST_F(CollectorServerTest, ServiceReportsAreListedFilteredAndShownByStewardctl)
       ctl({"services", "--state", "broken"}, 2),
       "--state 'broken' is not a systemd active state; use one of active, reloading"));
   EXPECT_TRUE(absl::StrContains(ctl({"services", "--host", "no-such-agent"}, 1),
-                                "no agent with id 'no-such-agent'"));
+                                "no host 'no-such-agent'"));
 }
 
 // A TCP listener on 127.0.0.1 for a tcp check: up while it listens
