@@ -297,6 +297,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<CommandNoun>& tab
     const std::string& arg = args[i];
     if (arg == "--") break;
     if (absl::StartsWith(arg, "-") && arg != "-") {
+      // The command named so far may declare a flag of a global's name.
+      const CommandSpec* so_far = FindCommand(table, absl::StrJoin(words, " "));
+      std::string name = absl::StartsWith(arg, "--") ? arg.substr(2) : "";
+      if (so_far != nullptr && FindFlag(so_far->flags, name.substr(0, name.find('='))) != nullptr) break;
       absl::StatusOr<bool> global = take_global(arg, &i);
       if (!global.ok()) return UsageError(std::string(global.status().message()), absl::StrJoin(words, " "));
       if (*global) continue;
@@ -364,10 +368,14 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<CommandNoun>& tab
       flags_done = true;
       continue;
     }
-    absl::StatusOr<bool> global = take_global(arg, &i);
-    if (!global.ok()) return UsageError(std::string(global.status().message()), path);
-    if (*global) continue;
     std::string name = absl::StartsWith(arg, "--") ? arg.substr(2) : arg.substr(1), value;
+    // A command's own flag wins over a global one of the same name
+    // (artifact push --version VERSION).
+    if (FindFlag(command->flags, name.substr(0, name.find('='))) == nullptr) {
+      absl::StatusOr<bool> global = take_global(arg, &i);
+      if (!global.ok()) return UsageError(std::string(global.status().message()), path);
+      if (*global) continue;
+    }
     bool inline_value = false;
     if (size_t eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);

@@ -56,8 +56,9 @@ CommandNoun HelpNoun() {
                .examples = {"help deploy create"},
                .local = true,
                .run = [](CommandContext& c) {
-                 ASSIGN_OR_RETURN(std::string text, HelpFor(CommandTable(), absl::StrJoin(c.args(), " ")));
-                 c.out() << text;
+                 absl::StatusOr<std::string> text = HelpFor(CommandTable(), absl::StrJoin(c.args(), " "));
+                 if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
+                 c.out() << *text;
                  return absl::OkStatus();
                }},
           }};

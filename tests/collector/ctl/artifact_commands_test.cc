@@ -149,7 +149,7 @@ TEST_F(ArtifactCommandsTest, BadPushesExitWithWhatToDo) {
     const char* says;
   };
   const Case cases[] = {
-      {{"artifact", "push"}, 2, "artifact push needs exactly one FILE"},
+      {{"artifact", "push"}, 2, "'artifact push' needs FILE"},
       {{"artifact", "push", dir_.path() + "/missing.deb"}, 1, "cannot read"},
       {{"artifact", "push", dir_.path() + "/notes.txt"}, 2, "is not a .deb or .rpm: pass --name"},
       {{"artifact", "push", deb_, "--sign-key", prefix + ".pub"}, 2, "not an unencrypted PEM private key"},

@@ -238,7 +238,7 @@ TEST_F(CtlWithConfigTest, BadLocalArgumentsExit2BeforeAnyCall) {
       {{"token", "create", "--label", "novalue"}, "--label 'novalue' must look like key=value"},
       {{"token", "create", "--label", "=v"}, "--label '=v'"},
       {{"metrics"}, "metrics needs --metric NAME"},
-      {{"metrics", "--list"}, "metrics --list needs --host ID"},
+      {{"metrics", "--list"}, "metrics --list needs --host HOST"},
       {{"metrics", "--host", "abc"}, "metrics needs --metric NAME"},
       // Only = and =~ on __name__ name the metrics a query reads.
       {{"metrics", "--match", "__name__!~cpu_.*"},
