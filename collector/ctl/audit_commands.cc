@@ -126,7 +126,7 @@ CommandNoun AuditNoun() {
                          TextFlag("user", "NAME", "only this user's records"),
                          TextFlag("limit", "N", "the newest N records (default 1000)")},
                .examples = {"audit --since 24h --user alice"},
-               .json_keys = {"time", "user", "method", "outcome"},
+               .json_keys = {"records", "truncated", "seq", "time", "who", "method", "code", "refused"},
                .run =
                    [](CommandContext& c) {
                      AuditOptions o;
@@ -140,6 +140,7 @@ CommandNoun AuditNoun() {
               {.path = "audit verify",
                .summary = "check the audit trail's hash chain (exit 1 if broken)",
                .examples = {"audit verify"},
+               .json_keys = {"intact", "records", "first_bad_seq"},
                .run =
                    [](CommandContext& c) {
                      AuditOptions o;

@@ -201,7 +201,7 @@ absl::Status SignDeployment(v1::AdminService::Stub& stub, const DeployOptions& o
   *req->mutable_spec()->mutable_authorization() = SignJobStatement(s, key);
   // The host list comes from the collector's resolution of the target:
   // say what was signed, so a list wider than expected is seen.
-  std::cerr << "signed with key " << key.public_key().key_id() << " for " << s.agents.size()
+  *o.notes << "signed with key " << key.public_key().key_id() << " for " << s.agents.size()
             << " host(s) (statement " << s.id << ", valid until "
             << FormatRfc3339(absl::FromUnixMillis(s.expires_ms)) << ")\n";
   return absl::OkStatus();
@@ -291,7 +291,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
     }
     out << t.Render();
     if (warned > 0) {
-      std::cerr << "warning: " << warned << " host(s) could not be rolled back by a failed health gate (see NOTE): "
+      *o.notes << "warning: " << warned << " host(s) could not be rolled back by a failed health gate (see NOTE): "
                 << "a rollback reinstalls a package Steward kept when it installed it\n";
     }
     return absl::OkStatus();
@@ -351,7 +351,7 @@ absl::Status DeployList(v1::AdminService::Stub& stub, const DeployOptions& o, st
       FromGrpcStatus(stub.ListDeployments(WithDeadline(&ctx, o.timeout), v1::ListDeploymentsRequest(), &resp)));
   if (resp.unreadable_ids_size() > 0) {
     // On stderr, so that --json output stays one array.
-    std::cerr << "warning: " << resp.unreadable_ids_size()
+    *o.notes << "warning: " << resp.unreadable_ids_size()
               << " stored deployment record(s) could not be read and are not listed: "
               << absl::StrJoin(resp.unreadable_ids(), ", ")
               << " (the collector's disk may be damaged; see its log)\n";
@@ -400,6 +400,7 @@ namespace {
 
 DeployOptions DeployOptionsOf(CommandContext& c) {
   DeployOptions o;
+  o.notes = &c.err();
   if (!c.args().empty()) o.id = c.args()[0];
   o.json = c.json();
   o.timeout = c.timeout();
@@ -421,6 +422,7 @@ absl::Status RunDeployCreate(CommandContext& c) {
   o.sign_key = c.Get("sign-key");
   o.dry_run = c.Bool("dry-run");
   o.require_checks = c.Bool("require-checks");
+  o.notes = &c.err();
   return DeployCreate(c.stub(), o, c.out());
 }
 

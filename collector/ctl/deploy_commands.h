@@ -6,6 +6,7 @@
 // message}]}).
 
 #include <ostream>
+#include <iostream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -37,6 +38,9 @@ struct DeployOptions {
   bool json = false;
   absl::Duration timeout = absl::Seconds(30);
   absl::Duration watch_every = absl::Seconds(2);
+  // Where notes and warnings go (the key that signed, hosts that cannot be
+  // rolled back): stderr, so --json stays one document.
+  std::ostream* notes = &std::cerr;
 };
 
 // A deployment's signed statement: valid until its deadline, or this long

@@ -196,7 +196,6 @@ namespace {
 JobOptions JobOptionsOf(CommandContext& c) {
   JobOptions o;
   o.host = c.Get("host");
-  o.sign_key = c.Has("sign-key") ? c.Get("sign-key") : "";
   o.json = c.json();
   o.timeout = c.timeout();
   o.resolve_host = [&c](const std::string& ref) { return c.ResolveHost(ref); };
@@ -208,6 +207,7 @@ const char kSignKeyHelp[] = "publisher key the agent trusts; signs the job for t
 
 absl::Status RunJobRun(CommandContext& c) {
   JobOptions o = JobOptionsOf(c);
+  o.sign_key = c.Get("sign-key");
   o.artifact = c.Get("artifact");
   o.remove = c.Get("remove");
   o.script = c.args();
@@ -222,6 +222,7 @@ absl::Status RunJobRun(CommandContext& c) {
 
 absl::Status RunJobRollback(CommandContext& c) {
   JobOptions o = JobOptionsOf(c);
+  o.sign_key = c.Get("sign-key");
   o.of_job = c.Get("of");
   return JobRollback(c.stub(), std::move(o), c.out());
 }

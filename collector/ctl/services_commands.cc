@@ -44,7 +44,7 @@ CommandNoun ServicesNoun() {
                .flags = {HostFlagSpec(), TextFlag("state", "STATE", "only units in this active state (failed, active, ...)"),
                          TextFlag("name", "PART", "only units whose name contains PART")},
                .examples = {"services --state failed"},
-               .json_keys = {"agent_id", "hostname", "unit", "load", "active", "sub"},
+               .json_keys = {"agent_id", "hostname", "unit", "load_state", "active_state", "sub_state"},
                .run = Services},
           }};
 }

@@ -227,6 +227,21 @@ absl::Status RolloutEngine::DeleteArtifactUnlessInUse(const std::string& sha256,
                                                         "; see stewardctl deploy list; abort it first)"));
     }
   }
+  // A one-host job (job run --artifact) that has not finished downloads it
+  // yet: its host may be offline now. Rare enough to walk every agent.
+  ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, deps_.store->ListAgents());
+  for (const internal::AgentRecord& a : agents) {
+    ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, deps_.store->ListJobs(a.agent_id()));
+    for (const v1::Job& j : jobs) {
+      const v1::JobStatus st = j.result().status();
+      const bool open = st == v1::JOB_STATUS_UNSPECIFIED || st == v1::JOB_PENDING || st == v1::JOB_RUNNING;
+      if (open && !j.withdrawn() && j.spec().install_artifact().sha256() == sha256) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "artifact ", sha256.substr(0, 12), " is used by job ", j.spec().job_id(), " on host ", a.agent_id(),
+            " that has not finished (see stewardctl job list --host ", a.agent_id(), ")"));
+      }
+    }
+  }
   return remove();
 }
 

@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/collector/ctl/fleet_store.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::ctl {
@@ -32,53 +33,6 @@ CtlResult Ctl(const std::vector<std::string>& args, const std::string& conf) {
   std::ostringstream out, err;
   int code = RunStewardctl(args, conf, out, err);
   return {code, out.str(), err.str()};
-}
-
-struct HostSpec {
-  std::string id, hostname, os_id;
-  std::vector<std::pair<std::string, std::string>> labels;
-  std::string source;
-  std::vector<std::pair<std::string, std::string>> packages;  // name, version
-};
-
-// Enrolls the hosts straight into the store (as Enroll and an inventory
-// snapshot would leave them), before the collector opens it.
-void Populate(const std::string& db_dir, const std::vector<HostSpec>& hosts) {
-  auto store = collector::Store::Open(db_dir);
-  ASSERT_TRUE(store.ok()) << store.status();
-  for (const HostSpec& h : hosts) {
-    internal::AgentRecord a;
-    a.set_agent_id(h.id);
-    a.mutable_facts()->set_hostname(h.hostname);
-    a.set_enrolled_ms(1'800'000'000'000);
-    // A token valid for one use per host, carrying the host's labels.
-    internal::TokenRecord t;
-    for (const auto& [k, v] : h.labels) {
-      v1::Label* l = t.add_labels();
-      l->set_name(k);
-      l->set_value(v);
-    }
-    t.set_token_id("tok-" + h.id);
-    t.set_secret_sha256(Sha256Hex("test"));
-    t.set_expires_unix(4'000'000'000);
-    t.set_max_uses(1);
-    ASSERT_TRUE((*store)->PutToken(t).ok());
-    ASSERT_TRUE((*store)->EnrollWithToken("tok-" + h.id, "test", 1'800'000'000, a).ok());
-    v1::Envelope env;
-    env.set_seq(1);
-    auto* snap = env.mutable_inventory_snapshot();
-    snap->mutable_facts()->set_hostname(h.hostname);
-    snap->mutable_facts()->set_os_id(h.os_id);
-    for (const auto& [name, version] : h.packages) {
-      v1::SoftwareItem* item = snap->add_items();
-      item->set_source(h.source);
-      item->set_name(name);
-      item->set_version(version);
-      item->set_arch("amd64");
-    }
-    auto applied = (*store)->ApplyEnvelope(h.id, env, 1'800'000'000'000);
-    ASSERT_TRUE(applied.ok()) << applied.status();
-  }
 }
 
 class HostsWhereTest : public ::testing::Test {
