@@ -149,6 +149,42 @@ TEST(CommandTable, EveryCommandPrintsItsOwnHelp) {
   }
 }
 
+// docs/stewardctl.md is the table's help, command by command, so the docs
+// cannot drift from what `stewardctl help` prints. Regenerate it with
+// STEWARD_WRITE_CTL_REFERENCE=1 build/tests/collector/collector_ctl_test
+//   --gtest_filter=CommandTable.DocsReferenceIsTheHelp
+TEST(CommandTable, DocsReferenceIsTheHelp) {
+  std::string want =
+      "# stewardctl command reference\n\n"
+      "Generated from the command table (`collector/ctl/*_commands.cc`): each section is what\n"
+      "`stewardctl help COMMAND` prints, with the keys of its `--json` output. A test fails when\n"
+      "this file and the table differ; regenerate with\n"
+      "`STEWARD_WRITE_CTL_REFERENCE=1 build/tests/collector/collector_ctl_test "
+      "--gtest_filter=CommandTable.DocsReferenceIsTheHelp`.\n\n"
+      "Conventions: tables for people, `--json` for scripts; errors on stderr as `error: WHAT` (a usage\n"
+      "error adds `see 'stewardctl COMMAND --help'`); exit 0 on success, 2 for a usage error (nothing was\n"
+      "done), 1 for anything else. A flag a command does not declare is refused. HOST is an agent id, a\n"
+      "unique prefix of 4+ characters of one, or a unique hostname.\n\n";
+  absl::StatusOr<std::string> overview = HelpFor(CommandTable(), "");
+  ASSERT_TRUE(overview.ok());
+  absl::StrAppend(&want, "## Overview\n\n```text\n", *overview, "```\n");
+  for (const CommandSpec* c : Commands()) {
+    absl::StatusOr<std::string> help = HelpFor(CommandTable(), c->path);
+    ASSERT_TRUE(help.ok());
+    absl::StrAppend(&want, "\n## ", c->path, "\n\n```text\n", *help, "```\n");
+    if (!c->json_keys.empty()) {
+      absl::StrAppend(&want, "\n`--json` keys: `", absl::StrJoin(c->json_keys, "`, `"), "`\n");
+    }
+  }
+  const std::string path = std::string(STEWARD_SOURCE_DIR) + "/docs/stewardctl.md";
+  if (getenv("STEWARD_WRITE_CTL_REFERENCE") != nullptr) {
+    ASSERT_TRUE(WriteFileAtomic(path, want, 0644).ok());
+  }
+  absl::StatusOr<std::string> have = ReadFile(path);
+  ASSERT_TRUE(have.ok()) << have.status();
+  EXPECT_EQ(*have, want) << "docs/stewardctl.md differs from the command table; regenerate it (see above)";
+}
+
 // The documented --json keys, from a real collector. Each invocation may
 // use what an earlier one printed ({TOKEN_ID}, {SHA}, {JOB}, {DEPLOYMENT})
 // and the test directory ({DIR}).
