@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "collector/ctl/table.h"
 #include "common/duration.h"
 #include "common/json_writer.h"

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "collector/ctl/commands.h"
 #include "collector/pki/collector_pki.h"
@@ -93,7 +94,7 @@ TEST_F(AdminCredentialTest, ADamagedCertificateIsNamed) {
   auto cred = LoadAdminCredential(path);
   ASSERT_FALSE(cred.ok());
   EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(cred.status().message(),
+  EXPECT_THAT(std::string(cred.status().message()),
               StartsWith("the admin credential in " + path + " is not a valid certificate (cert_data: "));
 }
 
@@ -102,7 +103,7 @@ TEST_F(AdminCredentialTest, ADamagedKeyIsNamed) {
   auto cred = LoadAdminCredential(path);
   ASSERT_FALSE(cred.ok());
   EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(cred.status().message(),
+  EXPECT_THAT(std::string(cred.status().message()),
               StartsWith("the admin credential in " + path + " is not a valid private key (key_data: "));
 }
 
@@ -111,7 +112,7 @@ TEST_F(AdminCredentialTest, ADamagedCaIsNamed) {
   auto cred = LoadAdminCredential(path);
   ASSERT_FALSE(cred.ok());
   EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(cred.status().message(),
+  EXPECT_THAT(std::string(cred.status().message()),
               StartsWith("the admin credential in " + path + " is not a valid CA certificate (ca_data: "));
 }
 
@@ -125,7 +126,7 @@ TEST_F(AdminCredentialTest, AKeyOfAnotherCredentialIsNamed) {
   auto cred = LoadAdminCredential(path);
   ASSERT_FALSE(cred.ok());
   EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(cred.status().message(),
+  EXPECT_THAT(std::string(cred.status().message()),
               StartsWith("the admin credential in " + path +
                          " does not hold together: the key_data is not the key of the cert_data ("));
 }
@@ -141,7 +142,7 @@ TEST_F(AdminCredentialTest, AFileReferenceNamesTheFile) {
   ASSERT_TRUE(WriteFileAtomic(path, conf, 0600).ok());
   auto cred = LoadAdminCredential(path);
   ASSERT_FALSE(cred.ok());
-  EXPECT_THAT(cred.status().message(),
+  EXPECT_THAT(std::string(cred.status().message()),
               HasSubstr("is not a valid certificate (cert_file " + dir_.path() + "/admin.crt: "));
 }
 
