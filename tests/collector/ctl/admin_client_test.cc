@@ -89,31 +89,21 @@ TEST_F(AdminCredentialTest, TheCollectorsAdminConfLoads) {
   EXPECT_EQ(cred->cert_pem, Pem("cert_data"));
 }
 
-TEST_F(AdminCredentialTest, ADamagedCertificateIsNamed) {
-  const std::string path = CopyWithPem("cert_data", Truncated(Pem("cert_data")));
-  auto cred = LoadAdminCredential(path);
-  ASSERT_FALSE(cred.ok());
-  EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(cred.status().message()),
-              StartsWith("the admin credential in " + path + " is not a valid certificate (cert_data: "));
-}
-
-TEST_F(AdminCredentialTest, ADamagedKeyIsNamed) {
-  const std::string path = CopyWithPem("key_data", Truncated(Pem("key_data")));
-  auto cred = LoadAdminCredential(path);
-  ASSERT_FALSE(cred.ok());
-  EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(cred.status().message()),
-              StartsWith("the admin credential in " + path + " is not a valid private key (key_data: "));
-}
-
-TEST_F(AdminCredentialTest, ADamagedCaIsNamed) {
-  const std::string path = CopyWithPem("ca_data", Truncated(Pem("ca_data")));
-  auto cred = LoadAdminCredential(path);
-  ASSERT_FALSE(cred.ok());
-  EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(cred.status().message()),
-              StartsWith("the admin credential in " + path + " is not a valid CA certificate (ca_data: "));
+TEST_F(AdminCredentialTest, ADamagedCertificateKeyOrCaIsNamed) {
+  struct Case {
+    const char* key;
+    const char* what;
+  };
+  for (const Case& c : {Case{"cert_data", "certificate"}, Case{"key_data", "private key"},
+                        Case{"ca_data", "CA certificate"}}) {
+    const std::string path = CopyWithPem(c.key, Truncated(Pem(c.key)));
+    auto cred = LoadAdminCredential(path);
+    ASSERT_FALSE(cred.ok()) << c.key;
+    EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(cred.status().message()),
+                StartsWith(absl::StrCat("the admin credential in ", path, " is not a valid ", c.what, " (",
+                                        c.key, ": ")));
+  }
 }
 
 TEST_F(AdminCredentialTest, AKeyOfAnotherCredentialIsNamed) {
