@@ -20,8 +20,9 @@ const BuildInfo& GetBuildInfo() {
 
 std::string VersionText(std::string_view program) {
   const BuildInfo& info = GetBuildInfo();
-  return absl::StrCat(absl::string_view(program.data(), program.size()), " ", info.version, " (commit ", info.git_commit, ", ", info.build_type,
-                      ", protocol ", info.protocol_version, ")");
+  return absl::StrCat(absl::string_view(program.data(), program.size()), " ", info.version,
+                      " (commit ", info.git_commit, ", ", info.build_type, ", protocol ",
+                      info.protocol_version, ")");
 }
 
 }  // namespace steward

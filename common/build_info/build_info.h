@@ -21,11 +21,17 @@ namespace steward {
 // backward-compatible protobuf way do not raise it.
 inline constexpr uint32_t kProtocolVersion = 1;
 
+// The facts --version prints, fixed at build time. A plain value.
 struct BuildInfo {
-  std::string version;        // "0.1.0", CMake's PROJECT_VERSION
-  std::string git_commit;     // abbreviated hash, "-dirty" appended for local changes; "unknown" without git
-  std::string build_type;     // "RelWithDebInfo", "Debug", ...; "unknown" when CMake had none
-  uint32_t protocol_version;  // kProtocolVersion
+  // "0.1.0": CMake's PROJECT_VERSION.
+  std::string version;
+  // Abbreviated hash, "-dirty" appended for local changes; "unknown"
+  // without git.
+  std::string git_commit;
+  // "RelWithDebInfo", "Debug", ...; "unknown" when CMake had none.
+  std::string build_type;
+  // kProtocolVersion.
+  uint32_t protocol_version;
 };
 
 // This binary's build. The same object on every call.

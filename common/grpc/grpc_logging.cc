@@ -32,7 +32,8 @@ void LogToSpdlog(gpr_log_func_args* args) {
   if (logger == nullptr || !logger->should_log(level)) return;
   const char* file = args->file != nullptr ? args->file : "?";
   if (const char* slash = std::strrchr(file, '/')) file = slash + 1;
-  logger->log(level, "grpc {}:{}: {}", file, args->line, args->message != nullptr ? args->message : "");
+  logger->log(level, "grpc {}:{}: {}", file, args->line,
+              args->message != nullptr ? args->message : "");
 }
 
 void StopRouting() { g_logger_alive.store(false, std::memory_order_release); }

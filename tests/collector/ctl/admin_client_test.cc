@@ -13,8 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "collector/ctl/commands.h"
 #include "collector/pki/collector_pki.h"
 #include "common/file_util.h"
@@ -59,7 +59,8 @@ class AdminCredentialTest : public ::testing::Test {
   std::string CopyWith(const std::string& key, const std::string& value) {
     std::vector<std::string> lines;
     for (absl::string_view line : absl::StrSplit(conf_, '\n')) {
-      lines.push_back(absl::StartsWith(line, key + " = ") ? absl::StrCat(key, " = ", value) : std::string(line));
+      lines.push_back(absl::StartsWith(line, key + " = ") ? absl::StrCat(key, " = ", value)
+                                                          : std::string(line));
     }
     const std::string path = absl::StrCat(dir_.path(), "/damaged-", ++copies_, ".conf");
     EXPECT_TRUE(WriteFileAtomic(path, absl::StrJoin(lines, "\n"), 0600).ok());
@@ -101,8 +102,8 @@ TEST_F(AdminCredentialTest, ADamagedCertificateKeyOrCaIsNamed) {
     ASSERT_FALSE(cred.ok()) << c.key;
     EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(cred.status().message()),
-                StartsWith(absl::StrCat("the admin credential in ", path, " is not a valid ", c.what, " (",
-                                        c.key, ": ")));
+                StartsWith(absl::StrCat("the admin credential in ", path, " is not a valid ",
+                                        c.what, " (", c.key, ": ")));
   }
 }
 
@@ -116,9 +117,10 @@ TEST_F(AdminCredentialTest, AKeyOfAnotherCredentialIsNamed) {
   auto cred = LoadAdminCredential(path);
   ASSERT_FALSE(cred.ok());
   EXPECT_EQ(cred.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(cred.status().message()),
-              StartsWith("the admin credential in " + path +
-                         " does not hold together: the key_data is not the key of the cert_data ("));
+  EXPECT_THAT(
+      std::string(cred.status().message()),
+      StartsWith("the admin credential in " + path +
+                 " does not hold together: the key_data is not the key of the cert_data ("));
 }
 
 TEST_F(AdminCredentialTest, AFileReferenceNamesTheFile) {

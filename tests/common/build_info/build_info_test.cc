@@ -35,8 +35,9 @@ TEST(BuildInfo, CarriesTheProjectVersionBuildTypeAndProtocol) {
 
 TEST(BuildInfo, VersionTextIsOneLineWithTheFourFacts) {
   const BuildInfo& info = GetBuildInfo();
-  EXPECT_EQ(VersionText("steward-agent"), "steward-agent " + info.version + " (commit " + info.git_commit + ", " +
-                                              info.build_type + ", protocol 1)");
+  EXPECT_EQ(VersionText("steward-agent"), "steward-agent " + info.version + " (commit " +
+                                              info.git_commit + ", " + info.build_type +
+                                              ", protocol 1)");
   EXPECT_EQ(VersionText("x").find('\n'), std::string::npos);
 }
 
@@ -65,10 +66,13 @@ TEST(BuildCommitScript, ATarballWithoutGitSaysUnknownAndAGivenCommitWins) {
   const std::string src = dir.path() + "/steward-0.1.0";  // as unpacked from a tarball
   ASSERT_EQ(RunShell("mkdir -p '" + src + "'")->exit_code, 0);
   const std::string out = dir.path() + "/build_commit.cc";
-  EXPECT_THAT(GenerateCommitFile(src, out), ::testing::HasSubstr("kStewardGitCommit[] = \"unknown\";"));
-  EXPECT_THAT(GenerateCommitFile(src, out, "1a2b3c4"), ::testing::HasSubstr("kStewardGitCommit[] = \"1a2b3c4\";"));
+  EXPECT_THAT(GenerateCommitFile(src, out),
+              ::testing::HasSubstr("kStewardGitCommit[] = \"unknown\";"));
+  EXPECT_THAT(GenerateCommitFile(src, out, "1a2b3c4"),
+              ::testing::HasSubstr("kStewardGitCommit[] = \"1a2b3c4\";"));
   // Whatever a packager passes stays a C string literal.
-  EXPECT_THAT(GenerateCommitFile(src, out, "x\";evil"), ::testing::HasSubstr("kStewardGitCommit[] = \"xevil\";"));
+  EXPECT_THAT(GenerateCommitFile(src, out, "x\";evil"),
+              ::testing::HasSubstr("kStewardGitCommit[] = \"xevil\";"));
 }
 
 TEST(BuildCommitScript, TakesTheCommitOfItsOwnWorkTreeAndRewritesOnlyOnChange) {
@@ -76,8 +80,8 @@ TEST(BuildCommitScript, TakesTheCommitOfItsOwnWorkTreeAndRewritesOnlyOnChange) {
   testing::TempDir dir;
   const std::string repo = dir.path() + "/repo";
   const std::string git = "git -C '" + repo + "' -c user.name=t -c user.email=t@example.com ";
-  ASSERT_EQ(RunShell("mkdir -p '" + repo + "/sub' && git init -q '" + repo + "' && echo a > '" + repo +
-                     "/f' && " + git + "add f && " + git + "commit -qm one")
+  ASSERT_EQ(RunShell("mkdir -p '" + repo + "/sub' && git init -q '" + repo + "' && echo a > '" +
+                     repo + "/f' && " + git + "add f && " + git + "commit -qm one")
                 ->exit_code,
             0);
   const std::string hash = RunShell(git + "rev-parse --short=7 HEAD")->out.substr(0, 7);
