@@ -17,7 +17,9 @@
 #include "agent/session/identity.h"
 #include "agent/session/outbox.h"
 #include "agent/session/reports.h"
+#include "common/build_info/build_info.h"
 #include "common/file_util.h"
+#include "common/grpc/grpc_logging.h"
 #include "common/logging.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
@@ -36,10 +38,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n\n%s", std::string(config.status().message()).c_str(), AgentUsage().c_str());
     return 2;
   }
+  if (config->show_version) {
+    std::printf("%s\n", steward::VersionText("steward-agent").c_str());
+    return 0;
+  }
   if (auto s = steward::SetupLogging(config->log_level, "agent"); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return 2;
   }
+  steward::RouteGrpcLogsToSpdlog(spdlog::level::warn);
   // The publishers this agent trusts: a bad key file stops it here, not at
   // the first deployment.
   auto trusted = ArtifactFetcher::LoadTrustedKeys(config->trusted_keys);

@@ -8,8 +8,10 @@
 
 #include "absl/strings/numbers.h"
 #include "collector/service/collector_server.h"
+#include "common/build_info/build_info.h"
 #include "common/cli_args.h"
 #include "common/duration.h"
+#include "common/grpc/grpc_logging.h"
 #include "common/logging.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
   steward::collector::CollectorOptions opts;
   std::string log_level = "info", workers = "4", retention = "15d", rollup_retention = "400d", agent_cert_ttl = "7d";
   std::string max_connections = "0", per_source = "512", max_series = "20000", new_series = "10000";
-  bool help = false;
+  bool help = false, version = false;
   steward::ArgParser args;
   args.Flag("data-dir", &opts.data_dir, "directory for the database, CA and admin.conf")
       .Flag("listen", &opts.listen, "address to listen on (default 127.0.0.1:7443; port 0 = any free port)")
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
       .Flag("max-series-per-agent", &max_series, "time series one agent may have (default 20000)")
       .Flag("max-new-series-per-minute", &new_series, "series one agent may create per minute (default 10000)")
       .Flag("log-level", &log_level, "trace|debug|info|warn|error (default info)")
+      .Bool("version", &version, "print the version, git commit, build type and protocol version, and exit")
       .Bool("help", &help, "show this help");
   absl::Status st = args.Parse(std::vector<std::string>(argv + 1, argv + argc), nullptr);
   if (!st.ok() || help) {
@@ -49,10 +52,15 @@ int main(int argc, char** argv) {
     std::fputs(args.Usage().c_str(), help ? stdout : stderr);
     return help ? 0 : 2;
   }
+  if (version) {
+    std::printf("%s\n", steward::VersionText("steward-collector").c_str());
+    return 0;
+  }
   if (auto s = steward::SetupLogging(log_level, "collector"); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return 2;
   }
+  steward::RouteGrpcLogsToSpdlog(spdlog::level::warn);
   if (opts.data_dir.empty()) {
     std::fprintf(stderr, "error: --data-dir is required\n\n%s", kUsage);
     return 2;

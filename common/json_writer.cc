@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
@@ -95,6 +97,12 @@ JsonWriter& JsonWriter::Double(double value) {
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof buf, "%.*g", precision, value);
     if (std::strtod(buf, nullptr) == value) break;
+  }
+  // %g writes a whole number with trailing zeros in exponent form
+  // (1796598780 as 1.79659878e+09): whole numbers that doubles hold exactly
+  // are written plainly, as a script reading times or byte counts expects.
+  if (std::strchr(buf, 'e') != nullptr && std::fabs(value) < 9007199254740992.0 && std::trunc(value) == value) {
+    std::snprintf(buf, sizeof buf, "%.0f", value);
   }
   out_.append(buf);
   return *this;

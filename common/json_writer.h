@@ -26,7 +26,9 @@ class JsonWriter {
   JsonWriter& String(absl::string_view value);
   JsonWriter& Int(int64_t value);
   JsonWriter& Uint(uint64_t value);
-  // NaN and infinities have no JSON form: they are written as null.
+  // The shortest text that reads back as `value`, and whole numbers below
+  // 2^53 without an exponent (1796598780, not 1.79659878e+09). NaN and
+  // infinities have no JSON form: they are written as null.
   JsonWriter& Double(double value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();

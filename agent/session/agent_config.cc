@@ -21,6 +21,7 @@ struct Raw {
   std::string config, collector, ca_file, enroll_token, enroll_token_file, state_dir, interval, dpkg_status, os_release,
       proc_root, log_level, outbox_max_mb, coredump_dir, artifact_rate, fetch_artifact, dpkg_root;
   std::vector<std::string> trusted_keys;
+  bool version = false;
 };
 
 ArgParser MakeParser(Raw* r, bool* help) {
@@ -51,6 +52,7 @@ ArgParser MakeParser(Raw* r, bool* help) {
             "root directory deployment jobs install packages into (dpkg --root; default: this host)")
       .Flag("fetch-artifact", &r->fetch_artifact,
             "download and verify one artifact (SHA-256) as a deployment would, print its path and exit")
+      .Bool("version", &r->version, "print the version, git commit, build type and protocol version, and exit")
       .Bool("help", help, "show this help");
   return p;
 }
@@ -119,6 +121,11 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   ArgParser parser = MakeParser(&r, help);
   RETURN_IF_ERROR(parser.Parse(args, nullptr));
   if (*help) return AgentConfig{};
+  if (r.version) {
+    AgentConfig version_only;
+    version_only.show_version = true;
+    return version_only;
+  }
 
   if (!r.config.empty()) {
     ASSIGN_OR_RETURN(KvConfig file, KvConfig::Load(r.config));

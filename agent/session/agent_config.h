@@ -54,6 +54,8 @@ struct AgentConfig {
   uint64_t artifact_bytes_per_second = 0;
   // Application checks from the config file (check.NAME.PARAM = VALUE).
   std::vector<v1::CheckSpec> checks;
+  // --version: print VersionText and exit; nothing else is set or checked.
+  bool show_version = false;
 };
 
 // Parses argv (without argv[0]). Returns the config, or an error naming the

@@ -14,6 +14,7 @@
 #include "agent/metrics/host_metrics.h"
 #include "agent/parse_report.h"
 #include "agent/session/reports.h"
+#include "common/build_info/build_info.h"
 #include "common/grpc/status_convert.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
@@ -330,7 +331,7 @@ absl::Status AgentRunner::RunSession() {
   auto stream = stub->Connect(&ctx);
 
   v1::AgentMessage hello;
-  hello.mutable_hello()->set_agent_version(kAgentVersion);
+  hello.mutable_hello()->set_agent_version(steward::GetBuildInfo().version);
   hello.mutable_hello()->add_capabilities("inventory.snapshot");
   hello.mutable_hello()->add_capabilities("metrics.v1");
   hello.mutable_hello()->add_capabilities("services.v1");

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/build_info/build_info.h"
 #include "common/crypto.h"
 #include "common/file_util.h"
 #include "common/grpc/status_convert.h"
@@ -150,7 +151,7 @@ absl::StatusOr<AgentIdentity> EnrollAgent(const std::string& collector, const st
   req.set_token(std::string(absl::StripAsciiWhitespace(token)));
   req.set_csr_pem(csr_pem);
   *req.mutable_facts() = facts;
-  req.set_agent_version(kAgentVersion);
+  req.set_agent_version(steward::GetBuildInfo().version);
   req.set_previous_agent_id(previous_agent_id);
   SanitizeAgentText(&req);  // the collector refuses text that is not printable UTF-8
   v1::EnrollResponse resp;

@@ -63,6 +63,4 @@ std::shared_ptr<grpc::Channel> MakeCollectorChannel(const std::string& collector
                                                     const AgentIdentity* identity,
                                                     int receive_window_bytes = 0);
 
-inline constexpr char kAgentVersion[] = "0.1.0";
-
 }  // namespace steward::agent

@@ -6,20 +6,28 @@
 #include "common/file_util.h"
 #include "common/kv_config.h"
 #include "common/status_macros.h"
+#include "common/tls/pki.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
 namespace steward::ctl {
 namespace {
 
-absl::StatusOr<std::string> LoadPem(const KvConfig& cfg, const std::string& path, const std::string& name) {
+// One PEM of admin.conf and where it came from ("cert_data", or
+// "cert_file /etc/steward/admin.crt"), for messages.
+struct Pem {
+  std::string text;
+  std::string source;
+};
+
+absl::StatusOr<Pem> LoadPem(const KvConfig& cfg, const std::string& path, const std::string& name) {
   std::string data_key = name + "_data", file_key = name + "_file";
   if (cfg.Has(data_key)) {
     std::string pem;
     if (!absl::Base64Unescape(cfg.Get(data_key), &pem) || pem.find("-----BEGIN") == std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": ", data_key, " is not base64 of a PEM block"));
     }
-    return pem;
+    return Pem{std::move(pem), data_key};
   }
   if (cfg.Has(file_key)) {
     std::string file = cfg.Get(file_key);
@@ -27,9 +35,16 @@ absl::StatusOr<std::string> LoadPem(const KvConfig& cfg, const std::string& path
       size_t slash = path.rfind('/');
       file = absl::StrCat(slash == std::string::npos ? "." : path.substr(0, slash), "/", file);
     }
-    return ReadFile(file);
+    ASSIGN_OR_RETURN(std::string pem, ReadFile(file));
+    return Pem{std::move(pem), absl::StrCat(file_key, " ", file)};
   }
   return absl::InvalidArgumentError(absl::StrCat(path, ": missing ", data_key, " or ", file_key));
+}
+
+// "the admin credential in PATH is not a valid WHAT (SOURCE: REASON)".
+absl::Status NotValid(const std::string& path, absl::string_view what, const Pem& pem, const absl::Status& why) {
+  return absl::InvalidArgumentError(absl::StrCat("the admin credential in ", path, " is not a valid ", what, " (",
+                                                 pem.source, ": ", why.message(), ")"));
 }
 
 }  // namespace
@@ -46,9 +61,22 @@ absl::StatusOr<AdminCredential> LoadAdminCredential(const std::string& path) {
   AdminCredential cred;
   cred.collector = cfg->Get("collector");
   if (cred.collector.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": missing 'collector = HOST:PORT'"));
-  ASSIGN_OR_RETURN(cred.ca_pem, LoadPem(*cfg, path, "ca"));
-  ASSIGN_OR_RETURN(cred.cert_pem, LoadPem(*cfg, path, "cert"));
-  ASSIGN_OR_RETURN(cred.key_pem, LoadPem(*cfg, path, "key"));
+  ASSIGN_OR_RETURN(Pem ca, LoadPem(*cfg, path, "ca"));
+  ASSIGN_OR_RETURN(Pem cert, LoadPem(*cfg, path, "cert"));
+  ASSIGN_OR_RETURN(Pem key, LoadPem(*cfg, path, "key"));
+  // Checked here, where the file can be named: gRPC would only fail the
+  // first call with UNAVAILABLE, as if the collector were down.
+  if (absl::Status st = InspectCert(ca.text).status(); !st.ok()) return NotValid(path, "CA certificate", ca, st);
+  if (absl::Status st = InspectCert(cert.text).status(); !st.ok()) return NotValid(path, "certificate", cert, st);
+  if (absl::Status st = CheckPrivateKeyPem(key.text); !st.ok()) return NotValid(path, "private key", key, st);
+  if (absl::Status st = CheckKeyMatchesCert(key.text, cert.text); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the admin credential in ", path, " does not hold together: the ",
+                                                   key.source, " is not the key of the ", cert.source,
+                                                   " (", st.message(), ")"));
+  }
+  cred.ca_pem = std::move(ca.text);
+  cred.cert_pem = std::move(cert.text);
+  cred.key_pem = std::move(key.text);
   return cred;
 }
 

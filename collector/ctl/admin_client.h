@@ -22,6 +22,14 @@ struct AdminCredential {
   std::string ca_pem, cert_pem, key_pem;
 };
 
+// Reads admin.conf at `path` and checks what it holds before any call:
+// each PEM must parse and the key must belong to the certificate. A damaged
+// one is InvalidArgument (stewardctl's exit code 2, a usage error, not
+// "cannot reach the collector"): "the admin credential in PATH is not a
+// valid certificate (cert_data: ...)", "... not a valid private key
+// (key_data: ...)", "... not a valid CA certificate (ca_data: ...)", or
+// "the admin credential in PATH does not hold together: the key_data is not
+// the key of the cert_data (...)". NotFound when the file does not exist.
 absl::StatusOr<AdminCredential> LoadAdminCredential(const std::string& path);
 
 std::unique_ptr<v1::AdminService::Stub> MakeAdminStub(const AdminCredential& cred);

@@ -2,12 +2,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "collector/ctl/table.h"
 #include "common/duration.h"
 #include "common/json_writer.h"
@@ -21,7 +23,92 @@ constexpr char kMetricNameLabel[] = "__name__";
 bool IsNameStart(char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || absl::ascii_isdigit(static_cast<unsigned char>(c)); }
 
+// `v` with one decimal at most ("7.8", "512"), then `suffix`.
+std::string OneDecimal(double v, absl::string_view suffix) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  absl::string_view text = buf;
+  if (absl::EndsWith(text, ".0")) text.remove_suffix(2);
+  return absl::StrCat(text, suffix);
+}
+
+std::string Bytes(double v, absl::string_view per) {
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double scaled = std::fabs(v);
+  size_t i = 0;
+  while (scaled >= 1024 && i + 1 < std::size(kUnits)) {
+    scaled /= 1024;
+    ++i;
+  }
+  // Bytes themselves may be fractions (an average): FormatValue keeps them.
+  std::string number = i == 0 ? FormatValue(scaled) : OneDecimal(scaled, "");
+  return absl::StrCat(v < 0 ? "-" : "", number, " ", kUnits[i], per);
+}
+
+std::string Duration(double v) {
+  struct Unit {
+    double seconds;
+    const char* name;
+  };
+  constexpr Unit kUnits[] = {{86400, "d"}, {3600, "h"}, {60, "min"}, {1, "s"}, {1e-3, "ms"}};
+  const double a = std::fabs(v);
+  if (a == 0) return "0 s";
+  for (const Unit& u : kUnits) {
+    if (a >= u.seconds) return absl::StrCat(v < 0 ? "-" : "", OneDecimal(a / u.seconds, " "), u.name);
+  }
+  // Below a millisecond: still ms (table cells stay ASCII, one byte a column).
+  return absl::StrCat(v < 0 ? "-" : "", FormatValue(a * 1e3), " ms");
+}
+
+// A time as docs/protocol.md's unix_seconds: a whole number for a whole
+// second, else with its milliseconds; never in exponent form.
+void UnixSeconds(JsonWriter& w, int64_t ms) {
+  if (ms % 1000 == 0) {
+    w.Int(ms / 1000);
+  } else {
+    w.Double(static_cast<double>(ms) / 1000.0);
+  }
+}
+
 }  // namespace
+
+ValueUnit UnitOf(absl::string_view metric, absl::string_view agg) {
+  ValueUnit unit = ValueUnit::kNone;
+  absl::string_view name = metric;
+  absl::ConsumeSuffix(&name, "_total");
+  if (absl::EndsWith(name, "_bytes")) {
+    unit = ValueUnit::kBytes;
+  } else if (absl::EndsWith(name, "_time_seconds") || absl::EndsWith(name, "_timestamp_seconds")) {
+    unit = ValueUnit::kUnixTime;
+  } else if (absl::EndsWith(name, "_seconds")) {
+    unit = ValueUnit::kSeconds;
+  }
+  if (agg == "count") return ValueUnit::kNone;
+  if (agg == "rate") return unit == ValueUnit::kBytes ? ValueUnit::kBytesPerSecond : ValueUnit::kNone;
+  if (unit == ValueUnit::kUnixTime && (agg == "sum" || agg == "increase")) return ValueUnit::kNone;
+  return unit;
+}
+
+std::string FormatInUnit(double v, ValueUnit unit) {
+  if (!std::isfinite(v)) return FormatValue(v);
+  switch (unit) {
+    case ValueUnit::kBytes:
+      return Bytes(v, "");
+    case ValueUnit::kBytesPerSecond:
+      return Bytes(v, "/s");
+    case ValueUnit::kSeconds:
+      return Duration(v);
+    case ValueUnit::kUnixTime:
+      // Up to the year 9999; beyond, the number says more than a date would.
+      if (std::fabs(v) < 253402300800.0) {
+        return FormatRfc3339(absl::FromUnixMillis(static_cast<int64_t>(std::llround(v * 1000))));
+      }
+      return FormatValue(v);
+    case ValueUnit::kNone:
+      break;
+  }
+  return FormatValue(v);
+}
 
 std::string LabelsText(const google::protobuf::RepeatedPtrField<v1::Label>& labels) {
   std::vector<std::string> parts;
@@ -104,7 +191,9 @@ void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metri
       w.EndObject();
       w.Key("counter").Bool(s.counter()).Key("points").BeginArray();
       for (const auto& p : s.points()) {
-        w.BeginArray(true).Double(static_cast<double>(p.time_ms()) / 1000.0).Double(p.value()).EndArray();
+        w.BeginArray(true);
+        UnixSeconds(w, p.time_ms());
+        w.Double(p.value()).EndArray();
       }
       w.EndArray().EndObject();
     }
@@ -117,10 +206,13 @@ void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metri
     if (several) columns.insert(columns.begin(), "METRIC");
     Table t(columns);
     for (const auto& s : resp.series()) {
+      // A collector from before QueryMetricsResponse.agg leaves it empty:
+      // the unit of an unknown aggregation is unknown.
+      const ValueUnit unit = resp.agg().empty() ? ValueUnit::kNone : UnitOf(s.name(), resp.agg());
       for (const auto& p : s.points()) {
         std::vector<std::string> row = {LabelsText(s.labels()),
                                         FormatRfc3339(absl::FromUnixMillis(p.time_ms())),
-                                        FormatValue(p.value())};
+                                        FormatInUnit(p.value(), unit)};
         if (several) row.insert(row.begin(), s.name().empty() ? "-" : s.name());
         t.AddRow(row);
       }
@@ -137,10 +229,12 @@ void PrintMetrics(const v1::QueryMetricsResponse& resp, const std::string& metri
     if (s.counter() && s.points_size() >= 2) {
       const auto& prev = s.points(s.points_size() - 2);
       double dt = static_cast<double>(last.time_ms() - prev.time_ms()) / 1000.0;
-      if (dt > 0 && last.value() >= prev.value()) rate = FormatValue((last.value() - prev.value()) / dt);
+      if (dt > 0 && last.value() >= prev.value()) {
+        rate = FormatInUnit((last.value() - prev.value()) / dt, UnitOf(s.name(), "rate"));
+      }
     }
     t.AddRow({s.name(), LabelsText(s.labels()), absl::StrCat(s.points_size()), HumanAge(last.time_ms(), now),
-              FormatValue(last.value()), rate});
+              FormatInUnit(last.value(), UnitOf(s.name(), "none")), rate});
   }
   out << t.Render();
   if (t.size() == 0) out << none;

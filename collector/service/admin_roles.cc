@@ -117,6 +117,8 @@ constexpr AdminMethod kAdminMethods[] = {
     {"RemoveHost", kAdmin, kMutates, HostOf<v1::RemoveHostRequest>},
     {"UpdateHostLabels", kOperator, kMutates, HostOf<v1::UpdateHostLabelsRequest>},
     {"RenewHost", kOperator, kMutates, HostOf<v1::RenewHostRequest>},
+    // What a caller needs to report a problem: every role.
+    {"GetVersion", kViewer, kReads, nullptr},
 };
 
 }  // namespace

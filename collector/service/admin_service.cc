@@ -17,6 +17,7 @@
 #include "google/protobuf/arena.h"
 #include "collector/tsdb/query/query_engine.h"
 #include "collector/tsdb/tsdb_store.h"
+#include "common/build_info/build_info.h"
 #include "common/crypto.h"
 #include "common/job_id.h"
 #include "common/health/check_spec.h"
@@ -460,6 +461,23 @@ absl::Status AdminServiceImpl::DoCreateToken(const v1::CreateEnrollmentTokenRequ
   spdlog::info("created enrollment token {} ({} use(s), expires {})", token.token_id(),
                token.max_uses(), token.expires_unix());
   return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetVersion(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetVersionRequest* req, v1::GetVersionResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] {
+    DoGetVersion(resp);
+    return absl::OkStatus();
+  });
+}
+
+void AdminServiceImpl::DoGetVersion(v1::GetVersionResponse* resp) const {
+  const BuildInfo& build = GetBuildInfo();
+  resp->set_version(build.version);
+  resp->set_git_commit(build.git_commit);
+  resp->set_build_type(build.build_type);
+  resp->set_protocol_version(build.protocol_version);
+  resp->set_started_unix_ms(absl::ToUnixMillis(deps_.started));
 }
 
 absl::Status AdminServiceImpl::DoListHosts(const v1::ListHostsRequest& req, v1::ListHostsResponse* resp) {

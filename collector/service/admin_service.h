@@ -108,6 +108,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                                              v1::UpdateHostLabelsResponse* resp) override;
   grpc::ServerUnaryReactor* RenewHost(grpc::CallbackServerContext* ctx, const v1::RenewHostRequest* req,
                                       v1::RenewHostResponse* resp) override;
+  // The collector's build and start time (common/build_info).
+  grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* ctx, const v1::GetVersionRequest* req,
+                                       v1::GetVersionResponse* resp) override;
 
   // Lifetime of a renewal token without ttl_seconds.
   static constexpr absl::Duration kRenewalTokenTtl = absl::Hours(24);
@@ -168,6 +171,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::Status DoRemoveHost(const v1::RemoveHostRequest& req, const std::string& by, v1::RemoveHostResponse* resp);
   absl::Status DoUpdateHostLabels(const v1::UpdateHostLabelsRequest& req, v1::UpdateHostLabelsResponse* resp);
   absl::Status DoRenewHost(const v1::RenewHostRequest& req, const std::string& by, v1::RenewHostResponse* resp);
+  void DoGetVersion(v1::GetVersionResponse* resp) const;
   // QueryMetrics in steps (see QueryMetrics for where each runs): the
   // engine's request for `req` (its agent checked), the engine, whether the
   // query is one to prepare on the gRPC thread and then to run there too,

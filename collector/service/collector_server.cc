@@ -89,6 +89,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.limits = options.agent_limits;
   deps.now = options.now;
   deps.agent_cert_ttl = options.agent_cert_ttl;
+  deps.started = options.now();
   server->agent_service_ = std::make_unique<AgentServiceImpl>(deps, options.enrollment_limits);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(deps);
 

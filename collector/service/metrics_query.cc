@@ -92,6 +92,7 @@ absl::StatusOr<tsdb::QueryRequest> ToQueryRequest(const v1::QueryMetricsRequest&
 
 void ToQueryResponse(const tsdb::QueryRequest& query, tsdb::QueryResult result, bool one_agent,
                      v1::QueryMetricsResponse* resp) {
+  resp->set_agg(std::string(tsdb::AggregationName(query.last_point ? tsdb::Aggregation::kNone : query.agg)));
   for (tsdb::ResultGroup& g : result.groups) {
     v1::Series* s = resp->add_series();
     s->set_name(std::move(g.metric));

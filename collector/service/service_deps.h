@@ -50,6 +50,8 @@ struct ServiceDeps {
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Lifetime of the agent certificates the collector signs (--agent-cert-ttl).
   absl::Duration agent_cert_ttl = absl::Hours(24 * 7);
+  // When the collector started (GetVersion), by `now`.
+  absl::Time started = absl::UnixEpoch();
 };
 
 }  // namespace steward::collector

@@ -94,6 +94,10 @@ absl::StatusOr<CertInfo> InspectCert(std::string_view cert_pem);
 // certificate", ...) when it does not verify.
 absl::Status VerifyCertIssuedBy(std::string_view ca_cert_pem, std::string_view cert_pem);
 
+// Ok if `key_pem` holds a private key that parses (unencrypted); InvalidArgument
+// with OpenSSL's reason otherwise.
+absl::Status CheckPrivateKeyPem(std::string_view key_pem);
+
 // Ok if `key_pem` is the private key for the public key in `cert_pem`;
 // InvalidArgument if either does not parse or they do not match.
 absl::Status CheckKeyMatchesCert(std::string_view key_pem, std::string_view cert_pem);

@@ -148,6 +148,10 @@ absl::Status VerifyCertIssuedByAt(std::string_view ca_cert_pem, std::string_view
                    X509_STORE_CTX_get_error_depth(ctx.get()), ")"));
 }
 
+absl::Status CheckPrivateKeyPem(std::string_view key_pem) {
+  return tls_internal::ParsePrivateKey(key_pem, "private key PEM").status();
+}
+
 absl::Status CheckKeyMatchesCert(std::string_view key_pem, std::string_view cert_pem) {
   ASSIGN_OR_RETURN(PkeyPtr key, tls_internal::ParsePrivateKey(key_pem, "private key PEM"));
   ASSIGN_OR_RETURN(X509Ptr cert, tls_internal::ParseCert(cert_pem, "certificate PEM"));

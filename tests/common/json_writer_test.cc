@@ -77,6 +77,13 @@ TEST(JsonWriter, WritesShortestRoundTripDoubles) {
   EXPECT_EQ(OneDouble(0.1 + 0.2), "0.30000000000000004");
   EXPECT_EQ(OneDouble(1234567.0), "1234567");
   EXPECT_EQ(OneDouble(1e21), "1e+21");
+  // Whole numbers a double holds exactly: never in exponent form (Unix
+  // times in seconds, byte counts).
+  EXPECT_EQ(OneDouble(1796598780.0), "1796598780");
+  EXPECT_EQ(OneDouble(-1.5e9), "-1500000000");
+  EXPECT_EQ(OneDouble(1796598780.25), "1796598780.25");
+  EXPECT_EQ(OneDouble(4e15), "4000000000000000");
+  EXPECT_EQ(OneDouble(1e-5), "1e-05");
   EXPECT_EQ(OneDouble(1.7976931348623157e308), "1.7976931348623157e+308");
 }
 

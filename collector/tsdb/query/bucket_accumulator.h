@@ -28,6 +28,8 @@ class BucketAccumulator {
   bool empty() const { return count_ == 0; }
   // The value of `agg`, one of avg/min/max/sum/count/last; requires !empty().
   double Value(Aggregation agg) const;
+  // The time of the sample `last` reports; requires !empty().
+  int64_t last_ms() const { return last_ms_; }
 
  private:
   void AddLast(int64_t time_ms, double value);

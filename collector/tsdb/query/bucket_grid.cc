@@ -1,5 +1,6 @@
 #include "collector/tsdb/query/bucket_grid.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -47,9 +48,12 @@ int64_t BucketGrid::BucketLast(int64_t time_ms) const {
   return static_cast<int64_t>(last > kMax ? kMax : last);
 }
 
-double BucketGrid::BucketSeconds() const {
-  Wide width = step_ms_ > 0 ? Wide{step_ms_} : Wide{end_ms_} - start_ms_ + 1;
-  return static_cast<double>(width) / 1000.0;
+double BucketGrid::CoveredSeconds(int64_t bucket_ms) const {
+  const Wide range_end = Wide{end_ms_} + 1;  // exclusive
+  if (step_ms_ == 0) return static_cast<double>(range_end - start_ms_) / 1000.0;
+  const Wide from = std::max<Wide>(bucket_ms, start_ms_);
+  const Wide to = std::min<Wide>(Wide{bucket_ms} + step_ms_, range_end);
+  return static_cast<double>(to - from) / 1000.0;
 }
 
 std::optional<RollupPlan> PlanRollups(const BucketGrid& grid, int64_t resolution_ms) {

@@ -36,9 +36,13 @@ class BucketGrid {
   // up to it share its BucketTime.
   int64_t BucketLast(int64_t time_ms) const;
 
-  // The width of a bucket in seconds, for rates: step_ms, or the range's
-  // width (end_ms - start_ms + 1 ms) when step_ms == 0.
-  double BucketSeconds() const;
+  // The time the bucket starting at `bucket_ms` (a BucketTime) covers within
+  // the range, in seconds, for rates: step_ms for a bucket wholly inside
+  // the range, less for the partial first and last buckets (the part of
+  // [bucket_ms, bucket_ms + step_ms) within [start_ms, end_ms], end_ms
+  // counted as a whole millisecond), and the range's width
+  // (end_ms - start_ms + 1 ms) when step_ms == 0.
+  double CoveredSeconds(int64_t bucket_ms) const;
 
  private:
   int64_t start_ms_;

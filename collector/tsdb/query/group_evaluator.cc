@@ -217,6 +217,11 @@ GroupPoints GroupEvaluator::PointsOf(const Buckets& buckets, const QueryRequest&
   GroupPoints out;
   out.points =
       ToPoints(buckets, [&request](const BucketAccumulator& a) { return a.Value(request.agg); });
+  if (request.agg == Aggregation::kLast) {
+    // `last` is at the time of the sample it reports, not its bucket's start.
+    size_t i = 0;
+    for (const auto& [time_ms, acc] : buckets) out.points[i++].time_ms = acc.last_ms();
+  }
   if (request.top_k > 0 && !buckets.empty()) {
     BucketAccumulator whole;
     for (const auto& [time_ms, acc] : buckets) whole.Merge(acc);
@@ -267,9 +272,13 @@ absl::StatusOr<GroupPoints> GroupEvaluator::EvaluateCounter(const SeriesList& se
     out.points = ToPoints(group, [](double increase) { return increase; });
     out.rank = total;
   } else {
-    const double seconds = grid_.BucketSeconds();
-    out.points = ToPoints(group, [seconds](double increase) { return increase / seconds; });
-    out.rank = total / BucketGrid(grid_.start_ms(), grid_.end_ms(), 0).BucketSeconds();
+    // Per second of the time each bucket covers: the first and last buckets
+    // may be cut by the range.
+    out.points.reserve(group.size());
+    for (const auto& [time_ms, increase] : group) {
+      out.points.push_back({time_ms, increase / grid_.CoveredSeconds(time_ms)});
+    }
+    out.rank = total / BucketGrid(grid_.start_ms(), grid_.end_ms(), 0).CoveredSeconds(grid_.start_ms());
   }
   return out;
 }

@@ -30,8 +30,13 @@
 // of step_ms since the Unix epoch (floor division, also for negative
 // times), intersected with the range; a point's time is b, which may be
 // before start_ms for the first bucket (and is clamped to INT64_MIN in the
-// one case where b would be below it). step_ms == 0: one bucket, the whole
-// range, whose time is start_ms. Buckets without a value are omitted (no
+// one case where b would be below it), except for `last` (below). step_ms
+// == 0: one bucket, the whole range, whose time is start_ms. The time a
+// bucket covers is its part of the range: step_ms for a bucket wholly
+// inside, less for a first bucket that starts before start_ms or a last
+// one that ends after end_ms (end_ms counted as a whole millisecond:
+// [b, b + step_ms) meets [start_ms, end_ms + 1)), and end_ms - start_ms + 1
+// ms for step_ms == 0. Buckets without a value are omitted (no
 // NaN or zero filling). A grid of more than max_buckets buckets over the
 // range is InvalidArgument naming step_ms.
 //
@@ -53,7 +58,9 @@
 // the bucket:
 //   avg = sum / count; min; max; sum; count (a double);
 //   last = the value of the latest sample; when several series have a sample
-//          at that same time, the greatest of their values;
+//          at that same time, the greatest of their values. Its point's time
+//          is that sample's time, not the bucket's start (so a `last` over
+//          the last bucket says how fresh the value is);
 //   p50/p90/p99 = exact quantile q in {0.5, 0.9, 0.99}, linear interpolation
 //          between closest ranks (numpy's default, "type 7"): with the n
 //          values sorted ascending as x[0..n-1], h = (n - 1) * q, i = floor(h),
@@ -66,8 +73,11 @@
 //          to the bucket edges. A series' first sample in the range
 //          contributes nothing, so a bucket whose only samples are first
 //          samples has no value.
-//   rate = increase / (bucket width in seconds), the width being step_ms, or
-//          for step_ms == 0 the range width (end_ms - start_ms + 1) ms.
+//   rate = increase / (the time the bucket covers, in seconds; see Buckets):
+//          step_ms for whole buckets, less for the partial first and last
+//          buckets of a range that does not fall on step_ms multiples (an
+//          increase over 20 s of a 60 s bucket is divided by 20 s, not 60 s),
+//          the range's width for step_ms == 0.
 //   rate and increase are refused (InvalidArgument) when a selected series
 //   is not a counter (SeriesRef::counter).
 // none = raw points: each series is its own group (by_series implied) and its
@@ -188,7 +198,8 @@ struct QueryRequest {
   int64_t max_buckets = 11'000;
 };
 
-// A point of a result: a bucket's start (or a raw sample's time) and value.
+// A point of a result: a bucket's start (a raw sample's time; for `last`,
+// the time of the sample it reports) and value.
 struct Point {
   int64_t time_ms = 0;
   double value = 0;

@@ -77,6 +77,19 @@ TEST(ParseAgentConfig, HelpNeedsNothingElse) {
   }
 }
 
+TEST(ParseAgentConfig, VersionNeedsNothingElse) {
+  bool help = false;
+  auto cfg = ParseAgentConfig({"--version"}, &help);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_FALSE(help);
+  EXPECT_TRUE(cfg->show_version);
+  EXPECT_TRUE(absl::StrContains(AgentUsage(), "--version")) << AgentUsage();
+  // Not without the flag.
+  cfg = ParseAgentConfig({"--collector", "c:1", "--ca-file", "ca", "--state-dir", "s"}, &help);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_FALSE(cfg->show_version);
+}
+
 TEST(ParseAgentConfig, MissingRequiredFlagsAreNamed) {
   EXPECT_TRUE(absl::StrContains(ParseError({"--ca-file", "c", "--state-dir", "s"}).message(),
                                 "--collector"));

@@ -357,6 +357,13 @@ class LoadAdminCredentialTest : public ::testing::Test {
   static std::string Pem(const std::string& kind, const std::string& body) {
     return absl::StrCat("-----BEGIN ", kind, "-----\n", body, "\n-----END ", kind, "-----\n");
   }
+  // A real CA and admin key pair (LoadAdminCredential parses them and
+  // checks the key against the certificate), and another CA.
+  static KeyAndCert NewCa(const std::string& name) { return CreateSelfSignedCa(name, absl::Hours(1)).value(); }
+  const KeyAndCert ca_ = NewCa("test ca");
+  const KeyAndCert other_ca_ = NewCa("other ca");
+  const KeyAndCert admin_ = IssueClientCert(ca_, "admin/admin", absl::Hours(1)).value();
+  const std::string ca = ca_.cert_pem, cert = admin_.cert_pem, key = admin_.key_pem;
   TempDir dir_;
 };
 
@@ -370,8 +377,6 @@ TEST_F(LoadAdminCredentialTest, MissingFileIsNotFoundNamingThePath) {
 }
 
 TEST_F(LoadAdminCredentialTest, LoadsEmbeddedData) {
-  std::string ca = Pem("CERTIFICATE", "Y2E="), cert = Pem("CERTIFICATE", "Y2VydA=="),
-              key = Pem("PRIVATE KEY", "a2V5");
   std::string path =
       Write("admin.conf",
             absl::StrCat("# comment\ncollector = [::1]:7443\nca_data = ", absl::Base64Escape(ca),
@@ -436,8 +441,6 @@ TEST_F(LoadAdminCredentialTest, SyntaxErrorNamesFileAndLine) {
 
 TEST_F(LoadAdminCredentialTest, ResolvesRelativeFilesAgainstTheConfigDirectory) {
   ASSERT_TRUE(MakeDirs(dir_.path() + "/etc/pki").ok());
-  std::string ca = Pem("CERTIFICATE", "ca"), cert = Pem("CERTIFICATE", "cert"),
-              key = Pem("PRIVATE KEY", "key");
   Write("etc/pki/ca.pem", ca);
   Write("etc/admin.crt", cert);
   std::string abs_key = Write("abs.key", key);
@@ -461,26 +464,27 @@ TEST_F(LoadAdminCredentialTest, MissingReferencedFileIsNotFoundNamingResolvedPat
 }
 
 TEST_F(LoadAdminCredentialTest, RelativeConfigPathResolvesFilesAgainstCurrentDirectory) {
-  Write("ca.pem", Pem("CERTIFICATE", "ca"));
+  Write("ca.pem", ca);
   Write("admin.conf", absl::StrCat("collector = h:1\nca_file = ca.pem\ncert_data = ",
-                                   absl::Base64Escape(Pem("CERTIFICATE", "c")), "\nkey_data = ",
-                                   absl::Base64Escape(Pem("PRIVATE KEY", "k")), "\n"));
+                                   absl::Base64Escape(cert), "\nkey_data = ", absl::Base64Escape(key), "\n"));
   char old_cwd[4096];
   ASSERT_NE(::getcwd(old_cwd, sizeof old_cwd), nullptr);
   ASSERT_EQ(::chdir(dir_.path().c_str()), 0);
   auto c = LoadAdminCredential("admin.conf");
   ASSERT_EQ(::chdir(old_cwd), 0);
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->ca_pem, Pem("CERTIFICATE", "ca"));
+  EXPECT_EQ(c->ca_pem, ca);
 }
 
 TEST_F(LoadAdminCredentialTest, DataWinsOverFile) {
-  std::string embedded = Pem("CERTIFICATE", "embedded");
-  Write("ca.pem", Pem("CERTIFICATE", "file"));
+  std::string embedded = ca;
+  Write("ca.pem", other_ca_.cert_pem);
+  Write("admin.crt", cert);
+  Write("admin.key", key);
   std::string path = Write(
       "admin.conf",
       absl::StrCat("collector = h:1\nca_file = ca.pem\nca_data = ", absl::Base64Escape(embedded),
-                   "\ncert_file = ca.pem\n", "key_file = ca.pem\n"));
+                   "\ncert_file = admin.crt\n", "key_file = admin.key\n"));
   auto c = LoadAdminCredential(path);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->ca_pem, embedded);

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "collector/ctl/admin_client.h"
 #include "collector/service/collector_server.h"
+#include "common/build_info/build_info.h"
 #include "common/crypto.h"
 #include "common/file_util.h"
 #include "common/tls/pki.h"
@@ -114,6 +115,32 @@ v1::PutCheckRequest Check(const std::string& name) {
   spec->set_type("tcp");
   (*spec->mutable_params())["address"] = "127.0.0.1:22";
   return req;
+}
+
+TEST_F(AdminAccessTest, GetVersionAnswersEveryRoleWithTheBuildAndStartTime) {
+  const int64_t started_before = absl::ToUnixMillis(absl::Now());
+  StopCollector();
+  ASSERT_NO_FATAL_FAILURE(StartCollector());
+  const int64_t started_after = absl::ToUnixMillis(absl::Now());
+  const BuildInfo& build = GetBuildInfo();
+  auto viewer = ctl::MakeAdminStub(AddUser("vic", v1::ROLE_VIEWER));
+  auto op = ctl::MakeAdminStub(AddUser("otto", v1::ROLE_OPERATOR));
+  for (v1::AdminService::Stub* stub : {viewer.get(), op.get(), admin_.get()}) {
+    v1::GetVersionResponse resp;
+    grpc::Status st = Call(*stub, &v1::AdminService::Stub::GetVersion, v1::GetVersionRequest(), &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.version(), build.version);
+    EXPECT_FALSE(resp.version().empty());
+    EXPECT_EQ(resp.git_commit(), build.git_commit);
+    EXPECT_EQ(resp.build_type(), build.build_type);
+    EXPECT_EQ(resp.protocol_version(), kProtocolVersion);
+    EXPECT_GE(resp.started_unix_ms(), started_before);
+    EXPECT_LE(resp.started_unix_ms(), started_after);
+  }
+  // A read: nothing in the trail.
+  auto audit = Audit();
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  for (const v1::AuditEntry& e : *audit) EXPECT_NE(e.method(), "GetVersion");
 }
 
 TEST_F(AdminAccessTest, ViewerReadsButEveryChangeIsRefusedLeavesNoTraceAndIsAudited) {

@@ -77,6 +77,19 @@ TEST(ToQueryResponse, EachSeriesIsNamedByItsGroupsMetric) {
                                                    "cpu_user{} 1 points", "{} 1 points"}));
 }
 
+TEST(ToQueryResponse, SaysWhichAggregationThePointsHold) {
+  tsdb::QueryRequest query;
+  query.agg = tsdb::Aggregation::kRate;
+  v1::QueryMetricsResponse resp;
+  ToQueryResponse(query, tsdb::QueryResult(), false, &resp);
+  EXPECT_EQ(resp.agg(), "rate");
+  query.agg = tsdb::Aggregation::kNone;
+  query.last_point = true;
+  resp.Clear();
+  ToQueryResponse(query, tsdb::QueryResult(), false, &resp);
+  EXPECT_EQ(resp.agg(), "none");
+}
+
 // The whole conversion around a real store and engine, as DoQueryMetrics runs it.
 class MetricsQueryTest : public ::testing::Test {
  protected:

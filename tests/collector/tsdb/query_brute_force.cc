@@ -41,10 +41,11 @@ double Interpolate(std::vector<double> v, double q) {
   return v[i] + (h - static_cast<double>(i)) * (v[i + 1] - v[i]);
 }
 
-// The aggregate of the group's samples with `in(time)`, or nullopt when
-// there is none; `seconds` is the width rates divide by.
+// The aggregate of the group's samples with `in(time)` and its time (the
+// latest such sample's for last, else `time`), or nullopt when there is
+// none; `seconds` is the width rates divide by.
 template <typename In>
-std::optional<double> Aggregate(const QueryRequest& r, const Group& g, In in, double seconds) {
+std::optional<Point> Aggregate(const QueryRequest& r, const Group& g, In in, int64_t time, double seconds) {
   if (r.agg == Aggregation::kRate || r.agg == Aggregation::kIncrease) {
     bool any = false;
     double increase = 0;
@@ -58,7 +59,7 @@ std::optional<double> Aggregate(const QueryRequest& r, const Group& g, In in, do
       }
     }
     if (!any) return std::nullopt;
-    return r.agg == Aggregation::kRate ? increase / seconds : increase;
+    return Point{time, r.agg == Aggregation::kRate ? increase / seconds : increase};
   }
   std::vector<Sample> all;
   for (const Member& m : g.members) {
@@ -71,17 +72,18 @@ std::optional<double> Aggregate(const QueryRequest& r, const Group& g, In in, do
   for (const Sample& s : all) values.push_back(s.value);
   double sum = 0;
   for (double v : values) sum += v;
+  auto at = [time](double v) { return std::optional<Point>(Point{time, v}); };
   switch (r.agg) {
     case Aggregation::kAvg:
-      return sum / values.size();
+      return at(sum / values.size());
     case Aggregation::kMin:
-      return *std::min_element(values.begin(), values.end());
+      return at(*std::min_element(values.begin(), values.end()));
     case Aggregation::kMax:
-      return *std::max_element(values.begin(), values.end());
+      return at(*std::max_element(values.begin(), values.end()));
     case Aggregation::kSum:
-      return sum;
+      return at(sum);
     case Aggregation::kCount:
-      return static_cast<double>(values.size());
+      return at(static_cast<double>(values.size()));
     case Aggregation::kLast: {
       Sample best = all[0];
       for (const Sample& s : all) {
@@ -89,14 +91,14 @@ std::optional<double> Aggregate(const QueryRequest& r, const Group& g, In in, do
           best = s;
         }
       }
-      return best.value;
+      return Point{best.time_ms, best.value};
     }
     case Aggregation::kP50:
-      return Interpolate(values, 0.5);
+      return at(Interpolate(values, 0.5));
     case Aggregation::kP90:
-      return Interpolate(values, 0.9);
+      return at(Interpolate(values, 0.9));
     case Aggregation::kP99:
-      return Interpolate(values, 0.99);
+      return at(Interpolate(values, 0.99));
     default:
       return std::nullopt;
   }
@@ -124,13 +126,20 @@ void Evaluate(const QueryRequest& r, Group& g) {
   std::set<int64_t> buckets;
   for (const Sample& s : all) buckets.insert(BucketOf(r, s.time_ms));
   double range_seconds = (static_cast<double>(r.end_ms) - r.start_ms + 1) / 1000.0;
-  double step_seconds = r.step_ms == 0 ? range_seconds : r.step_ms / 1000.0;
   for (int64_t b : buckets) {
     auto in = [&](int64_t t) { return BucketOf(r, t) == b; };
-    if (std::optional<double> v = Aggregate(r, g, in, step_seconds)) g.points.push_back({b, *v});
+    // The milliseconds of the bucket inside the range: from its first to
+    // its last millisecond, both ends inclusive.
+    double covered = range_seconds;
+    if (r.step_ms > 0) {
+      __int128 first = std::max<__int128>(b, r.start_ms);
+      __int128 last = std::min<__int128>(__int128{b} + r.step_ms - 1, r.end_ms);
+      covered = static_cast<double>(last - first + 1) / 1000.0;
+    }
+    if (std::optional<Point> p = Aggregate(r, g, in, b, covered)) g.points.push_back(*p);
   }
   auto whole = [](int64_t) { return true; };
-  if (std::optional<double> v = Aggregate(r, g, whole, range_seconds)) g.rank = *v;
+  if (std::optional<Point> p = Aggregate(r, g, whole, r.start_ms, range_seconds)) g.rank = p->value;
 }
 
 }  // namespace

@@ -141,7 +141,36 @@ TEST_F(QuerySemantics, LastTakesTheGreatestValueOnATimeTie) {
   source_.Add("mem", {{"host", "a"}}, false, {{0, 7}, {5, 1}});
   source_.Add("mem", {{"host", "b"}}, false, {{5, 3}});
   EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("mem", Aggregation::kLast, 0, 10, 0))),
-            (Points{{0, 3}}));
+            (Points{{5, 3}}));
+}
+
+TEST_F(QuerySemantics, LastIsAtTheTimeOfItsSampleNotOfItsBucket) {
+  source_.Add("mem", {{"host", "a"}}, false, {{1000, 1}, {4500, 2}, {7000, 3}, {8200, 4}});
+  source_.Add("mem", {{"host", "b"}}, false, {{5100, 9}});
+  // Buckets of 5 s from 0: [0, 5000) last at 4500, [5000, 10000) at 8200.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("mem", Aggregation::kLast, 0, 9999, 5000))),
+            (Points{{4500, 2}, {8200, 4}}));
+  // One bucket: the latest sample of the range, at its own time.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("mem", Aggregation::kLast, 2000, 7500, 0))),
+            (Points{{7000, 3}}));
+  // The other aggregations keep the bucket's start.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("mem", Aggregation::kMax, 0, 9999, 5000))),
+            (Points{{0, 2}, {5000, 9}}));
+}
+
+TEST_F(QuerySemantics, RateOverAPartialBucketDividesByTheTimeItCovers) {
+  // A counter growing by 1 per second, a sample every second.
+  std::vector<Sample> samples;
+  for (int64_t t = 0; t <= 180'000; t += 1000) samples.push_back({t, static_cast<double>(t / 1000)});
+  source_.Add("requests", {{"host", "a"}}, true, samples);
+  // 40 s .. 140 s with 60 s steps: [40, 60) covers 20 s, [60, 120) all 60 s,
+  // [120, 140.001) 20.001 s (end_ms counts as a whole millisecond). The
+  // first sample (40 s) has no predecessor: 19 increases in the first
+  // bucket, 60 in the second, 21 in the last.
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kIncrease, 40'000, 140'000, 60'000))),
+            (Points{{0, 19}, {60'000, 60}, {120'000, 21}}));
+  EXPECT_EQ(OnlyGroup(engine_.Run(MakeRequest("requests", Aggregation::kRate, 40'000, 140'000, 60'000))),
+            (Points{{0, 19.0 / 20}, {60'000, 1}, {120'000, 21.0 / 20.001}}));
 }
 
 TEST_F(QuerySemantics, TopKBreaksTiesByLabels) {
