@@ -20,6 +20,13 @@ namespace {
 std::string Hint(const absl::Status& st, const std::string& collector) {
   switch (st.code()) {
     case absl::StatusCode::kUnavailable:
+      // Reached, but the TLS handshake failed: not a network problem.
+      if (absl::StrContains(st.message(), "andshake") || absl::StrContains(st.message(), "certificate")) {
+        return absl::StrCat("the collector at ", collector, " failed the TLS handshake (", st.message(),
+                            "); is this admin.conf from this collector's data directory? its ca_data must be "
+                            "the collector's CA, and nothing else may listen on that address");
+      }
+      [[fallthrough]];
     case absl::StatusCode::kDeadlineExceeded:
       return absl::StrCat("cannot reach the collector at ", collector, " (", st.message(),
                           "); is steward-collector running? check 'collector' in the admin config");

@@ -289,6 +289,24 @@ TEST_F(CtlWithConfigTest, UnreachableCollectorExits1WithHint) {
 
 // --- against a real collector ---
 
+TEST_F(CtlWithConfigTest, ACredentialOfAnotherCollectorIsAHandshakeFailureNotUnreachable) {
+  // A running collector, and an admin.conf of another CA pointed at it.
+  TempDir dir;
+  collector::CollectorOptions opts;
+  opts.data_dir = dir.path() + "/data";
+  opts.listen = "127.0.0.1:0";
+  opts.worker_threads = 1;
+  auto server = collector::CollectorServer::Start(opts);
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<AdminCredential> real = LoadAdminCredential(opts.data_dir + "/admin.conf");
+  ASSERT_TRUE(real.ok()) << real.status();
+  CtlResult r = Ctl({"hosts", "--config", WriteConfig(real->collector)});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "failed the TLS handshake")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "is this admin.conf from this collector's data directory?")) << r.err;
+  EXPECT_FALSE(absl::StrContains(r.err, "cannot reach")) << r.err;
+}
+
 TEST(RunStewardctlLive, TokenCreateHostsAndMetricsAgainstARealCollector) {
   TempDir dir;
   collector::CollectorOptions opts;
