@@ -20,6 +20,7 @@
 #include "collector/ctl/admin_client.h"
 #include "collector/service/collector_server.h"
 #include "common/crypto.h"
+#include "common/file_util.h"
 #include "common/signing/artifact_signature.h"
 #include "common/signing/ed25519.h"
 #include "grpcpp/client_context.h"
@@ -27,6 +28,7 @@
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/agent.grpc.pb.h"
 #include "tests/agent/jobs/signed_job.h"
+#include "tests/collector/service/running_agent.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
@@ -156,19 +158,23 @@ class AdminQueriesTest : public ::testing::Test {
     agents_.back()->id = id.ok() ? *id : agent::AgentIdentity{};
     return agents_.back().get();
   }
-  // Ends `a`'s stream and waits until the collector no longer counts it
-  // connected.
-  void DisconnectAndWait(FakeAgent* a) {
-    a->Disconnect();
+  // Waits until the collector counts `a` connected (or not).
+  void WaitUntilConnected(FakeAgent* a, bool want = true) {
     for (int i = 0; i < 500; ++i) {
       v1::ListHostsResponse hosts;
       ASSERT_TRUE(Call(&v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &hosts).ok());
       bool connected = false;
       for (const v1::Host& h : hosts.hosts()) connected |= h.agent_id() == a->id.agent_id && h.connected();
-      if (!connected) return;
+      if (connected == want) return;
       absl::SleepFor(absl::Milliseconds(10));
     }
-    FAIL() << a->name << " still counts as connected";
+    FAIL() << a->name << (want ? " never connected" : " still counts as connected");
+  }
+  // Ends `a`'s stream and waits until the collector no longer counts it
+  // connected.
+  void DisconnectAndWait(FakeAgent* a) {
+    a->Disconnect();
+    WaitUntilConnected(a, false);
   }
   // Opens `a`'s stream with `hello` (version set here) and reads the Welcome.
   void Connect(FakeAgent* a, v1::Hello hello = v1::Hello()) {
@@ -388,6 +394,38 @@ TEST_F(AdminQueriesTest, ACheckTheAgentNoLongerReportsLeavesHealthAlsoAfterARest
   EXPECT_EQ(Health().checks_size(), 0);
 }
 
+// The same with a real agent, which reports only the checks it runs now.
+TEST_F(AdminQueriesTest, ARealAgentsDeletedCheckLeavesHealth) {
+  FakeAgent* a = Enroll("web-real");
+  for (const char* name : {"a", "b"}) {
+    v1::PutCheckRequest put;
+    put.mutable_check()->mutable_spec()->set_name(name);
+    put.mutable_check()->mutable_spec()->set_type("tcp");
+    (*put.mutable_check()->mutable_spec()->mutable_params())["address"] = "127.0.0.1:9";
+    v1::PutCheckResponse resp;
+    ASSERT_TRUE(Call(&v1::AdminService::Stub::PutCheck, put, &resp).ok());
+  }
+  testing::RunningAgent agent(
+      testing::HermeticAgentConfig(server_->address(), dir_.path() + "/state-web-real", absl::Seconds(1)), ca_pem_,
+      a->id);
+  const auto names_within = [&](const std::vector<std::string>& want) {
+    std::vector<std::string> got;
+    for (int i = 0; i < 1000 && got != want; ++i) {
+      if (i > 0) absl::SleepFor(absl::Milliseconds(20));
+      const v1::ListHealthResponse resp = Health();
+      got.clear();
+      for (const auto& c : resp.checks()) got.push_back(c.state().name());
+    }
+    return got;
+  };
+  ASSERT_EQ(names_within({"a", "b"}), (std::vector<std::string>{"a", "b"}));
+  v1::DeleteCheckRequest del;
+  del.set_name("b");
+  v1::DeleteCheckResponse deleted;
+  ASSERT_TRUE(Call(&v1::AdminService::Stub::DeleteCheck, del, &deleted).ok());
+  EXPECT_EQ(names_within({"a"}), std::vector<std::string>{"a"});
+}
+
 TEST_F(AdminQueriesTest, LabelsATargetExpressionCannotNameAreRefusedEverywhere) {
   for (const std::string& key : {std::string("my key"), std::string("a=b"), std::string("\"q\"")}) {
     v1::CreateEnrollmentTokenRequest token;
@@ -521,6 +559,26 @@ TEST_F(ArtifactTrustTest, RunJobWarnsOrRefusesByWhatTheHostTrusts) {
   EXPECT_EQ(jobs.hostnames().at(trusting->id.agent_id), "web-trusting");
   EXPECT_EQ(jobs.hostnames().at(offline->id.agent_id), "web-offline");
   EXPECT_EQ(jobs.hostnames().size(), 2u);
+}
+
+// A real agent tells the collector the key ids of its --trusted-key files.
+TEST_F(ArtifactTrustTest, ARealAgentSaysWhichKeysItTrusts) {
+  FakeAgent* a = Enroll("web-real");
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/release.pub", release_.public_key().ToPem()).ok());
+  agent::AgentConfig config =
+      testing::HermeticAgentConfig(server_->address(), dir_.path() + "/state-web-real", absl::Seconds(1));
+  config.trusted_keys = {dir_.path() + "/release.pub"};
+  testing::RunningAgent agent(std::move(config), ca_pem_, a->id);
+  const std::string signed_sha = Push("signed content", &release_);
+  const std::string other_sha = Push("other content", &other_);
+  ASSERT_NO_FATAL_FAILURE(WaitUntilConnected(a));
+  v1::RunJobResponse resp;
+  grpc::Status st = RunInstall(a, other_sha, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_TRUE(absl::StrContains(st.error_message(), other_.public_key().key_id())) << st.error_message();
+  st = RunInstall(a, signed_sha, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.warnings_size(), 0);
 }
 
 TEST_F(ArtifactTrustTest, DeploymentPlansWarnAboutHostsThatWillRefuseAndRefuseWhenNoneWouldAccept) {
