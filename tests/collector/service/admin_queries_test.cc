@@ -192,6 +192,17 @@ class AdminQueriesTest : public ::testing::Test {
     a->seq = in.welcome().last_applied_seq();
   }
 
+  // Stores a tcp check `name` (port 9) for every host, selected by `selector`.
+  grpc::Status PutTcpCheck(const std::string& name, const std::vector<v1::Label>& selector = {}) {
+    v1::PutCheckRequest put;
+    put.mutable_check()->mutable_spec()->set_name(name);
+    put.mutable_check()->mutable_spec()->set_type("tcp");
+    (*put.mutable_check()->mutable_spec()->mutable_params())["address"] = "127.0.0.1:9";
+    for (const v1::Label& l : selector) *put.mutable_check()->add_selector() = l;
+    v1::PutCheckResponse resp;
+    return Call(&v1::AdminService::Stub::PutCheck, put, &resp);
+  }
+
   v1::ListHealthResponse Health(v1::ListHealthRequest req = v1::ListHealthRequest()) {
     v1::ListHealthResponse resp;
     grpc::Status st = Call(&v1::AdminService::Stub::ListHealth, req, &resp);
@@ -362,14 +373,7 @@ TEST_F(AdminQueriesTest, HealthIsStaleWhenTheHostIsOfflineOrItsReportIsOlderThan
 TEST_F(AdminQueriesTest, ACheckTheAgentNoLongerReportsLeavesHealthAlsoAfterARestart) {
   FakeAgent* a = Enroll("web-1");
   ASSERT_NO_FATAL_FAILURE(Connect(a));
-  for (const char* name : {"a", "b"}) {
-    v1::PutCheckRequest put;
-    put.mutable_check()->mutable_spec()->set_name(name);
-    put.mutable_check()->mutable_spec()->set_type("tcp");
-    (*put.mutable_check()->mutable_spec()->mutable_params())["address"] = "127.0.0.1:9";
-    v1::PutCheckResponse resp;
-    ASSERT_TRUE(Call(&v1::AdminService::Stub::PutCheck, put, &resp).ok());
-  }
+  for (const char* name : {"a", "b"}) ASSERT_TRUE(PutTcpCheck(name).ok());
   ASSERT_NO_FATAL_FAILURE(a->SendHealth({Check("a", v1::CheckState::OK), Check("b", v1::CheckState::DOWN)}));
   ASSERT_EQ(Health().checks_size(), 2);
 
@@ -397,14 +401,7 @@ TEST_F(AdminQueriesTest, ACheckTheAgentNoLongerReportsLeavesHealthAlsoAfterARest
 // The same with a real agent, which reports only the checks it runs now.
 TEST_F(AdminQueriesTest, ARealAgentsDeletedCheckLeavesHealth) {
   FakeAgent* a = Enroll("web-real");
-  for (const char* name : {"a", "b"}) {
-    v1::PutCheckRequest put;
-    put.mutable_check()->mutable_spec()->set_name(name);
-    put.mutable_check()->mutable_spec()->set_type("tcp");
-    (*put.mutable_check()->mutable_spec()->mutable_params())["address"] = "127.0.0.1:9";
-    v1::PutCheckResponse resp;
-    ASSERT_TRUE(Call(&v1::AdminService::Stub::PutCheck, put, &resp).ok());
-  }
+  for (const char* name : {"a", "b"}) ASSERT_TRUE(PutTcpCheck(name).ok());
   testing::RunningAgent agent(
       testing::HermeticAgentConfig(server_->address(), dir_.path() + "/state-web-real", absl::Seconds(1)), ca_pem_,
       a->id);
@@ -437,13 +434,7 @@ TEST_F(AdminQueriesTest, LabelsATargetExpressionCannotNameAreRefusedEverywhere) 
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << key;
     EXPECT_TRUE(absl::StrContains(st.error_message(), "letters, digits, '_', '.', '-' or '/'")) << st.error_message();
 
-    v1::PutCheckRequest put;
-    put.mutable_check()->mutable_spec()->set_name("c");
-    put.mutable_check()->mutable_spec()->set_type("tcp");
-    (*put.mutable_check()->mutable_spec()->mutable_params())["address"] = "127.0.0.1:9";
-    *put.mutable_check()->add_selector() = *l;
-    v1::PutCheckResponse put_resp;
-    st = Call(&v1::AdminService::Stub::PutCheck, put, &put_resp);
+    st = PutTcpCheck("c", {*l});
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << key;
     EXPECT_TRUE(absl::StartsWith(st.error_message(), "check selector: label '")) << st.error_message();
   }
