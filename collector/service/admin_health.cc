@@ -12,6 +12,7 @@
 #include "collector/service/admin_service.h"
 #include "collector/service/session_registry.h"
 #include "collector/storage/store.h"
+#include "common/duration.h"
 #include "common/health/report_interval.h"
 #include "common/status_macros.h"
 
@@ -47,9 +48,7 @@ absl::StatusOr<std::optional<StateFilter>> StateFilterOf(const std::string& stat
 std::string StaleReason(const internal::AgentRecord& rec, bool connected, absl::Time now) {
   if (!connected) {
     if (rec.last_seen_ms() == 0) return "host has not connected since it enrolled";
-    return absl::StrCat("host offline since ",
-                        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(rec.last_seen_ms()),
-                                         absl::UTCTimeZone()));
+    return absl::StrCat("host offline since ", FormatRfc3339(absl::FromUnixMillis(rec.last_seen_ms())));
   }
   const absl::Duration interval = rec.health_report_interval_ms() > 0
                                       ? absl::Milliseconds(rec.health_report_interval_ms())
