@@ -55,15 +55,15 @@ absl::StatusOr<std::vector<std::string>> CheckArtifactTrust(const v1::Artifact& 
       "sign it with a publisher key the agents trust (stewardctl artifact push FILE --sign-key KEY.key adds a "
       "signature to the stored artifact), or give the agents the publisher's .pub with --trusted-key";
   if (connected > 0 && refusing.size() == connected) {
-    const std::string hosts_named =
-        connected == 1 ? absl::StrCat("the connected host, ", NameSome(refusing), ",")
-                       : absl::StrCat("none of the ", connected, " connected hosts (", NameSome(refusing), ")");
+    const std::string not_trusted_by =
+        connected == 1 ? absl::StrCat("the connected host (", NameSome(refusing), ") does not trust")
+                       : absl::StrCat("none of the ", connected, " connected hosts (", NameSome(refusing), ") trusts");
     return absl::FailedPreconditionError(absl::StrCat(
         "no connected target host would install ", what, ": ",
         signers.empty() ? absl::StrCat("it is unsigned, and agents install only artifacts signed by a key they "
                                        "trust (",
                                        Hosts(connected), " connected: ", NameSome(refusing), ")")
-                        : absl::StrCat(signed_by, ", which ", hosts_named, " trusts"),
+                        : absl::StrCat(signed_by, ", which ", not_trusted_by),
         "; ", fix));
   }
   std::vector<std::string> warnings;
