@@ -16,6 +16,7 @@
 #include "agent/session/reports.h"
 #include "common/build_info/build_info.h"
 #include "common/grpc/status_convert.h"
+#include "common/health/report_interval.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
 
@@ -54,6 +55,13 @@ AgentRunner::AgentRunner(AgentConfig config, std::string ca_pem, AgentIdentity i
       backoff_(absl::Seconds(1), absl::Minutes(5), std::random_device{}()),
       health_(MakeCheckEnv(config_)),
       inventory_(config_.state_dir + "/inventory.base") {
+  // main() refused a key file that does not load; elsewhere (tests) such
+  // an agent just does not say what it trusts.
+  if (auto keys = TrustedKeysOf(config_.trusted_keys); keys.ok()) {
+    trusted_keys_ = *std::move(keys);
+  } else {
+    spdlog::warn("the collector is not told which publisher keys this agent trusts: {}", keys.status().message());
+  }
   if (config_.services_enabled) {
     services_ = std::make_unique<ServiceInventory>(
         HostServicesEnv(config_.services_systemctl, config_.proc_root));
@@ -246,12 +254,12 @@ std::vector<MetricSample> AgentRunner::RunChecks(bool in_cycle, bool force) {
     spdlog::info("checks updated from the collector");
   }
   RunResult result = health_.RunAll(absl::Now());
-  // Send when a state changed, when asked, and every 6 cycles to refresh
-  // the times.
+  // Send when a state changed, when asked, and every kHealthRefreshCycles
+  // cycles to refresh the times (the interval Hello announces).
   v1::HealthReport comparable = result.report;
   for (auto& c : *comparable.mutable_checks()) c.clear_time_ms();
   std::string key = comparable.SerializeAsString();
-  const bool refresh = in_cycle && ++health_cycles_ % 6 == 0;
+  const bool refresh = in_cycle && ++health_cycles_ % kHealthRefreshCycles == 0;
   if (key != last_health_ || force || refresh) {
     for (const auto& c : result.report.checks()) {
       if (c.status() != v1::CheckState::OK && key != last_health_) {
@@ -337,6 +345,9 @@ absl::Status AgentRunner::RunSession() {
   hello.mutable_hello()->add_capabilities("services.v1");
   hello.mutable_hello()->set_last_acked_seq(outbox_->last_acked());
   hello.mutable_hello()->set_inventory_digest(outbox_->acked_inventory_digest());
+  if (trusted_keys_.has_value()) *hello.mutable_hello()->mutable_trusted_keys() = *trusted_keys_;
+  hello.mutable_hello()->set_health_report_interval_ms(
+      absl::ToInt64Milliseconds(config_.interval * kHealthRefreshCycles));
   v1::CollectorMessage in;
   // A failed Read here means the collector ended the call (refused: its
   // status says why) or the connection broke.

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -67,7 +68,7 @@ class AgentRunner {
   void CollectServices();
   // Runs the application checks; returns their metrics and queues a health
   // report when a state changed, when `force` (the collector asked), or
-  // every 6th collection cycle (`in_cycle`), to refresh "checked".
+  // every kHealthRefreshCycles-th collection cycle (`in_cycle`), to refresh "checked".
   std::vector<MetricSample> RunChecks(bool in_cycle, bool force);
   // Sleeps up to `d`; returns false if Stop() was called meanwhile.
   bool SleepUnlessStopped(absl::Duration d);
@@ -89,6 +90,9 @@ class AgentRunner {
   std::function<void(const v1::CancelJob&)> cancel_sink_;
   const AgentConfig config_;
   const std::string ca_pem_;
+  // What Hello says this agent trusts (key ids of config_.trusted_keys);
+  // unset when a key file did not load.
+  std::optional<v1::TrustedKeys> trusted_keys_;
   std::function<void(const AgentIdentity&)> identity_listener_;
   mutable absl::Mutex identity_mu_;
   AgentIdentity identity_ ABSL_GUARDED_BY(identity_mu_);

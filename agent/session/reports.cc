@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/inventory/inventory_diff.h"
 #include "common/metrics/series_columns.h"
+#include "common/signing/ed25519.h"
+#include "common/status_macros.h"
 
 namespace steward::agent {
 
@@ -69,6 +71,19 @@ v1::MetricBatch BuildMetricBatch(const std::vector<MetricSample>& samples, int64
     columns.AddPoint(time_ms, s.value);
   }
   return batch;
+}
+
+absl::StatusOr<v1::TrustedKeys> TrustedKeysOf(const std::vector<std::string>& key_files) {
+  std::vector<std::string> ids;
+  for (const std::string& file : key_files) {
+    ASSIGN_OR_RETURN(Ed25519PublicKey key, ReadPublicKeyFile(file));
+    ids.push_back(key.key_id());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  v1::TrustedKeys out;
+  for (std::string& id : ids) out.add_key_ids(std::move(id));
+  return out;
 }
 
 }  // namespace steward::agent

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "agent/facts/host_facts.h"
 #include "agent/inventory/dpkg_status.h"
 #include "agent/metrics/host_metrics.h"
@@ -19,5 +20,9 @@ v1::InventorySnapshot BuildInventorySnapshot(const std::vector<Package>& package
 
 // One point per sample at `time_ms`, in the batch's columns form.
 v1::MetricBatch BuildMetricBatch(const std::vector<MetricSample>& samples, int64_t time_ms);
+
+// The key ids of the publisher key files an agent trusts (--trusted-key),
+// sorted, for Hello; an error naming the file that does not load.
+absl::StatusOr<v1::TrustedKeys> TrustedKeysOf(const std::vector<std::string>& key_files);
 
 }  // namespace steward::agent

@@ -5,13 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "collector/service/admin_service.h"
 #include "collector/service/session_registry.h"
 #include "collector/storage/store.h"
 #include "common/crypto.h"
+#include "common/targeting/target_expr.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -28,26 +27,6 @@ void ToProto(const internal::TokenRecord& t, v1::EnrollmentToken* out) {
   out->set_revoked(t.revoked());
   out->set_revoked_unix(t.revoked_unix());
   out->set_agent_id(t.agent_id());
-}
-
-// Label names as targeting reads them (label:KEY=VALUE); values printable.
-absl::Status CheckLabel(const v1::Label& l) {
-  const std::string& n = l.name();
-  bool ok = !n.empty() && n.size() <= 64 && (absl::ascii_isalpha(n[0]) || n[0] == '_');
-  for (char c : n) ok = ok && (absl::ascii_isalnum(c) || c == '_');
-  if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("label name '", absl::CHexEscape(n), "' must match [a-zA-Z_][a-zA-Z0-9_]* (at most 64)"));
-  }
-  if (l.value().size() > 256) {
-    return absl::InvalidArgumentError(absl::StrCat("label '", n, "': value is longer than 256 bytes"));
-  }
-  for (unsigned char c : l.value()) {
-    if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(absl::StrCat("label '", n, "': value holds a control character"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -110,7 +89,7 @@ absl::Status AdminServiceImpl::DoRemoveHost(const v1::RemoveHostRequest& req, co
 absl::Status AdminServiceImpl::DoUpdateHostLabels(const v1::UpdateHostLabelsRequest& req,
                                                   v1::UpdateHostLabelsResponse* resp) {
   if (req.set().empty() && req.remove().empty()) return absl::InvalidArgumentError("no label to set or remove");
-  for (const v1::Label& l : req.set()) RETURN_IF_ERROR(CheckLabel(l));
+  for (const v1::Label& l : req.set()) RETURN_IF_ERROR(CheckTargetLabel(l.name(), l.value()));
   std::vector<v1::Label> set(req.set().begin(), req.set().end());
   std::vector<std::string> remove(req.remove().begin(), req.remove().end());
   // Under the settings lock, like every push: the session's labels and the

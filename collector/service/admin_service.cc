@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/artifacts/artifact_repository.h"
+#include "collector/artifacts/artifact_trust.h"
 #include "collector/deploy/job_dispatch.h"
 #include "collector/deploy/rollout_engine.h"
 #include "collector/service/artifact_reactors.h"
@@ -19,6 +20,8 @@
 #include "collector/tsdb/tsdb_store.h"
 #include "common/build_info/build_info.h"
 #include "common/crypto.h"
+#include "common/glob.h"
+#include "common/inventory/package_names.h"
 #include "common/job_id.h"
 #include "common/health/check_spec.h"
 #include "common/jobs/job_spec.h"
@@ -26,9 +29,48 @@
 #include "common/log_format.h"
 #include "common/grpc/status_convert.h"
 #include "common/status_macros.h"
+#include "common/targeting/target_expr.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector {
+
+absl::Status AdminServiceImpl::AddHostnames(const google::protobuf::RepeatedPtrField<v1::Job>& jobs,
+                                            google::protobuf::Map<std::string, std::string>* hostnames) {
+  for (const v1::Job& j : jobs) {
+    if (hostnames->contains(j.agent_id())) continue;
+    absl::StatusOr<internal::AgentRecord> rec = deps_.store->GetAgent(j.agent_id());
+    if (!rec.ok() && !absl::IsNotFound(rec.status())) return rec.status();
+    (*hostnames)[j.agent_id()] = rec.ok() ? rec->facts().hostname() : "";
+  }
+  return absl::OkStatus();
+}
+
+HostTrust AdminServiceImpl::HostTrustOf(const internal::AgentRecord& rec) {
+  HostTrust h{.agent_id = rec.agent_id(),
+              .hostname = rec.facts().hostname(),
+              .connected = deps_.sessions->IsConnected(rec.agent_id())};
+  if (rec.has_trusted_keys()) {
+    h.trusted_key_ids.emplace(rec.trusted_keys().key_ids().begin(), rec.trusted_keys().key_ids().end());
+  }
+  return h;
+}
+
+absl::StatusOr<std::vector<std::string>> AdminServiceImpl::ArtifactTrustOfPlan(const v1::Deployment& plan) {
+  if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
+  ASSIGN_OR_RETURN(const v1::Artifact artifact, deps_.artifacts->Get(plan.spec().artifact_sha256()));
+  std::vector<HostTrust> hosts;
+  for (const v1::DeploymentHost& h : plan.hosts()) {
+    ASSIGN_OR_RETURN(const internal::AgentRecord rec, deps_.store->GetAgent(h.agent_id()));
+    hosts.push_back(HostTrustOf(rec));
+  }
+  return CheckArtifactTrust(artifact, hosts);
+}
+
+absl::StatusOr<std::optional<Glob>> AdminServiceImpl::NameFilter(const std::string& pattern) {
+  if (pattern.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(Glob glob, Glob::Parse(pattern));
+  return glob;
+}
 
 absl::StatusOr<std::vector<internal::AgentRecord>> AdminServiceImpl::SelectAgents(const std::string& agent_id) {
   if (agent_id.empty()) return deps_.store->ListAgents();
@@ -246,7 +288,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunJob(grpc::CallbackServerContext* 
     RETURN_IF_ERROR(CheckJobSignedFor(job.spec(), req->agent_id(), job.created_ms()));
     if (req->spec().has_install_artifact()) {
       if (deps_.artifacts == nullptr) return absl::UnavailableError("this collector keeps no artifacts");
-      RETURN_IF_ERROR(deps_.artifacts->Get(req->spec().install_artifact().sha256()).status());
+      ASSIGN_OR_RETURN(const v1::Artifact artifact, deps_.artifacts->Get(req->spec().install_artifact().sha256()));
+      ASSIGN_OR_RETURN(const internal::AgentRecord rec, deps_.store->GetAgent(req->agent_id()));
+      ASSIGN_OR_RETURN(std::vector<std::string> warnings, CheckArtifactTrust(artifact, {HostTrustOf(rec)}));
+      for (std::string& w : warnings) resp->add_warnings(std::move(w));
     } else if (req->spec().has_rollback()) {
       RETURN_IF_ERROR(deps_.store->GetJob(req->agent_id(), req->spec().rollback().of_job_id()).status());
     }
@@ -260,14 +305,14 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListJobs(grpc::CallbackServerContext
   return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
     if (!req->job_id().empty() && !req->agent_id().empty()) {
       ASSIGN_OR_RETURN(*resp->add_jobs(), deps_.store->GetJob(req->agent_id(), req->job_id()));
-      return absl::OkStatus();
+    } else {
+      ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, deps_.store->ListJobs(req->agent_id()));
+      for (v1::Job& j : jobs) {
+        if (!req->job_id().empty() && j.spec().job_id() != req->job_id()) continue;
+        *resp->add_jobs() = std::move(j);
+      }
     }
-    ASSIGN_OR_RETURN(std::vector<v1::Job> jobs, deps_.store->ListJobs(req->agent_id()));
-    for (v1::Job& j : jobs) {
-      if (!req->job_id().empty() && j.spec().job_id() != req->job_id()) continue;
-      *resp->add_jobs() = std::move(j);
-    }
-    return absl::OkStatus();
+    return AddHostnames(resp->jobs(), resp->mutable_hostnames());
   });
 }
 
@@ -339,20 +384,6 @@ grpc::ServerUnaryReactor* AdminServiceImpl::VerifyAudit(grpc::CallbackServerCont
   return Run(ctx, __func__, req, resp, [=, this] { return DoVerifyAudit(resp); });
 }
 
-absl::Status AdminServiceImpl::DoListHealth(const v1::ListHealthRequest& req, v1::ListHealthResponse* resp) {
-  ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
-  for (const auto& rec : agents) {
-    ASSIGN_OR_RETURN(auto states, deps_.store->ListHealth(rec.agent_id()));
-    for (auto& s : states) {
-      v1::HostCheck* hc = resp->add_checks();
-      hc->set_agent_id(rec.agent_id());
-      hc->set_hostname(rec.facts().hostname());
-      *hc->mutable_state() = std::move(s);
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status AdminServiceImpl::DoListServices(const v1::ListServicesRequest& req, v1::ListServicesResponse* resp) {
   ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
   for (const auto& rec : agents) {
@@ -393,7 +424,9 @@ absl::StatusOr<uint32_t> AdminServiceImpl::PushSettingsToSessions() {
 absl::Status AdminServiceImpl::DoPutCheck(const v1::PutCheckRequest& req, v1::PutCheckResponse* resp) {
   RETURN_IF_ERROR(ValidateCheckSpec(req.check().spec()));
   for (const auto& l : req.check().selector()) {
-    if (l.name().empty()) return absl::InvalidArgumentError("selector label names must not be empty");
+    if (absl::Status st = CheckTargetLabel(l.name(), l.value()); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("check selector: ", st.message()));
+    }
   }
   RETURN_IF_ERROR(deps_.store->PutCheck(req.check()));
   ASSIGN_OR_RETURN(uint32_t pushed, PushSettingsToSessions());
@@ -411,12 +444,18 @@ absl::Status AdminServiceImpl::DoDeleteCheck(const v1::DeleteCheckRequest& req) 
 
 absl::Status AdminServiceImpl::DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp) {
   size_t limit = req.limit() > 0 ? req.limit() : 100000;
+  ASSIGN_OR_RETURN(const std::optional<Glob> name, NameFilter(req.name()));
+  const auto keep = [&](const v1::InventoryChange& c) {
+    return (req.source().empty() || c.source() == req.source()) &&
+           (!name || name->Matches(c.name(), PackageNameCase(c.source())));
+  };
   ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
   std::vector<v1::HostChange> all;
   bool truncated = false;
   for (const auto& rec : agents) {
     bool cut = false;
-    ASSIGN_OR_RETURN(auto changes, deps_.store->ListChanges(rec.agent_id(), req.since_ms(), limit, &cut, req.cause()));
+    ASSIGN_OR_RETURN(auto changes, deps_.store->ListChanges(rec.agent_id(), req.since_ms(), limit, &cut, req.cause(),
+                                                            keep));
     truncated |= cut;
     for (auto& c : changes) {
       v1::HostChange hc;
@@ -440,11 +479,7 @@ absl::Status AdminServiceImpl::DoListChanges(const v1::ListChangesRequest& req, 
 absl::Status AdminServiceImpl::DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
                                              v1::CreateEnrollmentTokenResponse* resp) {
   if (req.ttl_seconds() < 0) return absl::InvalidArgumentError("ttl_seconds must not be negative");
-  for (const auto& l : req.labels()) {
-    if (l.name().empty() || l.name().find_first_of("=\0", 0, 2) != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid label name '", l.name(), "'"));
-    }
-  }
+  for (const auto& l : req.labels()) RETURN_IF_ERROR(CheckTargetLabel(l.name(), l.value()));
   int64_t now = absl::ToUnixSeconds(deps_.now());
   internal::TokenRecord token;
   token.set_token_id(RandomHex(8));
@@ -507,11 +542,14 @@ absl::Status AdminServiceImpl::DoListHosts(const v1::ListHostsRequest& req, v1::
 
 absl::Status AdminServiceImpl::DoListSoftware(const v1::ListSoftwareRequest& req,
                                               v1::ListSoftwareResponse* resp) {
+  ASSIGN_OR_RETURN(const std::optional<Glob> name, NameFilter(req.name()));
   ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
   for (const auto& rec : agents) {
+    // Issue 20's index by name can seek to name->literal_prefix() here.
     ASSIGN_OR_RETURN(auto items, deps_.store->ListSoftware(rec.agent_id()));
     for (auto& item : items) {
-      if (!req.name().empty() && item.name() != req.name()) continue;
+      if (!req.source().empty() && item.source() != req.source()) continue;
+      if (name && !name->Matches(item.name(), PackageNameCase(item.source()))) continue;
       v1::HostSoftware* hs = resp->add_items();
       hs->set_agent_id(rec.agent_id());
       hs->set_hostname(rec.facts().hostname());
@@ -582,6 +620,17 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateDeployment(grpc::CallbackServe
       return absl::FailedPreconditionError(
           "a deployment changes hosts and must carry a statement signed by a publisher key "
           "(stewardctl deploy create --sign-key FILE.key); every agent refuses its jobs otherwise");
+    }
+    if (!req->spec().artifact_sha256().empty()) {
+      // The plan's hosts, to say now whether they will accept the artifact
+      // (a dry run answers with this plan).
+      ASSIGN_OR_RETURN(v1::Deployment plan, deps_.rollouts->Create(req->spec(), caller.who, /*dry_run=*/true));
+      ASSIGN_OR_RETURN(std::vector<std::string> warnings, ArtifactTrustOfPlan(plan));
+      for (std::string& w : warnings) resp->add_warnings(std::move(w));
+      if (req->dry_run()) {
+        *resp->mutable_deployment() = std::move(plan);
+        return absl::OkStatus();
+      }
     }
     ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Create(req->spec(), caller.who, req->dry_run()));
     return absl::OkStatus();

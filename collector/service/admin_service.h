@@ -6,12 +6,17 @@
 // audit trail. Calls run on the WorkQueue; a small QueryMetrics (see
 // QueryMetrics) runs on the gRPC thread instead.
 
+#include <optional>
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/support/message_allocator.h"
+#include "collector/artifacts/artifact_trust.h"
 #include "collector/service/admin_gate.h"
 #include "collector/service/service_deps.h"
 #include "collector/tsdb/query/query_engine.h"
+#include "common/glob.h"
 #include "steward/internal/records.pb.h"
 #include "steward/v1/admin.grpc.pb.h"
 
@@ -150,6 +155,17 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
   // One agent (NOT_FOUND if unknown) or, for an empty id, all of them.
   absl::StatusOr<std::vector<internal::AgentRecord>> SelectAgents(const std::string& agent_id);
+  // A request's name glob (common/glob.h); nullopt for an empty pattern,
+  // INVALID_ARGUMENT naming a broken one.
+  static absl::StatusOr<std::optional<Glob>> NameFilter(const std::string& pattern);
+  // What the collector knows of the host's publisher keys (artifact_trust.h).
+  HostTrust HostTrustOf(const internal::AgentRecord& rec);
+  // CheckArtifactTrust for an artifact deployment's planned hosts.
+  absl::StatusOr<std::vector<std::string>> ArtifactTrustOfPlan(const v1::Deployment& plan);
+  // Fills `hostnames` with agent id -> host name for every job's host
+  // (empty for a host removed since).
+  absl::Status AddHostnames(const google::protobuf::RepeatedPtrField<v1::Job>& jobs,
+                            google::protobuf::Map<std::string, std::string>* hostnames);
   absl::Status DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
                              v1::CreateEnrollmentTokenResponse* resp);
   absl::Status DoListHosts(const v1::ListHostsRequest& req, v1::ListHostsResponse* resp);

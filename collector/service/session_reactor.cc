@@ -175,7 +175,7 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
                  "new one; it is accepted until the agent connects with the new one",
                  agent_id_, peer_.cert_serial);
   }
-  if (auto s = deps_.store->TouchAgent(agent_id_, hello.agent_version(), now_ms, peer_.cert_serial); !s.ok()) {
+  if (auto s = deps_.store->TouchAgent(agent_id_, hello, now_ms, peer_.cert_serial); !s.ok()) {
     if (absl::IsNotFound(s)) {
       return absl::PermissionDeniedError("this agent is not registered here; enroll it again");
     }

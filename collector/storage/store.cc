@@ -160,11 +160,17 @@ absl::StatusOr<std::vector<internal::AgentRecord>> Store::ListAgents() {
   return out;
 }
 
-absl::Status Store::TouchAgent(const std::string& agent_id, const std::string& agent_version,
-                               int64_t now_ms, const std::string& confirmed_serial) {
+absl::Status Store::TouchAgent(const std::string& agent_id, const v1::Hello& hello, int64_t now_ms,
+                               const std::string& confirmed_serial) {
   absl::MutexLock lock(&AgentLock(agent_id));
   ASSIGN_OR_RETURN(internal::AgentRecord rec, GetAgent(agent_id));
-  rec.set_agent_version(agent_version);
+  rec.set_agent_version(hello.agent_version());
+  if (hello.has_trusted_keys()) {
+    *rec.mutable_trusted_keys() = hello.trusted_keys();
+  } else {
+    rec.clear_trusted_keys();
+  }
+  rec.set_health_report_interval_ms(std::max<int64_t>(0, hello.health_report_interval_ms()));
   rec.set_last_seen_ms(now_ms);
   const bool confirmed = !confirmed_serial.empty() && confirmed_serial == rec.cert_serial() &&
                          !rec.previous_cert_serial().empty();
@@ -203,6 +209,9 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
       // which the session writes first; here only the seq advances.
       break;
     case v1::Envelope::kHealthReport: {
+      // The report replaces every state the host had: a check it no longer
+      // runs (deleted on the collector, dropped from its config) goes.
+      rec.set_health_reported_ms(now_ms);
       std::string prefix = keys::AgentPrefix(agent_id);
       RETURN_IF_ERROR(FromRocks(batch.DeleteRange(health_, prefix, keys::PrefixEnd(prefix)), "batch"));
       for (const auto& c : env.health_report().checks()) {

@@ -116,12 +116,13 @@ class Store {
   // --- agents ---
   absl::StatusOr<internal::AgentRecord> GetAgent(const std::string& agent_id);
   absl::StatusOr<std::vector<internal::AgentRecord>> ListAgents();
-  // Records a Hello: agent version and last-seen time. With
+  // Records a Hello: agent version, the publisher keys it trusts, its
+  // health report interval, and the last-seen time. With
   // `confirmed_serial` equal to the record's current certificate serial,
   // the previous one (kept since a renewal) is forgotten: the agent has
   // shown it uses the new certificate.
-  absl::Status TouchAgent(const std::string& agent_id, const std::string& agent_version,
-                          int64_t now_ms, const std::string& confirmed_serial = "");
+  absl::Status TouchAgent(const std::string& agent_id, const v1::Hello& hello, int64_t now_ms,
+                          const std::string& confirmed_serial = "");
 
   // --- agent identity (see store_identity.cc) ---
   // Sets or clears AgentRecord.disabled; false when it already had that
@@ -256,13 +257,15 @@ class Store {
   absl::StatusOr<AuditVerification> VerifyAudit();
 
   // Inventory changes of one agent at or after `since_ms` that `cause`
-  // admits, oldest first; at most `limit` (the newest), with *truncated set
-  // when more existed. A job's change carries its job and deployment ids
-  // (attributed when it was logged), and the steps of an attempt that was
-  // rolled back come as one ROLLED_BACK change (change_causes.h).
-  absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(const std::string& agent_id, int64_t since_ms,
-                                                              size_t limit, bool* truncated,
-                                                              v1::ChangeCause cause = v1::CHANGE_CAUSE_ANY);
+  // and `keep` (when set) admit, oldest first; at most `limit` (the
+  // newest), with *truncated set when more existed. A job's change carries
+  // its job and deployment ids (attributed when it was logged), and the
+  // steps of an attempt that was rolled back come as one ROLLED_BACK change
+  // (change_causes.h).
+  absl::StatusOr<std::vector<v1::InventoryChange>> ListChanges(
+      const std::string& agent_id, int64_t since_ms, size_t limit, bool* truncated,
+      v1::ChangeCause cause = v1::CHANGE_CAUSE_ANY,
+      const std::function<bool(const v1::InventoryChange&)>& keep = nullptr);
 
  private:
   Store() = default;

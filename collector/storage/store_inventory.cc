@@ -143,7 +143,8 @@ absl::StatusOr<ApplyOutcome> Store::ApplyDelta(const std::string& agent_id, cons
 
 absl::StatusOr<std::vector<v1::InventoryChange>> Store::ListChanges(const std::string& agent_id, int64_t since_ms,
                                                                    size_t limit, bool* truncated,
-                                                                   v1::ChangeCause cause) {
+                                                                   v1::ChangeCause cause,
+                                                                   const std::function<bool(const v1::InventoryChange&)>& keep) {
   std::vector<v1::InventoryChange> out;
   *truncated = false;
   std::string prefix = keys::AgentPrefix(agent_id);
@@ -165,7 +166,7 @@ absl::StatusOr<std::vector<v1::InventoryChange>> Store::ListChanges(const std::s
       std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.time_ms() < b.time_ms(); });
     }
   }
-  std::erase_if(out, [cause](const v1::InventoryChange& c) { return !MatchesCause(c, cause); });
+  std::erase_if(out, [&](const v1::InventoryChange& c) { return !MatchesCause(c, cause) || (keep && !keep(c)); });
   if (out.size() > limit) {
     out.erase(out.begin(), out.end() - static_cast<long>(limit));
     *truncated = true;

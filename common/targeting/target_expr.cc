@@ -7,6 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/escaping.h"
+#include "common/utf8.h"
 #include "common/version/package_version.h"
 
 namespace steward {
@@ -406,6 +408,31 @@ std::string Print(const Node& n) {
 }
 
 }  // namespace
+
+absl::Status CheckTargetLabel(absl::string_view key, absl::string_view value) {
+  bool ok = !key.empty() && key.size() <= kMaxLabelKeyLength &&
+            (absl::ascii_isalpha(static_cast<unsigned char>(key[0])) || key[0] == '_');
+  for (char c : key) ok = ok && (absl::ascii_isalnum(static_cast<unsigned char>(c)) || absl::StrContains("_.-/", c));
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "label '", absl::CHexEscape(key.substr(0, 100)), "': a label key is 1 to ", kMaxLabelKeyLength,
+        " characters: letters, digits, '_', '.', '-' or '/', starting with a letter or '_' (so that "
+        "label:KEY=VALUE can name it)"));
+  }
+  if (value.size() > kMaxLabelValueLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("label '", key, "': the value is longer than ", kMaxLabelValueLength, " bytes"));
+  }
+  for (char c : value) {
+    if (IsControl(c)) {
+      return absl::InvalidArgumentError(absl::StrCat("label '", key, "': the value holds a control character"));
+    }
+  }
+  if (!IsValidUtf8(value)) {
+    return absl::InvalidArgumentError(absl::StrCat("label '", key, "': the value is not valid UTF-8"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<TargetExpr> TargetExpr::Parse(absl::string_view text) {
   if (text.size() > kMaxLength) {

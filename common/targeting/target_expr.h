@@ -48,6 +48,18 @@ struct TargetHost {
   std::multimap<std::string, TargetPackage> packages;
 };
 
+// Labels (enrollment tokens, `hosts label`, check selectors) must be
+// nameable by a `label:KEY=VALUE` term as people type it: the key 1 to
+// kMaxLabelKeyLength characters, letters, digits, '_', '.', '-' or '/',
+// starting with a letter or '_' (no blanks, '=', quotes, parentheses or
+// ':', which the term's syntax would take for something else); the value
+// at most kMaxLabelValueLength bytes of UTF-8 without control characters
+// (the term quotes a value with blanks or quotes; an empty value is named
+// by `label:KEY`). InvalidArgument naming the label and the rule otherwise.
+inline constexpr size_t kMaxLabelKeyLength = 64;
+inline constexpr size_t kMaxLabelValueLength = 256;
+absl::Status CheckTargetLabel(absl::string_view key, absl::string_view value);
+
 class TargetExpr {
  public:
   // Longest expression and deepest nesting Parse accepts.

@@ -138,12 +138,14 @@ class Jobs(unittest.TestCase):
         self.assertRegex(table, r"rolled_back\s+demo\s+2\.0\s+2\.0")
 
     def test_2_an_untrusted_publisher_is_refused(self):
-        j = self.wait_job("stranger", self.run_job("stranger", "1.0"))
-        self.assertEqual(j["status"], "failed", j)
-        self.assertIn("signed only by keys this agent does not trust", j["message"])
+        # The stranger said in its Hello which keys it trusts: the collector
+        # refuses the job at once (the agent's own refusal: test_3).
+        r = self.c.ctl("job", "run", "--host", self.id["stranger"], "--artifact", self.sha["1.0"][:10],
+                       *self.sign["stranger"], "--json")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("no connected target host would install artifact demo 1.0", r.stderr)
+        self.assertIn("does not trust", r.stderr)
         self.assertEqual(installed(self.root["stranger"]), "(none)")
-        self.assertFalse([f for f in os.listdir(os.path.join(self.c.tmp, "state-stranger", "artifacts"))
-                          if f.startswith(self.sha["1.0"])])
 
     def test_3_a_job_for_a_host_that_is_down_arrives_when_it_is_back(self):
         self.agent["stranger"].stop()
@@ -154,7 +156,14 @@ class Jobs(unittest.TestCase):
                          "pending")
         self.agent["stranger"] = self.c.start_agent(*self.args["stranger"])
         j = self.wait_job("stranger", job_id)
-        self.assertEqual(j["status"], "failed")  # delivered and refused: this agent does not trust the key
+        # Queued while it was offline (what it trusts was unknown), delivered,
+        # and refused by the agent: it does not trust the key.
+        self.assertEqual(j["status"], "failed", j)
+        self.assertIn("signed only by keys this agent does not trust", j["message"])
+        self.assertEqual(installed(self.root["stranger"]), "(none)")
+        artifacts = os.path.join(self.c.tmp, "state-stranger", "artifacts")
+        self.assertFalse(os.path.isdir(artifacts) and [f for f in os.listdir(artifacts)
+                                                       if f.startswith(self.sha["2.0"])])
 
     def test_4_kill_9_in_the_middle_of_dpkg(self):
         job_id = self.run_job("trusting", "4.0")

@@ -34,6 +34,7 @@
 #include "gtest/gtest.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/agent.grpc.pb.h"
+#include "tests/collector/service/running_agent.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
@@ -800,41 +801,19 @@ class Listener {
   int port_ = 0;
 };
 
-// A real AgentRunner (the agent's whole session and collection loop) for
-// `id`, on its own thread, with one tcp check on `port` and a collection
-// interval of `interval`; stopped and joined on destruction.
-class RunningAgent {
- public:
-  RunningAgent(const std::string& address, const std::string& ca_pem, const agent::AgentIdentity& id,
-               const std::string& dir, int port, absl::Duration interval) {
-    agent::AgentConfig config;
-    config.collector = address;
-    config.state_dir = dir;
-    config.interval = interval;
-    config.dpkg_status = dir + "/no-dpkg-status";
-    config.os_release = dir + "/no-os-release";
-    config.coredump_dir = dir + "/no-coredumps";
-    config.services_enabled = false;
-    v1::CheckSpec check;
-    check.set_name("port");
-    check.set_type("tcp");
-    (*check.mutable_params())["address"] = absl::StrCat("127.0.0.1:", port);
-    config.checks.push_back(check);
-    auto outbox = agent::Outbox::Open(dir + "/outbox", OutboxLogOptions());
-    EXPECT_TRUE(outbox.ok()) << outbox.status();
-    if (!outbox.ok()) return;
-    runner_ = std::make_unique<agent::AgentRunner>(config, ca_pem, id, std::move(*outbox));
-    thread_ = std::thread([this] { runner_->Run(); });
-  }
-  ~RunningAgent() {
-    if (runner_) runner_->Stop();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::unique_ptr<agent::AgentRunner> runner_;
-  std::thread thread_;
-};
+// A real agent for `id` with one tcp check "port" on `port` and a
+// collection interval of `interval`.
+std::unique_ptr<testing::RunningAgent> RunAgentWithPortCheck(const std::string& address, const std::string& ca_pem,
+                                                             const agent::AgentIdentity& id, const std::string& dir,
+                                                             int port, absl::Duration interval) {
+  agent::AgentConfig config = testing::HermeticAgentConfig(address, dir, interval);
+  v1::CheckSpec check;
+  check.set_name("port");
+  check.set_type("tcp");
+  (*check.mutable_params())["address"] = absl::StrCat("127.0.0.1:", port);
+  config.checks.push_back(check);
+  return std::make_unique<testing::RunningAgent>(std::move(config), ca_pem, id);
+}
 
 // The collector's latest state of the agent's check "port" (time_ms 0: none yet).
 v1::CheckState PortCheck(v1::AdminService::Stub* admin, const std::string& agent_id) {
@@ -875,8 +854,8 @@ TEST_F(CollectorServerTest, HealthRequestGetsAFreshReportAndChangesPromptly) {
   EXPECT_FALSE(server_->sessions()->RequestHealthReport(id.agent_id));  // not connected yet
   Listener listener;
   ASSERT_GT(listener.port(), 0);
-  RunningAgent agent(server_->address(), CaPem(), id, dir_->path() + "/state-health-gate", listener.port(),
-                     absl::Seconds(30));
+  auto agent = RunAgentWithPortCheck(server_->address(), CaPem(), id, dir_->path() + "/state-health-gate",
+                                     listener.port(), absl::Seconds(30));
   // The first cycle runs at once and reports the check OK.
   absl::Duration first = TimeUntil(admin_.get(), id.agent_id, absl::Seconds(15),
                                    [](const v1::CheckState& c) { return c.status() == v1::CheckState::OK; });

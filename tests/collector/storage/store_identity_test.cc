@@ -16,6 +16,12 @@ namespace {
 
 constexpr int64_t kNow = 1'800'000'000;  // Unix seconds
 
+v1::Hello HelloOf(const std::string& agent_version) {
+  v1::Hello hello;
+  hello.set_agent_version(agent_version);
+  return hello;
+}
+
 class StoreIdentityTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -137,9 +143,9 @@ TEST_F(StoreIdentityTest, RenewalKeepsThePreviousSerialUntilTheNewOneIsSeen) {
   // A second renewal from the old certificate loses.
   EXPECT_EQ(store_->RecordRenewedCert("a1", "aa", "cc", kNow).code(), absl::StatusCode::kFailedPrecondition);
   // A Hello with the old one keeps it; with the new one forgets it.
-  ASSERT_TRUE(store_->TouchAgent("a1", "1.0", kNow * 1000, "aa").ok());
+  ASSERT_TRUE(store_->TouchAgent("a1", HelloOf("1.0"), kNow * 1000, "aa").ok());
   EXPECT_EQ(store_->GetAgent("a1")->previous_cert_serial(), "aa");
-  ASSERT_TRUE(store_->TouchAgent("a1", "1.0", kNow * 1000, "bb").ok());
+  ASSERT_TRUE(store_->TouchAgent("a1", HelloOf("1.0"), kNow * 1000, "bb").ok());
   EXPECT_EQ(store_->GetAgent("a1")->previous_cert_serial(), "");
 }
 

@@ -23,6 +23,12 @@ namespace {
 
 constexpr int64_t kNow = 1'800'000'000;  // Unix seconds
 
+v1::Hello HelloOf(const std::string& agent_version) {
+  v1::Hello hello;
+  hello.set_agent_version(agent_version);
+  return hello;
+}
+
 v1::Label MakeLabel(const std::string& name, const std::string& value) {
   v1::Label l;
   l.set_name(name);
@@ -212,12 +218,31 @@ TEST_F(StoreTest, GetUnknownAgentIsNotFoundNamingIt) {
 
 TEST_F(StoreTest, TouchAgentRecordsVersionAndTime) {
   Enroll("a1");
-  ASSERT_TRUE(store_->TouchAgent("a1", "9.9.9", 12345).ok());
+  ASSERT_TRUE(store_->TouchAgent("a1", HelloOf("9.9.9"), 12345).ok());
   auto rec = store_->GetAgent("a1");
   ASSERT_TRUE(rec.ok());
   EXPECT_EQ(rec->agent_version(), "9.9.9");
   EXPECT_EQ(rec->last_seen_ms(), 12345);
-  EXPECT_EQ(store_->TouchAgent("ghost", "1", 1).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->TouchAgent("ghost", HelloOf("1"), 1).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, TouchAgentRecordsTrustedKeysAndReportIntervalFromEachHello) {
+  Enroll("a1");
+  v1::Hello hello = HelloOf("2.0");
+  hello.mutable_trusted_keys()->add_key_ids("00112233445566aa");
+  hello.set_health_report_interval_ms(60000);
+  ASSERT_TRUE(store_->TouchAgent("a1", hello, 1).ok());
+  auto rec = store_->GetAgent("a1");
+  ASSERT_TRUE(rec.ok());
+  ASSERT_TRUE(rec->has_trusted_keys());
+  EXPECT_EQ(rec->trusted_keys().key_ids_size(), 1);
+  EXPECT_EQ(rec->health_report_interval_ms(), 60000);
+  // An older agent's Hello says nothing: what it trusts is unknown again.
+  ASSERT_TRUE(store_->TouchAgent("a1", HelloOf("1.0"), 2).ok());
+  rec = store_->GetAgent("a1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->has_trusted_keys());
+  EXPECT_EQ(rec->health_report_interval_ms(), 0);
 }
 
 // --- envelopes ---

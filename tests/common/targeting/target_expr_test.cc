@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -250,6 +251,53 @@ TEST(TargetExpr, RandomFormulasEvaluateAsWritten) {
       EXPECT_EQ(canonical->Matches(h), f.eval(h)) << e->ToString() << " on " << h.agent_id;
     }
   }
+}
+
+}  // namespace
+}  // namespace steward
+
+namespace steward {
+namespace {
+
+TEST(CheckTargetLabel, AcceptedLabelsAreNamedByALabelTerm) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"role", "web"}, {"_x", ""}, {"team-name", "db ops"}, {"app.kubernetes.io/name", "nginx"},
+           {"env", "say \"hi\""}, {"k", "caf\xc3\xa9"}}) {
+    ASSERT_TRUE(CheckTargetLabel(key, value).ok()) << key << ": " << CheckTargetLabel(key, value);
+    TargetHost host;
+    host.labels[key] = value;
+    TargetHost other;
+    other.labels[key] = value + "x";
+    // The canonical form quotes what needs quoting; it names the label.
+    const std::string term = value.empty() ? "label:" + key : "label:" + key + "=\"" + [&] {
+      std::string q;
+      for (char c : value) {
+        if (c == '"' || c == '\\') q += '\\';
+        q += c;
+      }
+      return q;
+    }() + "\"";
+    auto e = TargetExpr::Parse(term);
+    ASSERT_TRUE(e.ok()) << term << ": " << e.status();
+    EXPECT_TRUE(e->Matches(host)) << term;
+    if (!value.empty()) EXPECT_FALSE(e->Matches(other)) << term;
+  }
+}
+
+TEST(CheckTargetLabel, RefusesKeysATermCannotNameSayingWhatIsAllowed) {
+  for (const std::string& key : {std::string(""), std::string("my key"), std::string("a=b"), std::string("\"q\""),
+                                 std::string("a:b"), std::string("(x)"), std::string("1st"), std::string(65, 'k'),
+                                 std::string("tab\there")}) {
+    absl::Status st = CheckTargetLabel(key, "v");
+    ASSERT_FALSE(st.ok()) << "'" << key << "' accepted";
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(st.message(), "letters, digits, '_', '.', '-' or '/'")) << st;
+    EXPECT_TRUE(absl::StartsWith(st.message(), "label '")) << st;
+  }
+  EXPECT_TRUE(absl::StrContains(CheckTargetLabel("my key", "v").message(), "'my key'"));
+  EXPECT_FALSE(CheckTargetLabel("k", "line\nbreak").ok());
+  EXPECT_FALSE(CheckTargetLabel("k", std::string(257, 'v')).ok());
+  EXPECT_FALSE(CheckTargetLabel("k", "\xff").ok());
 }
 
 }  // namespace
