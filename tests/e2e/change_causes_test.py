@@ -99,7 +99,7 @@ class ChangeCauses(unittest.TestCase):
         self.assertRegex(table, r"tool\s+added\s+-\s+7\s+other")
         r = self.c.ctl("changes", "--cause", "planned")
         self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn("--cause 'planned': use job or other", r.stderr)
+        self.assertIn("--cause 'planned' must be job or other", r.stderr)
 
 
 if __name__ == "__main__":
