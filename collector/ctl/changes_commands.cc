@@ -27,6 +27,8 @@ absl::Status Changes(CommandContext& c) {
   ASSIGN_OR_RETURN(std::string host, c.HostFlag());
   req.set_agent_id(host);
   req.set_since_ms(absl::ToUnixMillis(absl::Now() - since));
+  req.set_name(c.Get("name"));
+  req.set_source(c.Get("source"));
   if (c.Get("cause") == "job") req.set_cause(v1::CHANGE_CAUSE_JOB);
   if (c.Get("cause") == "other") req.set_cause(v1::CHANGE_CAUSE_OTHER);
   v1::ListChangesResponse resp;
@@ -87,8 +89,10 @@ CommandNoun ChangesNoun() {
                .summary = "inventory changes (added, removed, upgraded, rolled back) with the job that made each",
                .flags = {HostFlagSpec(), DurationFlag("since", "how far back", "24h"),
                          ChoiceFlag("cause", {"job", "other"},
-                                    "job: only changes Steward's jobs made; other: only out-of-band ones")},
-               .examples = {"changes --since 7d --cause other"},
+                                    "job: only changes Steward's jobs made; other: only out-of-band ones"),
+                         TextFlag("name", "GLOB", "only changes of packages whose name matches this glob"),
+                         SourceFlagSpec()},
+               .examples = {"changes --since 7d --cause other", "changes --name 'openssl*' --host web1"},
                .json_keys = {"agent_id", "hostname", "time", "source", "name", "change", "old_version",
                              "new_version", "cause", "job_id", "deployment_id"},
                .run = Changes},

@@ -1,10 +1,12 @@
 #include "collector/ctl/command.h"
 
 #include <cstdlib>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "collector/ctl/host_ref.h"
 #include "common/duration.h"
+#include "common/inventory/package_names.h"
 #include "common/status_macros.h"
 
 namespace steward::ctl {
@@ -114,5 +116,10 @@ FlagSpec RepeatedFlag(std::string name, std::string value_name, std::string help
 }
 
 FlagSpec HostFlagSpec(std::string help) { return TextFlag("host", "HOST", std::move(help)); }
+
+FlagSpec SourceFlagSpec() {
+  return ChoiceFlag("source", std::vector<std::string>(std::begin(kInventorySources), std::end(kInventorySources)),
+                    "only packages of this inventory source");
+}
 
 }  // namespace steward::ctl

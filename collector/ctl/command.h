@@ -173,5 +173,7 @@ FlagSpec ChoiceFlag(std::string name, std::vector<std::string> choices, std::str
 FlagSpec RepeatedFlag(std::string name, std::string value_name, std::string help);
 // --host HOST: an agent id, a 4+ character prefix of one, or a hostname.
 FlagSpec HostFlagSpec(std::string help = "only this host (agent id, 4+ character id prefix, or hostname)");
+// --source SOURCE: one of the agent's inventory sources (dpkg, pip, ...).
+FlagSpec SourceFlagSpec();
 
 }  // namespace steward::ctl

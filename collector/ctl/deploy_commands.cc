@@ -271,6 +271,7 @@ absl::Status DeployCreate(v1::AdminService::Stub& stub, const DeployOptions& o, 
   grpc::ClientContext ctx;
   v1::CreateDeploymentResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.CreateDeployment(WithDeadline(&ctx, o.timeout), req, &resp)));
+  for (const std::string& warning : resp.warnings()) *o.notes << "warning: " << warning << "\n";
   const v1::Deployment& d = resp.deployment();
   if (o.json) {
     JsonWriter w;

@@ -23,11 +23,13 @@
 namespace steward::ctl {
 namespace {
 
-void JobJson(JsonWriter& w, const v1::Job& j) {
+void JobJson(JsonWriter& w, const v1::Job& j, const std::string* hostname = nullptr) {
   const v1::JobResult& r = j.result();
   w.BeginObject()
       .Key("job_id").String(j.spec().job_id())
-      .Key("agent_id").String(j.agent_id())
+      .Key("agent_id").String(j.agent_id());
+  if (hostname != nullptr) w.Key("hostname").String(*hostname);
+  w
       .Key("action").String(JobKindName(j.spec()))
       .Key("artifact").String(j.spec().install_artifact().sha256())
       .Key("status").String(JobStatusName(r.status()))
@@ -40,6 +42,12 @@ void JobJson(JsonWriter& w, const v1::Job& j) {
       .Key("created").String(FormatRfc3339(absl::FromUnixMillis(j.created_ms())))
       .Key("finished").String(r.finished_ms() > 0 ? FormatRfc3339(absl::FromUnixMillis(r.finished_ms())) : "")
       .EndObject();
+}
+
+// The host name ListJobs gave for `agent_id`; empty when the host was removed.
+std::string HostnameOf(const v1::ListJobsResponse& resp, const std::string& agent_id) {
+  auto it = resp.hostnames().find(agent_id);
+  return it == resp.hostnames().end() ? "" : it->second;
 }
 
 absl::Status Print(const v1::Job& j, bool json, std::ostream& out) {
@@ -144,6 +152,7 @@ absl::Status JobRun(v1::AdminService::Stub& stub, JobOptions o, std::ostream& ou
   grpc::ClientContext ctx;
   v1::RunJobResponse resp;
   RETURN_IF_ERROR(FromGrpcStatus(stub.RunJob(WithDeadline(&ctx, o.timeout), req, &resp)));
+  for (const std::string& warning : resp.warnings()) *o.notes << "warning: " << warning << "\n";
   return Print(resp.job(), o.json, out);
 }
 
@@ -175,16 +184,20 @@ absl::Status JobList(v1::AdminService::Stub& stub, const JobOptions& o, std::ost
   if (o.json) {
     JsonWriter w;
     w.BeginArray();
-    for (const v1::Job& j : resp.jobs()) JobJson(w, j);
+    for (const v1::Job& j : resp.jobs()) {
+      const std::string hostname = HostnameOf(resp, j.agent_id());
+      JobJson(w, j, &hostname);
+    }
     w.EndArray();
     out << w.str() << "\n";
     return absl::OkStatus();
   }
-  Table t({"JOB", "HOST", "STATUS", "PACKAGE", "FROM", "TO", "MESSAGE"});
+  Table t({"JOB", "HOSTNAME", "AGENT ID", "STATUS", "PACKAGE", "FROM", "TO", "MESSAGE"});
   for (const v1::Job& j : resp.jobs()) {
     const v1::JobResult& r = j.result();
-    t.AddRow({j.spec().job_id(), j.agent_id(), JobStatusName(r.status()), r.package(), r.old_version(),
-              r.new_version(), r.message().substr(0, 80)});
+    std::string hostname = HostnameOf(resp, j.agent_id());
+    t.AddRow({j.spec().job_id(), hostname.empty() ? "-" : hostname, j.agent_id(), JobStatusName(r.status()),
+              r.package(), r.old_version(), r.new_version(), r.message().substr(0, 80)});
   }
   out << t.Render();
   if (t.size() == 0) out << "(no jobs)\n";
@@ -199,6 +212,7 @@ JobOptions JobOptionsOf(CommandContext& c) {
   o.json = c.json();
   o.timeout = c.timeout();
   o.resolve_host = [&c](const std::string& ref) { return c.ResolveHost(ref); };
+  o.notes = &c.err();
   return o;
 }
 
@@ -270,7 +284,7 @@ CommandNoun JobNoun() {
                .summary = "jobs with their results",
                .flags = {HostFlagSpec(), TextFlag("job", "JOB_ID", "only this job")},
                .examples = {"job list --host web1"},
-               .json_keys = {"job_id", "agent_id", "status"},
+               .json_keys = {"job_id", "agent_id", "hostname", "status"},
                .run = RunJobList},
           }};
 }

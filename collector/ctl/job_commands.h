@@ -3,6 +3,7 @@
 // package, run a program, write a config file, restart a unit), `job
 // rollback` (undo a job), `job list`. Tables for people, --json for scripts.
 
+#include <iostream>
 #include <ostream>
 #include <functional>
 #include <string>
@@ -35,6 +36,9 @@ struct JobOptions {
   // Turns `host` as typed (id, prefix or hostname) into an agent id, after
   // the local checks; null: `host` is an agent id already.
   std::function<absl::StatusOr<std::string>(const std::string&)> resolve_host;
+  // Where the collector's warnings go (an unsigned artifact, a host that
+  // trusts none of its signers), apart from the result on `out`.
+  std::ostream* notes = &std::cerr;
 };
 
 // How long the statement of a one-host job is valid: the host may be

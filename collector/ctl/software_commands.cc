@@ -13,6 +13,7 @@
 #include "collector/ctl/metrics_view.h"
 #include "collector/ctl/table.h"
 #include "common/duration.h"
+#include "common/inventory/package_names.h"
 #include "common/json_writer.h"
 #include "common/status_macros.h"
 
@@ -24,6 +25,7 @@ absl::Status Software(CommandContext& c) {
   ASSIGN_OR_RETURN(std::string host, c.HostFlag());
   req.set_agent_id(host);
   req.set_name(c.Get("name"));
+  req.set_source(c.Get("source"));
   v1::ListSoftwareResponse resp;
   RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::ListSoftware, req, &resp));
   if (c.json()) {
@@ -64,8 +66,12 @@ CommandNoun SoftwareNoun() {
           {
               {.path = "software",
                .summary = "list installed software",
-               .flags = {HostFlagSpec(), TextFlag("name", "NAME", "only this package name")},
-               .examples = {"software --name openssl", "software --host web1 --json"},
+               .details = "--name is a glob ('libssl*', 'python3-?', '[a-c]*'); a name without *, ? or [ matches only\n"
+                          "itself. pip and npm names match without regard to case, the other sources' exactly.",
+               .flags = {HostFlagSpec(), TextFlag("name", "GLOB", "only packages whose name matches this glob"),
+                         SourceFlagSpec()},
+               .examples = {"software --name 'libssl*'", "software --source pip --name django --json",
+                            "software --host web1"},
                .json_keys = {"agent_id", "hostname", "source", "name", "version", "arch"},
                .run = Software},
           }};

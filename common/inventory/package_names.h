@@ -9,6 +9,11 @@
 
 namespace steward {
 
+// Every inventory source the agent has (agent/inventory/*_source.h), by the
+// name it reports in SoftwareItem.source; stewardctl offers these to
+// --source.
+inline constexpr absl::string_view kInventorySources[] = {"dpkg", "rpm", "pip", "npm", "snap", "flatpak"};
+
 // True when `source` ("pip", "dpkg", ...) compares package names without
 // regard to case. Unknown sources compare case-sensitively.
 bool PackageNamesFoldCase(absl::string_view source);

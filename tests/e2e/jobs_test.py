@@ -136,6 +136,13 @@ class Jobs(unittest.TestCase):
         self.assertEqual(installed(self.root["trusting"]), "install ok installed 2.0")
         table = self.c.ctl_ok("job", "list", "--host", self.id["trusting"])
         self.assertRegex(table, r"rolled_back\s+demo\s+2\.0\s+2\.0")
+        # Jobs name their host by hostname next to the id, in the table and in JSON.
+        hostname = [h for h in self.c.ctl_json("hosts") if h["agent_id"] == self.id["trusting"]][0]["hostname"]
+        self.assertTrue(hostname)
+        self.assertIn("HOSTNAME", table.splitlines()[0])
+        self.assertRegex(table, rf"{j3['job_id']}\s+{hostname}\s+{self.id['trusting']}\s+rolled_back")
+        jobs = self.c.ctl_json("job", "list", "--host", self.id["trusting"])
+        self.assertEqual({j["hostname"] for j in jobs}, {hostname})
 
     def test_2_an_untrusted_publisher_is_refused(self):
         # The stranger said in its Hello which keys it trusts: the collector
@@ -151,7 +158,13 @@ class Jobs(unittest.TestCase):
         self.agent["stranger"].stop()
         wait_for("stranger offline", lambda: not [h for h in self.c.ctl_json("hosts")
                                                   if h["agent_id"] == self.id["stranger"] and h["connected"]])
-        job_id = self.run_job("stranger", "2.0")
+        # The collector cannot know yet whether the offline host accepts the
+        # artifact: the job is queued, with a warning on stderr (stdout stays JSON).
+        r = self.c.ctl("job", "run", "--host", self.id["stranger"], "--artifact", self.sha["2.0"][:10],
+                       *self.sign["stranger"], "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"^warning: 1 host offline; whether they accept it is known when they connect")
+        job_id = json.loads(r.stdout)["job_id"]
         self.assertEqual(self.c.ctl_json("job", "list", "--job", job_id, "--host", self.id["stranger"])[0]["status"],
                          "pending")
         self.agent["stranger"] = self.c.start_agent(*self.args["stranger"])

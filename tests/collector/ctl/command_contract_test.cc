@@ -5,6 +5,7 @@
 // invocation here fails LiveJsonHasTheDocumentedKeys.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <regex>
@@ -183,6 +184,87 @@ TEST(CommandTable, DocsReferenceIsTheHelp) {
   absl::StatusOr<std::string> have = ReadFile(path);
   ASSERT_TRUE(have.ok()) << have.status();
   EXPECT_EQ(*have, want) << "docs/stewardctl.md differs from the command table; regenerate it (see above)";
+}
+
+// The command a documented line invokes: the longest table path its
+// leading words spell; null when they spell none.
+const CommandSpec* CommandOf(const std::vector<std::string>& words) {
+  const CommandSpec* found = nullptr;
+  size_t longest = 0;
+  for (const CommandSpec* c : Commands()) {
+    const std::vector<std::string> path = Words(c->path);
+    if (path.size() <= longest || path.size() > words.size()) continue;
+    if (std::equal(path.begin(), path.end(), words.begin())) {
+      found = c;
+      longest = path.size();
+    }
+  }
+  return found;
+}
+
+// Every `stewardctl ...` line in a code block of README.md and docs/*.md
+// names a command of the table and only flags that command (or every
+// command) takes: the docs cannot keep a flag or command the CLI dropped.
+TEST(CommandTable, DocsNameOnlyCommandsAndFlagsThatExist) {
+  std::set<std::string> globals;
+  for (const FlagSpec& f : GlobalFlags()) globals.insert("--" + f.name);
+  int lines = 0;
+  for (const char* doc : {"README.md", "docs/operations.md", "docs/deployments.md", "docs/security.md",
+                          "docs/protocol.md", "docs/testing.md"}) {
+    absl::StatusOr<std::string> text = ReadFile(absl::StrCat(STEWARD_SOURCE_DIR, "/", doc));
+    ASSERT_TRUE(text.ok()) << text.status();
+    bool in_code = false;
+    for (absl::string_view raw : absl::StrSplit(*text, '\n')) {
+      if (absl::StartsWith(raw, "```")) {
+        in_code = !in_code;
+        continue;
+      }
+      std::string line(raw.substr(0, raw.find(" #")));  // a trailing comment
+      if (size_t at = line.find("stewardctl "); !in_code || at == std::string::npos) {
+        continue;
+      } else {
+        line = line.substr(at + 11);
+      }
+      // "a | b" alternatives after the first are other commands or values.
+      std::vector<std::string> words;
+      for (absl::string_view w : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+        if (w == "|" || w == "--" || w == "\\") break;  // another command, a program's argv, a continuation
+        words.emplace_back(w);
+      }
+      if (words.empty() || words[0] == "help" || absl::StartsWith(words[0], "--")) {
+        // `stewardctl --config F hosts`: drop global flags before the command.
+        while (!words.empty() && absl::StartsWith(words[0], "--")) {
+          const bool takes_value = std::any_of(GlobalFlags().begin(), GlobalFlags().end(), [&](const FlagSpec& f) {
+            return "--" + f.name == words[0] && f.kind != FlagKind::kBool;
+          });
+          words.erase(words.begin(), words.begin() + std::min<size_t>(takes_value ? 2 : 1, words.size()));
+        }
+        if (words.empty() || words[0] == "help") continue;
+      }
+      ++lines;
+      // "deploy pause|resume ID": the first alternative names the command.
+      std::vector<std::string> command_words = words;
+      for (std::string& w : command_words) w = w.substr(0, w.find('|'));
+      const CommandSpec* c = CommandOf(command_words);
+      if (c == nullptr) {
+        ADD_FAILURE() << doc << ": 'stewardctl " << line << "' names no command of the table";
+        continue;
+      }
+      std::set<std::string> takes = globals;
+      for (const FlagSpec& f : c->flags) takes.insert("--" + f.name);
+      for (std::string w : words) {
+        // "[--host", "--state=x", "--a|--b", "--label]..." -> the flag names.
+        absl::StrReplaceAll({{"[", ""}, {"]", ""}, {"...", ""}, {"(", ""}, {")", ""}}, &w);
+        for (absl::string_view alt : absl::StrSplit(w, '|')) {
+          if (!absl::StartsWith(alt, "--") || alt == "--") continue;
+          std::string flag(alt.substr(0, alt.find('=')));
+          EXPECT_TRUE(takes.contains(flag)) << doc << ": 'stewardctl " << line << "': '" << c->path
+                                            << "' takes no " << flag;
+        }
+      }
+    }
+  }
+  EXPECT_GT(lines, 60) << "the docs' stewardctl lines were not found";
 }
 
 // The documented --json keys, from a real collector. Each invocation may
