@@ -13,6 +13,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/collector/ctl/ctl_harness.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -22,17 +23,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using steward::testing::TempDir;
-
-struct CtlResult {
-  int code;
-  std::string out, err;
-};
-
-CtlResult Ctl(const std::vector<std::string>& args, const std::string& conf = "") {
-  std::ostringstream out, err;
-  int code = RunStewardctl(args, conf, out, err);
-  return {code, out.str(), err.str()};
-}
 
 std::string JsonField(const std::string& json, const std::string& key) {
   size_t at = json.find("\"" + key + "\": \"");
@@ -44,25 +34,14 @@ std::string JsonField(const std::string& json, const std::string& key) {
 class ArtifactCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    collector::CollectorOptions opts;
-    opts.data_dir = dir_.path() + "/data";
-    opts.listen = "127.0.0.1:0";
-    opts.worker_threads = 1;
-    auto server = collector::CollectorServer::Start(opts);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    conf_ = opts.data_dir + "/admin.conf";
+    absl::StatusOr<LiveCollector> live = StartCollector(dir_.path() + "/data");
+    ASSERT_TRUE(live.ok()) << live.status();
+    server_ = std::move(live->server);
+    conf_ = live->conf;
     // A real .deb, as a publisher would push.
-    const std::string pkg = dir_.path() + "/pkg";
-    ASSERT_TRUE(MakeDirs(pkg + "/DEBIAN", 0755).ok());
-    ASSERT_TRUE(WriteFileAtomic(pkg + "/DEBIAN/control",
-                                "Package: steward-demo\nVersion: 1.2-3\nArchitecture: all\n"
-                                "Maintainer: Ops <ops@example.net>\nDescription: demo\n")
-                    .ok());
-    deb_ = dir_.path() + "/steward-demo_1.2-3_all.deb";
-    auto built = testing::RunProcess({"dpkg-deb", "--root-owner-group", "--build", pkg, deb_},
-                                     testing::StderrMode::kMerge);
-    ASSERT_TRUE(built.has_value() && built->exit_code == 0) << (built ? built->out : "dpkg-deb did not run");
+    absl::StatusOr<std::string> deb = BuildDemoDeb(dir_.path());
+    ASSERT_TRUE(deb.ok()) << deb.status();
+    deb_ = *deb;
   }
 
   TempDir dir_;

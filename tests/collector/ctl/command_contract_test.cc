@@ -25,6 +25,7 @@
 #include "collector/service/collector_server.h"
 #include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "tests/collector/ctl/ctl_harness.h"
 #include "tests/collector/ctl/fleet_store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -32,17 +33,6 @@ namespace steward::ctl {
 namespace {
 
 using steward::testing::TempDir;
-
-struct CtlResult {
-  int code;
-  std::string out, err;
-};
-
-CtlResult Ctl(const std::vector<std::string>& args, const std::string& conf) {
-  std::ostringstream out, err;
-  int code = RunStewardctl(args, conf, out, err);
-  return {code, out.str(), err.str()};
-}
 
 std::vector<const CommandSpec*> Commands() {
   std::vector<const CommandSpec*> all;
@@ -283,14 +273,10 @@ class CommandContractLiveTest : public ::testing::Test {
              {web1,
               {"agt-web2-0002", "web2", "debian", {{"role", "web"}}, "dpkg", {{"openssl", "3.0.11-1~deb12u2"}}},
               {"agt-db1-0003", "db1", "rocky", {{"role", "db"}}, "rpm", {{"openssl", "1:1.1.1k-5.el8_5"}}}});
-    collector::CollectorOptions opts;
-    opts.data_dir = dir_.path() + "/data";
-    opts.listen = "127.0.0.1:0";
-    opts.worker_threads = 1;
-    auto server = collector::CollectorServer::Start(opts);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    conf_ = opts.data_dir + "/admin.conf";
+    absl::StatusOr<LiveCollector> live = StartCollector(dir_.path() + "/data");
+    ASSERT_TRUE(live.ok()) << live.status();
+    server_ = std::move(live->server);
+    conf_ = live->conf;
     ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/notes.txt", "release notes\n", 0644).ok());
   }
 

@@ -20,23 +20,13 @@
 #include "common/file_util.h"
 #include "common/tls/pki.h"
 #include "gtest/gtest.h"
+#include "tests/collector/ctl/ctl_harness.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::ctl {
 namespace {
 
 using steward::testing::TempDir;
-
-struct CtlResult {
-  int code;
-  std::string out, err;
-};
-
-CtlResult Ctl(const std::vector<std::string>& args, const std::string& env_config = "") {
-  std::ostringstream out, err;
-  int code = RunStewardctl(args, env_config, out, err);
-  return {code, out.str(), err.str()};
-}
 
 // A syntactically valid admin.conf whose collector is a closed local port.
 class CtlWithConfigTest : public ::testing::Test {
@@ -292,13 +282,9 @@ TEST_F(CtlWithConfigTest, UnreachableCollectorExits1WithHint) {
 TEST_F(CtlWithConfigTest, ACredentialOfAnotherCollectorIsAHandshakeFailureNotUnreachable) {
   // A running collector, and an admin.conf of another CA pointed at it.
   TempDir dir;
-  collector::CollectorOptions opts;
-  opts.data_dir = dir.path() + "/data";
-  opts.listen = "127.0.0.1:0";
-  opts.worker_threads = 1;
-  auto server = collector::CollectorServer::Start(opts);
-  ASSERT_TRUE(server.ok()) << server.status();
-  absl::StatusOr<AdminCredential> real = LoadAdminCredential(opts.data_dir + "/admin.conf");
+  absl::StatusOr<LiveCollector> live = StartCollector(dir.path() + "/data");
+  ASSERT_TRUE(live.ok()) << live.status();
+  absl::StatusOr<AdminCredential> real = LoadAdminCredential(live->conf);
   ASSERT_TRUE(real.ok()) << real.status();
   CtlResult r = Ctl({"hosts", "--config", WriteConfig(real->collector)});
   EXPECT_EQ(r.code, 1);
@@ -309,13 +295,9 @@ TEST_F(CtlWithConfigTest, ACredentialOfAnotherCollectorIsAHandshakeFailureNotUnr
 
 TEST(RunStewardctlLive, TokenCreateHostsAndMetricsAgainstARealCollector) {
   TempDir dir;
-  collector::CollectorOptions opts;
-  opts.data_dir = dir.path() + "/data";
-  opts.listen = "127.0.0.1:0";
-  opts.worker_threads = 1;
-  auto server = collector::CollectorServer::Start(opts);
-  ASSERT_TRUE(server.ok()) << server.status();
-  std::string conf = opts.data_dir + "/admin.conf";
+  absl::StatusOr<LiveCollector> live = StartCollector(dir.path() + "/data");
+  ASSERT_TRUE(live.ok()) << live.status();
+  const std::string conf = live->conf;
 
   CtlResult hosts = Ctl({"hosts"}, conf);
   EXPECT_EQ(hosts.code, 0) << hosts.err;

@@ -15,6 +15,7 @@
 #include "common/crypto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/collector/ctl/ctl_harness.h"
 #include "tests/collector/ctl/fleet_store.h"
 #include "tests/testing/temp_dir.h"
 
@@ -23,17 +24,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using steward::testing::TempDir;
-
-struct CtlResult {
-  int code;
-  std::string out, err;
-};
-
-CtlResult Ctl(const std::vector<std::string>& args, const std::string& conf) {
-  std::ostringstream out, err;
-  int code = RunStewardctl(args, conf, out, err);
-  return {code, out.str(), err.str()};
-}
 
 class HostsWhereTest : public ::testing::Test {
  protected:
@@ -46,14 +36,10 @@ class HostsWhereTest : public ::testing::Test {
                {{"openssl", "3.0.13-1~deb12u1"}, {"nginx", "1.22.1-9"}}},
               {"agt-db1", "db1", "rocky", {{"role", "db"}, {"env", "prod"}}, "rpm",
                {{"openssl", "1:1.1.1k-5.el8_5"}, {"postgresql", "13.7-1.el8"}}}});
-    collector::CollectorOptions opts;
-    opts.data_dir = dir_.path() + "/data";
-    opts.listen = "127.0.0.1:0";
-    opts.worker_threads = 1;
-    auto server = collector::CollectorServer::Start(opts);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    conf_ = opts.data_dir + "/admin.conf";
+    absl::StatusOr<LiveCollector> live = StartCollector(dir_.path() + "/data");
+    ASSERT_TRUE(live.ok()) << live.status();
+    server_ = std::move(live->server);
+    conf_ = live->conf;
   }
 
   // Agent ids of `hosts --json --where expr`, in output order.

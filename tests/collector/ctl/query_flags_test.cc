@@ -14,6 +14,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/collector/ctl/ctl_harness.h"
 #include "tests/collector/ctl/fleet_store.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -21,34 +22,12 @@
 namespace steward::ctl {
 namespace {
 
+using steward::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
-using steward::testing::TempDir;
-
-struct CtlResult {
-  int code;
-  std::string out, err;
-};
-
-CtlResult Ctl(const std::vector<std::string>& args, const std::string& conf) {
-  std::ostringstream out, err;
-  int code = RunStewardctl(args, conf, out, err);
-  return {code, out.str(), err.str()};
-}
-
-// Every value of "key": "..." in a JSON text, in order.
-std::vector<std::string> Values(const std::string& json, const std::string& key) {
-  std::vector<std::string> values;
-  const std::string needle = "\"" + key + "\": \"";
-  for (size_t at = json.find(needle); at != std::string::npos; at = json.find(needle, at + 1)) {
-    const size_t begin = at + needle.size();
-    values.push_back(json.substr(begin, json.find('"', begin) - begin));
-  }
-  return values;
-}
 
 HostSpec Host(std::string id, std::string hostname, std::string source,
               std::vector<std::pair<std::string, std::string>> packages) {
@@ -66,28 +45,27 @@ class QueryFlagsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(mkdir((dir_.path() + "/data").c_str(), 0700), 0);
-    HostSpec web1 = Host("agt-web1", "web1", "dpkg", {{"openssl", "3.0.11-1"}, {"libssl3", "3.0.11-1"}, {"nginx", "1.22"}});
+    HostSpec web1 = Host("agt-web1", "web1", "dpkg",
+                         {{"openssl", "3.0.11-1"}, {"libssl3", "3.0.11-1"}, {"nginx", "1.22"}});
     web1.upgrade_first_to = "3.0.13-1";
     web1.checks = {{"http-main", true}, {"tcp-db", false}};
     HostSpec app1 = Host("agt-app1", "app1", "pip", {{"Django", "4.2.1"}, {"requests", "2.31.0"}});
     app1.checks = {{"http-main", false}};
-    HostSpec web2 = Host("agt-web2", "web2", "dpkg", {{"openssl", "3.0.13-1"}, {"Django-dpkg", "1"}});
+    HostSpec web2 =
+        Host("agt-web2", "web2", "dpkg", {{"openssl", "3.0.13-1"}, {"Django-dpkg", "1"}});
     Populate(dir_.path() + "/data/db", {web1, app1, web2});
-    collector::CollectorOptions opts;
-    opts.data_dir = dir_.path() + "/data";
-    opts.listen = "127.0.0.1:0";
-    opts.worker_threads = 1;
-    auto server = collector::CollectorServer::Start(opts);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    conf_ = opts.data_dir + "/admin.conf";
+    absl::StatusOr<LiveCollector> live = StartCollector(dir_.path() + "/data");
+    ASSERT_TRUE(live.ok()) << live.status();
+    server_ = std::move(live->server);
+    conf_ = live->conf;
   }
 
   // `name` values of a JSON listing.
-  std::vector<std::string> Names(const std::vector<std::string>& args, const std::string& key = "name") {
+  std::vector<std::string> Names(const std::vector<std::string>& args,
+                                 const std::string& key = "name") {
     CtlResult r = Ctl(args, conf_);
     EXPECT_EQ(r.code, 0) << r.err;
-    return Values(r.out, key);
+    return JsonStrings(r.out, key);
   }
 
   TempDir dir_;
@@ -96,12 +74,15 @@ class QueryFlagsTest : public ::testing::Test {
 };
 
 TEST_F(QueryFlagsTest, SoftwareNameIsAGlobFoldedForPipAndNpmOnly) {
-  EXPECT_THAT(Names({"software", "--name", "*ssl*", "--json"}), UnorderedElementsAre("openssl", "libssl3", "openssl"));
-  EXPECT_THAT(Names({"software", "--name", "openssl", "--host", "web1", "--json"}), ElementsAre("openssl"));
+  EXPECT_THAT(Names({"software", "--name", "*ssl*", "--json"}),
+              UnorderedElementsAre("openssl", "libssl3", "openssl"));
+  EXPECT_THAT(Names({"software", "--name", "openssl", "--host", "web1", "--json"}),
+              ElementsAre("openssl"));
   // pip names ignore case; dpkg names do not.
   EXPECT_THAT(Names({"software", "--name", "DJANGO", "--json"}), ElementsAre("Django"));
   EXPECT_THAT(Names({"software", "--name", "django*", "--json"}), ElementsAre("Django"));
-  EXPECT_THAT(Names({"software", "--name", "Django*", "--json"}), UnorderedElementsAre("Django", "Django-dpkg"));
+  EXPECT_THAT(Names({"software", "--name", "Django*", "--json"}),
+              UnorderedElementsAre("Django", "Django-dpkg"));
   EXPECT_THAT(Names({"software", "--name", "OPENSSL", "--json"}), IsEmpty());
   CtlResult r = Ctl({"software", "--name", "[abc"}, conf_);
   EXPECT_EQ(r.code, 2);  // the collector's INVALID_ARGUMENT: the request was wrong
@@ -109,7 +90,8 @@ TEST_F(QueryFlagsTest, SoftwareNameIsAGlobFoldedForPipAndNpmOnly) {
 }
 
 TEST_F(QueryFlagsTest, SoftwareSourceSelectsOneInventorySourceAndRefusesOthers) {
-  EXPECT_THAT(Names({"software", "--source", "pip", "--json"}), UnorderedElementsAre("Django", "requests"));
+  EXPECT_THAT(Names({"software", "--source", "pip", "--json"}),
+              UnorderedElementsAre("Django", "requests"));
   EXPECT_THAT(Names({"software", "--source", "dpkg", "--name", "django*", "--json"}), IsEmpty());
   EXPECT_THAT(Names({"software", "--source", "rpm", "--json"}), IsEmpty());
   CtlResult r = Ctl({"software", "--source", "pyp"}, conf_);
@@ -120,9 +102,11 @@ TEST_F(QueryFlagsTest, SoftwareSourceSelectsOneInventorySourceAndRefusesOthers) 
 
 TEST_F(QueryFlagsTest, ChangesNameAndSource) {
   // web1's openssl was upgraded (fleet_store's second snapshot).
-  EXPECT_THAT(Names({"changes", "--since", "1h", "--name", "open*", "--json"}), ElementsAre("openssl"));
+  EXPECT_THAT(Names({"changes", "--since", "1h", "--name", "open*", "--json"}),
+              ElementsAre("openssl"));
   EXPECT_THAT(Names({"changes", "--since", "1h", "--name", "nginx", "--json"}), IsEmpty());
-  EXPECT_THAT(Names({"changes", "--since", "1h", "--source", "dpkg", "--json"}), ElementsAre("openssl"));
+  EXPECT_THAT(Names({"changes", "--since", "1h", "--source", "dpkg", "--json"}),
+              ElementsAre("openssl"));
   EXPECT_THAT(Names({"changes", "--since", "1h", "--source", "pip", "--json"}), IsEmpty());
   CtlResult r = Ctl({"changes", "--since", "1h", "--name", "openssl", "--source", "dpkg"}, conf_);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -131,17 +115,20 @@ TEST_F(QueryFlagsTest, ChangesNameAndSource) {
 }
 
 TEST_F(QueryFlagsTest, HealthStateNameAndStaleResults) {
-  EXPECT_THAT(Names({"health", "--state", "down", "--json"}, "check"), UnorderedElementsAre("tcp-db", "http-main"));
+  EXPECT_THAT(Names({"health", "--state", "down", "--json"}, "check"),
+              UnorderedElementsAre("tcp-db", "http-main"));
   EXPECT_THAT(Names({"health", "--state", "ok", "--json"}, "check"), ElementsAre("http-main"));
-  EXPECT_THAT(Names({"health", "--state", "down", "--name", "http*", "--json"}, "hostname"), ElementsAre("app1"));
+  EXPECT_THAT(Names({"health", "--state", "down", "--name", "http*", "--json"}, "hostname"),
+              ElementsAre("app1"));
   EXPECT_THAT(Names({"health", "--name", "tcp-*", "--json"}, "hostname"), ElementsAre("web1"));
   // None of these hosts is connected: every result is stale, and says why.
   CtlResult r = Ctl({"health", "--state", "stale", "--json"}, conf_);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(Values(r.out, "check").size(), 3u) << r.out;
+  EXPECT_EQ(JsonStrings(r.out, "check").size(), 3u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("\"stale\": true"));
   EXPECT_THAT(r.out, Not(HasSubstr("\"stale\": false")));
-  EXPECT_THAT(Values(r.out, "stale_reason"), ::testing::Each(HasSubstr("host offline since ")));
+  EXPECT_THAT(JsonStrings(r.out, "stale_reason"),
+              ::testing::Each(HasSubstr("host offline since ")));
   r = Ctl({"health", "--host", "web1"}, conf_);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("down (stale)"));
@@ -156,20 +143,14 @@ TEST_F(QueryFlagsTest, HealthStateNameAndStaleResults) {
 }
 
 TEST_F(QueryFlagsTest, DryRunOfAnUnsignedArtifactForOfflineHostsWarnsOnStderr) {
-  const std::string pkg = dir_.path() + "/pkg";
-  ASSERT_TRUE(MakeDirs(pkg + "/DEBIAN", 0755).ok());
-  ASSERT_TRUE(WriteFileAtomic(pkg + "/DEBIAN/control",
-                              "Package: steward-demo\nVersion: 1.2-3\nArchitecture: all\n"
-                              "Maintainer: Ops <ops@example.net>\nDescription: demo\n")
-                  .ok());
-  const std::string deb = dir_.path() + "/steward-demo_1.2-3_all.deb";
-  auto built =
-      testing::RunProcess({"dpkg-deb", "--root-owner-group", "--build", pkg, deb}, testing::StderrMode::kMerge);
-  ASSERT_TRUE(built.has_value() && built->exit_code == 0) << (built ? built->out : "dpkg-deb did not run");
-  CtlResult pushed = Ctl({"artifact", "push", deb, "--json"}, conf_);
+  absl::StatusOr<std::string> deb = BuildDemoDeb(dir_.path());
+  ASSERT_TRUE(deb.ok()) << deb.status();
+  CtlResult pushed = Ctl({"artifact", "push", *deb, "--json"}, conf_);
   ASSERT_EQ(pushed.code, 0) << pushed.err;
-  const std::string sha = Values(pushed.out, "sha256").at(0);
-  CtlResult r = Ctl({"deploy", "create", "--artifact", sha, "--target", "label:role=web", "--dry-run", "--json"}, conf_);
+  const std::string sha = JsonStrings(pushed.out, "sha256").at(0);
+  CtlResult r = Ctl(
+      {"deploy", "create", "--artifact", sha, "--target", "label:role=web", "--dry-run", "--json"},
+      conf_);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("warning: artifact steward-demo 1.2-3"));
   EXPECT_THAT(r.err, HasSubstr("is unsigned"));

@@ -17,6 +17,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/collector/ctl/ctl_harness.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::ctl {
@@ -24,17 +25,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-struct CtlResult {
-  int code;
-  std::string out, err;
-};
-
-CtlResult Ctl(const std::vector<std::string>& args, const std::string& conf) {
-  std::ostringstream out, err;
-  int code = RunStewardctl(args, conf, out, err);
-  return {code, out.str(), err.str()};
-}
 
 int FileMode(const std::string& path) {
   struct stat st;
@@ -45,14 +35,10 @@ int FileMode(const std::string& path) {
 class UserAuditCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    collector::CollectorOptions opts;
-    opts.data_dir = dir_.path() + "/data";
-    opts.listen = "127.0.0.1:0";
-    opts.worker_threads = 1;
-    auto server = collector::CollectorServer::Start(opts);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    admin_ = opts.data_dir + "/admin.conf";
+    absl::StatusOr<LiveCollector> live = StartCollector(dir_.path() + "/data");
+    ASSERT_TRUE(live.ok()) << live.status();
+    server_ = std::move(live->server);
+    admin_ = live->conf;
   }
   std::string Path(const std::string& name) const { return dir_.path() + "/" + name; }
 
