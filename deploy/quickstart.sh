@@ -95,6 +95,9 @@ done
 step "hosts"
 "$CTL" hosts
 
+# The name the agent reported for this machine (stewardctl takes it for --host).
+HOST_NAME="$("$CTL" software --host "$AGENT_ID" | awk 'NR==2 {print $1}')"
+HOST_NAME="${HOST_NAME:-$AGENT_ID}"
 step "software inventory of this machine (agent $AGENT_ID)"
 TOTAL="$("$CTL" software --host "$AGENT_ID" | tail -n +2 | wc -l)"
 BY_SOURCE="$("$CTL" software --host "$AGENT_ID" | awk 'NR>1 {c[$3]++} END {for (s in c) printf "%s%s %d", (n++ ? ", " : ""), s, c[s]}')"
@@ -118,12 +121,13 @@ Steward is running.
 Use stewardctl:
   export STEWARD_CONFIG=$DATA/admin.conf
   $CTL hosts
-  $CTL software --host $AGENT_ID --name openssl
-  $CTL metrics --host $AGENT_ID --list
-  $CTL metrics --host $AGENT_ID --metric host_load1 --since 15m --json
+  $CTL software --host $HOST_NAME --name 'libssl*'          # --host: hostname, agent id or a 4+ character id prefix
+  $CTL metrics --host $HOST_NAME --list
+  $CTL metrics --host ${AGENT_ID:0:6} --metric host_load1 --since 15m --json
   $CTL changes --since 24h                                  # what was installed, upgraded, removed
   $CTL checks set ssh --type tcp --param address=127.0.0.1:22 && $CTL health
   $CTL token create --ttl 1h --uses 10 --label env=prod     # enroll more machines
+  $CTL help                                                 # every command; 'stewardctl help software' for one
 
 Stop both:  $ROOT/deploy/quickstart.sh stop
 EOT
