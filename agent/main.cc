@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
   // of the environment that dpkg and the tools the agent runs inherit.
   const steward::ServiceNotifier notifier = steward::ServiceNotifier::FromEnvironment();
   bool help = false;
-  auto config = ParseAgentConfig(std::vector<std::string>(argv + 1, argv + argc), &help);
+  auto config = ParseAgentConfig(std::vector<std::string>(argv + 1, argv + argc), &help,
+                                 std::getenv("STEWARD_ENROLL_TOKEN"), kDefaultAgentConfig);
   if (help) {
     std::fputs(AgentUsage().c_str(), stdout);
     return 0;

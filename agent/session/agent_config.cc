@@ -95,7 +95,7 @@ std::string AgentUsage() {
 }
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help) {
-  return ParseAgentConfig(args, help, std::getenv("STEWARD_ENROLL_TOKEN"), kDefaultAgentConfig);
+  return ParseAgentConfig(args, help, std::getenv("STEWARD_ENROLL_TOKEN"));
 }
 
 absl::StatusOr<std::string> CurrentEnrollToken(const AgentConfig& config) {

@@ -65,15 +65,15 @@ struct AgentConfig {
   bool show_version = false;
 };
 
-// Parses argv (without argv[0]), with STEWARD_ENROLL_TOKEN from the
-// environment and kDefaultAgentConfig as the default file. Returns the
-// config, or an error naming the bad flag, file line or missing setting.
-// `*help` is set for --help.
-absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help);
-// The same with the value of STEWARD_ENROLL_TOKEN given (null: unset) and
-// the file read when no --config is given, if it exists ("": none).
+// Parses argv (without argv[0]) with the value of STEWARD_ENROLL_TOKEN
+// (null: unset) and the file read when no --config is given, if it exists
+// ("": none; steward-agent gives kDefaultAgentConfig). Returns the config,
+// or an error naming the bad flag, file line or missing setting. `*help` is
+// set for --help.
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help,
                                              const char* env_token, const std::string& default_config = "");
+// The same with STEWARD_ENROLL_TOKEN from the environment, no default file.
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help);
 
 // The enrollment token to use now: enroll_token_file's content (trimmed),
 // else enroll_token. Empty when none is configured; an error names an
