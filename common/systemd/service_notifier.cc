@@ -25,7 +25,7 @@ ServiceNotifier ServiceNotifier::FromEnvironment() {
   // WATCHDOG_PID names the process the watchdog is for; a child that
   // inherited it from its parent must not keep the parent alive.
   int64_t for_pid = 0;
-  if (pid != nullptr && (!absl::SimpleAtoi(pid, &for_pid) || for_pid != ::getpid())) timeout_us = 0;
+  if (pid != nullptr && *pid != '\0' && (!absl::SimpleAtoi(pid, &for_pid) || for_pid != ::getpid())) timeout_us = 0;
   ServiceNotifier notifier(socket != nullptr ? socket : "", absl::Microseconds(timeout_us));
   ::unsetenv("NOTIFY_SOCKET");
   ::unsetenv("WATCHDOG_USEC");
