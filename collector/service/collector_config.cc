@@ -25,46 +25,43 @@ struct Raw {
 };
 
 // One setting: its flag, its key in the file (the flag with '_' for '-'),
-// where its text goes.
+// where its text goes, its help. The one list of the collector's settings:
+// flags, file keys and usage come from it.
 struct Setting {
   const char* flag;
   const char* key;
   std::string Raw::*text;
+  const char* help;
 };
 
 constexpr Setting kSettings[] = {
-    {"data-dir", "data_dir", &Raw::data_dir},
-    {"listen", "listen", &Raw::listen},
-    {"workers", "workers", &Raw::workers},
-    {"retention", "retention", &Raw::retention},
-    {"rollup-retention", "rollup_retention", &Raw::rollup_retention},
-    {"agent-cert-ttl", "agent_cert_ttl", &Raw::agent_cert_ttl},
-    {"max-connections", "max_connections", &Raw::max_connections},
-    {"max-connections-per-source", "max_connections_per_source", &Raw::per_source},
-    {"max-series-per-agent", "max_series_per_agent", &Raw::max_series},
-    {"max-new-series-per-minute", "max_new_series_per_minute", &Raw::new_series},
-    {"log-level", "log_level", &Raw::log_level},
+    {"data-dir", "data_dir", &Raw::data_dir, "directory for the database, CA and admin.conf"},
+    {"listen", "listen", &Raw::listen, "address to listen on (default 127.0.0.1:7443; port 0 = any free port)"},
+    {"workers", "workers", &Raw::workers, "worker threads for storage and signing (default 4)"},
+    {"retention", "retention", &Raw::retention, "how long raw samples are kept (default 15d; 0 = forever)"},
+    {"rollup-retention", "rollup_retention", &Raw::rollup_retention,
+     "how long 1m/5m/1h rollups are kept (default 400d; 0 = forever)"},
+    {"agent-cert-ttl", "agent_cert_ttl", &Raw::agent_cert_ttl,
+     "lifetime of agent certificates; agents renew with a third left (default 7d, at least 1m)"},
+    {"max-connections", "max_connections", &Raw::max_connections,
+     "connections open at once (default 0: the file limit less 256)"},
+    {"max-connections-per-source", "max_connections_per_source", &Raw::per_source,
+     "connections open at once from one address (default 512)"},
+    {"max-series-per-agent", "max_series_per_agent", &Raw::max_series, "time series one agent may have (default 20000)"},
+    {"max-new-series-per-minute", "max_new_series_per_minute", &Raw::new_series,
+     "series one agent may create per minute (default 10000)"},
+    {"log-level", "log_level", &Raw::log_level, "trace|debug|info|warn|error|off (default info)"},
 };
+// Repeatable: values from the file and from flags add up.
 constexpr char kServerNameKey[] = "server_name";
 
 ArgParser MakeParser(Raw* r, bool* help) {
   ArgParser p;
   p.Flag("config", &r->config,
          absl::StrCat("config file with the settings below as 'key = value', keys with '_' for '-' (flags win; "
-                      "default ", kDefaultCollectorConfig, " when it exists, /dev/null for none)"))
-      .Flag("data-dir", &r->data_dir, "directory for the database, CA and admin.conf")
-      .Flag("listen", &r->listen, "address to listen on (default 127.0.0.1:7443; port 0 = any free port)")
-      .Repeated("server-name", &r->server_names, "extra DNS name or IP for the server certificate")
-      .Flag("workers", &r->workers, "worker threads for storage and signing (default 4)")
-      .Flag("retention", &r->retention, "how long raw samples are kept (default 15d; 0 = forever)")
-      .Flag("rollup-retention", &r->rollup_retention, "how long 1m/5m/1h rollups are kept (default 400d; 0 = forever)")
-      .Flag("agent-cert-ttl", &r->agent_cert_ttl,
-            "lifetime of agent certificates; agents renew with a third left (default 7d, at least 1m)")
-      .Flag("max-connections", &r->max_connections, "connections open at once (default 0: the file limit less 256)")
-      .Flag("max-connections-per-source", &r->per_source, "connections open at once from one address (default 512)")
-      .Flag("max-series-per-agent", &r->max_series, "time series one agent may have (default 20000)")
-      .Flag("max-new-series-per-minute", &r->new_series, "series one agent may create per minute (default 10000)")
-      .Flag("log-level", &r->log_level, "trace|debug|info|warn|error (default info)")
+                      "default ", kDefaultCollectorConfig, " when it exists, /dev/null for none)"));
+  for (const Setting& s : kSettings) p.Flag(s.flag, &(r->*s.text), s.help);
+  p.Repeated("server-name", &r->server_names, "extra DNS name or IP for the server certificate")
       .Bool("version", &r->version, "print the version, git commit, build type and protocol version, and exit")
       .Bool("help", help, "show this help");
   return p;
