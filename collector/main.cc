@@ -11,8 +11,8 @@
 #include "collector/service/collector_server.h"
 #include "common/build_info/build_info.h"
 #include "common/grpc/grpc_logging.h"
-#include "common/logging.h"
 #include "common/log_format.h"
+#include "common/logging.h"
 #include "common/systemd/service_notifier.h"
 #include "spdlog/spdlog.h"
 
@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   // of the environment.
   const steward::ServiceNotifier notifier = steward::ServiceNotifier::FromEnvironment();
   bool help = false;
-  auto config = steward::collector::ParseCollectorConfig(std::vector<std::string>(argv + 1, argv + argc), &help);
+  auto config = steward::collector::ParseCollectorConfig(
+      std::vector<std::string>(argv + 1, argv + argc), &help);
   if (help) {
     std::fputs(steward::collector::CollectorUsage().c_str(), stdout);
     return 0;
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
   }
   // Listening, database open, admin.conf written (Type=notify).
   tell(notifier.Ready());
-  tell(notifier.Status(absl::StrCat("listening on ", config->options.listen, ", data in ", config->options.data_dir)));
+  tell(notifier.Status(absl::StrCat("listening on ", config->options.listen, ", data in ",
+                                    config->options.data_dir)));
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("received signal {}, shutting down", sig);

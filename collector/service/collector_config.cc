@@ -17,9 +17,10 @@ namespace {
 
 // The settings as text, before checking; one member per flag.
 struct Raw {
-  std::string config, data_dir, listen, workers = "4", retention = "15d", rollup_retention = "400d",
-                      agent_cert_ttl = "7d", max_connections = "0", per_source = "512", max_series = "20000",
-                      new_series = "10000", log_level = "info";
+  std::string config, data_dir, listen,
+      workers = "4", retention = "15d", rollup_retention = "400d", agent_cert_ttl = "7d",
+      max_connections = "0", per_source = "512", max_series = "20000", new_series = "10000",
+      log_level = "info";
   std::vector<std::string> server_names;
   bool version = false;
 };
@@ -36,9 +37,11 @@ struct Setting {
 
 constexpr Setting kSettings[] = {
     {"data-dir", "data_dir", &Raw::data_dir, "directory for the database, CA and admin.conf"},
-    {"listen", "listen", &Raw::listen, "address to listen on (default 127.0.0.1:7443; port 0 = any free port)"},
+    {"listen", "listen", &Raw::listen,
+     "address to listen on (default 127.0.0.1:7443; port 0 = any free port)"},
     {"workers", "workers", &Raw::workers, "worker threads for storage and signing (default 4)"},
-    {"retention", "retention", &Raw::retention, "how long raw samples are kept (default 15d; 0 = forever)"},
+    {"retention", "retention", &Raw::retention,
+     "how long raw samples are kept (default 15d; 0 = forever)"},
     {"rollup-retention", "rollup_retention", &Raw::rollup_retention,
      "how long 1m/5m/1h rollups are kept (default 400d; 0 = forever)"},
     {"agent-cert-ttl", "agent_cert_ttl", &Raw::agent_cert_ttl,
@@ -47,7 +50,8 @@ constexpr Setting kSettings[] = {
      "connections open at once (default 0: the file limit less 256)"},
     {"max-connections-per-source", "max_connections_per_source", &Raw::per_source,
      "connections open at once from one address (default 512)"},
-    {"max-series-per-agent", "max_series_per_agent", &Raw::max_series, "time series one agent may have (default 20000)"},
+    {"max-series-per-agent", "max_series_per_agent", &Raw::max_series,
+     "time series one agent may have (default 20000)"},
     {"max-new-series-per-minute", "max_new_series_per_minute", &Raw::new_series,
      "series one agent may create per minute (default 10000)"},
     {"log-level", "log_level", &Raw::log_level, "trace|debug|info|warn|error|off (default info)"},
@@ -57,12 +61,16 @@ constexpr char kServerNameKey[] = "server_name";
 
 ArgParser MakeParser(Raw* r, bool* help) {
   ArgParser p;
-  p.Flag("config", &r->config,
-         absl::StrCat("config file with the settings below as 'key = value', keys with '_' for '-' (flags win; "
-                      "default ", kDefaultCollectorConfig, " when it exists, /dev/null for none)"));
+  p.Flag(
+      "config", &r->config,
+      absl::StrCat(
+          "config file with the settings below as 'key = value', keys with '_' for '-' (flags win; "
+          "default ",
+          kDefaultCollectorConfig, " when it exists, /dev/null for none)"));
   for (const Setting& s : kSettings) p.Flag(s.flag, &(r->*s.text), s.help);
   p.Repeated("server-name", &r->server_names, "extra DNS name or IP for the server certificate")
-      .Bool("version", &r->version, "print the version, git commit, build type and protocol version, and exit")
+      .Bool("version", &r->version,
+            "print the version, git commit, build type and protocol version, and exit")
       .Bool("help", help, "show this help");
   return p;
 }
@@ -79,7 +87,8 @@ std::string CollectorUsage() {
       MakeParser(&r, &help).Usage());
 }
 
-absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::string>& args, bool* help,
+absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::string>& args,
+                                                     bool* help,
                                                      const std::string& default_config) {
   Raw r;
   *help = false;
@@ -108,8 +117,9 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
     std::vector<absl::string_view> known = {kServerNameKey};
     for (const Setting& s : kSettings) known.push_back(s.key);
     if (std::vector<std::string> unknown = file.UnknownKeys(known); !unknown.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(r.config, ": unknown setting(s): ", absl::StrJoin(unknown, ", "),
-                                                     " (known: ", absl::StrJoin(known, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(r.config, ": unknown setting(s): ", absl::StrJoin(unknown, ", "),
+                       " (known: ", absl::StrJoin(known, ", "), ")"));
     }
     for (const Setting& s : kSettings) {
       if (!parser.WasSet(s.flag) && file.Has(s.key)) r.*s.text = file.Get(s.key);
@@ -127,8 +137,9 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
   CollectorOptions& opts = cfg.options;
   cfg.config_file = r.config;
   if (r.data_dir.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--data-dir is required", r.config.empty() ? "" : absl::StrCat(" (or 'data_dir = ...' in ", r.config, ")")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--data-dir is required",
+        r.config.empty() ? "" : absl::StrCat(" (or 'data_dir = ...' in ", r.config, ")")));
   }
   opts.data_dir = r.data_dir;
   if (!r.listen.empty()) {
@@ -142,13 +153,15 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
   opts.server_names = std::move(file_names);
   opts.server_names.insert(opts.server_names.end(), r.server_names.begin(), r.server_names.end());
 
-  if (!absl::SimpleAtoi(r.workers, &opts.worker_threads) || opts.worker_threads < 1 || opts.worker_threads > 1024) {
+  if (!absl::SimpleAtoi(r.workers, &opts.worker_threads) || opts.worker_threads < 1 ||
+      opts.worker_threads > 1024) {
     return bad("workers", "is not a number of threads from 1 to 1024");
   }
-  for (auto [flag, out] : {std::tuple{"max-connections", &opts.max_connections},
-                           std::tuple{"max-connections-per-source", &opts.max_connections_per_source},
-                           std::tuple{"max-series-per-agent", &opts.agent_limits.max_series},
-                           std::tuple{"max-new-series-per-minute", &opts.agent_limits.max_new_series_per_minute}}) {
+  for (auto [flag, out] :
+       {std::tuple{"max-connections", &opts.max_connections},
+        std::tuple{"max-connections-per-source", &opts.max_connections_per_source},
+        std::tuple{"max-series-per-agent", &opts.agent_limits.max_series},
+        std::tuple{"max-new-series-per-minute", &opts.agent_limits.max_new_series_per_minute}}) {
     if (!absl::SimpleAtoi(r.*setting(flag).text, out)) {
       return bad(flag, "is not a whole number");
     }
@@ -158,7 +171,8 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
     const std::string& text = r.*setting(flag).text;
     auto d = text.empty() || text == "0" ? absl::StatusOr<absl::Duration>(absl::ZeroDuration())
                                          : ParseHumanDuration(text);
-    if (!d.ok() || *d < absl::ZeroDuration()) return bad(flag, "is not a duration such as 15d or 12h (0 = forever)");
+    if (!d.ok() || *d < absl::ZeroDuration())
+      return bad(flag, "is not a duration such as 15d or 12h (0 = forever)");
     *out = absl::ToInt64Milliseconds(*d);
   }
   if (auto d = ParseHumanDuration(r.agent_cert_ttl); !d.ok() || *d < absl::Minutes(1)) {

@@ -29,8 +29,9 @@ struct CollectorConfig {
 // Parses argv (without argv[0]); `default_config` is read when no --config
 // is given and it exists ("": none). Returns the settings, or an error that
 // names the bad flag or the file and key, and why. `*help` is set for --help.
-absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::string>& args, bool* help,
-                                                     const std::string& default_config = kDefaultCollectorConfig);
+absl::StatusOr<CollectorConfig> ParseCollectorConfig(
+    const std::vector<std::string>& args, bool* help,
+    const std::string& default_config = kDefaultCollectorConfig);
 
 // Usage text for --help and usage errors.
 std::string CollectorUsage();

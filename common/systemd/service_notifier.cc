@@ -25,7 +25,8 @@ ServiceNotifier ServiceNotifier::FromEnvironment() {
   // WATCHDOG_PID names the process the watchdog is for; a child that
   // inherited it from its parent must not keep the parent alive.
   int64_t for_pid = 0;
-  if (pid != nullptr && *pid != '\0' && (!absl::SimpleAtoi(pid, &for_pid) || for_pid != ::getpid())) timeout_us = 0;
+  if (pid != nullptr && *pid != '\0' && (!absl::SimpleAtoi(pid, &for_pid) || for_pid != ::getpid()))
+    timeout_us = 0;
   ServiceNotifier notifier(socket != nullptr ? socket : "", absl::Microseconds(timeout_us));
   ::unsetenv("NOTIFY_SOCKET");
   ::unsetenv("WATCHDOG_USEC");
@@ -61,7 +62,8 @@ absl::Status ServiceNotifier::Notify(std::string_view state) const {
   if (fd < 0) return error(absl::StrCat("cannot create a datagram socket: ", strerror(errno)));
   ssize_t sent;
   do {
-    sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&addr), len);
+    sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+                    reinterpret_cast<const sockaddr*>(&addr), len);
   } while (sent < 0 && errno == EINTR);
   const int sent_errno = errno;
   ::close(fd);

@@ -7,8 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/file_util.h"
 #include "absl/time/time.h"
+#include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 
@@ -33,10 +33,30 @@ std::string ErrorOf(const Args& args) {
 }
 
 TEST(ParseCollectorConfig, FlagsAlone) {
-  auto cfg = Parse({"--data-dir", "/srv/steward", "--listen", "0.0.0.0:7443", "--server-name", "c.example.org",
-                    "--workers", "8", "--retention", "30d", "--rollup-retention", "0", "--agent-cert-ttl", "36h",
-                    "--max-connections", "5000", "--max-connections-per-source", "64", "--max-series-per-agent",
-                    "100", "--max-new-series-per-minute", "50", "--log-level", "debug"});
+  auto cfg = Parse({"--data-dir",
+                    "/srv/steward",
+                    "--listen",
+                    "0.0.0.0:7443",
+                    "--server-name",
+                    "c.example.org",
+                    "--workers",
+                    "8",
+                    "--retention",
+                    "30d",
+                    "--rollup-retention",
+                    "0",
+                    "--agent-cert-ttl",
+                    "36h",
+                    "--max-connections",
+                    "5000",
+                    "--max-connections-per-source",
+                    "64",
+                    "--max-series-per-agent",
+                    "100",
+                    "--max-new-series-per-minute",
+                    "50",
+                    "--log-level",
+                    "debug"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   const CollectorOptions& o = cfg->options;
   EXPECT_EQ(o.data_dir, "/srv/steward");
@@ -71,7 +91,8 @@ TEST(ParseCollectorConfig, EveryKeyFromTheFileAndFlagsWin) {
                                "max_series_per_agent = 300\n"
                                "max_new_series_per_minute = 30\n"
                                "log_level = warn\n");
-  auto cfg = Parse({"--config", file, "--listen", "127.0.0.1:0", "--server-name", "flag.example.org", "--workers=3"});
+  auto cfg = Parse({"--config", file, "--listen", "127.0.0.1:0", "--server-name",
+                    "flag.example.org", "--workers=3"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
   const CollectorOptions& o = cfg->options;
   EXPECT_EQ(cfg->config_file, file);
@@ -79,7 +100,8 @@ TEST(ParseCollectorConfig, EveryKeyFromTheFileAndFlagsWin) {
   EXPECT_EQ(o.listen, "127.0.0.1:0");  // the flag
   EXPECT_EQ(o.worker_threads, 3);      // the flag
   // Names add up: the file's, then the flags'.
-  EXPECT_EQ(o.server_names, (std::vector<std::string>{"c.example.org", "192.0.2.10", "flag.example.org"}));
+  EXPECT_EQ(o.server_names,
+            (std::vector<std::string>{"c.example.org", "192.0.2.10", "flag.example.org"}));
   EXPECT_EQ(o.tsdb.retention_ms, absl::ToInt64Milliseconds(absl::Hours(7 * 24)));
   EXPECT_EQ(o.tsdb.rollup_retention_ms, absl::ToInt64Milliseconds(absl::Hours(90 * 24)));
   EXPECT_EQ(o.agent_cert_ttl, absl::Hours(24));
@@ -117,7 +139,8 @@ TEST(ParseCollectorConfig, DefaultsWithoutAFile) {
   EXPECT_EQ(cfg->options.listen, defaults.listen);
   EXPECT_EQ(cfg->options.worker_threads, 4);
   EXPECT_EQ(cfg->options.tsdb.retention_ms, absl::ToInt64Milliseconds(absl::Hours(15 * 24)));
-  EXPECT_EQ(cfg->options.tsdb.rollup_retention_ms, absl::ToInt64Milliseconds(absl::Hours(400 * 24)));
+  EXPECT_EQ(cfg->options.tsdb.rollup_retention_ms,
+            absl::ToInt64Milliseconds(absl::Hours(400 * 24)));
   EXPECT_EQ(cfg->options.agent_cert_ttl, absl::Hours(7 * 24));
   EXPECT_EQ(cfg->options.max_connections, 0u);
   EXPECT_EQ(cfg->options.max_connections_per_source, 512u);
@@ -144,8 +167,9 @@ TEST(ParseCollectorConfig, TheShippedFileGivesTheDefaults) {
   ASSERT_TRUE(text.ok()) << text.status();
   std::string uncommented;
   for (absl::string_view line : absl::StrSplit(*text, '\n')) {
-    if (absl::StartsWith(line, "#") && absl::StrContains(line, " = ") && !absl::StartsWith(line, "# ") &&
-        !absl::StrContains(line, "example.org") && !absl::StrContains(line, "192.0.2.10")) {
+    if (absl::StartsWith(line, "#") && absl::StrContains(line, " = ") &&
+        !absl::StartsWith(line, "# ") && !absl::StrContains(line, "example.org") &&
+        !absl::StrContains(line, "192.0.2.10")) {
       line.remove_prefix(1);
     }
     absl::StrAppend(&uncommented, line, "\n");
@@ -162,9 +186,11 @@ TEST(ParseCollectorConfig, TheShippedFileGivesTheDefaults) {
 
 TEST(ParseCollectorConfig, AnUnknownKeyNamesTheFileAndTheKey) {
   testing::TempDir dir;
-  std::string file = dir.Write("c.conf", "data_dir = /d\nretension = 7d\nlisten_addr = 0.0.0.0:1\n");
+  std::string file =
+      dir.Write("c.conf", "data_dir = /d\nretension = 7d\nlisten_addr = 0.0.0.0:1\n");
   std::string error = ErrorOf({"--config", file});
-  EXPECT_TRUE(absl::StrContains(error, file + ": unknown setting(s): retension, listen_addr")) << error;
+  EXPECT_TRUE(absl::StrContains(error, file + ": unknown setting(s): retension, listen_addr"))
+      << error;
   EXPECT_TRUE(absl::StrContains(error, "known: server_name, data_dir, listen")) << error;
 }
 
@@ -184,7 +210,8 @@ TEST(ParseCollectorConfig, ABadValueNamesWhereItCameFrom) {
       {"max_series_per_agent = 1e6", ": max_series_per_agent = '1e6' is not a whole number"},
       {"listen = 7443", ": listen = '7443' is not HOST:PORT"},
       {"listen = ::1:7443", ": listen = '::1:7443' is not HOST:PORT"},
-      {"log_level = verbose", ": log_level = 'verbose' is not one of trace, debug, info, warn, error, off"},
+      {"log_level = verbose",
+       ": log_level = 'verbose' is not one of trace, debug, info, warn, error, off"},
   };
   for (const Case& c : cases) {
     std::string file = dir.Write("c.conf", "data_dir = /d\n" + c.line + "\n");
@@ -196,7 +223,8 @@ TEST(ParseCollectorConfig, ABadValueNamesWhereItCameFrom) {
             "--retention 'soon' is not a duration such as 15d or 12h (0 = forever)");
   // A flag that wins over a good file value is the one checked.
   std::string file = dir.Write("ok.conf", "data_dir = /d\nworkers = 2\n");
-  EXPECT_EQ(ErrorOf({"--config", file, "--workers", "x"}), "--workers 'x' is not a number of threads from 1 to 1024");
+  EXPECT_EQ(ErrorOf({"--config", file, "--workers", "x"}),
+            "--workers 'x' is not a number of threads from 1 to 1024");
 }
 
 TEST(ParseCollectorConfig, ABrokenFileNamesTheLine) {
