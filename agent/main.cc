@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "agent/artifacts/artifact_fetcher.h"
 #include "agent/facts/host_facts.h"
 #include "agent/jobs/dpkg_backend.h"
@@ -21,6 +23,7 @@
 #include "common/file_util.h"
 #include "common/grpc/grpc_logging.h"
 #include "common/logging.h"
+#include "common/systemd/service_notifier.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
 
@@ -28,8 +31,12 @@ using namespace steward::agent;
 namespace v1 = steward::v1;
 
 int main(int argc, char** argv) {
+  // First, before any thread: it takes the service manager's variables out
+  // of the environment that dpkg and the tools the agent runs inherit.
+  const steward::ServiceNotifier notifier = steward::ServiceNotifier::FromEnvironment();
   bool help = false;
-  auto config = ParseAgentConfig(std::vector<std::string>(argv + 1, argv + argc), &help);
+  auto config = ParseAgentConfig(std::vector<std::string>(argv + 1, argv + argc), &help,
+                                 std::getenv("STEWARD_ENROLL_TOKEN"), kDefaultAgentConfig);
   if (help) {
     std::fputs(AgentUsage().c_str(), stdout);
     return 0;
@@ -47,6 +54,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   steward::RouteGrpcLogsToSpdlog(spdlog::level::warn);
+  if (!config->config_file.empty()) spdlog::info("settings from {}", config->config_file);
   // The publishers this agent trusts: a bad key file stops it here, not at
   // the first deployment.
   auto trusted = ArtifactFetcher::LoadTrustedKeys(config->trusted_keys);
@@ -76,15 +84,17 @@ int main(int argc, char** argv) {
   auto identity = LoadIdentity(config->state_dir);
   if (!identity.ok() && absl::IsNotFound(identity.status())) {
     auto token = CurrentEnrollToken(*config);
+    // Exit 2 like every other setting error: the unit does not restart on
+    // it (RestartPreventExitStatus=2), an operator has to give a token.
     if (!token.ok()) {
       spdlog::error("not enrolled yet ({} holds no identity): {}", config->state_dir, token.status().message());
-      return 1;
+      return 2;
     }
     if (token->empty()) {
       spdlog::error("not enrolled yet ({} holds no identity): give an enrollment token (from 'stewardctl token "
                     "create') with --enroll-token-file FILE, STEWARD_ENROLL_TOKEN or --enroll-token",
                     config->state_dir);
-      return 1;
+      return 2;
     }
     FactsPaths paths;
     paths.os_release = config->os_release;
@@ -163,13 +173,29 @@ int main(int argc, char** argv) {
   runner.SetIdentityListener([&](const AgentIdentity& id) {
     fetcher.SetStub(v1::AgentService::NewStub(MakeCollectorChannel(config->collector, *ca_pem, &id, fetch_window)));
   });
+  // The service manager (Type=notify, WatchdogSec): `systemctl status` shows
+  // the session's state; the collection loop pets the watchdog, so a hung
+  // agent is restarted.
+  auto tell = [&notifier](absl::Status s) {
+    if (!s.ok()) spdlog::warn("cannot tell the service manager: {}", s.message());
+  };
+  runner.SetStatusListener([&](const std::string& line) { tell(notifier.Status(line)); });
+  if (notifier.watchdog_interval() > absl::ZeroDuration()) {
+    runner.SetWatchdog(notifier.watchdog_interval(), [&] { tell(notifier.Watchdog()); });
+  }
   jobs.Start();
   std::thread signals([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
     spdlog::info("received signal {}, stopping", sig);
+    tell(notifier.Stopping());
     runner.Stop();
   });
+  // Ready once the identity is loaded and the outbox open, without waiting
+  // for the collector: reports queue up meanwhile, and a start job must not
+  // hang (and fail) because the collector is unreachable at boot.
+  tell(notifier.Ready());
+  tell(notifier.Status(absl::StrCat("connecting to ", config->collector)));
   runner.Run();
   // Run returned because of Stop(); the signal thread has finished.
   signals.join();

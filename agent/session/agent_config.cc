@@ -26,7 +26,9 @@ struct Raw {
 
 ArgParser MakeParser(Raw* r, bool* help) {
   ArgParser p;
-  p.Flag("config", &r->config, "config file with the settings below as 'key = value' (flags win)")
+  p.Flag("config", &r->config,
+         absl::StrCat("config file with the settings below as 'key = value' (flags win; default ", kDefaultAgentConfig,
+                      " when it exists, /dev/null for none)"))
       .Flag("collector", &r->collector, "collector address HOST:PORT")
       .Flag("ca-file", &r->ca_file, "collector CA certificate (the collector's DATA_DIR/ca.pem)")
       .Flag("enroll-token-file", &r->enroll_token_file,
@@ -111,7 +113,7 @@ absl::StatusOr<std::string> CurrentEnrollToken(const AgentConfig& config) {
 }
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help,
-                                             const char* env_token) {
+                                             const char* env_token, const std::string& default_config) {
   Raw r;
   *help = false;
   if (env_token != nullptr && *env_token == '\0') env_token = nullptr;  // set but empty: unset
@@ -125,6 +127,9 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     AgentConfig version_only;
     version_only.show_version = true;
     return version_only;
+  }
+  if (!parser.WasSet("config") && !default_config.empty() && FileExists(default_config)) {
+    r.config = default_config;
   }
 
   if (!r.config.empty()) {
@@ -187,9 +192,15 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   if (!r.enroll_token_file.empty()) token_source = r.enroll_token_file;
   cfg.enroll_token_file = r.enroll_token_file;
   cfg.enroll_token_source = token_source;
-  if (r.collector.empty()) return absl::InvalidArgumentError("--collector HOST:PORT is required");
-  if (r.ca_file.empty()) return absl::InvalidArgumentError("--ca-file is required (the collector's DATA_DIR/ca.pem)");
-  if (r.state_dir.empty()) return absl::InvalidArgumentError("--state-dir is required");
+  // A missing setting says where it can go, the file included when one was read.
+  auto required = [&](absl::string_view flag, absl::string_view key, absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " is required", what,
+                                                   r.config.empty() ? "" : absl::StrCat(" (or '", key, " = ...' in ", r.config, ")")));
+  };
+  if (r.collector.empty()) return required("--collector HOST:PORT", "collector", "");
+  if (r.ca_file.empty()) return required("--ca-file", "ca_file", " (the collector's DATA_DIR/ca.pem)");
+  if (r.state_dir.empty()) return required("--state-dir", "state_dir", "");
+  cfg.config_file = r.config;
   cfg.checks = std::move(checks);
   cfg.collector = r.collector;
   cfg.ca_file = r.ca_file;

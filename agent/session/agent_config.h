@@ -1,6 +1,8 @@
 #pragma once
 // The agent's settings: flags, optionally a config file (`--config FILE`,
 // key = value lines, see common/kv_config.h); flags win over the file.
+// Without --config, kDefaultAgentConfig is read when it exists (the
+// packages install it, commented: deploy/config/agent.conf).
 
 #include <string>
 #include <vector>
@@ -11,7 +13,12 @@
 
 namespace steward::agent {
 
+// The config file read when no --config is given, if it exists.
+inline constexpr char kDefaultAgentConfig[] = "/etc/steward/agent.conf";
+
 struct AgentConfig {
+  // The config file the settings were read from ("" for none), for logs.
+  std::string config_file;
   std::string collector;       // HOST:PORT of the collector
   std::string ca_file;         // collector CA certificate (PEM)
   // The enrollment token (needed to enroll, and to re-enroll after the
@@ -58,12 +65,15 @@ struct AgentConfig {
   bool show_version = false;
 };
 
-// Parses argv (without argv[0]). Returns the config, or an error naming the
-// bad flag, file line or missing setting. `*help` is set for --help.
-absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help);
-// The same with the value of STEWARD_ENROLL_TOKEN given (null: unset).
+// Parses argv (without argv[0]) with the value of STEWARD_ENROLL_TOKEN
+// (null: unset) and the file read when no --config is given, if it exists
+// ("": none; steward-agent gives kDefaultAgentConfig). Returns the config,
+// or an error naming the bad flag, file line or missing setting. `*help` is
+// set for --help.
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help,
-                                             const char* env_token);
+                                             const char* env_token, const std::string& default_config = "");
+// The same with STEWARD_ENROLL_TOKEN from the environment, no default file.
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& args, bool* help);
 
 // The enrollment token to use now: enroll_token_file's content (trimmed),
 // else enroll_token. Empty when none is configured; an error names an

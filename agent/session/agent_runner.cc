@@ -100,9 +100,16 @@ bool AgentRunner::SleepUnlessStopped(absl::Duration d) {
   return !stopping_;
 }
 
+void AgentRunner::PetWatchdogIfDue(absl::Time now) {
+  if (!watchdog_ || now < next_watchdog_) return;
+  watchdog_();
+  next_watchdog_ = now + watchdog_every_;
+}
+
 void AgentRunner::CollectLoop() {
   absl::Time next = absl::Now();
   do {
+    PetWatchdogIfDue(absl::Now());
     CollectInventory(resync_requested_.exchange(false));
     CollectServices();
     CollectMetrics();
@@ -124,17 +131,20 @@ bool AgentRunner::HealthRequestedOrStopping() const {
 bool AgentRunner::WaitForNextCycle(absl::Time next) {
   while (true) {
     bool force = false;
+    absl::Time now;
+    HealthSchedule::Run run;
     {
       absl::MutexLock lock(&mu_);
       mu_.AwaitWithDeadline(absl::Condition(this, &AgentRunner::HealthRequestedOrStopping),
-                            std::min(next, health_schedule_.NextRun()));
+                            std::min({next, health_schedule_.NextRun(), next_watchdog_}));
       if (stopping_) return false;
-      const absl::Time now = absl::Now();
+      now = absl::Now();
       if (now >= next) return true;  // the cycle runs the checks, and answers a request
-      const HealthSchedule::Run run = health_schedule_.Take(now);
-      if (run == HealthSchedule::Run::kNone) continue;
-      force = run == HealthSchedule::Run::kRequested;
+      run = health_schedule_.Take(now);
     }
+    PetWatchdogIfDue(now);
+    if (run == HealthSchedule::Run::kNone) continue;
+    force = run == HealthSchedule::Run::kRequested;
     // Only the report counts here; the cycle records the checks' metrics.
     RunChecks(/*in_cycle=*/false, force);
   }
@@ -319,8 +329,9 @@ void AgentRunner::SessionLoop() {
                     config_.state_dir, identity().agent_id);
       wait = std::max(wait, absl::Minutes(1));
     }
-    spdlog::warn("session with {} ended: {}; reconnecting in {}", config_.collector, st.ToString(),
-                 absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(100))));
+    const std::string wait_text = absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(100)));
+    spdlog::warn("session with {} ended: {}; reconnecting in {}", config_.collector, st.ToString(), wait_text);
+    ReportStatus(absl::StrCat("reconnecting to ", config_.collector, " in ", wait_text, ": ", st.message()));
     if (!SleepUnlessStopped(wait)) return;
   }
 }
@@ -362,6 +373,7 @@ absl::Status AgentRunner::RunSession() {
     backoff_.Reset();
     spdlog::info("connected to {} as agent {} (collector has applied up to seq {})", config_.collector,
                  in.welcome().agent_id(), in.welcome().last_applied_seq());
+    ReportStatus(absl::StrCat("connected to ", config_.collector, " as agent ", in.welcome().agent_id()));
     reader = std::thread([&] {
       v1::CollectorMessage msg;
       while (stream->Read(&msg)) {

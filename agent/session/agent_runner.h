@@ -56,6 +56,19 @@ class AgentRunner {
   void SetIdentityListener(std::function<void(const AgentIdentity&)> fn) { identity_listener_ = std::move(fn); }
   // The identity in use now. Thread-safe.
   AgentIdentity identity() const;
+  // Liveness for a watchdog (the service manager's, common/systemd): `pet`
+  // is called on the collection thread at every cycle and between cycles at
+  // least every `every`, so a hung collection thread stops the calls. Set
+  // before Run(); `every` above zero.
+  void SetWatchdog(absl::Duration every, std::function<void()> pet) {
+    watchdog_every_ = every;
+    watchdog_ = std::move(pet);
+    next_watchdog_ = absl::InfinitePast();  // due at once
+  }
+  // Called on the session thread with one line on the connection
+  // ("connected to ...", "reconnecting in ...: why"), for `systemctl status`.
+  // Set before Run().
+  void SetStatusListener(std::function<void(const std::string&)> fn) { status_listener_ = std::move(fn); }
 
  private:
   void CollectLoop();
@@ -76,6 +89,11 @@ class AgentRunner {
   // the health schedule says so; returns false if Stop() was called.
   bool WaitForNextCycle(absl::Time next);
   bool HealthRequestedOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Calls watchdog_ when it is due at `now`. Collection thread only.
+  void PetWatchdogIfDue(absl::Time now);
+  void ReportStatus(const std::string& line) const {
+    if (status_listener_) status_listener_(line);
+  }
   // Identity (agent_runner_identity.cc).
   // Enrolls again with the configured token; `why` goes to the logs.
   absl::Status Reenroll(const std::string& why);
@@ -94,6 +112,11 @@ class AgentRunner {
   // unset when a key file did not load.
   std::optional<v1::TrustedKeys> trusted_keys_;
   std::function<void(const AgentIdentity&)> identity_listener_;
+  std::function<void(const std::string&)> status_listener_;
+  std::function<void()> watchdog_;
+  absl::Duration watchdog_every_ = absl::InfiniteDuration();
+  // When watchdog_ is next due (never without one). Collection thread only.
+  absl::Time next_watchdog_ = absl::InfiniteFuture();
   mutable absl::Mutex identity_mu_;
   AgentIdentity identity_ ABSL_GUARDED_BY(identity_mu_);
   // The key of the renewal asked for on the current session (empty: none).

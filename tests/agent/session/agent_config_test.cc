@@ -296,5 +296,59 @@ TEST(ParseAgentConfig, EnrollTokenFromEnvironmentAndItsPrecedence) {
   EXPECT_FALSE(ParseWithEnv(With({"--config", both_conf}), nullptr).ok());
 }
 
+TEST(ParseAgentConfig, TheDefaultFileIsReadWhenItExistsAndNoConfigIsGiven) {
+  testing::TempDir dir;
+  std::string file = dir.Write("agent.conf", "collector = c.example.org:7443\nca_file = /etc/steward/ca.pem\n"
+                                             "state_dir = /var/lib/steward-agent\ninterval = 30s\n");
+  bool help = false;
+  auto cfg = ParseAgentConfig({"--interval", "5s"}, &help, nullptr, file);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->config_file, file);
+  EXPECT_EQ(cfg->collector, "c.example.org:7443");
+  EXPECT_EQ(cfg->interval, absl::Seconds(5));  // flags still win
+
+  // An explicit --config replaces it; /dev/null reads nothing.
+  auto none = ParseAgentConfig(With({"--config", "/dev/null"}), &help, nullptr, file);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->collector, "10.0.0.5:7443");
+  EXPECT_EQ(none->interval, absl::Seconds(10));
+
+  // Absent: no file, no error.
+  auto absent = ParseAgentConfig(kRequired, &help, nullptr, dir.path() + "/absent.conf");
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_EQ(absent->config_file, "");
+}
+
+TEST(ParseAgentConfig, AMissingSettingNamesTheFileItCouldGoIn) {
+  testing::TempDir dir;
+  std::string file = dir.Write("agent.conf", "state_dir = /var/lib/steward-agent\n");
+  bool help = false;
+  auto cfg = ParseAgentConfig({}, &help, nullptr, file);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().message(), "--collector HOST:PORT is required (or 'collector = ...' in " + file + ")");
+  cfg = ParseAgentConfig({"--collector", "c:1"}, &help, nullptr, file);
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().message(),
+            "--ca-file is required (the collector's DATA_DIR/ca.pem) (or 'ca_file = ...' in " + file + ")");
+}
+
+// The file the package installs as /etc/steward/agent.conf parses; with a
+// collector and CA given it runs with the defaults and the package's state dir.
+TEST(ParseAgentConfig, TheShippedFileGivesTheDefaults) {
+  const std::string shipped = STEWARD_SOURCE_DIR "/deploy/config/agent.conf";
+  bool help = false;
+  auto cfg = ParseAgentConfig({"--collector", "c:7443", "--ca-file", "/etc/steward/ca.pem"}, &help, nullptr, shipped);
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->state_dir, "/var/lib/steward-agent");
+  EXPECT_EQ(cfg->interval, absl::Seconds(10));
+  EXPECT_EQ(cfg->log_level, "info");
+  EXPECT_TRUE(cfg->trusted_keys.empty());
+  EXPECT_TRUE(cfg->checks.empty());
+  // Unconfigured, the agent says what to set, and where.
+  auto bare = ParseAgentConfig({}, &help, nullptr, shipped);
+  ASSERT_FALSE(bare.ok());
+  EXPECT_TRUE(absl::StrContains(bare.status().message(), "'collector = ...' in " + shipped)) << bare.status();
+}
+
 }  // namespace
 }  // namespace steward::agent
