@@ -51,7 +51,8 @@ if running "$HOME_DIR/collector.pid"; then
 else
   step "starting steward-collector on $LISTEN (data in $DATA)"
   rm -f "$DATA/admin.conf"
-  setsid "$BUILD/collector/steward-collector" --data-dir "$DATA" --listen "$LISTEN" \
+  # --config /dev/null: the quick start's settings only, not /etc/steward's.
+  setsid "$BUILD/collector/steward-collector" --config /dev/null --data-dir "$DATA" --listen "$LISTEN" \
     >>"$LOGS/collector.log" 2>&1 < /dev/null &
   echo $! > "$HOME_DIR/collector.pid"
   for _ in $(seq 100); do
@@ -73,7 +74,7 @@ else
     TOKEN_ARGS=(--enroll-token "$TOKEN")
   fi
   step "starting steward-agent for this machine (every $INTERVAL)"
-  setsid "$BUILD/agent/steward-agent" --collector "$ADDR" --ca-file "$DATA/ca.pem" \
+  setsid "$BUILD/agent/steward-agent" --config /dev/null --collector "$ADDR" --ca-file "$DATA/ca.pem" \
     --state-dir "$STATE" --interval "$INTERVAL" "${TOKEN_ARGS[@]}" \
     >>"$LOGS/agent.log" 2>&1 < /dev/null &
   echo $! > "$HOME_DIR/agent.pid"

@@ -78,6 +78,13 @@ class Proc:
 
 
 
+def no_system_config(extra):
+    """`--config /dev/null` unless the test gives its own: the binaries read
+    /etc/steward/*.conf by default, and a machine with the packages installed
+    must not change what a test runs."""
+    return [] if "--config" in extra else ["--config", "/dev/null"]
+
+
 class Cluster:
     """A collector in a temporary directory plus any number of agents."""
 
@@ -94,7 +101,7 @@ class Cluster:
     def start_collector(self, listen="127.0.0.1:0", *extra, preexec_fn=None):
         if os.path.exists(self.admin):
             os.unlink(self.admin)
-        p = Proc([COLLECTOR, "--data-dir", self.data, "--listen", listen, *extra],
+        p = Proc([COLLECTOR, "--data-dir", self.data, "--listen", listen, *no_system_config(extra), *extra],
                  os.path.join(self.tmp, "collector.log"), preexec_fn=preexec_fn)
         self.procs.append(p)
         wait_for("admin.conf", lambda: os.path.exists(self.admin) or p.p.poll() is not None, 30)
@@ -107,7 +114,7 @@ class Cluster:
     def start_agent(self, state, *extra, interval="1s", env=None):
         """env: extra environment variables for the agent process."""
         p = Proc([AGENT, "--collector", self.address, "--ca-file", os.path.join(self.data, "ca.pem"),
-                  "--state-dir", state, "--interval", interval, *extra],
+                  "--state-dir", state, "--interval", interval, *no_system_config(extra), *extra],
                  os.path.join(self.tmp, f"agent-{len(self.procs)}.log"),
                  env=None if env is None else {**os.environ, **env})
         self.procs.append(p)
