@@ -10,6 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${STEWARD_BUILD_DIR:-$ROOT/build}"
 STATIC_BUILD="${STEWARD_STATIC_BUILD_DIR:-$ROOT/build-static}"
+PACKAGE_BUILD="${STEWARD_PACKAGE_BUILD_DIR:-$ROOT/build-package}"
 export STEWARD_JOBS="${STEWARD_JOBS:-2}"
 
 # Which steward-agent build runs by default: the one measured smaller on this
@@ -27,7 +28,7 @@ BENCH_RUNS=50
 usage() {
   cat <<EOT
 usage: tests/bench/run agent [--duration SECONDS] [--interval SECONDS] [--both]
-                             [--variant static|dynamic] [--runs N] [--no-build] [--keep]
+                             [--variant static|dynamic|packaged] [--runs N] [--no-build] [--keep]
 
 Runs steward-agent, prometheus-node-exporter, collectd and zabbix_agentd side
 by side for --duration seconds (default 60), each collecting every --interval
@@ -35,8 +36,11 @@ seconds (default 10), then prints one RESULT line per system, a table, the
 steward/node_exporter ratios and agent_cycle_bench's RESULT lines.
 
   --variant V   which steward-agent build to run: static (build-static/, linked
-                with -DSTEWARD_STATIC_AGENT=ON) or dynamic (default: $DEFAULT_VARIANT)
-  --both        run both steward-agent builds side by side and print both
+                with -DSTEWARD_STATIC_AGENT=ON), dynamic, or packaged (the binary
+                the steward-agent .deb ships: build-package/, deploy/package.sh)
+                (default: $DEFAULT_VARIANT)
+  --both        run two steward-agent builds side by side and print both (the
+                variant and static; static and dynamic for --variant static)
   --runs N      runs of agent_cycle_bench per measurement (default 50)
   --no-build    use the binaries already built
   --keep        keep the temp dir (logs, configs) and print its path
@@ -61,7 +65,7 @@ for n in "$DURATION" "$INTERVAL" "$BENCH_RUNS"; do
 done
 [ "$INTERVAL" -le "$DURATION" ] || { echo "error: --interval must not exceed --duration" >&2; exit 2; }
 VARIANT="${VARIANT:-$DEFAULT_VARIANT}"
-case "$VARIANT" in static|dynamic) ;; *) echo "error: --variant is static or dynamic" >&2; exit 2 ;; esac
+case "$VARIANT" in static|dynamic|packaged) ;; *) echo "error: --variant is static, dynamic or packaged" >&2; exit 2 ;; esac
 if [ "$BOTH" = 1 ]; then VARIANTS=("$VARIANT" "$([ "$VARIANT" = static ] && echo dynamic || echo static)"); else VARIANTS=("$VARIANT"); fi
 
 # step, warn, need, free_port, wait_for
@@ -93,8 +97,24 @@ if [ "$BUILD_STEP" = 1 ]; then
     cmake -S "$ROOT" -B "$STATIC_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWARD_STATIC_AGENT=ON >/dev/null
     STEWARD_BUILD_DIR="$STATIC_BUILD" "$ROOT/deploy/build.sh" --target steward-agent >&2
   done
+  for v in "${VARIANTS[@]}"; do
+    [ "$v" = packaged ] || continue
+    step "building the packages in $PACKAGE_BUILD (deploy/package.sh)"
+    STEWARD_PACKAGE_BUILD_DIR="$PACKAGE_BUILD" "$ROOT/deploy/package.sh" "$PACKAGE_BUILD/dist" >&2
+  done
 fi
-agent_bin() { if [ "$1" = static ]; then echo "$STATIC_BUILD/agent/steward-agent"; else echo "$BUILD/agent/steward-agent"; fi; }
+agent_bin() {
+  case "$1" in
+    static) echo "$STATIC_BUILD/agent/steward-agent" ;;
+    # What the .deb ships: the packaging build's binary, stripped as CPack strips it.
+    packaged) echo "$PACKAGE_BUILD/agent/steward-agent.stripped" ;;
+    *) echo "$BUILD/agent/steward-agent" ;;
+  esac
+}
+if [[ " ${VARIANTS[*]} " == *" packaged "* ]]; then
+  [ -x "$PACKAGE_BUILD/agent/steward-agent" ] || { echo "error: $PACKAGE_BUILD/agent/steward-agent is missing (run without --no-build)" >&2; exit 1; }
+  strip -o "$PACKAGE_BUILD/agent/steward-agent.stripped" "$PACKAGE_BUILD/agent/steward-agent"
+fi
 for f in "$BUILD/collector/steward-collector" "$BUILD/collector/ctl/stewardctl" "$BUILD/tests/bench/agent_cycle_bench"; do
   [ -x "$f" ] || { echo "error: $f is missing (run without --no-build)" >&2; exit 1; }
 done
