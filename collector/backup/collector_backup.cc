@@ -187,7 +187,12 @@ absl::StatusOr<RestoreSummary> RestoreBackup(const std::string& from, const std:
     ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(data_dir + "/db"));
   }
   if (FileExists(data_dir + "/tsdb")) {
-    ASSIGN_OR_RETURN(std::unique_ptr<tsdb::TsdbStore> metrics, tsdb::TsdbStore::Open(data_dir + "/tsdb", {}));
+    // Nothing dropped here: retention is the collector's setting, applied
+    // when it runs.
+    tsdb::TsdbOptions keep_all;
+    keep_all.retention_ms = 0;
+    keep_all.rollup_retention_ms = 0;
+    ASSIGN_OR_RETURN(std::unique_ptr<tsdb::TsdbStore> metrics, tsdb::TsdbStore::Open(data_dir + "/tsdb", keep_all));
   }
   summary.manifest = std::move(manifest);
   summary.duration = absl::Now() - start;

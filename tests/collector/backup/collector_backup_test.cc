@@ -237,7 +237,10 @@ TEST_F(CollectorBackupTest, BackupUnderLoadRestoresEverythingAckedAndNothingAfte
   // The time series, point by point: each series holds exactly its
   // samples 1..n, n at least its agent's restored seq (the TSDB is written
   // first and copied after the store) and at most what was started.
-  auto m = tsdb::TsdbStore::Open(restored + "/tsdb", {});
+  tsdb::TsdbOptions keep_all;
+  keep_all.retention_ms = 0;
+  keep_all.rollup_retention_ms = 0;
+  auto m = tsdb::TsdbStore::Open(restored + "/tsdb", keep_all);
   ASSERT_TRUE(m.ok()) << m.status();
   auto refs = (*m)->Select("cpu_usage_percent", {});
   ASSERT_TRUE(refs.ok());
