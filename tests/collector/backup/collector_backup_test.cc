@@ -29,6 +29,7 @@
 
 namespace steward::collector {
 namespace {
+using steward::testing::TempDir;
 
 constexpr int64_t kNow = 1'800'000'000;  // Unix seconds
 constexpr int64_t kT0 = kNow * 1000;     // first sample
@@ -57,6 +58,7 @@ void Enroll(Store& store, const std::string& agent_id) {
 v1::Envelope EnvelopeOf(uint64_t seq) {
   v1::Envelope env;
   env.set_seq(seq);
+  env.set_created_ms(kT0 + static_cast<int64_t>(seq) * 1000);
   if (seq % 2 == 1) {
     auto* snap = env.mutable_inventory_snapshot();
     snap->mutable_facts()->set_hostname("snap-host");
@@ -279,7 +281,7 @@ class BrokenBackupTest : public CollectorBackupTest {
 };
 
 TEST_F(BrokenBackupTest, WrongChecksumIsRefusedNamingTheFile) {
-  ASSERT_TRUE(WriteFileAtomic(backup_ + "/pki/ca.key", "ANOTHER KEY\n", 0600).ok());  // same size
+  ASSERT_TRUE(WriteFileAtomic(backup_ + "/pki/ca.key", "CA KEZ\n", 0600).ok());  // same size
   auto r = RestoreBackup(backup_, dir_.path() + "/new");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
@@ -303,6 +305,7 @@ TEST_F(BrokenBackupTest, MissingManifestIsRefused) {
 }
 
 TEST_F(BrokenBackupTest, NonEmptyTargetIsRefused) {
+  ASSERT_TRUE(MakeDirs(dir_.path() + "/new", 0700).ok());
   ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/new/something", "x", 0600).ok());
   auto r = RestoreBackup(backup_, dir_.path() + "/new");
   ASSERT_FALSE(r.ok());
