@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "collector/backup/collector_backup.h"
 #include "collector/service/collector_config.h"
 #include "collector/service/collector_server.h"
 #include "common/build_info/build_info.h"
@@ -39,6 +41,25 @@ int main(int argc, char** argv) {
   if (auto s = steward::SetupLogging(config->log_level, "collector"); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return 2;
+  }
+  if (!config->restore_from.empty()) {
+    auto restored = steward::collector::RestoreBackup(config->restore_from, config->options.data_dir);
+    if (!restored.ok()) {
+      std::fprintf(stderr, "error: cannot restore %s: %s\n", config->restore_from.c_str(),
+                   std::string(restored.status().message()).c_str());
+      return 1;
+    }
+    std::printf(
+        "restored %s into %s: %llu files, %llu bytes, checksums verified, in %lld ms\n"
+        "backup taken %s by steward-collector %s (storage format %u)\n"
+        "start the collector with: steward-collector --data-dir %s\n",
+        config->restore_from.c_str(), config->options.data_dir.c_str(),
+        static_cast<unsigned long long>(restored->files), static_cast<unsigned long long>(restored->bytes),
+        static_cast<long long>(absl::ToInt64Milliseconds(restored->duration)),
+        absl::FormatTime(absl::FromUnixMillis(restored->manifest.created_unix_ms), absl::UTCTimeZone()).c_str(),
+        restored->manifest.collector_version.c_str(), restored->manifest.storage_format,
+        config->options.data_dir.c_str());
+    return 0;
   }
   steward::RouteGrpcLogsToSpdlog(spdlog::level::warn);
   if (!config->config_file.empty()) spdlog::info("settings from {}", config->config_file);

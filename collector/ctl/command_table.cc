@@ -17,6 +17,7 @@ CommandNoun JobNoun();
 CommandNoun DeployNoun();
 CommandNoun UserNoun();
 CommandNoun AuditNoun();
+CommandNoun AdminNoun();
 CommandNoun VersionNoun();
 CommandNoun HelpNoun();
 
@@ -26,7 +27,7 @@ const std::vector<CommandNoun>& CommandTable() {
   static const std::vector<CommandNoun>* table = new std::vector<CommandNoun>{
       TokenNoun(),   HostsNoun(),  SoftwareNoun(), ChangesNoun(), HealthNoun(),  ServicesNoun(),
       ChecksNoun(),  MetricsNoun(), KeysNoun(),    ArtifactNoun(), JobNoun(),    DeployNoun(),
-      UserNoun(),    AuditNoun(),  VersionNoun(),  HelpNoun(),
+      UserNoun(),    AuditNoun(),  AdminNoun(),   VersionNoun(),  HelpNoun(),
   };
   return *table;
 }

@@ -70,6 +70,10 @@ std::string CreateDeploymentTarget(const Message& req, const Message& resp) {
   return Kind("target", As<v1::CreateDeploymentRequest>(req).spec().target());
 }
 
+std::string BackupTarget(const Message& req, const Message&) {
+  return Kind("backup", As<v1::BackupCollectorRequest>(req).path());
+}
+
 constexpr v1::Role kViewer = v1::ROLE_VIEWER;
 constexpr v1::Role kOperator = v1::ROLE_OPERATOR;
 constexpr v1::Role kAdmin = v1::ROLE_ADMIN;
@@ -119,6 +123,8 @@ constexpr AdminMethod kAdminMethods[] = {
     {"RenewHost", kOperator, kMutates, HostOf<v1::RenewHostRequest>},
     // What a caller needs to report a problem: every role.
     {"GetVersion", kViewer, kReads, nullptr},
+    // Copies every secret the collector has (CA key, credentials): admins only.
+    {"BackupCollector", kAdmin, kMutates, BackupTarget},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/artifacts/artifact_repository.h"
+#include "collector/backup/collector_backup.h"
 #include "collector/artifacts/artifact_trust.h"
 #include "collector/deploy/job_dispatch.h"
 #include "collector/deploy/rollout_engine.h"
@@ -502,6 +503,32 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetVersion(grpc::CallbackServerConte
                                                        const v1::GetVersionRequest* req, v1::GetVersionResponse* resp) {
   return Run(ctx, __func__, req, resp, [=, this] {
     DoGetVersion(resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::BackupCollector(grpc::CallbackServerContext* ctx,
+                                                            const v1::BackupCollectorRequest* req,
+                                                            v1::BackupCollectorResponse* resp) {
+  // On the WorkQueue like every call: the checkpoints and copies block for
+  // as long as the data takes, which a gRPC thread must not.
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
+    BackupSources sources;
+    sources.data_dir = deps_.data_dir;
+    sources.store = deps_.store;
+    sources.metrics = deps_.metrics;
+    sources.now = deps_.now;
+    if (sources.data_dir.empty()) return absl::UnavailableError("this collector has no data directory to back up");
+    ASSIGN_OR_RETURN(BackupSummary summary, WriteBackup(sources, req->path()));
+    resp->set_path(summary.path);
+    resp->set_bytes(summary.bytes);
+    resp->set_files(summary.files);
+    resp->set_duration_ms(absl::ToInt64Milliseconds(summary.duration));
+    resp->set_store_sequence(summary.manifest.store_sequence);
+    resp->set_tsdb_sequence(summary.manifest.tsdb_sequence);
+    resp->set_created_unix_ms(summary.manifest.created_unix_ms);
+    spdlog::info("backup written to {}: {} file(s), {} byte(s) in {} ms", summary.path, summary.files,
+                 summary.bytes, absl::ToInt64Milliseconds(summary.duration));
     return absl::OkStatus();
   });
 }

@@ -116,6 +116,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // The collector's build and start time (common/build_info).
   grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* ctx, const v1::GetVersionRequest* req,
                                        v1::GetVersionResponse* resp) override;
+  // A backup into a directory on this host (collector/backup/).
+  grpc::ServerUnaryReactor* BackupCollector(grpc::CallbackServerContext* ctx,
+                                            const v1::BackupCollectorRequest* req,
+                                            v1::BackupCollectorResponse* resp) override;
 
   // Lifetime of a renewal token without ttl_seconds.
   static constexpr absl::Duration kRenewalTokenTtl = absl::Hours(24);

@@ -22,6 +22,7 @@ struct Raw {
       max_connections = "0", per_source = "512", max_series = "20000", new_series = "10000",
       log_level = "info";
   std::vector<std::string> server_names;
+  std::string restore_from;
   bool version = false;
 };
 
@@ -69,6 +70,9 @@ ArgParser MakeParser(Raw* r, bool* help) {
           kDefaultCollectorConfig, " when it exists, /dev/null for none)"));
   for (const Setting& s : kSettings) p.Flag(s.flag, &(r->*s.text), s.help);
   p.Repeated("server-name", &r->server_names, "extra DNS name or IP for the server certificate")
+      .Flag("restore-from", &r->restore_from,
+            "restore the backup in this directory (stewardctl admin backup) into --data-dir, which "
+            "must be new or empty, then exit; start the collector on --data-dir afterwards")
       .Bool("version", &r->version,
             "print the version, git commit, build type and protocol version, and exit")
       .Bool("help", help, "show this help");
@@ -142,6 +146,7 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
         r.config.empty() ? "" : absl::StrCat(" (or 'data_dir = ...' in ", r.config, ")")));
   }
   opts.data_dir = r.data_dir;
+  cfg.restore_from = r.restore_from;
   if (!r.listen.empty()) {
     std::string host;
     int port = 0;

@@ -22,6 +22,10 @@ struct CollectorConfig {
   std::string log_level = "info";
   // The config file the settings were read from ("" for none), for logs.
   std::string config_file;
+  // --restore-from DIR: restore that backup into data_dir (which must be
+  // new or empty), print a summary and exit without serving
+  // (collector/backup/collector_backup.h, docs/backup.md).
+  std::string restore_from;
   // --version: print VersionText and exit; nothing else is set or checked.
   bool show_version = false;
 };

@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.rollouts = server->rollouts_.get();
   deps.limits = options.agent_limits;
   deps.now = options.now;
+  deps.data_dir = options.data_dir;
   deps.agent_cert_ttl = options.agent_cert_ttl;
   deps.started = options.now();
   server->agent_service_ = std::make_unique<AgentServiceImpl>(deps, options.enrollment_limits);

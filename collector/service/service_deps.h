@@ -3,6 +3,7 @@
 // pointer outlives the services. All pointees are thread-safe.
 
 #include <functional>
+#include <string>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -46,6 +47,8 @@ struct ServiceDeps {
   // Staged rollouts (deployments); null in tests without them.
   RolloutEngine* rollouts = nullptr;
   AgentLimits limits;
+  // The data directory (backups copy its credential and artifact files).
+  std::string data_dir;
   // Injectable clock (tests move time without sleeping).
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Lifetime of the agent certificates the collector signs (--agent-cert-ttl).

@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, OpenO
   store->users_ = store->handles_[13];
   store->audit_ = store->handles_[14];
   store->jobs_open_ = store->handles_[15];
+  RETURN_IF_ERROR(store->CheckStorageFormat(dir));
   RETURN_IF_ERROR(store->BuildOpenJobsIndex());
   return store;
 }

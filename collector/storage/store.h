@@ -85,6 +85,12 @@ class Store {
     // of stores there turn it off.
     bool preallocate_wal = true;
   };
+  // The layout version this binary writes, stored under "storage_format"
+  // in `default` (decimal text) when a database is created. Open refuses a
+  // database of a newer format, naming both, and migrates an older one:
+  //   1  (no key) every release before the key existed
+  //   2  the key itself; nothing else changed
+  static constexpr uint32_t kStorageFormat = 2;
   // Opens (creating if needed) the database under `dir`.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir, OpenOptions open_options);
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir) { return Open(dir, OpenOptions()); }
@@ -256,6 +262,13 @@ class Store {
   // Walks the whole chain (see AuditVerification).
   absl::StatusOr<AuditVerification> VerifyAudit();
 
+  // --- backup (see store_checkpoint.cc) ---
+  // Writes a consistent RocksDB checkpoint of every column family into
+  // `dir` (which must not exist): hard links to the SST files, a copy of
+  // the rest. Runs alongside writes; *sequence receives the last sequence
+  // number the checkpoint holds.
+  absl::Status Checkpoint(const std::string& dir, uint64_t* sequence);
+
   // Inventory changes of one agent at or after `since_ms` that `cause`
   // and `keep` (when set) admit, oldest first; at most `limit` (the
   // newest), with *truncated set when more existed. A job's change carries
@@ -317,6 +330,9 @@ class Store {
   absl::Status Commit(rocksdb::WriteBatch* batch, absl::string_view what);
   // Adds `job` and its jobs_open entry (or its removal) to `batch`.
   absl::Status PutJobInBatch(const v1::Job& job, rocksdb::WriteBatch* batch);
+  // Reads "storage_format": refuses a newer one, migrates an older one
+  // (store_checkpoint.cc).
+  absl::Status CheckStorageFormat(const std::string& dir);
   // Builds jobs_open from the jobs once (a data directory from before it).
   absl::Status BuildOpenJobsIndex();
   // Writes of one agent's records (its AgentRecord read-modify-write with

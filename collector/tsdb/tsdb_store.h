@@ -185,6 +185,13 @@ class TsdbStore : public SeriesSource {
   // the WAL. Append calls it; a caller may also call it on a timer, so that
   // heads age out without new appends.
   absl::Status Maintain();
+  // Persists every head (Flush), then writes a RocksDB checkpoint of the
+  // store into `dir` (which must not exist), so the copy holds every sample
+  // appended before the call in chunks and needs no replay of heads kept
+  // only here. Appends may run meanwhile: those after the flush are in the
+  // checkpoint's tsdb_wal (replayed on open) or not at all, whole.
+  // *sequence receives the last RocksDB sequence number it holds.
+  absl::Status Checkpoint(const std::string& dir, uint64_t* sequence);
   // Compacts every column family (retention filters run); for tests and
   // operators.
   absl::Status CompactAll();

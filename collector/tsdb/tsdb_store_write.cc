@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "spdlog/spdlog.h"
 
 namespace steward::collector::tsdb {
@@ -399,6 +400,22 @@ size_t TsdbStore::head_bytes() const {
 size_t TsdbStore::active_series() const {
   absl::MutexLock lock(&mu_);
   return pins_.size();
+}
+
+}  // namespace steward::collector::tsdb
+
+namespace steward::collector::tsdb {
+
+absl::Status TsdbStore::Checkpoint(const std::string& dir, uint64_t* sequence) {
+  RETURN_IF_ERROR(Flush());
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(internal::ToAbsl(rocksdb::Checkpoint::Create(db_.get(), &raw), "cannot start a checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  uint64_t seq = 0;
+  RETURN_IF_ERROR(internal::ToAbsl(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0, &seq),
+                                   absl::StrCat("cannot write a checkpoint to ", dir)));
+  if (sequence != nullptr) *sequence = seq;
+  return absl::OkStatus();
 }
 
 }  // namespace steward::collector::tsdb

@@ -330,6 +330,7 @@ TEST_F(CommandContractLiveTest, LiveJsonHasTheDocumentedKeys) {
       "user rm bob",
       "audit --since 1h",
       "audit verify",
+      "admin backup --to {DIR}/backup",
       "version",
       "metrics --metric cpu_usage_percent --since 1h",
       "help deploy",
