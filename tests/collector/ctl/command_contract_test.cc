@@ -200,7 +200,7 @@ TEST(CommandTable, DocsNameOnlyCommandsAndFlagsThatExist) {
   for (const FlagSpec& f : GlobalFlags()) globals.insert("--" + f.name);
   int lines = 0;
   for (const char* doc : {"README.md", "docs/operations.md", "docs/deployments.md", "docs/security.md",
-                          "docs/protocol.md", "docs/testing.md", "docs/install.md"}) {
+                          "docs/protocol.md", "docs/testing.md", "docs/install.md", "docs/backup.md"}) {
     absl::StatusOr<std::string> text = ReadFile(absl::StrCat(STEWARD_SOURCE_DIR, "/", doc));
     ASSERT_TRUE(text.ok()) << text.status();
     bool in_code = false;
