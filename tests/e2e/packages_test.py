@@ -44,7 +44,8 @@ VERSION = re.search(r"project\(steward VERSION (\S+)", read(os.path.join(ROOT, "
 ADMIN = "/var/lib/steward/admin.conf"
 WANTS = "/etc/systemd/system/multi-user.target.wants"
 # What the packages and their scripts create, and purge removes.
-LEFT_BY_STEWARD = ("/var/lib/steward", "/var/lib/steward-agent", "/etc/steward")
+LEFT_BY_STEWARD = ("/var/lib/steward", "/var/lib/steward-agent", "/etc/steward", "/var/backups/steward")
+BACKUP = "/var/backups/steward/before-remove"
 
 
 def run(*argv, check=True, **kw):
@@ -109,6 +110,8 @@ class Packages(unittest.TestCase):
             for path in ("/etc/steward/token",):
                 if os.path.exists(path):
                     os.unlink(path)
+            # The backup test_4 took (purge keeps backups on purpose).
+            shutil.rmtree("/var/backups/steward", ignore_errors=True)
             if os.path.isdir("/etc/steward") and not os.listdir("/etc/steward"):
                 os.rmdir("/etc/steward")
             shutil.rmtree(cls.tmp, ignore_errors=True)
@@ -166,6 +169,7 @@ class Packages(unittest.TestCase):
         self.assertEqual((user.pw_dir, user.pw_shell), ("/var/lib/steward", "/usr/sbin/nologin"))
         self.assert_mode("/var/lib/steward", 0o700, "steward")
         self.assert_mode("/var/lib/steward-agent", 0o700, "root")
+        self.assert_mode("/var/backups/steward", 0o700, "steward")
         # Enabled the way deb-systemd-helper does, systemd running or not.
         for unit in ("steward-agent.service", "steward-collector.service"):
             self.assertEqual(os.readlink(os.path.join(WANTS, unit)), f"/lib/systemd/system/{unit}")
@@ -233,6 +237,10 @@ class Packages(unittest.TestCase):
         hosts = wait_for("the agent reconnected", lambda: [h for h in self.ctl_json("hosts") if h["connected"]])
         self.assertEqual([h["agent_id"] for h in hosts], [self.agent_id])
         self.assertIn("already enrolled", agent.output())
+        # The collector (as steward) can write a backup where the docs say.
+        backup = self.ctl_json("admin", "backup", "--to", BACKUP)
+        self.assertEqual(backup["path"], BACKUP)
+        self.assertTrue(os.path.exists(os.path.join(BACKUP, "MANIFEST")))
         self.stop_all()
 
     def test_5_remove_keeps_conffiles_and_data(self):
@@ -253,6 +261,7 @@ class Packages(unittest.TestCase):
                      os.path.join(WANTS, "steward-collector.service"), "/lib/systemd/system/steward-agent.service"):
             self.assertFalse(os.path.lexists(path), path)
         self.assertEqual(os.listdir("/etc/steward"), ["token"], "the operator's own file stays")
+        self.assertTrue(os.path.exists(os.path.join(BACKUP, "MANIFEST")), "purge keeps the backups")
         self.assertEqual(pwd.getpwnam("steward").pw_dir, "/var/lib/steward", "the user stays (Debian's advice)")
 
     def test_7_lintian_finds_no_error(self):
