@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -323,6 +324,22 @@ TEST_F(BrokenBackupTest, BackupIntoNonEmptyOrRelativeDirIsRefused) {
 
 // --- storage format ---
 
+// Opens the store's RocksDB at `path` with every column family, as the
+// store itself would not let a test, and applies `edit` to the default one.
+void EditStoreDefaultFamily(const std::string& path, const std::function<rocksdb::Status(rocksdb::DB*)>& edit) {
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Options o;
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  ASSERT_TRUE(rocksdb::DB::Open(o, path, cfs, &h, &raw).ok());
+  EXPECT_TRUE(edit(raw).ok());
+  for (auto* x : h) raw->DestroyColumnFamilyHandle(x).PermitUncheckedError();
+  delete raw;
+}
+
 TEST(StoreFormat, NewStoreRecordsItsFormat) {
   TempDir dir;
   ASSERT_TRUE(Store::Open(dir.path() + "/db").ok());
@@ -338,17 +355,9 @@ TEST(StoreFormat, PreviousFormatWithoutTheKeyIsMigrated) {
     Enroll(**s, "a1");
   }
   {  // Make it look like the previous format: no key.
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Options o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path() + "/db", &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path() + "/db", cfs, &h, &raw).ok());
-    ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), "storage_format").ok());
-    for (auto* x : h) raw->DestroyColumnFamilyHandle(x).PermitUncheckedError();
-    delete raw;
+    EditStoreDefaultFamily(dir.path() + "/db", [](rocksdb::DB* db) {
+      return db->Delete(rocksdb::WriteOptions(), "storage_format");
+    });
   }
   EXPECT_FALSE(ReadAll(dir.path() + "/db")["default"].contains("storage_format"));
   auto s = Store::Open(dir.path() + "/db");
@@ -362,17 +371,8 @@ TEST(StoreFormat, NewerFormatIsRefusedNamingBothVersions) {
   TempDir dir;
   ASSERT_TRUE(Store::Open(dir.path() + "/db").ok());
   {
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Options o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path() + "/db", &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path() + "/db", cfs, &h, &raw).ok());
-    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "storage_format", "99").ok());
-    for (auto* x : h) raw->DestroyColumnFamilyHandle(x).PermitUncheckedError();
-    delete raw;
+    EditStoreDefaultFamily(dir.path() + "/db",
+                           [](rocksdb::DB* db) { return db->Put(rocksdb::WriteOptions(), "storage_format", "99"); });
   }
   auto s = Store::Open(dir.path() + "/db");
   ASSERT_FALSE(s.ok());
