@@ -10,6 +10,8 @@ PACKAGES=(
   libabsl-dev librocksdb-dev libre2-dev libspdlog-dev libssl-dev
   libgtest-dev libgmock-dev
   python3 openssl dpkg
+  curl  # tests: the agent install endpoints are fetched as install-agent.sh fetches them
+  openssh-client  # stewardctl install runs ssh
   rpm  # tests: the reference for rpm version ordering (rpm.vercmp), and rpm jobs (rpm, rpmbuild)
 )
 

@@ -18,6 +18,7 @@ CommandNoun DeployNoun();
 CommandNoun UserNoun();
 CommandNoun AuditNoun();
 CommandNoun AdminNoun();
+CommandNoun InstallNoun();
 CommandNoun VersionNoun();
 CommandNoun HelpNoun();
 
@@ -27,7 +28,7 @@ const std::vector<CommandNoun>& CommandTable() {
   static const std::vector<CommandNoun>* table = new std::vector<CommandNoun>{
       TokenNoun(),   HostsNoun(),  SoftwareNoun(), ChangesNoun(), HealthNoun(),  ServicesNoun(),
       ChecksNoun(),  MetricsNoun(), KeysNoun(),    ArtifactNoun(), JobNoun(),    DeployNoun(),
-      UserNoun(),    AuditNoun(),  AdminNoun(),   VersionNoun(),  HelpNoun(),
+      InstallNoun(), UserNoun(),    AuditNoun(),  AdminNoun(),   VersionNoun(),  HelpNoun(),
   };
   return *table;
 }

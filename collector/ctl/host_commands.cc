@@ -21,7 +21,59 @@
 namespace steward::ctl {
 namespace {
 
+// hosts --pending: machines given a token that never enrolled with it.
+absl::Status PendingList(CommandContext& c) {
+  v1::ListPendingMachinesResponse resp;
+  RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::ListPendingMachines, v1::ListPendingMachinesRequest(), &resp));
+  if (c.json()) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& m : resp.machines()) {
+      const auto& t = m.token();
+      w.BeginObject()
+          .Key("machine").String(t.machine())
+          .Key("token_id").String(t.token_id())
+          .Key("given").String(UnixTime(t.created_unix()))
+          .Key("expires").String(UnixTime(t.expires_unix()))
+          .Key("token_usable").Bool(!m.token_unusable())
+          .Key("fetches").Uint(t.fetches())
+          .Key("fetched_at").String(UnixTime(t.fetched_unix()))
+          .Key("fetched_from").String(t.fetched_from())
+          .Key("fetched_hostname").String(t.fetched_hostname())
+          .EndObject();
+    }
+    w.EndArray();
+    c.out() << w.str() << "\n";
+    return absl::OkStatus();
+  }
+  Table t({"MACHINE", "TOKEN ID", "GIVEN", "TOKEN", "DOWNLOADED", "FROM"});
+  for (const auto& m : resp.machines()) {
+    const auto& tok = m.token();
+    std::string machine = !tok.machine().empty() ? tok.machine()
+                          : !tok.fetched_hostname().empty() ? tok.fetched_hostname() : "?";
+    t.AddRow({machine, tok.token_id(), UnixTime(tok.created_unix()),
+              m.token_unusable() ? (tok.revoked() ? "revoked" : "expired") : "usable",
+              tok.fetches() == 0 ? "never" : UnixTime(tok.fetched_unix()),
+              tok.fetches() == 0 ? "-"
+                                 : (tok.fetched_hostname().empty() ? tok.fetched_from()
+                                                                   : absl::StrCat(tok.fetched_hostname(), " (",
+                                                                                  tok.fetched_from(), ")"))});
+  }
+  c.out() << t.Render();
+  if (t.size() == 0) {
+    c.out() << "(no pending machines: every machine given a token has enrolled)\n";
+  } else {
+    c.out() << "A machine whose token expired needs a new one: 'stewardctl install' again, or 'stewardctl token "
+               "create --for MACHINE'.\n";
+  }
+  return absl::OkStatus();
+}
+
 absl::Status HostsList(CommandContext& c) {
+  if (c.Bool("pending")) {
+    if (!c.Get("where").empty()) return absl::InvalidArgumentError("--pending lists machines not enrolled: no --where");
+    return PendingList(c);
+  }
   v1::ListHostsRequest req;
   if (!c.Get("where").empty()) {
     // Checked here first, so a typo is shown under the expression
@@ -245,8 +297,12 @@ CommandNoun HostsNoun() {
                .details = "A target expression combines terms with and, or, not and ( ):\n"
                           "  host:ID  label:KEY=VALUE  os:NAME  package:NAME  package:NAME<VERSION (also <= > >= =)\n"
                           "(docs/deployments.md, \"Targets\").",
-               .flags = {TextFlag("where", "EXPR", "only the hosts this target expression selects")},
-               .examples = {"hosts --where 'label:role=web and package:openssl<3.0.13'"},
+               .flags = {TextFlag("where", "EXPR", "only the hosts this target expression selects"),
+                         BoolFlag("pending",
+                                  "machines given a token (install, token create --for, or a download with it) that "
+                                  "never enrolled; JSON keys machine, token_id, given, expires, token_usable, "
+                                  "fetches, fetched_at, fetched_from, fetched_hostname")},
+               .examples = {"hosts --where 'label:role=web and package:openssl<3.0.13'", "hosts --pending"},
                .json_keys = {"agent_id", "hostname", "os", "agent_version", "last_seen", "connected", "disabled",
                              "labels", "software_count"},
                .run = HostsList},

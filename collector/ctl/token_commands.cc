@@ -35,6 +35,7 @@ absl::Status TokenCreate(CommandContext& c) {
   req.set_max_uses(static_cast<uint32_t>(uses));
   ASSIGN_OR_RETURN(auto labels, ParseLabels(c.List("label")));
   for (auto& l : labels) *req.add_labels() = std::move(l);
+  req.set_machine(c.Given("for"));
   v1::CreateEnrollmentTokenResponse resp;
   RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::CreateEnrollmentToken, req, &resp));
   if (c.json()) {
@@ -70,6 +71,11 @@ absl::Status TokenList(CommandContext& c) {
       w.Key("revoked").Bool(t.revoked())
           .Key("revoked_at").String(UnixTime(t.revoked_unix()))
           .Key("renews_agent").String(t.agent_id())
+          .Key("machine").String(t.machine())
+          .Key("fetches").Uint(t.fetches())
+          .Key("fetched_at").String(UnixTime(t.fetched_unix()))
+          .Key("fetched_from").String(t.fetched_from())
+          .Key("fetched_hostname").String(t.fetched_hostname())
           .Key("state").String(TokenState(t, now))
           .EndObject();
     }
@@ -77,10 +83,15 @@ absl::Status TokenList(CommandContext& c) {
     c.out() << w.str() << "\n";
     return absl::OkStatus();
   }
-  Table t({"TOKEN ID", "CREATED", "EXPIRES", "USES", "STATE", "LABELS", "RENEWS"});
+  Table t({"TOKEN ID", "CREATED", "EXPIRES", "USES", "STATE", "MACHINE", "DOWNLOADS", "LABELS", "RENEWS"});
   for (const auto& tok : resp.tokens()) {
     t.AddRow({tok.token_id(), UnixTime(tok.created_unix()), UnixTime(tok.expires_unix()),
               absl::StrCat(tok.used(), "/", tok.max_uses()), TokenState(tok, now),
+              tok.machine().empty() ? "-" : tok.machine(),
+              tok.fetches() == 0 ? "-"
+                                 : absl::StrCat(tok.fetches(), " (last ", tok.fetched_hostname().empty()
+                                                                            ? tok.fetched_from()
+                                                                            : tok.fetched_hostname(), ")"),
               tok.labels().empty() ? "-" : LabelsText(tok.labels()), tok.agent_id().empty() ? "-" : tok.agent_id()});
   }
   c.out() << t.Render();
@@ -119,8 +130,11 @@ CommandNoun TokenNoun() {
                           "must be usable in a target expression (label:KEY=VALUE).",
                .flags = {DurationFlag("ttl", "how long it can be used", "1h"),
                          CountFlag("uses", "how many machines can enroll with it", "1"),
-                         RepeatedFlag("label", "KEY=VALUE", "a label for the hosts it enrolls")},
-               .examples = {"token create --ttl 1d --uses 50 --label role=web --label env=prod"},
+                         RepeatedFlag("label", "KEY=VALUE", "a label for the hosts it enrolls"),
+                         TextFlag("for", "MACHINE",
+                                  "the machine it is for: listed by 'hosts --pending' until it enrolls")},
+               .examples = {"token create --ttl 1d --uses 50 --label role=web --label env=prod",
+                            "token create --for db7.example.org"},
                .json_keys = {"token", "token_id", "expires"},
                .run = TokenCreate},
               {.path = "token list",

@@ -27,6 +27,11 @@ void ToProto(const internal::TokenRecord& t, v1::EnrollmentToken* out) {
   out->set_revoked(t.revoked());
   out->set_revoked_unix(t.revoked_unix());
   out->set_agent_id(t.agent_id());
+  out->set_machine(t.machine());
+  out->set_fetched_unix(t.fetched_unix());
+  out->set_fetched_from(t.fetched_from());
+  out->set_fetched_hostname(t.fetched_hostname());
+  out->set_fetches(t.fetches());
 }
 
 }  // namespace
@@ -37,6 +42,28 @@ absl::Status AdminServiceImpl::DoListTokens(v1::ListEnrollmentTokensResponse* re
     return a.created_unix() < b.created_unix();
   });
   for (const auto& t : tokens) ToProto(t, resp->add_tokens());
+  return absl::OkStatus();
+}
+
+absl::Status AdminServiceImpl::DoListPendingMachines(v1::ListPendingMachinesResponse* resp) {
+  ASSIGN_OR_RETURN(std::vector<internal::TokenRecord> tokens, deps_.store->ListTokens());
+  std::stable_sort(tokens.begin(), tokens.end(), [](const auto& a, const auto& b) {
+    return a.created_unix() < b.created_unix();
+  });
+  const int64_t now = absl::ToUnixSeconds(deps_.now());
+  for (const auto& t : tokens) {
+    // Given to a machine (by name, or the installer fetched with it),
+    // and no enrollment with it yet. Renewal tokens belong to hosts that
+    // are enrolled already.
+    if (!t.agent_id().empty() || t.used() > 0) continue;
+    if (t.machine().empty() && t.fetches() == 0) continue;
+    // A revoked token nobody fetched with was taken back on purpose
+    // (stewardctl install revokes the tokens of machines it did not reach).
+    if (t.revoked() && t.fetches() == 0) continue;
+    v1::PendingMachine* m = resp->add_machines();
+    ToProto(t, m->mutable_token());
+    m->set_token_unusable(t.revoked() || now >= t.expires_unix());
+  }
   return absl::OkStatus();
 }
 

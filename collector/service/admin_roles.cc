@@ -125,6 +125,8 @@ constexpr AdminMethod kAdminMethods[] = {
     {"GetVersion", kViewer, kReads, nullptr},
     // Copies every secret the collector has (CA key, credentials): admins only.
     {"BackupCollector", kAdmin, kMutates, BackupTarget},
+    {"GetInstallInfo", kOperator, kReads, nullptr},
+    {"ListPendingMachines", kViewer, kReads, nullptr},
 };
 
 }  // namespace

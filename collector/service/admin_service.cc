@@ -10,6 +10,7 @@
 #include "collector/artifacts/artifact_trust.h"
 #include "collector/deploy/job_dispatch.h"
 #include "collector/deploy/rollout_engine.h"
+#include "collector/install/install_catalog.h"
 #include "collector/service/artifact_reactors.h"
 #include "collector/service/metrics_query.h"
 #include "collector/service/session_registry.h"
@@ -477,6 +478,23 @@ absl::Status AdminServiceImpl::DoListChanges(const v1::ListChangesRequest& req, 
   return absl::OkStatus();
 }
 
+namespace {
+
+// A machine as an operator names it: a host name, an address or
+// user@host:port, printable ASCII without blanks (it shows in tables).
+absl::Status CheckMachineName(const std::string& machine) {
+  if (machine.size() > 255) return absl::InvalidArgumentError("machine name longer than 255 characters");
+  for (char c : machine) {
+    if (c <= ' ' || c > '~') {
+      return absl::InvalidArgumentError(
+          "machine name holds a blank or a character that is not printable ASCII; give a host name or address");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status AdminServiceImpl::DoCreateToken(const v1::CreateEnrollmentTokenRequest& req,
                                              v1::CreateEnrollmentTokenResponse* resp) {
   if (req.ttl_seconds() < 0) return absl::InvalidArgumentError("ttl_seconds must not be negative");
@@ -490,6 +508,8 @@ absl::Status AdminServiceImpl::DoCreateToken(const v1::CreateEnrollmentTokenRequ
   token.set_expires_unix(now + (req.ttl_seconds() > 0 ? req.ttl_seconds() : 3600));
   token.set_max_uses(req.max_uses() > 0 ? req.max_uses() : 1);
   *token.mutable_labels() = req.labels();
+  RETURN_IF_ERROR(CheckMachineName(req.machine()));
+  token.set_machine(req.machine());
   RETURN_IF_ERROR(deps_.store->PutToken(token));
   resp->set_token(absl::StrCat(token.token_id(), ".", secret));
   resp->set_expires_unix(token.expires_unix());
@@ -695,6 +715,21 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ControlDeployment(grpc::CallbackServ
     if (deps_.rollouts == nullptr) return absl::UnavailableError("this collector runs no rollouts");
     ASSIGN_OR_RETURN(*resp->mutable_deployment(), deps_.rollouts->Control(req->id(), req->action(), caller.who));
     return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListPendingMachines(grpc::CallbackServerContext* ctx,
+                                                                const v1::ListPendingMachinesRequest* req,
+                                                                v1::ListPendingMachinesResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this] { return DoListPendingMachines(resp); });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetInstallInfo(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetInstallInfoRequest* req,
+                                                           v1::GetInstallInfoResponse* resp) {
+  return Run(ctx, __func__, req, resp, [=, this]() -> absl::Status {
+    if (deps_.install == nullptr) return absl::UnavailableError("this collector serves no agent install");
+    return deps_.install->Describe(resp);
   });
 }
 

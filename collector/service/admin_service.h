@@ -120,6 +120,11 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   grpc::ServerUnaryReactor* BackupCollector(grpc::CallbackServerContext* ctx,
                                             const v1::BackupCollectorRequest* req,
                                             v1::BackupCollectorResponse* resp) override;
+  grpc::ServerUnaryReactor* GetInstallInfo(grpc::CallbackServerContext* ctx, const v1::GetInstallInfoRequest* req,
+                                           v1::GetInstallInfoResponse* resp) override;
+  grpc::ServerUnaryReactor* ListPendingMachines(grpc::CallbackServerContext* ctx,
+                                                const v1::ListPendingMachinesRequest* req,
+                                                v1::ListPendingMachinesResponse* resp) override;
 
   // Lifetime of a renewal token without ttl_seconds.
   static constexpr absl::Duration kRenewalTokenTtl = absl::Hours(24);
@@ -185,6 +190,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   absl::Status DoListChanges(const v1::ListChangesRequest& req, v1::ListChangesResponse* resp);
   // Agent identity (admin_identity.cc); `by` is the calling admin.
   absl::Status DoListTokens(v1::ListEnrollmentTokensResponse* resp);
+  absl::Status DoListPendingMachines(v1::ListPendingMachinesResponse* resp);
   absl::Status DoRevokeToken(const v1::RevokeEnrollmentTokenRequest& req, v1::RevokeEnrollmentTokenResponse* resp);
   absl::Status DoSetHostDisabled(const v1::SetHostDisabledRequest& req, const std::string& by,
                                  v1::SetHostDisabledResponse* resp);

@@ -17,7 +17,7 @@ namespace {
 
 // The settings as text, before checking; one member per flag.
 struct Raw {
-  std::string config, data_dir, listen,
+  std::string config, data_dir, listen, http_listen, agent_packages,
       workers = "4", retention = "15d", rollup_retention = "400d", agent_cert_ttl = "7d",
       max_connections = "0", per_source = "512", max_series = "20000", new_series = "10000",
       log_level = "info";
@@ -40,6 +40,11 @@ constexpr Setting kSettings[] = {
     {"data-dir", "data_dir", &Raw::data_dir, "directory for the database, CA and admin.conf"},
     {"listen", "listen", &Raw::listen,
      "address to listen on (default 127.0.0.1:7443; port 0 = any free port)"},
+    {"http-listen", "http_listen", &Raw::http_listen,
+     "HTTPS address of the agent install endpoints (default: the listen host, the listen port + 1; "
+     "off = none)"},
+    {"agent-packages", "agent_packages", &Raw::agent_packages,
+     "directory of steward-agent_*.deb packages the install endpoints serve (default DATA_DIR/agent-packages)"},
     {"workers", "workers", &Raw::workers, "worker threads for storage and signing (default 4)"},
     {"retention", "retention", &Raw::retention,
      "how long raw samples are kept (default 15d; 0 = forever)"},
@@ -155,6 +160,15 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
     }
     opts.listen = r.listen;
   }
+  if (!r.http_listen.empty() && r.http_listen != "off") {
+    std::string host;
+    int port = 0;
+    if (!SplitHostPort(r.http_listen, &host, &port).ok()) {
+      return bad("http-listen", "is not HOST:PORT (e.g. 0.0.0.0:7444) or off");
+    }
+  }
+  opts.http_listen = r.http_listen;
+  opts.agent_packages_dir = r.agent_packages;
   opts.server_names = std::move(file_names);
   opts.server_names.insert(opts.server_names.end(), r.server_names.begin(), r.server_names.end());
 

@@ -3,6 +3,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "collector/deploy/rollout_engine.h"
+#include "collector/http/https_server.h"
+#include "collector/install/install_catalog.h"
+#include "collector/install/install_endpoint.h"
 #include "collector/pki/collector_pki.h"
 #include "collector/service/admin_service.h"
 #include "collector/service/agent_service.h"
@@ -78,6 +81,47 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   server->rollouts_ = std::make_unique<RolloutEngine>(
       RolloutDeps{server->store_.get(), server->artifacts_.get(), server->sessions_.get(), options.now});
 
+  // The agent install endpoints (HTTPS), bound before anything is served.
+  std::string dial_host = (host.empty() || host == "0.0.0.0") ? "127.0.0.1" : host == "::" ? "::1" : host;
+  auto host_port = [](const std::string& h, int p) {
+    return h.find(':') != std::string::npos ? absl::StrCat("[", h, "]:", p) : absl::StrCat(h, ":", p);
+  };
+  // Machines are told the first --server-name when there is one: the
+  // listen address is often 0.0.0.0 or a loopback address.
+  const std::string public_host = options.server_names.empty() ? dial_host : options.server_names.front();
+  if (options.http_listen != "off") {
+    std::string http_host = host;
+    int http_port = port == 0 ? 0 : port + 1;
+    if (!options.http_listen.empty()) RETURN_IF_ERROR(SplitHostPort(options.http_listen, &http_host, &http_port));
+    InstallSettings install;
+    install.agent_address = host_port(public_host, server->gate_->port());
+    install.ca_pem = server->pki_->ca_pem();
+    install.packages_dir =
+        options.agent_packages_dir.empty() ? options.data_dir + "/agent-packages" : options.agent_packages_dir;
+    ASSIGN_OR_RETURN(server->install_, InstallCatalog::Create(install));
+    server->install_endpoint_ = std::make_unique<InstallEndpoint>(server->store_.get(), server->install_.get(),
+                                                                  options.now);
+    http::HttpsServerOptions https;
+    https.host = http_host;
+    https.port = http_port;
+    https.cert_pem = server->pki_->server().cert_pem;
+    https.key_pem = server->pki_->server().key_pem;
+    InstallEndpoint* endpoint = server->install_endpoint_.get();
+    auto started = http::HttpsServer::Start(
+        https, [endpoint](const http::HttpRequest& r, const http::HttpPeer& p) { return endpoint->Handle(r, p); });
+    if (!started.ok()) {
+      return absl::Status(started.status().code(),
+                          absl::StrCat("HTTPS listener (--http-listen, 'off' for none): ", started.status().message()));
+    }
+    server->https_ = *std::move(started);
+    std::string http_dial = (http_host.empty() || http_host == "0.0.0.0" || http_host == "::")
+                                ? public_host
+                                : (options.server_names.empty() ? http_host : public_host);
+    server->download_url_ = absl::StrCat("https://", host_port(http_dial, server->https_->port()));
+    server->install_->set_download_url(server->download_url_);
+    spdlog::info("agent install endpoints on {} (packages from {})", server->download_url_, install.packages_dir);
+  }
+
   ServiceDeps deps;
   deps.store = server->store_.get();
   deps.metrics = server->metrics_.get();
@@ -91,6 +135,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.data_dir = options.data_dir;
   deps.agent_cert_ttl = options.agent_cert_ttl;
   deps.started = options.now();
+  deps.install = server->install_.get();
   server->agent_service_ = std::make_unique<AgentServiceImpl>(deps, options.enrollment_limits);
   server->admin_service_ = std::make_unique<AdminServiceImpl>(deps);
 
@@ -129,10 +174,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   spdlog::info("accepting at most {} connections ({} per source address), TLS handshake within {}",
                server->gate_->max_connections(), options.max_connections_per_source,
                absl::FormatDuration(options.handshake_timeout));
-  std::string dial_host = (host.empty() || host == "0.0.0.0") ? "127.0.0.1" : host == "::" ? "::1" : host;
-  server->address_ = dial_host.find(':') != std::string::npos
-                         ? absl::StrCat("[", dial_host, "]:", bound_port)
-                         : absl::StrCat(dial_host, ":", bound_port);
+  server->address_ = host_port(dial_host, bound_port);
   RETURN_IF_ERROR(server->pki_->WriteAdminConfig(server->address_));
   // Heads of series that went quiet are persisted by age, not by appends.
   tsdb::TsdbStore* metrics = server->metrics_.get();
@@ -149,6 +191,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
 }
 
 void CollectorServer::Shutdown(absl::Duration grace) {
+  if (https_) https_->Stop();
   if (gate_) gate_->Stop();
   if (server_) server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }

@@ -32,11 +32,23 @@ class SessionRegistry;
 class AdminServiceImpl;
 class RolloutEngine;
 class RolloutScheduler;
+class InstallCatalog;
+class InstallEndpoint;
+namespace http {
+class HttpsServer;
+}
 
 struct CollectorOptions {
   std::string data_dir;
   // HOST:PORT; port 0 picks a free port (the chosen one is in address()).
   std::string listen = "127.0.0.1:7443";
+  // HTTPS listener of the agent install endpoints (collector/install):
+  // "" = the listen host with the listen port + 1 (port 0 stays 0, a free
+  // port), "off" = none. Off unless asked for here; the command line's
+  // default is "" (collector_config.cc).
+  std::string http_listen = "off";
+  // Where the agent packages served are ("" = DATA_DIR/agent-packages).
+  std::string agent_packages_dir;
   // Extra DNS names / IPs for the server certificate.
   std::vector<std::string> server_names;
   int worker_threads = 4;
@@ -77,6 +89,8 @@ class CollectorServer {
 
   // The address clients should dial ("127.0.0.1:7443"), written to admin.conf.
   const std::string& address() const { return address_; }
+  // https://HOST:PORT of the install endpoints ("" when off).
+  const std::string& download_url() const { return download_url_; }
   // The listener's counters (admitted and refused connections).
   ConnectionGateStats connection_stats() const;
   size_t max_connections() const;
@@ -91,6 +105,7 @@ class CollectorServer {
  private:
   CollectorServer() = default;
   std::string address_;
+  std::string download_url_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<tsdb::TsdbStore> metrics_;
   std::unique_ptr<ArtifactBlobs> blobs_;
@@ -107,6 +122,9 @@ class CollectorServer {
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ConnectionGate> gate_;
+  std::unique_ptr<InstallCatalog> install_;
+  std::unique_ptr<InstallEndpoint> install_endpoint_;
+  std::unique_ptr<http::HttpsServer> https_;
 };
 
 // Splits "host:port" / "[v6]:port"; errors name the input.

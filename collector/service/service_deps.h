@@ -19,6 +19,7 @@ class CollectorPki;
 class WorkQueue;
 class SessionRegistry;
 class RolloutEngine;
+class InstallCatalog;
 
 // What one agent may send (docs/protocol.md, "Limits").
 struct AgentLimits {
@@ -53,6 +54,9 @@ struct ServiceDeps {
   std::function<absl::Time()> now = [] { return absl::Now(); };
   // Lifetime of the agent certificates the collector signs (--agent-cert-ttl).
   absl::Duration agent_cert_ttl = absl::Hours(24 * 7);
+  // Agent install parameters and packages (GetInstallInfo); null when the
+  // HTTPS listener is off.
+  const InstallCatalog* install = nullptr;
   // When the collector started (GetVersion), by `now`.
   absl::Time started = absl::UnixEpoch();
 };

@@ -113,6 +113,11 @@ class Store {
   // was removed meanwhile.
   absl::Status EnrollWithToken(const std::string& token_id, const std::string& secret,
                                int64_t now_unix, internal::AgentRecord agent);
+  // Counts one download from the install endpoints with a valid token:
+  // when, from which address, and the host name the installer sent (shown
+  // by `token list` and `hosts --pending`). NOT_FOUND for an unknown id.
+  absl::Status RecordTokenFetch(const std::string& token_id, int64_t now_unix, const std::string& from,
+                                const std::string& hostname);
   // Every token, by id (see store_identity.cc).
   absl::StatusOr<std::vector<internal::TokenRecord>> ListTokens();
   // Marks a token revoked (a second revoke keeps the first time).

@@ -57,6 +57,25 @@ absl::StatusOr<internal::TokenRecord> Store::RevokeToken(const std::string& toke
   return token;
 }
 
+absl::Status Store::RecordTokenFetch(const std::string& token_id, int64_t now_unix, const std::string& from,
+                                     const std::string& hostname) {
+  absl::MutexLock lock(&token_mu_);  // not to undo a use counted meanwhile
+  std::string bytes;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), tokens_, token_id, &bytes);
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("no enrollment token with id '", token_id, "'"));
+  RETURN_IF_ERROR(FromRocks(s, "cannot read token"));
+  internal::TokenRecord token;
+  RETURN_IF_ERROR(ParseRecord(bytes, "token", &token));
+  token.set_fetched_unix(now_unix);
+  token.set_fetched_from(from);
+  token.set_fetched_hostname(hostname);
+  token.set_fetches(token.fetches() + 1);
+  // Not synced: losing the last download's note in a crash loses nothing
+  // that matters.
+  return FromRocks(db_->Put(rocksdb::WriteOptions(), tokens_, token_id, token.SerializeAsString()),
+                   "cannot record a download");
+}
+
 absl::StatusOr<bool> Store::SetAgentDisabled(const std::string& agent_id, bool disabled, const std::string& by,
                                              int64_t now_ms) {
   absl::MutexLock lock(&AgentLock(agent_id));

@@ -101,7 +101,10 @@ class Cluster:
     def start_collector(self, listen="127.0.0.1:0", *extra, preexec_fn=None):
         if os.path.exists(self.admin):
             os.unlink(self.admin)
-        p = Proc([COLLECTOR, "--data-dir", self.data, "--listen", listen, *no_system_config(extra), *extra],
+        # The install endpoints on a free port of their own: listen port + 1
+        # (the default) may be taken when a test restarts on a fixed port.
+        http = [] if any(str(e).startswith("--http-listen") for e in extra) else ["--http-listen", "127.0.0.1:0"]
+        p = Proc([COLLECTOR, "--data-dir", self.data, "--listen", listen, *http, *no_system_config(extra), *extra],
                  os.path.join(self.tmp, "collector.log"), preexec_fn=preexec_fn)
         self.procs.append(p)
         wait_for("admin.conf", lambda: os.path.exists(self.admin) or p.p.poll() is not None, 30)

@@ -181,7 +181,7 @@ TEST(RunStewardctl, AFlagTheCommandDoesNotDeclareIsRefused) {
 TEST(RunStewardctl, UnknownFlagExits2NamingIt) {
   CtlResult r = Ctl({"hosts", "--colour", "red"}, "/nonexistent/admin.conf");
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown flag --colour for 'hosts' ('hosts' takes --where)")) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.err, "error: unknown flag --colour for 'hosts' ('hosts' takes --where --pending)")) << r.err;
   EXPECT_TRUE(r.out.empty());
 }
 

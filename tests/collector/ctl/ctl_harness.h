@@ -39,6 +39,7 @@ inline absl::StatusOr<LiveCollector> StartCollector(const std::string& data_dir)
   collector::CollectorOptions opts;
   opts.data_dir = data_dir;
   opts.listen = "127.0.0.1:0";
+  opts.http_listen = "127.0.0.1:0";  // the install endpoints (packages: DATA_DIR/agent-packages)
   opts.worker_threads = 1;
   absl::StatusOr<std::unique_ptr<collector::CollectorServer>> server =
       collector::CollectorServer::Start(opts);
@@ -70,6 +71,33 @@ inline absl::StatusOr<std::string> BuildDemoDeb(const std::string& dir) {
   }
   const std::string deb = dir + "/steward-demo_1.2-3_all.deb";
   auto built = testing::RunProcess({"dpkg-deb", "--root-owner-group", "--build", pkg, deb},
+                                   testing::StderrMode::kMerge);
+  if (!built.has_value() || built->exit_code != 0) {
+    return absl::InternalError(built ? built->out : "dpkg-deb did not run");
+  }
+  return deb;
+}
+
+// Builds PACKAGE VERSION for ARCH with dpkg-deb into `dir` (work files
+// under `work`): a stand-in for the agent package where only its control
+// fields matter. Its path, or the error.
+inline absl::StatusOr<std::string> BuildStandInDeb(const std::string& work, const std::string& dir,
+                                                   const std::string& package, const std::string& version,
+                                                   const std::string& arch) {
+  const std::string root = work + "/" + package + "-" + version + "-" + arch;
+  if (absl::Status s = MakeDirs(root + "/DEBIAN", 0755); !s.ok()) return s;
+  if (absl::Status s = MakeDirs(root + "/usr/share/doc/" + package, 0755); !s.ok()) return s;
+  if (absl::Status s = WriteFileAtomic(root + "/DEBIAN/control",
+                                       "Package: " + package + "\nVersion: " + version + "\nArchitecture: " + arch +
+                                           "\nMaintainer: Ops <ops@example.net>\nDescription: stand-in\n");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = WriteFileAtomic(root + "/usr/share/doc/" + package + "/VERSION", version + "\n"); !s.ok()) {
+    return s;
+  }
+  const std::string deb = dir + "/" + package + "_" + version + "_" + arch + ".deb";
+  auto built = testing::RunProcess({"dpkg-deb", "--root-owner-group", "--build", root, deb},
                                    testing::StderrMode::kMerge);
   if (!built.has_value() || built->exit_code != 0) {
     return absl::InternalError(built ? built->out : "dpkg-deb did not run");
