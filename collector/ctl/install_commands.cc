@@ -121,9 +121,10 @@ std::string LastLine(const std::string& text) {
   return last;
 }
 
-void RevokeQuietly(CommandContext& c, const std::string& token_id) {
+void RevokeQuietly(CommandContext& c, const std::string& token_id, const std::string& enrolled_as = "") {
   v1::RevokeEnrollmentTokenRequest req;
   req.set_token_id(token_id);
+  req.set_enrolled_as(enrolled_as);
   v1::RevokeEnrollmentTokenResponse resp;
   (void)c.Call(&v1::AdminService::Stub::RevokeEnrollmentToken, req, &resp);
 }
@@ -172,12 +173,13 @@ HostResult InstallOne(CommandContext& c, const InstallTarget& target, const Plan
     }
     // An agent enrolled before keeps its identity: this token was not
     // used and is taken back, so the machine is not "pending".
-    if (r.outcome == Outcome::kAlready) RevokeQuietly(c, r.token_id);
+    if (r.outcome == Outcome::kAlready) RevokeQuietly(c, r.token_id, r.agent_id);
     return r;
   }
   if (ran->exit_code == 255) {
     // ssh itself failed: the machine never got the token.
-    r.detail = absl::StrCat("ssh: ", LastLine(ran->err));
+    std::string why = LastLine(ran->err);
+    r.detail = absl::StartsWith(why, "ssh: ") ? why : absl::StrCat("ssh: ", why.empty() ? "failed" : why);
     RevokeQuietly(c, r.token_id);
     return r;
   }
@@ -337,8 +339,7 @@ absl::Status Install(CommandContext& c) {
     }
   }
   if (failed > 0) {
-    return absl::Status(absl::StatusCode::kUnavailable,
-                        absl::StrCat(failed, " of ", targets.size(), " machine(s) failed; see DETAIL, fix, and run "
+    return absl::AbortedError(absl::StrCat(failed, " of ", targets.size(), " machine(s) failed; see DETAIL, fix, and run "
                                      "the same command again (machines done already are skipped)"));
   }
   return absl::OkStatus();

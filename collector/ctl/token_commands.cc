@@ -17,6 +17,7 @@ namespace steward::ctl {
 namespace {
 
 std::string TokenState(const v1::EnrollmentToken& t, absl::Time now) {
+  if (!t.enrolled_as().empty()) return "not needed";  // its machine had an agent
   if (t.revoked()) return "revoked";
   if (absl::ToUnixSeconds(now) >= t.expires_unix()) return "expired";
   if (t.used() >= t.max_uses()) return "used up";
@@ -76,6 +77,7 @@ absl::Status TokenList(CommandContext& c) {
           .Key("fetched_at").String(UnixTime(t.fetched_unix()))
           .Key("fetched_from").String(t.fetched_from())
           .Key("fetched_hostname").String(t.fetched_hostname())
+          .Key("enrolled_as").String(t.enrolled_as())
           .Key("state").String(TokenState(t, now))
           .EndObject();
     }

@@ -2,6 +2,7 @@
 // disable|enable|rm|renew|label, token list|revoke). The handlers are in
 // admin_service.cc with the others; the work is here.
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ void ToProto(const internal::TokenRecord& t, v1::EnrollmentToken* out) {
   out->set_fetched_from(t.fetched_from());
   out->set_fetched_hostname(t.fetched_hostname());
   out->set_fetches(t.fetches());
+  out->set_enrolled_as(t.enrolled_as());
 }
 
 }  // namespace
@@ -51,11 +53,18 @@ absl::Status AdminServiceImpl::DoListPendingMachines(v1::ListPendingMachinesResp
     return a.created_unix() < b.created_unix();
   });
   const int64_t now = absl::ToUnixSeconds(deps_.now());
+  // A machine that downloaded with a token and is enrolled under that
+  // host name (with another token: the installer run again on a host that
+  // had an agent) is not pending.
+  ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, deps_.store->ListAgents());
+  std::set<std::string> enrolled_names;
+  for (const auto& a : agents) enrolled_names.insert(a.facts().hostname());
   for (const auto& t : tokens) {
+    if (!t.fetched_hostname().empty() && enrolled_names.contains(t.fetched_hostname())) continue;
     // Given to a machine (by name, or the installer fetched with it),
     // and no enrollment with it yet. Renewal tokens belong to hosts that
     // are enrolled already.
-    if (!t.agent_id().empty() || t.used() > 0) continue;
+    if (!t.agent_id().empty() || t.used() > 0 || !t.enrolled_as().empty()) continue;
     if (t.machine().empty() && t.fetches() == 0) continue;
     // A revoked token nobody fetched with was taken back on purpose
     // (stewardctl install revokes the tokens of machines it did not reach).
@@ -76,7 +85,7 @@ absl::Status AdminServiceImpl::DoRevokeToken(const v1::RevokeEnrollmentTokenRequ
         "that looks like a whole token (ID.SECRET): give only the id before the dot ('stewardctl token list')");
   }
   ASSIGN_OR_RETURN(internal::TokenRecord token,
-                   deps_.store->RevokeToken(req.token_id(), absl::ToUnixSeconds(deps_.now())));
+                   deps_.store->RevokeToken(req.token_id(), absl::ToUnixSeconds(deps_.now()), req.enrolled_as()));
   ToProto(token, resp->mutable_token());
   spdlog::info("enrollment token {} revoked", token.token_id());
   return absl::OkStatus();

@@ -122,7 +122,9 @@ class Store {
   absl::StatusOr<std::vector<internal::TokenRecord>> ListTokens();
   // Marks a token revoked (a second revoke keeps the first time).
   // NOT_FOUND for an unknown id.
-  absl::StatusOr<internal::TokenRecord> RevokeToken(const std::string& token_id, int64_t now_unix);
+  // `enrolled_as`: its machine is enrolled already as that agent.
+  absl::StatusOr<internal::TokenRecord> RevokeToken(const std::string& token_id, int64_t now_unix,
+                                                    const std::string& enrolled_as = "");
 
   // --- agents ---
   absl::StatusOr<internal::AgentRecord> GetAgent(const std::string& agent_id);

@@ -38,7 +38,8 @@ absl::StatusOr<std::vector<internal::TokenRecord>> Store::ListTokens() {
   return out;
 }
 
-absl::StatusOr<internal::TokenRecord> Store::RevokeToken(const std::string& token_id, int64_t now_unix) {
+absl::StatusOr<internal::TokenRecord> Store::RevokeToken(const std::string& token_id, int64_t now_unix,
+                                                         const std::string& enrolled_as) {
   // token_mu_ orders this against an enrollment counting a use: a revoke
   // that returned is seen by every later enrollment.
   absl::MutexLock lock(&token_mu_);
@@ -50,9 +51,10 @@ absl::StatusOr<internal::TokenRecord> Store::RevokeToken(const std::string& toke
   RETURN_IF_ERROR(FromRocks(s, "cannot read token"));
   internal::TokenRecord token;
   RETURN_IF_ERROR(ParseRecord(bytes, "token", &token));
-  if (token.revoked()) return token;
+  if (token.revoked() && (enrolled_as.empty() || token.enrolled_as() == enrolled_as)) return token;
+  if (!enrolled_as.empty()) token.set_enrolled_as(enrolled_as);
+  if (!token.revoked()) token.set_revoked_unix(now_unix);
   token.set_revoked(true);
-  token.set_revoked_unix(now_unix);
   RETURN_IF_ERROR(FromRocks(db_->Put(SyncWrite(), tokens_, token_id, token.SerializeAsString()), "cannot revoke token"));
   return token;
 }
