@@ -1,6 +1,7 @@
 // steward-agent: enrolls with a collector once, then reports this host's
 // inventory and metrics over one long-lived stream. See AgentUsage().
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include "agent/jobs/job_executor.h"
 #include "agent/jobs/job_runner.h"
 #include "agent/jobs/rpm_backend.h"
+#include "agent/jobs/self_update.h"
 #include "common/exec/tool_runner.h"
 #include "agent/session/agent_config.h"
 #include "agent/session/agent_runner.h"
@@ -151,6 +153,16 @@ int main(int argc, char** argv) {
   job_options.state_dir = config->state_dir;
   job_options.agent_id = identity->agent_id;
   job_options.trusted_keys = *trusted;
+  // Self-update (agent/jobs/self_update.h): this binary's path as started
+  // (dpkg replaces the file, the path stays) and the command line to exec.
+  std::string exe = argv[0];
+  if (char buf[4096]; true) {
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf));
+    if (n > 0) exe.assign(buf, static_cast<size_t>(n));
+  }
+  SelfUpdate self_update(config->state_dir, exe, std::vector<std::string>(argv, argv + argc),
+                         notifier.EnvironmentForExec(), config->self_update_deadline);
+  job_options.self_update = &self_update;
   JobExecutor executor(&dpkg, [&](const std::string& sha) { return fetcher.Fetch(sha); }, job_options,
                        [] { return absl::ToUnixMillis(absl::Now()); });
   AptBackend apt(config->dpkg_root);
@@ -180,6 +192,8 @@ int main(int argc, char** argv) {
     if (!s.ok()) spdlog::warn("cannot tell the service manager: {}", s.message());
   };
   runner.SetStatusListener([&](const std::string& line) { tell(notifier.Status(line)); });
+  // Reporting again after a self-update: the job finishes, the watchdog stops.
+  runner.SetDeliveryListener([&self_update] { self_update.NoteDelivered(); });
   if (notifier.watchdog_interval() > absl::ZeroDuration()) {
     runner.SetWatchdog(notifier.watchdog_interval(), [&] { tell(notifier.Watchdog()); });
   }

@@ -46,6 +46,10 @@ Installs the Steward agent from the collector, enrolls it and starts it.
                           ('stewardctl install --print-command' shows it)
   --download URL          the collector's HTTPS download address
                           (default: https://HOST:PORT+1)
+  --trusted-key FILE      a publisher public key ('stewardctl keys generate' PREFIX.pub)
+                          whose signed artifacts and jobs the agent accepts; or its
+                          PEM text in STEWARD_TRUSTED_KEY. Without one the agent
+                          installs nothing and runs no job that changes the host
   --wait SECONDS          how long to wait for the agent to enroll (default 60)
   -h, --help              this help
 EOF
@@ -71,9 +75,16 @@ main() {
 	TOKEN="${STEWARD_TOKEN:-}"
 	TOKEN_FILE=""
 	CA_SHA256=""
+	TRUSTED_KEY="${STEWARD_TRUSTED_KEY:-}"
 	WAIT=60
 	while [ $# -gt 0 ]; do
 		case "$1" in
+		--trusted-key)
+			[ $# -ge 2 ] || usage_error "$1 needs a value"
+			[ -r "$2" ] || usage_error "cannot read the trusted key $2"
+			TRUSTED_KEY=$(cat "$2")
+			shift 2
+			;;
 		--collector | --token | --token-file | --ca-sha256 | --download | --wait)
 			[ $# -ge 2 ] || usage_error "$1 needs a value"
 			case "$1" in
@@ -113,6 +124,12 @@ main() {
 		TOKEN=$(tr -d ' \t\r\n' <"$TOKEN_FILE")
 	fi
 	case "$WAIT" in '' | *[!0-9]*) usage_error "--wait takes whole seconds, not '$WAIT'" ;; esac
+	if [ -n "$TRUSTED_KEY" ]; then
+		case "$TRUSTED_KEY" in
+		*"-----BEGIN PUBLIC KEY-----"*"-----END PUBLIC KEY-----"*) ;;
+		*) usage_error "the trusted key is not a PEM public key ('stewardctl keys generate' PREFIX.pub)" ;;
+		esac
+	fi
 	case "$COLLECTOR" in
 	*:*) ;;
 	*) usage_error "--collector must be HOST:PORT, not '$COLLECTOR'" ;;
@@ -220,6 +237,10 @@ main() {
 			fi
 		fi
 		CHANGED=yes
+		# Kept where the agent keeps packages it installed: a later
+		# self-update can put this version back (agent/jobs/self_update.h).
+		mkdir -p "$STATE_DIR/kept" && chmod 0700 "$STATE_DIR/kept"
+		install -m 0600 "$WORK/steward-agent.deb" "$STATE_DIR/kept/steward-agent_${VERSION#0:}.deb"
 		echo "install-agent: installed steward-agent $VERSION" >&2
 	fi
 
@@ -248,6 +269,15 @@ main() {
 	set_conf collector "$COLLECTOR"
 	set_conf ca_file "$CONF_DIR/ca.pem"
 	set_conf enroll_token_file "$CONF_DIR/token"
+	if [ -n "$TRUSTED_KEY" ]; then
+		mkdir -p "$CONF_DIR/keys"
+		printf '%s\n' "$TRUSTED_KEY" >"$WORK/publisher.pub"
+		if ! cmp -s "$WORK/publisher.pub" "$CONF_DIR/keys/publisher.pub"; then
+			install -m 0644 "$WORK/publisher.pub" "$CONF_DIR/keys/publisher.pub"
+			CHANGED=yes
+		fi
+		set_conf trusted_key "$CONF_DIR/keys/publisher.pub"
+	fi
 	if [ -s "$STATE_DIR/agent.id" ]; then
 		ENROLLED_BEFORE=yes
 		echo "install-agent: enrolled already as agent $(cat "$STATE_DIR/agent.id"); keeping that identity" >&2

@@ -23,6 +23,7 @@
 #include "steward/v1/types.pb.h"
 
 namespace steward::agent {
+class SelfUpdate;
 
 struct JobExecutorOptions {
   std::string state_dir;  // holds jobs/ and kept/
@@ -38,6 +39,9 @@ struct JobExecutorOptions {
   // The publisher keys whose signed statements allow host-changing jobs
   // (--trusted-key); none: no such job runs.
   std::vector<Ed25519PublicKey> trusted_keys;
+  // Installing the steward-agent package updates this agent
+  // (agent/jobs/self_update.h); null: it is installed like any package.
+  SelfUpdate* self_update = nullptr;
 };
 
 // A job's output as results carry it: the last 64 KiB.

@@ -1,5 +1,7 @@
 #include "agent/jobs/job_executor.h"
 
+#include "agent/jobs/self_update.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -242,6 +244,9 @@ size_t JobExecutor::PruneKept() const {
                        rec->package_kind().empty() ? "deb" : rec->package_kind());
     }
   }
+  // The agent's own package at its installed version stays even when no job
+  // installed it (install-agent.sh keeps it): a self-update restores it.
+  if (ctx_.options.self_update != nullptr) packages.emplace(kAgentPackage, "deb");
   std::vector<std::string> unclear;  // "NAME_" of packages whose state is unclear
   for (const auto& [name, kind] : packages) {
     absl::StatusOr<const PackageManager*> pm = ctx_.ForKind(kind);

@@ -19,7 +19,8 @@ namespace {
 
 struct Raw {
   std::string config, collector, ca_file, enroll_token, enroll_token_file, state_dir, interval, dpkg_status, os_release,
-      proc_root, log_level, outbox_max_mb, coredump_dir, artifact_rate, fetch_artifact, dpkg_root;
+      proc_root, log_level, outbox_max_mb, coredump_dir, artifact_rate, fetch_artifact, dpkg_root,
+      self_update_deadline;
   std::vector<std::string> trusted_keys;
   bool version = false;
 };
@@ -50,6 +51,9 @@ ArgParser MakeParser(Raw* r, bool* help) {
                 "and no job that changes the host runs")
       .Flag("artifact-rate", &r->artifact_rate,
             "download bandwidth cap for artifacts in bytes per second, with K, M or G (KiB...) (default: none)")
+      .Flag("self-update-deadline", &r->self_update_deadline,
+            "after updating itself, how long the new agent has to report before the old one is restored "
+            "(default 2m)")
       .Flag("dpkg-root", &r->dpkg_root,
             "root directory deployment jobs install packages into (dpkg --root; default: this host)")
       .Flag("fetch-artifact", &r->fetch_artifact,
@@ -137,7 +141,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     std::vector<std::string> unknown = file.UnknownKeys(
         {"collector", "ca_file", "enroll_token", "enroll_token_file", "state_dir", "interval", "dpkg_status", "os_release",
          "proc_root", "log_level", "outbox_max_mb", "coredump_dir", "services.enabled",
-         "services.systemctl", "services.interval", "trusted_key", "artifact_rate", "dpkg_root"});
+         "services.systemctl", "services.interval", "trusted_key", "artifact_rate", "dpkg_root",
+         "self_update_deadline"});
     unknown.erase(std::remove_if(unknown.begin(), unknown.end(), [](const std::string& k) { return IsCheckKey(k); }),
                   unknown.end());
     ASSIGN_OR_RETURN(checks, ChecksFromConfig(file, r.config));
@@ -171,6 +176,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
     fill("outbox-max-mb", "outbox_max_mb", &r.outbox_max_mb);
     fill("artifact-rate", "artifact_rate", &r.artifact_rate);
     fill("dpkg-root", "dpkg_root", &r.dpkg_root);
+    fill("self-update-deadline", "self_update_deadline", &r.self_update_deadline);
     // Keys from the file and from flags add up: each names a trusted publisher.
     for (std::string& k : file.GetAll("trusted_key")) r.trusted_keys.push_back(std::move(k));
     if (file.Has("services.enabled")) services_enabled = file.Get("services.enabled");
@@ -231,6 +237,14 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::vector<std::string>& arg
   cfg.trusted_keys = r.trusted_keys;
   cfg.fetch_artifact = r.fetch_artifact;
   cfg.dpkg_root = r.dpkg_root;
+  if (!r.self_update_deadline.empty()) {
+    auto d = ParseHumanDuration(r.self_update_deadline);
+    if (!d.ok() || *d < absl::Seconds(10) || *d > absl::Hours(1)) {
+      return absl::InvalidArgumentError(absl::StrCat("--self-update-deadline '", r.self_update_deadline,
+                                                     "' must be a duration from 10s to 1h, e.g. 2m"));
+    }
+    cfg.self_update_deadline = *d;
+  }
   if (!r.artifact_rate.empty()) {
     uint64_t rate = 0;
     if (!ParseByteSize(r.artifact_rate, &rate) || rate < 1024) {

@@ -59,6 +59,9 @@ struct AgentConfig {
   std::string fetch_artifact;
   // Download bandwidth cap for artifacts (--artifact-rate); 0: none.
   uint64_t artifact_bytes_per_second = 0;
+  // After a self-update, how long the new agent has to report before the
+  // watchdog restores the old one (agent/jobs/self_update.h).
+  absl::Duration self_update_deadline = absl::Minutes(2);
   // Application checks from the config file (check.NAME.PARAM = VALUE).
   std::vector<v1::CheckSpec> checks;
   // --version: print VersionText and exit; nothing else is set or checked.

@@ -376,8 +376,13 @@ absl::Status AgentRunner::RunSession() {
     ReportStatus(absl::StrCat("connected to ", config_.collector, " as agent ", in.welcome().agent_id()));
     reader = std::thread([&] {
       v1::CollectorMessage msg;
+      bool delivered = false;
       while (stream->Read(&msg)) {
         if (msg.has_ack()) {
+          if (!delivered && msg.ack().rejected().empty()) {
+            delivered = true;
+            if (delivery_listener_) delivery_listener_();
+          }
           if (!msg.ack().rejected().empty()) {
             ++rejected_envelopes_;
             spdlog::error("the collector refused envelope {} and will never apply it: {} (dropped; is the "

@@ -69,6 +69,9 @@ class AgentRunner {
   // ("connected to ...", "reconnecting in ...: why"), for `systemctl status`.
   // Set before Run().
   void SetStatusListener(std::function<void(const std::string&)> fn) { status_listener_ = std::move(fn); }
+  // Called on the session thread at the first ack of each session: this
+  // agent reports (the self-update's proof of life). Set before Run().
+  void SetDeliveryListener(std::function<void()> fn) { delivery_listener_ = std::move(fn); }
 
  private:
   void CollectLoop();
@@ -113,6 +116,7 @@ class AgentRunner {
   std::optional<v1::TrustedKeys> trusted_keys_;
   std::function<void(const AgentIdentity&)> identity_listener_;
   std::function<void(const std::string&)> status_listener_;
+  std::function<void()> delivery_listener_;
   std::function<void()> watchdog_;
   absl::Duration watchdog_every_ = absl::InfiniteDuration();
   // When watchdog_ is next due (never without one). Collection thread only.

@@ -39,6 +39,16 @@ ServiceNotifier::ServiceNotifier(std::string socket, absl::Duration watchdog_tim
   if (socket_.empty()) watchdog_timeout_ = absl::ZeroDuration();  // nobody to tell
 }
 
+std::vector<std::string> ServiceNotifier::EnvironmentForExec() const {
+  if (socket_.empty()) return {};
+  std::vector<std::string> env = {absl::StrCat("NOTIFY_SOCKET=", socket_)};
+  if (watchdog_timeout_ > absl::ZeroDuration()) {
+    env.push_back(absl::StrCat("WATCHDOG_USEC=", absl::ToInt64Microseconds(watchdog_timeout_)));
+    env.push_back(absl::StrCat("WATCHDOG_PID=", ::getpid()));
+  }
+  return env;
+}
+
 absl::Status ServiceNotifier::Status(std::string_view text) const {
   std::string line(text);
   std::replace(line.begin(), line.end(), '\n', ' ');

@@ -12,6 +12,7 @@
 // its own, as sd_notify(3) does (a watchdog ping a minute costs nothing).
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -48,6 +49,11 @@ class ServiceNotifier {
   // Sends `state` ("KEY=VALUE" lines) as is. An error names the socket and
   // the reason; a manager that went away is not fatal to the caller.
   absl::Status Notify(std::string_view state) const;
+
+ // The variables FromEnvironment took out, as NAME=VALUE, for this same
+  // process after an exec (the agent's self-update): the manager keeps
+  // talking to the same PID.
+  std::vector<std::string> EnvironmentForExec() const;
 
  private:
   std::string socket_;

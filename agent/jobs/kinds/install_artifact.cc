@@ -16,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/jobs/kinds/kinds.h"
+#include "agent/jobs/self_update.h"
+#include "common/log_format.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -193,9 +195,31 @@ void RunInstallArtifact(const JobContext& ctx, internal::AgentJobRecord* rec) {
   // installed: when this run has not seen rpm's own exit (a crash during or
   // after it), rpm installs it again, which runs %post again, and its exit
   // decides.
+  // The agent's own package: installed under a watchdog, finished by the
+  // new agent once it reports (self_update.h).
+  SelfUpdate* const self =
+      result->package() == kAgentPackage && pm->Kind() == "deb" ? ctx.options.self_update : nullptr;
+  const std::string& state_dir = ctx.options.state_dir;
+  if (self != nullptr) {
+    if (absl::StatusOr<std::string> reason = RestoredReason(state_dir, rec->spec().job_id()); reason.ok()) {
+      absl::StatusOr<std::optional<DebState>> back = pm->State(result->package());
+      if (back.ok() && back->has_value()) result->set_new_version((*back)->version);
+      ClearSelfUpdate(state_dir);
+      return ctx.Finish(rec, v1::JOB_ROLLED_BACK, *reason);
+    }
+  }
   absl::StatusOr<std::optional<DebState>> now = pm->State(result->package());
   const bool outcome_unknown = !pm->StateProvesScriptsRan() && result->exit_code() < 0;
+  bool installed_here = false;
   if (!AtVersion(*pm, now, result->new_version()) || outcome_unknown) {
+    if (self != nullptr) {
+      SelfUpdatePlan plan{rec->spec().job_id(), result->old_version(), result->new_version(), rec->kept_deb()};
+      if (absl::Status armed = self->Arm(plan); !armed.ok()) {
+        return ctx.Finish(rec, v1::JOB_FAILED,
+                          absl::StrCat("cannot start the self-update watchdog: ", armed.message(),
+                                       "; nothing was changed"));
+      }
+    }
     absl::StatusOr<CommandResult> r =
         ctx.ChangeHost(ToolOf(*pm) + " install", [&] { return pm->Install(rec->target_deb()); });
     if (!r.ok()) {
@@ -205,10 +229,32 @@ void RunInstallArtifact(const JobContext& ctx, internal::AgentJobRecord* rec) {
       AppendOutput(result, ToolOf(*pm) + " install:", r->output);
     }
     now = pm->State(result->package());
+    installed_here = true;
   }
   // At the target, and the tool (when it ran) did not fail: rpm leaves a
   // package installed when its %post fails, and says so only by its exit.
   if (AtVersion(*pm, now, result->new_version()) && result->exit_code() <= 0) {
+    if (self != nullptr && installed_here) {
+      // The job stays CHANGING: the new agent resumes it.
+      if (absl::Status st = ctx.Save(*rec); !st.ok()) {
+        spdlog::warn("job {}: cannot record the job before restarting: {}", rec->spec().job_id(), st.message());
+      }
+      absl::Status restarted = self->Restart();  // returns only on failure
+      return ctx.Finish(rec, v1::JOB_FAILED,
+                        absl::StrCat("installed steward-agent ", result->new_version(),
+                                     " but cannot start it: ", restarted.message(),
+                                     "; the watchdog restores ", result->old_version()));
+    }
+    if (self != nullptr) {
+      if (!self->WaitDelivered(rec->spec().job_id(), self->deadline())) {
+        // Not connected yet: the watchdog restores the old agent, which
+        // finishes this job ROLLED_BACK.
+        spdlog::warn("job {}: this new agent has not reported within {}; the watchdog decides",
+                     rec->spec().job_id(), absl::FormatDuration(self->deadline()));
+        return;
+      }
+      ClearSelfUpdate(state_dir);
+    }
     // Keep this package: it is what a later rollback restores.
     const std::string kept_dir = ctx.options.state_dir + "/kept";
     const std::string kept =
@@ -221,8 +267,13 @@ void RunInstallArtifact(const JobContext& ctx, internal::AgentJobRecord* rec) {
         spdlog::warn("job {}: could not keep {} for rollbacks", rec->spec().job_id(), kept);
       }
     }
-    return ctx.Finish(rec, v1::JOB_SUCCEEDED, "");
+    return ctx.Finish(rec, v1::JOB_SUCCEEDED,
+                      self != nullptr ? absl::StrCat("steward-agent ", result->new_version(),
+                                                     " runs and reported to the collector")
+                                      : "");
   }
+  // The new agent never ran: nothing for the watchdog to restore.
+  if (self != nullptr) DisarmSelfUpdate(state_dir, rec->spec().job_id());
   const std::string failure = absl::StrCat(
       ToolOf(*pm), " could not install ", result->package(), " ", result->new_version(),
       result->exit_code() >= 0 ? absl::StrCat(" (exit ", result->exit_code(), ")") : "",

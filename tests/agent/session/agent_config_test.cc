@@ -129,6 +129,21 @@ TEST(ParseAgentConfig, IntervalBelow100msOrInvalidIsAnError) {
   EXPECT_EQ(ok->interval, absl::Seconds(1));
 }
 
+TEST(ParseAgentConfig, SelfUpdateDeadlineIsADurationFrom10sTo1h) {
+  bool help = false;
+  auto defaults = ParseAgentConfig(kRequired, &help);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->self_update_deadline, absl::Minutes(2));
+  auto ok = ParseAgentConfig(With({"--self-update-deadline", "45s"}), &help);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->self_update_deadline, absl::Seconds(45));
+  for (const char* bad : {"5s", "2h", "soon", "-1m"}) {
+    absl::Status s = ParseError(With({"--self-update-deadline", bad}));
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StrContains(s.message(), "from 10s to 1h")) << s;
+  }
+}
+
 TEST(ParseAgentConfig, ReadsConfigFile) {
   testing::TempDir dir;
   std::string path = dir.Write("agent.conf",
