@@ -31,6 +31,7 @@
 #include "common/file_util.h"
 #include "common/install/install_script.h"
 #include "common/json_writer.h"
+#include "common/signing/ed25519.h"
 #include "common/status_macros.h"
 
 namespace steward::ctl {
@@ -129,7 +130,7 @@ void RevokeQuietly(CommandContext& c, const std::string& token_id, const std::st
   (void)c.Call(&v1::AdminService::Stub::RevokeEnrollmentToken, req, &resp);
 }
 
-HostResult InstallOne(CommandContext& c, const InstallTarget& target, const Plan& plan,
+HostResult InstallOne(CommandContext& c, const InstallTarget& target, const Plan& plan, const std::string& trusted_key,
                       const std::vector<v1::Label>& labels, absl::Duration ttl, absl::Duration host_timeout) {
   HostResult r;
   r.target = target;
@@ -153,8 +154,11 @@ HostResult InstallOne(CommandContext& c, const InstallTarget& target, const Plan
                                         ShellQuote(plan.ca_sha256), " --download ", ShellQuote(plan.download));
   argv.push_back(absl::StrCat("if [ \"$(id -u)\" = 0 ]; then sh -s -- ", args, "; else sudo -n sh -s -- ", args,
                               "; fi"));
-  std::string input = absl::StrCat("STEWARD_TOKEN=", ShellQuote(token.token()), "\nexport STEWARD_TOKEN\n",
-                                   InstallAgentScript());
+  std::string input = absl::StrCat("STEWARD_TOKEN=", ShellQuote(token.token()), "\nexport STEWARD_TOKEN\n");
+  if (!trusted_key.empty()) {
+    absl::StrAppend(&input, "STEWARD_TRUSTED_KEY=", ShellQuote(trusted_key), "\nexport STEWARD_TRUSTED_KEY\n");
+  }
+  absl::StrAppend(&input, InstallAgentScript());
   auto ran = RunPiped(argv, input, host_timeout);
   if (!ran.ok()) {
     r.detail = std::string(ran.status().message());
@@ -264,6 +268,13 @@ absl::Status Install(CommandContext& c) {
   ASSIGN_OR_RETURN(std::vector<v1::Label> labels, ParseLabels(c.List("label")));
   const absl::Duration ttl = c.Duration("ttl");
   if (ttl < absl::Minutes(1)) return absl::InvalidArgumentError("--ttl must be at least 1m");
+  std::string trusted_key;
+  if (!c.Given("trusted-key").empty()) {
+    if (auto key = ReadPublicKeyFile(c.Given("trusted-key")); !key.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--trusted-key: ", key.status().message()));
+    }
+    ASSIGN_OR_RETURN(trusted_key, ReadFile(c.Given("trusted-key")));
+  }
   v1::GetInstallInfoResponse info;
   ASSIGN_OR_RETURN(Plan plan, MakePlan(c, &info));
 
@@ -295,7 +306,7 @@ absl::Status Install(CommandContext& c) {
   for (size_t w = 0; w < std::min<size_t>(parallel, targets.size()); ++w) {
     workers.emplace_back([&] {
       for (size_t i = next++; i < targets.size(); i = next++) {
-        results[i] = InstallOne(c, targets[i], plan, labels, ttl, c.Duration("host-timeout"));
+        results[i] = InstallOne(c, targets[i], plan, trusted_key, labels, ttl, c.Duration("host-timeout"));
         report(results[i]);
       }
     });
@@ -367,6 +378,8 @@ CommandNoun InstallNoun() {
                                   "the address agents dial (default: the collector's first --server-name)"),
                          TextFlag("download", "URL", "the collector's HTTPS install address (default: its own)"),
                          RepeatedFlag("label", "KEY=VALUE", "a label for the hosts it enrolls"),
+                         TextFlag("trusted-key", "PREFIX.pub",
+                                  "publisher key the agents trust (needed for deployments, self-update included)"),
                          DurationFlag("ttl", "lifetime of the machines' tokens", "1h"),
                          DurationFlag("host-timeout", "longest one machine may take", "10m"),
                          DurationFlag("wait", "how long to wait for new agents to report", "30s"),
