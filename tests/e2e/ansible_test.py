@@ -19,7 +19,7 @@ stewardctl. Checks:
   * deploy/ansible/install-agents.yml on testhost-21..23: the play recap says
     changed=1 for each, each is enrolled under its own hostname, connected,
     with the labels given, its identity is the one on its disk and the one the
-    role reported; no machine is pending; each token was made for its host
+    role reported, the publisher key given is its trusted_key; no machine is pending; each token was made for its host
     and used once; no token is in the playbook's output at -vvv (which shows
     the remote command lines), nor in any host's process list, nor left in
     the installer's temporary directory;
@@ -157,6 +157,8 @@ class AnsibleRole(unittest.TestCase):
             raise RuntimeError("the collector exited at start:\n" + cls.collector.output())
         wait_for("the install endpoints", lambda: "agent install endpoints on https://" in cls.collector.output(), 30)
         cls.info = json.loads(cls.ctl("install", "--print-command", "--json").stdout)
+        cls.ctl("keys", "generate", "--out", os.path.join(cls.tmp, "publisher"))
+        cls.publisher = os.path.join(cls.tmp, "publisher.pub")
 
         t0 = time.monotonic()
         cls.hosts = testhosts.TestHosts(4, os.path.join(cls.tmp, "hosts"), base=base, first=FIRST)
@@ -168,7 +170,8 @@ class AnsibleRole(unittest.TestCase):
             f.write("\n[steward_agents:children]\ntesthosts\n")  # the playbook's default group
 
         t0 = time.monotonic()
-        cls.first = cls.playbook("-vvv", "--limit", ",".join(GOOD), "-e", json.dumps({"steward_labels": LABELS}))
+        cls.first = cls.playbook("-vvv", "--limit", ",".join(GOOD), "-e", json.dumps({"steward_labels": LABELS}),
+                                 "-e", f"steward_trusted_key={cls.publisher}")
         cls.timings["first run"] = time.monotonic() - t0
 
     @classmethod
@@ -263,6 +266,11 @@ class AnsibleRole(unittest.TestCase):
             self.assertEqual(h["agent_id"], on_disk)
             self.assertEqual(reported[name], ("installed", on_disk))
             self.assertEqual(h["labels"], {"role": "web", "env": "test"})
+            root = self.host(name).root
+            with open(self.publisher) as want, open(root + "/etc/steward/keys/publisher.pub") as got:
+                self.assertEqual(got.read().strip(), want.read().strip())
+            with open(root + "/etc/steward/agent.conf") as f:
+                self.assertRegex(f.read(), r"(?m)^trusted_key = /etc/steward/keys/publisher\.pub$")
         pending = json.loads(self.ctl("hosts", "--pending", "--json").stdout)
         self.assertEqual(pending, [])
 
