@@ -166,6 +166,7 @@ main() {
 	umask 077
 	printf 'Authorization: Bearer %s\nX-Steward-Hostname: %s\n' "$TOKEN" "$MACHINE" >"$WORK/headers"
 	printf 'header = Authorization: Bearer %s\nheader = X-Steward-Hostname: %s\n' "$TOKEN" "$MACHINE" >"$WORK/wgetrc"
+	: >"$WORK/no-headers"
 	umask 022
 
 	# fetch PATH OUT [insecure]: GET $DOWNLOAD$PATH into OUT, trusting the
@@ -176,17 +177,31 @@ main() {
 		out="$2"
 		rm -f "$out"
 		if [ "$FETCHER" = curl ]; then
-			if [ "${3:-}" = insecure ]; then trust="--insecure"; else trust="--cacert $WORK/ca.pem"; fi
+			# Nothing secret goes to a server not yet verified: the token
+			# is sent only to the one holding the pinned CA's certificate.
+			if [ "${3:-}" = insecure ]; then
+				trust="--insecure"
+				headers="$WORK/no-headers"
+			else
+				trust="--cacert $WORK/ca.pem"
+				headers="$WORK/headers"
+			fi
 			# shellcheck disable=SC2086
 			code=$(curl -sS --proto '=https' --connect-timeout 10 --max-time 600 --retry 2 $trust \
-				-H "@$WORK/headers" -o "$out" -w '%{http_code}' "$url" 2>"$WORK/fetch.err") || {
+				-H "@$headers" -o "$out" -w '%{http_code}' "$url" 2>"$WORK/fetch.err") || {
 				die "cannot download $url: $(tail -n 1 "$WORK/fetch.err")"
 			}
 		else
-			if [ "${3:-}" = insecure ]; then trust="--no-check-certificate"; else trust="--ca-certificate=$WORK/ca.pem"; fi
+			if [ "${3:-}" = insecure ]; then
+				trust="--no-check-certificate"
+				wgetrc="$WORK/no-headers"
+			else
+				trust="--ca-certificate=$WORK/ca.pem"
+				wgetrc="$WORK/wgetrc"
+			fi
 			code=200
 			# shellcheck disable=SC2086
-			WGETRC="$WORK/wgetrc" wget -q --https-only --timeout=30 --tries=3 --content-on-error $trust \
+			WGETRC="$wgetrc" wget -q --https-only --timeout=30 --tries=3 --content-on-error $trust \
 				-O "$out" "$url" 2>"$WORK/fetch.err" || code=$?
 			[ "$code" = 8 ] && code=400  # the server answered with an error
 			[ "$code" = 200 ] || [ "$code" = 400 ] || die "cannot download $url (wget exit $code): $(tail -n 1 "$WORK/fetch.err")"

@@ -2,6 +2,7 @@
 // disable|enable|rm|renew|label, token list|revoke). The handlers are in
 // admin_service.cc with the others; the work is here.
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,8 +60,19 @@ absl::Status AdminServiceImpl::DoListPendingMachines(v1::ListPendingMachinesResp
   ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, deps_.store->ListAgents());
   std::set<std::string> enrolled_names;
   for (const auto& a : agents) enrolled_names.insert(a.facts().hostname());
+  // A machine given several tokens (install run again after a failure):
+  // not pending once one of them enrolled it; else listed once, with its
+  // newest token.
+  std::map<std::string, const internal::TokenRecord*> newest;
+  std::set<std::string> done_machines;
+  for (const auto& t : tokens) {
+    if (t.machine().empty()) continue;
+    if (t.used() > 0 || !t.enrolled_as().empty()) done_machines.insert(t.machine());
+    newest[t.machine()] = &t;  // oldest first: the last one wins
+  }
   for (const auto& t : tokens) {
     if (!t.fetched_hostname().empty() && enrolled_names.contains(t.fetched_hostname())) continue;
+    if (!t.machine().empty() && (done_machines.contains(t.machine()) || newest[t.machine()] != &t)) continue;
     // Given to a machine (by name, or the installer fetched with it),
     // and no enrollment with it yet. Renewal tokens belong to hosts that
     // are enrolled already.

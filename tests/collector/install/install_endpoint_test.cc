@@ -3,6 +3,8 @@
 // token checks, the package index and download, what an attacker gets, and
 // the downloads noted for `hosts --pending`. Also install-agent.sh's own
 // refusals that happen before it changes anything.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -277,6 +279,68 @@ TEST_F(InstallEndpointTest, InstallScriptRefusesBadArgumentsAndAnotherCa) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "refusing to trust it")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "not the " + std::string(64, 'b'))) << r.out;
+}
+
+// A server that is not the pinned collector gets no token: the script sends
+// its token only after the CA it downloaded has the pinned fingerprint,
+// and then only to a server holding that CA's certificate.
+TEST_F(InstallEndpointTest, InstallScriptSendsNoTokenToAnUnverifiedServer) {
+  // An impostor on HTTPS (any certificate: the collector's own will do)
+  // that serves another CA and writes down every request's headers.
+  const std::string log = dir_.path() + "/impostor-headers";
+  const std::string pki = dir_.path() + "/data/pki";
+  const std::string other_ca = dir_.path() + "/other-ca.pem";
+  ASSERT_TRUE(WriteFileAtomic(other_ca, ReadFile(pki + "/server.crt").value()).ok());
+  const std::string server_py = dir_.path() + "/impostor.py";
+  ASSERT_TRUE(WriteFileAtomic(server_py, R"PY(
+import http.server, ssl, sys
+log, cert, key, body_file, port_file = sys.argv[1:6]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(log, "a") as f:
+            f.write(self.path + "\n" + str(self.headers) + "\n")
+        body = open(body_file, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+open(port_file, "w").write(str(srv.server_address[1]))
+srv.handle_request()
+)PY").ok());
+  const std::string port_file = dir_.path() + "/impostor-port";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execlp("python3", "python3", server_py.c_str(), log.c_str(), (pki + "/server.crt").c_str(),
+           (pki + "/server.key").c_str(), other_ca.c_str(), port_file.c_str(), nullptr);
+    _exit(127);
+  }
+  std::string port;
+  for (int i = 0; i < 100 && port.empty(); ++i) {
+    usleep(50000);
+    port = ReadFile(port_file).value_or("");
+  }
+  ASSERT_FALSE(port.empty()) << "the impostor did not start";
+  const std::string token = Token();
+  auto r = RunProcess({"sh", std::string(STEWARD_SOURCE_DIR) + "/deploy/install-agent.sh", "--collector",
+                       server_->address(), "--download", "https://127.0.0.1:" + port, "--token", token,
+                       "--ca-sha256", Sha256Hex(std::string("pinned"))},
+                      StderrMode::kMerge);
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->exit_code, 1) << r->out;
+  EXPECT_TRUE(absl::StrContains(r->out, "refusing to trust it")) << r->out;
+  const std::string seen = ReadFile(log).value_or("");
+  EXPECT_TRUE(absl::StrContains(seen, "/install/ca.pem")) << seen;  // it was asked, and
+  EXPECT_FALSE(absl::StrContains(seen, "Authorization")) << seen;   // got no token
+  EXPECT_FALSE(absl::StrContains(seen, token.substr(token.find('.') + 1))) << seen;
 }
 
 }  // namespace
