@@ -158,14 +158,25 @@ main() {
 		die "neither curl nor wget is installed: install one (apt-get install curl) and run this again"
 	fi
 
+	# An enrolled host downloads with its agent's certificate when it has no token.
+	AGENT_CERT=""
+	AGENT_KEY=""
+	if [ -s "$STATE_DIR/agent.id" ] && [ -r "$STATE_DIR/agent.crt" ] && [ -r "$STATE_DIR/agent.key" ]; then
+		AGENT_CERT="$STATE_DIR/agent.crt"
+		AGENT_KEY="$STATE_DIR/agent.key"
+	fi
 	WORK=$(mktemp -d /tmp/steward-install.XXXXXX)
 	trap 'rm -rf "$WORK"' EXIT INT TERM
 	chmod 0700 "$WORK"
 	MACHINE=$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null || echo unknown)
 	# The token travels in a header file, never on a command line (ps shows those).
 	umask 077
-	printf 'Authorization: Bearer %s\nX-Steward-Hostname: %s\n' "$TOKEN" "$MACHINE" >"$WORK/headers"
-	printf 'header = Authorization: Bearer %s\nheader = X-Steward-Hostname: %s\n' "$TOKEN" "$MACHINE" >"$WORK/wgetrc"
+	printf 'X-Steward-Hostname: %s\n' "$MACHINE" >"$WORK/headers"
+	printf 'header = X-Steward-Hostname: %s\n' "$MACHINE" >"$WORK/wgetrc"
+	if [ -n "$TOKEN" ]; then
+		printf 'Authorization: Bearer %s\n' "$TOKEN" >>"$WORK/headers"
+		printf 'header = Authorization: Bearer %s\n' "$TOKEN" >>"$WORK/wgetrc"
+	fi
 	: >"$WORK/no-headers"
 	umask 022
 
@@ -185,6 +196,8 @@ main() {
 			else
 				trust="--cacert $WORK/ca.pem"
 				headers="$WORK/headers"
+				# An enrolled host shows its agent's certificate: no token needed.
+				[ -z "$TOKEN" ] && [ -n "$AGENT_CERT" ] && trust="$trust --cert $AGENT_CERT --key $AGENT_KEY"
 			fi
 			# shellcheck disable=SC2086
 			code=$(curl -sS --proto '=https' --connect-timeout 10 --max-time 600 --retry 2 $trust \
@@ -198,6 +211,7 @@ main() {
 			else
 				trust="--ca-certificate=$WORK/ca.pem"
 				wgetrc="$WORK/wgetrc"
+				[ -z "$TOKEN" ] && [ -n "$AGENT_CERT" ] && trust="$trust --certificate=$AGENT_CERT --private-key=$AGENT_KEY"
 			fi
 			code=200
 			# shellcheck disable=SC2086

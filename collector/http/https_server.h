@@ -51,6 +51,12 @@ struct HttpResponse {
 // What the handler is told about the caller.
 struct HttpPeer {
   std::string address;  // "127.0.0.1", "::1"
+  // The subject CN of the client certificate the caller presented, when
+  // one was presented and verified against HttpsServerOptions.client_ca_pem
+  // ("agent/<id>"); "" otherwise.
+  std::string client_cn;
+  // Its serial, lower-case hex without leading zeros ("" without one).
+  std::string client_serial;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&, const HttpPeer&)>;
@@ -61,6 +67,9 @@ struct HttpsServerOptions {
   // The server certificate (chain) and key, PEM.
   std::string cert_pem;
   std::string key_pem;
+  // Client certificates are asked for (never required) and verified
+  // against this CA when it is set.
+  std::string client_ca_pem;
   size_t max_connections = 64;
   size_t max_per_source = 8;
   absl::Duration request_timeout = absl::Seconds(10);

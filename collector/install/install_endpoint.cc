@@ -63,9 +63,28 @@ absl::StatusOr<std::string> InstallEndpoint::Authorize(const http::HttpRequest& 
     return absl::PermissionDeniedError("rate");
   }
   absl::string_view auth = request.Header("authorization");
+  // An enrolled agent's own certificate (the installer run again on a host
+  // that has an agent: an upgrade or a new setting) stands for a token,
+  // unless the host was disabled or removed.
+  if (auth.empty() && absl::StartsWith(peer.client_cn, "agent/")) {
+    const std::string agent_id = peer.client_cn.substr(6);
+    auto agent = store_->GetAgent(agent_id);
+    // Its current certificate (or the one a renewal just replaced), as the
+    // agent service accepts it.
+    const bool current = agent.ok() && (agent->cert_serial().empty() || agent->cert_serial() == peer.client_serial ||
+                                        (!agent->previous_cert_serial().empty() &&
+                                         agent->previous_cert_serial() == peer.client_serial));
+    if (agent.ok() && !agent->disabled() && current) return std::string("agent/") + agent_id;
+    *refusal = http::HttpResponse::Error(
+        403, !agent.ok()        ? absl::StrCat("agent ", agent_id, " is not enrolled here any more: give a token")
+             : agent->disabled() ? absl::StrCat("agent ", agent_id, " is disabled ('stewardctl hosts enable')")
+                                 : absl::StrCat("this certificate of agent ", agent_id, " is no longer valid"));
+    return absl::PermissionDeniedError("agent");
+  }
   if (!absl::StartsWithIgnoreCase(auth, "Bearer ")) {
     *refusal = http::HttpResponse::Error(
-        401, "an enrollment token is required: send 'Authorization: Bearer TOKEN' (from 'stewardctl token create')");
+        401, "an enrollment token is required: send 'Authorization: Bearer TOKEN' (from 'stewardctl token create'), "
+             "or an enrolled agent's certificate");
     refusal->headers.emplace_back("WWW-Authenticate", "Bearer");
     return absl::UnauthenticatedError("no token");
   }

@@ -10,7 +10,8 @@
 //   GET /install/packages/ARCH.deb      the newest agent package for ARCH
 //
 // All but ca.pem need an enrollment token that could still enroll
-// (`Authorization: Bearer TOKEN`); a download does not use it up, it is
+// (`Authorization: Bearer TOKEN`), or the client certificate of an enrolled
+// agent that is not disabled; a download does not use a token up, it is
 // noted on the token (when, from where, the X-Steward-Hostname the
 // installer sends) for `token list` and `hosts --pending`. Requests with a
 // token are rate-limited per source address, so guessing tokens is slow.

@@ -108,6 +108,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
     https.port = http_port;
     https.cert_pem = server->pki_->server().cert_pem;
     https.key_pem = server->pki_->server().key_pem;
+    https.client_ca_pem = server->pki_->ca_pem();  // enrolled agents download with their certificate
     InstallEndpoint* endpoint = server->install_endpoint_.get();
     auto started = http::HttpsServer::Start(
         https, [endpoint](const http::HttpRequest& r, const http::HttpPeer& p) { return endpoint->Handle(r, p); });

@@ -168,20 +168,30 @@ class InstallOverSsh(unittest.TestCase):
         # The unneeded tokens are taken back and nothing new is pending.
         pending = json.loads(self.ctl("hosts", "--pending", "--json").stdout)
         self.assertEqual([p["machine"] for p in pending], ["root@127.0.0.14"])
-        # The script by hand on an enrolled host (downloads need a token):
-        # harmless, same identity, the token not used.
+        # The script by hand on an enrolled host, without a token: it
+        # downloads with the agent's certificate; harmless, same identity.
         info = json.loads(self.ctl("install", "--print-command", "--json").stdout)
         with open(os.path.join(ROOT, "deploy/install-agent.sh")) as f:
             script = f.read()
-        token = self.ctl("token", "create").stdout.strip()
-        r = self.hosts[1].ssh(["sh", "-s", "--", "--collector", info["collector"], "--download",
-                               info["download_url"], "--ca-sha256", info["ca_sha256"], "--token", token],
-                              input=script, check=False)
+        by_hand = ["sh", "-s", "--", "--collector", info["collector"], "--download", info["download_url"],
+                   "--ca-sha256", info["ca_sha256"]]
+        r = self.hosts[1].ssh(by_hand, input=script, check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(f"result=already agent_id={before['testhost-2']}", r.stdout)
+        # A disabled agent's certificate is refused.
+        self.ctl("hosts", "disable", "testhost-3")
+        try:
+            r = self.hosts[2].ssh(by_hand, input=script, check=False)
+        finally:
+            self.ctl("hosts", "enable", "testhost-3")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn(f"(HTTP 403): agent {before['testhost-3']} is disabled", r.stderr)
+        # A token given to an enrolled host is not used up.
+        token = self.ctl("token", "create").stdout.strip()
+        r = self.hosts[0].ssh(by_hand + ["--token", token], input=script, check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
         tokens = {t["token_id"]: t for t in json.loads(self.ctl("token", "list", "--json").stdout)}
         self.assertEqual(tokens[token.split(".")[0]]["used"], 0)
-        self.assertEqual(tokens[token.split(".")[0]]["fetches"], 1)  # the index only: same version installed
         # Downloaded by a machine that is enrolled under that name: not pending.
         pending = json.loads(self.ctl("hosts", "--pending", "--json").stdout)
         self.assertEqual([p["machine"] for p in pending], ["root@127.0.0.14"])

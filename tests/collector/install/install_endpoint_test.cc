@@ -15,6 +15,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
+#include "agent/session/identity.h"
 #include "collector/service/collector_server.h"
 #include "common/crypto.h"
 #include "common/file_util.h"
@@ -279,6 +280,32 @@ TEST_F(InstallEndpointTest, InstallScriptRefusesBadArgumentsAndAnotherCa) {
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "refusing to trust it")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "not the " + std::string(64, 'b'))) << r.out;
+}
+
+// An enrolled agent downloads with its own certificate instead of a token
+// (the installer run again on a host that has an agent), unless it was
+// disabled; a certificate of another CA does not get through the handshake.
+TEST_F(InstallEndpointTest, AnEnrolledAgentsCertificateStandsForAToken) {
+  v1::HostFacts facts;
+  facts.set_hostname("web-8");
+  auto id = agent::EnrollAgent(server_->address(), ReadFile(ca_).value(), Token(), dir_.path() + "/agent", facts,
+                               absl::Seconds(10));
+  ASSERT_TRUE(id.ok()) << id.status();
+  const std::vector<std::string> cert = {"--cert", dir_.path() + "/agent/agent.crt", "--key",
+                                         dir_.path() + "/agent/agent.key"};
+  Fetched index = Get("/install/packages", "", cert);
+  EXPECT_EQ(index.code, 200) << index.body;
+  EXPECT_TRUE(absl::StartsWith(index.body, "amd64 0.10.0 ")) << index.body;
+  ASSERT_EQ(Ctl({"hosts", "disable", id->agent_id}, conf_).code, 0);
+  Fetched disabled = Get("/install/packages", "", cert);
+  EXPECT_EQ(disabled.code, 403);
+  EXPECT_TRUE(absl::StrContains(disabled.body, "agent " + id->agent_id + " is disabled")) << disabled.body;
+  ASSERT_EQ(Ctl({"hosts", "enable", id->agent_id}, conf_).code, 0);
+  EXPECT_EQ(Get("/install/packages", "", cert).code, 200);
+  // The admin credential is signed by the same CA but is no agent's.
+  Fetched no_agent = Get("/install/packages", "", {"--cert", dir_.path() + "/data/pki/admin.crt", "--key",
+                                                    dir_.path() + "/data/pki/admin.key"});
+  EXPECT_EQ(no_agent.code, 401) << no_agent.body;
 }
 
 // A server that is not the pinned collector gets no token: the script sends
