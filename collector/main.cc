@@ -38,6 +38,25 @@ int main(int argc, char** argv) {
     std::printf("%s\n", steward::VersionText("steward-collector").c_str());
     return 0;
   }
+  if (!config->verify_backup.empty()) {
+    const absl::Time start = absl::Now();
+    auto manifest = steward::collector::VerifyBackup(config->verify_backup);
+    if (!manifest.ok()) {
+      std::fprintf(stderr, "error: the backup in %s is not intact: %s\n", config->verify_backup.c_str(),
+                   std::string(manifest.status().message()).c_str());
+      return 1;
+    }
+    uint64_t bytes = 0;
+    for (const auto& f : manifest->files) bytes += f.size;
+    std::printf(
+        "%s: intact: %zu files, %llu bytes, checksums verified in %lld ms\n"
+        "taken %s by steward-collector %s (storage format %u)\n",
+        config->verify_backup.c_str(), manifest->files.size(), static_cast<unsigned long long>(bytes),
+        static_cast<long long>(absl::ToInt64Milliseconds(absl::Now() - start)),
+        absl::FormatTime(absl::FromUnixMillis(manifest->created_unix_ms), absl::UTCTimeZone()).c_str(),
+        manifest->collector_version.c_str(), manifest->storage_format);
+    return 0;
+  }
   if (auto s = steward::SetupLogging(config->log_level, "collector"); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
     return 2;

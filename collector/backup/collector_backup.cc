@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "collector/storage/store.h"
 #include "collector/tsdb/tsdb_store.h"
 #include "common/build_info/build_info.h"
@@ -82,9 +83,34 @@ absl::StatusOr<std::vector<std::string>> FilesUnder(const std::string& root) {
 
 }  // namespace
 
+namespace {
+absl::Mutex backup_mu;
+std::string* running_backup ABSL_GUARDED_BY(backup_mu) = nullptr;
+}  // namespace
+
+absl::StatusOr<BackupSlot> BackupSlot::Acquire(const std::string& to) {
+  absl::MutexLock lock(&backup_mu);
+  if (running_backup != nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("a backup is being written already (to ", *running_backup,
+                                                      "); wait until it is done, then try again"));
+  }
+  running_backup = new std::string(to);
+  BackupSlot slot;
+  slot.held_ = true;
+  return slot;
+}
+
+BackupSlot::~BackupSlot() {
+  if (!held_) return;
+  absl::MutexLock lock(&backup_mu);
+  delete running_backup;
+  running_backup = nullptr;
+}
+
 absl::StatusOr<BackupSummary> WriteBackup(const BackupSources& src, const std::string& to) {
   const absl::Time start = absl::Now();
   if (src.store == nullptr) return absl::InternalError("backup: no store");
+  ASSIGN_OR_RETURN(BackupSlot slot, BackupSlot::Acquire(to));
   RETURN_IF_ERROR(CheckEmptyTarget(to, "backup directory"));
   RETURN_IF_ERROR(MakeDirs(to, 0700));
 

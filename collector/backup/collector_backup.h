@@ -54,8 +54,25 @@ struct BackupSummary {
 
 // Writes a backup into `to`, which must be an absolute path that does not
 // exist or is an empty directory (InvalidArgument / FailedPrecondition
-// naming it otherwise).
+// naming it otherwise). One backup at a time per process: while one is
+// written, another is refused with FAILED_PRECONDITION naming where the
+// first one goes (two at once would double the disk and I/O load for no
+// gain).
 absl::StatusOr<BackupSummary> WriteBackup(const BackupSources& sources, const std::string& to);
+
+// The one-at-a-time slot WriteBackup takes; held from Acquire until
+// destroyed. Exposed for tests (a backup "already running").
+class BackupSlot {
+ public:
+  static absl::StatusOr<BackupSlot> Acquire(const std::string& to);
+  BackupSlot(BackupSlot&& other) noexcept : held_(other.held_) { other.held_ = false; }
+  BackupSlot& operator=(BackupSlot&&) = delete;
+  ~BackupSlot();
+
+ private:
+  BackupSlot() = default;
+  bool held_ = false;
+};
 
 // Reads BACKUP_DIR/MANIFEST and checks every file it lists (present, size,
 // SHA-256). DataLoss naming the first bad file.

@@ -23,6 +23,7 @@ struct Raw {
       log_level = "info";
   std::vector<std::string> server_names;
   std::string restore_from;
+  std::string verify_backup;
   bool version = false;
 };
 
@@ -78,6 +79,9 @@ ArgParser MakeParser(Raw* r, bool* help) {
       .Flag("restore-from", &r->restore_from,
             "restore the backup in this directory (stewardctl admin backup) into --data-dir, which "
             "must be new or empty, then exit; start the collector on --data-dir afterwards")
+      .Flag("verify-backup", &r->verify_backup,
+            "check the backup in this directory against its MANIFEST (every file's size and SHA-256), print "
+            "what it holds and exit: 0 when intact, 1 naming the first bad file")
       .Bool("version", &r->version,
             "print the version, git commit, build type and protocol version, and exit")
       .Bool("help", help, "show this help");
@@ -107,6 +111,10 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
   if (*help) return cfg;
   if (r.version) {
     cfg.show_version = true;
+    return cfg;
+  }
+  if (!r.verify_backup.empty()) {  // needs nothing else, reads no config
+    cfg.verify_backup = r.verify_backup;
     return cfg;
   }
   if (!parser.WasSet("config") && !default_config.empty() && FileExists(default_config)) {

@@ -26,6 +26,9 @@ struct CollectorConfig {
   // new or empty), print a summary and exit without serving
   // (collector/backup/collector_backup.h, docs/backup.md).
   std::string restore_from;
+  // --verify-backup DIR: check that backup, print a summary and exit
+  // (nothing else is read or needed).
+  std::string verify_backup;
   // --version: print VersionText and exit; nothing else is set or checked.
   bool show_version = false;
 };

@@ -26,6 +26,7 @@
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
@@ -320,6 +321,43 @@ TEST_F(BrokenBackupTest, BackupIntoNonEmptyOrRelativeDirIsRefused) {
   auto relative = WriteBackup({data_, store_.get(), metrics_.get()}, "backups/today");
   ASSERT_FALSE(relative.ok());
   EXPECT_TRUE(absl::StrContains(relative.status().message(), "not an absolute path")) << relative.status();
+}
+
+TEST_F(BrokenBackupTest, ASecondBackupWhileOneIsWrittenIsRefused) {
+  {
+    auto running = BackupSlot::Acquire("/var/backups/steward/first");
+    ASSERT_TRUE(running.ok()) << running.status();
+    auto second = WriteBackup({data_, store_.get(), metrics_.get()}, dir_.path() + "/second");
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_TRUE(absl::StrContains(second.status().message(),
+                                  "a backup is being written already (to /var/backups/steward/first)"))
+        << second.status();
+    EXPECT_FALSE(FileExists(dir_.path() + "/second"));
+  }
+  auto after = WriteBackup({data_, store_.get(), metrics_.get()}, dir_.path() + "/second");
+  EXPECT_TRUE(after.ok()) << after.status();
+}
+
+// steward-collector --verify-backup: the check alone, for a backup copied
+// elsewhere or kept for months, before anyone needs it.
+TEST_F(BrokenBackupTest, VerifyBackupCommandSaysIntactOrNamesTheBadFile) {
+  auto ok = testing::RunProcess({STEWARD_COLLECTOR_BIN, "--verify-backup", backup_}, testing::StderrMode::kMerge);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->exit_code, 0) << ok->out;
+  EXPECT_TRUE(absl::StrContains(ok->out, backup_ + ": intact: ")) << ok->out;
+  EXPECT_TRUE(absl::StrContains(ok->out, "checksums verified")) << ok->out;
+  ASSERT_TRUE(WriteFileAtomic(backup_ + "/pki/ca.key", "CA KEZ\n", 0600).ok());
+  auto bad = testing::RunProcess({STEWARD_COLLECTOR_BIN, "--verify-backup", backup_}, testing::StderrMode::kMerge);
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->exit_code, 1) << bad->out;
+  EXPECT_TRUE(absl::StrContains(bad->out, "is not intact")) << bad->out;
+  EXPECT_TRUE(absl::StrContains(bad->out, "pki/ca.key")) << bad->out;
+  auto missing = testing::RunProcess({STEWARD_COLLECTOR_BIN, "--verify-backup", dir_.path() + "/nothing"},
+                                     testing::StderrMode::kMerge);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->exit_code, 1) << missing->out;
+  EXPECT_TRUE(absl::StrContains(missing->out, "MANIFEST is missing")) << missing->out;
 }
 
 // --- storage format ---
