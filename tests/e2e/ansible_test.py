@@ -41,7 +41,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,12 +50,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import testhosts  # noqa: E402
-from steward_e2e import Proc, wait_for  # noqa: E402
+from install_harness import CTL, ROOT, InstallCollector, agent_debs, check_built, die_with_parent  # noqa: E402
+from steward_e2e import wait_for  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("STEWARD_BUILD", os.path.join(ROOT, "build"))
-COLLECTOR = os.path.join(BUILD, "collector/steward-collector")
-CTL = os.path.join(BUILD, "collector/ctl/stewardctl")
 PLAYBOOK = os.path.join(ROOT, "deploy/ansible/install-agents.yml")
 BASE_CACHE = "/var/cache/steward-tests/bookworm-python"
 FIRST = 21  # test hosts 127.0.0.31 .. 127.0.0.34
@@ -67,24 +63,6 @@ RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 REPORT = re.compile(r'^ok: \[(\S+)\] => \{\s*"msg": "steward_agent result=(\S+) agent_id=(\S*)"', re.M)
 
 
-def agent_debs():
-    """The agent package(s): from STEWARD_AGENT_DEBS (a directory) when set,
-    else dist/ (built with deploy/package.sh when missing)."""
-    given = os.environ.get("STEWARD_AGENT_DEBS")
-    if given:
-        debs = sorted(glob.glob(os.path.join(given, "steward-agent_*_amd64.deb")))
-        if not debs:
-            raise RuntimeError(f"STEWARD_AGENT_DEBS={given} holds no steward-agent_*_amd64.deb")
-        return debs
-    debs = sorted(glob.glob(os.path.join(ROOT, "dist", "steward-agent_*_amd64.deb")))
-    if not debs:
-        r = subprocess.run([os.path.join(ROOT, "deploy/package.sh")], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"deploy/package.sh failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-        debs = sorted(glob.glob(os.path.join(ROOT, "dist", "steward-agent_*_amd64.deb")))
-    return debs
-
-
 def ensure_ansible():
     if shutil.which("ansible-playbook"):
         return
@@ -93,13 +71,6 @@ def ensure_ansible():
     if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode != 0:
         subprocess.run(["apt-get", "update"], env=env, stdout=sys.stderr, check=True)
         subprocess.run(cmd, env=env, stdout=sys.stderr, check=True)
-
-
-def die_with_parent():
-    """preexec_fn: the collector and ansible-playbook get SIGKILL when this
-    test process dies, however it dies (prctl PR_SET_PDEATHSIG)."""
-    import ctypes
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def recap(output):
@@ -124,9 +95,7 @@ class AnsibleRole(unittest.TestCase):
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise unittest.SkipTest("needs root: test hosts are namespaces and mounts")
-        for b in (COLLECTOR, CTL):
-            if not os.access(b, os.X_OK):
-                raise RuntimeError(f"{b} is not built: run deploy/build.sh (or set STEWARD_BUILD)")
+        check_built()
         ensure_ansible()
         cls.timings = {}
         cls.tmp = tempfile.mkdtemp(prefix="steward-ansible-")
@@ -143,19 +112,8 @@ class AnsibleRole(unittest.TestCase):
         t0 = time.monotonic()
         base = testhosts.ensure_base(BASE_CACHE, include=testhosts.DEFAULT_INCLUDE + ("python3",))
         cls.timings["base"] = time.monotonic() - t0
-        cls.packages = os.path.join(cls.tmp, "agent-packages")
-        os.makedirs(cls.packages)
-        for deb in agent_debs():
-            shutil.copy(deb, cls.packages)
-        cls.data = os.path.join(cls.tmp, "data")
-        cls.conf = os.path.join(cls.data, "admin.conf")
-        cls.collector = Proc([COLLECTOR, "--config", "/dev/null", "--data-dir", cls.data, "--listen", "127.0.0.1:0",
-                              "--http-listen", "127.0.0.1:0", "--agent-packages", cls.packages],
-                             os.path.join(cls.tmp, "collector.log"), preexec_fn=die_with_parent)
-        wait_for("admin.conf", lambda: os.path.exists(cls.conf) or cls.collector.p.poll() is not None, 30)
-        if cls.collector.p.poll() is not None:
-            raise RuntimeError("the collector exited at start:\n" + cls.collector.output())
-        wait_for("the install endpoints", lambda: "agent install endpoints on https://" in cls.collector.output(), 30)
+        cls.collector = InstallCollector(cls.tmp, agent_debs())
+        cls.conf = cls.collector.conf
         cls.info = json.loads(cls.ctl("install", "--print-command", "--json").stdout)
         cls.ctl("keys", "generate", "--out", os.path.join(cls.tmp, "publisher"))
         cls.publisher = os.path.join(cls.tmp, "publisher.pub")
@@ -198,10 +156,7 @@ class AnsibleRole(unittest.TestCase):
 
     @classmethod
     def ctl(cls, *args, check=True):
-        r = subprocess.run([CTL, "--config", cls.conf, *args], capture_output=True, text=True, timeout=120)
-        if check and r.returncode != 0:
-            raise AssertionError(f"stewardctl {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
-        return r
+        return cls.collector.ctl(*args, check=check, timeout=120)
 
     @classmethod
     def playbook(cls, *args, ca_sha256=None):
@@ -291,7 +246,7 @@ class AnsibleRole(unittest.TestCase):
             token_id, secret = token.split(".", 1)
             self.assertEqual(tokens[name]["token_id"], token_id)
             self.assertIsNone(where_found(secret, out), f"{name}'s token is in the playbook's output")
-            with open(os.path.join(self.tmp, "collector.log")) as f:
+            with open(self.collector.log) as f:
                 self.assertIsNone(where_found(secret, f.read()), "the token is in the collector's log")
             self.assertIsNone(where_found(secret, h.ssh("ps -eo args").stdout))
             self.assertEqual(oct(os.stat(h.root + "/etc/steward/token").st_mode & 0o777), "0o600")

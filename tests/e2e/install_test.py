@@ -19,36 +19,19 @@ nothing; the machine-readable output; a token given by hand shows as
 pending; the token file on a host is 0600 and no token is left in any
 host's process list.
 """
-import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import testhosts  # noqa: E402
-from steward_e2e import Proc, wait_for  # noqa: E402
+from install_harness import ROOT, InstallCollector, agent_debs  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("STEWARD_BUILD", os.path.join(ROOT, "build"))
-COLLECTOR = os.path.join(BUILD, "collector/steward-collector")
-CTL = os.path.join(BUILD, "collector/ctl/stewardctl")
 FIRST = 1  # test hosts 127.0.0.11 .. 127.0.0.14
-
-
-def agent_debs():
-    debs = sorted(glob.glob(os.path.join(ROOT, "dist", "steward-agent_*_amd64.deb")))
-    if not debs:
-        r = subprocess.run([os.path.join(ROOT, "deploy/package.sh")], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"deploy/package.sh failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-        debs = sorted(glob.glob(os.path.join(ROOT, "dist", "steward-agent_*_amd64.deb")))
-    return debs
 
 
 class InstallOverSsh(unittest.TestCase):
@@ -56,20 +39,8 @@ class InstallOverSsh(unittest.TestCase):
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise unittest.SkipTest("needs root: test hosts are namespaces and mounts")
-        for b in (COLLECTOR, CTL):
-            if not os.access(b, os.X_OK):
-                raise RuntimeError(f"{b} is not built: run deploy/build.sh (or set STEWARD_BUILD)")
         cls.tmp = tempfile.mkdtemp(prefix="steward-install-")
-        cls.packages = os.path.join(cls.tmp, "agent-packages")
-        os.makedirs(cls.packages)
-        for deb in agent_debs():
-            shutil.copy(deb, cls.packages)
-        cls.data = os.path.join(cls.tmp, "data")
-        cls.conf = os.path.join(cls.data, "admin.conf")
-        cls.collector = Proc([COLLECTOR, "--config", "/dev/null", "--data-dir", cls.data, "--listen", "127.0.0.1:0",
-                              "--http-listen", "127.0.0.1:0", "--agent-packages", cls.packages],
-                             os.path.join(cls.tmp, "collector.log"))
-        wait_for("admin.conf", lambda: os.path.exists(cls.conf) or cls.collector.p.poll() is not None, 30)
+        cls.collector = InstallCollector(cls.tmp, agent_debs())
         cls.hosts = testhosts.TestHosts(4, os.path.join(cls.tmp, "hosts"), first=FIRST)
         try:
             cls.hosts.start()
@@ -98,10 +69,7 @@ class InstallOverSsh(unittest.TestCase):
 
     @classmethod
     def ctl(cls, *args, check=True):
-        r = subprocess.run([CTL, "--config", cls.conf, *args], capture_output=True, text=True, timeout=600)
-        if check and r.returncode != 0:
-            raise AssertionError(f"stewardctl {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
-        return r
+        return cls.collector.ctl(*args, check=check)
 
     def results(self, run):
         return {r["machine"]: r for r in json.loads(run.stdout)}
@@ -150,7 +118,7 @@ class InstallOverSsh(unittest.TestCase):
         token = h.ssh("cat /etc/steward/token").stdout.strip()
         self.assertTrue(token)
         self.assertNotIn(token, ps)
-        self.assertNotIn(token.split(".")[1], open(os.path.join(self.tmp, "collector.log")).read())
+        self.assertNotIn(token.split(".")[1], self.collector.output())
         conf = h.ssh("grep -E '^(collector|ca_file|enroll_token_file) =' /etc/steward/agent.conf").stdout
         self.assertIn("ca_file = /etc/steward/ca.pem", conf)
         self.assertIn("enroll_token_file = /etc/steward/token", conf)

@@ -20,7 +20,6 @@ version only, 3 with an agent binary that exits at once (a broken build).
    ends rolled_back saying so, the deployment stops and the second host is
    never touched.
 """
-import glob
 import json
 import os
 import re
@@ -34,12 +33,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import testhosts  # noqa: E402
-from steward_e2e import Proc, wait_for  # noqa: E402
+from install_harness import InstallCollector, agent_debs  # noqa: E402
+from steward_e2e import wait_for  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("STEWARD_BUILD", os.path.join(ROOT, "build"))
-COLLECTOR = os.path.join(BUILD, "collector/steward-collector")
-CTL = os.path.join(BUILD, "collector/ctl/stewardctl")
 FIRST = 31  # test hosts 127.0.0.41, 127.0.0.42
 DEADLINE_S = 20
 
@@ -49,15 +45,6 @@ def run(*argv, **kw):
     if r.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
     return r
-
-
-def agent_deb():
-    where = os.environ.get("STEWARD_DEBS", os.path.join(ROOT, "dist"))
-    debs = sorted(glob.glob(os.path.join(where, "steward-agent_*-1_amd64.deb")))
-    if not debs:
-        run(os.path.join(ROOT, "deploy/package.sh"))
-        debs = sorted(glob.glob(os.path.join(ROOT, "dist", "steward-agent_*-1_amd64.deb")))
-    return debs[-1]
 
 
 def repack(deb, out_dir, release, broken=False):
@@ -90,19 +77,11 @@ class SelfUpdateOnTestHosts(unittest.TestCase):
         if os.geteuid() != 0:
             raise unittest.SkipTest("needs root: test hosts are namespaces and mounts")
         cls.tmp = tempfile.mkdtemp(prefix="steward-selfupdate-")
-        packages = os.path.join(cls.tmp, "agent-packages")
-        os.makedirs(packages)
-        deb = agent_deb()
-        shutil.copy(deb, packages)
+        deb = agent_debs("steward-agent_*-1_amd64.deb")[-1]
         cls.v1 = re.search(r"steward-agent_(.+)_amd64\.deb$", deb).group(1)
         cls.deb2, cls.v2 = repack(deb, cls.tmp, 2)
         cls.deb3, cls.v3 = repack(deb, cls.tmp, 3, broken=True)
-        cls.data = os.path.join(cls.tmp, "data")
-        cls.conf = os.path.join(cls.data, "admin.conf")
-        cls.collector = Proc([COLLECTOR, "--config", "/dev/null", "--data-dir", cls.data, "--listen", "127.0.0.1:0",
-                              "--http-listen", "127.0.0.1:0", "--agent-packages", packages],
-                             os.path.join(cls.tmp, "collector.log"))
-        wait_for("admin.conf", lambda: os.path.exists(cls.conf) or cls.collector.p.poll() is not None, 30)
+        cls.collector = InstallCollector(cls.tmp, [deb])
         cls.key = os.path.join(cls.tmp, "release")
         cls.ctl("keys", "generate", "--out", cls.key)
         cls.hosts = testhosts.TestHosts(2, os.path.join(cls.tmp, "hosts"), first=FIRST)
@@ -134,7 +113,7 @@ class SelfUpdateOnTestHosts(unittest.TestCase):
 
     @classmethod
     def ctl(cls, *args):
-        return run(CTL, "--config", cls.conf, *args)
+        return cls.collector.ctl(*args)
 
     @classmethod
     def wait_connected(cls, n, timeout=60):
