@@ -29,7 +29,19 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEWAR
   -DCMAKE_C_FLAGS="$CPPFLAGS $CFLAGS" -DCMAKE_CXX_FLAGS="$CPPFLAGS $CXXFLAGS" \
   -DCMAKE_EXE_LINKER_FLAGS="$LDFLAGS" >/dev/null
 rm -f "$BUILD"/packages/*.deb
+cmake -S "$ROOT" -B "$BUILD" -DSTEWARD_BUNDLED_AGENT_DEB= >/dev/null
 cmake --build "$BUILD" -j "$JOBS" --target package
+# The collector package again, carrying this agent package (it serves it to
+# the machines it installs: docs/install.md); the agent package kept is the
+# one it carries.
+mkdir -p "$BUILD/bundled"
+rm -f "$BUILD"/bundled/*.deb
+mv "$BUILD"/packages/steward-agent_*.deb "$BUILD/bundled/"
+agent_deb=$(ls "$BUILD"/bundled/steward-agent_*.deb)
+cmake -S "$ROOT" -B "$BUILD" -DSTEWARD_BUNDLED_AGENT_DEB="$agent_deb" >/dev/null
+rm -f "$BUILD"/packages/*.deb
+cmake --build "$BUILD" -j "$JOBS" --target package
+cp "$agent_deb" "$BUILD/packages/"
 mkdir -p "$OUT"
 for pkg in steward-agent steward-collector stewardctl; do
   rm -f "$OUT/${pkg}"_*.deb

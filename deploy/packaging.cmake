@@ -42,6 +42,13 @@ foreach(_pkg IN LISTS _packages)
   install(FILES "${_gen}/${_pkg}/copyright" "${_gen}/${_pkg}/changelog.Debian.gz"
           DESTINATION share/doc/${_pkg} COMPONENT ${_pkg})
 endforeach()
+# The collector package carries the agent package of the same build, so a
+# collector installed from it serves agents at once (deploy/package.sh
+# builds the packages once, then the collector's again with this set).
+set(STEWARD_BUNDLED_AGENT_DEB "" CACHE FILEPATH "steward-agent .deb the steward-collector package carries")
+if(STEWARD_BUNDLED_AGENT_DEB)
+  install(FILES "${STEWARD_BUNDLED_AGENT_DEB}" DESTINATION share/steward/agent-packages COMPONENT steward-collector)
+endif()
 install(FILES "${PROJECT_SOURCE_DIR}/docs/install.md" DESTINATION share/doc/steward-agent COMPONENT steward-agent)
 install(FILES "${PROJECT_SOURCE_DIR}/docs/install.md" DESTINATION share/doc/steward-collector
         COMPONENT steward-collector)

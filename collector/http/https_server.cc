@@ -267,7 +267,8 @@ void HttpsServer::Serve(int fd, std::string source) {
       response.headers.emplace_back("Allow", "GET, HEAD");
     } else {
       head_only = request->method == "HEAD";
-      HttpPeer peer{source, ""};
+      HttpPeer peer;
+      peer.address = source;
       if (X509* cert = SSL_get_peer_certificate(ssl); cert != nullptr) {
         if (SSL_get_verify_result(ssl) == X509_V_OK) {
           char cn[256] = {0};

@@ -72,17 +72,20 @@ InstallCatalog::Cached InstallCatalog::Inspect(const std::string& path, int64_t 
 
 std::vector<AgentPackageFile> InstallCatalog::Packages() const {
   std::map<std::string, AgentPackageFile> newest;  // by arch
-  DIR* dir = ::opendir(settings_.packages_dir.c_str());
-  if (dir == nullptr) return {};
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".deb") == 0) names.push_back(name);
+  std::vector<std::string> names;  // paths
+  std::vector<std::string> dirs = {settings_.packages_dir};
+  dirs.insert(dirs.end(), settings_.more_packages_dirs.begin(), settings_.more_packages_dirs.end());
+  for (const std::string& d : dirs) {
+    DIR* dir = ::opendir(d.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* e = ::readdir(dir)) {
+      std::string name = e->d_name;
+      if (name.size() > 4 && name.compare(name.size() - 4, 4, ".deb") == 0) names.push_back(absl::StrCat(d, "/", name));
+    }
+    ::closedir(dir);
   }
-  ::closedir(dir);
   std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    std::string path = absl::StrCat(settings_.packages_dir, "/", name);
+  for (const std::string& path : names) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     Cached c = Inspect(path, int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec,

@@ -3,8 +3,8 @@
 // agents dial, the CA and its fingerprint, the HTTPS download URL, and the
 // agent packages found in one directory (DATA_DIR/agent-packages unless
 // --agent-packages says otherwise): steward-agent_VERSION_ARCH.deb files
-// put there by the operator or the collector's package. The newest
-// version per architecture is served; package fields are read with
+// put there by the operator, and the one the collector's package carries
+// (kBundledAgentPackages). The newest version per architecture is served; package fields are read with
 // dpkg-deb once per file (cached by size and modification time), so a
 // package dropped in is served without a restart.
 //
@@ -26,9 +26,14 @@ struct InstallSettings {
   std::string agent_address;
   // The collector CA certificate, PEM.
   std::string ca_pem;
-  // Where the agent packages are.
+  // Where the agent packages are: the operator's directory, and others
+  // read too (the packaged collector's own copy, kBundledAgentPackages).
   std::string packages_dir;
+  std::vector<std::string> more_packages_dirs;
 };
+
+// Where the steward-collector package puts the agent package of its build.
+inline constexpr char kBundledAgentPackages[] = "/usr/share/steward/agent-packages";
 
 struct AgentPackageFile {
   v1::AgentPackage meta;

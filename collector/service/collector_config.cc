@@ -45,7 +45,8 @@ constexpr Setting kSettings[] = {
      "HTTPS address of the agent install endpoints (default: the listen host, the listen port + 1; "
      "off = none)"},
     {"agent-packages", "agent_packages", &Raw::agent_packages,
-     "directory of steward-agent_*.deb packages the install endpoints serve (default DATA_DIR/agent-packages)"},
+     "directory of steward-agent_*.deb packages the install endpoints serve (default: DATA_DIR/agent-packages "
+     "and the packaged collector's /usr/share/steward/agent-packages)"},
     {"workers", "workers", &Raw::workers, "worker threads for storage and signing (default 4)"},
     {"retention", "retention", &Raw::retention,
      "how long raw samples are kept (default 15d; 0 = forever)"},

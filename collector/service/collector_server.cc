@@ -98,8 +98,12 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
     install.ca_pem = server->pki_->ca_pem();
     install.packages_dir =
         options.agent_packages_dir.empty() ? options.data_dir + "/agent-packages" : options.agent_packages_dir;
-    // The default place exists from the start, for the operator to fill.
-    if (options.agent_packages_dir.empty()) RETURN_IF_ERROR(MakeDirs(install.packages_dir, 0755));
+    // The default place exists from the start, for the operator to fill;
+    // with it, the packaged collector's own copy of the agent is served.
+    if (options.agent_packages_dir.empty()) {
+      RETURN_IF_ERROR(MakeDirs(install.packages_dir, 0755));
+      install.more_packages_dirs.push_back(kBundledAgentPackages);
+    }
     ASSIGN_OR_RETURN(server->install_, InstallCatalog::Create(install));
     server->install_endpoint_ = std::make_unique<InstallEndpoint>(server->store_.get(), server->install_.get(),
                                                                   options.now);

@@ -216,6 +216,16 @@ class Packages(unittest.TestCase):
         self.assertIn("settings from /etc/steward/agent.conf", agent.output())
         self.assertTrue(os.path.exists("/var/lib/steward/db"))
         self.assertTrue(os.listdir("/var/lib/steward-agent"))
+        # The collector package carries the agent package of its build and
+        # serves it to the machines it installs, with nothing copied by hand.
+        carried = os.listdir("/usr/share/steward/agent-packages")
+        self.assertEqual(carried, [f"steward-agent_{VERSION}-1_amd64.deb"])
+        with open(os.path.join(self.debs, carried[0]), "rb") as a, \
+                open(os.path.join("/usr/share/steward/agent-packages", carried[0]), "rb") as b:
+            self.assertEqual(a.read(), b.read(), "the agent package in dist/ is the one the collector carries")
+        info = self.ctl_json("install", "--print-command")
+        self.assertEqual([(p["arch"], p["version"]) for p in info["packages"]], [("amd64", f"{VERSION}-1")])
+        self.assertTrue(info["download_url"].startswith("https://127.0.0.1:"), info)
         self.stop_all()
 
     def test_4_upgrade_keeps_the_edited_conffile_and_the_data(self):
