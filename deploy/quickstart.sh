@@ -128,6 +128,8 @@ Use stewardctl:
   $CTL changes --since 24h                                  # what was installed, upgraded, removed
   $CTL checks set ssh --type tcp --param address=127.0.0.1:22 && $CTL health
   $CTL token create --ttl 1h --uses 10 --label env=prod     # enroll more machines
+  $CTL install --print-command                              # install agents elsewhere (docs/install.md:
+                                                            #   deploy/package.sh, then install --ssh)
   $CTL help                                                 # every command; 'stewardctl help software' for one
 
 Stop both:  $ROOT/deploy/quickstart.sh stop
