@@ -65,7 +65,7 @@ struct Plan {
   std::string ca_sha256;
 };
 
-absl::StatusOr<Plan> MakePlan(CommandContext& c, v1::GetInstallInfoResponse* info) {
+absl::StatusOr<Plan> MakePlan(CommandContext& c, v1::GetInstallInfoResponse* info, bool need_packages = true) {
   RETURN_IF_ERROR(c.Call(&v1::AdminService::Stub::GetInstallInfo, v1::GetInstallInfoRequest(), info));
   Plan p;
   p.collector = c.Given("collector").empty() ? info->agent_address() : c.Given("collector");
@@ -81,7 +81,7 @@ absl::StatusOr<Plan> MakePlan(CommandContext& c, v1::GetInstallInfoResponse* inf
   if (p.collector.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("--collector '", p.collector, "' must be HOST:PORT"));
   }
-  if (info->packages().empty() && c.Given("download").empty()) {
+  if (need_packages && info->packages().empty() && c.Given("download").empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the collector serves no agent package yet: copy steward-agent_VERSION_ARCH.deb (deploy/package.sh builds "
         "it) into ",
@@ -216,7 +216,12 @@ void CheckReporting(CommandContext& c, std::vector<HostResult>& results, absl::D
 
 absl::Status PrintCommand(CommandContext& c) {
   v1::GetInstallInfoResponse info;
-  ASSIGN_OR_RETURN(Plan plan, MakePlan(c, &info));
+  ASSIGN_OR_RETURN(Plan plan, MakePlan(c, &info, /*need_packages=*/false));
+  if (info.packages().empty()) {
+    c.err() << "warning: the collector serves no agent package yet: copy steward-agent_VERSION_ARCH.deb "
+               "(deploy/package.sh builds it) into "
+            << info.packages_dir() << " on the collector's host\n";
+  }
   if (c.json()) {
     JsonWriter w;
     w.BeginObject()

@@ -308,6 +308,25 @@ TEST_F(InstallEndpointTest, AnEnrolledAgentsCertificateStandsForAToken) {
   EXPECT_EQ(no_agent.code, 401) << no_agent.body;
 }
 
+// A collector with no agent package yet (a build tree): the command to run
+// by hand is printed with a warning; installing over ssh is refused saying
+// where the package goes.
+TEST(InstallWithoutPackages, PrintCommandWarnsAndSshInstallSaysWhereThePackageGoes) {
+  testing::TempDir dir("install-nopkg");
+  auto live = ctl::StartCollector(dir.path() + "/data");
+  ASSERT_TRUE(live.ok()) << live.status();
+  auto printed = Ctl({"install", "--print-command"}, live->conf);
+  EXPECT_EQ(printed.code, 0) << printed.err;
+  EXPECT_TRUE(absl::StrContains(printed.err, "warning: the collector serves no agent package yet")) << printed.err;
+  EXPECT_TRUE(absl::StrContains(printed.err, dir.path() + "/data/agent-packages")) << printed.err;
+  EXPECT_TRUE(absl::StrContains(printed.out, "--ca-sha256 ")) << printed.out;
+  ASSERT_TRUE(WriteFileAtomic(dir.path() + "/machines.txt", "root@127.0.0.1:1\n").ok());
+  auto ssh = Ctl({"install", "--ssh", dir.path() + "/machines.txt"}, live->conf);
+  EXPECT_EQ(ssh.code, 1);
+  EXPECT_TRUE(absl::StrContains(ssh.err, "the collector serves no agent package yet")) << ssh.err;
+  EXPECT_EQ(ssh.out, "");
+}
+
 // A server that is not the pinned collector gets no token: the script sends
 // its token only after the CA it downloaded has the pinned fingerprint,
 // and then only to a server holding that CA's certificate.
