@@ -237,14 +237,19 @@ absl::Status PrintCommand(CommandContext& c) {
     c.out() << w.str() << "\n";
     return absl::OkStatus();
   }
+  // Nothing from the collector is run or sent a token before its CA was
+  // checked: a script fetched with --insecure could be anyone's.
   c.out() << "# On each machine, as root, with a token from 'stewardctl token create --for MACHINE':\n"
           << "TOKEN=...\n"
-          << "curl -fsS --insecure -H \"Authorization: Bearer $TOKEN\" " << plan.download
+          << "# 1. the collector's CA; the second line must print " << plan.ca_sha256 << "\n"
+          << "curl -fsS --insecure " << plan.download << "/install/ca.pem -o steward-ca.pem\n"
+          << "grep -v -- ----- steward-ca.pem | base64 -d | sha256sum\n"
+          << "# 2. the installer, from the collector whose CA you checked\n"
+          << "curl -fsS --cacert steward-ca.pem -H \"Authorization: Bearer $TOKEN\" " << plan.download
           << "/install/agent.sh -o install-agent.sh\n"
           << "sh install-agent.sh --collector " << plan.collector << " --ca-sha256 " << plan.ca_sha256
           << " --token \"$TOKEN\"\n"
-          << "# (the script checks the collector's CA against --ca-sha256 before it trusts anything; "
-             "deploy/install-agent.sh is the same script)\n";
+          << "# (or copy deploy/install-agent.sh over a channel you trust: it is the same script)\n";
   for (const auto& p : info.packages()) {
     c.out() << "# serves steward-agent " << p.version() << " for " << p.arch() << "\n";
   }

@@ -124,6 +124,31 @@ TEST_F(InstallEndpointTest, TheCaIsOpenAndItsFingerprintIsTheOneStewardctlGives)
   EXPECT_EQ(JsonStrings(info.out, "arch"), (std::vector<std::string>{"amd64", "arm64"}));
 }
 
+// The lines `install --print-command` gives an operator work as printed:
+// the CA check prints the fingerprint, the installer comes over the
+// checked CA with the token.
+TEST_F(InstallEndpointTest, PrintedCommandsWorkAsPrinted) {
+  auto printed = Ctl({"install", "--print-command"}, conf_);
+  ASSERT_EQ(printed.code, 0) << printed.err;
+  auto json = Ctl({"install", "--print-command", "--json"}, conf_);
+  const std::string fp = JsonStrings(json.out, "ca_sha256").at(0);
+  std::string script = "set -e\ncd '" + dir_.path() + "'\n";
+  for (absl::string_view line : absl::StrSplit(printed.out, '\n')) {
+    if (absl::StartsWith(line, "curl ") || absl::StartsWith(line, "grep ")) absl::StrAppend(&script, line, "\n");
+  }
+  ASSERT_TRUE(absl::StrContains(script, "--insecure")) << printed.out;
+  ASSERT_TRUE(absl::StrContains(script, "--cacert steward-ca.pem")) << printed.out;
+  const std::string token = Token();
+  auto r = RunProcess({"env", "TOKEN=" + token, "sh", "-c", script}, StderrMode::kMerge);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->exit_code, 0) << r->out;
+  EXPECT_EQ(r->out, fp + "  -\n");
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir_.path() + "/install-agent.sh").value_or(""), "DEFAULT_COLLECTOR=\""));
+  EXPECT_TRUE(absl::StrContains(printed.out, "sh install-agent.sh --collector " + server_->address() +
+                                                 " --ca-sha256 " + fp + " --token \"$TOKEN\""))
+      << printed.out;
+}
+
 TEST_F(InstallEndpointTest, EverythingButTheCaNeedsATokenThatCouldStillEnroll) {
   for (const char* path : {"/install/agent.sh", "/install/packages", "/install/packages/amd64.deb"}) {
     Fetched none = Get(path, "");
