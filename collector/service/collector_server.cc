@@ -121,9 +121,8 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
                           absl::StrCat("HTTPS listener (--http-listen, 'off' for none): ", started.status().message()));
     }
     server->https_ = *std::move(started);
-    std::string http_dial = (http_host.empty() || http_host == "0.0.0.0" || http_host == "::")
-                                ? public_host
-                                : (options.server_names.empty() ? http_host : public_host);
+    const bool http_wildcard = http_host.empty() || http_host == "0.0.0.0" || http_host == "::";
+    const std::string http_dial = options.server_names.empty() && !http_wildcard ? http_host : public_host;
     server->download_url_ = absl::StrCat("https://", host_port(http_dial, server->https_->port()));
     server->install_->set_download_url(server->download_url_);
     spdlog::info("agent install endpoints on {} (packages from {})", server->download_url_, install.packages_dir);

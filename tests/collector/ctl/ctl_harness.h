@@ -58,26 +58,6 @@ inline std::vector<std::string> JsonStrings(const std::string& json, const std::
   return values;
 }
 
-// Builds steward-demo 1.2-3 (Architecture: all) with dpkg-deb in `dir`, as
-// a publisher would before `artifact push`; its path, or the error.
-inline absl::StatusOr<std::string> BuildDemoDeb(const std::string& dir) {
-  const std::string pkg = dir + "/pkg";
-  if (absl::Status s = MakeDirs(pkg + "/DEBIAN", 0755); !s.ok()) return s;
-  if (absl::Status s = WriteFileAtomic(pkg + "/DEBIAN/control",
-                                       "Package: steward-demo\nVersion: 1.2-3\nArchitecture: all\n"
-                                       "Maintainer: Ops <ops@example.net>\nDescription: demo\n");
-      !s.ok()) {
-    return s;
-  }
-  const std::string deb = dir + "/steward-demo_1.2-3_all.deb";
-  auto built = testing::RunProcess({"dpkg-deb", "--root-owner-group", "--build", pkg, deb},
-                                   testing::StderrMode::kMerge);
-  if (!built.has_value() || built->exit_code != 0) {
-    return absl::InternalError(built ? built->out : "dpkg-deb did not run");
-  }
-  return deb;
-}
-
 // Builds PACKAGE VERSION for ARCH with dpkg-deb into `dir` (work files
 // under `work`): a stand-in for the agent package where only its control
 // fields matter. Its path, or the error.
@@ -103,6 +83,12 @@ inline absl::StatusOr<std::string> BuildStandInDeb(const std::string& work, cons
     return absl::InternalError(built ? built->out : "dpkg-deb did not run");
   }
   return deb;
+}
+
+// Builds steward-demo 1.2-3 (Architecture: all) with dpkg-deb in `dir`, as
+// a publisher would before `artifact push`; its path, or the error.
+inline absl::StatusOr<std::string> BuildDemoDeb(const std::string& dir) {
+  return BuildStandInDeb(dir, dir, "steward-demo", "1.2-3", "all");
 }
 
 }  // namespace steward::ctl
