@@ -14,6 +14,7 @@
 #include "agent/metrics/host_metrics.h"
 #include "agent/parse_report.h"
 #include "agent/session/reports.h"
+#include "agent/session/resident_code.h"
 #include "common/build_info/build_info.h"
 #include "common/grpc/status_convert.h"
 #include "common/health/report_interval.h"
@@ -114,9 +115,16 @@ void AgentRunner::CollectLoop() {
     CollectServices();
     CollectMetrics();
     // A scan reads and parses megabytes of package databases and then frees
-    // them; give the freed pages back instead of keeping them in the arena.
-    // Only then: trimming walks the heap, which an idle cycle need not pay.
-    if (scanned_) ::malloc_trim(0);
+    // them; give the freed pages back instead of keeping them in the arena,
+    // and drop the mapped code only a scan or a new connection ran
+    // (resident_code.h). Only then: trimming walks the heap, which an idle
+    // cycle need not pay.
+    if (connected_since_trim_.exchange(false) || scanned_) {
+      ::malloc_trim(0);
+      ReleasedCode code = ReleaseResidentCode();
+      spdlog::debug("released {} read-only segments ({} kB), {} failed", code.segments, code.bytes / 1024,
+                   code.failures);
+    }
     scanned_ = false;
     next += config_.interval;
     absl::Time now = absl::Now();
@@ -370,6 +378,7 @@ absl::Status AgentRunner::RunSession() {
   if (welcomed) {
     outbox_->OnWelcome(in.welcome().last_applied_seq());
     services_resend_ = true;  // the collector may have lost its copy (restored data, new collector)
+    connected_since_trim_ = true;
     backoff_.Reset();
     spdlog::info("connected to {} as agent {} (collector has applied up to seq {})", config_.collector,
                  in.welcome().agent_id(), in.welcome().last_applied_seq());

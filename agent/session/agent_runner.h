@@ -155,6 +155,10 @@ class AgentRunner {
   std::unique_ptr<ServiceInventory> services_;
   // Set by the session thread on each Welcome: resend the service report.
   std::atomic<bool> services_resend_{false};
+  // Set by the session thread on each Welcome: connecting (enrollment, TLS
+  // handshake, the first large send) ran code and filled buffers once; the
+  // next cycle gives them back as after a scan.
+  std::atomic<bool> connected_since_trim_{false};
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

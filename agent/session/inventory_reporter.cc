@@ -22,8 +22,17 @@ void InventoryReporter::Load() {
     spdlog::warn("inventory base {} is corrupt; the next report is a full snapshot", base_path_);
     return;
   }
-  base_ = std::move(base);
+  base_digest_ = base.digest();
+  base_facts_ = base.facts();
+  base_bytes_ = std::move(*bytes);
   have_base_ = true;
+}
+
+v1::InventorySnapshot InventoryReporter::ParseBase() const {
+  v1::InventorySnapshot base;
+  // Bytes this process serialized (or checked in Load): they parse.
+  if (!base.ParseFromString(base_bytes_)) spdlog::error("inventory base in memory does not parse");
+  return base;
 }
 
 std::optional<v1::Envelope> InventoryReporter::Report(std::vector<v1::SoftwareItem> items,
@@ -39,13 +48,18 @@ std::optional<v1::Envelope> InventoryReporter::Report(std::vector<v1::SoftwareIt
   if (!have_base_ || force_snapshot) {
     *env.mutable_inventory_snapshot() = now;
   } else {
-    std::vector<v1::SoftwareItem> before(base_.items().begin(), base_.items().end());
-    std::vector<v1::SoftwareItem> after(now.items().begin(), now.items().end());
-    InventoryDiff diff = DiffInventories(before, after);
-    bool facts_changed = !google::protobuf::util::MessageDifferencer::Equals(base_.facts(), facts);
+    InventoryDiff diff;
+    {
+      v1::InventorySnapshot base = ParseBase();
+      std::vector<v1::SoftwareItem> before(std::make_move_iterator(base.mutable_items()->begin()),
+                                           std::make_move_iterator(base.mutable_items()->end()));
+      std::vector<v1::SoftwareItem> after(now.items().begin(), now.items().end());
+      diff = DiffInventories(before, after);
+    }
+    bool facts_changed = !google::protobuf::util::MessageDifferencer::Equals(base_facts_, facts);
     if (diff.empty() && !facts_changed) return std::nullopt;
     auto* d = env.mutable_inventory_delta();
-    d->set_base_digest(base_.digest());
+    d->set_base_digest(base_digest_);
     d->set_digest(now.digest());
     for (auto& i : diff.added) *d->add_added() = std::move(i);
     for (auto& i : diff.removed) *d->add_removed() = std::move(i);
@@ -60,13 +74,13 @@ std::optional<v1::Envelope> InventoryReporter::Report(std::vector<v1::SoftwareIt
 }
 
 std::optional<v1::Envelope> InventoryReporter::ReportFacts(const v1::HostFacts& facts) {
-  if (!have_base_ || google::protobuf::util::MessageDifferencer::Equals(base_.facts(), facts)) return std::nullopt;
+  if (!have_base_ || google::protobuf::util::MessageDifferencer::Equals(base_facts_, facts)) return std::nullopt;
   v1::Envelope env;
   auto* d = env.mutable_inventory_delta();
-  d->set_base_digest(base_.digest());
-  d->set_digest(base_.digest());
+  d->set_base_digest(base_digest_);
+  d->set_digest(base_digest_);
   *d->mutable_facts() = facts;
-  pending_ = base_;
+  pending_ = ParseBase();
   *pending_.mutable_facts() = facts;
   has_pending_ = true;
   spdlog::info("host facts changed");
@@ -75,10 +89,13 @@ std::optional<v1::Envelope> InventoryReporter::ReportFacts(const v1::HostFacts& 
 
 absl::Status InventoryReporter::Commit() {
   if (!has_pending_) return absl::OkStatus();
-  base_ = std::move(pending_);
+  base_bytes_ = pending_.SerializeAsString();
+  base_digest_ = pending_.digest();
+  base_facts_ = pending_.facts();
+  pending_ = v1::InventorySnapshot();  // Clear() would keep the items' memory
   have_base_ = true;
   has_pending_ = false;
-  return WriteFileAtomic(base_path_, base_.SerializeAsString(), 0600);
+  return WriteFileAtomic(base_path_, base_bytes_, 0600);
 }
 
 }  // namespace steward::agent

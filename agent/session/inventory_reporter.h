@@ -40,12 +40,20 @@ class InventoryReporter {
   // Makes the state of the last Report the base (call once it is queued).
   absl::Status Commit();
 
-  const std::string& base_digest() const { return base_.digest(); }
+  const std::string& base_digest() const { return base_digest_; }
 
  private:
+  // The base's items, parsed again only when a scan found a change.
+  v1::InventorySnapshot ParseBase() const;
+
   std::string base_path_;
   bool have_base_ = false;
-  v1::InventorySnapshot base_;     // items + facts + digest last queued
+  // The base (items + facts + digest last queued), kept serialized: one
+  // buffer of ~150 bytes an item instead of a message with a dozen heap
+  // blocks an item, for what is read once per change.
+  std::string base_bytes_;
+  std::string base_digest_;
+  v1::HostFacts base_facts_;
   v1::InventorySnapshot pending_;  // what Report produced, until Commit
   bool has_pending_ = false;
 };
