@@ -814,6 +814,8 @@ int Main(int argc, char** argv) {
       if (!absl::SimpleAtoi(*v, &opt.enroll_parallel) || opt.enroll_parallel < 1 || opt.enroll_parallel > 256)
         return bad("--enroll-parallel takes 1 to 256");
     } else if (auto v = value("--sources")) {
+      uint32_t first = 0, count = 0;
+      if (!ParseSources(*v, &first, &count)) return bad("--sources takes A.B.C.D-A.B.C.D within 127.0.0.0/8, or off");
       opt.sources = *v;
     } else {
       return bad(absl::StrCat("unknown argument '", a, "'"));
