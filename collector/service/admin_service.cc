@@ -1,9 +1,12 @@
 #include "collector/service/admin_service.h"
 
 #include <algorithm>
+#include <tuple>
 #include <type_traits>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "collector/artifacts/artifact_repository.h"
 #include "collector/backup/collector_backup.h"
@@ -591,12 +594,41 @@ absl::Status AdminServiceImpl::DoListSoftware(const v1::ListSoftwareRequest& req
                                               v1::ListSoftwareResponse* resp) {
   ASSIGN_OR_RETURN(const std::optional<Glob> name, NameFilter(req.name()));
   ASSIGN_OR_RETURN(std::vector<internal::AgentRecord> agents, SelectAgents(req.agent_id()));
+  const auto keep = [&](const v1::SoftwareItem& item) {
+    return (req.source().empty() || item.source() == req.source()) &&
+           (!name || name->Matches(item.name(), PackageNameCase(item.source())));
+  };
+  if (name && !name->literal_prefix().empty() && req.agent_id().empty()) {
+    // Every host, names with a known start: the index by name (folded, as
+    // pip's and npm's names match folded), in the order of the scan below.
+    ASSIGN_OR_RETURN(std::vector<Store::HostItem> found,
+                     deps_.store->FindSoftwareByName(absl::AsciiStrToLower(name->literal_prefix())));
+    absl::flat_hash_map<std::string, size_t> position;
+    for (size_t i = 0; i < agents.size(); ++i) position.emplace(agents[i].agent_id(), i);
+    std::vector<std::pair<size_t, Store::HostItem*>> rows;
+    for (Store::HostItem& hi : found) {
+      auto at = position.find(hi.agent_id);
+      if (at != position.end() && keep(hi.item)) rows.emplace_back(at->second, &hi);
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      const v1::SoftwareItem& x = a.second->item;
+      const v1::SoftwareItem& y = b.second->item;
+      return std::tie(x.source(), x.name(), x.arch(), x.location()) <
+             std::tie(y.source(), y.name(), y.arch(), y.location());
+    });
+    for (auto& [pos, hi] : rows) {
+      v1::HostSoftware* hs = resp->add_items();
+      hs->set_agent_id(hi->agent_id);
+      hs->set_hostname(agents[pos].facts().hostname());
+      *hs->mutable_item() = std::move(hi->item);
+    }
+    return absl::OkStatus();
+  }
   for (const auto& rec : agents) {
-    // Issue 20's index by name can seek to name->literal_prefix() here.
     ASSIGN_OR_RETURN(auto items, deps_.store->ListSoftware(rec.agent_id()));
     for (auto& item : items) {
-      if (!req.source().empty() && item.source() != req.source()) continue;
-      if (name && !name->Matches(item.name(), PackageNameCase(item.source()))) continue;
+      if (!keep(item)) continue;
       v1::HostSoftware* hs = resp->add_items();
       hs->set_agent_id(rec.agent_id());
       hs->set_hostname(rec.facts().hostname());

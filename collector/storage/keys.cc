@@ -1,5 +1,7 @@
 #include "collector/storage/keys.h"
 
+#include "absl/strings/ascii.h"
+
 #include "absl/strings/str_cat.h"
 
 namespace steward::collector::keys {
@@ -11,6 +13,19 @@ std::string AgentPrefix(absl::string_view agent_id) {
 std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& item) {
   absl::string_view sep(&kSep, 1);
   return absl::StrCat(agent_id, sep, item.source(), sep, item.name(), sep, item.arch(), sep, item.location());
+}
+
+std::string InventoryNameKey(absl::string_view agent_id, const v1::SoftwareItem& item) {
+  return absl::StrCat(absl::AsciiStrToLower(item.name()), absl::string_view(&kSep, 1), InventoryKey(agent_id, item));
+}
+
+absl::string_view InventoryKeyOfNameKey(absl::string_view name_key) {
+  size_t sep = name_key.find(kSep);
+  return sep == absl::string_view::npos ? absl::string_view() : name_key.substr(sep + 1);
+}
+
+absl::string_view AgentOfInventoryKey(absl::string_view inventory_key) {
+  return inventory_key.substr(0, inventory_key.find(kSep));
 }
 
 namespace {

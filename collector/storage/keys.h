@@ -18,6 +18,13 @@ inline constexpr char kSep = '\0';
 // health, change log), so one agent's keys never match another's.
 std::string AgentPrefix(absl::string_view agent_id);
 std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& item);
+// The package name folded to ASCII lower case (as name globs fold for pip
+// and npm), \0, then InventoryKey: the index of inventory by name.
+std::string InventoryNameKey(absl::string_view agent_id, const v1::SoftwareItem& item);
+// The InventoryKey inside an InventoryNameKey (empty when it holds none).
+absl::string_view InventoryKeyOfNameKey(absl::string_view name_key);
+// The agent id an InventoryKey starts with.
+absl::string_view AgentOfInventoryKey(absl::string_view inventory_key);
 // agent id \0 time (BE8, sign-flipped) seq (BE8) index (BE4): time order per host.
 std::string ChangeKey(absl::string_view agent_id, int64_t time_ms, uint64_t seq, uint32_t index);
 

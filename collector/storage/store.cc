@@ -30,7 +30,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, OpenO
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
-                           "services", "artifacts", "jobs", "deployments", "users", "audit", "jobs_open"}) {
+                           "services", "artifacts", "jobs", "deployments", "users", "audit", "jobs_open",
+                           "inventory_names"}) {
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* raw = nullptr;
@@ -51,6 +52,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, OpenO
   store->users_ = store->handles_[13];
   store->audit_ = store->handles_[14];
   store->jobs_open_ = store->handles_[15];
+  store->inventory_names_ = store->handles_[16];
   RETURN_IF_ERROR(store->CheckStorageFormat(dir));
   RETURN_IF_ERROR(store->BuildOpenJobsIndex());
   return store;

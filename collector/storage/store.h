@@ -5,6 +5,9 @@
 //   agents     agent id                                  -> AgentRecord
 //   tokens     token id                                  -> TokenRecord
 //   inventory  agent id \0 source \0 name \0 arch \0 location -> SoftwareItem
+//   inventory_names  name folded to ASCII lower case \0 inventory key -> ""
+//              (an index of `inventory` by package name: kept in the same
+//              write batches, read by FindSoftwareByName)
 //   inventory_log  agent id \0 time(BE8) seq(BE8) index(BE4) -> InventoryChange
 //   health     agent id \0 check name                    -> CheckState (latest report)
 //   services   agent id \0 unit name                     -> ServiceUnit (latest report)
@@ -90,7 +93,9 @@ class Store {
   // database of a newer format, naming both, and migrates an older one:
   //   1  (no key) every release before the key existed
   //   2  the key itself; nothing else changed
-  static constexpr uint32_t kStorageFormat = 2;
+  //   3  inventory_names, the index of inventory by package name (built
+  //      from inventory when an older database is opened)
+  static constexpr uint32_t kStorageFormat = 3;
   // Opens (creating if needed) the database under `dir`.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir, OpenOptions open_options);
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir) { return Open(dir, OpenOptions()); }
@@ -171,6 +176,15 @@ class Store {
 
   // --- queries ---
   absl::StatusOr<std::vector<v1::SoftwareItem>> ListSoftware(const std::string& agent_id);
+  // Every host's items whose name, folded to ASCII lower case, starts with
+  // `folded_prefix` (lower case itself), from the index by name: a seek and
+  // the matching rows, not a scan of every host's inventory. In no
+  // particular order.
+  struct HostItem {
+    std::string agent_id;
+    v1::SoftwareItem item;
+  };
+  absl::StatusOr<std::vector<HostItem>> FindSoftwareByName(absl::string_view folded_prefix);
   // Latest check states of one agent, by check name.
   absl::StatusOr<std::vector<v1::CheckState>> ListHealth(const std::string& agent_id);
   // Units of one agent's latest service report, by unit name (see
@@ -322,6 +336,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* agents_ = nullptr;
   rocksdb::ColumnFamilyHandle* tokens_ = nullptr;
   rocksdb::ColumnFamilyHandle* inventory_ = nullptr;
+  rocksdb::ColumnFamilyHandle* inventory_names_ = nullptr;
   rocksdb::ColumnFamilyHandle* inventory_log_ = nullptr;
   rocksdb::ColumnFamilyHandle* health_ = nullptr;
   rocksdb::ColumnFamilyHandle* checks_ = nullptr;
@@ -340,6 +355,12 @@ class Store {
   // Reads "storage_format": refuses a newer one, migrates an older one
   // (store_checkpoint.cc).
   absl::Status CheckStorageFormat(const std::string& dir);
+  // Writes inventory_names from inventory (the migration to format 3).
+  absl::Status BuildInventoryNamesIndex();
+  // An item stored, or removed, with its index entry, in `batch`.
+  absl::Status PutItemInBatch(const std::string& agent_id, const v1::SoftwareItem& item, rocksdb::WriteBatch* batch);
+  absl::Status DeleteItemInBatch(const std::string& agent_id, const v1::SoftwareItem& item,
+                                 rocksdb::WriteBatch* batch);
   // Builds jobs_open from the jobs once (a data directory from before it).
   absl::Status BuildOpenJobsIndex();
   // Writes of one agent's records (its AgentRecord read-modify-write with

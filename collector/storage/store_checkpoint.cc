@@ -53,12 +53,15 @@ absl::Status Store::CheckStorageFormat(const std::string& dir) {
         " this steward-collector knows: run the newer collector that wrote it (or restore an older backup)"));
   }
   if (found == kStorageFormat && s.ok()) return absl::OkStatus();
-  // Migrations from `found` run here, one step each; 1 -> 2 only adds the key.
+  // Migrations from `found` run here, one step each; 1 -> 2 only adds the
+  // key; 2 -> 3 builds the index of inventory by name (nothing to do in a
+  // new, empty database, which also reads as format 1).
   if (found < kStorageFormat && !s.IsNotFound()) {
     spdlog::info("{}: migrating storage format {} to {}", dir, found, kStorageFormat);
   } else if (s.IsNotFound()) {
     spdlog::info("{}: recording storage format {}", dir, kStorageFormat);
   }
+  if (found < 3) RETURN_IF_ERROR(BuildInventoryNamesIndex());
   return FromRocks(db_->Put(internal_store::SyncWrite(), db_->DefaultColumnFamily(), kStorageFormatKey,
                             absl::StrCat(kStorageFormat)),
                    "cannot write the storage format");

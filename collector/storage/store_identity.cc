@@ -102,6 +102,11 @@ absl::StatusOr<internal::AgentRecord> Store::RemoveAgent(const std::string& agen
   const std::string prefix = keys::AgentPrefix(agent_id);
   const std::string end = keys::PrefixEnd(prefix);
   rocksdb::WriteBatch batch;
+  // The index by name is keyed by name first: its entries go one by one.
+  ASSIGN_OR_RETURN(std::vector<v1::SoftwareItem> items, ListSoftware(agent_id));
+  for (const v1::SoftwareItem& item : items) {
+    RETURN_IF_ERROR(FromRocks(batch.Delete(inventory_names_, keys::InventoryNameKey(agent_id, item)), "batch"));
+  }
   for (rocksdb::ColumnFamilyHandle* cf : {inventory_, inventory_log_, health_, services_, jobs_}) {
     RETURN_IF_ERROR(FromRocks(batch.DeleteRange(cf, prefix, end), "batch"));
   }

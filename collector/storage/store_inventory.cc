@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "collector/storage/change_causes.h"
 #include "collector/storage/keys.h"
@@ -50,6 +53,75 @@ absl::Status Store::LogChanges(const std::string& agent_id, const v1::Envelope& 
   return absl::OkStatus();
 }
 
+absl::Status Store::PutItemInBatch(const std::string& agent_id, const v1::SoftwareItem& item,
+                                   rocksdb::WriteBatch* batch) {
+  RETURN_IF_ERROR(FromRocks(batch->Put(inventory_, keys::InventoryKey(agent_id, item), item.SerializeAsString()), "batch"));
+  return FromRocks(batch->Put(inventory_names_, keys::InventoryNameKey(agent_id, item), ""), "batch");
+}
+
+absl::Status Store::DeleteItemInBatch(const std::string& agent_id, const v1::SoftwareItem& item,
+                                      rocksdb::WriteBatch* batch) {
+  RETURN_IF_ERROR(FromRocks(batch->Delete(inventory_, keys::InventoryKey(agent_id, item)), "batch"));
+  return FromRocks(batch->Delete(inventory_names_, keys::InventoryNameKey(agent_id, item)), "batch");
+}
+
+absl::StatusOr<std::vector<Store::HostItem>> Store::FindSoftwareByName(absl::string_view folded_prefix) {
+  // One snapshot for the index and the items: a write between the two
+  // cannot show an index entry whose item is gone.
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  absl::Cleanup release = [&] { db_->ReleaseSnapshot(snap); };
+  rocksdb::ReadOptions read;
+  read.snapshot = snap;
+  std::vector<std::string> keys;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, inventory_names_));
+    for (it->Seek(rocksdb::Slice(folded_prefix.data(), folded_prefix.size())); it->Valid(); it->Next()) {
+      absl::string_view key(it->key().data(), it->key().size());
+      if (!absl::StartsWith(key, folded_prefix)) break;
+      absl::string_view inventory_key = keys::InventoryKeyOfNameKey(key);
+      if (!inventory_key.empty()) keys.emplace_back(inventory_key);
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the inventory index"));
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<std::string> values(keys.size());
+  std::vector<rocksdb::Status> got = db_->MultiGet(read, std::vector<rocksdb::ColumnFamilyHandle*>(keys.size(), inventory_),
+                                                   slices, &values);
+  std::vector<HostItem> out;
+  out.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (got[i].IsNotFound()) continue;  // an index entry without its item: not shown
+    RETURN_IF_ERROR(FromRocks(got[i], "cannot read an inventory item"));
+    HostItem hi;
+    hi.agent_id = std::string(keys::AgentOfInventoryKey(keys[i]));
+    if (!hi.item.ParseFromString(values[i])) {
+      return absl::DataLossError(absl::StrCat("inventory item of ", hi.agent_id, " does not parse"));
+    }
+    out.push_back(std::move(hi));
+  }
+  return out;
+}
+
+absl::Status Store::BuildInventoryNamesIndex() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), inventory_));
+  rocksdb::WriteBatch batch;
+  uint64_t items = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::SoftwareItem item;
+    if (!item.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    absl::string_view agent_id = keys::AgentOfInventoryKey(absl::string_view(it->key().data(), it->key().size()));
+    RETURN_IF_ERROR(FromRocks(batch.Put(inventory_names_, keys::InventoryNameKey(agent_id, item), ""), "batch"));
+    if (++items % 10000 == 0) {
+      RETURN_IF_ERROR(FromRocks(db_->Write(internal_store::SyncWrite(), &batch), "cannot write the inventory index"));
+      batch.Clear();
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the inventory"));
+  RETURN_IF_ERROR(FromRocks(db_->Write(internal_store::SyncWrite(), &batch), "cannot write the inventory index"));
+  if (items > 0) spdlog::info("indexed {} inventory items by name", items);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ApplyOutcome> Store::ApplySnapshot(const std::string& agent_id, const v1::Envelope& env,
                                                   internal::AgentRecord* rec, rocksdb::WriteBatch* batch) {
   const auto& snap = env.inventory_snapshot();
@@ -58,12 +130,11 @@ absl::StatusOr<ApplyOutcome> Store::ApplySnapshot(const std::string& agent_id, c
   InventoryDiff diff = DiffInventories(before, after);
   // Write only what differs: a resync of 1,000 unchanged packages costs nothing.
   for (const auto& item : diff.removed) {
-    RETURN_IF_ERROR(FromRocks(batch->Delete(inventory_, keys::InventoryKey(agent_id, item)), "batch"));
+    RETURN_IF_ERROR(DeleteItemInBatch(agent_id, item, batch));
   }
   for (const auto* list : {&diff.added, &diff.changed}) {
     for (const auto& item : *list) {
-      RETURN_IF_ERROR(
-          FromRocks(batch->Put(inventory_, keys::InventoryKey(agent_id, item), item.SerializeAsString()), "batch"));
+      RETURN_IF_ERROR(PutItemInBatch(agent_id, item, batch));
     }
   }
   // The first snapshot of a host is its baseline, not a change.
@@ -124,12 +195,11 @@ absl::StatusOr<ApplyOutcome> Store::ApplyDelta(const std::string& agent_id, cons
     return ApplyOutcome::kResyncNeeded;
   }
   for (const auto& item : diff.removed) {
-    RETURN_IF_ERROR(FromRocks(batch->Delete(inventory_, keys::InventoryKey(agent_id, item)), "batch"));
+    RETURN_IF_ERROR(DeleteItemInBatch(agent_id, item, batch));
   }
   for (const auto* list : {&diff.added, &diff.changed}) {
     for (const auto& item : *list) {
-      RETURN_IF_ERROR(
-          FromRocks(batch->Put(inventory_, keys::InventoryKey(agent_id, item), item.SerializeAsString()), "batch"));
+      RETURN_IF_ERROR(PutItemInBatch(agent_id, item, batch));
     }
   }
   std::vector<v1::InventoryChange> changes = ChangesOf(diff, old_items, ChangeTime(env));

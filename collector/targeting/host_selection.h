@@ -17,9 +17,9 @@ class Store;
 // installed items.
 TargetHost TargetHostOf(const internal::AgentRecord& agent, const std::vector<v1::SoftwareItem>* software);
 
-// Every enrolled host `expr` matches, in agent id order. Reads each host's
-// inventory only when the expression has package terms. Store errors are
-// returned as they are.
+// Every enrolled host `expr` matches, in agent id order. Package terms are
+// answered from the store's index by name (only the items the expression
+// names are read). Store errors are returned as they are.
 absl::StatusOr<std::vector<internal::AgentRecord>> SelectHosts(Store& store, const TargetExpr& expr);
 
 }  // namespace steward::collector

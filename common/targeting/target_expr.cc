@@ -1,5 +1,7 @@
 #include "common/targeting/target_expr.h"
 
+#include <algorithm>
+
 #include <utility>
 
 #include "absl/status/status.h"
@@ -328,6 +330,11 @@ bool UsesPackages(const Node& n) {
   return false;
 }
 
+void CollectPackageNames(const Node& n, std::vector<std::string>* out) {
+  if (n.kind == Kind::kPackage) out->push_back(n.name);
+  for (const auto& c : n.children) CollectPackageNames(*c, out);
+}
+
 bool OpHolds(CmpOp op, int cmp) {
   switch (op) {
     case CmpOp::kLess: return cmp < 0;
@@ -444,6 +451,10 @@ absl::StatusOr<TargetExpr> TargetExpr::Parse(absl::string_view text) {
   if (!root.ok()) return root.status();
   TargetExpr expr;
   expr.needs_packages_ = UsesPackages(**root);
+  CollectPackageNames(**root, &expr.package_names_);
+  std::sort(expr.package_names_.begin(), expr.package_names_.end());
+  expr.package_names_.erase(std::unique(expr.package_names_.begin(), expr.package_names_.end()),
+                            expr.package_names_.end());
   expr.root_ = std::move(*root);
   // Quoting can make the canonical form longer than the text; bounding it
   // too keeps Parse(ToString()) working for every accepted expression.

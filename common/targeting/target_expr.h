@@ -72,6 +72,9 @@ class TargetExpr {
   // True when some term looks at installed packages (so callers load the
   // inventory only then).
   bool NeedsPackages() const { return needs_packages_; }
+  // The package names its terms test, sorted, once each: Matches looks at
+  // no other item of a host (so a store can load only these, by name).
+  const std::vector<std::string>& PackageNames() const { return package_names_; }
   // The expression in canonical form: lower-case keywords, single spaces,
   // parentheses only where precedence needs them, values quoted only where
   // needed. Parse(ToString()) gives an equal expression (Parse refuses an
@@ -88,6 +91,7 @@ class TargetExpr {
   TargetExpr() = default;
   std::unique_ptr<Node> root_;
   bool needs_packages_ = false;
+  std::vector<std::string> package_names_;
 };
 
 }  // namespace steward

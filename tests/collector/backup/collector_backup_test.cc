@@ -10,6 +10,7 @@
 
 #include "collector/backup/collector_backup.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -403,6 +404,84 @@ TEST(StoreFormat, PreviousFormatWithoutTheKeyIsMigrated) {
   EXPECT_TRUE((*s)->GetAgent("a1").ok());  // the data survived
   s->reset();
   EXPECT_EQ(ReadAll(dir.path() + "/db")["default"]["storage_format"], absl::StrCat(Store::kStorageFormat));
+}
+
+// Format 2 had no index of inventory by name: opening such a database
+// builds it from the inventory, and every item is found by name.
+TEST(StoreFormat, FormatTwoGetsItsInventoryIndexBuilt) {
+  TempDir dir;
+  {
+    auto s = Store::Open(dir.path() + "/db");
+    ASSERT_TRUE(s.ok());
+    for (int a = 0; a < 3; ++a) {
+      Enroll(**s, AgentId(a));
+      ASSERT_TRUE((*s)->ApplyEnvelope(AgentId(a), EnvelopeOf(1), kNow * 1000).ok());
+    }
+  }
+  {  // Back to format 2: the key says 2 and the index is empty.
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Options o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path() + "/db", &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path() + "/db", cfs, &h, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "inventory_names") ASSERT_TRUE(raw->DropColumnFamily(h[i]).ok());
+      if (names[i] == "default") ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[i], "storage_format", "2").ok());
+    }
+    for (auto* x : h) raw->DestroyColumnFamilyHandle(x).PermitUncheckedError();
+    delete raw;
+  }
+  auto s = Store::Open(dir.path() + "/db");
+  ASSERT_TRUE(s.ok()) << s.status();
+  auto found = (*s)->FindSoftwareByName("pkg");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->size(), 15u);  // 5 packages on each of 3 hosts
+  auto pkg3 = (*s)->FindSoftwareByName("pkg3");
+  ASSERT_TRUE(pkg3.ok());
+  ASSERT_EQ(pkg3->size(), 3u);
+  for (const auto& hi : *pkg3) EXPECT_EQ(hi.item.name(), "pkg3");
+  s->reset();
+  EXPECT_EQ(ReadAll(dir.path() + "/db")["default"]["storage_format"], absl::StrCat(Store::kStorageFormat));
+}
+
+// The index follows what is stored: a later snapshot's removals and
+// additions, and a removed host.
+TEST(StoreFormat, InventoryIndexFollowsSnapshotsAndRemovedHosts) {
+  TempDir dir;
+  auto s = Store::Open(dir.path() + "/db");
+  ASSERT_TRUE(s.ok());
+  Enroll(**s, AgentId(0));
+  Enroll(**s, AgentId(1));
+  ASSERT_TRUE((*s)->ApplyEnvelope(AgentId(0), EnvelopeOf(1), kNow * 1000).ok());
+  ASSERT_TRUE((*s)->ApplyEnvelope(AgentId(1), EnvelopeOf(1), kNow * 1000).ok());
+  v1::Envelope next = EnvelopeOf(3);  // pkg0..pkg4 again, new versions; pkg4 goes, Pkg9 comes
+  next.mutable_inventory_snapshot()->mutable_items()->RemoveLast();
+  v1::SoftwareItem* added = next.mutable_inventory_snapshot()->add_items();
+  added->set_source("pip");
+  added->set_name("Pkg9");
+  added->set_version("1");
+  ASSERT_TRUE((*s)->ApplyEnvelope(AgentId(0), next, kNow * 1000).ok());
+
+  auto versions = [&](absl::string_view prefix) {
+    std::vector<std::string> out;
+    auto found = (*s)->FindSoftwareByName(prefix);
+    EXPECT_TRUE(found.ok()) << found.status();
+    if (found.ok()) {
+      for (const auto& hi : *found) out.push_back(absl::StrCat(hi.agent_id, ":", hi.item.name(), "=", hi.item.version()));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(versions("pkg4"), (V{"agent-1:pkg4=1.1"}));
+  EXPECT_EQ(versions("pkg0"), (V{"agent-0:pkg0=1.3", "agent-1:pkg0=1.1"}));
+  EXPECT_EQ(versions("pkg9"), (V{"agent-0:Pkg9=1"}));  // folded
+  ASSERT_TRUE((*s)->RemoveAgent(AgentId(1)).ok());
+  EXPECT_EQ(versions("pkg"), (V{"agent-0:Pkg9=1", "agent-0:pkg0=1.3", "agent-0:pkg1=1.3", "agent-0:pkg2=1.3",
+                                "agent-0:pkg3=1.3"}));
 }
 
 TEST(StoreFormat, NewerFormatIsRefusedNamingBothVersions) {

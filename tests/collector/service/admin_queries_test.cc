@@ -260,6 +260,47 @@ TEST_F(AdminQueriesTest, SoftwareNameIsAGlobCaseFoldedWherePackageNamesAreAndSou
   EXPECT_TRUE(absl::StrContains(st.error_message(), "'[' is not closed")) << st.error_message();
 }
 
+// Across hosts a name with a known start is answered from the index by
+// name; one host's answer comes from its inventory. Both agree, in order.
+TEST_F(AdminQueriesTest, SoftwareByNameFromTheIndexMatchesEachHostsOwnList) {
+  std::vector<FakeAgent*> hosts;
+  for (const char* n : {"db-2", "web-1", "app-3"}) {
+    FakeAgent* a = Enroll(n);
+    ASSERT_NO_FATAL_FAILURE(Connect(a));
+    hosts.push_back(a);
+  }
+  ASSERT_NO_FATAL_FAILURE(hosts[0]->SendInventory({Item("dpkg", "libssl3", "3.0.11-1"), Item("pip", "LibSSL-Py", "1"),
+                                                   Item("dpkg", "openssl", "3.0.11-1")}));
+  ASSERT_NO_FATAL_FAILURE(hosts[1]->SendInventory({Item("dpkg", "libssl3", "3.0.13-1"), Item("dpkg", "libc6", "2.36"),
+                                                   Item("npm", "libsodium", "0.7")}));
+  ASSERT_NO_FATAL_FAILURE(hosts[2]->SendInventory({Item("dpkg", "LIBSSL-X", "1"), Item("dpkg", "zlib1g", "1")}));
+  const auto rows = [&](const std::string& name, const std::string& agent_id) {
+    v1::ListSoftwareRequest req;
+    req.set_name(name);
+    req.set_agent_id(agent_id);
+    v1::ListSoftwareResponse resp;
+    grpc::Status st = Call(&v1::AdminService::Stub::ListSoftware, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    std::vector<std::string> out;
+    for (const auto& i : resp.items()) {
+      out.push_back(absl::StrCat(i.hostname(), " ", i.item().source(), ":", i.item().name(), "=", i.item().version()));
+    }
+    return out;
+  };
+  v1::ListHostsResponse all;
+  ASSERT_TRUE(Call(&v1::AdminService::Stub::ListHosts, v1::ListHostsRequest(), &all).ok());
+  for (const std::string name : {"libssl*", "lib*", "libssl3", "LIB*", "l", "openssl", "zz*"}) {
+    std::vector<std::string> per_host;
+    for (const auto& h : all.hosts()) {
+      for (auto& r : rows(name, h.agent_id())) per_host.push_back(std::move(r));
+    }
+    EXPECT_EQ(rows(name, ""), per_host) << name;
+  }
+  using V = std::vector<std::string>;
+  EXPECT_EQ(rows("libssl*", "").size(), 3u) << ::testing::PrintToString(rows("libssl*", ""));  // not LIBSSL-X (dpkg)
+  EXPECT_EQ(rows("libssl-p*", ""), (V{"db-2 pip:LibSSL-Py=1"}));
+}
+
 TEST_F(AdminQueriesTest, ChangesFilterByNameGlobAndSourceBeforeTheLimit) {
   FakeAgent* a = Enroll("web-1");
   ASSERT_NO_FATAL_FAILURE(Connect(a));

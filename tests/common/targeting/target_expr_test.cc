@@ -130,6 +130,14 @@ TEST(TargetExpr, NeedsPackagesOnlyWithPackageTerms) {
   EXPECT_TRUE(TargetExpr::Parse("host:a or not package:x")->NeedsPackages());
 }
 
+TEST(TargetExpr, PackageNamesAreEveryNameItsTermsTestOnce) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(TargetExpr::Parse("host:a or label:b=c")->PackageNames(), V{});
+  EXPECT_EQ(TargetExpr::Parse("package:openssl<3.0.13 and (not package:libssl3 or package:openssl>=1)")->PackageNames(),
+            (V{"libssl3", "openssl"}));
+  EXPECT_EQ(TargetExpr::Parse("package:\"Django\"")->PackageNames(), V{"Django"});
+}
+
 // Broken input: refused with the position (1-based) of the problem and
 // what was expected there.
 TEST(TargetExpr, RefusesMalformedExpressionsWithThePosition) {
