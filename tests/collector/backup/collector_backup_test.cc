@@ -364,8 +364,10 @@ TEST_F(BrokenBackupTest, VerifyBackupCommandSaysIntactOrNamesTheBadFile) {
 // --- storage format ---
 
 // Opens the store's RocksDB at `path` with every column family, as the
-// store itself would not let a test, and applies `edit` to the default one.
-void EditStoreDefaultFamily(const std::string& path, const std::function<rocksdb::Status(rocksdb::DB*)>& edit) {
+// store itself would not let a test, and applies `edit` to each family.
+void EditStoreFamilies(
+    const std::string& path,
+    const std::function<rocksdb::Status(rocksdb::DB*, const std::string&, rocksdb::ColumnFamilyHandle*)>& edit) {
   rocksdb::DB* raw = nullptr;
   rocksdb::Options o;
   std::vector<std::string> names;
@@ -374,9 +376,16 @@ void EditStoreDefaultFamily(const std::string& path, const std::function<rocksdb
   for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   ASSERT_TRUE(rocksdb::DB::Open(o, path, cfs, &h, &raw).ok());
-  EXPECT_TRUE(edit(raw).ok());
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_TRUE(edit(raw, names[i], h[i]).ok()) << names[i];
   for (auto* x : h) raw->DestroyColumnFamilyHandle(x).PermitUncheckedError();
   delete raw;
+}
+
+// The same, for the default family only.
+void EditStoreDefaultFamily(const std::string& path, const std::function<rocksdb::Status(rocksdb::DB*)>& edit) {
+  EditStoreFamilies(path, [&](rocksdb::DB* db, const std::string& name, rocksdb::ColumnFamilyHandle*) {
+    return name == "default" ? edit(db) : rocksdb::Status::OK();
+  });
 }
 
 TEST(StoreFormat, NewStoreRecordsItsFormat) {
@@ -418,22 +427,12 @@ TEST(StoreFormat, FormatTwoGetsItsInventoryIndexBuilt) {
       ASSERT_TRUE((*s)->ApplyEnvelope(AgentId(a), EnvelopeOf(1), kNow * 1000).ok());
     }
   }
-  {  // Back to format 2: the key says 2 and the index is empty.
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Options o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path() + "/db", &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path() + "/db", cfs, &h, &raw).ok());
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "inventory_names") ASSERT_TRUE(raw->DropColumnFamily(h[i]).ok());
-      if (names[i] == "default") ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[i], "storage_format", "2").ok());
-    }
-    for (auto* x : h) raw->DestroyColumnFamilyHandle(x).PermitUncheckedError();
-    delete raw;
-  }
+  // Back to format 2: the key says 2 and there is no index.
+  EditStoreFamilies(dir.path() + "/db", [](rocksdb::DB* db, const std::string& name, rocksdb::ColumnFamilyHandle* h) {
+    if (name == "inventory_names") return db->DropColumnFamily(h);
+    if (name == "default") return db->Put(rocksdb::WriteOptions(), h, "storage_format", "2");
+    return rocksdb::Status::OK();
+  });
   auto s = Store::Open(dir.path() + "/db");
   ASSERT_TRUE(s.ok()) << s.status();
   auto found = (*s)->FindSoftwareByName("pkg");
