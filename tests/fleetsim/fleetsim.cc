@@ -303,6 +303,8 @@ class SimAgent {
     }
     identity_ = *id;
     stub_ = v1::AgentService::NewStub(agent::MakeCollectorChannel(opt_.collector, ca_pem, &identity_));
+    std::lock_guard<std::mutex> l(mu_);
+    has_identity_ = true;
     return absl::OkStatus();
   }
 
@@ -406,9 +408,11 @@ class SimAgent {
     timer_->At(absl::Now() + backoff_.Next(), [this] { Connect(); });
   }
 
-  // Every interval: a metric batch, sometimes an upgrade.
+  // Every interval: a metric batch, sometimes an upgrade. An agent starts
+  // collecting once it has an identity, as the agent does.
   void Tick(absl::Time now) {
     std::lock_guard<std::mutex> l(mu_);
+    if (!has_identity_) return;
     QueueLocked(MetricEnvelope(now));
     double p = opt_.upgrades_per_hour * absl::ToDoubleHours(opt_.interval);
     if (snapshot_acked_ && std::uniform_real_distribution<double>(0, 1)(rng_) < p) QueueLocked(UpgradeEnvelope(now));
@@ -609,6 +613,7 @@ class SimAgent {
   std::mt19937 rng_;
   agent::Backoff backoff_;
   Session* session_ = nullptr;
+  bool has_identity_ = false;
   bool welcomed_ = false;
   bool delivering_ = false;
   uint64_t next_seq_ = 1;
