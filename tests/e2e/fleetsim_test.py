@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """steward-fleetsim against a real collector: the simulated agents enroll,
-each with its own identity and stream, deliver their inventories and metric
-batches, answer jobs' health requests, and all come back after a kill -9 of
-the collector. Guards the tool that tests/bench/run fleet measures with."""
+each with its own identity and stream, deliver their inventories, metric
+batches and deltas, and all come back after a kill -9 of the collector with
+every batch the collector applied stored once, point by point (the
+simulator's --ledger). Guards the tool that tests/bench/run fleet measures
+with."""
 import os
 import re
 import signal
@@ -47,13 +49,14 @@ class FleetSim(unittest.TestCase):
         collector = self.c.start_collector()
         port = self.c.address.rsplit(":", 1)[1]
         tokens = os.path.join(self.c.tmp, "tokens")
+        ledger = os.path.join(self.c.tmp, "ledger")
         with open(tokens, "w") as f:
             for _ in range(2):
                 f.write(self.c.ctl_ok("token", "create", "--uses", "100").strip() + "\n")
         sim = Proc([SIM, "--collector", self.c.address, "--ca-file", os.path.join(self.c.data, "ca.pem"),
                     "--tokens", tokens, "--state-dir", os.path.join(self.c.tmp, "sim"),
                     "--agents", str(AGENTS), "--interval", "1s", "--packages", str(PACKAGES),
-                    "--upgrades-per-hour", "360", "--stats-every", "500ms"],
+                    "--upgrades-per-hour", "360", "--stats-every", "500ms", "--ledger", ledger],
                    os.path.join(self.c.tmp, "fleetsim.log"))
         self.c.procs.insert(0, sim)  # stopped before the collector
         wait_for("every inventory delivered",
@@ -97,6 +100,27 @@ class FleetSim(unittest.TestCase):
                     if c["old_version"] and "+sim" in c["new_version"]]
         self.assertGreater(len(upgrades), 0)
         self.assertEqual(sim.stop(), 0)
+
+        # Point by point, across the kill -9: every batch the collector
+        # applied (acked, or said applied in a Welcome) is stored, once; and
+        # nothing is stored that the agent did not send.
+        created, delivered = {}, {}
+        with open(ledger) as f:
+            for line in f:
+                host, what, *times = line.split()
+                (created if what == "created" else delivered)[host] = [int(t) for t in times]
+        self.assertEqual(len(delivered), AGENTS)
+        by_name = {h["hostname"]: h["agent_id"] for h in hosts}
+        for name in sorted(by_name)[:5]:
+            series = self.c.ctl_json("metrics", "--host", by_name[name], "--metric", "steward_load1",
+                                     "--since", "1h")
+            stored = [round(p[0] * 1000) for s in series for p in s["points"]]
+            self.assertEqual(len(stored), len(set(stored)), f"{name}: a point stored twice")
+            self.assertGreater(len(delivered[name]), 5, name)
+            missing = sorted(set(delivered[name]) - set(stored))
+            self.assertEqual(missing, [], f"{name}: applied batches missing from the store")
+            phantom = sorted(set(stored) - set(created[name]))
+            self.assertEqual(phantom, [], f"{name}: stored points no batch had")
 
 
 if __name__ == "__main__":

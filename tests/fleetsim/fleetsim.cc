@@ -23,6 +23,9 @@
 //   FLEETSIM t=… agents=… enrolled=… connected=… delivering=… snapshots=…
 //   batches_sent=… batches_acked=… samples_acked=… ack_p50_ms=… ack_p99_ms=…
 //   reconnects=… jobs_done=… cpu_s=… rss_kb=…
+// With --ledger FILE it writes, at exit, each agent's metric batch times:
+// created, and applied by the collector (fault tests compare them with the
+// points the collector returns).
 // (delivering: agents whose current session had an envelope acked;
 // snapshots: agents whose first snapshot was acked; ack_*: batch created to
 // ack received, over the interval since the last line).
@@ -37,6 +40,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <condition_variable>
@@ -143,6 +147,10 @@ struct Options {
   absl::Duration stats_every = absl::Seconds(5);
   int enroll_parallel = 16;
   std::string sources = "127.0.0.2-127.0.0.254";
+  // When set, written at exit: per agent, the creation times of its metric
+  // batches and of those the collector applied (acked, or reported applied
+  // in a Welcome), for fault tests to compare with what the collector holds.
+  std::string ledger;
 };
 
 std::atomic<bool> g_stop{false};
@@ -423,6 +431,16 @@ class SimAgent {
     if (session_ != nullptr) session_->Finish();
   }
 
+  // "HOSTNAME created T..." and "HOSTNAME delivered T..." (Unix ms).
+  void WriteLedger(std::FILE* out) {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [what, times] : {std::pair{"created", &created_ms_}, std::pair{"delivered", &delivered_ms_}}) {
+      std::fprintf(out, "%s %s", hostname_.c_str(), what);
+      for (int64_t t : *times) std::fprintf(out, " %lld", static_cast<long long>(t));
+      std::fputc('\n', out);
+    }
+  }
+
  private:
   struct Pending {
     v1::Envelope env;
@@ -564,6 +582,7 @@ class SimAgent {
     p.created = absl::FromUnixMillis(env.created_ms() != 0 ? env.created_ms() : absl::ToUnixMillis(absl::Now()));
     p.env = std::move(env);
     if (p.is_batch) stats_->batches_sent.fetch_add(1);
+    if (p.is_batch && !opt_.ledger.empty()) created_ms_.push_back(absl::ToUnixMillis(p.created));
     // Bounded like the agent's outbox: the oldest metric batches go first.
     if (unacked_.size() >= 2000) {
       for (auto it = unacked_.begin(); it != unacked_.end(); ++it) {
@@ -587,6 +606,7 @@ class SimAgent {
     if (seq > last_acked_) last_acked_ = seq;
     while (!unacked_.empty() && unacked_.begin()->first <= seq) {
       Pending& p = unacked_.begin()->second;
+      if (p.is_batch && !opt_.ledger.empty()) delivered_ms_.push_back(absl::ToUnixMillis(p.created));
       if (count && p.is_batch) {
         stats_->batches_acked.fetch_add(1);
         stats_->samples_acked.fetch_add(kSeriesPerBatch);
@@ -624,6 +644,7 @@ class SimAgent {
   bool snapshot_acked_ = false;
   int upgrades_ = 0;
   std::set<std::string> jobs_done_;
+  std::vector<int64_t> created_ms_, delivered_ms_;  // --ledger only
   std::string last_error_;
 };
 
@@ -764,7 +785,7 @@ constexpr char kUsage[] =
     "                        [--agents N] [--first I] [--interval 10s] [--packages 1500]\n"
     "                        [--upgrades-per-hour 0.5] [--fail-jobs 0.0] [--duration 0s]\n"
     "                        [--stats-every 5s] [--enroll-parallel 16]\n"
-    "                        [--sources 127.0.0.2-127.0.0.254|off]\n";
+    "                        [--sources 127.0.0.2-127.0.0.254|off] [--ledger FILE]\n";
 
 int Main(int argc, char** argv) {
   Options opt;
@@ -818,6 +839,8 @@ int Main(int argc, char** argv) {
     } else if (auto v = value("--enroll-parallel")) {
       if (!absl::SimpleAtoi(*v, &opt.enroll_parallel) || opt.enroll_parallel < 1 || opt.enroll_parallel > 256)
         return bad("--enroll-parallel takes 1 to 256");
+    } else if (auto v = value("--ledger")) {
+      opt.ledger = *v;
     } else if (auto v = value("--sources")) {
       uint32_t first = 0, count = 0;
       if (!ParseSources(*v, &first, &count)) return bad("--sources takes A.B.C.D-A.B.C.D within 127.0.0.0/8, or off");
@@ -927,6 +950,15 @@ int Main(int argc, char** argv) {
   for (auto& a : agents) a->Stop();
   for (int i = 0; i < 100 && g_live_sessions.load() > 0; ++i) absl::SleepFor(absl::Milliseconds(50));
   PrintStats(stats, start, opt.agents);
+  if (!opt.ledger.empty()) {
+    std::FILE* out = std::fopen(opt.ledger.c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "steward-fleetsim: error: cannot write %s: %s\n", opt.ledger.c_str(), std::strerror(errno));
+    } else {
+      for (auto& a : agents) a->WriteLedger(out);
+      std::fclose(out);
+    }
+  }
   // Not through the destructors: a reconnect the timer holds, or a session
   // gRPC has not finished, may still point at an agent.
   std::fflush(stdout);
