@@ -146,7 +146,9 @@ struct Options {
   absl::Duration duration = absl::ZeroDuration();  // 0: until SIGINT/SIGTERM
   absl::Duration stats_every = absl::Seconds(5);
   int enroll_parallel = 16;
-  std::string sources = "127.0.0.2-127.0.0.254";
+  // Source addresses (--sources), host order: 127.0.0.2-127.0.0.254.
+  uint32_t source_first = 0x7f000002;
+  uint32_t source_count = 253;
   // When set, written at exit: per agent, the creation times of its metric
   // batches and of those the collector applied (acked, or reported applied
   // in a Welcome), for fault tests to compare with what the collector holds.
@@ -842,9 +844,9 @@ int Main(int argc, char** argv) {
     } else if (auto v = value("--ledger")) {
       opt.ledger = *v;
     } else if (auto v = value("--sources")) {
-      uint32_t first = 0, count = 0;
-      if (!ParseSources(*v, &first, &count)) return bad("--sources takes A.B.C.D-A.B.C.D within 127.0.0.0/8, or off");
-      opt.sources = *v;
+      if (!ParseSources(*v, &opt.source_first, &opt.source_count)) {
+        return bad("--sources takes A.B.C.D-A.B.C.D within 127.0.0.0/8, or off");
+      }
     } else {
       return bad(absl::StrCat("unknown argument '", a, "'"));
     }
@@ -854,13 +856,8 @@ int Main(int argc, char** argv) {
                  kUsage);
     return 2;
   }
-  uint32_t first = 0, count = 0;
-  if (!ParseSources(opt.sources, &first, &count)) {
-    std::fprintf(stderr, "steward-fleetsim: error: --sources takes A.B.C.D-A.B.C.D within 127.0.0.0/8, or off\n");
-    return 2;
-  }
-  g_source_first = first;
-  g_source_count = count;
+  g_source_first = opt.source_first;
+  g_source_count = opt.source_count;
   auto ca = ReadFile(opt.ca_file);
   if (!ca.ok()) {
     std::fprintf(stderr, "steward-fleetsim: error: %s\n", std::string(ca.status().message()).c_str());
