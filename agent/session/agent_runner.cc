@@ -326,7 +326,8 @@ void AgentRunner::SessionLoop() {
         if (Reenroll("the collector refused its certificate").ok()) continue;
       }
     }
-    absl::Duration wait = backoff_.Next();
+    absl::Duration wait =
+        absl::IsResourceExhausted(st) ? backoff_.NextWithin(kBusyCollectorRetryCap) : backoff_.Next();
     if (absl::IsAborted(st) && absl::StrContains(st.message(), "replaced by a newer session")) {
       // Only another holder of this identity replaces a live session: a
       // second agent on this state directory, or a copy of its key

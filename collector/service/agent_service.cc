@@ -8,6 +8,7 @@
 #include "collector/service/session_reactor.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
+#include "collector/storage/disk_guard.h"
 #include "collector/storage/store.h"
 #include "common/crypto.h"
 #include "common/grpc/status_convert.h"
@@ -145,6 +146,11 @@ grpc::ServerUnaryReactor* AgentServiceImpl::Enroll(grpc::CallbackServerContext* 
   req->DiscardUnknownFields();
   if (auto s = CheckAgentText(*req); !s.ok()) {
     return refuse(grpc::StatusCode::INVALID_ARGUMENT, absl::StrCat("enrollment request: ", s.message()));
+  }
+  if (deps_.disk != nullptr) {
+    if (absl::Status full = deps_.disk->CheckIngest(); !full.ok()) {
+      return refuse(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(full.message()));
+    }
   }
   absl::string_view token_id = req->token().substr(0, req->token().find('.'));
   if (!per_token_.Allow(token_id, now, &retry)) {

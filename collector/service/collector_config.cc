@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -15,11 +17,35 @@
 namespace steward::collector {
 namespace {
 
+// "256M", "2G", "512k", "1048576", "64MiB": powers of 1024.
+absl::StatusOr<uint64_t> ParseByteSize(absl::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && absl::ascii_isdigit(text[digits])) ++digits;
+  uint64_t n = 0;
+  if (digits == 0 || !absl::SimpleAtoi(text.substr(0, digits), &n)) {
+    return absl::InvalidArgumentError("not a size");
+  }
+  absl::string_view unit = text.substr(digits);
+  if (absl::EndsWithIgnoreCase(unit, "ib")) unit.remove_suffix(2);
+  else if (absl::EndsWithIgnoreCase(unit, "b")) unit.remove_suffix(1);
+  int shift = 0;
+  if (unit.empty()) shift = 0;
+  else if (unit.size() != 1) return absl::InvalidArgumentError("not a size");
+  else if (absl::ascii_tolower(unit[0]) == 'k') shift = 10;
+  else if (absl::ascii_tolower(unit[0]) == 'm') shift = 20;
+  else if (absl::ascii_tolower(unit[0]) == 'g') shift = 30;
+  else if (absl::ascii_tolower(unit[0]) == 't') shift = 40;
+  else return absl::InvalidArgumentError("not a size");
+  if (shift > 0 && n > (~uint64_t{0} >> shift)) return absl::InvalidArgumentError("too large");
+  return n << shift;
+}
+
 // The settings as text, before checking; one member per flag.
 struct Raw {
   std::string config, data_dir, listen, http_listen, agent_packages,
       workers = "4", retention = "15d", rollup_retention = "400d", agent_cert_ttl = "7d",
       max_connections = "0", per_source = "512", max_series = "20000", new_series = "10000",
+      min_free_disk = "256M",
       log_level = "info";
   std::vector<std::string> server_names;
   std::string restore_from;
@@ -62,6 +88,9 @@ constexpr Setting kSettings[] = {
      "time series one agent may have (default 20000)"},
     {"max-new-series-per-minute", "max_new_series_per_minute", &Raw::new_series,
      "series one agent may create per minute (default 10000)"},
+    {"min-free-disk", "min_free_disk", &Raw::min_free_disk,
+     "free space kept on the data directory's filesystem: below it, agents' new data is refused "
+     "(RESOURCE_EXHAUSTED; they keep it and retry) until space returns (default 256M; K, M, G, T; 0 = off)"},
     {"log-level", "log_level", &Raw::log_level, "trace|debug|info|warn|error|off (default info)"},
 };
 // Repeatable: values from the file and from flags add up.
@@ -202,6 +231,11 @@ absl::StatusOr<CollectorConfig> ParseCollectorConfig(const std::vector<std::stri
     if (!d.ok() || *d < absl::ZeroDuration())
       return bad(flag, "is not a duration such as 15d or 12h (0 = forever)");
     *out = absl::ToInt64Milliseconds(*d);
+  }
+  if (auto bytes = ParseByteSize(r.min_free_disk); !bytes.ok()) {
+    return bad("min-free-disk", "is not a size such as 256M, 2G or 0 (off)");
+  } else {
+    opts.min_free_disk_bytes = *bytes;
   }
   if (auto d = ParseHumanDuration(r.agent_cert_ttl); !d.ok() || *d < absl::Minutes(1)) {
     return bad("agent-cert-ttl", "is not a duration of at least 1m, such as 7d or 36h");

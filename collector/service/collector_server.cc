@@ -76,6 +76,9 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   server->artifacts_ =
       std::make_unique<ArtifactRepository>(server->store_.get(), server->blobs_.get(), options.max_artifact_bytes);
   ASSIGN_OR_RETURN(server->metrics_, tsdb::TsdbStore::Open(options.data_dir + "/tsdb", options.tsdb));
+  server->disk_ = std::make_unique<DiskGuard>(
+      std::vector<std::string>{options.data_dir + "/db", options.data_dir + "/tsdb"}, options.min_free_disk_bytes);
+  if (auto s = server->disk_->CheckIngest(); !s.ok()) spdlog::error("at start: {}", s.message());
   server->work_ = std::make_unique<WorkQueue>(options.worker_threads, options.max_queued_work);
   server->sessions_ = std::make_unique<SessionRegistry>();
   server->rollouts_ = std::make_unique<RolloutEngine>(
@@ -136,6 +139,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   deps.work = server->work_.get();
   deps.sessions = server->sessions_.get();
   deps.rollouts = server->rollouts_.get();
+  deps.disk = server->disk_.get();
   deps.limits = options.agent_limits;
   deps.now = options.now;
   deps.data_dir = options.data_dir;

@@ -14,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "collector/artifacts/artifact_repository.h"
+#include "collector/storage/disk_guard.h"
 #include "collector/net/connection_gate.h"
 #include "collector/service/agent_service.h"
 #include "collector/service/service_deps.h"
@@ -75,6 +76,9 @@ struct CollectorOptions {
   uint64_t max_artifact_bytes = uint64_t{2} << 30;
   // How often rollouts advance (job results, waves, gates, windows).
   absl::Duration rollout_tick = absl::Seconds(1);
+  // Free space kept on the data directory's filesystem: below it, new data
+  // from agents is refused (RESOURCE_EXHAUSTED) until space returns. 0 = off.
+  uint64_t min_free_disk_bytes = uint64_t{256} << 20;
   // How often idle heads are persisted and the TSDB's WAL truncated.
   absl::Duration tsdb_maintenance_every = absl::Seconds(60);
   // Lifetime of the client certificates agents get at enrollment and
@@ -107,6 +111,7 @@ class CollectorServer {
   std::string address_;
   std::string download_url_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<DiskGuard> disk_;
   std::unique_ptr<tsdb::TsdbStore> metrics_;
   std::unique_ptr<ArtifactBlobs> blobs_;
   std::unique_ptr<ArtifactRepository> artifacts_;

@@ -20,6 +20,7 @@ class WorkQueue;
 class SessionRegistry;
 class RolloutEngine;
 class InstallCatalog;
+class DiskGuard;
 
 // What one agent may send (docs/protocol.md, "Limits").
 struct AgentLimits {
@@ -47,6 +48,9 @@ struct ServiceDeps {
   SessionRegistry* sessions = nullptr;
   // Staged rollouts (deployments); null in tests without them.
   RolloutEngine* rollouts = nullptr;
+  // Refuses enrollments, sessions and envelopes while the disk is nearly
+  // full (--min-free-disk); null = no check.
+  DiskGuard* disk = nullptr;
   AgentLimits limits;
   // The data directory (backups copy its credential and artifact files).
   std::string data_dir;

@@ -10,6 +10,7 @@
 #include "collector/service/metrics_query.h"
 #include "collector/service/session_registry.h"
 #include "collector/service/work_queue.h"
+#include "collector/storage/disk_guard.h"
 #include "collector/storage/store.h"
 #include "collector/tsdb/tsdb_store.h"
 #include "common/grpc/status_convert.h"
@@ -164,6 +165,9 @@ absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
   if (got_hello_) return absl::FailedPreconditionError("Hello sent twice on one stream");
   if (auto s = CheckAgentText(hello); !s.ok()) return absl::InvalidArgumentError(absl::StrCat("hello: ", s.message()));
   int64_t now_ms = absl::ToUnixMillis(deps_.now());
+  // A full disk: refused before anything is written; the agent keeps its
+  // data and comes back (RESOURCE_EXHAUSTED caps its backoff).
+  if (deps_.disk != nullptr) RETURN_IF_ERROR(deps_.disk->CheckIngest());
   // Removed, disabled, expired or replaced certificates end here.
   auto admitted = AdmitAgent(*deps_.store, peer_, deps_.now());
   if (!admitted.ok()) {
@@ -245,6 +249,8 @@ absl::Status SessionReactor::HandleEnvelope(const v1::Envelope& env, std::string
                                                    deps_.limits.max_seq_jump, " past the last applied seq ",
                                                    applied_seq_, "; refused"));
   }
+  // Before anything of it is stored: not acked, the agent keeps it.
+  if (deps_.disk != nullptr) RETURN_IF_ERROR(deps_.disk->CheckIngest());
   std::string rejected = std::move(refused);
   std::string warning;
   if (!rejected.empty()) {

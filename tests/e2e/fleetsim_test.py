@@ -6,30 +6,21 @@ every batch the collector applied stored once, point by point (the
 simulator's --ledger). Guards the tool that tests/bench/run fleet measures
 with."""
 import os
-import re
 import signal
 import subprocess
 import time
 import unittest
 
+from fleetsim_harness import SIM, check_ledger, last_stats, require_sim
 from steward_e2e import Cluster, Proc, wait_for
 
-SIM = os.environ.get("STEWARD_FLEETSIM")
 AGENTS = 40
 PACKAGES = 300
 
 
-def last_stats(proc):
-    lines = [l for l in proc.output().splitlines() if l.startswith("FLEETSIM ")]
-    if not lines:
-        return {}
-    return dict(kv.split("=", 1) for kv in lines[-1].split()[1:])
-
-
 class FleetSim(unittest.TestCase):
     def setUp(self):
-        if not SIM or not os.access(SIM, os.X_OK):
-            raise RuntimeError("STEWARD_FLEETSIM must name the built steward-fleetsim")
+        require_sim()
         self.c = Cluster()
 
     def tearDown(self):
@@ -104,23 +95,7 @@ class FleetSim(unittest.TestCase):
         # Point by point, across the kill -9: every batch the collector
         # applied (acked, or said applied in a Welcome) is stored, once; and
         # nothing is stored that the agent did not send.
-        created, delivered = {}, {}
-        with open(ledger) as f:
-            for line in f:
-                host, what, *times = line.split()
-                (created if what == "created" else delivered)[host] = [int(t) for t in times]
-        self.assertEqual(len(delivered), AGENTS)
-        by_name = {h["hostname"]: h["agent_id"] for h in hosts}
-        for name in sorted(by_name)[:5]:
-            series = self.c.ctl_json("metrics", "--host", by_name[name], "--metric", "steward_load1",
-                                     "--since", "1h")
-            stored = [round(p[0] * 1000) for s in series for p in s["points"]]
-            self.assertEqual(len(stored), len(set(stored)), f"{name}: a point stored twice")
-            self.assertGreater(len(delivered[name]), 5, name)
-            missing = sorted(set(delivered[name]) - set(stored))
-            self.assertEqual(missing, [], f"{name}: applied batches missing from the store")
-            phantom = sorted(set(stored) - set(created[name]))
-            self.assertEqual(phantom, [], f"{name}: stored points no batch had")
+        check_ledger(self, self.c, ledger, sorted(h["hostname"] for h in hosts)[:5])
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@
 // Every --stats-every it prints one line on stdout:
 //   FLEETSIM t=… agents=… enrolled=… connected=… delivering=… snapshots=…
 //   batches_sent=… batches_acked=… samples_acked=… ack_p50_ms=… ack_p99_ms=…
-//   reconnects=… jobs_done=… cpu_s=… rss_kb=…
+//   reconnects=… refused_busy=… jobs_done=… cpu_s=… rss_kb=…
 // With --ledger FILE it writes, at exit, each agent's metric batch times:
 // created, and applied by the collector (fault tests compare them with the
 // points the collector returns).
@@ -199,6 +199,9 @@ struct Stats {
   std::atomic<uint64_t> batches_acked{0};
   std::atomic<uint64_t> samples_acked{0};
   std::atomic<uint64_t> reconnects{0};
+  // Sessions the collector ended with RESOURCE_EXHAUSTED (disk nearly
+  // full, connection limits).
+  std::atomic<uint64_t> refused_busy{0};
   std::atomic<uint64_t> jobs_done{0};
   std::atomic<uint64_t> enroll_errors{0};
   LatencyHistogram ack_latency;
@@ -415,7 +418,10 @@ class SimAgent {
     if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE) {
       last_error_ = status.error_message();
     }
-    timer_->At(absl::Now() + backoff_.Next(), [this] { Connect(); });
+    const bool busy = status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+    if (busy) stats_->refused_busy.fetch_add(1);
+    absl::Duration wait = busy ? backoff_.NextWithin(agent::kBusyCollectorRetryCap) : backoff_.Next();
+    timer_->At(absl::Now() + wait, [this] { Connect(); });
   }
 
   // Every interval: a metric batch, sometimes an upgrade. An agent starts
@@ -771,13 +777,14 @@ void PrintStats(Stats& s, absl::Time start, int agents) {
   auto [p50, p99] = s.ack_latency.TakePercentiles();
   std::printf(
       "FLEETSIM t=%.1f agents=%d enrolled=%d connected=%d delivering=%d snapshots=%d batches_sent=%llu "
-      "batches_acked=%llu samples_acked=%llu ack_p50_ms=%.0f ack_p99_ms=%.0f reconnects=%llu jobs_done=%llu "
-      "enroll_errors=%llu cpu_s=%.2f rss_kb=%ld\n",
+      "batches_acked=%llu samples_acked=%llu ack_p50_ms=%.0f ack_p99_ms=%.0f reconnects=%llu refused_busy=%llu "
+      "jobs_done=%llu enroll_errors=%llu cpu_s=%.2f rss_kb=%ld\n",
       absl::ToDoubleSeconds(absl::Now() - start), agents, s.enrolled.load(), s.connected.load(),
       s.delivering.load(), s.snapshots.load(), static_cast<unsigned long long>(s.batches_sent.load()),
       static_cast<unsigned long long>(s.batches_acked.load()),
       static_cast<unsigned long long>(s.samples_acked.load()), p50, p99,
-      static_cast<unsigned long long>(s.reconnects.load()), static_cast<unsigned long long>(s.jobs_done.load()),
+      static_cast<unsigned long long>(s.reconnects.load()), static_cast<unsigned long long>(s.refused_busy.load()),
+      static_cast<unsigned long long>(s.jobs_done.load()),
       static_cast<unsigned long long>(s.enroll_errors.load()), CpuSeconds(), RssKb());
   std::fflush(stdout);
 }

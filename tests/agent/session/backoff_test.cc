@@ -48,6 +48,19 @@ TEST(Backoff, CapBetweenPowersOfTwoIsExact) {
   }
 }
 
+TEST(Backoff, ABusyCollectorIsRetriedWithinTheLowerCapAndTheAttemptsStillCount) {
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    Backoff b(absl::Seconds(1), absl::Minutes(5), seed);
+    for (int i = 0; i < 12; ++i) {
+      absl::Duration d = b.NextWithin(kBusyCollectorRetryCap);
+      EXPECT_LE(d, absl::Seconds(30));
+      if (i >= 6) EXPECT_GE(d, absl::Seconds(15));  // 2^5 s > 30 s: drawn from [15, 30]
+    }
+    EXPECT_EQ(b.attempts(), 12);
+    EXPECT_GE(b.Next(), absl::Seconds(150));  // the full backoff went on growing
+  }
+}
+
 TEST(Backoff, JitterSpreadsOverTheWholeRange) {
   absl::Duration lo = absl::InfiniteDuration(), hi = absl::ZeroDuration();
   for (uint64_t seed = 0; seed < 400; ++seed) {

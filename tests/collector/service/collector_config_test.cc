@@ -55,6 +55,8 @@ TEST(ParseCollectorConfig, FlagsAlone) {
                     "100",
                     "--max-new-series-per-minute",
                     "50",
+                    "--min-free-disk",
+                    "64MiB",
                     "--log-level",
                     "debug"});
   ASSERT_TRUE(cfg.ok()) << cfg.status();
@@ -70,6 +72,7 @@ TEST(ParseCollectorConfig, FlagsAlone) {
   EXPECT_EQ(o.max_connections_per_source, 64u);
   EXPECT_EQ(o.agent_limits.max_series, 100u);
   EXPECT_EQ(o.agent_limits.max_new_series_per_minute, 50u);
+  EXPECT_EQ(o.min_free_disk_bytes, uint64_t{64} << 20);
   EXPECT_EQ(cfg->log_level, "debug");
   EXPECT_EQ(cfg->config_file, "");
 }
@@ -90,6 +93,7 @@ TEST(ParseCollectorConfig, EveryKeyFromTheFileAndFlagsWin) {
                                "max_connections_per_source = 10\n"
                                "max_series_per_agent = 300\n"
                                "max_new_series_per_minute = 30\n"
+                               "min_free_disk = 2G\n"
                                "log_level = warn\n");
   auto cfg = Parse({"--config", file, "--listen", "127.0.0.1:0", "--server-name",
                     "flag.example.org", "--workers=3"});
@@ -109,6 +113,7 @@ TEST(ParseCollectorConfig, EveryKeyFromTheFileAndFlagsWin) {
   EXPECT_EQ(o.max_connections_per_source, 10u);
   EXPECT_EQ(o.agent_limits.max_series, 300u);
   EXPECT_EQ(o.agent_limits.max_new_series_per_minute, 30u);
+  EXPECT_EQ(o.min_free_disk_bytes, uint64_t{2} << 30);
   EXPECT_EQ(cfg->log_level, "warn");
 }
 
@@ -182,6 +187,24 @@ TEST(ParseCollectorConfig, TheShippedFileGivesTheDefaults) {
   EXPECT_EQ(all->options.max_connections_per_source, defaults->options.max_connections_per_source);
   EXPECT_EQ(all->options.agent_limits.max_new_series_per_minute,
             defaults->options.agent_limits.max_new_series_per_minute);
+  EXPECT_EQ(all->options.min_free_disk_bytes, defaults->options.min_free_disk_bytes);
+  EXPECT_EQ(defaults->options.min_free_disk_bytes, uint64_t{256} << 20);
+}
+
+TEST(ParseCollectorConfig, MinFreeDiskTakesSizes) {
+  const std::pair<const char*, uint64_t> good[] = {
+      {"0", 0},          {"4096", 4096},           {"512k", 512u << 10}, {"256M", 256u << 20},
+      {"64MB", 64u << 20}, {"3GiB", uint64_t{3} << 30}, {"1t", uint64_t{1} << 40}};
+  for (const auto& [text, bytes] : good) {
+    auto cfg = Parse({"--data-dir", "/d", "--min-free-disk", text});
+    ASSERT_TRUE(cfg.ok()) << text << ": " << cfg.status();
+    EXPECT_EQ(cfg->options.min_free_disk_bytes, bytes) << text;
+  }
+  for (const char* bad : {"", "M", "-1M", "1.5G", "10X", "10MBB", "5 G", "99999999999999999999", "20000000T"}) {
+    EXPECT_EQ(ErrorOf({"--data-dir", "/d", "--min-free-disk", bad}),
+              absl::StrCat("--min-free-disk '", bad, "' is not a size such as 256M, 2G or 0 (off)"))
+        << bad;
+  }
 }
 
 TEST(ParseCollectorConfig, AnUnknownKeyNamesTheFileAndTheKey) {
