@@ -88,7 +88,10 @@ def no_system_config(extra):
 class Cluster:
     """A collector in a temporary directory plus any number of agents."""
 
-    def __init__(self):
+    def __init__(self, wrap=()):
+        """wrap: a command prefix for the collector and stewardctl (e.g.
+        `ip netns exec NS` to run them in a network namespace)."""
+        self.wrap = list(wrap)
         for b in (COLLECTOR, AGENT, CTL):
             if not b or not os.access(b, os.X_OK):
                 raise RuntimeError("STEWARD_COLLECTOR, STEWARD_AGENT and STEWARDCTL must name the built binaries")
@@ -104,7 +107,7 @@ class Cluster:
         # The install endpoints on a free port of their own: listen port + 1
         # (the default) may be taken when a test restarts on a fixed port.
         http = [] if any(str(e).startswith("--http-listen") for e in extra) else ["--http-listen", "127.0.0.1:0"]
-        p = Proc([COLLECTOR, "--data-dir", self.data, "--listen", listen, *http, *no_system_config(extra), *extra],
+        p = Proc([*self.wrap, COLLECTOR, "--data-dir", self.data, "--listen", listen, *http, *no_system_config(extra), *extra],
                  os.path.join(self.tmp, "collector.log"), preexec_fn=preexec_fn)
         self.procs.append(p)
         wait_for("admin.conf", lambda: os.path.exists(self.admin) or p.p.poll() is not None, 30)
@@ -114,9 +117,10 @@ class Cluster:
             self.address = re.search(r"^collector = (\S+)$", f.read(), re.M).group(1)
         return p
 
-    def start_agent(self, state, *extra, interval="1s", env=None):
-        """env: extra environment variables for the agent process."""
-        p = Proc([AGENT, "--collector", self.address, "--ca-file", os.path.join(self.data, "ca.pem"),
+    def start_agent(self, state, *extra, interval="1s", env=None, wrap=()):
+        """env: extra environment variables for the agent process; wrap: a
+        command prefix."""
+        p = Proc([*wrap, AGENT, "--collector", self.address, "--ca-file", os.path.join(self.data, "ca.pem"),
                   "--state-dir", state, "--interval", interval, *no_system_config(extra), *extra],
                  os.path.join(self.tmp, f"agent-{len(self.procs)}.log"),
                  env=None if env is None else {**os.environ, **env})
@@ -128,7 +132,7 @@ class Cluster:
         return proc.output()
 
     def ctl(self, *args, env_config=False):
-        argv = [CTL] + ([] if env_config else ["--config", self.admin]) + list(args)
+        argv = [*self.wrap, CTL] + ([] if env_config else ["--config", self.admin]) + list(args)
         env = dict(os.environ)
         env.pop("STEWARD_CONFIG", None)
         if env_config:
