@@ -179,7 +179,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AgentServiceImpl::C
     grpc::CallbackServerContext* ctx) {
   auto peer = AgentPeerFromContext(*ctx);
   if (!peer.ok()) return new RejectedSession(peer.status());
-  return new SessionReactor(deps_, *std::move(peer));
+  return new SessionReactor(deps_, *std::move(peer), ctx);
 }
 
 grpc::ServerWriteReactor<v1::FetchArtifactResponse>* AgentServiceImpl::FetchArtifact(

@@ -35,6 +35,11 @@ struct AgentLimits {
   // (more is a forged seq that would make the agent's real envelopes look
   // like resends forever).
   uint64_t max_seq_jump = uint64_t{1} << 28;
+  // Messages (and their bytes) waiting to be written to one agent: an agent
+  // that stops reading its stream (stuck, or hostile) is cut off when
+  // either is passed, instead of holding collector memory without end.
+  size_t max_queued_messages = 1024;
+  size_t max_queued_bytes = size_t{16} << 20;
 };
 
 struct ServiceDeps {

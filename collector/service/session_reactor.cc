@@ -21,8 +21,8 @@
 
 namespace steward::collector {
 
-SessionReactor::SessionReactor(ServiceDeps deps, AgentPeer peer)
-    : deps_(std::move(deps)), peer_(std::move(peer)) {
+SessionReactor::SessionReactor(ServiceDeps deps, AgentPeer peer, grpc::CallbackServerContext* ctx)
+    : deps_(std::move(deps)), peer_(std::move(peer)), ctx_(ctx) {
   StartRead(&in_[0]);
 }
 
@@ -98,16 +98,19 @@ void SessionReactor::Process() {
       if (finish.has_value()) Finish(*finish);  // the last touch of this reactor
       return;
     }
-    bool resume = false;
+    grpc::ByteBuffer* resume = nullptr;
     {
       absl::MutexLock lock(&mu_);
-      // msg's buffer is free: it is the one a paused read waits for.
+      // A paused read waits for in_[read_slot_], which is free now. Not
+      // always msg: when the read paused after the message before this one
+      // was applied, read_slot_ names that one's buffer, and reading into
+      // msg's instead would hand the next OnReadDone an empty buffer.
       if (read_paused_ && !read_closed_ && !close_requested_) {
         read_paused_ = false;
-        resume = true;
+        resume = &in_[read_slot_];
       }
     }
-    if (resume) StartRead(msg);
+    if (resume != nullptr) StartRead(resume);
   }
 }
 
@@ -158,7 +161,8 @@ absl::Status SessionReactor::Handle(grpc::ByteBuffer* raw) {
     case v1::AgentMessage::KIND_NOT_SET:
       break;
   }
-  return absl::InvalidArgumentError("empty AgentMessage");
+  return absl::InvalidArgumentError(
+      absl::StrCat("message ", messages_read_, " (", size, " bytes) is an empty AgentMessage (no kind set)"));
 }
 
 absl::Status SessionReactor::HandleHello(const v1::Hello& hello) {
@@ -368,21 +372,46 @@ void SessionReactor::Send(v1::CollectorMessage msg) {
     spdlog::error("agent {}: cannot serialize a {} message", agent_id_, msg.GetTypeName());
     return;
   }
-  absl::MutexLock lock(&mu_);
-  if (finished_) return;
-  out_.push_back(std::move(bytes));
-  if (!writing_) {
-    writing_ = true;
-    StartWrite(&out_.front());
+  size_t queued = 0, queued_bytes = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || cut_off_) return;
+    out_bytes_ += bytes.Length();
+    out_.push_back(std::move(bytes));
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&out_.front());
+      return;
+    }
+    if (out_.size() <= deps_.limits.max_queued_messages && out_bytes_ <= deps_.limits.max_queued_bytes) return;
+    cut_off_ = true;
+    queued = out_.size();
+    queued_bytes = out_bytes_;
   }
+  spdlog::warn("agent {} ({}) does not read its stream: {} messages ({} bytes) wait for it; session cut off",
+               agent_id_, peer_.address, queued, queued_bytes);
+  // Ends the read side at once; nothing more is queued (cut_off_). The
+  // write in flight stays until the connection fails (keepalive, ~80 s),
+  // and OnDone waits for it: the session leaves the registry now, as
+  // CloseAgent does, so the host shows as disconnected and nothing more is
+  // pushed to it. Not from here: a push calls Send under the registry's
+  // lock. The task holds no pointer it dereferences (`this` is only a key).
+  ctx_->TryCancel();
+  deps_.work->TrySubmit([sessions = deps_.sessions, id = agent_id_, key = static_cast<SettingsSink*>(this)] {
+    sessions->Closed(id, key);
+  });
 }
 
 void SessionReactor::OnWriteDone(bool ok) {
   std::optional<grpc::Status> finish;
   {
     absl::MutexLock lock(&mu_);
+    out_bytes_ -= out_.front().Length();
     out_.pop_front();
-    if (!ok) out_.clear();  // stream broken: the read side will notice and finish
+    if (!ok) {  // stream broken: the read side will notice and finish
+      out_.clear();
+      out_bytes_ = 0;
+    }
     if (!out_.empty()) {
       StartWrite(&out_.front());
       return;

@@ -19,6 +19,13 @@
 // WorkQueue (or, when that is full, to the next read or write completion),
 // so it never ends the call under the caller's locks; from then on nothing
 // read is applied.
+//
+// An agent that stops reading (its flow-control window full, so writes
+// stay in flight) cannot be finished, as Finish waits for the write: when
+// more than limits.max_queued_messages (or _bytes) wait for it, the call is
+// cancelled instead (its reads end, nothing more is queued) and it leaves
+// the session registry; gRPC completes the stuck write, and OnDone comes,
+// when the connection fails its keepalive.
 
 #include <atomic>
 #include <deque>
@@ -41,7 +48,7 @@ namespace steward::collector {
 class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                              public SettingsSink {
  public:
-  SessionReactor(ServiceDeps deps, AgentPeer peer);
+  SessionReactor(ServiceDeps deps, AgentPeer peer, grpc::CallbackServerContext* ctx);
 
   void PushSettings(const v1::AgentSettings& settings) override;
   void PushJob(const v1::JobSpec& job) override;
@@ -79,6 +86,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
 
   ServiceDeps deps_;
   const AgentPeer peer_;
+  grpc::CallbackServerContext* const ctx_;
   const std::string& agent_id_ = peer_.agent_id;
   // The two message buffers: one being read into, or waiting in ready_, or
   // being applied.
@@ -110,6 +118,8 @@ class SessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;  // both buffers busy: no read out
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // the read side ended
   std::deque<grpc::ByteBuffer> out_ ABSL_GUARDED_BY(mu_);
+  size_t out_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool cut_off_ ABSL_GUARDED_BY(mu_) = false;  // cancelled for not reading
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

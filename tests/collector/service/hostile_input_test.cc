@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "steward/v1/admin.grpc.pb.h"
 #include "steward/v1/agent.grpc.pb.h"
+#include "tests/testing/stalling_proxy.h"
 #include "tests/testing/temp_dir.h"
 
 namespace steward::collector {
@@ -176,6 +177,7 @@ class HostileInputTest : public ::testing::Test {
     opts.worker_threads = 2;
     opts.agent_limits.max_series = 50;
     opts.agent_limits.max_new_series_per_minute = 30;
+    opts.agent_limits.max_queued_messages = 64;
     opts.enrollment_limits.per_source_burst = 1000;  // this suite enrolls many agents
     opts.now = [] { return absl::Now() + absl::Seconds(clock_offset_s_.load()); };
     auto server = CollectorServer::Start(opts);
@@ -551,6 +553,73 @@ TEST_F(HostileInputTest, SeriesAreLimitedPerAgentAndPerMinuteWithoutTouchingOthe
   o.stream->WritesDone();
   EXPECT_TRUE(o.Drain().ok());
   EXPECT_EQ(MetricNames(other.agent_id).size(), 25u);
+}
+
+// Threat: an agent that hangs (or a peer that stops reading on purpose)
+// while messages for it keep coming. Once its flow-control window and
+// socket buffers are full, the collector's writes to it stay in flight:
+// the queue behind them would grow without end, and Finish (which waits
+// for the write in flight) would never come. Here the peer is a proxy that
+// stops reading what the collector sends; the agent behind it goes on
+// sending envelopes, and each queues an ack.
+TEST_F(HostileInputTest, AnAgentThatStopsReadingIsCutOffAndOthersAreNotSlowed) {
+  agent::AgentIdentity stuck_id = EnrollNew("stops-reading");
+  agent::AgentIdentity other = EnrollNew("reads");
+  auto proxy = testing::StallingProxy::Start(server_->address());
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  Session stuck;
+  // A fixed 16 KiB receive window (no bandwidth probes): the collector's
+  // writes wait after ~16 KiB of acks, however fast this test runs.
+  stuck.stub = v1::AgentService::NewStub(
+      agent::MakeCollectorChannel((*proxy)->address(), CaPem(), &stuck_id, 16 << 10));
+  SetDeadline(&stuck.ctx, absl::Seconds(60));
+  stuck.stream = stuck.stub->Connect(&stuck.ctx);
+  ASSERT_TRUE(stuck.stream->Write(Hello()));
+  v1::CollectorMessage in;
+  ASSERT_TRUE(stuck.stream->Read(&in));
+  ASSERT_TRUE(in.has_welcome());
+  const int64_t t = absl::ToUnixMillis(absl::Now());
+  ASSERT_TRUE(stuck.SendAndAwaitAck(Metrics(1, 0, 1, t)).rejected().empty());
+  ASSERT_TRUE(HostOf(stuck_id.agent_id).connected());
+
+  (*proxy)->Stall();
+  // The same seq again and again with samples an hour ahead: a resend
+  // (nothing stored), each ack carrying the reason it is refused. Written
+  // from a thread: once the collector cuts the session off, these writes
+  // wait too.
+  const v1::AgentMessage resend = Metrics(1, 0, 1, t + 3600 * 1000);
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    while (written < 20000 && stuck.stream->Write(resend)) ++written;
+  });
+  bool cut = false;
+  for (int i = 0; i < 300 && !cut; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    cut = !HostOf(stuck_id.agent_id).connected();
+  }
+  EXPECT_TRUE(cut) << "the session of an agent that stopped reading was never cut off (" << written
+                   << " envelopes written)";
+  EXPECT_GT(written, 64);
+
+  // Another agent's envelopes are applied and acked as usual.
+  Session o;
+  ASSERT_NO_FATAL_FAILURE(Open(other, &o));
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    EXPECT_TRUE(o.SendAndAwaitAck(Metrics(seq, 0, 2, t + static_cast<int64_t>(seq))).rejected().empty());
+  }
+  o.stream->WritesDone();
+  EXPECT_TRUE(o.Drain().ok());
+
+  // What the stuck agent sent before is kept, and it may come back.
+  stuck.ctx.TryCancel();
+  writer.join();
+  proxy->reset();
+  EXPECT_EQ(MetricNames(stuck_id.agent_id).size(), 1u);
+  Session again;
+  ASSERT_NO_FATAL_FAILURE(Open(stuck_id, &again));
+  EXPECT_EQ(again.welcome.last_applied_seq(), 1u);
+  again.stream->WritesDone();
+  EXPECT_TRUE(again.Drain().ok());
 }
 
 TEST(HostileDisplay, TablesShowControlCharactersAsEscapes) {
