@@ -19,7 +19,8 @@ usage: tests/bench/run fleet [--agents N] [--window SECONDS] [--interval SECONDS
 Ends with one line:
 RESULT agents=N connect_s=… collector_cpu_pct=… collector_rss_mb=… rss_per_agent_kb=…
        rss_per_series_bytes=… ingest_samples_per_s=… e2e_p50_ms=… e2e_p99_ms=…
-       reconnect_storm_s=… q_hosts_ms=… q_software_name_ms=… sim_cpu_pct=… sim_rss_mb=…
+       reconnect_storm_s=… rollout_s=… q_hosts_ms=… q_software_name_ms=… q_fleet_avg_ms=…
+       sim_cpu_pct=… sim_rss_mb=…
 USAGE
 }
 
@@ -98,8 +99,12 @@ TOKENS=$(( (AGENTS + 199) / 200 ))
 step "creating $TOKENS enrollment tokens"
 for _ in $(seq "$TOKENS"); do "$CTL" token create --ttl 2h --uses 200 --label fleet=sim; done >"$TMP/tokens"
 
+# The agents trust one publisher key, for the rollout below.
+KEY_ID="$(cd "$TMP" && "$CTL" keys generate --out release | sed -n 's/^key \([0-9a-f]*\):.*/\1/p')"
+[ -n "$KEY_ID" ] || { echo "error: stewardctl keys generate printed no key id" >&2; exit 1; }
+
 step "starting steward-fleetsim: $AGENTS agents, ${INTERVAL}s interval, $PACKAGES packages each"
-"$SIM" --collector "127.0.0.1:$PORT" --ca-file "$TMP/collector/ca.pem" --tokens "$TMP/tokens" \
+"$SIM" --trusted-key-id "$KEY_ID" --collector "127.0.0.1:$PORT" --ca-file "$TMP/collector/ca.pem" --tokens "$TMP/tokens" \
   --state-dir "$TMP/sim" --agents "$AGENTS" --interval "${INTERVAL}s" --packages "$PACKAGES" \
   --stats-every 1s --enroll-parallel 32 >"$TMP/fleetsim.out" 2>"$TMP/logs/steward-fleetsim.log" </dev/null &
 SIM_PID=$!
@@ -153,6 +158,34 @@ Q_SOFTWARE="$(time_ms "$CTL" --json software --name openssl)"
 "$CTL" --json software --name openssl | grep -c '"agent_id"' >"$TMP/openssl-hosts" || true
 [ "$(cat "$TMP/openssl-hosts")" -ge "$AGENTS" ] || warn "software --name openssl listed $(cat "$TMP/openssl-hosts") hosts, not $AGENTS"
 
+# A fleet-wide aggregation: the average of one metric over every host, per
+# minute, for the last 15 minutes.
+Q_FLEET="$(time_ms "$CTL" --json metrics --metric steward_load1 --agg avg --step 1m --since 15m)"
+
+# A rollout to every agent: a signed .deb, waves 1, 1%, 10%, 100%, no
+# health gate, no limit on hosts at once; from create to its final state.
+step "rollout to all $AGENTS agents (waves 1,1%,10%,100%, health gate 0)"
+mkdir -p "$TMP/deb/DEBIAN"
+printf 'Package: fleet-demo\nVersion: 2.0\nArchitecture: all\nMaintainer: bench <bench@localhost>\nDescription: fleet benchmark rollout\n' \
+  >"$TMP/deb/DEBIAN/control"
+dpkg-deb --build "$TMP/deb" "$TMP/fleet-demo_2.0_all.deb" >/dev/null
+json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+SHA="$("$CTL" --json artifact push "$TMP/fleet-demo_2.0_all.deb" --sign-key "$TMP/release.key" | json 'd["sha256"]')"
+[ -n "$SHA" ] || { echo "error: artifact push printed no sha256" >&2; exit 1; }
+R0=$(date +%s%N)
+DEPLOY="$("$CTL" --json --timeout 300s deploy create --artifact "$SHA" --target 'label:fleet=sim' --sign-key "$TMP/release.key" \
+  --waves 1,1%,10%,100% --health-gate 0s --max-parallel 0 | json 'd["id"]')"
+[ -n "$DEPLOY" ] || { echo "error: deploy create printed no id" >&2; exit 1; }
+STATE=""
+for _ in $(seq $((LIMIT * 2))); do
+  STATE="$("$CTL" --json deploy list | json "next((x['state'] for x in d if x['id'] == '$DEPLOY'), '')")"
+  case "$STATE" in succeeded|failed|rolled_back|aborted|paused) break ;; esac
+  sleep 0.5
+done
+ROLLOUT_S="$(awk -v a="$R0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
+[ "$STATE" = succeeded ] || warn "rollout $DEPLOY ended '$STATE' after ${ROLLOUT_S}s, not succeeded"
+step "rollout $DEPLOY: $STATE in ${ROLLOUT_S}s ($(sim_value jobs_done) jobs answered)"
+
 STORM_S="-"
 if [ "$STORM" = 1 ]; then
   step "reconnect storm: kill -9 of the collector with $AGENTS agents connected, then a restart"
@@ -172,4 +205,4 @@ if [ "$STORM" = 1 ]; then
   step "all $AGENTS agents back and delivering ${STORM_S}s after the restart (killed at t=${KILLED}s)"
 fi
 
-echo "RESULT agents=$AGENTS connect_s=$CONNECT_S collector_cpu_pct=$CPU_PCT collector_rss_mb=$((RSS_KB / 1024)) rss_per_agent_kb=$PER_AGENT rss_per_series_bytes=$PER_SERIES ingest_samples_per_s=$INGEST e2e_p50_ms=$E50 e2e_p99_ms=$E99 reconnect_storm_s=$STORM_S q_hosts_ms=$Q_HOSTS q_software_name_ms=$Q_SOFTWARE sim_cpu_pct=$SIM_CPU_PCT sim_rss_mb=$((SIM_RSS_KB / 1024))"
+echo "RESULT agents=$AGENTS connect_s=$CONNECT_S collector_cpu_pct=$CPU_PCT collector_rss_mb=$((RSS_KB / 1024)) rss_per_agent_kb=$PER_AGENT rss_per_series_bytes=$PER_SERIES ingest_samples_per_s=$INGEST e2e_p50_ms=$E50 e2e_p99_ms=$E99 reconnect_storm_s=$STORM_S rollout_s=$ROLLOUT_S q_hosts_ms=$Q_HOSTS q_software_name_ms=$Q_SOFTWARE q_fleet_avg_ms=$Q_FLEET sim_cpu_pct=$SIM_CPU_PCT sim_rss_mb=$((SIM_RSS_KB / 1024))"

@@ -44,12 +44,21 @@ def ledger_path(cluster, name="fleetsim"):
 
 def read_ledger(path):
     """{hostname: [batch times, ms]} created, and applied by the collector."""
-    created, delivered = {}, {}
+    kinds = read_ledger_kinds(path)
+    return ({h: [int(t) for t in v] for h, v in kinds.get("created", {}).items()},
+            {h: [int(t) for t in v] for h, v in kinds.get("delivered", {}).items()})
+
+
+def read_ledger_kinds(path):
+    """{kind: {hostname: [words]}}: created/delivered (batch times),
+    upgrades_created/upgrades_applied (NAME=VERSION), jobs_created/
+    jobs_applied (JOB_ID=STATUS)."""
+    kinds = {}
     with open(path) as f:
         for line in f:
-            host, what, *times = line.split()
-            (created if what == "created" else delivered)[host] = [int(t) for t in times]
-    return created, delivered
+            host, what, *words = line.split()
+            kinds.setdefault(what, {})[host] = words
+    return kinds
 
 
 def stored_points(cluster, agent_id):

@@ -23,9 +23,10 @@
 //   FLEETSIM t=… agents=… enrolled=… connected=… delivering=… snapshots=…
 //   batches_sent=… batches_acked=… samples_acked=… ack_p50_ms=… ack_p99_ms=…
 //   reconnects=… refused_busy=… jobs_done=… cpu_s=… rss_kb=…
-// With --ledger FILE it writes, at exit, each agent's metric batch times:
-// created, and applied by the collector (fault tests compare them with the
-// points the collector returns).
+// With --ledger FILE it writes, at exit, per agent: its metric batch times,
+// its upgrades (NAME=VERSION) and its job results (JOB_ID=STATUS), each as
+// created and as applied by the collector (fault tests compare them with
+// what the collector returns).
 // (delivering: agents whose current session had an envelope acked;
 // snapshots: agents whose first snapshot was acked; ack_*: batch created to
 // ack received, over the interval since the last line).
@@ -153,6 +154,9 @@ struct Options {
   // batches and of those the collector applied (acked, or reported applied
   // in a Welcome), for fault tests to compare with what the collector holds.
   std::string ledger;
+  // Publisher key ids the agents say they trust in their Hello
+  // (--trusted-key-id), so signed rollouts can target them.
+  std::vector<std::string> trusted_key_ids;
 };
 
 std::atomic<bool> g_stop{false};
@@ -333,6 +337,7 @@ class SimAgent {
     h->add_capabilities("metrics.v1");
     h->set_last_acked_seq(last_acked_);
     if (snapshot_acked_) h->set_inventory_digest(digest_);
+    for (const std::string& id : opt_.trusted_key_ids) h->mutable_trusted_keys()->add_key_ids(id);
     h->mutable_trusted_keys();
     h->set_health_report_interval_ms(absl::ToInt64Milliseconds(opt_.interval) * 6);
     session_->Start(hello);
@@ -439,12 +444,21 @@ class SimAgent {
     if (session_ != nullptr) session_->Finish();
   }
 
-  // "HOSTNAME created T..." and "HOSTNAME delivered T..." (Unix ms).
+  // "HOSTNAME created T..." and "HOSTNAME delivered T..." (metric batches,
+  // Unix ms), "HOSTNAME upgrades_created|upgrades_applied NAME=VERSION..."
+  // and "HOSTNAME jobs_created|jobs_applied JOB_ID=STATUS...".
   void WriteLedger(std::FILE* out) {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& [what, times] : {std::pair{"created", &created_ms_}, std::pair{"delivered", &delivered_ms_}}) {
       std::fprintf(out, "%s %s", hostname_.c_str(), what);
       for (int64_t t : *times) std::fprintf(out, " %lld", static_cast<long long>(t));
+      std::fputc('\n', out);
+    }
+    for (const auto& [what, words] :
+         {std::pair{"upgrades_created", &upgrades_created_}, std::pair{"upgrades_applied", &upgrades_applied_},
+          std::pair{"jobs_created", &jobs_created_}, std::pair{"jobs_applied", &jobs_applied_}}) {
+      std::fprintf(out, "%s %s", hostname_.c_str(), what);
+      for (const std::string& w : *words) std::fprintf(out, " %s", w.c_str());
       std::fputc('\n', out);
     }
   }
@@ -590,7 +604,12 @@ class SimAgent {
     p.created = absl::FromUnixMillis(env.created_ms() != 0 ? env.created_ms() : absl::ToUnixMillis(absl::Now()));
     p.env = std::move(env);
     if (p.is_batch) stats_->batches_sent.fetch_add(1);
-    if (p.is_batch && !opt_.ledger.empty()) created_ms_.push_back(absl::ToUnixMillis(p.created));
+    if (!opt_.ledger.empty()) {
+      if (p.is_batch) created_ms_.push_back(absl::ToUnixMillis(p.created));
+      if (std::string w = LedgerWord(p.env); !w.empty()) {
+        (p.env.has_job_result() ? jobs_created_ : upgrades_created_).push_back(std::move(w));
+      }
+    }
     // Bounded like the agent's outbox: the oldest metric batches go first.
     if (unacked_.size() >= 2000) {
       for (auto it = unacked_.begin(); it != unacked_.end(); ++it) {
@@ -604,6 +623,18 @@ class SimAgent {
     if (session_ != nullptr && welcomed_) session_->Send(WrapLocked(it->second.env));
   }
 
+  // NAME=VERSION of an upgrade, JOB_ID=STATUS of a job result, else "".
+  static std::string LedgerWord(const v1::Envelope& env) {
+    if (env.has_inventory_delta() && env.inventory_delta().changed_size() == 1) {
+      const auto& item = env.inventory_delta().changed(0);
+      return absl::StrCat(item.name(), "=", item.version());
+    }
+    if (env.has_job_result()) {
+      return absl::StrCat(env.job_result().job_id(), "=", v1::JobStatus_Name(env.job_result().status()));
+    }
+    return "";
+  }
+
   static v1::AgentMessage WrapLocked(const v1::Envelope& env) {
     v1::AgentMessage msg;
     *msg.mutable_envelope() = env;
@@ -614,7 +645,12 @@ class SimAgent {
     if (seq > last_acked_) last_acked_ = seq;
     while (!unacked_.empty() && unacked_.begin()->first <= seq) {
       Pending& p = unacked_.begin()->second;
-      if (p.is_batch && !opt_.ledger.empty()) delivered_ms_.push_back(absl::ToUnixMillis(p.created));
+      if (!opt_.ledger.empty()) {
+        if (p.is_batch) delivered_ms_.push_back(absl::ToUnixMillis(p.created));
+        if (std::string w = LedgerWord(p.env); !w.empty()) {
+          (p.env.has_job_result() ? jobs_applied_ : upgrades_applied_).push_back(std::move(w));
+        }
+      }
       if (count && p.is_batch) {
         stats_->batches_acked.fetch_add(1);
         stats_->samples_acked.fetch_add(kSeriesPerBatch);
@@ -653,6 +689,7 @@ class SimAgent {
   int upgrades_ = 0;
   std::set<std::string> jobs_done_;
   std::vector<int64_t> created_ms_, delivered_ms_;  // --ledger only
+  std::vector<std::string> upgrades_created_, upgrades_applied_, jobs_created_, jobs_applied_;
   std::string last_error_;
 };
 
@@ -794,7 +831,8 @@ constexpr char kUsage[] =
     "                        [--agents N] [--first I] [--interval 10s] [--packages 1500]\n"
     "                        [--upgrades-per-hour 0.5] [--fail-jobs 0.0] [--duration 0s]\n"
     "                        [--stats-every 5s] [--enroll-parallel 16]\n"
-    "                        [--sources 127.0.0.2-127.0.0.254|off] [--ledger FILE]\n";
+    "                        [--sources 127.0.0.2-127.0.0.254|off] [--ledger FILE]\n"
+    "                        [--trusted-key-id ID]...\n";
 
 int Main(int argc, char** argv) {
   Options opt;
@@ -850,6 +888,11 @@ int Main(int argc, char** argv) {
         return bad("--enroll-parallel takes 1 to 256");
     } else if (auto v = value("--ledger")) {
       opt.ledger = *v;
+    } else if (auto v = value("--trusted-key-id")) {
+      if (v->size() != 16 || v->find_first_not_of("0123456789abcdef") != std::string::npos)
+        return bad("--trusted-key-id takes a 16-hex-digit key id (stewardctl keys generate prints it)");
+      opt.trusted_key_ids.push_back(*v);
+      std::sort(opt.trusted_key_ids.begin(), opt.trusted_key_ids.end());
     } else if (auto v = value("--sources")) {
       if (!ParseSources(*v, &opt.source_first, &opt.source_count)) {
         return bad("--sources takes A.B.C.D-A.B.C.D within 127.0.0.0/8, or off");
