@@ -1,5 +1,7 @@
 #include "collector/service/collector_server.h"
 
+#include <malloc.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "collector/deploy/rollout_engine.h"
@@ -192,6 +194,10 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const Co
   server->maintenance_ = std::thread([metrics, stop, every = options.tsdb_maintenance_every] {
     while (!stop->WaitForNotificationWithTimeout(every)) {
       if (auto s = metrics->Maintain(); !s.ok()) spdlog::error("time-series maintenance: {}", s);
+      // Memory freed since (streams of agents that left, snapshots applied,
+      // chunks encoded) back to the system: glibc keeps freed memory in
+      // its arenas and returns it only on a trim.
+      malloc_trim(0);
     }
   });
   // Rollouts resume from their stored state (a restart mid-rollout).

@@ -17,8 +17,8 @@ usage: tests/bench/run fleet [--agents N] [--window SECONDS] [--interval SECONDS
   --no-build        use the binaries in build/ as they are
   --keep            keep the temp dir (data, logs) and print where it is
 Ends with one line:
-RESULT agents=N connect_s=… collector_cpu_pct=… collector_rss_mb=… rss_per_agent_kb=…
-       rss_per_series_bytes=… ingest_samples_per_s=… e2e_p50_ms=… e2e_p99_ms=…
+RESULT agents=N connect_s=… collector_cpu_pct=… collector_rss_mb=… collector_rss_after_leave_mb=…
+       rss_per_agent_kb=… rss_per_series_bytes=… ingest_samples_per_s=… e2e_p50_ms=… e2e_p99_ms=…
        reconnect_storm_s=… rollout_s=… q_hosts_ms=… q_software_name_ms=… q_fleet_avg_ms=…
        sim_cpu_pct=… sim_rss_mb=…
 USAGE
@@ -205,4 +205,16 @@ if [ "$STORM" = 1 ]; then
   step "all $AGENTS agents back and delivering ${STORM_S}s after the restart (killed at t=${KILLED}s)"
 fi
 
-echo "RESULT agents=$AGENTS connect_s=$CONNECT_S collector_cpu_pct=$CPU_PCT collector_rss_mb=$((RSS_KB / 1024)) rss_per_agent_kb=$PER_AGENT rss_per_series_bytes=$PER_SERIES ingest_samples_per_s=$INGEST e2e_p50_ms=$E50 e2e_p99_ms=$E99 reconnect_storm_s=$STORM_S rollout_s=$ROLLOUT_S q_hosts_ms=$Q_HOSTS q_software_name_ms=$Q_SOFTWARE q_fleet_avg_ms=$Q_FLEET sim_cpu_pct=$SIM_CPU_PCT sim_rss_mb=$((SIM_RSS_KB / 1024))"
+# What the restart replayed (bounded by the heads' age, not by uptime).
+REPLAYED="$(grep 'tsdb: replayed' "$TMP/logs/steward-collector.log" | tail -1 | sed 's/.*tsdb: //')"
+[ -n "$REPLAYED" ] && step "the last start $REPLAYED"
+
+# The agents leave: does the collector give their memory back? (Its
+# maintenance runs every 60 s.)
+step "stopping steward-fleetsim; collector RSS 75 s later"
+kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null || true
+SIM_PID=""
+sleep 75
+RSS_LEFT_KB="$(rss_kb "$COLLECTOR_PID")"
+
+echo "RESULT agents=$AGENTS connect_s=$CONNECT_S collector_cpu_pct=$CPU_PCT collector_rss_mb=$((RSS_KB / 1024)) collector_rss_after_leave_mb=$((RSS_LEFT_KB / 1024)) rss_per_agent_kb=$PER_AGENT rss_per_series_bytes=$PER_SERIES ingest_samples_per_s=$INGEST e2e_p50_ms=$E50 e2e_p99_ms=$E99 reconnect_storm_s=$STORM_S rollout_s=$ROLLOUT_S q_hosts_ms=$Q_HOSTS q_software_name_ms=$Q_SOFTWARE q_fleet_avg_ms=$Q_FLEET sim_cpu_pct=$SIM_CPU_PCT sim_rss_mb=$((SIM_RSS_KB / 1024))"

@@ -276,6 +276,46 @@ TEST(TsdbStore, IdleHeadsAreFlushedAfterMaxAge) {
   EXPECT_EQ(*store->CountWalRecords(), 0u);
 }
 
+// Restart time does not grow with uptime: what a restart replays is the
+// WAL, and heads are persisted (and the WAL truncated behind them) at most
+// max_head_age after their first sample, so the WAL holds at most that
+// long of appends however long the store has run. Four hosts every 30 s
+// (heads fill in 60 min, so age seals them) for 4 hours.
+TEST(TsdbStore, TheWalHoldsAtMostMaxHeadAgeOfAppendsHoweverLongTheUptime) {
+  testing::TempDir dir;
+  FakeClock clock;
+  TsdbOptions options;
+  options.now_ms = clock.Fn();
+  options.max_head_age_ms = 30 * 60 * 1000;
+  auto store = OpenStore(dir.path(), options);
+  const int64_t kStep = 30'000;
+  size_t appended = 0, most_first_hour = 0, most_later = 0;
+  for (int64_t t = kStep; t <= 4 * 3600'000; t += kStep) {
+    clock.now_ms = t;
+    for (int h = 0; h < 4; ++h) {  // one append per host, as agents send
+      ASSERT_TRUE(store->Append({HostSeries("h" + std::to_string(h), {{t + h, 1.0 * t}})}).ok());
+      ++appended;
+    }
+    if (t % 60'000 == 0) ASSERT_TRUE(store->Maintain().ok());  // the collector's minute
+    const size_t wal = *store->CountWalRecords();
+    (t <= 3600'000 ? most_first_hour : most_later) =
+        std::max(t <= 3600'000 ? most_first_hour : most_later, wal);
+  }
+  // 4 records every 30 s for at most 31 minutes (the age, plus the minute
+  // between maintenance runs).
+  EXPECT_LE(most_later, 4u * 62u);
+  EXPECT_LE(most_later, most_first_hour);
+  EXPECT_EQ(appended, 4u * 480u);
+  const size_t left = *store->CountWalRecords();
+  store.reset();
+  store = OpenStore(dir.path(), options);  // replays `left` records, not `appended`
+  EXPECT_EQ(*store->CountWalRecords(), left);
+  for (int h = 0; h < 4; ++h) {
+    auto points = ReadAll(*store, IdOf(*store, "h" + std::to_string(h)), 0, 5 * 3600'000);
+    EXPECT_EQ(points.size(), 480u) << h;
+  }
+}
+
 TEST(TsdbStore, HeadMemoryIsBounded) {
   testing::TempDir dir;
   TsdbOptions options;
