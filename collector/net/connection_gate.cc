@@ -98,18 +98,36 @@ void ConnectionGate::Run() {
   std::vector<pollfd> fds;
   for (int fd : listen_fds_) fds.push_back({fd, POLLIN, 0});
   fds.push_back({wake_fd_, POLLIN, 0});
-  absl::Time next_sweep = absl::Now() + options_.sweep_every;
+  const bool paced = options_.accepts_per_second > 0;
+  double tokens = options_.accept_burst;
+  absl::Time refilled = absl::Now();
+  absl::Time next_sweep = refilled + options_.sweep_every;
   while (!stopping_.load()) {
-    int timeout_ms = static_cast<int>(
-        std::max<int64_t>(0, absl::ToInt64Milliseconds(next_sweep - absl::Now())) + 1);
+    absl::Time now = absl::Now();
+    absl::Time wake = next_sweep;
+    if (paced) {
+      tokens = std::min(options_.accept_burst,
+                        tokens + absl::ToDoubleSeconds(now - refilled) * options_.accepts_per_second);
+      refilled = now;
+      // Out of tokens: the listening sockets are not polled until one
+      // refills, and what is pending waits in the backlog.
+      if (tokens < 1) wake = std::min(wake, now + absl::Seconds((1 - tokens) / options_.accepts_per_second));
+    }
+    const bool accepting = !paced || tokens >= 1;
+    for (size_t i = 0; i + 1 < fds.size(); ++i) fds[i].events = accepting ? POLLIN : 0;
+    int timeout_ms = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - now)) + 1);
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
     if (n < 0 && errno != EINTR) {
       spdlog::error("connection gate: poll: {}", std::strerror(errno));
       ::usleep(100000);
     }
     if (stopping_.load()) break;
-    for (size_t i = 0; n > 0 && i + 1 < fds.size(); ++i) {
-      if (fds[i].revents & POLLIN) AcceptFrom(fds[i].fd);
+    for (size_t i = 0; n > 0 && accepting && i + 1 < fds.size(); ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      // Bounded per pass so the sweep runs.
+      const int most = paced ? std::min(256, static_cast<int>(tokens)) : 256;
+      if (most < 1) break;
+      tokens -= AcceptFrom(fds[i].fd, most);
     }
     if (absl::Now() >= next_sweep) {
       Sweep();
@@ -118,18 +136,19 @@ void ConnectionGate::Run() {
   }
 }
 
-void ConnectionGate::AcceptFrom(int listen_fd) {
-  // Drains what is pending, a bounded number at a time so the sweep runs.
-  for (int i = 0; i < 256; ++i) {
+int ConnectionGate::AcceptFrom(int listen_fd, int most) {
+  int taken = 0;
+  for (int i = 0; i < most; ++i) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
     int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd >= 0) {
+      ++taken;
       Admit(listen_fd, fd, SourceOf(peer));
       continue;
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return taken;
     if (errno == EMFILE || errno == ENFILE) {
       // Out of descriptors: refuse the pending connection with the
       // reserved one (so the client sees a close, not a hang, and the
@@ -148,12 +167,13 @@ void ConnectionGate::AcceptFrom(int listen_fd) {
         ::usleep(50000);
         reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       }
-      return;
+      return taken;
     }
     spdlog::warn("connection gate: accept: {}", std::strerror(errno));
     ::usleep(10000);
-    return;
+    return taken;
   }
+  return taken;
 }
 
 void ConnectionGate::Admit(int listen_fd, int fd, const std::string& source) {

@@ -44,6 +44,14 @@ struct ConnectionGateOptions {
   // How often closed connections are noticed and a refusal summary logged
   // (at most one line per `summary_every`).
   absl::Duration sweep_every = absl::Seconds(1);
+  // Connections accepted per second (a burst of accept_burst, then this
+  // rate; 0: no limit). The rest wait in the listen backlog, or have their
+  // SYN retried by the client's kernel. Each accepted connection costs a
+  // TLS handshake and a Hello: after a collector restart, ten thousand
+  // agents handshaking at once starve each other past the 10 s handshake
+  // deadline and every attempt is wasted; paced, each one completes.
+  double accepts_per_second = 500;
+  double accept_burst = 500;
   absl::Duration summary_every = absl::Seconds(60);
 };
 
@@ -90,7 +98,8 @@ class ConnectionGate {
  private:
   ConnectionGate() = default;
   void Run();
-  void AcceptFrom(int listen_fd);
+  // Accepts up to `most` pending connections; returns how many it took.
+  int AcceptFrom(int listen_fd, int most);
   // Admits or refuses one accepted connection.
   void Admit(int listen_fd, int fd, const std::string& source);
   void Sweep();

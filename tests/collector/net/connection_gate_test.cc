@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -121,6 +122,39 @@ TEST(ConnectionGate, CapsTotalConnections) {
   for (int i = 0; i < 10; ++i) clients.push_back(Dial((*gate)->port(), i % 2 ? "127.0.0.3" : "127.0.0.4"));
   ASSERT_TRUE(WaitFor([&] { return (*gate)->stats().refused_total_cap == 6; }));
   EXPECT_EQ(seen->count(), 4u);
+  for (int fd : clients) ::close(fd);
+}
+
+// A burst of 5, then 20 a second: 45 connections waiting in the backlog
+// are taken in about 2 s, never faster than the rate allows, and all of
+// them in the end (none refused: pacing is not a cap).
+TEST(ConnectionGate, PacesAcceptsAndLeavesTheRestInTheBacklog) {
+  ConnectionGateOptions options;
+  options.max_connections = 1000;
+  options.accepts_per_second = 20;
+  options.accept_burst = 5;
+  auto gate = ConnectionGate::Listen("127.0.0.1", 0, options);
+  ASSERT_TRUE(gate.ok()) << gate.status();
+  std::vector<int> clients;
+  for (int i = 0; i < 45; ++i) clients.push_back(Dial((*gate)->port(), i % 2 ? "127.0.0.5" : "127.0.0.6"));
+  for (int fd : clients) ASSERT_GE(fd, 0);  // the kernel completed every TCP handshake
+  auto acceptor = std::make_unique<RecordingAcceptor>();
+  RecordingAcceptor* seen = acceptor.get();
+  const absl::Time start = absl::Now();
+  (*gate)->Start(std::move(acceptor));
+  size_t most_by_1s = 0;
+  while (absl::Now() - start < absl::Seconds(1)) {
+    most_by_1s = std::max(most_by_1s, seen->count());
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  // At most the burst plus one second of the rate (and one token of slack).
+  EXPECT_LE(most_by_1s, 5u + 20u + 1u);
+  EXPECT_GE(most_by_1s, 5u);
+  ASSERT_TRUE(WaitFor([&] { return seen->count() == 45; }, absl::Seconds(20)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(1900));  // 40 after the burst at 20 a second
+  ConnectionGateStats stats = (*gate)->stats();
+  EXPECT_EQ(stats.admitted, 45u);
+  EXPECT_EQ(stats.refused_total_cap + stats.refused_source_cap, 0u);
   for (int fd : clients) ::close(fd);
 }
 
