@@ -246,12 +246,16 @@ absl::Status RolloutEngine::DeleteArtifactUnlessInUse(const std::string& sha256,
 }
 
 std::string RolloutEngine::RollbackNote(const std::string& agent_id, const v1::Artifact& artifact) {
-  absl::StatusOr<std::vector<v1::SoftwareItem>> items = deps_.store->ListSoftware(agent_id);
-  if (!items.ok()) return "";
-  const v1::SoftwareItem* installed = nullptr;
-  for (const v1::SoftwareItem& item : *items) {
-    if (item.name() == artifact.name() && (item.source() == "dpkg" || item.source() == "rpm")) installed = &item;
+  // The package's own items only (one seek per source, as for every host
+  // of a fleet-wide deployment), the last in key order as before: rpm's
+  // after dpkg's.
+  std::vector<v1::SoftwareItem> items;
+  for (absl::string_view source : {"dpkg", "rpm"}) {
+    absl::StatusOr<std::vector<v1::SoftwareItem>> named = deps_.store->ListSoftwareNamed(agent_id, source, artifact.name());
+    if (!named.ok()) return "";
+    for (v1::SoftwareItem& item : *named) items.push_back(std::move(item));
   }
+  const v1::SoftwareItem* installed = items.empty() ? nullptr : &items.back();
   // Not installed (a rollback removes it) or at the version already.
   if (installed == nullptr || installed->version() == artifact.version()) return "";
   absl::StatusOr<std::vector<v1::Job>> jobs = deps_.store->ListJobs(agent_id);

@@ -15,6 +15,11 @@ std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& ite
   return absl::StrCat(agent_id, sep, item.source(), sep, item.name(), sep, item.arch(), sep, item.location());
 }
 
+std::string InventoryNamePrefix(absl::string_view agent_id, absl::string_view source, absl::string_view name) {
+  absl::string_view sep(&kSep, 1);
+  return absl::StrCat(agent_id, sep, source, sep, name, sep);
+}
+
 std::string InventoryNameKey(absl::string_view agent_id, const v1::SoftwareItem& item) {
   return absl::StrCat(absl::AsciiStrToLower(item.name()), absl::string_view(&kSep, 1), InventoryKey(agent_id, item));
 }

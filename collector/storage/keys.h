@@ -18,6 +18,9 @@ inline constexpr char kSep = '\0';
 // health, change log), so one agent's keys never match another's.
 std::string AgentPrefix(absl::string_view agent_id);
 std::string InventoryKey(absl::string_view agent_id, const v1::SoftwareItem& item);
+// agent id \0 source \0 name \0: the InventoryKeys of one package (every
+// arch and location) on one host.
+std::string InventoryNamePrefix(absl::string_view agent_id, absl::string_view source, absl::string_view name);
 // The package name folded to ASCII lower case (as name globs fold for pip
 // and npm), \0, then InventoryKey: the index of inventory by name.
 std::string InventoryNameKey(absl::string_view agent_id, const v1::SoftwareItem& item);

@@ -240,10 +240,9 @@ absl::StatusOr<ApplyOutcome> Store::ApplyEnvelope(const std::string& agent_id,
 }
 
 template <typename Msg>
-absl::StatusOr<std::vector<Msg>> Store::ListAgentRecords(rocksdb::ColumnFamilyHandle* cf, const std::string& agent_id,
+absl::StatusOr<std::vector<Msg>> Store::ListAgentRecords(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
                                                          absl::string_view what) {
   std::vector<Msg> out;
-  std::string prefix = keys::AgentPrefix(agent_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     Msg msg;
@@ -255,15 +254,22 @@ absl::StatusOr<std::vector<Msg>> Store::ListAgentRecords(rocksdb::ColumnFamilyHa
 }
 
 absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftware(const std::string& agent_id) {
-  return ListAgentRecords<v1::SoftwareItem>(inventory_, agent_id, "inventory");
+  return ListAgentRecords<v1::SoftwareItem>(inventory_, keys::AgentPrefix(agent_id), "inventory");
+}
+
+absl::StatusOr<std::vector<v1::SoftwareItem>> Store::ListSoftwareNamed(const std::string& agent_id,
+                                                                       absl::string_view source,
+                                                                       absl::string_view name) {
+  return ListAgentRecords<v1::SoftwareItem>(inventory_, keys::InventoryNamePrefix(agent_id, source, name),
+                                            "inventory");
 }
 
 absl::StatusOr<std::vector<v1::ServiceUnit>> Store::ListServices(const std::string& agent_id) {
-  return ListAgentRecords<v1::ServiceUnit>(services_, agent_id, "service unit");
+  return ListAgentRecords<v1::ServiceUnit>(services_, keys::AgentPrefix(agent_id), "service unit");
 }
 
 absl::StatusOr<std::vector<v1::CheckState>> Store::ListHealth(const std::string& agent_id) {
-  return ListAgentRecords<v1::CheckState>(health_, agent_id, "check state");
+  return ListAgentRecords<v1::CheckState>(health_, keys::AgentPrefix(agent_id), "check state");
 }
 
 absl::Status Store::PutCheck(const v1::CheckAssignment& check) {

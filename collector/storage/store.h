@@ -176,6 +176,10 @@ class Store {
 
   // --- queries ---
   absl::StatusOr<std::vector<v1::SoftwareItem>> ListSoftware(const std::string& agent_id);
+  // One agent's items of one source and exact name (every arch and
+  // location): a seek, not a read of its whole inventory.
+  absl::StatusOr<std::vector<v1::SoftwareItem>> ListSoftwareNamed(const std::string& agent_id,
+                                                                  absl::string_view source, absl::string_view name);
   // Every host's items whose name, folded to ASCII lower case, starts with
   // `folded_prefix` (lower case itself), from the index by name: a seek and
   // the matching rows, not a scan of every host's inventory. In no
@@ -321,9 +325,10 @@ class Store {
   // Replaces the agent's stored units with the report's; see store_services.cc.
   absl::Status ApplyServiceReport(const std::string& agent_id, const v1::ServiceReport& report, int64_t now_ms,
                                   internal::AgentRecord* rec, rocksdb::WriteBatch* batch);
-  // Every value under the agent's prefix in `cf`, parsed as Msg, in key order.
+  // Every value under `prefix` (an agent's, or narrower) in `cf`, parsed
+  // as Msg, in key order.
   template <typename Msg>
-  absl::StatusOr<std::vector<Msg>> ListAgentRecords(rocksdb::ColumnFamilyHandle* cf, const std::string& agent_id,
+  absl::StatusOr<std::vector<Msg>> ListAgentRecords(rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
                                                     absl::string_view what);
   absl::Status LogChanges(const std::string& agent_id, const v1::Envelope& env,
                           const std::vector<v1::InventoryChange>& changes, rocksdb::WriteBatch* batch);

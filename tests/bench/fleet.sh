@@ -178,7 +178,8 @@ DEPLOY="$("$CTL" --json --timeout 300s deploy create --artifact "$SHA" --target 
 [ -n "$DEPLOY" ] || { echo "error: deploy create printed no id" >&2; exit 1; }
 STATE=""
 for _ in $(seq $((LIMIT * 2))); do
-  STATE="$("$CTL" --json deploy list | json "next((x['state'] for x in d if x['id'] == '$DEPLOY'), '')")"
+  # A poll that times out (a busy collector) is tried again, not fatal.
+  STATE="$("$CTL" --json --timeout 120s deploy list 2>/dev/null | json "next((x['state'] for x in d if x['id'] == '$DEPLOY'), '')" 2>/dev/null || true)"
   case "$STATE" in succeeded|failed|rolled_back|aborted|paused) break ;; esac
   sleep 0.5
 done

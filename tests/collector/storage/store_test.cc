@@ -380,6 +380,35 @@ TEST_F(StoreTest, ListSoftwareIsPerAgentAndSnapshotsDoNotTouchOtherAgents) {
   EXPECT_TRUE(names("ghost").empty());
 }
 
+// A host's items of one package (what a deployment reads per host) are its
+// items of exactly that source and name, every arch, nothing that merely
+// starts with the name, and nothing of another host.
+TEST_F(StoreTest, ListSoftwareNamedIsExactlyOnePackageOfOneHost) {
+  Enroll("a1");
+  Enroll("a10");
+  v1::SoftwareItem pip = Item("ten", "3");
+  pip.set_source("pip");
+  ASSERT_EQ(Apply("a1", Snapshot(1, {Item("ten", "1"), Item("ten", "1", "i386"), Item("ten2", "2"), pip,
+                                     Item("te", "0")}, "d")),
+            ApplyOutcome::kApplied);
+  ASSERT_EQ(Apply("a10", Snapshot(1, {Item("ten", "10")}, "d")), ApplyOutcome::kApplied);
+  auto named = [&](const std::string& agent, const std::string& source, const std::string& name) {
+    std::vector<std::string> out;
+    auto items = store_->ListSoftwareNamed(agent, source, name);
+    EXPECT_TRUE(items.ok()) << items.status();
+    if (items.ok()) {
+      for (const auto& i : *items) out.push_back(absl::StrCat(i.source(), ":", i.name(), "=", i.version(), "/", i.arch()));
+    }
+    return out;
+  };
+  EXPECT_EQ(named("a1", "dpkg", "ten"), (std::vector<std::string>{"dpkg:ten=1/amd64", "dpkg:ten=1/i386"}));
+  EXPECT_EQ(named("a1", "pip", "ten"), std::vector<std::string>{"pip:ten=3/amd64"});
+  EXPECT_EQ(named("a10", "dpkg", "ten"), std::vector<std::string>{"dpkg:ten=10/amd64"});
+  EXPECT_TRUE(named("a1", "dpkg", "t").empty());
+  EXPECT_TRUE(named("a1", "rpm", "ten").empty());
+  EXPECT_TRUE(named("a", "dpkg", "ten").empty());
+}
+
 TEST_F(StoreTest, ListAgentsReturnsEveryEnrolledAgent) {
   Enroll("b");
   Enroll("a");
