@@ -26,10 +26,15 @@ std::string Hint(const absl::Status& st, const std::string& collector) {
                             "); is this admin.conf from this collector's data directory? its ca_data must be "
                             "the collector's CA, and nothing else may listen on that address");
       }
-      [[fallthrough]];
-    case absl::StatusCode::kDeadlineExceeded:
       return absl::StrCat("cannot reach the collector at ", collector, " (", st.message(),
                           "); is steward-collector running? check 'collector' in the admin config");
+    case absl::StatusCode::kDeadlineExceeded:
+      // Either nothing answered, or the collector is slow to (a busy one,
+      // a query over a large fleet): gRPC says the same for both.
+      return absl::StrCat("cannot reach the collector at ", collector, ", or it did not answer in time (",
+                          st.message(),
+                          "); is steward-collector running? check 'collector' in the admin config; if it is "
+                          "busy, try a longer --timeout (default 30s)");
     case absl::StatusCode::kUnauthenticated:
       return absl::StrCat("the collector refused the credential: ", st.message(),
                           "; use the admin.conf of this collector's data directory or your own from "
