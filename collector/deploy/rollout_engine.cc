@@ -453,7 +453,7 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
   const bool aborted = d->state() == v1::DEPLOYMENT_ABORTED;
   for (v1::DeploymentHost& h : *d->mutable_hosts()) {
     if (h.status() == v1::HOST_RUNNING || h.withdrawn()) {
-      absl::StatusOr<v1::Job> job = deps_.store->GetJob(h.agent_id(), h.job_id());
+      absl::StatusOr<v1::Job> job = deps_.store->GetJobOutcome(h.agent_id(), h.job_id());
       if (job.ok() && job->withdrawn()) {
         // Withdrawn before a restart that lost the step's record: the host
         // takes the withdrawal (the job record says so, not the result).
@@ -487,7 +487,7 @@ void RolloutEngine::RefreshHosts(v1::Deployment* d) {
       h.set_finished_ms(now);
     }
     if (RollbackPending(h)) {
-      absl::StatusOr<v1::Job> rb = deps_.store->GetJob(h.agent_id(), h.rollback_job_id());
+      absl::StatusOr<v1::Job> rb = deps_.store->GetJobOutcome(h.agent_id(), h.rollback_job_id());
       if (rb.ok() && JobFinal(rb->result().status())) {
         const v1::JobResult& r = rb->result();
         h.set_rollback_done(true);

@@ -212,6 +212,11 @@ class Store {
   absl::Status PutJob(const v1::Job& job);
   // NotFound when the agent has no such job.
   absl::StatusOr<v1::Job> GetJob(const std::string& agent_id, const std::string& job_id);
+  // The same job with only its result and `withdrawn` read: the spec (a
+  // deployment's job carries its signed statement, which lists every host)
+  // is skipped, not parsed. What a rollout checks every second for each
+  // running host.
+  absl::StatusOr<v1::Job> GetJobOutcome(const std::string& agent_id, const std::string& job_id);
   // One agent's jobs (all agents' when empty), newest first.
   absl::StatusOr<std::vector<v1::Job>> ListJobs(const std::string& agent_id);
   // The agent's jobs without a final result, oldest first: sent again after

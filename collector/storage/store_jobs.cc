@@ -14,6 +14,8 @@
 #include "collector/storage/store.h"
 #include "collector/storage/store_internal.h"
 #include "common/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
@@ -115,6 +117,39 @@ absl::StatusOr<v1::Job> Store::GetJob(const std::string& agent_id, const std::st
   RETURN_IF_ERROR(FromRocks(s, "cannot read job"));
   v1::Job job;
   RETURN_IF_ERROR(ParseRecord(bytes, "job", &job));
+  return job;
+}
+
+absl::StatusOr<v1::Job> Store::GetJobOutcome(const std::string& agent_id, const std::string& job_id) {
+  rocksdb::PinnableSlice bytes;  // no copy of the record
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), jobs_, JobKey(agent_id, job_id), &bytes);
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("host ", agent_id, " has no job ", job_id));
+  RETURN_IF_ERROR(FromRocks(s, "cannot read job"));
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  v1::Job job;
+  job.set_agent_id(agent_id);
+  const auto broken = [&] { return absl::DataLossError(absl::StrCat("stored job record ", job_id, " does not parse")); };
+  while (uint32_t tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const auto wire = WireFormatLite::GetTagWireType(tag);
+    if (field == v1::Job::kResultFieldNumber && wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      std::string result;
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length) || !in.ReadString(&result, static_cast<int>(length))) return broken();
+      v1::JobResult r;
+      if (!r.ParseFromString(result)) return broken();
+      job.mutable_result()->MergeFrom(r);  // as a parse merges repeated occurrences
+    } else if (field == v1::Job::kWithdrawnFieldNumber && wire == WireFormatLite::WIRETYPE_VARINT) {
+      uint64_t v = 0;
+      if (!in.ReadVarint64(&v)) return broken();
+      job.set_withdrawn(v != 0);
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return broken();
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return broken();
   return job;
 }
 

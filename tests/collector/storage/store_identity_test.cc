@@ -84,6 +84,39 @@ TEST_F(StoreIdentityTest, ADisabledAgentsEnvelopeIsRefusedAndNothingChanges) {
   EXPECT_EQ(store_->SetAgentDisabled("nobody", true, "", 0).status().code(), absl::StatusCode::kNotFound);
 }
 
+// What a rollout reads every second per running host: the result and
+// `withdrawn`, equal to the whole record's, without the spec.
+TEST_F(StoreIdentityTest, GetJobOutcomeIsTheJobsResultWithoutItsSpec) {
+  Enroll("a1");
+  v1::Job job;
+  job.set_agent_id("a1");
+  job.mutable_spec()->set_job_id("j1");
+  job.mutable_spec()->mutable_install_artifact()->set_sha256(std::string(64, 'b'));
+  job.mutable_spec()->mutable_authorization()->set_statement(std::string(1 << 20, 'x'));  // a fleet's statement
+  job.mutable_result()->set_job_id("j1");
+  job.mutable_result()->set_status(v1::JOB_PENDING);
+  ASSERT_TRUE(store_->CreateJob(job).ok());
+  auto pending = store_->GetJobOutcome("a1", "j1");
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_FALSE(pending->has_spec());
+  EXPECT_EQ(pending->agent_id(), "a1");
+  EXPECT_EQ(pending->result().status(), v1::JOB_PENDING);
+  EXPECT_FALSE(pending->withdrawn());
+
+  ASSERT_TRUE(store_->ApplyEnvelope("a1", JobResult(1, "j1"), kNow * 1000).ok());
+  auto done = store_->GetJobOutcome("a1", "j1");
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->result().SerializeAsString(), store_->GetJob("a1", "j1")->result().SerializeAsString());
+  EXPECT_EQ(done->result().status(), v1::JOB_SUCCEEDED);
+
+  v1::Job withdrawn = store_->GetJob("a1", "j1").value();
+  withdrawn.set_withdrawn(true);
+  ASSERT_TRUE(store_->PutJob(withdrawn).ok());
+  EXPECT_TRUE(store_->GetJobOutcome("a1", "j1")->withdrawn());
+  EXPECT_EQ(store_->GetJobOutcome("a1", "nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetJobOutcome("a10", "j1").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(StoreIdentityTest, RemoveDeletesEverythingOfOneAgentOnly) {
   Enroll("a1");
   Enroll("a10");  // shares a prefix of the id, not of the keys
