@@ -207,7 +207,7 @@ if [ "$STORM" = 1 ]; then
 fi
 
 # What the restart replayed (bounded by the heads' age, not by uptime).
-REPLAYED="$(grep 'tsdb: replayed' "$TMP/logs/steward-collector.log" | tail -1 | sed 's/.*tsdb: //')"
+REPLAYED="$(grep 'tsdb: replayed' "$TMP/logs/steward-collector.log" | tail -1 | sed 's/.*tsdb: //' || true)"
 [ -n "$REPLAYED" ] && step "the last start $REPLAYED"
 
 # The agents leave: does the collector give their memory back? (Its
