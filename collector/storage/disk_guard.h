@@ -43,7 +43,6 @@ class DiskGuard {
 
   // Whether the last check found the disk full.
   bool full() const;
-  uint64_t min_free_bytes() const { return min_free_bytes_; }
 
   static absl::StatusOr<uint64_t> StatvfsFreeBytes(const std::string& dir);
 
