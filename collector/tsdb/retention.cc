@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/string_view.h"
+#include "collector/tsdb/rollup.h"
 #include "collector/tsdb/tsdb_keys.h"
 
 namespace steward::collector::tsdb {
@@ -44,9 +45,14 @@ class RollupRetentionFilter : public rocksdb::CompactionFilter {
     uint64_t id = 0;
     int64_t resolution = 0, start = 0;
     if (!keys::ParseRollupKey(View(key), &id, &resolution, &start)) return false;
+    // A resolution no longer stored (1 min and 1 h, before 2026-12-08).
+    if (!IsStoredRollupResolution(resolution)) return true;
     // The (last) bucket ends before the cutoff: start + resolution < cutoff,
-    // written so it cannot overflow.
-    return start < cutoff_ms_ - resolution;
+    // written so it cannot overflow (the difference of two int64 fits a
+    // uint64).
+    return start < cutoff_ms_ &&
+           static_cast<uint64_t>(cutoff_ms_) - static_cast<uint64_t>(start) >
+               static_cast<uint64_t>(resolution);
   }
   int64_t cutoff_ms_;
 };
@@ -55,11 +61,17 @@ class RollupRetentionFilter : public rocksdb::CompactionFilter {
 template <typename Filter>
 class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {
  public:
-  RetentionFilterFactory(std::function<int64_t()> now_ms, int64_t retention_ms, const char* name)
-      : now_ms_(std::move(now_ms)), retention_ms_(retention_ms), name_(name) {}
+  // `always`: a filter even when nothing expires by time (retention_ms <=
+  // 0), with the earliest cutoff.
+  RetentionFilterFactory(std::function<int64_t()> now_ms, int64_t retention_ms, const char* name,
+                         bool always = false)
+      : now_ms_(std::move(now_ms)), retention_ms_(retention_ms), name_(name), always_(always) {}
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context& context) override {
-    if (retention_ms_ <= 0) return nullptr;
+    if (retention_ms_ <= 0) {
+      if (!always_) return nullptr;
+      return std::make_unique<Filter>(std::numeric_limits<int64_t>::min());
+    }
     int64_t now = now_ms_();
     int64_t cutoff = now < std::numeric_limits<int64_t>::min() + retention_ms_
                          ? std::numeric_limits<int64_t>::min()
@@ -72,6 +84,7 @@ class RetentionFilterFactory : public rocksdb::CompactionFilterFactory {
   std::function<int64_t()> now_ms_;
   int64_t retention_ms_;
   const char* name_;
+  bool always_;
 };
 
 }  // namespace
@@ -85,7 +98,8 @@ std::shared_ptr<rocksdb::CompactionFilterFactory> NewChunkRetentionFilterFactory
 std::shared_ptr<rocksdb::CompactionFilterFactory> NewRollupRetentionFilterFactory(
     std::function<int64_t()> now_ms, int64_t retention_ms) {
   return std::make_shared<RetentionFilterFactory<RollupRetentionFilter>>(
-      std::move(now_ms), retention_ms, "steward.tsdb.RollupRetentionFilterFactory");
+      std::move(now_ms), retention_ms, "steward.tsdb.RollupRetentionFilterFactory",
+      /*always=*/true);
 }
 
 }  // namespace steward::collector::tsdb

@@ -19,8 +19,10 @@ namespace steward::collector::tsdb {
 std::shared_ptr<rocksdb::CompactionFilterFactory> NewChunkRetentionFilterFactory(
     std::function<int64_t()> now_ms, int64_t retention_ms);
 
-// For tsdb_rollups: drops a bucket (value or merge operand) whose end,
-// start + resolution from the key, is before now_ms() - retention_ms.
+// For tsdb_rollups: drops a bucket or record (value or merge operand) whose
+// (last) bucket's end, start + resolution from the key, is before now_ms() -
+// retention_ms, and any of a resolution no longer stored (IsStoredRollupResolution),
+// whatever the retention.
 std::shared_ptr<rocksdb::CompactionFilterFactory> NewRollupRetentionFilterFactory(
     std::function<int64_t()> now_ms, int64_t retention_ms);
 

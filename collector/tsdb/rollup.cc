@@ -1,9 +1,12 @@
 #include "collector/tsdb/rollup.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <numeric>
+#include <utility>
 
 #include "collector/tsdb/chunk_encoder.h"
 #include "collector/tsdb/chunk_format.h"
@@ -13,15 +16,34 @@
 namespace steward::collector::tsdb {
 namespace {
 
-// Combines operands into one bucket; a malformed operand fails the merge,
-// which RocksDB reports as corruption on read rather than hiding it.
+// Combines operands: under a bucket key (24 bytes, written before rollup
+// records) buckets, under a record key (32 bytes) records, whose buckets
+// are merged by start (rollup.h: a block's record gathers the buckets of
+// every chunk in the block). A malformed operand fails the merge, which
+// RocksDB reports as corruption on read rather than hiding it.
 class RollupMergeOperator : public rocksdb::AssociativeMergeOperator {
  public:
   bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing_value,
              const rocksdb::Slice& value, std::string* new_value,
              rocksdb::Logger* logger) const override {
+    const absl::string_view operand(value.data(), value.size());
+    if (key.size() != 24) {
+      std::vector<RollupBucket> from, into;
+      if (!DecodeRollupRecord(operand, &from)) return false;
+      if (existing_value == nullptr) {
+        *new_value = value.ToString();
+        return true;
+      }
+      if (!DecodeRollupRecord(absl::string_view(existing_value->data(), existing_value->size()),
+                              &into)) {
+        return false;
+      }
+      MergeBucketLists(from, &into);
+      *new_value = EncodeRollupRecord(into);
+      return true;
+    }
     RollupBucket into, from;
-    if (!DecodeRollupValue(absl::string_view(value.data(), value.size()), &from)) return false;
+    if (!DecodeRollupValue(operand, &from)) return false;
     if (existing_value == nullptr) {
       *new_value = value.ToString();
       return true;
@@ -38,6 +60,17 @@ class RollupMergeOperator : public rocksdb::AssociativeMergeOperator {
 };
 
 }  // namespace
+
+RollupBlock RollupBlockOf(int64_t bucket_start_ms, int64_t resolution_ms) {
+  const int64_t block_ms = resolution_ms * kRollupBlockBuckets;
+  RollupBlock block;
+  block.start_ms = BucketStart(bucket_start_ms, block_ms);
+  const int64_t span = block_ms - resolution_ms;
+  block.last_bucket_ms = block.start_ms > std::numeric_limits<int64_t>::max() - span
+                             ? BucketStart(std::numeric_limits<int64_t>::max(), resolution_ms)
+                             : block.start_ms + span;
+  return block;
+}
 
 int64_t BucketStart(int64_t time_ms, int64_t resolution_ms) {
   int64_t r = time_ms % resolution_ms;
@@ -152,7 +185,7 @@ double ColumnValue(const RollupBucket& b, int column) {
 }
 }  // namespace
 
-std::string EncodeRollupRecord(const std::vector<RollupBucket>& buckets) {
+std::string EncodeRollupRecordV1(const std::vector<RollupBucket>& buckets) {
   std::string out;
   keys::PutVarint(buckets.size(), &out);
   ChunkEncoder encoder;
@@ -167,7 +200,9 @@ std::string EncodeRollupRecord(const std::vector<RollupBucket>& buckets) {
   return out;
 }
 
-bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out, uint32_t fields) {
+namespace {
+// Version 1 (rollup.h): six chunk-codec columns.
+bool DecodeRollupRecordV1(absl::string_view bytes, std::vector<RollupBucket>* out, uint32_t fields) {
   uint64_t n = 0;
   if (!keys::GetVarint(&bytes, &n) || n == 0 || n > static_cast<uint64_t>(kMaxChunkSamples)) return false;
   const size_t first = out->size();
@@ -216,6 +251,234 @@ bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out,
   }
   return true;
 }
+
+}  // namespace
+
+// Version 2 (rollup.h): a shared header, integer columns packed by frame of
+// reference over their deltas, value columns as scaled integers when they
+// are decimals (else a chunk-codec column).
+namespace {
+
+constexpr uint8_t kRecordV2 = 2;
+// A value column's tag: 0..kMaxDecimals are scaled integers with that many
+// decimals; this one a chunk (chunk_format.h) of the values at times 0..n-1.
+constexpr uint8_t kChunkColumn = 0xff;
+
+// Integer column: zz varint v[0]; for n > 1, zz varint m = the smallest
+// delta v[i] - v[i-1], u8 width w, then (n-1) times v[i] - v[i-1] - m in w
+// bits (most significant first), zero-padded to a byte. Arithmetic mod 2^64.
+void PutIntColumn(const std::vector<uint64_t>& v, std::string* out) {
+  keys::PutVarint(ZigZag(v[0]), out);
+  if (v.size() == 1) return;
+  int64_t m = std::numeric_limits<int64_t>::max();
+  for (size_t i = 1; i < v.size(); ++i) m = std::min(m, static_cast<int64_t>(v[i] - v[i - 1]));
+  uint64_t widest = 0;
+  for (size_t i = 1; i < v.size(); ++i) widest |= v[i] - v[i - 1] - static_cast<uint64_t>(m);
+  const int width = 64 - std::countl_zero(widest);
+  keys::PutVarint(ZigZag(static_cast<uint64_t>(m)), out);
+  out->push_back(static_cast<char>(width));
+  if (width == 0) return;
+  BitWriter bits(out);
+  for (size_t i = 1; i < v.size(); ++i) bits.WriteBits(v[i] - v[i - 1] - static_cast<uint64_t>(m), width);
+  bits.Finish();
+}
+
+// Reads an integer column of n values into *v (when v is not null; else
+// only skips it). False if the bytes are short or malformed.
+bool GetIntColumn(absl::string_view* in, uint64_t n, std::vector<uint64_t>* v) {
+  uint64_t first = 0;
+  if (!keys::GetVarint(in, &first)) return false;
+  if (v != nullptr) {
+    v->resize(n);
+    (*v)[0] = UnZigZag(first);
+  }
+  if (n == 1) return true;
+  uint64_t m = 0;
+  if (!keys::GetVarint(in, &m) || in->empty()) return false;
+  const int width = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  if (width > 64) return false;
+  const uint64_t bytes = ((n - 1) * static_cast<uint64_t>(width) + 7) / 8;
+  if (bytes > in->size()) return false;
+  absl::string_view packed = in->substr(0, bytes);
+  in->remove_prefix(bytes);
+  if (v == nullptr) return true;
+  m = UnZigZag(m);
+  BitReader bits(packed);
+  for (uint64_t i = 1; i < n; ++i) {
+    uint64_t d = 0;
+    if (!bits.ReadBits(width, &d)) return false;
+    (*v)[i] = (*v)[i - 1] + d + m;
+  }
+  return true;
+}
+
+// The integers k with v[i] == k[i] / 10^decimals exactly (ScaledValue),
+// or false. `sum`: a value within 2^-40 of its magnitude of a decimal
+// counts as that decimal: a sum of decimals accumulated in doubles carries
+// rounding error (in the last bits) that would otherwise cost the column
+// its scaled form; the stored sum is then the decimal sum, correctly
+// rounded, which differs from the accumulated one in its rounding only.
+bool ScaledInts(const std::vector<double>& v, int decimals, bool sum, std::vector<uint64_t>* k) {
+  constexpr double kMaxExact = 9007199254740992.0;  // 2^53
+  k->resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const double x = v[i] * kPow10[decimals];
+    if (!(std::fabs(x) < kMaxExact) || (v[i] == 0 && std::signbit(v[i]))) return false;
+    const double r = std::nearbyint(x);
+    const int64_t ki = static_cast<int64_t>(r);
+    if (ScaledValue(ki, decimals) != v[i] &&
+        !(sum && std::fabs(x - r) <= std::fabs(r) * 0x1p-40)) {
+      return false;
+    }
+    (*k)[i] = static_cast<uint64_t>(ki);
+  }
+  return true;
+}
+
+void PutValueColumn(const std::vector<double>& v, bool sum, std::string* out) {
+  std::vector<uint64_t> k;
+  for (int d = 0; d <= kMaxDecimals; ++d) {
+    if (!ScaledInts(v, d, sum, &k)) continue;
+    out->push_back(static_cast<char>(d));
+    PutIntColumn(k, out);
+    return;
+  }
+  out->push_back(static_cast<char>(kChunkColumn));
+  ChunkEncoder encoder;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!encoder.Append(static_cast<int64_t>(i), v[i]).ok()) std::abort();  // n <= kMaxChunkSamples
+  }
+  keys::PutLengthPrefixed(encoder.Finish(), out);
+}
+
+// Reads a value column into `set` of each of the n buckets (null: skips).
+bool GetValueColumn(absl::string_view* in, RollupBucket* buckets, uint64_t n,
+                    double RollupBucket::*set) {
+  if (in->empty()) return false;
+  const uint8_t tag = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  if (tag <= kMaxDecimals) {
+    std::vector<uint64_t> k;
+    if (!GetIntColumn(in, n, set == nullptr ? nullptr : &k)) return false;
+    if (set != nullptr) {
+      for (uint64_t i = 0; i < n; ++i) buckets[i].*set = ScaledValue(static_cast<int64_t>(k[i]), tag);
+    }
+    return true;
+  }
+  absl::string_view chunk;
+  if (tag != kChunkColumn || !keys::GetLengthPrefixed(in, &chunk)) return false;
+  if (set == nullptr) return true;
+  absl::StatusOr<ChunkIterator> it = ChunkIterator::Open(chunk);
+  if (!it.ok() || it->count() != static_cast<int>(n)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!it->Next()) return false;
+    buckets[i].*set = it->sample().value;
+  }
+  return true;
+}
+
+// The largest unit dividing every start's distance from the first.
+uint64_t StartUnit(const std::vector<RollupBucket>& buckets) {
+  uint64_t unit = 0;
+  for (const RollupBucket& b : buckets) {
+    unit = std::gcd(unit, static_cast<uint64_t>(b.start_ms) - static_cast<uint64_t>(buckets[0].start_ms));
+  }
+  return unit == 0 ? 1 : unit;
+}
+
+}  // namespace
+
+std::string EncodeRollupRecord(const std::vector<RollupBucket>& buckets) {
+  // Starts strictly increase; at most kMaxChunkSamples buckets.
+  if (buckets.empty() || buckets.size() > static_cast<size_t>(kMaxChunkSamples)) std::abort();
+  std::string out;
+  out.push_back('\0');
+  out.push_back(static_cast<char>(kRecordV2));
+  keys::PutVarint(buckets.size(), &out);
+  const uint64_t unit = StartUnit(buckets);
+  keys::PutVarint(ZigZag(static_cast<uint64_t>(buckets[0].start_ms)), &out);
+  keys::PutVarint(unit, &out);
+  std::vector<uint64_t> ints(buckets.size());
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    ints[i] = (static_cast<uint64_t>(buckets[i].start_ms) - static_cast<uint64_t>(buckets[0].start_ms)) / unit;
+  }
+  PutIntColumn(ints, &out);
+  for (size_t i = 0; i < buckets.size(); ++i) ints[i] = buckets[i].count;
+  PutIntColumn(ints, &out);
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    ints[i] = static_cast<uint64_t>(buckets[i].last_ms) - static_cast<uint64_t>(buckets[i].start_ms);
+  }
+  PutIntColumn(ints, &out);
+  std::vector<double> values(buckets.size());
+  for (double RollupBucket::*field : {&RollupBucket::min, &RollupBucket::max, &RollupBucket::sum,
+                                      &RollupBucket::last}) {
+    for (size_t i = 0; i < buckets.size(); ++i) values[i] = buckets[i].*field;
+    PutValueColumn(values, field == &RollupBucket::sum, &out);
+  }
+  return out;
+}
+
+namespace {
+bool DecodeRollupRecordV2(absl::string_view bytes, std::vector<RollupBucket>* out, uint32_t fields) {
+  uint64_t n = 0, start = 0, unit = 0;
+  if (bytes.size() < 2 || bytes[1] != static_cast<char>(kRecordV2)) return false;
+  bytes.remove_prefix(2);
+  if (!keys::GetVarint(&bytes, &n) || n == 0 || n > static_cast<uint64_t>(kMaxChunkSamples) ||
+      !keys::GetVarint(&bytes, &start) || !keys::GetVarint(&bytes, &unit) || unit == 0) {
+    return false;
+  }
+  start = UnZigZag(start);
+  std::vector<uint64_t> ints;
+  const size_t first = out->size();
+  out->resize(first + n);
+  RollupBucket* buckets = out->data() + first;
+  auto fail = [&] {
+    out->resize(first);
+    return false;
+  };
+  // Bucket starts: strictly increasing, without overflow.
+  if (!GetIntColumn(&bytes, n, &ints) || ints[0] != 0) return fail();
+  for (uint64_t i = 0; i < n; ++i) {
+    if (i > 0 && ints[i] <= ints[i - 1]) return fail();
+    if (ints[i] > (uint64_t{1} << 63) / unit) return fail();
+    const uint64_t offset = ints[i] * unit;
+    const int64_t s = static_cast<int64_t>(start + offset);
+    if (i > 0 && s <= buckets[i - 1].start_ms) return fail();
+    buckets[i].start_ms = s;
+  }
+  if (!GetIntColumn(&bytes, n, &ints)) return fail();
+  for (uint64_t i = 0; i < n; ++i) {
+    if (ints[i] < 1 || ints[i] > (uint64_t{1} << 53)) return fail();
+    buckets[i].count = ints[i];
+  }
+  const bool last = (fields & kRollupLast) != 0;
+  if (!GetIntColumn(&bytes, n, last ? &ints : nullptr)) return fail();
+  if (last) {
+    for (uint64_t i = 0; i < n; ++i) {
+      if (ints[i] >= (uint64_t{1} << 53) ||
+          buckets[i].start_ms > std::numeric_limits<int64_t>::max() - static_cast<int64_t>(ints[i])) {
+        return fail();
+      }
+      buckets[i].last_ms = buckets[i].start_ms + static_cast<int64_t>(ints[i]);
+    }
+  }
+  const std::pair<double RollupBucket::*, uint32_t> columns[] = {
+      {&RollupBucket::min, kRollupMin}, {&RollupBucket::max, kRollupMax},
+      {&RollupBucket::sum, kRollupSum}, {&RollupBucket::last, kRollupLast}};
+  for (const auto& [field, bit] : columns) {
+    if (!GetValueColumn(&bytes, buckets, n, (fields & bit) != 0 ? field : nullptr)) return fail();
+  }
+  if (!bytes.empty()) return fail();
+  return true;
+}
+}  // namespace
+
+bool DecodeRollupRecord(absl::string_view bytes, std::vector<RollupBucket>* out, uint32_t fields) {
+  if (!bytes.empty() && bytes[0] == '\0') return DecodeRollupRecordV2(bytes, out, fields);
+  return DecodeRollupRecordV1(bytes, out, fields);
+}
+
 
 std::string EncodeRollupValue(const RollupBucket& b) {
   std::string out;

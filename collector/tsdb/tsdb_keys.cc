@@ -234,9 +234,9 @@ std::string RollupKey(uint64_t id, int64_t resolution_ms, int64_t time_ms) {
 }
 
 std::string RollupRecordKey(uint64_t id, int64_t resolution_ms, int64_t last_bucket_start_ms,
-                            int64_t chunk_start_ms) {
+                            int64_t first_ms) {
   std::string key = RollupKey(id, resolution_ms, last_bucket_start_ms);
-  PutTime(chunk_start_ms, &key);
+  PutTime(first_ms, &key);
   return key;
 }
 

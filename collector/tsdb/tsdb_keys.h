@@ -12,7 +12,10 @@
 //                  flipped BE) + the chunk (chunk_format.h)
 //   tsdb_wal       record id (8 BE)                   -> WalRecord (wal_record.h)
 //   tsdb_rollups   id (8 BE) resolution ms (8 BE) last bucket start (8, flipped BE)
-//                  chunk start (8, flipped BE) -> rollup record (rollup.h)
+//                  first start (8, flipped BE) -> rollup record (rollup.h):
+//                  a block's (its last and first bucket starts; Merge
+//                  operands), or before 2026-12-08 a chunk's (the last
+//                  bucket's start and the chunk's start; Put)
 //
 // lp(s) is s's length as a varint, then s: no separator byte is reserved,
 // and distinct (name, value) pairs never encode to the same bytes.
@@ -85,10 +88,11 @@ bool ParseChunkValue(absl::string_view value, int64_t* end_ms, absl::string_view
 std::string WalKey(uint64_t record_id);
 
 // A rollup record's key (rollup.h): id, resolution, the start of the
-// record's last bucket, then the chunk's first sample time (which keeps
+// record's last bucket, then its first start (a block's first bucket; for
+// records written per chunk, the chunk's first sample time, which keeps
 // records of chunks ending in one bucket apart).
 std::string RollupRecordKey(uint64_t id, int64_t resolution_ms, int64_t last_bucket_start_ms,
-                            int64_t chunk_start_ms);
+                            int64_t first_ms);
 // The first 24 bytes of a record key: where records whose last bucket
 // starts at or after `time_ms` begin. Also the whole key of a bucket
 // written before rollup records (one key per bucket).

@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "collector/tsdb/head_samples.h"
 #include "collector/tsdb/sample.h"
 #include "collector/tsdb/series_source.h"
 #include "collector/tsdb/wal_record.h"
@@ -106,9 +107,23 @@ struct TsdbOptions {
   // Series records kept decoded in memory for Select (about 0.5 KiB each
   // with TSBS-like labels).
   size_t series_record_cache = 200000;
+  // Series keys kept with their ids for Append (about 0.25 KiB each).
+  size_t series_id_cache = 200000;
+  // Heads that hold no sample and no Append uses are dropped by Maintain()
+  // when it finds them so twice this far apart (a series that stopped):
+  // heads_ then holds about the series written to recently, not every
+  // series since Open. A dropped head is made again from the index and
+  // the last chunk when its series comes back.
+  int64_t idle_head_ms = 30 * 60 * 1000;
   // Block cache shared by the store's column families (decompressed
   // blocks of chunks, rollups and index).
   size_t block_cache_bytes = size_t{64} << 20;
+  // Bound on the memtables of all column families together (RocksDB's
+  // db_write_buffer_size: past it the largest is flushed). Without it each
+  // column family may hold two 64 MB memtables, and the WAL column family,
+  // which every sample crosses, filled them: 150 MB of the collector's
+  // memory after ingesting 10 M samples.
+  size_t memtable_bytes = size_t{16} << 20;
   // The clock of retention and head ageing; the system clock when empty.
   // Must be thread-safe (compactions call it from RocksDB's threads).
   std::function<int64_t()> now_ms;
@@ -128,9 +143,10 @@ struct TsdbOptions {
 //  * Reads merge persisted chunks (read at a snapshot taken with the head
 //    copy, so a head persisted meanwhile is seen exactly once) and the head.
 //
-// Heads keep raw samples only, not a ChunkEncoder per series: the encoder
-// keeps every time and value itself until Finish(), so a resident encoder
-// would double head memory without saving work.
+// Heads keep their samples in HeadSamples (encoded segments of 16 samples
+// and a raw tail), not a ChunkEncoder per series: the encoder keeps every
+// time and value itself until Finish(), so a resident encoder would double
+// head memory without saving work.
 //
 // Invariants (under mu_): a series' head samples are strictly increasing and
 // all after its persisted and persisting chunks; a series with head samples
@@ -183,7 +199,8 @@ class TsdbStore : public SeriesSource {
   absl::Status Flush();
   // Persists heads that are too old or over the memory bound and truncates
   // the WAL. Append calls it; a caller may also call it on a timer, so that
-  // heads age out without new appends.
+  // heads age out without new appends. Called so, it also drops idle heads
+  // (TsdbOptions::idle_head_ms).
   absl::Status Maintain();
   // Persists every head (Flush), then writes a RocksDB checkpoint of the
   // store into `dir` (which must not exist), so the copy holds every sample
@@ -248,7 +265,7 @@ class TsdbStore : public SeriesSource {
  private:
   // The in-memory state of one series touched since Open.
   struct Head {
-    std::vector<Sample> samples;  // not yet persisted
+    HeadSamples samples;  // not yet persisted
     // Sealed chunks of the series whose write is still to come (an Append
     // encodes them without mu_), older than `samples`: readers see their
     // samples as the head's oldest. Usually none, at most a few.
@@ -270,6 +287,12 @@ class TsdbStore : public SeriesSource {
     // seal_counter_ when a chunk of this head was last written (0: never
     // since Open).
     uint64_t sealed_seq = 0;
+    // Appends holding this head between their reservation and their
+    // samples' arrival (mu_ is released for the synced write): a head in
+    // use is never dropped.
+    uint32_t appends = 0;
+    // Empty and unused at the last idle sweep (DropIdleHeads).
+    bool idle_seen = false;
     // The series' first sample time, when known (from its first persisted
     // chunk or its first sample): with last_ms it lets reads of ranges
     // outside the series' data skip RocksDB. Retention may drop chunks
@@ -338,6 +361,7 @@ class TsdbStore : public SeriesSource {
   // `pending` (ids created by this batch); a new series' index entries go
   // to `batch` and its id to `pending`.
   // 0 when the series is new and `may_create` is false.
+  void RememberSeriesId(const std::string& key, uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<uint64_t> ResolveSeries(const IngestSeriesView& series, bool may_create, rocksdb::WriteBatch* batch,
                                          absl::flat_hash_map<std::string, uint64_t>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -382,6 +406,9 @@ class TsdbStore : public SeriesSource {
   absl::Status PersistChunks(const std::vector<SealedChunk>& sealed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MaintainLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops heads found empty and unused at two sweeps idle_head_ms apart
+  // (one sweep per idle_head_ms at most).
+  void DropIdleHeads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TruncateWal() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t Now() const;
 
@@ -437,9 +464,9 @@ class TsdbStore : public SeriesSource {
   uint64_t next_wal_id_ ABSL_GUARDED_BY(mu_) = 1;
   // WAL records below this id are deleted.
   uint64_t wal_truncated_below_ ABSL_GUARDED_BY(mu_) = 1;
-  // Series key (tsdb_keys.h) -> id, for every series resolved since Open.
-  // TODO: unbounded (one entry per series seen since Open, like heads_);
-  // an LRU bound falls back to the index lookup ResolveSeries already does.
+  // Series key (tsdb_keys.h) -> id, for series resolved since Open; at
+  // most TsdbOptions::series_id_cache (cleared when full: ResolveSeries
+  // then reads the index).
   absl::flat_hash_map<std::string, uint64_t> ids_by_key_ ABSL_GUARDED_BY(mu_);
   // Decoded series records (they never change once written), so a query
   // over thousands of series does not read and decode them each time.
@@ -455,7 +482,8 @@ class TsdbStore : public SeriesSource {
   absl::flat_hash_map<std::string, uint32_t> metric_numbers_ ABSL_GUARDED_BY(records_mu_);
   // Node map: a Head's address is stable, so an Append carries its heads
   // from the check to ApplyToHeads without a second lookup (heads are
-  // erased only by the Append that created them, when its write failed).
+  // erased by the Append that created them, when its write failed, and by
+  // DropIdleHeads, which skips heads an Append holds).
   absl::node_hash_map<uint64_t, Head> heads_ ABSL_GUARDED_BY(mu_);
   // (oldest WAL record id, series id) of every non-empty head.
   absl::btree_set<std::pair<uint64_t, uint64_t>> pins_ ABSL_GUARDED_BY(mu_);
@@ -468,6 +496,10 @@ class TsdbStore : public SeriesSource {
   size_t head_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Chunk writes since Open (Head::sealed_seq).
   uint64_t seal_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  // The largest sealed_seq of a head dropped as idle, and when heads were
+  // last swept (DropIdleHeads).
+  uint64_t dropped_heads_seal_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t last_idle_sweep_ms_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t append_epoch_ ABSL_GUARDED_BY(mu_) = 0;
   // Appends between their reservation and their heads (the synced write
   // runs without mu_): their WAL record ids, which truncation keeps, and

@@ -18,6 +18,13 @@ namespace steward::collector::tsdb {
 using internal::ToAbsl;
 using internal::View;
 
+void TsdbStore::RememberSeriesId(const std::string& key, uint64_t id) {
+  // Cleared when full, like records_: a series not found here costs one
+  // read of the index, and callers pass known ids back (IngestSeriesView).
+  if (ids_by_key_.size() >= options_.series_id_cache) ids_by_key_.clear();
+  ids_by_key_.emplace(key, id);
+}
+
 absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
     const IngestSeriesView& series, bool may_create, rocksdb::WriteBatch* batch,
     absl::flat_hash_map<std::string, uint64_t>* pending) {
@@ -46,7 +53,7 @@ absl::StatusOr<uint64_t> TsdbStore::ResolveSeries(
           absl::StrCat("tsdb: series ", series.metric, ": id of ", stored.size(), " bytes"));
     }
     uint64_t id = keys::DecodeFixed64BE(stored.data());
-    ids_by_key_.emplace(key, id);
+    RememberSeriesId(key, id);
     return id;
   }
   if (!s.IsNotFound()) return ToAbsl(s, "cannot read the series index");

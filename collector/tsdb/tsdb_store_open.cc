@@ -1,5 +1,6 @@
 // TsdbStore: opening the database, recovering counters, replaying the WAL.
 
+#include <algorithm>
 #include <chrono>
 
 #include "collector/tsdb/chunk_format.h"
@@ -92,6 +93,8 @@ absl::Status TsdbStore::OpenDb(const std::string& dir) {
   options.IncreaseParallelism(2);
   options.keep_log_file_num = 5;
   options.max_total_wal_size = 64 << 20;
+  options.db_write_buffer_size = options_.memtable_bytes;
+  options.write_buffer_size = std::max<size_t>(options_.memtable_bytes / 2, size_t{1} << 20);
 
   // zstd where data stays: chunks are already compact (zstd still finds
   // the repeated headers), rollup buckets are plain doubles, the index is

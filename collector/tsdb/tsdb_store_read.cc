@@ -186,13 +186,16 @@ bool TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shared,
   // snapshot taken under mu_ and this copy see each sample exactly once.
   // The shared snapshot qualifies while the head was not persisted since
   // it was taken; a series without a head had nothing persisted since Open.
-  if (shared == nullptr || (found != nullptr && found->sealed_seq > shared->seal_seq)) {
+  // A dropped idle head (Maintain) may have been persisted after the
+  // shared snapshot: views older than the last drop take their own.
+  const uint64_t sealed_seq = found != nullptr ? found->sealed_seq : dropped_heads_seal_seq_;
+  if (shared == nullptr || sealed_seq > shared->seal_seq) {
     *own = db_->GetSnapshot();
   }
   if (found != nullptr) {
     head->clear();
     for (const auto& chunk : found->persisting) head->insert(head->end(), chunk->begin(), chunk->end());
-    head->insert(head->end(), found->samples.begin(), found->samples.end());
+    found->samples.AppendTo(head);
   }
   return true;
 }
@@ -453,37 +456,45 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
   }
   SnapshotReleaser release(db_.get(), own);
 
+  // Coarser buckets are merged from the stored ones they hold: those
+  // starting in [start_ms, end_ms + resolution - stored] (a stored bucket
+  // of a coarse bucket starting before start_ms is dropped with it below).
+  const int64_t stored = kStoredRollupMs;
+  const int64_t read_end =
+      end_ms > std::numeric_limits<int64_t>::max() - (resolution_ms - stored)
+          ? std::numeric_limits<int64_t>::max()
+          : end_ms + (resolution_ms - stored);
   // Records whose last bucket starts at or after start_ms, in key order,
-  // up to the first whose last bucket is past end_ms (records of later
+  // up to the first whose last bucket is past read_end (records of later
   // chunks start at or after that bucket). Buckets written one key each
   // before rollup records come in the same order.
   std::vector<RollupBucket> found;
   std::optional<SeriesIterator> fresh;
   rocksdb::Iterator* it =
       ReadContext::For(shared, &ReadContext::rollups, db_.get(), rollups_cf_, id, own, &fresh);
-  for (it->Seek(keys::RollupKey(id, resolution_ms, start_ms)); it->Valid(); it->Next()) {
+  for (it->Seek(keys::RollupKey(id, stored, start_ms)); it->Valid(); it->Next()) {
     uint64_t key_id = 0;
     int64_t key_resolution = 0, time_ms = 0;
     bool record = false;
     if (!keys::ParseRollupKey(View(it->key()), &key_id, &key_resolution, &time_ms, &record)) {
       return absl::DataLossError(absl::StrCat("tsdb: malformed rollup key of series ", id));
     }
-    if (key_id != id || key_resolution != resolution_ms) break;
+    if (key_id != id || key_resolution != stored) break;
     bool decoded = false;
     if (record) {
       decoded = DecodeRollupRecord(View(it->value()), &found, fields);
     } else {
       RollupBucket b;
       b.start_ms = time_ms;
-      decoded = time_ms <= end_ms && DecodeRollupValue(View(it->value()), &b);
+      decoded = time_ms <= read_end && DecodeRollupValue(View(it->value()), &b);
       if (decoded) found.push_back(b);
-      if (time_ms > end_ms) break;
+      if (time_ms > read_end) break;
     }
     if (!decoded) return absl::DataLossError(absl::StrCat("tsdb: malformed rollup of series ", id));
-    if (time_ms > end_ms) break;
+    if (time_ms > read_end) break;
   }
   RETURN_IF_ERROR(ToAbsl(it->status(), "cannot read rollups"));
-  std::erase_if(found, [&](const RollupBucket& b) { return b.start_ms < start_ms || b.start_ms > end_ms; });
+  std::erase_if(found, [&](const RollupBucket& b) { return b.start_ms < start_ms || b.start_ms > read_end; });
   // Partial buckets of two chunks share a start: merge them (in place; the
   // records come in key order, so the buckets are already ascending).
   auto by_start = [](const RollupBucket& a, const RollupBucket& b) { return a.start_ms < b.start_ms; };
@@ -499,6 +510,12 @@ absl::Status TsdbStore::ReadRollupsIn(ReadContext* shared, uint64_t id, int64_t 
     }
   }
   found.resize(kept);
+  if (resolution_ms != stored) {
+    found = CoarserBuckets(found, resolution_ms);
+    std::erase_if(found, [&](const RollupBucket& b) {
+      return b.start_ms < start_ms || b.start_ms > end_ms;
+    });
+  }
   if (head.empty()) {
     out->insert(out->end(), found.begin(), found.end());
     return absl::OkStatus();

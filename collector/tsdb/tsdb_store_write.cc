@@ -122,6 +122,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
       if (count == 0) continue;
       record.runs.push_back(WalRecord::Run{id, begin, count});
       run_heads.push_back(head);
+      ++head->appends;
       head->epoch = epoch;
       head->epoch_last_ms = last_ms;
     }
@@ -147,6 +148,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
   }
 
   absl::MutexLock lock(&mu_);
+  for (Head* head : run_heads) --head->appends;
   for (const auto& [key, id] : pending) inflight_keys_.erase(key);
   if (wal_id != 0) inflight_wal_.erase(wal_id);
   if (!written.ok()) {
@@ -156,7 +158,7 @@ absl::Status TsdbStore::Append(absl::Span<const IngestSeriesView> batch, AppendS
     return written;
   }
   // Durable: from here on the batch is accepted whatever happens next.
-  for (auto& [key, id] : pending) ids_by_key_.emplace(key, id);
+  for (auto& [key, id] : pending) RememberSeriesId(key, id);
   if (!pending.empty()) {
     absl::MutexLock records(&records_mu_);
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -202,7 +204,7 @@ uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
       }
       // Times are strictly increasing, so the unsigned difference is exact.
       if (!head.samples.empty() && static_cast<uint64_t>(sample.time_ms) -
-                                           static_cast<uint64_t>(head.samples.front().time_ms) >
+                                           static_cast<uint64_t>(head.samples.front_time_ms()) >
                                        max_span) {
         SealHead(run.id, &head, sealed);
       }
@@ -211,9 +213,9 @@ uint64_t TsdbStore::ApplyToHeads(uint64_t wal_id, const WalRecord& record,
         pins_.emplace(wal_id, run.id);
         head_bytes_ += kHeadOverheadBytes;
       }
-      size_t capacity = head.samples.capacity();
+      const size_t bytes = head.samples.bytes();
       head.samples.push_back(sample);
-      head_bytes_ += (head.samples.capacity() - capacity) * sizeof(Sample);
+      head_bytes_ += head.samples.bytes() - bytes;
       head.last_ms = sample.time_ms;
       head.has_last = true;
       head.last_value = sample.value;
@@ -232,9 +234,8 @@ void TsdbStore::SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* seal
   pins_.erase({head->wal_id, id});
   const uint64_t serial = ++seal_serial_;
   persisting_pins_.insert({head->wal_id, serial});
-  head_bytes_ -= kHeadOverheadBytes + head->samples.capacity() * sizeof(Sample);
-  auto samples = std::make_shared<const std::vector<Sample>>(std::move(head->samples));
-  head->samples = std::vector<Sample>();
+  head_bytes_ -= kHeadOverheadBytes + head->samples.bytes();
+  auto samples = std::make_shared<const std::vector<Sample>>(head->samples.Take());
   head->persisting.push_back(samples);
   sealed->push_back(SealedChunk{id, head->wal_id, serial, std::move(samples)});
 }
@@ -258,16 +259,21 @@ absl::Status TsdbStore::EncodeChunks(const std::vector<SealedChunk>& sealed,
         write->Put(chunks_cf_, keys::ChunkKey(chunk.id, samples.front().time_ms), value),
         "cannot build a write batch"));
     if (!options_.rollups) continue;
-    // Each resolution divides the next: the finest from the samples, each
-    // coarser one from the one before.
-    std::vector<RollupBucket> buckets;
-    for (int64_t resolution : kRollupResolutionsMs) {
-      buckets = buckets.empty() ? BucketsOf(samples, resolution) : CoarserBuckets(buckets, resolution);
+    // The buckets of each block go to its record as a Merge operand
+    // (rollup.h).
+    const std::vector<RollupBucket> buckets = BucketsOf(samples, kStoredRollupMs);
+    std::vector<RollupBucket> part;
+    for (size_t i = 0; i < buckets.size();) {
+      const RollupBlock block = RollupBlockOf(buckets[i].start_ms, kStoredRollupMs);
+      part.clear();
+      for (; i < buckets.size() && buckets[i].start_ms <= block.last_bucket_ms; ++i) {
+        part.push_back(buckets[i]);
+      }
       RETURN_IF_ERROR(ToAbsl(
-          write->Put(rollups_cf_,
-                     keys::RollupRecordKey(chunk.id, resolution, buckets.back().start_ms,
-                                           samples.front().time_ms),
-                     EncodeRollupRecord(buckets)),
+          write->Merge(rollups_cf_,
+                       keys::RollupRecordKey(chunk.id, kStoredRollupMs, block.last_bucket_ms,
+                                             block.start_ms),
+                       EncodeRollupRecord(part)),
           "cannot build a write batch"));
     }
   }
@@ -308,7 +314,28 @@ absl::Status TsdbStore::PersistChunks(const std::vector<SealedChunk>& sealed) {
 
 absl::Status TsdbStore::Maintain() {
   absl::MutexLock lock(&mu_);
+  DropIdleHeads();
   return MaintainLocked();
+}
+
+void TsdbStore::DropIdleHeads() {
+  const int64_t now = Now();
+  if (now - last_idle_sweep_ms_ < options_.idle_head_ms) return;
+  last_idle_sweep_ms_ = now;
+  size_t dropped = 0;
+  for (auto it = heads_.begin(); it != heads_.end();) {
+    Head& head = it->second;
+    const bool idle = head.samples.empty() && head.persisting.empty() && head.appends == 0;
+    if (idle && head.idle_seen) {
+      dropped_heads_seal_seq_ = std::max(dropped_heads_seal_seq_, head.sealed_seq);
+      heads_.erase(it++);
+      ++dropped;
+      continue;
+    }
+    head.idle_seen = idle;
+    ++it;
+  }
+  if (dropped > 0) spdlog::info("tsdb: dropped {} idle head(s), {} kept", dropped, heads_.size());
 }
 
 absl::Status TsdbStore::MaintainLocked() {

@@ -1,6 +1,7 @@
 // Rollup records (rollup.h): round trips of every field, and broken bytes
 // refused without a crash.
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -91,6 +92,71 @@ TEST(RollupRecord, RoundTripKeepsEveryField) {
   EXPECT_LT(bytes.size(), buckets.size() * 24);
 }
 
+// Records of the earlier layout (one per chunk, before 2026-12-08) still
+// decode, whole or a column at a time, and broken ones are refused.
+TEST(RollupRecord, VersionOneRecordsStillDecode) {
+  std::vector<RollupBucket> buckets = SomeBuckets();
+  const std::string v1 = EncodeRollupRecordV1(buckets);
+  std::vector<RollupBucket> out;
+  ASSERT_TRUE(DecodeRollupRecord(v1, &out));
+  ExpectSame(out, buckets);
+  std::vector<RollupBucket> max_only;
+  ASSERT_TRUE(DecodeRollupRecord(v1, &max_only, kRollupMax));
+  ASSERT_EQ(max_only.size(), buckets.size());
+  EXPECT_EQ(max_only[3].max, buckets[3].max);
+  EXPECT_EQ(max_only[3].sum, 0);
+  for (size_t n = 0; n < v1.size(); ++n) {
+    std::vector<RollupBucket> got;
+    EXPECT_FALSE(DecodeRollupRecord(v1.substr(0, n), &got)) << "truncated to " << n;
+  }
+  // NaN, -0 and infinity keep three columns in chunks here.
+  EXPECT_LT(EncodeRollupRecord(buckets).size(), v1.size());
+}
+
+// A day of 5 min buckets of a 2-decimal gauge (a random walk, as in the
+// tsdb benchmark), 30 samples a bucket: about 6 bytes a bucket, sums stored
+// as decimals within their rounding, every other field exact.
+TEST(RollupRecord, ADayOfFiveMinuteBucketsIsSmall) {
+  std::vector<Sample> samples;
+  double v = 50;
+  uint64_t x = 12345;
+  for (int i = 0; i < 8640; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    v = std::clamp(std::round((v + static_cast<double>(x >> 40) / (1 << 24) * 2 - 1) * 100) / 100, 0.0, 100.0);
+    samples.push_back({1765152000000 + i * 10'000, v});
+  }
+  std::vector<RollupBucket> buckets = BucketsOf(samples, 300'000);
+  ASSERT_EQ(buckets.size(), 288u);
+  const std::string bytes = EncodeRollupRecord(buckets);
+  EXPECT_LT(bytes.size(), 288u * 8) << "bytes per bucket: " << bytes.size() / 288.0;
+  EXPECT_LT(bytes.size() * 10, EncodeRollupRecordV1(buckets).size() * 6);
+  std::vector<RollupBucket> out;
+  ASSERT_TRUE(DecodeRollupRecord(bytes, &out));
+  ASSERT_EQ(out.size(), buckets.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    EXPECT_EQ(out[i].start_ms, buckets[i].start_ms);
+    EXPECT_EQ(out[i].min, buckets[i].min);
+    EXPECT_EQ(out[i].max, buckets[i].max);
+    EXPECT_EQ(out[i].last, buckets[i].last);
+    EXPECT_EQ(out[i].count, buckets[i].count);
+    EXPECT_EQ(out[i].last_ms, buckets[i].last_ms);
+    EXPECT_NEAR(out[i].sum, buckets[i].sum, std::abs(buckets[i].sum) * 0x1p-40);
+    // The decimal sum: what adding the samples as integers gives.
+    double cents = 0;
+    for (const Sample& s : samples) {
+      if (s.time_ms >= buckets[i].start_ms && s.time_ms < buckets[i].start_ms + 300'000) {
+        cents += std::round(s.value * 100);
+      }
+    }
+    EXPECT_EQ(out[i].sum, cents / 100) << i;
+  }
+  // A sum that is not near a decimal keeps its bits (a chunk column).
+  buckets[7].sum = 1.0 / 3;
+  out.clear();
+  ASSERT_TRUE(DecodeRollupRecord(EncodeRollupRecord(buckets), &out));
+  EXPECT_EQ(std::bit_cast<uint64_t>(out[7].sum), std::bit_cast<uint64_t>(1.0 / 3));
+}
+
 TEST(RollupRecord, OneBucketAndNegativeTimes) {
   std::vector<RollupBucket> buckets = BucketsOf({{-3'600'000, 1.5}, {-3'599'000, 2.5}}, 3'600'000);
   ASSERT_EQ(buckets.size(), 1u);
@@ -109,7 +175,8 @@ TEST(RollupRecord, BrokenBytesAreRefused) {
   EXPECT_FALSE(DecodeRollupRecord(bytes + "x", &out)) << "trailing byte";
   // A bucket count that disagrees with the columns.
   std::string wrong = bytes;
-  wrong[0] = 19;
+  ASSERT_EQ(wrong[2], 20);
+  wrong[2] = 19;
   EXPECT_FALSE(DecodeRollupRecord(wrong, &out));
   EXPECT_FALSE(DecodeRollupRecord(std::string(1, '\0'), &out)) << "zero buckets";
   // Every single-byte corruption either fails or yields well-formed buckets.

@@ -347,7 +347,7 @@ TEST(TsdbStore, RangesAtTheEdgesOfTheData) {
   options.max_head_samples = 2;  // the first two samples go to a chunk
   options.retention_ms = 0;
   options.rollup_retention_ms = 0;
-  const std::vector<Sample> data = {{60'000, 1}, {120'000, 2}, {180'000, 3}};
+  const std::vector<Sample> data = {{300'000, 1}, {600'000, 2}, {900'000, 3}};
   for (int phase = 0; phase < 3; ++phase) {
     SCOPED_TRACE(phase);
     auto opened = TsdbStore::Open(dir.path(), options);
@@ -360,20 +360,20 @@ TEST(TsdbStore, RangesAtTheEdgesOfTheData) {
       ASSERT_TRUE(store.Flush().ok());
     }
     const uint64_t id = IdOf(store, "a");
-    EXPECT_TRUE(SameSamples(ReadAll(store, id, 0, 60'000), {data[0]}));
-    EXPECT_TRUE(SameSamples(ReadAll(store, id, 0, 59'999), {}));
-    EXPECT_TRUE(SameSamples(ReadAll(store, id, 180'000, 200'000), {data[2]}));
-    EXPECT_TRUE(SameSamples(ReadAll(store, id, 180'001, 200'000), {}));
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 0, 300'000), {data[0]}));
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 0, 299'999), {}));
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 900'000, 1'000'000), {data[2]}));
+    EXPECT_TRUE(SameSamples(ReadAll(store, id, 900'001, 1'000'000), {}));
     std::vector<RollupBucket> buckets;
-    // The bucket starting at 0 holds nothing; at 60 s the first sample.
-    ASSERT_TRUE(store.ReadRollups(id, 60'000, 0, 0, kAllRollupFields, &buckets).ok());
+    // The bucket starting at 0 holds nothing; at 5 min the first sample.
+    ASSERT_TRUE(store.ReadRollups(id, 300'000, 0, 0, kAllRollupFields, &buckets).ok());
     EXPECT_TRUE(buckets.empty());
     if (phase > 0) {  // rollups exist once the chunk is persisted
-      ASSERT_TRUE(store.ReadRollups(id, 60'000, 60'000, 60'000, kRollupMin, &buckets).ok());
+      ASSERT_TRUE(store.ReadRollups(id, 300'000, 300'000, 300'000, kRollupMin, &buckets).ok());
       ASSERT_EQ(buckets.size(), 1u);
       EXPECT_EQ(buckets[0].count, 1u);
       buckets.clear();
-      ASSERT_TRUE(store.ReadRollups(id, 300'000, 0, 0, kAllRollupFields, &buckets).ok());
+      ASSERT_TRUE(store.ReadRollups(id, 3'600'000, 0, 0, kAllRollupFields, &buckets).ok());
       ASSERT_EQ(buckets.size(), 1u);
       EXPECT_EQ(buckets[0].count, 3u);
     }
