@@ -227,6 +227,8 @@ class TsdbStore : public SeriesSource {
   // Approximate bytes held by heads and the number of series with a head.
   size_t head_bytes() const;
   size_t active_series() const;
+  // Heads in memory, empty ones included (tests and operators).
+  size_t head_count() const;
   // Samples dropped by every Append since Open.
   uint64_t dropped_samples() const { return dropped_samples_.load(); }
   // Records currently in tsdb_wal (a scan; for tests and operators).

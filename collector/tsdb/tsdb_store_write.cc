@@ -424,6 +424,11 @@ size_t TsdbStore::head_bytes() const {
   return head_bytes_;
 }
 
+size_t TsdbStore::head_count() const {
+  absl::MutexLock lock(&mu_);
+  return heads_.size();
+}
+
 size_t TsdbStore::active_series() const {
   absl::MutexLock lock(&mu_);
   return pins_.size();

@@ -4,6 +4,7 @@
 #include "collector/tsdb/tsdb_store.h"
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -378,6 +379,94 @@ TEST(TsdbStore, RangesAtTheEdgesOfTheData) {
       EXPECT_EQ(buckets[0].count, 3u);
     }
   }
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb
+
+namespace steward::collector::tsdb {
+namespace {
+
+// HeadSamples keeps every sample bit for bit (NaN, -0, infinities, any
+// times), whole or taken, and costs far less than 16 bytes a sample.
+TEST(HeadSamples, KeepsEverySampleAndIsSmall) {
+  std::mt19937_64 rng(5);
+  std::vector<Sample> want;
+  HeadSamples head;
+  EXPECT_EQ(head.bytes(), 0u);
+  int64_t t = -5'000'000;
+  for (int i = 0; i < 120; ++i) {
+    t += 1 + static_cast<int64_t>(rng() % 20'000);
+    double v = static_cast<double>(static_cast<int64_t>(rng() % 10'000)) / 100;
+    if (i == 7) v = std::numeric_limits<double>::quiet_NaN();
+    if (i == 8) v = -0.0;
+    if (i == 40) v = std::numeric_limits<double>::infinity();
+    want.push_back({t, v});
+    head.push_back(want.back());
+    ASSERT_EQ(head.size(), want.size());
+    EXPECT_EQ(head.front_time_ms(), want.front().time_ms);
+    if (i % 13 == 0) {
+      std::vector<Sample> got = {{1, 1}};  // appended after what is there
+      head.AppendTo(&got);
+      got.erase(got.begin());
+      ASSERT_TRUE(SameSamples(got, want)) << i;
+    }
+  }
+  // A 2-decimal gauge at 10 s: segments of about 2 bytes a sample.
+  HeadSamples gauge;
+  for (int i = 0; i < 120; ++i) gauge.push_back({i * 10'000, 40 + (i % 17) * 0.25});
+  EXPECT_LT(gauge.bytes(), 120u * 6) << "16 bytes a sample raw: " << 120 * 16;
+  std::vector<Sample> taken = head.Take();
+  EXPECT_TRUE(SameSamples(taken, want));
+  EXPECT_TRUE(head.empty());
+  EXPECT_EQ(head.bytes(), 0u);
+  head.push_back({1, 2});
+  EXPECT_TRUE(SameSamples(head.Take(), {{1, 2}}));
+}
+
+// Maintain drops heads that are empty at two sweeps idle_head_ms apart (a
+// series that stopped), never one an append is using; the series reads
+// the same afterwards and takes samples again, out-of-order ones still
+// refused; a query view made before the drop still sees the chunk written
+// after it.
+TEST(TsdbStore, IdleHeadsAreDroppedAndTheirSeriesReadTheSame) {
+  testing::TempDir dir;
+  FakeClock clock;
+  TsdbOptions options;
+  options.now_ms = clock.Fn();
+  options.max_head_samples = 4;
+  options.idle_head_ms = 10 * 60 * 1000;
+  auto store = OpenStore(dir.path(), options);
+  std::vector<Sample> gone = {{1'000, 1}, {2'000, 2}, {3'000, 3}};
+  ASSERT_TRUE(store->Append({HostSeries("gone", gone), HostSeries("busy", {{1'000, 5}})}).ok());
+  const uint64_t gone_id = IdOf(*store, "gone");
+  // A view made now, before "gone"'s fourth sample fills its head.
+  std::unique_ptr<SeriesSource> view = store->ForOneQuery();
+  gone.push_back({4'000, 4});
+  ASSERT_TRUE(store->Append({HostSeries("gone", {gone.back()})}).ok());  // sealed and written
+  EXPECT_EQ(store->head_count(), 2u);
+  clock.now_ms = 20 * 60 * 1000;
+  ASSERT_TRUE(store->Maintain().ok());  // first sweep: "gone" is empty
+  EXPECT_EQ(store->head_count(), 2u);
+  clock.now_ms = 25 * 60 * 1000;
+  ASSERT_TRUE(store->Append({HostSeries("busy", {{2'000, 6}})}).ok());
+  ASSERT_TRUE(store->Maintain().ok());  // too soon for a second sweep
+  EXPECT_EQ(store->head_count(), 2u);
+  clock.now_ms = 31 * 60 * 1000;
+  ASSERT_TRUE(store->Maintain().ok());  // second sweep: "gone" dropped, "busy" holds samples
+  EXPECT_EQ(store->head_count(), 1u);
+  EXPECT_TRUE(SameSamples(ReadAll(*view, gone_id, 0, 10'000), gone)) << "the view made before";
+  EXPECT_TRUE(SameSamples(ReadAll(*store, gone_id, 0, 10'000), gone));
+  std::optional<Sample> last;
+  ASSERT_TRUE(store->ReadLastSample(gone_id, 0, 10'000, &last).ok());
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->time_ms, 4'000);
+  AppendStats stats;
+  ASSERT_TRUE(store->Append({HostSeries("gone", {{4'000, 9}, {5'000, 5}})}, &stats).ok());
+  EXPECT_EQ(stats.dropped, 1u) << "its persisted end still refuses older samples";
+  gone.push_back({5'000, 5});
+  EXPECT_TRUE(SameSamples(ReadAll(*store, gone_id, 0, 10'000), gone));
+  EXPECT_EQ(store->head_count(), 2u);
 }
 
 }  // namespace
