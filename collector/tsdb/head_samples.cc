@@ -49,11 +49,4 @@ void HeadSamples::AppendTo(std::vector<Sample>* out) const {
   out->insert(out->end(), tail_.begin(), tail_.end());
 }
 
-std::vector<Sample> HeadSamples::Take() {
-  std::vector<Sample> all;
-  AppendTo(&all);
-  *this = HeadSamples();
-  return all;
-}
-
 }  // namespace steward::collector::tsdb

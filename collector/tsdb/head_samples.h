@@ -7,9 +7,9 @@
 // samples costs ~0.3 kB, not ~2 kB: at 700,000 series (10,000 agents) that
 // is the difference between 0.2 and 1.3 GB.
 //
-// Segments are decoded when the head is read or sealed (a few ns a
-// sample); the chunk written to disk is still encoded from all samples at
-// once, so the on-disk format does not change.
+// Segments are decoded when the head is read or its chunk encoded (a few
+// ns a sample); the chunk written to disk is still encoded from all
+// samples at once, so the on-disk format does not change.
 //
 // Invariant: times strictly increase across segments and the raw tail;
 // size() == frozen_count_ + tail_.size(). Not thread-safe.
@@ -37,8 +37,6 @@ class HeadSamples {
   void push_back(const Sample& sample);
   // Appends every sample, in order, to *out.
   void AppendTo(std::vector<Sample>* out) const;
-  // Every sample, in order; the head is then empty (and holds no memory).
-  std::vector<Sample> Take();
   // Bytes held (capacity, not size); 0 when empty, whatever the string's
   // inline capacity.
   size_t bytes() const {

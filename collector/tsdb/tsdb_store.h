@@ -123,7 +123,7 @@ struct TsdbOptions {
   // column family may hold two 64 MB memtables, and the WAL column family,
   // which every sample crosses, filled them: 150 MB of the collector's
   // memory after ingesting 10 M samples.
-  size_t memtable_bytes = size_t{16} << 20;
+  size_t memtable_bytes = size_t{8} << 20;
   // The clock of retention and head ageing; the system clock when empty.
   // Must be thread-safe (compactions call it from RocksDB's threads).
   std::function<int64_t()> now_ms;
@@ -271,7 +271,7 @@ class TsdbStore : public SeriesSource {
     // Sealed chunks of the series whose write is still to come (an Append
     // encodes them without mu_), older than `samples`: readers see their
     // samples as the head's oldest. Usually none, at most a few.
-    std::vector<std::shared_ptr<const std::vector<Sample>>> persisting;
+    std::vector<std::shared_ptr<const HeadSamples>> persisting;
     // The latest accepted or persisted sample's time; has_last false when
     // the series has no sample at all.
     int64_t last_ms = std::numeric_limits<int64_t>::min();
@@ -343,13 +343,15 @@ class TsdbStore : public SeriesSource {
   struct ReadContext;
   friend class TsdbQueryView;
   // A head taken off for persisting: its samples, in order (shared with
-  // the head's `persisting` until written), and the WAL record its pin in
+  // the head's `persisting` until written; still encoded, so an append
+  // that fills thousands of heads at once holds ~0.3 kB each until their
+  // chunks are written, not ~2 kB), and the WAL record its pin in
   // persisting_pins_ names.
   struct SealedChunk {
     uint64_t id = 0;
     uint64_t wal_id = 0;
     uint64_t serial = 0;  // seal_serial_ when sealed
-    std::shared_ptr<const std::vector<Sample>> samples;
+    std::shared_ptr<const HeadSamples> samples;
   };
 
   TsdbStore() = default;

@@ -194,7 +194,7 @@ bool TsdbStore::HeadSnapshot(uint64_t id, const ReadContext* shared,
   }
   if (found != nullptr) {
     head->clear();
-    for (const auto& chunk : found->persisting) head->insert(head->end(), chunk->begin(), chunk->end());
+    for (const auto& chunk : found->persisting) chunk->AppendTo(head);
     found->samples.AppendTo(head);
   }
   return true;

@@ -235,7 +235,8 @@ void TsdbStore::SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* seal
   const uint64_t serial = ++seal_serial_;
   persisting_pins_.insert({head->wal_id, serial});
   head_bytes_ -= kHeadOverheadBytes + head->samples.bytes();
-  auto samples = std::make_shared<const std::vector<Sample>>(head->samples.Take());
+  auto samples = std::make_shared<const HeadSamples>(std::move(head->samples));
+  head->samples = HeadSamples();
   head->persisting.push_back(samples);
   sealed->push_back(SealedChunk{id, head->wal_id, serial, std::move(samples)});
 }
@@ -243,8 +244,10 @@ void TsdbStore::SealHead(uint64_t id, Head* head, std::vector<SealedChunk>* seal
 absl::Status TsdbStore::EncodeChunks(const std::vector<SealedChunk>& sealed,
                                      rocksdb::WriteBatch* write) const {
   ChunkEncoder encoder;
+  std::vector<Sample> samples;
   for (const SealedChunk& chunk : sealed) {
-    const std::vector<Sample>& samples = *chunk.samples;
+    samples.clear();
+    chunk.samples->AppendTo(&samples);
     for (const Sample& s : samples) {
       absl::Status appended = encoder.Append(s.time_ms, s.value);
       // Heads hold strictly increasing times and at most kMaxChunkSamples.
@@ -300,7 +303,7 @@ absl::Status TsdbStore::WriteChunks(const std::vector<SealedChunk>& sealed,
     Head& head = heads_[chunk.id];
     std::erase(head.persisting, chunk.samples);
     head.sealed_seq = ++seal_counter_;
-    head.NoteChunk(chunk.samples->front().time_ms);
+    head.NoteChunk(chunk.samples->front_time_ms());
   }
   return absl::OkStatus();
 }

@@ -388,7 +388,7 @@ namespace steward::collector::tsdb {
 namespace {
 
 // HeadSamples keeps every sample bit for bit (NaN, -0, infinities, any
-// times), whole or taken, and costs far less than 16 bytes a sample.
+// times), read as it grows and after a move, and costs far less than 16 bytes a sample.
 TEST(HeadSamples, KeepsEverySampleAndIsSmall) {
   std::mt19937_64 rng(5);
   std::vector<Sample> want;
@@ -416,12 +416,17 @@ TEST(HeadSamples, KeepsEverySampleAndIsSmall) {
   HeadSamples gauge;
   for (int i = 0; i < 120; ++i) gauge.push_back({i * 10'000, 40 + (i % 17) * 0.25});
   EXPECT_LT(gauge.bytes(), 120u * 6) << "16 bytes a sample raw: " << 120 * 16;
-  std::vector<Sample> taken = head.Take();
-  EXPECT_TRUE(SameSamples(taken, want));
+  HeadSamples moved = std::move(head);
+  std::vector<Sample> all;
+  moved.AppendTo(&all);
+  EXPECT_TRUE(SameSamples(all, want));
+  head = HeadSamples();
   EXPECT_TRUE(head.empty());
   EXPECT_EQ(head.bytes(), 0u);
   head.push_back({1, 2});
-  EXPECT_TRUE(SameSamples(head.Take(), {{1, 2}}));
+  all.clear();
+  head.AppendTo(&all);
+  EXPECT_TRUE(SameSamples(all, {{1, 2}}));
 }
 
 // Maintain drops heads that are empty at two sweeps idle_head_ms apart (a
