@@ -35,7 +35,10 @@ default 1000 x 500 = 10 M samples), ingests it with C parallel clients
 (default 100, in blocks of $BLOCK alternating between the systems) with seeded
 random hosts and windows. Prints one RESULT line per
 system: ingest_samples_per_s, bytes_per_sample, index_bytes_per_sample,
-peak_rss_mb, q_<query>_p50_ms, q_<query>_p99_ms.
+total_bytes_per_sample (raw + index, and Steward's rollups), peak_rss_mb,
+q_<query>_p50_ms, q_<query>_p99_ms; Steward also rollup_bytes_per_sample
+and rss_per_series_bytes (RSS growth per series 65 s after ingest, heads
+in memory; rss_per_series_burst_bytes right after it); then the ratios.
 EOT
 }
 
@@ -105,6 +108,13 @@ ST_INGEST_LINE=$("$BUILD/tests/bench/tsdb_steward" ingest --admin-config "$TMP/s
   --interval-ms "$INTERVAL_MS" --clients "$CLIENTS")
 echo "$ST_INGEST_LINE" >&2
 ST_INGEST=$(sed -n 's/.*samples_per_s=\([0-9]*\).*/\1/p' <<<"$ST_INGEST_LINE")
+ST_RSS_BURST=$(rss_kb "$ST_PID" VmRSS)
+# Resident memory per active series is read once the collector has settled:
+# its minute's maintenance returns what the burst freed (malloc_trim; 10 M
+# samples in a few seconds leave ~50 MB of freed blocks in glibc's arenas).
+# The figure right after the burst is printed too.
+step "waiting 65 s for the collector's minute maintenance (heads stay in memory)"
+sleep 65
 ST_RSS_LOADED=$(rss_kb "$ST_PID" VmRSS)
 step "persisting and compacting (stewardctl metrics --compact)"
 ST_COMPACT=$(STEWARD_CONFIG="$TMP/steward/admin.conf" "$BUILD/collector/ctl/stewardctl" metrics --compact --json --timeout 10m)
@@ -199,12 +209,15 @@ echo "# tests/bench/run tsdb --hosts $HOSTS --steps $STEPS --clients $CLIENTS --
 echo "RESULT system=victoriametrics ingest_samples_per_s=$VM_INGEST" \
   "bytes_per_sample=$(awk -v b="$VM_DATA" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
   "index_bytes_per_sample=$(awk -v b="$VM_INDEX" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
+  "total_bytes_per_sample=$(awk -v b="$(( VM_DATA + VM_INDEX ))" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
   "peak_rss_mb=$VM_RSS $VM_QUERIES"
 echo "RESULT system=steward ingest_samples_per_s=$ST_INGEST" \
   "bytes_per_sample=$(awk -v b="$ST_DATA" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
   "index_bytes_per_sample=$(awk -v b="$ST_INDEX" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
   "rollup_bytes_per_sample=$(awk -v b="$ST_ROLLUPS" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
-  "peak_rss_mb=$ST_PEAK rss_per_series_bytes=$(( (ST_RSS_LOADED - ST_RSS0) * 1024 / (HOSTS * 20) )) $ST_QUERIES"
+  "total_bytes_per_sample=$(awk -v b="$(( ST_DATA + ST_INDEX + ST_ROLLUPS ))" -v s="$SAMPLES" 'BEGIN { printf "%.3f", b / s }')" \
+  "peak_rss_mb=$ST_PEAK rss_per_series_bytes=$(( (ST_RSS_LOADED - ST_RSS0) * 1024 / (HOSTS * 20) ))" \
+  "rss_per_series_burst_bytes=$(( (ST_RSS_BURST - ST_RSS0) * 1024 / (HOSTS * 20) )) $ST_QUERIES"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
 q_ratios=""
 for q in single-groupby-1-1-1 single-groupby-1-8-1 single-groupby-5-1-12 double-groupby-1 high-cpu-1 lastpoint groupby-orderby-limit; do
@@ -213,6 +226,8 @@ for q in single-groupby-1-1-1 single-groupby-1-8-1 single-groupby-5-1-12 double-
   q_ratios+=" q_${q}_p50=$(ratio "$st" "$vm")"
 done
 echo "RESULT ratio=steward/victoriametrics ingest=$(ratio "$ST_INGEST" "$VM_INGEST")" \
-  "bytes_per_sample=$(ratio "$ST_DATA" "$VM_DATA") index_bytes=$(ratio "$ST_INDEX" "$VM_INDEX")$q_ratios"
-echo "steward: data (raw chunks) $ST_DATA bytes, rollups $ST_ROLLUPS bytes (VictoriaMetrics keeps none), index $ST_INDEX bytes after metrics --compact; RSS $ST_RSS0 kB before ingest, $ST_RSS_LOADED kB after."
+  "bytes_per_sample=$(ratio "$ST_DATA" "$VM_DATA") index_bytes=$(ratio "$ST_INDEX" "$VM_INDEX")" \
+  "total_bytes=$(ratio "$(( ST_DATA + ST_INDEX + ST_ROLLUPS ))" "$(( VM_DATA + VM_INDEX ))")" \
+  "peak_rss=$(ratio "$ST_PEAK" "$VM_RSS")$q_ratios"
+echo "steward: data (raw chunks) $ST_DATA bytes, rollups $ST_ROLLUPS bytes (VictoriaMetrics keeps none), index $ST_INDEX bytes after metrics --compact; RSS $ST_RSS0 kB before ingest, $ST_RSS_BURST kB right after, $ST_RSS_LOADED kB 65 s later."
 echo "victoria-metrics $(dpkg-query -W -f='${Version}' victoria-metrics): $SAMPLES samples, data $VM_DATA bytes, index $VM_INDEX bytes after force_merge."
