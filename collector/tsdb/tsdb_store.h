@@ -107,8 +107,11 @@ struct TsdbOptions {
   // Series records kept decoded in memory for Select (about 0.5 KiB each
   // with TSBS-like labels).
   size_t series_record_cache = 200000;
-  // Series keys kept with their ids for Append (about 0.25 KiB each).
-  size_t series_id_cache = 200000;
+  // Series keys kept with their ids for Append (about 0.25 KiB each with
+  // TSBS-like labels). Small: callers pass known ids back
+  // (IngestSeriesView::id), so a key is looked up mostly at a session's
+  // first batch, and a miss costs one read of the index (~2 us).
+  size_t series_id_cache = 16384;
   // Heads that hold no sample and no Append uses are dropped by Maintain()
   // when it finds them so twice this far apart (a series that stopped):
   // heads_ then holds about the series written to recently, not every

@@ -476,3 +476,39 @@ TEST(TsdbStore, IdleHeadsAreDroppedAndTheirSeriesReadTheSame) {
 
 }  // namespace
 }  // namespace steward::collector::tsdb
+
+namespace steward::collector::tsdb {
+namespace {
+
+// The series key -> id cache is bounded (cleared when full): series it
+// forgot are found in the index, never created twice.
+TEST(TsdbStore, SeriesIdCacheIsBoundedAndMissesReadTheIndex) {
+  testing::TempDir dir;
+  TsdbOptions options;
+  options.series_id_cache = 2;
+  auto store = OpenStore(dir.path(), options);
+  std::vector<uint64_t> first;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<uint64_t> ids;
+    for (int h = 0; h < 5; ++h) {
+      AppendStats stats;
+      std::vector<uint64_t> got;
+      const std::vector<Sample> sample = {{1'000 * (round + 1), 1.0 * h}};
+      const std::string host = "h" + std::to_string(h);
+      const std::vector<LabelView> labels = {{"host", host}};
+      IngestSeriesView view{"m", labels, false, sample};
+      ASSERT_TRUE(store->Append(absl::MakeConstSpan(&view, 1), &stats, &got).ok());
+      EXPECT_EQ(stats.new_series, round == 0 ? 1u : 0u) << round << " " << h;
+      ASSERT_EQ(got.size(), 1u);
+      ids.push_back(got[0]);
+    }
+    if (round == 0) first = ids;
+    EXPECT_EQ(ids, first) << round;
+  }
+  for (int h = 0; h < 5; ++h) {
+    EXPECT_EQ(ReadAll(*store, IdOf(*store, "h" + std::to_string(h)), 0, 10'000).size(), 3u);
+  }
+}
+
+}  // namespace
+}  // namespace steward::collector::tsdb
