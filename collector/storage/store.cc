@@ -9,9 +9,7 @@
 #include "common/crypto.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
-#include "rocksdb/cache.h"
 #include "rocksdb/options.h"
-#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "common/log_format.h"
 #include "spdlog/spdlog.h"
@@ -29,14 +27,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, OpenO
   options.IncreaseParallelism(2);
   options.keep_log_file_num = 5;
   options.max_total_wal_size = 64 << 20;
-  // Memory bounded across the 17 column families: RocksDB would give each
-  // its own 8 MB block cache and up to two 64 MB memtables, and at 10,000
-  // agents the inventory families filled theirs.
-  options.db_write_buffer_size = size_t{64} << 20;
-  options.write_buffer_size = size_t{16} << 20;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(size_t{32} << 20);
-  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : {"default", "agents", "tokens", "inventory", "series", "samples", "inventory_log", "health", "checks",
