@@ -77,7 +77,7 @@ constexpr Setting kSettings[] = {
     {"retention", "retention", &Raw::retention,
      "how long raw samples are kept (default 15d; 0 = forever)"},
     {"rollup-retention", "rollup_retention", &Raw::rollup_retention,
-     "how long 1m/5m/1h rollups are kept (default 400d; 0 = forever)"},
+     "how long 5m rollups (1h merged from them) are kept (default 400d; 0 = forever)"},
     {"agent-cert-ttl", "agent_cert_ttl", &Raw::agent_cert_ttl,
      "lifetime of agent certificates; agents renew with a third left (default 7d, at least 1m)"},
     {"max-connections", "max_connections", &Raw::max_connections,

@@ -91,10 +91,10 @@ struct TsdbOptions {
   // Raw chunks whose last sample is older than now_ms() - retention_ms are
   // dropped by compactions; <= 0 keeps them forever.
   int64_t retention_ms = int64_t{15} * 24 * 3600 * 1000;
-  // Rollups (1 m, 5 m, 1 h) are written when heads are persisted, one
-  // record per chunk and resolution, and a record is dropped by compactions
-  // once its last bucket ends more than rollup_retention_ms before now_ms()
-  // (<= 0: kept forever).
+  // Rollups (5 min buckets; 1 h merged from them on read) are written when
+  // heads are persisted, into one record per series and day (rollup.h),
+  // and a record is dropped by compactions once its last bucket ends more
+  // than rollup_retention_ms before now_ms() (<= 0: kept forever).
   bool rollups = true;
   int64_t rollup_retention_ms = int64_t{400} * 24 * 3600 * 1000;
   // Queries read rollups only over at least this much of whole rollup
@@ -221,7 +221,7 @@ class TsdbStore : public SeriesSource {
   // this is what the store keeps.
   struct DiskUsage {
     uint64_t data_bytes = 0;    // raw chunks
-    uint64_t rollup_bytes = 0;  // 1 m / 5 m / 1 h rollups
+    uint64_t rollup_bytes = 0;  // 5 min rollups (and older 1 m / 1 h ones)
     uint64_t index_bytes = 0;
     uint64_t wal_bytes = 0;
   };
